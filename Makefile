@@ -1,0 +1,118 @@
+# Empath: one build for everything; objects go to $(BUILD)/.
+# `make` builds, `make check` installs test dependencies, builds and runs
+# every test, `make SANITIZE=1 check` does the same under ASan + UBSan.
+
+CC      ?= gcc
+BISON   ?= bison
+PREFIX  ?= /usr
+SBINDIR ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec/empath
+PLUGINDIR ?= $(PREFIX)/lib/empath/plugins
+SYSCONFDIR ?= /etc/empath
+MANDIR  ?= $(PREFIX)/share/man
+INCLUDEDIR ?= $(PREFIX)/include
+DESTDIR ?=
+
+ifeq ($(SANITIZE),1)
+BUILD   ?= build-san
+OPT      = -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SANLD    = -fsanitize=address,undefined
+else
+BUILD   ?= build
+OPT      = -O2
+SANLD    =
+endif
+
+PKGS     = libbsd-overlay openssl sqlite3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lldns
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+
+CFLAGS  ?=
+CFLAGS  += -std=gnu11 -g $(OPT) -Wall -Wextra -Werror -Wformat=2 -Wformat-security \
+           -Wmissing-prototypes -Wstrict-prototypes -Wpointer-arith -Wvla \
+           -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
+           -Iinclude -Ilib -I$(BUILD)/lib $(PKG_CFLAGS) \
+           -DLIBEXECDIR='"$(LIBEXECDIR)"' -DPLUGINDIR='"$(PLUGINDIR)"' \
+           -DSYSCONFDIR='"$(SYSCONFDIR)"' -MMD -MP
+LDFLAGS ?=
+LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANLD)
+
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/lib/parse.o
+LIBA     := $(BUILD)/libempath.a
+
+DAEMONS  := smtpd queued deliverd ctld
+PROGS    := $(BUILD)/empath-master $(BUILD)/empathctl $(DAEMONS:%=$(BUILD)/empath-%)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+all: $(PROGS)
+
+$(BUILD)/lib/parse.c: lib/parse.y
+	@mkdir -p $(dir $@)
+	$(BISON) -Wall -Werror -o $@ --defines=$(BUILD)/lib/parse.h $<
+
+$(BUILD)/lib/parse.o: $(BUILD)/lib/parse.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Objects that include the bison header must wait for it.
+$(LIB_SRCS:%.c=$(BUILD)/%.o): | $(BUILD)/lib/parse.c
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+define prog_rule
+$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(2)/*.c)) $(LIBA)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBA) $$(PKG_LIBS)
+endef
+$(eval $(call prog_rule,empath-master,master))
+$(eval $(call prog_rule,empathctl,empathctl))
+$(foreach d,$(DAEMONS),$(eval $(call prog_rule,empath-$(d),$(d))))
+
+# Unit tests may link a daemon's own modules: tests/unit/test_X.c names the
+# objects it needs in a `// LINK: dir/file.c ...` comment.
+$(BUILD)/tests/%: tests/unit/%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ $< \
+	    $(shell sed -n 's@^// LINK: @@p' $<) $(LIBA) $(PKG_LIBS) $(CHECK_LIBS)
+
+unit: $(UNIT_BINS)
+
+deps:
+	@sh scripts/deps.sh
+
+check: deps
+	$(MAKE) all unit
+	@sh tests/run.sh $(BUILD)
+
+bench: all
+	@sh tests/bench/run.sh $(BUILD)
+
+run: deps
+	$(MAKE) all
+	@sh scripts/run-dev.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(PLUGINDIR) \
+	    $(DESTDIR)$(INCLUDEDIR)/empath $(DESTDIR)$(SYSCONFDIR) \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(BUILD)/empath-master $(BUILD)/empathctl $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(DAEMONS:%=$(BUILD)/empath-%) $(DESTDIR)$(LIBEXECDIR)/
+	install -m 644 include/empath/*.h $(DESTDIR)$(INCLUDEDIR)/empath/
+	for m in man/*.5; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man5/; done
+	for m in man/*.8; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man8/; done
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all unit deps check bench run install clean
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

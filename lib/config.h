@@ -1,0 +1,143 @@
+/* The configuration snapshot, as parsed by lib/parse.y. Every process
+ * parses the same text, handed over by the master. Durations are in
+ * seconds, sizes in bytes. See empath.conf(5) for the language. */
+#ifndef EMPATH_CONFIG_H
+#define EMPATH_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+enum tls_policy { TLS_NONE = 0, TLS_OPPORTUNISTIC, TLS_REQUIRED };
+/* `tls` mode of a listener: plain with optional STARTTLS, STARTTLS required
+ * before MAIL, or TLS from the first byte (port 465). */
+enum listen_tls { LTLS_STARTTLS = 0, LTLS_REQUIRED, LTLS_IMPLICIT };
+
+struct cfg_kv {
+	TAILQ_ENTRY(cfg_kv) entry;
+	char *key, *value;
+};
+TAILQ_HEAD(cfg_kv_list, cfg_kv);
+
+struct cfg_listen {
+	TAILQ_ENTRY(cfg_listen) entry;
+	unsigned index;                   /* 0-based order in the file */
+	char    *addr;                    /* as written: "0.0.0.0", "::1", "localhost" */
+	struct sockaddr_storage ss;       /* resolved numerically */
+	socklen_t sslen;
+	uint16_t port;
+	size_t   max_message_size;        /* default 35M */
+	unsigned max_recipients;          /* default 1000 */
+	unsigned max_connections;         /* default 1000 (issue 3) */
+	unsigned max_connections_per_ip;  /* default 20 */
+	unsigned max_errors;              /* default 10 */
+	char    *tls_cert, *tls_key;      /* NULL: no TLS on this listener */
+	enum listen_tls tls_mode;
+	unsigned to_command;              /* 5m */
+	unsigned to_data_init;            /* 2m */
+	unsigned to_data_block;           /* 3m */
+	unsigned to_data_term;            /* 10m */
+	unsigned to_connection;           /* 30m */
+	struct cfg_kv_list context;       /* context "key" "value" */
+};
+TAILQ_HEAD(cfg_listen_list, cfg_listen);
+
+struct cfg_netmask {
+	TAILQ_ENTRY(cfg_netmask) entry;
+	int      family;                  /* AF_INET or AF_INET6 */
+	uint8_t  addr[16];
+	unsigned prefix;
+};
+TAILQ_HEAD(cfg_netmask_list, cfg_netmask);
+
+struct cfg_domain {
+	TAILQ_ENTRY(cfg_domain) entry;
+	char    *name;                    /* lower case */
+	bool     accept;
+	char    *relay_host;              /* NULL: MX lookup */
+	uint16_t relay_port;              /* default 25 */
+	int      accept_invalid_certs;    /* -1 unset (use global), 0, 1 */
+	double   rate;                    /* messages per second, 0 = unset */
+	unsigned burst;
+	int      tls;                     /* -1 unset, else enum tls_policy */
+};
+TAILQ_HEAD(cfg_domain_list, cfg_domain);
+
+struct cfg_delivery {
+	unsigned max_attempts;            /* 25 */
+	unsigned retry_initial;           /* 60 s */
+	unsigned retry_max;               /* 4 h */
+	unsigned expire;                  /* 5 d */
+	unsigned concurrency;             /* 64 */
+	unsigned per_domain;              /* 8 */
+	double   rate;                    /* 0 = unlimited */
+	unsigned burst;
+	enum tls_policy tls;              /* opportunistic */
+	bool     accept_invalid_certs;    /* no */
+	char    *relay_host;              /* smarthost, NULL: none */
+	uint16_t relay_port;
+	unsigned to_connect, to_ehlo, to_starttls, to_mail, to_rcpt, to_data, to_quit;
+	/* 30s 30s 30s 30s 30s 2m 10s */
+};
+
+struct cfg_plugin {
+	TAILQ_ENTRY(cfg_plugin) entry;
+	char  *name;
+	int    argc;
+	char **argv;
+};
+TAILQ_HEAD(cfg_plugin_list, cfg_plugin);
+
+struct config {
+	char    *hostname;                /* default: gethostname() */
+	char    *user;                    /* "_empath" */
+	char    *spool;                   /* "/var/spool/empath" */
+	struct cfg_listen_list  listeners;
+	struct cfg_netmask_list relay_from;
+	struct cfg_domain_list  domains;
+	struct cfg_delivery     delivery;
+
+	char    *resolver_addr;           /* NULL: /etc/resolv.conf */
+	uint16_t resolver_port;           /* 53 */
+
+	char    *dsn_reporting_mta;       /* default hostname */
+	char    *dsn_postmaster;          /* default "postmaster@" hostname */
+	unsigned dsn_delay_warning;       /* 4h, 0 = off */
+
+	char    *control_socket;          /* "/run/empath/control.sock" */
+	char    *control_group;           /* NULL: primary group of user */
+	char   **token_hashes;            /* hex SHA-256, lower case */
+	size_t   ntoken_hashes;
+
+	bool     health_enabled;
+	char    *health_addr;
+	struct sockaddr_storage health_ss;
+	socklen_t health_sslen;
+	uint16_t health_port;
+	unsigned health_max_queue;        /* 10000 */
+
+	int      log_target;              /* enum log_target */
+	int      log_format;              /* enum log_format */
+	int      log_level;               /* enum log_level */
+
+	struct cfg_plugin_list plugins;
+};
+
+/* Parse text (name is used in error messages). On error, prints
+ * "name:line: message" lines through errfn (stderr when NULL) and returns
+ * NULL. Semantic checks (duplicate listeners, retry max < initial, ...) are
+ * errors too. */
+struct config *config_parse(const char *name, const char *text, size_t len,
+                            void (*errfn)(const char *line));
+/* Read a file and parse it; *textp (if not NULL) receives the text. */
+struct config *config_load(const char *path, char **textp, size_t *lenp,
+                           void (*errfn)(const char *line));
+void config_free(struct config *);
+
+/* Lookups used by the daemons. */
+struct cfg_domain *config_domain(const struct config *, const char *domain);
+bool config_relay_allowed(const struct config *, const struct sockaddr *);
+
+#endif

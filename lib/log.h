@@ -1,0 +1,30 @@
+/* Logging: stderr in the foreground, syslog otherwise; text or one JSON
+ * object per line. Messages never take a format string from input. */
+#ifndef EMPATH_LOG_H
+#define EMPATH_LOG_H
+
+#include <stdarg.h>
+
+enum log_level { LOGL_ERR = 0, LOGL_WARN, LOGL_INFO, LOGL_DEBUG };
+enum log_target { LOGT_STDERR = 0, LOGT_SYSLOG };
+enum log_format { LOGF_TEXT = 0, LOGF_JSON };
+
+/* ident is the program ("smtpd"); foreground forces stderr. */
+void log_init(const char *ident, int foreground, int verbose);
+/* Apply the `log { }` block of the configuration. */
+void log_configure(enum log_target, enum log_format, enum log_level);
+int  log_level_enabled(enum log_level);
+
+void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));   /* appends strerror(errno) */
+void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));   /* with strerror */
+void fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void vlog(enum log_level, const char *, va_list) __attribute__((format(printf, 2, 0)));
+
+/* Make a string from the network safe to put in a log line: control
+ * characters and non-ASCII become '?' and the result is truncated. */
+const char *log_sanitize(const char *in, char *out, size_t outlen);
+
+#endif

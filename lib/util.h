@@ -1,0 +1,45 @@
+/* Small helpers shared by every Empath program. */
+#ifndef EMPATH_UTIL_H
+#define EMPATH_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define EMPATH_VERSION "0.1.0"
+
+#define nitems(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation that aborts on exhaustion: an MTA that cannot allocate a few
+ * bytes cannot make progress, and the master restarts the daemon. */
+void *xmalloc(size_t);
+void *xcalloc(size_t, size_t);
+void *xreallocarray(void *, size_t, size_t);
+char *xstrdup(const char *);
+int   xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)));
+
+int   fd_nonblock(int fd);
+int   fd_cloexec(int fd, bool on);
+
+/* Milliseconds on the monotonic clock; seconds on the wall clock. */
+uint64_t mono_ms(void);
+int64_t  wall_s(void);
+
+/* "127.0.0.1", "[::1]:25" style rendering of a socket address. */
+const char *sa_ntop(const struct sockaddr *sa, char *buf, size_t len);
+/* Parse "host:port", "[v6]:port" (port required when defport == 0). */
+int   hostport_split(const char *in, char *host, size_t hostlen, uint16_t *port,
+                     uint16_t defport);
+/* Fill in a sockaddr for a numeric address and port. 0 on success. */
+int   sa_from_numeric(const char *host, uint16_t port,
+                      struct sockaddr_storage *ss, socklen_t *len);
+
+/* Lower-case ASCII domain copy of the part after the last '@'. */
+const char *addr_domain(const char *addr);
+
+/* Write the whole buffer to a (blocking) fd, retrying on EINTR. */
+int   write_all(int fd, const void *buf, size_t len);
+
+#endif
