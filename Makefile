@@ -30,7 +30,7 @@ CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 
 CFLAGS  ?=
-CFLAGS  += -std=gnu11 -g $(OPT) -Wall -Wextra -Werror -Wformat=2 -Wformat-security \
+CFLAGS  += -std=gnu11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wformat=2 -Wformat-security \
            -Wmissing-prototypes -Wstrict-prototypes -Wpointer-arith -Wvla \
            -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
            -Iinclude -Ilib -I$(BUILD)/lib $(PKG_CFLAGS) \

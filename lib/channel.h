@@ -47,7 +47,8 @@ typedef void (*chan_close_cb)(struct channel *, void *arg);
 
 /* Wrap a connected socket; sends HELLO. name is for logs ("smtpd>queued"). */
 struct channel *chan_new(int fd, const char *name, chan_msg_cb, chan_close_cb, void *arg);
-/* Close and free without calling the close callback. */
+/* Close and free without calling the close callback. Safe from inside the
+ * channel's own callbacks (the release then waits until they return). */
 void chan_free(struct channel *);
 
 /* Queue a frame. fd >= 0 is duplicated: the caller keeps its own. Returns
@@ -67,8 +68,11 @@ void chan_on_drain(struct channel *, void (*cb)(struct channel *, void *));
  * written (1 when empty, 0 when more remains, -1 on error). */
 int  chan_read(struct channel *);
 int  chan_flush(struct channel *);
-/* Blocking round trip for simple clients (empathctl): flush, then wait up
- * to timeout_ms for one message of any type. Returns 0 or -1. */
+/* Blocking round trip for simple clients (empathctl, which must still call
+ * ev_init() first): flush, then wait up to timeout_ms until at least one
+ * message has been handed to the message callback. Returns 0, or -1 on
+ * timeout or when the channel closed (the close callback has then run and
+ * the channel is freed). */
 int  chan_wait(struct channel *, int timeout_ms);
 
 /* ---- payload building and reading, with bounds checks ---- */

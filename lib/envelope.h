@@ -39,13 +39,30 @@ struct envelope {
 	int64_t  created;     /* wall seconds */
 	size_t   nrcpt;
 	struct env_rcpt *rcpt;
+	size_t   rcpt_cap;    /* allocated entries of rcpt (env_add_rcpt) */
 };
+
+/* Limits a decoded envelope must respect. */
+#define ENV_MAX_RCPT 100000
+#define ENV_MAX_STR  4096      /* any one string of the envelope */
 
 void env_init(struct envelope *);
 void env_clear(struct envelope *);                  /* frees contents */
+/* Append a recipient (addr is copied; the other fields are zero). The
+ * returned pointer is valid until the next env_add_rcpt. */
 struct env_rcpt *env_add_rcpt(struct envelope *, const char *addr);
+/* Wire layout: str id, str sender, str helo, str client_addr,
+ * str client_name, str body, str envid, u32 ret, u32 smtputf8, u64 size,
+ * u64 created, u32 nrcpt, then nrcpt * (u64 id, str addr, str orcpt,
+ * u32 notify, u32 state, u32 attempts). NULL strings travel as "". */
 void env_encode(const struct envelope *, struct msgbuf *);
-/* Returns 0, or -1 on a malformed payload (env is cleared). */
+/* Decode an envelope that makes up the rest of the payload. env is
+ * overwritten (initialised here: clear an old content first); strings are
+ * copied, "" for body, envid,
+ * client_name and orcpt becomes NULL. Returns 0, or -1 on a malformed
+ * payload: short, trailing bytes, id not a ULID (or ""), more than
+ * ENV_MAX_RCPT recipients, an empty recipient, a string over
+ * ENV_MAX_STR, or an out-of-range ret/notify/state (env is cleared). */
 int  env_decode(struct envelope *, struct msgreader *);
 
 #endif

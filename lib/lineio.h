@@ -1,6 +1,9 @@
 /* Buffered, non-blocking line I/O on a stream socket (SMTP both ways).
- * Buffers grow on demand up to fixed bounds, and shrink when idle, so an
- * idle session costs little memory. */
+ * Buffers grow on demand and shrink when idle (lio_compact), so an idle
+ * session costs little memory. The input buffer never exceeds LIO_MAX_IN.
+ * The output buffer has no fixed bound: callers bound what they queue
+ * (replies are short; a producer checks lio_out_pending() and stops
+ * reading its source until lio_flush() has drained it). */
 #ifndef EMPATH_LINEIO_H
 #define EMPATH_LINEIO_H
 
@@ -24,12 +27,18 @@ enum lio_line { LIO_NONE = 0, LIO_LINE = 1, LIO_TOOLONG = -1 };
 
 void lio_init(struct lineio *, int fd);
 void lio_free(struct lineio *);       /* frees buffers, does not close fd */
-/* Read what the socket has: >0 bytes read, 0 EOF, -1 would block, -2 error. */
+/* One read of what the socket has: >0 bytes read, 0 EOF, -1 would block,
+ * -2 error (errno set). Also -1 without reading when the input buffer is
+ * full, which lio_getline() prevents by dropping too-long lines: take all
+ * lines before filling again. */
 ssize_t lio_fill(struct lineio *);
 /* Next line without its terminator. *crlf tells whether it ended in CRLF
  * (false: bare LF). A line longer than max is reported once as
  * LIO_TOOLONG and the rest of it up to the next LF is dropped. The
- * returned line stays valid until the next lio call on this lineio. */
+ * returned line is NUL-terminated (it may also contain NULs: use *len)
+ * and stays valid until the next lio call on this lineio. max is capped
+ * at LIO_MAX_IN - 2. An unterminated last line before EOF is not
+ * returned (lio_buffered() tells it is there). */
 enum lio_line lio_getline(struct lineio *, size_t max, char **line, size_t *len,
                           bool *crlf);
 /* Bytes buffered but not yet consumed by lio_getline. */

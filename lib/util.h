@@ -27,16 +27,20 @@ int   fd_cloexec(int fd, bool on);
 uint64_t mono_ms(void);
 int64_t  wall_s(void);
 
-/* "127.0.0.1", "[::1]:25" style rendering of a socket address. */
+/* Numeric rendering of a socket address without port: "192.0.2.1",
+ * "2001:db8::1", "unix" for AF_UNIX. Returns buf. */
 const char *sa_ntop(const struct sockaddr *sa, char *buf, size_t len);
-/* Parse "host:port", "[v6]:port" (port required when defport == 0). */
+/* Parse "host:port", "[v6]:port" or "host" (then *port = defport; an
+ * error when defport == 0). A bad port (not 1..65535) or a host longer
+ * than hostlen - 1 returns -1; 0 on success. */
 int   hostport_split(const char *in, char *host, size_t hostlen, uint16_t *port,
                      uint16_t defport);
 /* Fill in a sockaddr for a numeric address and port. 0 on success. */
 int   sa_from_numeric(const char *host, uint16_t port,
                       struct sockaddr_storage *ss, socklen_t *len);
 
-/* Lower-case ASCII domain copy of the part after the last '@'. */
+/* The part after the last '@' (a pointer into addr, not a copy and not
+ * case-folded), or "" when there is no '@'. */
 const char *addr_domain(const char *addr);
 
 /* Write the whole buffer to a (blocking) fd, retrying on EINTR. */

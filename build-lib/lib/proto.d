@@ -1,0 +1,2 @@
+build-lib/lib/proto.o: lib/proto.c lib/proto.h
+lib/proto.h:

@@ -1,0 +1,3 @@
+build-lib/lib/ulid.o: lib/ulid.c lib/log.h lib/ulid.h
+lib/log.h:
+lib/ulid.h:

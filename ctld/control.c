@@ -1,0 +1,452 @@
+/* The control socket: empathctl connects, speaks the channel framing, and
+ * every command is answered (or fails) within a bounded time and leaves one
+ * audit line: who (SO_PEERCRED uid and pid, user name when known), what,
+ * and the result.
+ *
+ * The socket is bound and listening when the master hands it over; its
+ * file mode and group are what keep strangers out. Token authentication
+ * (DESIGN §5) will be checked in client_msg() before a command runs. */
+#define _GNU_SOURCE   /* struct ucred, accept4 */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ctld.h"
+#include "event.h"
+#include "log.h"
+#include "util.h"
+
+#define CTL_MAX_CLIENTS      64
+#define CTL_IDLE_MS          (60 * 1000)
+#define CTL_MAX_INFLIGHT     4        /* forwarded requests per client */
+#define CTL_PEER_TIMEOUT_MS  (5 * 1000)
+#define CTL_ACCEPT_RETRY_MS  1000     /* after EMFILE and the like */
+
+struct ctl_client;
+
+/* A command forwarded to another daemon, waiting for its answer. */
+struct ctl_pending {
+	TAILQ_ENTRY(ctl_pending) entry;
+	struct ctl_client *c;
+	uint32_t         peerid;      /* the client's request id, echoed */
+	const char      *command;     /* for the audit line */
+	struct peer_req *req;
+};
+
+struct ctl_client {
+	TAILQ_ENTRY(ctl_client) entry;
+	struct channel  *chan;        /* NULL once the channel has closed */
+	struct ev_timer *idle;
+	uid_t            uid;
+	pid_t            pid;
+	char             user[64];
+	bool             closing;     /* freed at the end of this loop turn */
+	unsigned         ninflight;
+	TAILQ_HEAD(, ctl_pending) inflight;
+};
+
+struct ctl_command {
+	uint16_t    type;
+	const char *name;             /* as empathctl spells it */
+	void      (*run)(struct ctl_client *, const char *name, const struct chan_msg *);
+};
+
+static int listen_fd = -1;
+static struct ev_io *listen_io;
+static struct ev_timer *accept_retry;
+static bool started;
+static TAILQ_HEAD(, ctl_client) clients = TAILQ_HEAD_INITIALIZER(clients);
+static unsigned nclients;
+
+static void cmd_ping(struct ctl_client *, const char *, const struct chan_msg *);
+static void cmd_status(struct ctl_client *, const char *, const struct chan_msg *);
+
+static const struct ctl_command commands[] = {
+	{ CTL_PING,   "system ping",   cmd_ping },
+	{ CTL_STATUS, "system status", cmd_status },
+};
+
+static void
+audit(const struct ctl_client *c, const char *command, const char *result)
+{
+	log_info("control: uid=%u user=%s pid=%d command=%s result=%s",
+	    (unsigned)c->uid, c->user, (int)c->pid, command, result);
+}
+
+/* Accept only while there is room and no accept error is being waited out. */
+static void
+listener_update(void)
+{
+	bool on;
+
+	if (listen_io == NULL)
+		return;
+	on = started && nclients < CTL_MAX_CLIENTS &&
+	    !ev_timer_pending(accept_retry);
+	ev_io_set(listen_io, on ? EV_READ : 0);
+}
+
+static void
+inflight_cancel_all(struct ctl_client *c)
+{
+	struct ctl_pending *p;
+
+	while ((p = TAILQ_FIRST(&c->inflight)) != NULL) {
+		TAILQ_REMOVE(&c->inflight, p, entry);
+		peer_request_cancel(p->req);
+		audit(c, p->command, "abandoned");
+		free(p);
+	}
+	c->ninflight = 0;
+}
+
+static void
+client_destroy(struct ctl_client *c)
+{
+	TAILQ_REMOVE(&clients, c, entry);
+	nclients--;
+	ev_timer_free(c->idle);
+	free(c);
+	listener_update();
+}
+
+static void
+client_reap(void *arg)
+{
+	struct ctl_client *c = arg;
+
+	if (c->chan != NULL)
+		chan_free(c->chan);
+	client_destroy(c);
+}
+
+/* Channel callbacks may be on the stack: free the client later. */
+static void
+client_close_later(struct ctl_client *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	inflight_cancel_all(c);
+	ev_timer_stop(c->idle);
+	ev_defer(client_reap, c);
+}
+
+static void
+client_closed(struct channel *ch, void *arg)
+{
+	struct ctl_client *c = arg;
+
+	(void)ch;
+	c->chan = NULL;               /* the channel code frees it */
+	if (c->closing)
+		return;               /* client_reap is already scheduled */
+	inflight_cancel_all(c);
+	client_destroy(c);
+}
+
+static void
+client_idle(void *arg)
+{
+	struct ctl_client *c = arg;
+
+	log_debug("control: uid=%u pid=%d idle, closing", (unsigned)c->uid,
+	    (int)c->pid);
+	client_close_later(c);
+}
+
+static void
+client_send(struct ctl_client *c, uint16_t type, uint32_t peerid,
+    const struct msgbuf *mb)
+{
+	if (c->closing || c->chan == NULL)
+		return;
+	/* A client that does not read its answers is dropped, not buffered. */
+	if (mb->err || chan_send_mb(c->chan, type, peerid, -1, mb) == -1 ||
+	    chan_congested(c->chan))
+		client_close_later(c);
+}
+
+static void
+client_error(struct ctl_client *c, uint32_t peerid, const char *text)
+{
+	struct msgbuf mb;
+
+	mb_init(&mb);
+	mb_str(&mb, text);
+	client_send(c, CTL_ERROR, peerid, &mb);
+	mb_free(&mb);
+}
+
+static void
+client_msg(struct channel *ch, struct chan_msg *m, void *arg)
+{
+	struct ctl_client *c = arg;
+	char name[32];
+	size_t i;
+
+	(void)ch;
+	if (c->closing)
+		return;
+	ev_timer_start(c->idle, CTL_IDLE_MS);
+	for (i = 0; i < nitems(commands); i++) {
+		if (commands[i].type == m->type) {
+			commands[i].run(c, commands[i].name, m);
+			return;
+		}
+	}
+	(void)snprintf(name, sizeof(name), "unknown(%u)", (unsigned)m->type);
+	client_error(c, m->peerid, "unknown command");
+	audit(c, name, "error");
+}
+
+static void
+client_new(int fd)
+{
+	struct ctl_client *c;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct passwd pw, *res = NULL;
+	char pwbuf[4096];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("control: SO_PEERCRED");
+		close(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->uid = cred.uid;
+	c->pid = cred.pid;
+	TAILQ_INIT(&c->inflight);
+	/* ctld is not chrooted, so the passwd database is reachable; when
+	 * the lookup fails the audit line carries the number. */
+	if (getpwuid_r(cred.uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
+	    res != NULL)
+		log_sanitize(pw.pw_name, c->user, sizeof(c->user));
+	else
+		(void)snprintf(c->user, sizeof(c->user), "%u", (unsigned)cred.uid);
+
+	c->chan = chan_new(fd, "control", client_msg, client_closed, c);
+	if (c->chan == NULL) {
+		log_warnx("control: cannot set up a channel");
+		close(fd);
+		free(c);
+		return;
+	}
+	c->idle = ev_timer_new(client_idle, c);
+	ev_timer_start(c->idle, CTL_IDLE_MS);
+	TAILQ_INSERT_TAIL(&clients, c, entry);
+	nclients++;
+	log_debug("control: connection from uid=%u pid=%d", (unsigned)c->uid,
+	    (int)c->pid);
+}
+
+static void
+accept_resume(void *arg)
+{
+	(void)arg;
+	listener_update();
+}
+
+static void
+control_accept(int fd, int events, void *arg)
+{
+	int s;
+
+	(void)events;
+	(void)arg;
+	while (nclients < CTL_MAX_CLIENTS) {
+		s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (s != -1) {
+			client_new(s);
+			continue;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+		    errno == ECONNABORTED)
+			break;
+		/* Out of descriptors or memory: a level-triggered listener
+		 * would spin, so stop accepting for a moment. */
+		log_warn("control: accept");
+		ev_timer_start(accept_retry, CTL_ACCEPT_RETRY_MS);
+		break;
+	}
+	if (nclients >= CTL_MAX_CLIENTS)
+		log_warnx("control: %d clients connected, not accepting more",
+		    CTL_MAX_CLIENTS);
+	listener_update();
+}
+
+/* ---- commands ---- */
+
+static void
+cmd_ping(struct ctl_client *c, const char *name, const struct chan_msg *m)
+{
+	struct msgbuf mb;
+
+	if (m->len != 0) {
+		client_error(c, m->peerid, "malformed request");
+		audit(c, name, "malformed");
+		return;
+	}
+	mb_init(&mb);
+	mb_str(&mb, EMPATH_VERSION);
+	client_send(c, CTL_PONG, m->peerid, &mb);
+	mb_free(&mb);
+	audit(c, name, "ok");
+}
+
+static void
+status_row(struct msgbuf *mb, const char *name, uint32_t pid, uint32_t restarts)
+{
+	mb_str(mb, name);
+	mb_u32(mb, pid);
+	mb_u32(mb, pid != 0);
+	mb_u32(mb, restarts);
+}
+
+/* CTL_STATUS_REPLY; qc NULL when queued did not answer: both counts are
+ * then CTL_COUNT_UNKNOWN (proto.h). Rows: the master (unless the snapshot
+ * lists it), then every daemon of the last M_PROCS snapshot. */
+static void
+status_reply(struct ctl_client *c, uint32_t peerid, const struct queue_counts *qc)
+{
+	struct msgbuf mb;
+	const struct proc_info *pi;
+	int64_t start = procs_master_start(), now = wall_s();
+	uint32_t n = 0;
+	unsigned p;
+
+	mb_init(&mb);
+	mb_str(&mb, EMPATH_VERSION);
+	mb_u64(&mb, start > 0 && now > start ? (uint64_t)(now - start) : 0);
+	mb_u64(&mb, qc != NULL ? qc->messages : CTL_COUNT_UNKNOWN);
+	mb_u64(&mb, qc != NULL ? qc->recipients : CTL_COUNT_UNKNOWN);
+	if (procs_known()) {
+		for (p = 0; p < PROC_COUNT; p++)
+			n += procs_get(p)->listed;
+		if (!procs_get(PROC_MASTER)->listed)
+			n++;
+	}
+	mb_u32(&mb, n);
+	if (procs_known()) {
+		if (!procs_get(PROC_MASTER)->listed)
+			status_row(&mb, proc_name(PROC_MASTER),
+			    procs_master_pid(), 0);
+		for (p = 0; p < PROC_COUNT; p++) {
+			pi = procs_get(p);
+			if (pi->listed)
+				status_row(&mb, proc_name(p), pi->pid,
+				    pi->restarts);
+		}
+	}
+	client_send(c, CTL_STATUS_REPLY, peerid, &mb);
+	mb_free(&mb);
+}
+
+static void
+status_answer(const struct chan_msg *reply, void *arg)
+{
+	struct ctl_pending *p = arg;
+	struct ctl_client *c = p->c;
+	struct queue_counts qc;
+	bool ok = false;
+
+	TAILQ_REMOVE(&c->inflight, p, entry);
+	c->ninflight--;
+	if (reply != NULL) {
+		ok = queue_counts_parse(reply, &qc);
+		if (!ok)
+			log_warnx("queued: malformed answer (%s) to Q_STATUS_REQ",
+			    msg_name(reply->type));
+	}
+	status_reply(c, p->peerid, ok ? &qc : NULL);
+	audit(c, p->command, ok ? "ok" : "partial");
+	free(p);
+}
+
+static void
+cmd_status(struct ctl_client *c, const char *name, const struct chan_msg *m)
+{
+	struct ctl_pending *p;
+
+	if (m->len != 0) {
+		client_error(c, m->peerid, "malformed request");
+		audit(c, name, "malformed");
+		return;
+	}
+	if (c->ninflight >= CTL_MAX_INFLIGHT) {
+		client_error(c, m->peerid, "too many requests in flight");
+		audit(c, name, "busy");
+		return;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->c = c;
+	p->peerid = m->peerid;
+	p->command = name;
+	p->req = peer_request(PROC_QUEUED, Q_STATUS_REQ, NULL,
+	    CTL_PEER_TIMEOUT_MS, status_answer, p);
+	if (p->req == NULL) {
+		/* queued is down or restarting: answer with what we know. */
+		free(p);
+		status_reply(c, m->peerid, NULL);
+		audit(c, name, "partial");
+		return;
+	}
+	TAILQ_INSERT_TAIL(&c->inflight, p, entry);
+	c->ninflight++;
+}
+
+/* ---- set-up ---- */
+
+void
+control_listen(int fd)
+{
+	if (listen_io != NULL) {
+		log_warnx("control: a second control socket, replacing the first");
+		ev_io_del(listen_io);
+		close(listen_fd);
+	}
+	if (fd_nonblock(fd) == -1 || fd_cloexec(fd, true) == -1)
+		log_warn("control: socket flags");
+	listen_fd = fd;
+	if (accept_retry == NULL)
+		accept_retry = ev_timer_new(accept_resume, NULL);
+	listen_io = ev_io_add(fd, 0, control_accept, NULL);
+	listener_update();
+}
+
+void
+control_start(void)
+{
+	started = true;
+	if (listen_io == NULL)
+		log_warnx("control: no control socket received");
+	listener_update();
+}
+
+void
+control_shutdown(void)
+{
+	struct ctl_client *c, *tmp;
+
+	started = false;
+	if (listen_io != NULL) {
+		ev_io_del(listen_io);
+		listen_io = NULL;
+		close(listen_fd);
+		listen_fd = -1;
+	}
+	TAILQ_FOREACH_SAFE(c, &clients, entry, tmp) {
+		if (c->closing)
+			continue;     /* client_reap owns it */
+		inflight_cancel_all(c);
+		if (c->chan != NULL)
+			chan_free(c->chan);
+		client_destroy(c);
+	}
+}

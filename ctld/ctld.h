@@ -1,0 +1,64 @@
+/* ctld: the control socket for empathctl and the health HTTP endpoint.
+ * ctld owns no data: it answers from the master's process snapshot and
+ * forwards questions to the daemon that owns the data (queued, deliverd). */
+#ifndef EMPATH_CTLD_H
+#define EMPATH_CTLD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "channel.h"
+#include "proto.h"
+
+/* ---- procs.c: the master's last M_PROCS snapshot ---- */
+
+struct proc_info {
+	bool     listed;          /* present in the last snapshot */
+	uint32_t pid;             /* 0: not running */
+	uint64_t started;         /* wall clock seconds */
+	uint32_t restarts;
+};
+
+void procs_update(const struct chan_msg *);
+bool procs_known(void);                      /* a snapshot has arrived */
+int64_t procs_master_start(void);            /* wall s; 0 when unknown */
+uint32_t procs_master_pid(void);             /* sender of the snapshot */
+const struct proc_info *procs_get(enum proc_id);
+
+/* ---- peers.c: channels to queued and deliverd, requests with ids ---- */
+
+/* Called exactly once per request: with the reply (any message whose
+ * peerid is the request id), or with NULL when the peer is down, its
+ * channel closed, or the deadline passed. */
+typedef void (*peer_reply_cb)(const struct chan_msg *reply, void *arg);
+struct peer_req;
+
+void peer_attach(enum proc_id, int fd);      /* takes fd, replaces any old channel */
+bool peer_up(enum proc_id);
+/* Send a request; NULL (and no callback) when it cannot be sent. */
+struct peer_req *peer_request(enum proc_id, uint16_t type, const struct msgbuf *,
+                              uint64_t timeout_ms, peer_reply_cb, void *arg);
+/* Forget a request whose requester went away; the callback is not called. */
+void peer_request_cancel(struct peer_req *);
+void peers_shutdown(void);
+
+/* The queue size as queued reports it in Q_STATUS. */
+struct queue_counts {
+	uint64_t messages, recipients;
+};
+/* Parse a Q_STATUS reply; false when it is not one or is malformed. */
+bool queue_counts_parse(const struct chan_msg *, struct queue_counts *);
+
+/* ---- control.c: the control socket ---- */
+
+void control_listen(int fd);                 /* takes the listening socket */
+void control_start(void);
+void control_shutdown(void);
+
+/* ---- health.c: minimal HTTP health endpoint ---- */
+
+void health_listen(int fd);
+void health_start(void);
+void health_shutdown(void);
+
+#endif

@@ -1,0 +1,230 @@
+/* Bootstrap shared by the unprivileged daemons; see daemon.h. */
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "event.h"
+#include "log.h"
+#include "privdrop.h"
+#include "util.h"
+
+#define MAX_CONFIG_SIZE (4 * 1024 * 1024)
+
+static const struct daemon_ops *ops;
+static struct config *cfg;
+static struct channel *master;
+static bool started, stopping;
+
+const struct config *
+daemon_config(void)
+{
+	return cfg;
+}
+
+struct channel *
+daemon_master(void)
+{
+	return master;
+}
+
+const char *
+daemon_empty_dir(const struct config *c)
+{
+	(void)c;
+	return EMPTYDIR;
+}
+
+void
+daemon_exit(int status)
+{
+	if (master) {
+		(void)chan_flush(master);
+	}
+	if (cfg)
+		config_free(cfg);
+	exit(status);
+}
+
+static void
+config_err(const char *line)
+{
+	log_warnx("%s", line);
+}
+
+/* Read the snapshot the master put in a memfd. */
+static void
+load_config(int fd)
+{
+	struct stat st;
+	char *text;
+	ssize_t n;
+	size_t off = 0;
+
+	if (cfg)
+		fatalx("configuration received twice");
+	if (fstat(fd, &st) == -1)
+		fatal("fstat config");
+	if (st.st_size <= 0 || st.st_size > MAX_CONFIG_SIZE)
+		fatalx("configuration snapshot of %lld bytes refused",
+		    (long long)st.st_size);
+	text = xmalloc((size_t)st.st_size);
+	while (off < (size_t)st.st_size) {
+		n = pread(fd, text + off, (size_t)st.st_size - off, (off_t)off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			fatal("read config");
+		off += (size_t)n;
+	}
+	cfg = config_parse("config", text, off, config_err);
+	free(text);
+	if (cfg == NULL)
+		fatalx("configuration snapshot does not parse");
+	log_configure(cfg->log_target, cfg->log_format, cfg->log_level);
+	if (ops->configure)
+		ops->configure(cfg);
+}
+
+static void
+do_start(void)
+{
+	const char *dir = ops->chroot_dir ? ops->chroot_dir(cfg) : NULL;
+
+	if (cfg == NULL)
+		fatalx("start before configuration");
+	if (started)
+		return;
+	priv_drop(cfg, dir, ops->chdir_unprivileged);
+	started = true;
+	log_debug("started");
+	if (ops->start)
+		ops->start();
+}
+
+static void
+master_msg(struct channel *c, struct chan_msg *m, void *arg)
+{
+	struct msgreader r;
+	uint32_t a, b;
+
+	(void)c;
+	(void)arg;
+	mr_init(&r, m);
+	switch (m->type) {
+	case M_CONFIG:
+		if (m->fd == -1)
+			fatalx("M_CONFIG without a descriptor");
+		load_config(m->fd);
+		break;
+	case M_LISTEN:
+		a = mr_u32(&r);
+		b = mr_u32(&r);
+		if (!mr_done(&r) || m->fd == -1 || cfg == NULL) {
+			log_warnx("malformed M_LISTEN ignored");
+			break;
+		}
+		if (ops->listen) {
+			ops->listen((enum listen_kind)a, b, m->fd);
+			m->fd = -1;
+		}
+		break;
+	case M_PEER:
+		a = mr_u32(&r);
+		if (!mr_done(&r) || m->fd == -1 || a >= PROC_COUNT) {
+			log_warnx("malformed M_PEER ignored");
+			break;
+		}
+		if (ops->peer) {
+			ops->peer((enum proc_id)a, m->fd);
+			m->fd = -1;
+		}
+		break;
+	case M_START:
+		do_start();
+		break;
+	default:
+		if (ops->master_msg)
+			ops->master_msg(m);
+		else
+			log_debug("unexpected %s from master", msg_name(m->type));
+	}
+}
+
+static void
+master_closed(struct channel *c, void *arg)
+{
+	(void)c;
+	(void)arg;
+	/* Without the master nobody restarts us or our peers: stop now. */
+	log_info("master went away, exiting");
+	master = NULL;
+	exit(0);
+}
+
+static void
+on_stop_signal(int signo, void *arg)
+{
+	(void)arg;
+	if (stopping) {
+		log_info("second signal %d: exiting now", signo);
+		daemon_exit(0);
+	}
+	stopping = true;
+	log_info("stopping on signal %d", signo);
+	if (ops->stop && started)
+		ops->stop();
+	else
+		daemon_exit(0);
+}
+
+static void
+usage(const char *name)
+{
+	fprintf(stderr, "usage: %s [-dv]\n"
+	    "This program is started by empath-master.\n", name);
+	exit(1);
+}
+
+int
+daemon_main(int argc, char **argv, const struct daemon_ops *o)
+{
+	extern char **environ;
+	const char *name = proc_name(o->self);
+	int ch, foreground = 0, verbose = 0;
+
+	ops = o;
+	while ((ch = getopt(argc, argv, "dv")) != -1) {
+		switch (ch) {
+		case 'd': foreground = 1; break;
+		case 'v': verbose++; break;
+		default: usage(argv[0]);
+		}
+	}
+	setproctitle_init(argc, argv, environ);
+	/* A leading "-" keeps libbsd from prefixing the program name. */
+	setproctitle("-empath: %s", name);
+	log_init(name, foreground, verbose);
+	if (fcntl(3, F_GETFD) == -1)
+		fatalx("no channel to the master on fd 3: start empath-master instead");
+	/* If the master dies, do not linger. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	ev_init();
+	ev_signal(SIGTERM, on_stop_signal, NULL);
+	ev_signal(SIGINT, on_stop_signal, NULL);
+	master = chan_new(3, "master", master_msg, master_closed, NULL);
+	ev_run();
+	daemon_exit(0);
+}

@@ -1,0 +1,309 @@
+/* Logging: one bounded line per call, to stderr (foreground) or syslog,
+ * as text or as one JSON object per line. No allocation happens here, so
+ * fatalx() from an allocation failure can still log. errno is preserved
+ * across every call, so `log_warnx(...); return errno;` stays correct. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define LOG_LINE_MAX 8192
+
+static struct {
+	char            ident[32];
+	bool            foreground;
+	int             verbose;
+	bool            syslog_open;
+	enum log_target target;
+	enum log_format format;
+	enum log_level  level;
+} lg = { "empath", true, 0, false, LOGT_STDERR, LOGF_TEXT, LOGL_INFO };
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const int level_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+
+static void
+open_syslog(void)
+{
+	/* LOG_NDELAY connects now: after chroot /dev/log is out of reach. */
+	if (!lg.syslog_open) {
+		openlog(lg.ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+		lg.syslog_open = true;
+	}
+}
+
+void
+log_init(const char *ident, int foreground, int verbose)
+{
+	int saved = errno;
+
+	strlcpy(lg.ident, ident ? ident : "empath", sizeof(lg.ident));
+	lg.foreground = foreground != 0;
+	lg.verbose = verbose;
+	lg.format = LOGF_TEXT;
+	lg.level = verbose ? LOGL_DEBUG : LOGL_INFO;
+	lg.target = lg.foreground ? LOGT_STDERR : LOGT_SYSLOG;
+	if (lg.target == LOGT_SYSLOG)
+		open_syslog();
+	errno = saved;
+}
+
+void
+log_configure(enum log_target target, enum log_format format,
+    enum log_level level)
+{
+	int saved = errno;
+
+	/* -d always keeps the log on the terminal; -v always shows debug. */
+	lg.target = lg.foreground ? LOGT_STDERR : target;
+	lg.format = format == LOGF_JSON ? LOGF_JSON : LOGF_TEXT;
+	if (level > LOGL_DEBUG)
+		level = LOGL_DEBUG;
+	lg.level = lg.verbose ? LOGL_DEBUG : level;
+	if (lg.target == LOGT_SYSLOG)
+		open_syslog();
+	errno = saved;
+}
+
+int
+log_level_enabled(enum log_level l)
+{
+	return l <= lg.level;
+}
+
+/* Length of a well-formed UTF-8 sequence at p (at most n bytes), or 0. */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t len, i;
+	unsigned cp;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+		cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		cp = p[0] & 0x07;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	/* Reject overlong forms, surrogates and code points past U+10FFFF. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/* Append s to buf[*off..cap) as the inside of a JSON string. Stops (and
+ * returns false) rather than split an escape when space runs out. */
+static bool
+json_append(char *buf, size_t *off, size_t cap, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0, k;
+	char esc[8];
+	const char *add;
+	size_t addlen;
+
+	while (i < n) {
+		unsigned char c = p[i];
+
+		addlen = 1;
+		add = (const char *)&p[i];
+		k = 1;
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			add = esc;
+			addlen = 2;
+		} else if (c < 0x20 || c == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			add = esc;
+			addlen = 6;
+		} else if (c >= 0x80) {
+			k = utf8_seq(&p[i], n - i);
+			if (k == 0) {
+				/* Not UTF-8: keep the JSON valid. */
+				add = "\\ufffd";
+				addlen = 6;
+				k = 1;
+			} else
+				addlen = k;
+		}
+		if (*off + addlen >= cap)
+			return false;
+		memcpy(buf + *off, add, addlen);
+		*off += addlen;
+		i += k;
+	}
+	return true;
+}
+
+static void
+emit(enum log_level level, const char *msg)
+{
+	char line[LOG_LINE_MAX + 512];
+	char ts[40];
+	struct timespec now;
+	struct tm tm;
+	size_t off;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	n = (int)strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + n, sizeof(ts) - (size_t)n, ".%03ldZ", now.tv_nsec / 1000000);
+
+	if (lg.format == LOGF_JSON) {
+		off = 0;
+		n = snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"proc\":\"", ts);
+		off = (size_t)n;
+		json_append(line, &off, sizeof(line), lg.ident);
+		n = snprintf(line + off, sizeof(line) - off,
+		    "\",\"pid\":%ld,\"level\":\"%s\",\"msg\":\"",
+		    (long)getpid(), level_names[level]);
+		off += (size_t)n;
+		/* Leave room for the closing `"}\n`; a cut message ends in "...". */
+		if (!json_append(line, &off, sizeof(line) - 8, msg)) {
+			memcpy(line + off, "...", 3);
+			off += 3;
+		}
+		memcpy(line + off, "\"}\n", 4);
+		off += 3;
+	} else if (lg.target == LOGT_SYSLOG) {
+		/* syslog adds time, ident and pid itself. */
+		off = (size_t)snprintf(line, sizeof(line), "%s", msg);
+	} else {
+		n = snprintf(line, sizeof(line), "%s %s[%ld]: %s: %s\n", ts,
+		    lg.ident, (long)getpid(), level_names[level], msg);
+		off = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+		line[off - 1] = '\n';
+	}
+
+	if (lg.target == LOGT_SYSLOG) {
+		if (off > 0 && line[off - 1] == '\n')
+			line[--off] = '\0';
+		syslog(level_prio[level], "%s", line);
+	} else {
+		/* One write per line so that lines of several processes
+		 * sharing the terminal do not interleave. */
+		ssize_t w = write(STDERR_FILENO, line, off);
+		(void)w;   /* nowhere to report a failed log write */
+	}
+}
+
+/* Format into the bounded message buffer; a cut message ends in "...". */
+static void
+vlog_errno(enum log_level level, int err, const char *fmt, va_list ap)
+{
+	char msg[LOG_LINE_MAX];
+	size_t len;
+	int n;
+
+	if (level > LOGL_DEBUG)
+		level = LOGL_DEBUG;
+	if (!log_level_enabled(level))
+		return;
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n < 0)
+		strlcpy(msg, "(log format error)", sizeof(msg));
+	if (err != 0) {
+		len = strlen(msg);
+		snprintf(msg + len, sizeof(msg) - len, ": %s", strerror(err));
+	}
+	if (n >= (int)sizeof(msg) || strlen(msg) == sizeof(msg) - 1)
+		memcpy(msg + sizeof(msg) - 4, "...", 4);
+	emit(level, msg);
+}
+
+void
+vlog(enum log_level level, const char *fmt, va_list ap)
+{
+	int saved = errno;
+
+	vlog_errno(level, 0, fmt, ap);
+	errno = saved;
+}
+
+#define LOG_BODY(level, err) do {                  \
+	int saved_ = errno;                         \
+	va_list ap_;                                \
+	va_start(ap_, fmt);                         \
+	vlog_errno((level), (err), fmt, ap_);       \
+	va_end(ap_);                                \
+	errno = saved_;                             \
+} while (0)
+
+void
+log_warn(const char *fmt, ...)
+{
+	LOG_BODY(LOGL_WARN, saved_);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	LOG_BODY(LOGL_WARN, 0);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	LOG_BODY(LOGL_INFO, 0);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	LOG_BODY(LOGL_DEBUG, 0);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	LOG_BODY(LOGL_ERR, saved_);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	LOG_BODY(LOGL_ERR, 0);
+	exit(1);
+}
+
+const char *
+log_sanitize(const char *in, char *out, size_t outlen)
+{
+	size_t i, n;
+
+	if (outlen == 0)
+		return out;
+	if (in == NULL)
+		in = "(null)";
+	n = strlen(in);
+	for (i = 0; i < n && i < outlen - 1; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		out[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+	}
+	out[i] = '\0';
+	if (i < n && outlen >= 4)
+		memcpy(out + outlen - 4, "...", 4);
+	return out;
+}

@@ -1,0 +1,337 @@
+/* Starting, plumbing, restarting and stopping the daemons. */
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "master.h"
+#include "util.h"
+
+#ifndef LIBEXECDIR
+#define LIBEXECDIR "/usr/libexec/empath"
+#endif
+
+#define BACKOFF_MIN_MS     250
+#define BACKOFF_MAX_MS     30000
+#define STABLE_AFTER_MS    60000     /* a daemon up this long restarts fast again */
+#define STOP_GRACE_MS      8000      /* SIGKILL what is left after this */
+
+/* Which daemons talk to each other directly. */
+static const enum proc_id links[][2] = {
+	{ PROC_SMTPD, PROC_QUEUED },
+	{ PROC_QUEUED, PROC_DELIVERD },
+	{ PROC_CTLD, PROC_QUEUED },
+	{ PROC_CTLD, PROC_DELIVERD },
+};
+
+/* Start order: the queue first, so that smtpd finds it. */
+static const enum proc_id start_order[] = {
+	PROC_QUEUED, PROC_DELIVERD, PROC_SMTPD, PROC_CTLD,
+};
+
+static void proc_start(struct proc *);
+
+/* Daemons live beside the master in a build tree, else in LIBEXECDIR. */
+static void
+daemon_path(enum proc_id id, char *buf, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			snprintf(buf, len, "%s/empath-%s", self, proc_name(id));
+			if (access(buf, X_OK) == 0)
+				return;
+		}
+	}
+	snprintf(buf, len, "%s/empath-%s", LIBEXECDIR, proc_name(id));
+}
+
+static void
+send_procs(void)
+{
+	struct proc *ctld = &M.procs[PROC_CTLD];
+	struct msgbuf b;
+	int i;
+
+	if (ctld->chan == NULL)
+		return;
+	mb_init(&b);
+	mb_u64(&b, (uint64_t)M.started);
+	mb_u32(&b, PROC_COUNT - 1);
+	for (i = PROC_SMTPD; i < PROC_COUNT; i++) {
+		mb_u32(&b, (uint32_t)i);
+		mb_u32(&b, (uint32_t)M.procs[i].pid);
+		mb_u64(&b, (uint64_t)M.procs[i].started);
+		mb_u32(&b, M.procs[i].restarts);
+	}
+	chan_send_mb(ctld->chan, M_PROCS, 0, -1, &b);
+	mb_free(&b);
+}
+
+static void
+send_peer(struct proc *p, enum proc_id peer, int fd)
+{
+	struct msgbuf b;
+
+	mb_init(&b);
+	mb_u32(&b, peer);
+	chan_send_mb(p->chan, M_PEER, 0, fd, &b);
+	mb_free(&b);
+}
+
+/* Give p a fresh channel to every running peer, and the peer one to p. */
+static void
+plumb(struct proc *p)
+{
+	size_t i;
+	int sv[2];
+
+	for (i = 0; i < nitems(links); i++) {
+		struct proc *q;
+
+		if (links[i][0] == p->id)
+			q = &M.procs[links[i][1]];
+		else if (links[i][1] == p->id)
+			q = &M.procs[links[i][0]];
+		else
+			continue;
+		if (q->chan == NULL)
+			continue;
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+			log_warn("socketpair for %s-%s", proc_name(p->id),
+			    proc_name(q->id));
+			continue;
+		}
+		send_peer(p, q->id, sv[0]);
+		send_peer(q, p->id, sv[1]);
+		close(sv[0]);
+		close(sv[1]);
+	}
+}
+
+static void
+send_listen(struct proc *p, enum listen_kind kind, unsigned index, int fd)
+{
+	struct msgbuf b;
+
+	mb_init(&b);
+	mb_u32(&b, kind);
+	mb_u32(&b, index);
+	chan_send_mb(p->chan, M_LISTEN, 0, fd, &b);
+	mb_free(&b);
+}
+
+static void
+child_msg(struct channel *c, struct chan_msg *m, void *arg)
+{
+	struct proc *p = arg;
+
+	(void)c;
+	log_debug("unexpected %s from %s", msg_name(m->type), proc_name(p->id));
+}
+
+static void
+child_closed(struct channel *c, void *arg)
+{
+	struct proc *p = arg;
+
+	(void)c;
+	p->chan = NULL;
+	/* A daemon that breaks its channel is useless: restart it. */
+	if (p->pid > 0 && !M.stopping) {
+		log_warnx("%s closed its channel, restarting it", proc_name(p->id));
+		kill(p->pid, SIGKILL);
+	}
+}
+
+static void
+restart_cb(void *arg)
+{
+	struct proc *p = arg;
+
+	if (!M.stopping && p->pid == 0)
+		proc_start(p);
+}
+
+static void
+proc_start(struct proc *p)
+{
+	char path[PATH_MAX], name[32];
+	char *argv[6];
+	int argc = 0, sv[2];
+	sigset_t none;
+	pid_t pid;
+	size_t i;
+
+	daemon_path(p->id, path, sizeof(path));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		fatal("socketpair");
+	snprintf(name, sizeof(name), "empath-%s", proc_name(p->id));
+	argv[argc++] = name;
+	if (M.foreground)
+		argv[argc++] = "-d";
+	if (M.verbose)
+		argv[argc++] = "-v";
+	if (M.verbose > 1)
+		argv[argc++] = "-v";
+	argv[argc] = NULL;
+
+	switch (pid = fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		/* The child: fd 3 is its channel, nothing else leaks. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (dup2(sv[1], 3) == -1)
+			_exit(127);
+		closefrom(4);
+		execv(path, argv);
+		fprintf(stderr, "empath-master: exec %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	close(sv[1]);
+	p->pid = pid;
+	p->started = wall_s();
+	p->started_mono = mono_ms();
+	snprintf(name, sizeof(name), "master>%s", proc_name(p->id));
+	p->chan = chan_new(sv[0], name, child_msg, child_closed, p);
+	log_info("started %s, pid %d", proc_name(p->id), (int)pid);
+
+	chan_send(p->chan, M_CONFIG, 0, M.cfg_memfd, NULL, 0);
+	if (p->id == PROC_SMTPD)
+		for (i = 0; i < M.nsmtp_fds; i++)
+			send_listen(p, LISTEN_SMTP, (unsigned)i, M.smtp_fds[i]);
+	if (p->id == PROC_CTLD) {
+		send_listen(p, LISTEN_CONTROL, 0, M.control_fd);
+		if (M.health_fd != -1)
+			send_listen(p, LISTEN_HEALTH, 0, M.health_fd);
+	}
+	chan_send(p->chan, M_START, 0, -1, NULL, 0);
+	plumb(p);
+	send_procs();
+}
+
+void
+procs_start_all(void)
+{
+	size_t i;
+
+	for (i = 0; i < PROC_COUNT; i++) {
+		M.procs[i].id = (enum proc_id)i;
+		M.procs[i].backoff_ms = BACKOFF_MIN_MS;
+		M.procs[i].restart_timer = ev_timer_new(restart_cb, &M.procs[i]);
+	}
+	for (i = 0; i < nitems(start_order); i++)
+		proc_start(&M.procs[start_order[i]]);
+}
+
+static bool
+all_stopped(void)
+{
+	int i;
+
+	for (i = PROC_SMTPD; i < PROC_COUNT; i++)
+		if (M.procs[i].pid > 0)
+			return false;
+	return true;
+}
+
+static void
+kill_timeout(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = PROC_SMTPD; i < PROC_COUNT; i++)
+		if (M.procs[i].pid > 0) {
+			log_warnx("%s did not stop in time, killing it",
+			    proc_name((enum proc_id)i));
+			kill(M.procs[i].pid, SIGKILL);
+		}
+}
+
+void
+procs_stop_all(void)
+{
+	int i;
+
+	M.stopping = true;
+	for (i = PROC_SMTPD; i < PROC_COUNT; i++) {
+		ev_timer_stop(M.procs[i].restart_timer);
+		if (M.procs[i].pid > 0)
+			kill(M.procs[i].pid, SIGTERM);
+	}
+	if (all_stopped()) {
+		ev_break();
+		return;
+	}
+	M.kill_timer = ev_timer_new(kill_timeout, NULL);
+	ev_timer_start(M.kill_timer, STOP_GRACE_MS);
+}
+
+static struct proc *
+proc_by_pid(pid_t pid)
+{
+	int i;
+
+	for (i = PROC_SMTPD; i < PROC_COUNT; i++)
+		if (M.procs[i].pid == pid)
+			return &M.procs[i];
+	return NULL;
+}
+
+void
+procs_reap(void)
+{
+	struct proc *p;
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if ((p = proc_by_pid(pid)) == NULL)
+			continue;
+		if (WIFSIGNALED(status))
+			log_warnx("%s (pid %d) killed by signal %d",
+			    proc_name(p->id), (int)pid, WTERMSIG(status));
+		else if (WEXITSTATUS(status) != 0 || !M.stopping)
+			log_warnx("%s (pid %d) exited with status %d",
+			    proc_name(p->id), (int)pid, WEXITSTATUS(status));
+		else
+			log_debug("%s (pid %d) exited", proc_name(p->id), (int)pid);
+		p->pid = 0;
+		if (p->chan) {
+			chan_free(p->chan);
+			p->chan = NULL;
+		}
+		if (M.stopping)
+			continue;
+		if (mono_ms() - p->started_mono > STABLE_AFTER_MS)
+			p->backoff_ms = BACKOFF_MIN_MS;
+		log_info("restarting %s in %llu ms", proc_name(p->id),
+		    (unsigned long long)p->backoff_ms);
+		ev_timer_start(p->restart_timer, p->backoff_ms);
+		p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ?
+		    BACKOFF_MAX_MS : p->backoff_ms * 2;
+		p->restarts++;
+		send_procs();
+	}
+	if (M.stopping && all_stopped()) {
+		ev_timer_free(M.kill_timer);
+		M.kill_timer = NULL;
+		ev_break();
+	}
+}

@@ -1,0 +1,335 @@
+/* Envelope wire form: round trip, optional fields, and hostile payloads
+ * (every truncation, trailing bytes, bad ids, counts and enums) rejected
+ * with nothing leaked (run under ASan/LSan with SANITIZE=1). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "proto.h"
+#include "ulid.h"
+#include "util.h"
+
+static void
+sample(struct envelope *e)
+{
+	struct env_rcpt *r;
+
+	env_init(e);
+	ulid_new(e->id);
+	e->sender = xstrdup("alice@example.org");
+	e->helo = xstrdup("client.example.net");
+	e->client_addr = xstrdup("192.0.2.7");
+	e->client_name = xstrdup("client.example.net");
+	e->body = xstrdup("8BITMIME");
+	e->envid = xstrdup("QQ314159");
+	e->ret = DSN_RET_HDRS;
+	e->smtputf8 = 1;
+	e->size = 5u * 1024 * 1024 + 3;
+	e->created = 1764072000;
+
+	r = env_add_rcpt(e, "bob@example.com");
+	r->id = 11;
+	r->orcpt = xstrdup("rfc822;bob@example.com");
+	r->notify = DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE;
+	r = env_add_rcpt(e, "carol@example.com");
+	r->id = (uint64_t)1 << 40;
+	r->state = RCPT_DEFERRED;
+	r->attempts = 3;
+	r = env_add_rcpt(e, "dave@test.example.com");
+	r->id = 13;
+	r->notify = DSN_NOTIFY_NEVER;
+	r->state = RCPT_FAILED;
+}
+
+static void
+reader(struct msgreader *mr, struct chan_msg *m, const uint8_t *p, size_t len)
+{
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+	m->data = p;
+	m->len = len;
+	mr_init(mr, m);
+}
+
+static int
+decode(struct envelope *out, const uint8_t *p, size_t len)
+{
+	struct chan_msg m;
+	struct msgreader mr;
+
+	reader(&mr, &m, p, len);
+	return env_decode(out, &mr);
+}
+
+static void
+assert_cleared(const struct envelope *e)
+{
+	ck_assert_str_eq(e->id, "");
+	ck_assert_ptr_null(e->sender);
+	ck_assert_ptr_null(e->helo);
+	ck_assert_ptr_null(e->client_addr);
+	ck_assert_ptr_null(e->client_name);
+	ck_assert_ptr_null(e->body);
+	ck_assert_ptr_null(e->envid);
+	ck_assert_ptr_null(e->rcpt);
+	ck_assert_uint_eq(e->nrcpt, 0);
+}
+
+START_TEST(round_trip)
+{
+	struct envelope a, b;
+	struct msgbuf mb;
+	size_t i;
+
+	sample(&a);
+	mb_init(&mb);
+	env_encode(&a, &mb);
+	ck_assert(!mb.err);
+	ck_assert_int_eq(decode(&b, mb.data, mb.len), 0);
+
+	ck_assert_str_eq(b.id, a.id);
+	ck_assert_str_eq(b.sender, a.sender);
+	ck_assert_str_eq(b.helo, a.helo);
+	ck_assert_str_eq(b.client_addr, a.client_addr);
+	ck_assert_str_eq(b.client_name, a.client_name);
+	ck_assert_str_eq(b.body, a.body);
+	ck_assert_str_eq(b.envid, a.envid);
+	ck_assert_uint_eq(b.ret, a.ret);
+	ck_assert_uint_eq(b.smtputf8, a.smtputf8);
+	ck_assert_uint_eq(b.size, a.size);
+	ck_assert_int_eq(b.created, a.created);
+	ck_assert_uint_eq(b.nrcpt, 3);
+	for (i = 0; i < a.nrcpt; i++) {
+		ck_assert_uint_eq(b.rcpt[i].id, a.rcpt[i].id);
+		ck_assert_str_eq(b.rcpt[i].addr, a.rcpt[i].addr);
+		ck_assert_uint_eq(b.rcpt[i].notify, a.rcpt[i].notify);
+		ck_assert_uint_eq(b.rcpt[i].state, a.rcpt[i].state);
+		ck_assert_uint_eq(b.rcpt[i].attempts, a.rcpt[i].attempts);
+		/* Copies, not pointers into the message buffer. */
+		ck_assert((const uint8_t *)b.rcpt[i].addr < mb.data ||
+		    (const uint8_t *)b.rcpt[i].addr >= mb.data + mb.len);
+	}
+	ck_assert_str_eq(b.rcpt[0].orcpt, "rfc822;bob@example.com");
+	ck_assert_ptr_null(b.rcpt[1].orcpt);
+
+	/* The decoded envelope outlives the buffer and can still grow. */
+	mb_free(&mb);
+	env_add_rcpt(&b, "erin@example.com");
+	ck_assert_str_eq(b.rcpt[3].addr, "erin@example.com");
+	ck_assert_str_eq(b.rcpt[0].addr, "bob@example.com");
+	env_clear(&a);
+	env_clear(&b);
+	assert_cleared(&b);
+}
+END_TEST
+
+START_TEST(optional_fields_null)
+{
+	struct envelope a, b;
+	struct msgbuf mb;
+
+	env_init(&a);
+	a.sender = xstrdup("");           /* null reverse path */
+	a.helo = xstrdup("h");
+	a.client_addr = xstrdup("2001:db8::1");
+	env_add_rcpt(&a, "x@y");
+	mb_init(&mb);
+	env_encode(&a, &mb);
+	ck_assert_int_eq(decode(&b, mb.data, mb.len), 0);
+	ck_assert_str_eq(b.id, "");
+	ck_assert_str_eq(b.sender, "");
+	ck_assert_ptr_null(b.client_name);
+	ck_assert_ptr_null(b.body);
+	ck_assert_ptr_null(b.envid);
+	ck_assert_ptr_null(b.rcpt[0].orcpt);
+	ck_assert_uint_eq(b.ret, DSN_RET_UNSET);
+	mb_free(&mb);
+	env_clear(&a);
+	env_clear(&b);
+}
+END_TEST
+
+START_TEST(truncated_rejected)
+{
+	struct envelope a, b;
+	struct msgbuf mb;
+	uint8_t *copy;
+	size_t len;
+
+	sample(&a);
+	mb_init(&mb);
+	env_encode(&a, &mb);
+	/* A heap copy of exactly len bytes: ASan sees any read past it. */
+	for (len = 0; len < mb.len; len++) {
+		copy = xmalloc(len ? len : 1);
+		memcpy(copy, mb.data, len);
+		ck_assert_msg(decode(&b, copy, len) == -1, "accepted %zu of %zu",
+		    len, mb.len);
+		assert_cleared(&b);
+		free(copy);
+	}
+	mb_free(&mb);
+	env_clear(&a);
+}
+END_TEST
+
+START_TEST(trailing_bytes_rejected)
+{
+	struct envelope a, b;
+	struct msgbuf mb;
+
+	sample(&a);
+	mb_init(&mb);
+	env_encode(&a, &mb);
+	mb_u32(&mb, 0);
+	ck_assert_int_eq(decode(&b, mb.data, mb.len), -1);
+	assert_cleared(&b);
+	mb_free(&mb);
+	env_clear(&a);
+}
+END_TEST
+
+/* Encode a with one field changed through fn, expect rejection. */
+static void
+expect_rejected(void (*fn)(struct envelope *))
+{
+	struct envelope a, b;
+	struct msgbuf mb;
+
+	sample(&a);
+	fn(&a);
+	mb_init(&mb);
+	env_encode(&a, &mb);
+	ck_assert(!mb.err);
+	ck_assert_int_eq(decode(&b, mb.data, mb.len), -1);
+	assert_cleared(&b);
+	mb_free(&mb);
+	env_clear(&a);
+}
+
+static void bad_id(struct envelope *e) { strcpy(e->id, "../../etc/passwd"); }
+static void lower_id(struct envelope *e) { e->id[5] = 'a'; }
+static void bad_ret(struct envelope *e) { e->ret = 7; }
+static void bad_state(struct envelope *e) { e->rcpt[2].state = RCPT_STATE_COUNT; }
+static void bad_notify(struct envelope *e) { e->rcpt[1].notify = 0x10; }
+static void empty_rcpt(struct envelope *e) { e->rcpt[1].addr[0] = '\0'; }
+static void
+long_helo(struct envelope *e)
+{
+	free(e->helo);
+	e->helo = xmalloc(ENV_MAX_STR + 2);
+	memset(e->helo, 'h', ENV_MAX_STR + 1);
+	e->helo[ENV_MAX_STR + 1] = '\0';
+}
+
+START_TEST(bad_fields_rejected)
+{
+	expect_rejected(bad_id);
+	expect_rejected(lower_id);
+	expect_rejected(bad_ret);
+	expect_rejected(bad_state);
+	expect_rejected(bad_notify);
+	expect_rejected(empty_rcpt);
+	expect_rejected(long_helo);
+}
+END_TEST
+
+/* A recipient count larger than the payload could hold is refused
+ * before anything is allocated for it. */
+START_TEST(huge_count_rejected)
+{
+	struct envelope b;
+	struct msgbuf mb;
+	const uint32_t counts[] = { ENV_MAX_RCPT + 1, UINT32_MAX, 2 };
+	size_t i;
+
+	for (i = 0; i < nitems(counts); i++) {
+		mb_init(&mb);
+		mb_str(&mb, "");
+		mb_str(&mb, "a@b");
+		mb_str(&mb, "h");
+		mb_str(&mb, "127.0.0.1");
+		mb_str(&mb, NULL);
+		mb_str(&mb, NULL);
+		mb_str(&mb, NULL);
+		mb_u32(&mb, 0);
+		mb_u32(&mb, 0);
+		mb_u64(&mb, 0);
+		mb_u64(&mb, 0);
+		mb_u32(&mb, counts[i]);
+		/* one recipient only */
+		mb_u64(&mb, 1);
+		mb_str(&mb, "c@d");
+		mb_str(&mb, NULL);
+		mb_u32(&mb, 0);
+		mb_u32(&mb, 0);
+		mb_u32(&mb, 0);
+		ck_assert_int_eq(decode(&b, mb.data, mb.len), -1);
+		assert_cleared(&b);
+		mb_free(&mb);
+	}
+}
+END_TEST
+
+START_TEST(many_recipients)
+{
+	struct envelope a, b;
+	struct msgbuf mb;
+	char addr[64];
+	size_t i, n = 1000;
+
+	env_init(&a);
+	ulid_new(a.id);
+	a.sender = xstrdup("s@example.org");
+	for (i = 0; i < n; i++) {
+		snprintf(addr, sizeof(addr), "u%zu@ex.org", i);
+		env_add_rcpt(&a, addr)->id = i + 1;
+	}
+	ck_assert_uint_eq(a.nrcpt, n);
+	ck_assert_uint_ge(a.rcpt_cap, n);
+	mb_init(&mb);
+	env_encode(&a, &mb);
+	ck_assert(!mb.err);
+	ck_assert_int_eq(decode(&b, mb.data, mb.len), 0);
+	ck_assert_uint_eq(b.nrcpt, n);
+	for (i = 0; i < n; i++) {
+		snprintf(addr, sizeof(addr), "u%zu@ex.org", i);
+		ck_assert_str_eq(b.rcpt[i].addr, addr);
+		ck_assert_uint_eq(b.rcpt[i].id, i + 1);
+	}
+	mb_free(&mb);
+	env_clear(&a);
+	env_clear(&b);
+}
+END_TEST
+
+static Suite *
+envelope_suite(void)
+{
+	Suite *s = suite_create("envelope");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, round_trip);
+	tcase_add_test(tc, optional_fields_null);
+	tcase_add_test(tc, truncated_rejected);
+	tcase_add_test(tc, trailing_bytes_rejected);
+	tcase_add_test(tc, bad_fields_rejected);
+	tcase_add_test(tc, huge_count_rejected);
+	tcase_add_test(tc, many_recipients);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(envelope_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
