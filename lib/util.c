@@ -1,5 +1,4 @@
 /* Small helpers shared by every Empath program. */
-#define _GNU_SOURCE   /* vasprintf */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

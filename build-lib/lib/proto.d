@@ -1,2 +1,0 @@
-build-lib/lib/proto.o: lib/proto.c lib/proto.h
-lib/proto.h:

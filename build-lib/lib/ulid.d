@@ -1,3 +1,0 @@
-build-lib/lib/ulid.o: lib/ulid.c lib/log.h lib/ulid.h
-lib/log.h:
-lib/ulid.h:

@@ -1,3 +1,0 @@
-build-lib/lib/util.o: lib/util.c lib/log.h lib/util.h
-lib/log.h:
-lib/util.h:
