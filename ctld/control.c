@@ -6,7 +6,6 @@
  * The socket is bound and listening when the master hands it over; its
  * file mode and group are what keep strangers out. Token authentication
  * (DESIGN §5) will be checked in client_msg() before a command runs. */
-#define _GNU_SOURCE   /* struct ucred, accept4 */
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -212,7 +211,7 @@ client_new(int fd)
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct passwd pw, *res = NULL;
-	char pwbuf[4096];
+	char pwbuf[4096], name[48];
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
 		log_warn("control: SO_PEERCRED");
@@ -231,7 +230,9 @@ client_new(int fd)
 	else
 		(void)snprintf(c->user, sizeof(c->user), "%u", (unsigned)cred.uid);
 
-	c->chan = chan_new(fd, "control", client_msg, client_closed, c);
+	(void)snprintf(name, sizeof(name), "control uid=%u pid=%d",
+	    (unsigned)cred.uid, (int)cred.pid);
+	c->chan = chan_new(fd, name, client_msg, client_closed, c);
 	if (c->chan == NULL) {
 		log_warnx("control: cannot set up a channel");
 		close(fd);

@@ -17,6 +17,7 @@
 
 #define CHAN_MAX_FDS   16              /* descriptors received, not yet claimed */
 #define CHAN_READ_SIZE (CHAN_HDR_LEN + CHAN_MAX_PAYLOAD)
+#define CHAN_IN_INITIAL (16 * 1024)     /* most channels never need more */
 
 struct outframe {
 	struct outframe *next;
@@ -33,8 +34,8 @@ struct channel {
 	chan_close_cb on_close;
 	void    (*on_drain)(struct channel *, void *);
 	void    *arg;
-	uint8_t *in;                   /* CHAN_READ_SIZE bytes */
-	size_t   in_len;
+	uint8_t *in;                   /* grows up to CHAN_READ_SIZE */
+	size_t   in_len, in_cap;
 	int      fds[CHAN_MAX_FDS];
 	size_t   nfds;
 	struct outframe *out_head, *out_tail;
@@ -75,7 +76,8 @@ chan_new(int fd, const char *name, chan_msg_cb on_msg, chan_close_cb on_close,
 	c->on_msg = on_msg;
 	c->on_close = on_close;
 	c->arg = arg;
-	c->in = xmalloc(CHAN_READ_SIZE);
+	c->in_cap = CHAN_IN_INITIAL;
+	c->in = xmalloc(c->in_cap);
 	fd_nonblock(fd);
 	fd_cloexec(fd, true);
 	c->io = ev_io_add(fd, EV_READ, chan_io, c);
@@ -412,14 +414,19 @@ chan_read(struct channel *c)
 		struct msghdr mh;
 		ssize_t n;
 
-		if (c->in_len == CHAN_READ_SIZE) {
-			/* Cannot happen with a valid frame: dispatch leaves
-			 * less than one maximal frame behind. */
-			chan_fail(c, "input overflow");
-			return -1;
+		if (c->in_len == c->in_cap) {
+			/* Dispatch leaves less than one maximal frame behind,
+			 * so a full buffer below the maximum just grows. */
+			if (c->in_cap >= CHAN_READ_SIZE) {
+				chan_fail(c, "input overflow");
+				return -1;
+			}
+			c->in_cap = c->in_cap * 2 > CHAN_READ_SIZE ?
+			    CHAN_READ_SIZE : c->in_cap * 2;
+			c->in = xreallocarray(c->in, c->in_cap, 1);
 		}
 		iov.iov_base = c->in + c->in_len;
-		iov.iov_len = CHAN_READ_SIZE - c->in_len;
+		iov.iov_len = c->in_cap - c->in_len;
 		memset(&mh, 0, sizeof(mh));
 		mh.msg_iov = &iov;
 		mh.msg_iovlen = 1;

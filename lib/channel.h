@@ -14,10 +14,11 @@
 #include <stdint.h>
 
 #define CHAN_HDR_LEN      16
-#define CHAN_MAX_PAYLOAD  (64 * 1024)
+/* Large enough for an envelope of 1000 recipients with ORCPTs. */
+#define CHAN_MAX_PAYLOAD  (1024 * 1024)
 #define CHAN_VERSION      1
 /* Past this much unsent output a producer must stop reading its source. */
-#define CHAN_HIGH_WATER   (1024 * 1024)
+#define CHAN_HIGH_WATER   (4 * 1024 * 1024)
 #define CHAN_FLAG_FD      0x0001
 
 struct chan_hdr {

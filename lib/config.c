@@ -1,6 +1,7 @@
 /* The configuration outside the grammar: the value syntax (sizes,
- * durations, rates, netmasks, host:port), reading the file, freeing and
- * the lookups the daemons do. The grammar itself is lib/parse.y. */
+ * durations, rates, netmasks, host:port), the defaults, the lexer and
+ * error reporting of lib/parse.y, reading the file, freeing and the
+ * lookups the daemons do. */
 #include <sys/types.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
+#include "parse.h"
 #include "util.h"
 
 /* A configuration is a few kilobytes; anything much larger is a mistake
@@ -352,6 +356,345 @@ config_parse_listen_addr(const char *s, uint16_t port,
 	}
 	return -1;
 }
+
+/* ---------------------------------------------------------------- */
+/* Defaults */
+
+struct config *
+cfg_new(void)
+{
+	struct config *c = xcalloc(1, sizeof(*c));
+
+	TAILQ_INIT(&c->listeners);
+	TAILQ_INIT(&c->relay_from);
+	TAILQ_INIT(&c->domains);
+	TAILQ_INIT(&c->plugins);
+	c->delivery.max_attempts = 25;
+	c->delivery.retry_initial = 60;
+	c->delivery.retry_max = 4 * 3600;
+	c->delivery.expire = 5 * 86400;
+	c->delivery.concurrency = 64;
+	c->delivery.per_domain = 8;
+	c->delivery.tls = TLS_OPPORTUNISTIC;
+	c->delivery.relay_port = 25;
+	c->delivery.to_connect = 30;
+	c->delivery.to_ehlo = 30;
+	c->delivery.to_starttls = 30;
+	c->delivery.to_mail = 30;
+	c->delivery.to_rcpt = 30;
+	c->delivery.to_data = 2 * 60;
+	c->delivery.to_quit = 10;
+	c->resolver_port = 53;
+	c->dsn_delay_warning = 4 * 3600;
+	c->health_max_queue = 10000;
+	c->log_target = LOGT_SYSLOG;
+	c->log_format = LOGF_TEXT;
+	c->log_level = LOGL_INFO;
+	return c;
+}
+
+bool
+cfg_same_sockaddr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
+
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return a4->sin_port == b4->sin_port &&
+		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return a6->sin6_port == b6->sin6_port &&
+		    memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) == 0;
+	return false;
+}
+
+struct cfg_listen *
+cfg_listen_new(void)
+{
+	struct cfg_listen *l = xcalloc(1, sizeof(*l));
+
+	TAILQ_INIT(&l->context);
+	l->port = 25;
+	l->max_message_size = 35 * 1024 * 1024;
+	l->max_recipients = 1000;
+	l->max_connections = 1000;
+	l->max_connections_per_ip = 20;
+	l->max_errors = 10;
+	l->tls_mode = LTLS_STARTTLS;
+	l->to_command = 5 * 60;
+	l->to_data_init = 2 * 60;
+	l->to_data_block = 3 * 60;
+	l->to_data_term = 10 * 60;
+	l->to_connection = 30 * 60;
+	return l;
+}
+
+/* ---------------------------------------------------------------- */
+/* The lexer of lib/parse.y and its error reporting */
+
+static const struct {
+	const char *word;
+	int token;
+} keywords[] = {
+	{ "accept", T_ACCEPT }, { "accept-invalid-certs", T_ACCEPTINVALID },
+	{ "args", T_ARGS }, { "burst", T_BURST }, { "certificate", T_CERTIFICATE },
+	{ "command", T_COMMAND }, { "concurrency", T_CONCURRENCY },
+	{ "connect", T_CONNECT }, { "connection", T_CONNECTION },
+	{ "context", T_CONTEXT }, { "control", T_CONTROL }, { "data", T_DATA },
+	{ "data-block", T_DATABLOCK }, { "data-init", T_DATAINIT },
+	{ "data-termination", T_DATATERM }, { "debug", T_DEBUG },
+	{ "delay-warning", T_DELAYWARNING }, { "delivery", T_DELIVERY },
+	{ "domain", T_DOMAIN }, { "dsn", T_DSN }, { "ehlo", T_EHLO }, { "err", T_ERR },
+	{ "expire", T_EXPIRE }, { "format", T_FORMAT }, { "from", T_FROM },
+	{ "group", T_GROUP }, { "health", T_HEALTH }, { "hostname", T_HOSTNAME },
+	{ "implicit", T_IMPLICIT }, { "info", T_INFO }, { "initial", T_INITIAL },
+	{ "json", T_JSON }, { "key", T_KEY }, { "level", T_LEVEL },
+	{ "listen", T_LISTEN }, { "log", T_LOG }, { "mail", T_MAIL }, { "max", T_MAX },
+	{ "max-attempts", T_MAXATTEMPTS }, { "max-connections", T_MAXCONN },
+	{ "max-connections-per-ip", T_MAXCONNIP }, { "max-errors", T_MAXERRORS },
+	{ "max-message-size", T_MAXMSGSIZE }, { "max-queue-size", T_MAXQUEUE },
+	{ "max-recipients", T_MAXRCPT }, { "no", T_NO }, { "none", T_NONE },
+	{ "on", T_ON }, { "opportunistic", T_OPPORTUNISTIC },
+	{ "per-domain", T_PERDOMAIN }, { "plugin", T_PLUGIN }, { "port", T_PORT },
+	{ "postmaster", T_POSTMASTER }, { "quit", T_QUIT },
+	{ "rate-limit", T_RATELIMIT }, { "rcpt", T_RCPT }, { "relay", T_RELAY },
+	{ "reporting-mta", T_REPORTINGMTA }, { "required", T_REQUIRED },
+	{ "resolver", T_RESOLVER }, { "retry", T_RETRY }, { "socket", T_SOCKET },
+	{ "spool", T_SPOOL }, { "starttls", T_STARTTLS }, { "stderr", T_STDERR },
+	{ "syslog", T_SYSLOG }, { "target", T_TARGET }, { "text", T_TEXT },
+	{ "timeout", T_TIMEOUT }, { "tls", T_TLS }, { "token-hash", T_TOKENHASH },
+	{ "user", T_USER }, { "via", T_VIA }, { "warn", T_WARN }, { "yes", T_YES },
+};
+
+/* Bytes of a bare word: anything printable but the punctuation of the
+ * language; UTF-8 bytes are allowed. */
+static bool
+word_byte(unsigned char c)
+{
+	return c > ' ' && c != 0x7f && c != '{' && c != '}' && c != ',' &&
+	    c != '"' && c != '#';
+}
+
+static void
+set_loc(CFGYYLTYPE *lloc, unsigned line)
+{
+	lloc->first_line = lloc->last_line = (int)line;
+	lloc->first_column = lloc->last_column = 0;
+}
+
+static int
+lex_quoted(CFGYYSTYPE *lval, struct parser *p)
+{
+	char *buf = xmalloc(CFG_STRING_MAX + 1);
+	size_t n = 0;
+	unsigned start = p->line;
+	bool toolong = false;
+	unsigned char c;
+
+	p->pos++;                                  /* the opening quote */
+	for (;;) {
+		if (p->pos >= p->len || p->text[p->pos] == '\n') {
+			/* Keep what was read: parsing goes on at the next
+			 * line, which is the best guess of the intent. */
+			cfg_error(p, start, "unterminated string");
+			break;
+		}
+		c = (unsigned char)p->text[p->pos++];
+		if (c == '"')
+			break;
+		if (c == '\\' && p->pos < p->len &&
+		    (p->text[p->pos] == '"' || p->text[p->pos] == '\\'))
+			c = (unsigned char)p->text[p->pos++];
+		else if ((c < ' ' && c != '\t') || c == 0x7f) {
+			cfg_error(p, p->line, "invalid character 0x%02x in string",
+			    c);
+			continue;
+		}
+		if (n == CFG_STRING_MAX) {
+			if (!toolong)
+				cfg_error(p, start, "string longer than %d bytes",
+				    CFG_STRING_MAX);
+			toolong = true;
+			continue;
+		}
+		buf[n++] = (char)c;
+	}
+	buf[n] = '\0';
+	cfg_show(buf, p->tok, sizeof(p->tok));
+	p->tok_quoted = true;
+	lval->str = buf;
+	return T_STRING;
+}
+
+static int
+lex_word(CFGYYSTYPE *lval, struct parser *p)
+{
+	char buf[CFG_STRING_MAX + 1];
+	size_t start = p->pos, n, i;
+	int64_t v = 0;
+
+	while (p->pos < p->len && word_byte((unsigned char)p->text[p->pos]))
+		p->pos++;
+	n = p->pos - start;
+	if (n > CFG_STRING_MAX) {
+		cfg_error(p, p->line, "string longer than %d bytes", CFG_STRING_MAX);
+		n = CFG_STRING_MAX;
+	}
+	memcpy(buf, p->text + start, n);
+	buf[n] = '\0';
+	cfg_show(buf, p->tok, sizeof(p->tok));
+	for (i = 0; i < nitems(keywords); i++)
+		if (strcmp(buf, keywords[i].word) == 0)
+			return keywords[i].token;
+	/* All digits is a number; a longer one than any sane value stays a
+	 * string, so the error quotes it as written. */
+	for (i = 0; i < n && isdigit((unsigned char)buf[i]); i++)
+		v = v * 10 + (buf[i] - '0');
+	if (i == n && n <= 18) {
+		lval->num = v;
+		return T_NUMBER;
+	}
+	lval->str = xstrdup(buf);
+	return T_STRING;
+}
+
+int
+cfgyylex(CFGYYSTYPE *lval, CFGYYLTYPE *lloc, struct parser *p)
+{
+	unsigned char c;
+
+	for (;;) {
+		if (p->stop || p->pos >= p->len) {
+			/* Blame the last line, not the one after it. */
+			unsigned line = p->line;
+
+			if (line > 1 && p->len > 0 && p->text[p->len - 1] == '\n')
+				line--;
+			set_loc(lloc, line);
+			strlcpy(p->tok, "end of file", sizeof(p->tok));
+			return T_YYEOF;
+		}
+		c = (unsigned char)p->text[p->pos];
+		if (c == '\n') {
+			p->line++;
+			p->pos++;
+		} else if (c == ' ' || c == '\t' || c == '\r' || c == '\f' ||
+		    c == '\v')
+			p->pos++;
+		else if (c == '#') {
+			while (p->pos < p->len && p->text[p->pos] != '\n')
+				p->pos++;
+		} else if (c == '{' || c == '}' || c == ',' || c == '"' ||
+		    word_byte(c))
+			break;
+		else {
+			cfg_error(p, p->line, "invalid character 0x%02x", c);
+			p->pos++;
+		}
+	}
+	set_loc(lloc, p->line);
+	p->tok_quoted = false;
+	switch (c) {
+	case '{':
+		if (p->nbraces < CFG_BRACES_MAX)
+			p->braces[p->nbraces] = p->line;
+		p->nbraces++;
+		p->pos++;
+		return '{';
+	case '}':
+		if (p->nbraces > 0)
+			p->nbraces--;
+		p->pos++;
+		return '}';
+	case ',':
+		p->pos++;
+		return ',';
+	case '"':
+		return lex_quoted(lval, p);
+	default:
+		return lex_word(lval, p);
+	}
+}
+
+
+/* Errors are kept and handed out in line order by cfg_report_errors():
+ * the whole-file checks come last but read better where they belong. */
+void
+cfg_error(struct parser *p, unsigned line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (p->nerrors >= CFG_ERRORS_MAX) {
+		p->stop = true;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->errors[p->nerrors].line = line;
+	xasprintf(&p->errors[p->nerrors].msg, "%s:%u: %s", p->name, line, msg);
+	p->nerrors++;
+}
+
+static void
+emit(struct parser *p, const char *line)
+{
+	if (p->errfn != NULL)
+		p->errfn(line);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
+void
+cfg_report_errors(struct parser *p)
+{
+	struct cfg_error e;
+	char *msg;
+	unsigned i, j;
+
+	for (i = 1; i < p->nerrors; i++) {   /* stable insertion sort */
+		e = p->errors[i];
+		for (j = i; j > 0 && p->errors[j - 1].line > e.line; j--)
+			p->errors[j] = p->errors[j - 1];
+		p->errors[j] = e;
+	}
+	for (i = 0; i < p->nerrors; i++) {
+		emit(p, p->errors[i].msg);
+		free(p->errors[i].msg);
+	}
+	if (p->stop && p->nerrors == CFG_ERRORS_MAX) {
+		xasprintf(&msg, "%s: too many errors, giving up", p->name);
+		emit(p, msg);
+		free(msg);
+	}
+	p->nerrors = 0;
+}
+
+const char *
+cfg_show(const char *s, char *buf, size_t len)
+{
+	size_t i = 0;
+
+	buf[i++] = '"';
+	for (; *s != '\0' && i + 5 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		buf[i++] = (c < ' ' || c >= 0x7f || c == '"') ? '?' : (char)c;
+	}
+	if (*s != '\0') {
+		memcpy(buf + i, "...", 3);
+		i += 3;
+	}
+	buf[i++] = '"';
+	buf[i] = '\0';
+	return buf;
+}
+
+/* ---------------------------------------------------------------- */
+/* Loading, freeing, lookups */
 
 static void
 report(void (*errfn)(const char *), const char *line)

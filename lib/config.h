@@ -140,4 +140,18 @@ void config_free(struct config *);
 struct cfg_domain *config_domain(const struct config *, const char *domain);
 bool config_relay_allowed(const struct config *, const struct sockaddr *);
 
+/* The value syntax of empath.conf(5), shared by the parser and by tools.
+ * Each returns 0 on success, -1 on a malformed or out-of-range value. */
+int  config_parse_size(const char *, size_t *);        /* 512, 64K, 35M, 1G */
+int  config_parse_duration(const char *, unsigned *);  /* 30, 30s, 5m, 4h, 5d, 1h30m */
+int  config_parse_rate(const char *, double *);        /* 10/s, 600/m, 1/h: per second */
+int  config_parse_netmask(const char *, struct cfg_netmask *); /* 10.0.0.0/8, ::1 */
+/* "host:port", "[v6]:port", "host" (port 25); *hostp is allocated and
+ * never has brackets. */
+int  config_parse_hostport(const char *, char **hostp, uint16_t *portp);
+/* A numeric IPv4/IPv6 literal (brackets allowed) or "localhost". */
+int  config_parse_listen_addr(const char *, uint16_t port,
+                              struct sockaddr_storage *, socklen_t *);
+bool config_netmask_match(const struct cfg_netmask *, const struct sockaddr *);
+
 #endif

@@ -9,7 +9,8 @@
 #include "ulid.h"
 #include "util.h"
 
-/* Smallest wire size of one recipient: u64 + 2 empty str + 3 u32. */
+/* A lower bound of the wire size of one recipient: u64, two strings of
+ * at least their u32 length, three u32. */
 #define RCPT_MIN_WIRE (8 + 4 + 4 + 4 + 4 + 4)
 
 #define DSN_NOTIFY_ALL (DSN_NOTIFY_NEVER | DSN_NOTIFY_SUCCESS | \

@@ -96,10 +96,10 @@ lio_getline(struct lineio *lio, size_t max, char **line, size_t *len,
 	if (max > LIO_MAX_IN - 2)
 		max = LIO_MAX_IN - 2;
 	for (;;) {
-		data = lio->in + lio->in_off;
 		avail = lio->in_len - lio->in_off;
 		if (avail == 0)
-			return LIO_NONE;
+			return LIO_NONE;   /* also when lio->in is not allocated */
+		data = lio->in + lio->in_off;
 		lf = memchr(data, '\n', avail);
 		if (lio->skipping) {
 			if (lf == NULL) {

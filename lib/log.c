@@ -213,6 +213,7 @@ vlog_errno(enum log_level level, int err, const char *fmt, va_list ap)
 {
 	char msg[LOG_LINE_MAX];
 	size_t len;
+	bool cut;
 	int n;
 
 	if (level > LOGL_DEBUG)
@@ -222,11 +223,13 @@ vlog_errno(enum log_level level, int err, const char *fmt, va_list ap)
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (n < 0)
 		strlcpy(msg, "(log format error)", sizeof(msg));
-	if (err != 0) {
+	cut = n >= (int)sizeof(msg);
+	if (err != 0 && !cut) {
 		len = strlen(msg);
-		snprintf(msg + len, sizeof(msg) - len, ": %s", strerror(err));
+		n = snprintf(msg + len, sizeof(msg) - len, ": %s", strerror(err));
+		cut = n >= (int)(sizeof(msg) - len);
 	}
-	if (n >= (int)sizeof(msg) || strlen(msg) == sizeof(msg) - 1)
+	if (cut)
 		memcpy(msg + sizeof(msg) - 4, "...", 4);
 	emit(level, msg);
 }

@@ -4,6 +4,7 @@
 #define EMPATH_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level { LOGL_ERR = 0, LOGL_WARN, LOGL_INFO, LOGL_DEBUG };
 enum log_target { LOGT_STDERR = 0, LOGT_SYSLOG };

@@ -73,4 +73,8 @@ enum rcpt_state {
  * (temporary failure) or RCPT_FAILED (permanent). */
 const char *rcpt_state_name(uint32_t);
 
+/* CTL_STATUS_REPLY: the queue counts when queued did not answer (down,
+ * restarting, or later than ctld's deadline). */
+#define CTL_COUNT_UNKNOWN UINT64_MAX
+
 #endif

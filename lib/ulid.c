@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "ulid.h"
@@ -16,6 +17,7 @@ static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 static uint64_t last_ms;
 static uint8_t  last_rand[10];
+static pid_t    last_pid;
 
 static void
 fill_random(uint8_t *buf, size_t len)
@@ -57,6 +59,12 @@ ulid_new(char out[27])
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ms = ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000) &
 	    0xffffffffffffULL;
+	/* A child forked without exec must not continue its parent's
+	 * sequence: both would produce the same ids. */
+	if (getpid() != last_pid) {
+		last_pid = getpid();
+		last_ms = 0;
+	}
 	if (ms > last_ms) {
 		last_ms = ms;
 		fill_random(last_rand, sizeof(last_rand));

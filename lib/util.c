@@ -112,20 +112,30 @@ wall_s(void)
 	return (int64_t)time(NULL);
 }
 
-/* Numeric address only (no port): "192.0.2.1", "2001:db8::1", "unix". */
+/* Numeric address only (no port): "192.0.2.1", "2001:db8::1", "unix".
+ * An IPv4-mapped IPv6 address (a dual-stack listener) is shown as the
+ * IPv4 address it is, as clients and administrators know it. */
 const char *
 sa_ntop(const struct sockaddr *sa, char *buf, size_t len)
 {
+	const struct in6_addr *a6;
 	const void *a;
+	int af;
 
 	if (len == 0)
 		return buf;
-	switch (sa ? sa->sa_family : AF_UNSPEC) {
+	af = sa ? sa->sa_family : AF_UNSPEC;
+	switch (af) {
 	case AF_INET:
 		a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
 		break;
 	case AF_INET6:
-		a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		a = a6;
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			af = AF_INET;
+			a = &a6->s6_addr[12];
+		}
 		break;
 	case AF_UNIX:
 		strlcpy(buf, "unix", len);
@@ -134,7 +144,7 @@ sa_ntop(const struct sockaddr *sa, char *buf, size_t len)
 		strlcpy(buf, "unknown", len);
 		return buf;
 	}
-	if (inet_ntop(sa->sa_family, a, buf, (socklen_t)len) == NULL)
+	if (inet_ntop(af, a, buf, (socklen_t)len) == NULL)
 		strlcpy(buf, "unknown", len);
 	return buf;
 }

@@ -28,7 +28,8 @@ uint64_t mono_ms(void);
 int64_t  wall_s(void);
 
 /* Numeric rendering of a socket address without port: "192.0.2.1",
- * "2001:db8::1", "unix" for AF_UNIX. Returns buf. */
+ * "2001:db8::1" ("::ffff:192.0.2.1" as "192.0.2.1"), "unix" for AF_UNIX.
+ * Returns buf. */
 const char *sa_ntop(const struct sockaddr *sa, char *buf, size_t len);
 /* Parse "host:port", "[v6]:port" or "host" (then *port = defport; an
  * error when defport == 0). A bad port (not 1..65535) or a host longer

@@ -51,8 +51,8 @@ daemon_path(enum proc_id id, char *buf, size_t len)
 		self[n] = '\0';
 		if ((slash = strrchr(self, '/')) != NULL) {
 			*slash = '\0';
-			snprintf(buf, len, "%s/empath-%s", self, proc_name(id));
-			if (access(buf, X_OK) == 0)
+			if ((size_t)snprintf(buf, len, "%s/empath-%s", self,
+			    proc_name(id)) < len && access(buf, X_OK) == 0)
 				return;
 		}
 	}

@@ -236,8 +236,7 @@ START_TEST(bad_fields_rejected)
 }
 END_TEST
 
-/* A recipient count larger than the payload could hold is refused
- * before anything is allocated for it. */
+/* Recipient counts over the limit or beyond what the payload holds. */
 START_TEST(huge_count_rejected)
 {
 	struct envelope b;

@@ -3,7 +3,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ulid.h"
 
@@ -73,6 +75,35 @@ START_TEST(random_part_differs_between_ms)
 }
 END_TEST
 
+/* A child forked without exec must not repeat its parent's next ids. */
+START_TEST(forked_child_differs)
+{
+	char parent[3][27], child[27];
+	int p[2], status, round;
+	pid_t pid;
+
+	for (round = 0; round < 20; round++) {
+		ck_assert_int_eq(pipe(p), 0);
+		ulid_new(parent[0]);
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			ulid_new(child);
+			_exit(write(p[1], child, 27) == 27 ? 0 : 1);
+		}
+		ulid_new(parent[1]);
+		ulid_new(parent[2]);
+		ck_assert_int_eq(read(p[0], child, 27), 27);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert(ulid_valid(child));
+		ck_assert_str_ne(child, parent[1]);
+		ck_assert_str_ne(child, parent[2]);
+		close(p[0]);
+		close(p[1]);
+	}
+}
+END_TEST
+
 START_TEST(valid_rejects)
 {
 	char id[27], bad[40];
@@ -111,6 +142,7 @@ ulid_suite(void)
 	tcase_add_test(tc, increasing_and_valid);
 	tcase_add_test(tc, timestamp_is_now);
 	tcase_add_test(tc, random_part_differs_between_ms);
+	tcase_add_test(tc, forked_child_differs);
 	tcase_add_test(tc, valid_rejects);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,91 @@
+/* empath-ctld: the control plane daemon. It serves the control socket for
+ * empathctl and the health endpoint, using the master's process snapshot
+ * and asking queued (and later deliverd) for their data. It is not
+ * chrooted: it needs the passwd database for its audit lines. */
+#include <unistd.h>
+
+#include "ctld.h"
+#include "daemon.h"
+#include "log.h"
+
+static const char *
+ctld_chroot_dir(const struct config *cf)
+{
+	(void)cf;
+	return NULL;
+}
+
+static void
+ctld_configure(struct config *cf)
+{
+	if (cf->ntoken_hashes > 0)
+		log_warnx("control: token-hash is not checked by this version; "
+		    "access is governed by the socket's mode and group");
+}
+
+static void
+ctld_listen(enum listen_kind kind, unsigned index, int fd)
+{
+	(void)index;
+	switch (kind) {
+	case LISTEN_CONTROL:
+		control_listen(fd);
+		break;
+	case LISTEN_HEALTH:
+		health_listen(fd);
+		break;
+	default:
+		log_warnx("unexpected listening socket (kind %d)", (int)kind);
+		close(fd);
+		break;
+	}
+}
+
+static void
+ctld_start(void)
+{
+	control_start();
+	health_start();
+	log_info("ctld ready");
+}
+
+static void
+ctld_master_msg(struct chan_msg *m)
+{
+	switch (m->type) {
+	case M_PROCS:
+		procs_update(m);
+		break;
+	default:
+		log_debug("master: unexpected %s", msg_name(m->type));
+		break;
+	}
+}
+
+/* Nothing ctld does needs finishing: drop the clients and go. */
+static void
+ctld_stop(void)
+{
+	control_shutdown();
+	health_shutdown();
+	peers_shutdown();
+	daemon_exit(0);
+}
+
+static const struct daemon_ops ctld_ops = {
+	.self = PROC_CTLD,
+	.chroot_dir = ctld_chroot_dir,
+	.chdir_unprivileged = false,
+	.configure = ctld_configure,
+	.listen = ctld_listen,
+	.peer = peer_attach,
+	.start = ctld_start,
+	.master_msg = ctld_master_msg,
+	.stop = ctld_stop,
+};
+
+int
+main(int argc, char **argv)
+{
+	return daemon_main(argc, argv, &ctld_ops);
+}

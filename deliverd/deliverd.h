@@ -1,0 +1,76 @@
+/* empath-deliverd: jobs from queued, the SMTP client that runs them, and
+ * the glue between the two. */
+#ifndef DELIVERD_H
+#define DELIVERD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "channel.h"
+#include "envelope.h"
+#include "route.h"
+
+/* "host[ip]:port" */
+#define REMOTE_MAX (ROUTE_HOST_MAX + 64)
+
+/* The outcome for one recipient; state is RCPT_INFLIGHT until final. */
+struct job_rcpt {
+	uint32_t state;
+	char    *remote;              /* NULL: no connection was made */
+	char    *diag;
+};
+
+struct client;
+
+/* One delivery job: one message, recipients of one domain. */
+struct job {
+	TAILQ_ENTRY(job) entry;
+	uint32_t id;                  /* queued's request id */
+	int      fd;                  /* read-only message file */
+	uint64_t size;                /* bytes in the file */
+	struct envelope env;
+	struct job_rcpt *rcpt;        /* env.nrcpt entries */
+	size_t   npending;            /* recipients not yet final */
+	char     domain[ROUTE_HOST_MAX];
+	char     remote[REMOTE_MAX];  /* the host being talked to, "" before */
+	bool     running;             /* counted against the concurrency */
+	struct route_query *rq;       /* while routing */
+	struct client *client;        /* while connected */
+};
+
+/* main.c */
+struct channel *deliverd_queued(void);   /* NULL while queued is away */
+
+/* job.c */
+void job_submit(struct chan_msg *);       /* D_JOB; takes m->fd */
+void job_start(void);                     /* privileges dropped: run jobs */
+/* Abort every job; with diag, report the pending recipients as deferred
+ * with it, otherwise report nothing (the channel is gone). */
+void job_abort_all(const char *diag);
+/* Graceful stop: no new jobs, in-flight ones get JOB_STOP_GRACE_MS, then
+ * are aborted; done() runs once nothing is left. */
+#define JOB_STOP_GRACE_MS 5000
+void job_shutdown(void (*done)(void));
+unsigned job_active(void);
+/* For the client: */
+void job_set_remote(struct job *, const char *remote);
+bool job_rcpt_pending(const struct job *, size_t i);
+/* Set a final result for recipient i if it is still pending. */
+void job_rcpt_result(struct job *, size_t i, uint32_t state, const char *diag);
+/* The same for every recipient still pending. */
+void job_pending_result(struct job *, uint32_t state, const char *diag);
+/* Every recipient is final: report, log, free the job, start the next. The
+ * client must have let go of the job (job->client = NULL) before. */
+void job_done(struct job *);
+
+/* client.c */
+/* Start delivering job over route (taken). Never calls back into the job
+ * before returning. */
+struct client *client_start(struct job *, struct route *);
+/* Close at once, without results: the caller settles the job. */
+void client_abort(struct client *);
+unsigned client_count(void);              /* open connections */
+void client_close_all(void);              /* at exit, sessions saying QUIT */
+
+#endif

@@ -1,0 +1,449 @@
+/* Delivery jobs: accepted from queued, checked, run at most
+ * `delivery { concurrency }` at a time (the rest wait in arrival order),
+ * answered exactly once with D_RESULT and logged in the Postfix style. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "deliverd.h"
+#include "event.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+/* Jobs waiting for a slot each hold a message fd: bound them. queued
+ * limits what it sends too; past this a job is deferred at once. */
+#define JOB_WAIT_MAX 512
+
+#define DIAG_SHUTDOWN "4.3.2 delivery agent shutting down"
+
+static TAILQ_HEAD(, job) waiting = TAILQ_HEAD_INITIALIZER(waiting);
+static TAILQ_HEAD(, job) running = TAILQ_HEAD_INITIALIZER(running);
+static unsigned nwaiting, nrunning;
+static bool started, stopping, aborting;
+static void (*stop_done)(void);
+static struct ev_timer *stop_timer;
+
+static void job_kick(void);
+static void check_stopped(void);
+
+static unsigned
+concurrency(void)
+{
+	const struct config *cfg = daemon_config();
+
+	return cfg != NULL && cfg->delivery.concurrency > 0 ?
+	    cfg->delivery.concurrency : 64;
+}
+
+unsigned
+job_active(void)
+{
+	return nrunning;
+}
+
+static void
+job_free(struct job *j)
+{
+	size_t i;
+
+	if (j->fd != -1)
+		close(j->fd);
+	if (j->rcpt != NULL) {
+		for (i = 0; i < j->env.nrcpt; i++) {
+			free(j->rcpt[i].remote);
+			free(j->rcpt[i].diag);
+		}
+		free(j->rcpt);
+	}
+	env_clear(&j->env);
+	free(j);
+}
+
+void
+job_set_remote(struct job *j, const char *remote)
+{
+	strlcpy(j->remote, remote, sizeof(j->remote));
+}
+
+bool
+job_rcpt_pending(const struct job *j, size_t i)
+{
+	return i < j->env.nrcpt && j->rcpt[i].state == RCPT_INFLIGHT;
+}
+
+void
+job_rcpt_result(struct job *j, size_t i, uint32_t state, const char *diag)
+{
+	struct job_rcpt *r;
+
+	if (!job_rcpt_pending(j, i))
+		return;
+	r = &j->rcpt[i];
+	r->state = state;
+	r->diag = xstrdup(diag != NULL ? diag : "");
+	r->remote = j->remote[0] != '\0' ? xstrdup(j->remote) : NULL;
+	j->npending--;
+}
+
+void
+job_pending_result(struct job *j, uint32_t state, const char *diag)
+{
+	size_t i;
+
+	for (i = 0; i < j->env.nrcpt && j->npending > 0; i++)
+		job_rcpt_result(j, i, state, diag);
+}
+
+/* A copy of s cut to at most max bytes (the payload must fit a frame). */
+static void
+mb_str_max(struct msgbuf *mb, const char *s, size_t max)
+{
+	char buf[REPLY_TEXT_MAX + REMOTE_MAX];
+
+	if (s == NULL)
+		s = "";
+	if (strlen(s) <= max) {
+		mb_str(mb, s);
+		return;
+	}
+	if (max >= sizeof(buf))
+		max = sizeof(buf) - 1;
+	memcpy(buf, s, max);
+	buf[max] = '\0';
+	mb_str(mb, buf);
+}
+
+static void
+encode_result(const struct job *j, struct msgbuf *mb, size_t max_remote,
+    size_t max_diag)
+{
+	size_t i;
+
+	mb_str(mb, j->env.id);
+	mb_u32(mb, (uint32_t)j->env.nrcpt);
+	for (i = 0; i < j->env.nrcpt; i++) {
+		mb_u64(mb, j->env.rcpt[i].id);
+		mb_u32(mb, j->rcpt[i].state);
+		mb_str_max(mb, j->rcpt[i].remote, max_remote);
+		mb_str_max(mb, j->rcpt[i].diag, max_diag);
+	}
+}
+
+static void
+send_result(const struct job *j)
+{
+	struct channel *c = deliverd_queued();
+	struct msgbuf mb;
+	size_t per, n = j->env.nrcpt;
+
+	if (c == NULL) {
+		log_warnx("%s: queued is away, result of job %u dropped",
+		    j->env.id, j->id);
+		return;
+	}
+	mb_init(&mb);
+	encode_result(j, &mb, SIZE_MAX, SIZE_MAX);
+	if (mb.err || mb.len > CHAN_MAX_PAYLOAD) {
+		/* Many recipients: cut the texts so that one frame holds
+		 * them all (u64 + u32 + two string lengths each). */
+		mb_free(&mb);
+		mb_init(&mb);
+		per = (CHAN_MAX_PAYLOAD - 64 - ULID_LEN) / (n ? n : 1);
+		per = per > 20 ? per - 20 : 0;
+		encode_result(j, &mb, per / 3, per - per / 3);
+	}
+	if (mb.err || chan_send_mb(c, D_RESULT, j->id, -1, &mb) == -1)
+		log_warnx("%s: cannot send the result of job %u", j->env.id, j->id);
+	mb_free(&mb);
+}
+
+static void
+log_result(const struct job *j, size_t i, double delay)
+{
+	const struct job_rcpt *r = &j->rcpt[i];
+	const char *status;
+	char addr[512], dsn[REPLY_ESC_MAX];
+	int cls;
+
+	switch (r->state) {
+	case RCPT_DELIVERED:
+		status = "sent";
+		cls = 2;
+		break;
+	case RCPT_FAILED:
+		status = "bounced";
+		cls = 5;
+		break;
+	default:
+		status = "deferred";
+		cls = 4;
+		break;
+	}
+	log_info("%s: to=<%s>, relay=%s, delay=%.1f, dsn=%s, status=%s (%s)",
+	    j->env.id, log_sanitize(j->env.rcpt[i].addr, addr, sizeof(addr)),
+	    r->remote != NULL ? r->remote : "none", delay,
+	    reply_dsn(r->diag, cls, dsn, sizeof(dsn)), status,
+	    r->diag != NULL ? r->diag : "");
+}
+
+/* Take j off its list; report and log it unless report is false. */
+static void
+job_finish(struct job *j, bool report)
+{
+	struct timespec ts;
+	double delay;
+	size_t i;
+
+	if (j->running) {
+		TAILQ_REMOVE(&running, j, entry);
+		nrunning--;
+		j->running = false;
+	}
+	if (report) {
+		/* Nothing may stay pending in a result. */
+		job_pending_result(j, RCPT_DEFERRED, "4.3.0 delivery ended early");
+		clock_gettime(CLOCK_REALTIME, &ts);
+		delay = (double)ts.tv_sec + ts.tv_nsec / 1e9 - (double)j->env.created;
+		if (delay < 0 || j->env.created == 0)
+			delay = 0;
+		for (i = 0; i < j->env.nrcpt; i++)
+			log_result(j, i, delay);
+		send_result(j);
+	} else if (j->env.id[0] != '\0')
+		log_info("%s: delivery aborted, queued will retry it", j->env.id);
+	job_free(j);
+}
+
+void
+job_done(struct job *j)
+{
+	j->client = NULL;
+	job_finish(j, true);
+	job_kick();
+	check_stopped();
+}
+
+static void
+job_routed(struct route *r, void *arg)
+{
+	struct job *j = arg;
+
+	j->rq = NULL;
+	if (r->status != ROUTE_OK) {
+		job_pending_result(j, r->status == ROUTE_PERMFAIL ?
+		    RCPT_FAILED : RCPT_DEFERRED, r->diag);
+		route_free(r);
+		job_done(j);
+		return;
+	}
+	j->client = client_start(j, r);
+}
+
+static void
+job_kick(void)
+{
+	struct job *j;
+
+	while (started && !stopping && !aborting && nrunning < concurrency() &&
+	    (j = TAILQ_FIRST(&waiting)) != NULL) {
+		TAILQ_REMOVE(&waiting, j, entry);
+		nwaiting--;
+		TAILQ_INSERT_TAIL(&running, j, entry);
+		nrunning++;
+		j->running = true;
+		j->rq = route_lookup(j->domain, job_routed, j);
+	}
+}
+
+void
+job_start(void)
+{
+	started = true;
+	job_kick();
+}
+
+static bool
+addr_ok(const char *a)
+{
+	size_t n = 0;
+
+	/* Bytes that would break the command line, or a path that no
+	 * server accepts (RFC 5321 4.5.3.1.3). */
+	for (; *a != '\0'; a++, n++) {
+		unsigned char c = (unsigned char)*a;
+
+		if (c < 0x20 || c == 0x7f || c == '<' || c == '>')
+			return false;
+	}
+	return n <= 256;
+}
+
+/* Check a decoded job; recipients that cannot be tried get their final
+ * result here. */
+static void
+job_check(struct job *j)
+{
+	struct stat st;
+	const char *dom;
+	size_t i;
+
+	if (j->fd == -1) {
+		job_pending_result(j, RCPT_DEFERRED,
+		    "4.3.0 no message file came with the job");
+		return;
+	}
+	if (fstat(j->fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		job_pending_result(j, RCPT_DEFERRED,
+		    "4.3.0 the message file is not a regular file");
+		return;
+	}
+	j->size = (uint64_t)st.st_size;
+	if (!addr_ok(j->env.sender)) {
+		job_pending_result(j, RCPT_FAILED,
+		    "5.1.7 invalid characters in the sender address");
+		return;
+	}
+	dom = addr_domain(j->env.rcpt[0].addr);
+	if (strlen(dom) >= sizeof(j->domain)) {
+		job_pending_result(j, RCPT_FAILED, "5.1.2 invalid destination domain");
+		return;
+	}
+	strlcpy(j->domain, dom, sizeof(j->domain));
+	for (i = 0; i < j->env.nrcpt; i++) {
+		if (strcasecmp(addr_domain(j->env.rcpt[i].addr), j->domain) != 0) {
+			log_warnx("%s: job %u mixes domains", j->env.id, j->id);
+			job_pending_result(j, RCPT_DEFERRED,
+			    "4.3.0 delivery job mixes domains");
+			return;
+		}
+		if (!addr_ok(j->env.rcpt[i].addr))
+			job_rcpt_result(j, i, RCPT_FAILED,
+			    "5.1.3 invalid characters in the recipient address");
+	}
+}
+
+void
+job_submit(struct chan_msg *m)
+{
+	struct msgreader r;
+	struct job *j;
+	size_t i;
+
+	j = xcalloc(1, sizeof(*j));
+	j->id = m->peerid;
+	j->fd = m->fd;
+	m->fd = -1;
+	env_init(&j->env);
+	mr_init(&r, m);
+	if (env_decode(&j->env, &r) == -1 || !mr_done(&r)) {
+		log_warnx("job %u: malformed envelope from queued", j->id);
+		/* Still answer once, with nothing in it. */
+		env_clear(&j->env);
+		env_init(&j->env);
+		job_finish(j, true);
+		return;
+	}
+	j->rcpt = xcalloc(j->env.nrcpt, sizeof(*j->rcpt));
+	for (i = 0; i < j->env.nrcpt; i++)
+		j->rcpt[i].state = RCPT_INFLIGHT;
+	j->npending = j->env.nrcpt;
+	if (j->npending > 0)
+		job_check(j);
+
+	if (j->npending > 0 && stopping)
+		job_pending_result(j, RCPT_DEFERRED, DIAG_SHUTDOWN);
+	if (j->npending > 0 && nwaiting >= JOB_WAIT_MAX)
+		job_pending_result(j, RCPT_DEFERRED,
+		    "4.3.2 delivery agent busy, try again later");
+	if (j->npending == 0) {
+		job_finish(j, true);
+		return;
+	}
+	log_debug("%s: job %u for %s, %zu recipient(s), %ju bytes", j->env.id,
+	    j->id, j->domain, j->env.nrcpt, (uintmax_t)j->size);
+	TAILQ_INSERT_TAIL(&waiting, j, entry);
+	nwaiting++;
+	job_kick();
+}
+
+void
+job_abort_all(const char *diag)
+{
+	struct job *j;
+
+	aborting = true;
+	while ((j = TAILQ_FIRST(&waiting)) != NULL) {
+		TAILQ_REMOVE(&waiting, j, entry);
+		nwaiting--;
+		if (diag != NULL)
+			job_pending_result(j, RCPT_DEFERRED, diag);
+		job_finish(j, diag != NULL);
+	}
+	while ((j = TAILQ_FIRST(&running)) != NULL) {
+		if (j->rq != NULL)
+			route_cancel(j->rq);
+		j->rq = NULL;
+		if (j->client != NULL)
+			client_abort(j->client);
+		j->client = NULL;
+		if (diag != NULL)
+			job_pending_result(j, RCPT_DEFERRED, diag);
+		job_finish(j, diag != NULL);
+	}
+	aborting = false;
+	job_kick();
+	check_stopped();
+}
+
+static void
+check_stopped(void)
+{
+	void (*done)(void) = stop_done;
+
+	if (!stopping || done == NULL || aborting || nrunning > 0 || nwaiting > 0)
+		return;
+	stop_done = NULL;
+	/* Stopped, not freed: this may run inside the timer's callback. */
+	if (stop_timer != NULL)
+		ev_timer_stop(stop_timer);
+	done();
+}
+
+static void
+stop_expired(void *arg)
+{
+	(void)arg;
+	if (nrunning > 0)
+		log_info("%u deliveries still in progress after %d ms, aborting",
+		    nrunning, JOB_STOP_GRACE_MS);
+	job_abort_all(DIAG_SHUTDOWN);
+}
+
+void
+job_shutdown(void (*done)(void))
+{
+	struct job *j;
+
+	if (stopping)
+		return;
+	stopping = true;
+	stop_done = done;
+	while ((j = TAILQ_FIRST(&waiting)) != NULL) {
+		TAILQ_REMOVE(&waiting, j, entry);
+		nwaiting--;
+		job_pending_result(j, RCPT_DEFERRED, DIAG_SHUTDOWN);
+		job_finish(j, true);
+	}
+	if (nrunning > 0) {
+		log_info("waiting for %u deliveries in progress", nrunning);
+		stop_timer = ev_timer_new(stop_expired, NULL);
+		ev_timer_start(stop_timer, JOB_STOP_GRACE_MS);
+	}
+	check_stopped();
+}

@@ -1,0 +1,217 @@
+/* Rendering ctld's answers, as text for people or JSON for scripts. The
+ * payload is read with bounds checks and its strings are reduced to
+ * printable ASCII before they reach a terminal or a JSON document. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "empathctl.h"
+#include "proto.h"
+
+#define MAX_ROWS 64     /* more daemons than this is a malformed answer */
+
+struct status_row {
+	char     name[32];
+	uint32_t pid, running, restarts;
+};
+
+struct status {
+	char     version[64];
+	uint64_t uptime, messages, recipients;
+	uint32_t n;
+	struct status_row rows[MAX_ROWS];
+};
+
+/* Copy a string from ctld, keeping only printable ASCII. */
+static void
+clean(char *dst, size_t dstlen, const char *src)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < dstlen && src[i] != '\0'; i++)
+		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+	dst[i] = '\0';
+}
+
+/* A cleaned string as a JSON string: only '"' and '\\' need escaping. */
+static void
+json_str(const char *s)
+{
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void
+reader(struct msgreader *r, const struct ctl_reply *reply)
+{
+	struct chan_msg m = {
+		.type = reply->type, .fd = -1, .data = reply->data,
+		.len = reply->len
+	};
+
+	mr_init(r, &m);
+}
+
+/* CTL_ERROR or something unexpected: report it and fail. */
+static int
+not_expected(const struct ctl_reply *reply)
+{
+	struct msgreader r;
+	char text[256];
+
+	if (reply->type == CTL_ERROR) {
+		reader(&r, reply);
+		clean(text, sizeof(text), mr_str(&r));
+		if (!mr_done(&r))
+			(void)strlcpy(text, "(malformed error message)", sizeof(text));
+		fprintf(stderr, "empathctl: ctld: %s\n", text);
+	} else
+		fprintf(stderr, "empathctl: unexpected answer from ctld (type %u)\n",
+		    reply->type);
+	return EXIT_FAIL;
+}
+
+static int
+malformed(void)
+{
+	fprintf(stderr, "empathctl: malformed answer from ctld\n");
+	return EXIT_FAIL;
+}
+
+int
+print_pong(const struct ctl_reply *reply, bool json)
+{
+	struct msgreader r;
+	char version[64];
+
+	if (reply->type != CTL_PONG)
+		return not_expected(reply);
+	reader(&r, reply);
+	clean(version, sizeof(version), mr_str(&r));
+	if (!mr_done(&r))
+		return malformed();
+	if (json) {
+		printf("{\"pong\":true,\"version\":");
+		json_str(version);
+		printf("}\n");
+	} else
+		printf("pong (empath %s)\n", version);
+	return EXIT_OK;
+}
+
+static bool
+parse_status(const struct ctl_reply *reply, struct status *st)
+{
+	struct msgreader r;
+	uint32_t i;
+
+	reader(&r, reply);
+	clean(st->version, sizeof(st->version), mr_str(&r));
+	st->uptime = mr_u64(&r);
+	st->messages = mr_u64(&r);
+	st->recipients = mr_u64(&r);
+	st->n = mr_u32(&r);
+	if (r.err || st->n > MAX_ROWS)
+		return false;
+	for (i = 0; i < st->n; i++) {
+		clean(st->rows[i].name, sizeof(st->rows[i].name), mr_str(&r));
+		st->rows[i].pid = mr_u32(&r);
+		st->rows[i].running = mr_u32(&r);
+		st->rows[i].restarts = mr_u32(&r);
+	}
+	return mr_done(&r);
+}
+
+static void
+print_uptime(uint64_t s)
+{
+	uint64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60;
+
+	s %= 60;
+	if (d > 0)
+		printf("%" PRIu64 "d %02" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s",
+		    d, h, m, s);
+	else if (h > 0)
+		printf("%" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s", h, m, s);
+	else if (m > 0)
+		printf("%" PRIu64 "m %02" PRIu64 "s", m, s);
+	else
+		printf("%" PRIu64 "s", s);
+}
+
+static void
+status_text(const struct status *st)
+{
+	const struct status_row *row;
+	char pid[16];
+	uint32_t i;
+
+	printf("version: empath %s\n", st->version);
+	printf("uptime: ");
+	print_uptime(st->uptime);
+	printf("\n");
+	if (st->messages == CTL_COUNT_UNKNOWN || st->recipients == CTL_COUNT_UNKNOWN)
+		printf("queue: unknown (queued did not answer)\n");
+	else
+		printf("queue: %" PRIu64 " message%s, %" PRIu64 " recipient%s\n",
+		    st->messages, st->messages == 1 ? "" : "s",
+		    st->recipients, st->recipients == 1 ? "" : "s");
+	if (st->n == 0)
+		printf("no process information yet\n");
+	for (i = 0; i < st->n; i++) {
+		row = &st->rows[i];
+		if (row->pid != 0)
+			(void)snprintf(pid, sizeof(pid), "%u", row->pid);
+		else
+			(void)strlcpy(pid, "-", sizeof(pid));
+		printf("%-8s  pid %-7s  %-7s  restarts %u\n", row->name, pid,
+		    row->running ? "running" : "stopped", row->restarts);
+	}
+}
+
+static void
+status_json(const struct status *st)
+{
+	const struct status_row *row;
+	uint32_t i;
+
+	printf("{\"version\":");
+	json_str(st->version);
+	printf(",\"uptime\":%" PRIu64 ",\"queue\":", st->uptime);
+	if (st->messages == CTL_COUNT_UNKNOWN || st->recipients == CTL_COUNT_UNKNOWN)
+		printf("null");
+	else
+		printf("{\"messages\":%" PRIu64 ",\"recipients\":%" PRIu64 "}",
+		    st->messages, st->recipients);
+	printf(",\"daemons\":[");
+	for (i = 0; i < st->n; i++) {
+		row = &st->rows[i];
+		printf("%s{\"name\":", i ? "," : "");
+		json_str(row->name);
+		printf(",\"pid\":%u,\"running\":%s,\"restarts\":%u}", row->pid,
+		    row->running ? "true" : "false", row->restarts);
+	}
+	printf("]}\n");
+}
+
+int
+print_status(const struct ctl_reply *reply, bool json)
+{
+	static struct status st;    /* 2.5 KiB: off the stack */
+
+	if (reply->type != CTL_STATUS_REPLY)
+		return not_expected(reply);
+	memset(&st, 0, sizeof(st));
+	if (!parse_status(reply, &st))
+		return malformed();
+	if (json)
+		status_json(&st);
+	else
+		status_text(&st);
+	return EXIT_OK;
+}

@@ -1,0 +1,959 @@
+/* The grammar of empath.conf(5): keywords, quoted or bare strings,
+ * numbers, { } blocks and # comments; newlines are plain white space.
+ * Every process parses the same text, so this file must be pure: no
+ * globals, no I/O, callable any number of times. Errors are collected as
+ * "name:line: message"; parsing goes on after an error to report as many
+ * as it can, and the result is then NULL. Values (sizes, durations, ...)
+ * are parsed by lib/config.c. */
+
+%code requires {
+/* The parser state, shared with the lexer in lib/config.c. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define CFG_STRING_MAX 1024    /* longest quoted or bare string */
+#define CFG_ERRORS_MAX 50      /* stop after this many errors */
+#define CFG_BRACES_MAX 32
+
+struct parser {
+	const char     *name;
+	const char     *text;
+	size_t          len, pos;
+	unsigned        line;
+	void          (*errfn)(const char *);
+	struct cfg_error {
+		unsigned line;
+		char    *msg;
+	}               errors[CFG_ERRORS_MAX];
+	unsigned        nerrors;
+	bool            stop;             /* too many errors: read no more */
+	struct config  *cfg;
+
+	/* The block being filled. */
+	struct cfg_listen *listen;
+	struct cfg_domain *domain;
+	struct cfg_plugin *plugin;
+	unsigned        listen_line, tls_line;
+
+	/* Facts for the checks done once the whole file is read. */
+	unsigned        retry_line, health_line;
+	bool            relay_given;
+
+	/* The last token, for syntax error messages. */
+	char            tok[72];
+	bool            tok_quoted;
+	unsigned        braces[CFG_BRACES_MAX];   /* lines of the open '{' */
+	unsigned        nbraces;
+};
+}
+
+%code provides {
+/* lib/config.c: the lexer and the error reporting. */
+int  cfgyylex(CFGYYSTYPE *, CFGYYLTYPE *, struct parser *);
+void cfg_error(struct parser *, unsigned, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Hand the errors to errfn (or stderr) in line order, and free them. */
+void cfg_report_errors(struct parser *);
+/* A value quoted for a message: printable ASCII only, bounded. */
+const char *cfg_show(const char *, char *, size_t);
+/* Objects with every default of empath.conf(5). */
+struct config *cfg_new(void);
+struct cfg_listen *cfg_listen_new(void);
+bool cfg_same_sockaddr(const struct sockaddr_storage *,
+    const struct sockaddr_storage *);
+}
+
+%{
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "util.h"
+%}
+
+%define api.pure full
+%define api.prefix {cfgyy}
+%define api.token.prefix {T_}
+%define parse.error custom
+%define parse.lac full
+%locations
+%param {struct parser *p}
+
+/* gcc cannot see that the lexer sets the value before it is read. */
+%initial-action { memset(&$$, 0, sizeof($$)); }
+
+%union {
+	int64_t  num;
+	double   rate;
+	char    *str;
+}
+
+%code {
+#define COUNT_MAX INT_MAX
+
+static void yyerror(YYLTYPE *, struct parser *, const char *);
+
+#define LINE(loc) ((loc).first_line)
+#define DLV (p->cfg->delivery)
+#define LST (*p->listen)
+/* Set a field from a value that is -1 when already reported invalid. */
+#define SET_COUNT(f, v) do { if ((v) > 0) (f) = (unsigned)(v); } while (0)
+#define SET_DURATION(f, v, loc) set_duration(p, &(f), (v), LINE(loc))
+#define Q(s) cfg_show((s), qbuf, sizeof(qbuf))
+
+enum value_kind { V_PATH, V_HOST, V_NAME, V_ADDR };
+static void set_string(struct parser *, char **, char *, const char *, unsigned,
+    enum value_kind);
+static int64_t count_value(struct parser *, int64_t, unsigned);
+static int64_t port_value(struct parser *, int64_t, unsigned);
+static int64_t size_value(struct parser *, char *, int64_t, unsigned);
+static int64_t duration_value(struct parser *, char *, int64_t, unsigned);
+static double  rate_value(struct parser *, char *, int64_t, unsigned);
+static void set_rate(double *, unsigned *, double, int64_t);
+static void set_duration(struct parser *, unsigned *, int64_t, unsigned);
+static void set_route(struct parser *, char **, uint16_t *, char *, unsigned);
+static void listen_begin(struct parser *, char *, int64_t, unsigned);
+static void listen_end(struct parser *);
+static void listen_tls_mode(struct parser *, enum listen_tls, unsigned);
+static void listen_context(struct parser *, char *, char *, unsigned);
+static void relay_add(struct parser *, char *, unsigned);
+static void domain_begin(struct parser *, char *, unsigned);
+static void health_begin(struct parser *, char *, int64_t, unsigned);
+static void token_hash_add(struct parser *, char *, unsigned);
+static void plugin_begin(struct parser *, char *, unsigned);
+static void plugin_arg(struct parser *, char *);
+}
+
+%token <str> STRING "string"
+%token <num> NUMBER "number"
+%token ACCEPT "accept" ACCEPTINVALID "accept-invalid-certs" ARGS "args"
+%token BURST "burst" CERTIFICATE "certificate" COMMAND "command"
+%token CONCURRENCY "concurrency" CONNECT "connect" CONNECTION "connection"
+%token CONTEXT "context" CONTROL "control" DATA "data"
+%token DATABLOCK "data-block" DATAINIT "data-init" DATATERM "data-termination"
+%token DEBUG "debug" DELAYWARNING "delay-warning" DELIVERY "delivery"
+%token DOMAIN "domain" DSN "dsn" EHLO "ehlo" ERR "err" EXPIRE "expire"
+%token FORMAT "format" FROM "from" GROUP "group" HEALTH "health"
+%token HOSTNAME "hostname" IMPLICIT "implicit" INFO "info" INITIAL "initial"
+%token JSON "json" KEY "key" LEVEL "level" LISTEN "listen" LOG "log"
+%token MAIL "mail" MAX "max" MAXATTEMPTS "max-attempts"
+%token MAXCONN "max-connections" MAXCONNIP "max-connections-per-ip"
+%token MAXERRORS "max-errors" MAXMSGSIZE "max-message-size"
+%token MAXQUEUE "max-queue-size" MAXRCPT "max-recipients" NO "no"
+%token NONE "none" ON "on" OPPORTUNISTIC "opportunistic"
+%token PERDOMAIN "per-domain" PLUGIN "plugin" PORT "port"
+%token POSTMASTER "postmaster" QUIT "quit" RATELIMIT "rate-limit" RCPT "rcpt"
+%token RELAY "relay" REPORTINGMTA "reporting-mta" REQUIRED "required"
+%token RESOLVER "resolver" RETRY "retry" SOCKET "socket" SPOOL "spool"
+%token STARTTLS "starttls" STDERR "stderr" SYSLOG "syslog" TARGET "target"
+%token TEXT "text" TIMEOUT "timeout" TLS "tls" TOKENHASH "token-hash"
+%token USER "user" VIA "via" WARN "warn" YES "yes"
+
+%type <num> port port_opt count size duration yesno tls_policy burst_opt
+%type <num> log_level
+%type <rate> rate
+
+%destructor { free($$); } <str>
+
+%%
+
+grammar		: %empty
+		| grammar stmt
+		| grammar error
+		;
+
+stmt		: HOSTNAME STRING {
+			set_string(p, &p->cfg->hostname, $2, "hostname", LINE(@1),
+			    V_HOST);
+		}
+		| USER STRING {
+			set_string(p, &p->cfg->user, $2, "user", LINE(@1), V_NAME);
+		}
+		| SPOOL STRING {
+			set_string(p, &p->cfg->spool, $2, "spool", LINE(@1), V_PATH);
+		}
+		| listen_head listen_block { listen_end(p); }
+		| RELAY FROM relay_list { p->relay_given = true; }
+		| domain_head '{' domain_opts '}'
+		| DELIVERY '{' delivery_opts '}'
+		| RESOLVER STRING port_opt {
+			char qbuf[80];
+			struct sockaddr_storage ss;
+			socklen_t sl;
+
+			if (config_parse_listen_addr($2, 53, &ss, &sl) == -1 ||
+			    strcmp($2, "localhost") == 0)
+				cfg_error(p, LINE(@2), "invalid resolver address %s"
+				    " (a numeric IPv4 or IPv6 address)", Q($2));
+			set_string(p, &p->cfg->resolver_addr, $2, "resolver",
+			    LINE(@1), V_PATH);
+			if ($3 > 0)
+				p->cfg->resolver_port = (uint16_t)$3;
+		}
+		| DSN '{' dsn_opts '}'
+		| CONTROL '{' control_opts '}'
+		| health_head health_block
+		| LOG '{' log_opts '}'
+		| plugin_head plugin_block
+		;
+
+/* Block heads are rules of their own so that their strings are owned by
+ * the action of a complete rule (error recovery never frees them twice). */
+listen_head	: LISTEN ON STRING port_opt { listen_begin(p, $3, $4, LINE(@1)); }
+		;
+domain_head	: DOMAIN STRING { domain_begin(p, $2, LINE(@2)); }
+		;
+health_head	: HEALTH LISTEN ON STRING PORT port {
+			health_begin(p, $4, $6, LINE(@1));
+		}
+		;
+plugin_head	: PLUGIN STRING { plugin_begin(p, $2, LINE(@2)); }
+		;
+
+port		: NUMBER { $$ = port_value(p, $1, LINE(@1)); }
+		;
+port_opt	: %empty { $$ = -1; }
+		| PORT port { $$ = $2; }
+		;
+count		: NUMBER { $$ = count_value(p, $1, LINE(@1)); }
+		;
+size		: NUMBER { $$ = size_value(p, NULL, $1, LINE(@1)); }
+		| STRING { $$ = size_value(p, $1, 0, LINE(@1)); }
+		;
+duration	: NUMBER { $$ = duration_value(p, NULL, $1, LINE(@1)); }
+		| STRING { $$ = duration_value(p, $1, 0, LINE(@1)); }
+		;
+rate		: NUMBER { $$ = rate_value(p, NULL, $1, LINE(@1)); }
+		| STRING { $$ = rate_value(p, $1, 0, LINE(@1)); }
+		;
+burst_opt	: %empty { $$ = 0; }
+		| BURST count { $$ = $2; }
+		;
+yesno		: YES { $$ = 1; }
+		| NO { $$ = 0; }
+		;
+tls_policy	: NONE { $$ = TLS_NONE; }
+		| OPPORTUNISTIC { $$ = TLS_OPPORTUNISTIC; }
+		| REQUIRED { $$ = TLS_REQUIRED; }
+		;
+
+/* listen on ADDR [port N] [{ ... }] */
+listen_block	: %empty
+		| '{' listen_opts '}'
+		;
+listen_opts	: %empty
+		| listen_opts listen_opt
+		| listen_opts error
+		;
+listen_opt	: MAXMSGSIZE size {
+			if ($2 > 0)
+				p->listen->max_message_size = (size_t)$2;
+		}
+		| MAXRCPT count { SET_COUNT(LST.max_recipients, $2); }
+		| MAXCONN count { SET_COUNT(LST.max_connections, $2); }
+		| MAXCONNIP count { SET_COUNT(LST.max_connections_per_ip, $2); }
+		| MAXERRORS count { SET_COUNT(LST.max_errors, $2); }
+		| TLS { p->tls_line = LINE(@1); } listen_tls_opts
+		| TIMEOUT listen_timeouts
+		| CONTEXT STRING STRING { listen_context(p, $2, $3, LINE(@2)); }
+		;
+listen_tls_opts	: listen_tls_opt
+		| listen_tls_opts listen_tls_opt
+		;
+listen_tls_opt	: CERTIFICATE STRING {
+			set_string(p, &p->listen->tls_cert, $2, "tls certificate",
+			    LINE(@1), V_PATH);
+		}
+		| KEY STRING {
+			set_string(p, &p->listen->tls_key, $2, "tls key", LINE(@1),
+			    V_PATH);
+		}
+		| REQUIRED { listen_tls_mode(p, LTLS_REQUIRED, LINE(@1)); }
+		| IMPLICIT { listen_tls_mode(p, LTLS_IMPLICIT, LINE(@1)); }
+		;
+listen_timeouts	: listen_timeout
+		| listen_timeouts listen_timeout
+		;
+listen_timeout	: COMMAND duration { SET_DURATION(LST.to_command, $2, @2); }
+		| DATAINIT duration { SET_DURATION(LST.to_data_init, $2, @2); }
+		| DATABLOCK duration { SET_DURATION(LST.to_data_block, $2, @2); }
+		| DATATERM duration { SET_DURATION(LST.to_data_term, $2, @2); }
+		| CONNECTION duration { SET_DURATION(LST.to_connection, $2, @2); }
+		;
+
+/* relay from { 127.0.0.0/8, ::1 } or relay from 10.0.0.0/8 */
+relay_list	: STRING { relay_add(p, $1, LINE(@1)); }
+		| '{' netmasks '}'
+		;
+netmasks	: %empty
+		| netmask_list
+		| netmask_list ','
+		;
+netmask_list	: STRING { relay_add(p, $1, LINE(@1)); }
+		| netmask_list STRING { relay_add(p, $2, LINE(@2)); }
+		| netmask_list ',' STRING { relay_add(p, $3, LINE(@3)); }
+		;
+
+domain_opts	: %empty
+		| domain_opts domain_opt
+		| domain_opts error
+		;
+domain_opt	: ACCEPT { p->domain->accept = true; }
+		| RELAY VIA STRING {
+			set_route(p, &p->domain->relay_host,
+			    &p->domain->relay_port, $3, LINE(@3));
+		}
+		| ACCEPTINVALID yesno { p->domain->accept_invalid_certs = (int)$2; }
+		| RATELIMIT rate burst_opt {
+			set_rate(&p->domain->rate, &p->domain->burst, $2, $3);
+		}
+		| TLS tls_policy { p->domain->tls = (int)$2; }
+		;
+
+delivery_opts	: %empty
+		| delivery_opts delivery_opt
+		| delivery_opts error
+		;
+delivery_opt	: MAXATTEMPTS count { SET_COUNT(DLV.max_attempts, $2); }
+		| RETRY { p->retry_line = LINE(@1); } retry_opts
+		| EXPIRE duration { SET_DURATION(DLV.expire, $2, @2); }
+		| CONCURRENCY count { SET_COUNT(DLV.concurrency, $2); }
+		| CONCURRENCY count PERDOMAIN count {
+			SET_COUNT(DLV.concurrency, $2);
+			SET_COUNT(DLV.per_domain, $4);
+		}
+		| CONCURRENCY PERDOMAIN count { SET_COUNT(DLV.per_domain, $3); }
+		| RATELIMIT rate burst_opt { set_rate(&DLV.rate, &DLV.burst, $2, $3); }
+		| TLS tls_policy { p->cfg->delivery.tls = (enum tls_policy)$2; }
+		| TIMEOUT delivery_timeouts
+		| RELAY VIA STRING {
+			set_route(p, &p->cfg->delivery.relay_host,
+			    &p->cfg->delivery.relay_port, $3, LINE(@3));
+		}
+		| ACCEPTINVALID yesno {
+			p->cfg->delivery.accept_invalid_certs = $2 != 0;
+		}
+		;
+retry_opts	: retry_opt
+		| retry_opts retry_opt
+		;
+retry_opt	: INITIAL duration { SET_DURATION(DLV.retry_initial, $2, @2); }
+		| MAX duration { SET_DURATION(DLV.retry_max, $2, @2); }
+		;
+delivery_timeouts : delivery_timeout
+		| delivery_timeouts delivery_timeout
+		;
+delivery_timeout : CONNECT duration { SET_DURATION(DLV.to_connect, $2, @2); }
+		| EHLO duration { SET_DURATION(DLV.to_ehlo, $2, @2); }
+		| STARTTLS duration { SET_DURATION(DLV.to_starttls, $2, @2); }
+		| MAIL duration { SET_DURATION(DLV.to_mail, $2, @2); }
+		| RCPT duration { SET_DURATION(DLV.to_rcpt, $2, @2); }
+		| DATA duration { SET_DURATION(DLV.to_data, $2, @2); }
+		| QUIT duration { SET_DURATION(DLV.to_quit, $2, @2); }
+		;
+
+dsn_opts	: %empty
+		| dsn_opts dsn_opt
+		| dsn_opts error
+		;
+dsn_opt		: REPORTINGMTA STRING {
+			set_string(p, &p->cfg->dsn_reporting_mta, $2,
+			    "reporting-mta", LINE(@1), V_HOST);
+		}
+		| POSTMASTER STRING {
+			set_string(p, &p->cfg->dsn_postmaster, $2, "postmaster",
+			    LINE(@1), V_ADDR);
+		}
+		| DELAYWARNING duration {
+			/* 0 turns the warning off. */
+			if ($2 >= 0)
+				p->cfg->dsn_delay_warning = (unsigned)$2;
+		}
+		;
+
+control_opts	: %empty
+		| control_opts control_opt
+		| control_opts error
+		;
+control_opt	: SOCKET STRING {
+			set_string(p, &p->cfg->control_socket, $2, "socket",
+			    LINE(@1), V_PATH);
+		}
+		| GROUP STRING {
+			set_string(p, &p->cfg->control_group, $2, "group", LINE(@1),
+			    V_NAME);
+		}
+		| TOKENHASH STRING { token_hash_add(p, $2, LINE(@2)); }
+		;
+
+health_block	: %empty
+		| '{' health_opts '}'
+		;
+health_opts	: %empty
+		| health_opts health_opt
+		| health_opts error
+		;
+health_opt	: MAXQUEUE count { SET_COUNT(p->cfg->health_max_queue, $2); }
+		;
+
+log_opts	: %empty
+		| log_opts log_opt
+		| log_opts error
+		;
+log_opt		: TARGET SYSLOG { p->cfg->log_target = LOGT_SYSLOG; }
+		| TARGET STDERR { p->cfg->log_target = LOGT_STDERR; }
+		| FORMAT TEXT { p->cfg->log_format = LOGF_TEXT; }
+		| FORMAT JSON { p->cfg->log_format = LOGF_JSON; }
+		| LEVEL log_level { p->cfg->log_level = (int)$2; }
+		;
+log_level	: ERR { $$ = LOGL_ERR; }
+		| WARN { $$ = LOGL_WARN; }
+		| INFO { $$ = LOGL_INFO; }
+		| DEBUG { $$ = LOGL_DEBUG; }
+		;
+
+plugin_block	: %empty
+		| '{' plugin_opts '}'
+		;
+plugin_opts	: %empty
+		| plugin_opts plugin_opt
+		| plugin_opts error
+		;
+plugin_opt	: ARGS plugin_args
+		;
+plugin_args	: STRING { plugin_arg(p, $1); }
+		| plugin_args STRING { plugin_arg(p, $2); }
+		;
+
+%%
+
+/* ---------------------------------------------------------------- */
+/* Errors */
+
+static void
+yyerror(YYLTYPE *lloc, struct parser *p, const char *msg)
+{
+	cfg_error(p, (unsigned)lloc->first_line, "%s", msg);
+}
+
+/* The name of a token in a message: "hostname", "}", end of file. */
+static void
+token_name(yysymbol_kind_t sym, char *buf, size_t len)
+{
+	const char *name = yysymbol_name(sym);
+	size_t n = strlen(name);
+
+	if (sym == YYSYMBOL_YYEOF || sym == YYSYMBOL_STRING ||
+	    sym == YYSYMBOL_NUMBER)
+		strlcpy(buf, name, len);
+	else if (n >= 2 && (name[0] == '\'' || name[0] == '"'))
+		snprintf(buf, len, "\"%.*s\"", (int)(n - 2), name + 1);
+	else
+		snprintf(buf, len, "\"%s\"", name);
+}
+
+static int
+yyreport_syntax_error(const yypcontext_t *ctx, struct parser *p)
+{
+	yysymbol_kind_t exp[YYNTOKENS], la = yypcontext_token(ctx);
+	char msg[512], name[64];
+	bool want_value = false;
+	int n, i;
+
+	if ((n = yypcontext_expected_tokens(ctx, exp, YYNTOKENS)) < 0)
+		return n;
+	for (i = 0; i < n; i++)
+		if (exp[i] == YYSYMBOL_STRING || exp[i] == YYSYMBOL_NUMBER)
+			want_value = true;
+	if (la == YYSYMBOL_STRING && !p->tok_quoted && !want_value)
+		snprintf(msg, sizeof(msg), "unknown keyword %s", p->tok);
+	else if (la == YYSYMBOL_STRING || la == YYSYMBOL_NUMBER)
+		snprintf(msg, sizeof(msg), "syntax error, unexpected %s %s",
+		    yysymbol_name(la), p->tok);
+	else {
+		token_name(la, name, sizeof(name));
+		snprintf(msg, sizeof(msg), "syntax error, unexpected %s", name);
+	}
+	/* A short list of what would do helps; a long one is noise. */
+	if (n > 0 && n <= 4) {
+		strlcat(msg, ", expecting ", sizeof(msg));
+		for (i = 0; i < n; i++) {
+			if (i > 0)
+				strlcat(msg, i == n - 1 ? " or " : ", ", sizeof(msg));
+			token_name(exp[i], name, sizeof(name));
+			strlcat(msg, name, sizeof(msg));
+		}
+	}
+	if (la == YYSYMBOL_YYEOF && p->nbraces > 0 && p->nbraces <= CFG_BRACES_MAX)
+		snprintf(msg, sizeof(msg), "unexpected end of file, missing \"}\""
+		    " of the block opened at line %u", p->braces[p->nbraces - 1]);
+	cfg_error(p, (unsigned)yypcontext_location(ctx)->first_line, "%s", msg);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Values */
+
+static bool
+valid_chars(const char *s, const char *extra)
+{
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr(extra, *s) == NULL)
+			return false;
+	return true;
+}
+
+static void
+set_string(struct parser *p, char **dst, char *val, const char *what,
+    unsigned line, enum value_kind kind)
+{
+	char qbuf[80];
+	const char *at;
+	bool ok = true;
+
+	if (*dst != NULL) {
+		cfg_error(p, line, "%s given twice", what);
+		free(val);
+		return;
+	}
+	switch (kind) {
+	case V_PATH:
+		ok = val[0] != '\0';
+		break;
+	case V_HOST:                    /* a domain or an address literal */
+		ok = val[0] != '\0' && strlen(val) <= 255 &&
+		    (valid_chars(val, "-._") ||
+		    (val[0] == '[' && valid_chars(val, "-._:[]")));
+		break;
+	case V_NAME:                    /* a user or group name */
+		ok = val[0] != '\0' && strlen(val) <= 32 &&
+		    valid_chars(val, "-._");
+		break;
+	case V_ADDR:                    /* local@domain, no spaces */
+		at = strrchr(val, '@');
+		ok = at != NULL && at != val && at[1] != '\0' &&
+		    valid_chars(at + 1, "-._") &&
+		    strpbrk(val, " \t<>\"") == NULL;
+		break;
+	}
+	if (!ok) {
+		cfg_error(p, line, "invalid %s %s", what, Q(val));
+		free(val);
+		return;
+	}
+	*dst = val;
+}
+
+static int64_t
+count_value(struct parser *p, int64_t v, unsigned line)
+{
+	if (v < 1 || v > COUNT_MAX) {
+		cfg_error(p, line, "number %lld out of range (1 to %d)",
+		    (long long)v, COUNT_MAX);
+		return -1;
+	}
+	return v;
+}
+
+static int64_t
+port_value(struct parser *p, int64_t v, unsigned line)
+{
+	if (v < 1 || v > 65535) {
+		cfg_error(p, line, "invalid port %lld", (long long)v);
+		return 0;
+	}
+	return v;
+}
+
+/* size, duration and rate take a NUMBER (s == NULL, value v) or a
+ * STRING (freed here); they return -1 after reporting an error. */
+static int64_t
+size_value(struct parser *p, char *s, int64_t v, unsigned line)
+{
+	char qbuf[80];
+	size_t sz = (size_t)v;
+
+	if (s != NULL && config_parse_size(s, &sz) == -1) {
+		cfg_error(p, line, "invalid size %s", Q(s));
+		free(s);
+		return -1;
+	}
+	if (sz == 0 || sz > INT64_MAX) {
+		if (s != NULL)
+			cfg_error(p, line, "invalid size %s", Q(s));
+		else
+			cfg_error(p, line, "invalid size %lld", (long long)v);
+		free(s);
+		return -1;
+	}
+	free(s);
+	return (int64_t)sz;
+}
+
+static int64_t
+duration_value(struct parser *p, char *s, int64_t v, unsigned line)
+{
+	char qbuf[80], num[24];
+	unsigned d;
+
+	if (s == NULL) {
+		snprintf(num, sizeof(num), "%lld", (long long)v);
+		if (config_parse_duration(num, &d) == -1) {
+			cfg_error(p, line, "invalid duration %s", num);
+			return -1;
+		}
+		return d;
+	}
+	if (config_parse_duration(s, &d) == -1) {
+		cfg_error(p, line, "invalid duration %s", Q(s));
+		free(s);
+		return -1;
+	}
+	free(s);
+	return d;
+}
+
+static double
+rate_value(struct parser *p, char *s, int64_t v, unsigned line)
+{
+	char qbuf[80], num[24];
+	double r;
+
+	if (s == NULL) {
+		snprintf(num, sizeof(num), "%lld", (long long)v);
+		if (config_parse_rate(num, &r) == -1) {
+			cfg_error(p, line, "invalid rate %s", num);
+			return -1;
+		}
+		return r;
+	}
+	if (config_parse_rate(s, &r) == -1) {
+		cfg_error(p, line, "invalid rate %s", Q(s));
+		r = -1;
+	}
+	free(s);
+	return r;
+}
+
+/* Without burst, a bucket holds one second of the rate (at least 1). */
+static void
+set_rate(double *ratep, unsigned *burstp, double rate, int64_t burst)
+{
+	if (rate <= 0)
+		return;
+	*ratep = rate;
+	*burstp = burst > 0 ? (unsigned)burst : (unsigned)ceil(rate);
+}
+
+/* Every duration but delay-warning must be positive. */
+static void
+set_duration(struct parser *p, unsigned *dst, int64_t v, unsigned line)
+{
+	if (v < 0)
+		return;
+	if (v == 0) {
+		cfg_error(p, line, "invalid duration 0");
+		return;
+	}
+	*dst = (unsigned)v;
+}
+
+static void
+set_route(struct parser *p, char **hostp, uint16_t *portp, char *s,
+    unsigned line)
+{
+	char qbuf[80];
+	char *host;
+	uint16_t port;
+
+	if (config_parse_hostport(s, &host, &port) == -1)
+		cfg_error(p, line, "invalid relay %s (\"host\", \"host:port\" or"
+		    " \"[IPv6]:port\")", Q(s));
+	else if (*hostp != NULL) {
+		cfg_error(p, line, "relay via given twice");
+		free(host);
+	} else {
+		*hostp = host;
+		*portp = port;
+	}
+	free(s);
+}
+
+/* ---------------------------------------------------------------- */
+/* Blocks */
+
+static void
+listen_begin(struct parser *p, char *addr, int64_t port, unsigned line)
+{
+	char qbuf[80];
+	struct cfg_listen *l = cfg_listen_new(), *o;
+
+	l->addr = addr;
+	l->port = port < 0 ? 25 : (uint16_t)port;
+	if (config_parse_listen_addr(addr, l->port, &l->ss, &l->sslen) == -1) {
+		cfg_error(p, line, "invalid listen address %s (a numeric IPv4"
+		    " or IPv6 address, or localhost)", Q(addr));
+		l->sslen = 0;
+	} else if (l->port != 0) {
+		TAILQ_FOREACH(o, &p->cfg->listeners, entry)
+			if (o->sslen != 0 && o->port != 0 &&
+			    cfg_same_sockaddr(&o->ss, &l->ss)) {
+				cfg_error(p, line, "duplicate listener %s port %u",
+				    Q(addr), l->port);
+				break;
+			}
+	}
+	o = TAILQ_LAST(&p->cfg->listeners, cfg_listen_list);
+	l->index = o == NULL ? 0 : o->index + 1;
+	TAILQ_INSERT_TAIL(&p->cfg->listeners, l, entry);
+	p->listen = l;
+	p->listen_line = line;
+	p->tls_line = 0;
+}
+
+static void
+listen_end(struct parser *p)
+{
+	struct cfg_listen *l = p->listen;
+	unsigned line = p->tls_line ? p->tls_line : p->listen_line;
+
+	if ((l->tls_cert == NULL) != (l->tls_key == NULL))
+		cfg_error(p, line, "tls needs both a certificate and a key");
+	else if (l->tls_cert == NULL && l->tls_mode != LTLS_STARTTLS)
+		cfg_error(p, line, "tls %s needs a certificate and a key",
+		    l->tls_mode == LTLS_REQUIRED ? "required" : "implicit");
+}
+
+static void
+listen_tls_mode(struct parser *p, enum listen_tls mode, unsigned line)
+{
+	if (p->listen->tls_mode != LTLS_STARTTLS && p->listen->tls_mode != mode)
+		cfg_error(p, line, "tls required and tls implicit exclude each"
+		    " other");
+	p->listen->tls_mode = mode;
+}
+
+static void
+listen_context(struct parser *p, char *key, char *value, unsigned line)
+{
+	char qbuf[80];
+	struct cfg_kv *kv;
+
+	if (key[0] == '\0')
+		cfg_error(p, line, "empty context key");
+	TAILQ_FOREACH(kv, &p->listen->context, entry)
+		if (strcmp(kv->key, key) == 0) {
+			cfg_error(p, line, "duplicate context %s", Q(key));
+			break;
+		}
+	kv = xcalloc(1, sizeof(*kv));
+	kv->key = key;
+	kv->value = value;
+	TAILQ_INSERT_TAIL(&p->listen->context, kv, entry);
+}
+
+static void
+relay_add(struct parser *p, char *s, unsigned line)
+{
+	char qbuf[80];
+	struct cfg_netmask m, *n;
+
+	if (config_parse_netmask(s, &m) == -1)
+		cfg_error(p, line, "invalid netmask %s", Q(s));
+	else {
+		n = xmalloc(sizeof(*n));
+		*n = m;
+		TAILQ_INSERT_TAIL(&p->cfg->relay_from, n, entry);
+	}
+	free(s);
+}
+
+static void
+domain_begin(struct parser *p, char *name, unsigned line)
+{
+	char qbuf[80];
+	struct cfg_domain *d = xcalloc(1, sizeof(*d));
+	size_t len = strlen(name), i;
+
+	if (len > 1 && name[len - 1] == '.')
+		name[--len] = '\0';
+	for (i = 0; i < len; i++)
+		name[i] = (char)tolower((unsigned char)name[i]);
+	if (len == 0 || len > 253 || name[0] == '.' || name[0] == '-' ||
+	    strstr(name, "..") != NULL || !valid_chars(name, "-._"))
+		cfg_error(p, line, "invalid domain %s", Q(name));
+	else if (config_domain(p->cfg, name) != NULL)
+		cfg_error(p, line, "duplicate domain %s", Q(name));
+	d->name = name;
+	d->relay_port = 25;
+	d->accept_invalid_certs = -1;
+	d->tls = -1;
+	TAILQ_INSERT_TAIL(&p->cfg->domains, d, entry);
+	p->domain = d;
+}
+
+static void
+health_begin(struct parser *p, char *addr, int64_t port, unsigned line)
+{
+	char qbuf[80];
+	struct config *c = p->cfg;
+
+	if (c->health_addr != NULL) {
+		cfg_error(p, line, "health listen given twice");
+		free(addr);
+		return;
+	}
+	c->health_addr = addr;
+	c->health_port = (uint16_t)port;
+	c->health_enabled = true;
+	if (config_parse_listen_addr(addr, c->health_port, &c->health_ss,
+	    &c->health_sslen) == -1) {
+		cfg_error(p, line, "invalid health listen address %s (a numeric"
+		    " IPv4 or IPv6 address, or localhost)", Q(addr));
+		c->health_sslen = 0;
+	}
+	p->health_line = line;
+}
+
+static void
+token_hash_add(struct parser *p, char *s, unsigned line)
+{
+	struct config *c = p->cfg;
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && isxdigit((unsigned char)s[i]); i++)
+		s[i] = (char)tolower((unsigned char)s[i]);
+	if (i != 64 || s[i] != '\0') {
+		cfg_error(p, line, "invalid token-hash (64 hexadecimal digits of"
+		    " a SHA-256 expected)");
+		free(s);
+		return;
+	}
+	c->token_hashes = xreallocarray(c->token_hashes, c->ntoken_hashes + 1,
+	    sizeof(*c->token_hashes));
+	c->token_hashes[c->ntoken_hashes++] = s;
+}
+
+static void
+plugin_begin(struct parser *p, char *name, unsigned line)
+{
+	char qbuf[80];
+	struct cfg_plugin *pl;
+
+	/* The name becomes a file name in the plugin directory. */
+	if (name[0] == '\0' || name[0] == '.' || strlen(name) > 64 ||
+	    !valid_chars(name, "-._"))
+		cfg_error(p, line, "invalid plugin name %s", Q(name));
+	TAILQ_FOREACH(pl, &p->cfg->plugins, entry)
+		if (strcmp(pl->name, name) == 0) {
+			cfg_error(p, line, "duplicate plugin %s", Q(name));
+			break;
+		}
+	pl = xcalloc(1, sizeof(*pl));
+	pl->name = name;
+	pl->argv = xcalloc(1, sizeof(*pl->argv));
+	TAILQ_INSERT_TAIL(&p->cfg->plugins, pl, entry);
+	p->plugin = pl;
+}
+
+static void
+plugin_arg(struct parser *p, char *arg)
+{
+	struct cfg_plugin *pl = p->plugin;
+
+	/* argv stays NULL-terminated. */
+	pl->argv = xreallocarray(pl->argv, (size_t)pl->argc + 2,
+	    sizeof(*pl->argv));
+	pl->argv[pl->argc++] = arg;
+	pl->argv[pl->argc] = NULL;
+}
+
+/* ---------------------------------------------------------------- */
+/* The whole file */
+
+/* Checks that need the whole file, then the defaults that depend on
+ * other values. */
+static void
+config_finish(struct parser *p)
+{
+	struct config *c = p->cfg;
+	struct cfg_listen *l;
+	struct cfg_netmask *m;
+	char host[256];
+
+	if (c->delivery.retry_max < c->delivery.retry_initial)
+		cfg_error(p, p->retry_line, "retry max is shorter than retry"
+		    " initial");
+	if (c->health_enabled && c->health_sslen != 0 && c->health_port != 0)
+		TAILQ_FOREACH(l, &c->listeners, entry)
+			if (l->sslen != 0 && cfg_same_sockaddr(&l->ss, &c->health_ss))
+				cfg_error(p, p->health_line, "health listen uses"
+				    " the address and port of a listen statement");
+	if (p->nerrors > 0)
+		return;
+
+	if (c->hostname == NULL) {
+		if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
+			strlcpy(host, "localhost", sizeof(host));
+		host[sizeof(host) - 1] = '\0';
+		c->hostname = xstrdup(host);
+	}
+	if (c->user == NULL)
+		c->user = xstrdup("_empath");
+	if (c->spool == NULL)
+		c->spool = xstrdup("/var/spool/empath");
+	if (c->control_socket == NULL)
+		c->control_socket = xstrdup("/run/empath/control.sock");
+	if (c->dsn_reporting_mta == NULL)
+		c->dsn_reporting_mta = xstrdup(c->hostname);
+	if (c->dsn_postmaster == NULL)
+		xasprintf(&c->dsn_postmaster, "postmaster@%s", c->hostname);
+	/* Without relay from, only this host may relay. */
+	if (!p->relay_given) {
+		m = xcalloc(1, sizeof(*m));
+		config_parse_netmask("127.0.0.0/8", m);
+		TAILQ_INSERT_TAIL(&c->relay_from, m, entry);
+		m = xcalloc(1, sizeof(*m));
+		config_parse_netmask("::1", m);
+		TAILQ_INSERT_TAIL(&c->relay_from, m, entry);
+	}
+}
+
+struct config *
+config_parse(const char *name, const char *text, size_t len,
+    void (*errfn)(const char *))
+{
+	struct parser p;
+
+	memset(&p, 0, sizeof(p));
+	p.name = name != NULL ? name : "config";
+	p.text = text;
+	p.len = text != NULL ? len : 0;
+	p.line = 1;
+	p.errfn = errfn;
+	p.cfg = cfg_new();
+	if (cfgyyparse(&p) != 0 && p.nerrors == 0)
+		cfg_error(&p, p.line, "parse failed");
+	config_finish(&p);
+	if (p.nerrors > 0) {
+		cfg_report_errors(&p);
+		config_free(p.cfg);
+		return NULL;
+	}
+	return p.cfg;
+}

@@ -1,0 +1,96 @@
+/* Start-up recovery: bring the index and the spool back to agreement after
+ * any crash, before any peer is served.
+ *
+ *  1. inflight recipients are queued again, due now (their delivery may or
+ *     may not have happened: at least once, never lost);
+ *  2. files in incoming/ are removed: their client never got a 250;
+ *  3. a message whose queue/ file is missing is failed, loudly;
+ *  4. a queue/ file without a row is moved to corrupt/ (a crash between a
+ *     rename and its commit, or between a removal's commit and its unlink;
+ *     also whatever a lost database left behind): kept, never delivered.
+ *
+ * The database is opened and checked before this runs: when it cannot be,
+ * queued stops and no file is touched. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "queued.h"
+#include "spool.h"
+#include "util.h"
+
+struct idlist {
+	char  (*ids)[ULID_LEN + 1];
+	size_t n, cap;
+};
+
+static int
+collect_missing(const char *msgid, void *arg)
+{
+	struct idlist *l = arg;
+
+	if (spool_exists(msgid))
+		return 0;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->ids = xreallocarray(l->ids, l->cap, sizeof(*l->ids));
+	}
+	strlcpy(l->ids[l->n++], msgid, sizeof(l->ids[0]));
+	return 0;
+}
+
+static bool
+known(const char *id, void *arg)
+{
+	return store_has_message(arg, id);
+}
+
+void
+recover(struct store *st)
+{
+	struct idlist missing = { NULL, 0, 0 };
+	int64_t now = wall_s();
+	uint64_t inflight = 0, active;
+	unsigned incoming, orphans;
+	size_t i;
+
+	if (store_begin(st, true) == -1 ||
+	    store_recover_inflight(st, now, &inflight) == -1 ||
+	    store_commit(st) == -1)
+		fatalx("recovery: cannot update the queue index (%s); queued stops, "
+		    "message files are left untouched", store_errmsg(st));
+
+	incoming = spool_clean_incoming();
+
+	if (store_foreach_message(st, collect_missing, &missing) == -1)
+		fatalx("recovery: cannot read the queue index (%s); queued stops",
+		    store_errmsg(st));
+	if (missing.n > 0) {
+		if (store_begin(st, true) == -1)
+			fatalx("recovery: cannot write the queue index (%s)",
+			    store_errmsg(st));
+		for (i = 0; i < missing.n; i++) {
+			const char *id = missing.ids[i];
+
+			log_warnx("%s: recovery: message file %s/%s is missing: all "
+			    "its recipients failed (no bounce yet)", id, SPOOL_QUEUE, id);
+			if (store_fail_message(st, id, "message file missing", now) == -1 ||
+			    store_active_count(st, id, &active) == -1)
+				continue;
+			/* Issue 4: the bounce is queued here, before the rows go. */
+			if (active == 0 && store_remove(st, id) == 0)
+				log_info("%s: removed", id);
+		}
+		if (store_commit(st) == -1)
+			fatalx("recovery: cannot write the queue index (%s)",
+			    store_errmsg(st));
+	}
+
+	orphans = spool_quarantine_orphans(known, st);
+
+	log_info("recovery: %llu inflight recipients queued again, %u unfinished "
+	    "receptions removed, %zu messages with a missing file failed, %u "
+	    "orphan files quarantined", (unsigned long long)inflight, incoming,
+	    missing.n, orphans);
+	free(missing.ids);
+}

@@ -1,0 +1,24 @@
+/* The retry policy: when a temporarily failed recipient is tried again,
+ * and when it has been tried enough. Pure functions of the configuration
+ * and the clock, shared by the scheduler and the unit tests. */
+#ifndef QUEUED_RETRY_H
+#define QUEUED_RETRY_H
+
+#include <stdint.h>
+
+#include "config.h"
+
+/* Delay before the next attempt once `attempts` attempts (>= 1) have
+ * failed: retry_initial * 2^(attempts - 1), capped at retry_max. */
+uint64_t retry_delay(const struct cfg_delivery *, uint32_t attempts);
+
+/* A recipient of a message created at `created` just failed temporarily
+ * for the attempts-th time (attempts counts this one). Returns
+ * RCPT_DEFERRED with *next set to the time of the next attempt, or
+ * RCPT_FAILED with *why set when max-attempts or expire is reached.
+ * max_attempts 0 and expire 0 mean no limit. */
+uint32_t retry_after_defer(const struct cfg_delivery *, uint32_t attempts,
+                           int64_t created, int64_t now, int64_t *next,
+                           const char **why);
+
+#endif

@@ -1,0 +1,626 @@
+/* The deliverd side of the queue: due recipients become delivery jobs, and
+ * the per-recipient results are recorded.
+ *
+ * A job is one message, one destination domain and its due recipients
+ * (at most JOB_MAX_RCPTS, and as many as fit in one frame). Handing out a
+ * job marks its recipients inflight in a transaction that does not wait for
+ * the disk: after a crash, recovery turns inflight back into queued anyway.
+ * Results are applied in the write batch (main.c), so the results of many
+ * jobs share one durable transaction; until it commits they stay here and
+ * are retried if it fails. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "event.h"
+#include "log.h"
+#include "queued.h"
+#include "retry.h"
+#include "spool.h"
+#include "util.h"
+
+#define SCHED_TICK_MS     1000
+/* RFC 5321 4.5.3.1.8: a server must accept at least 100 recipients. */
+#define JOB_MAX_RCPTS     100
+/* Keys fetched per query; the loop queries again while slots remain. */
+#define SCHED_KEYS_MAX    64
+/* Recipients a result left out come back after this much. A correct
+ * deliverd never leaves one out; the delay keeps a faulty one from
+ * spinning. */
+#define UNREPORTED_DELAY  5
+#define DIAG_MAX          1000
+
+struct job_rcpt {
+	uint64_t id;
+	char    *addr;
+	uint32_t attempts;
+	bool     done;
+};
+
+struct job {
+	TAILQ_ENTRY(job) entry;
+	uint32_t  id;
+	char      msgid[ULID_LEN + 1];
+	char     *domain;
+	int64_t   created;
+	size_t    n;
+	struct job_rcpt *r;
+	int       fd;              /* until sent */
+	struct msgbuf mb;          /* encoded D_JOB, until sent */
+};
+TAILQ_HEAD(job_list, job);
+
+/* A recipient row change waiting for the write batch. */
+struct rupdate {
+	TAILQ_ENTRY(rupdate) entry;
+	char      msgid[ULID_LEN + 1];
+	uint64_t  id;
+	uint32_t  state, attempts;
+	int64_t   next;
+	char     *error, *host;
+	bool      applied;
+};
+TAILQ_HEAD(rupdate_list, rupdate);
+
+/* Messages whose last active recipient just settled: rows deleted in the
+ * batch, files removed once it committed. */
+struct removal {
+	TAILQ_ENTRY(removal) entry;
+	char msgid[ULID_LEN + 1];
+};
+TAILQ_HEAD(removal_list, removal);
+
+static struct {
+	struct channel      *ch;
+	struct job_list      jobs;
+	size_t               njobs;
+	uint32_t             next_jobid;
+	struct ev_timer     *tick;
+	struct rupdate_list  updates;
+	struct removal_list  removals;
+	bool                 stopped;
+	bool                 frozen;
+} S = {
+	.jobs = TAILQ_HEAD_INITIALIZER(S.jobs),
+	.updates = TAILQ_HEAD_INITIALIZER(S.updates),
+	.removals = TAILQ_HEAD_INITIALIZER(S.removals),
+};
+
+static void sched_run(void);
+
+static void
+tick_cb(void *arg)
+{
+	(void)arg;
+	if (!TAILQ_EMPTY(&S.updates))
+		batch_schedule();
+	sched_run();
+	if (!S.stopped)
+		ev_timer_start(S.tick, SCHED_TICK_MS);
+}
+
+static void
+drain_cb(struct channel *ch, void *arg)
+{
+	(void)ch;
+	(void)arg;
+	sched_kick();
+}
+
+void
+sched_init(void)
+{
+	if (store_get_frozen(Q.store, &S.frozen) == -1)
+		S.frozen = false;
+	if (S.frozen)
+		log_warnx("the queue is frozen: no delivery until it is unfrozen");
+	S.tick = ev_timer_new(tick_cb, NULL);
+	ev_timer_start(S.tick, 0);
+}
+
+void
+sched_kick(void)
+{
+	if (S.tick != NULL && !S.stopped)
+		ev_timer_start(S.tick, 0);
+}
+
+void
+sched_stop(void)
+{
+	S.stopped = true;
+	if (S.tick != NULL)
+		ev_timer_stop(S.tick);
+}
+
+size_t
+sched_jobs(void)
+{
+	return S.njobs;
+}
+
+bool
+sched_pending(void)
+{
+	return !TAILQ_EMPTY(&S.updates);
+}
+
+static void
+job_free(struct job *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->n; i++)
+		free(j->r[i].addr);
+	free(j->r);
+	free(j->domain);
+	if (j->fd != -1)
+		close(j->fd);
+	mb_free(&j->mb);
+	free(j);
+}
+
+static void
+add_update(const char *msgid, uint64_t id, uint32_t state, uint32_t attempts,
+    int64_t next, const char *error, const char *host)
+{
+	struct rupdate *u = xcalloc(1, sizeof(*u));
+
+	strlcpy(u->msgid, msgid, sizeof(u->msgid));
+	u->id = id;
+	u->state = state;
+	u->attempts = attempts;
+	u->next = next;
+	if (error != NULL)
+		u->error = strndup(error, DIAG_MAX);
+	if (host != NULL)
+		u->host = strndup(host, STORE_DOMAIN_MAX);
+	TAILQ_INSERT_TAIL(&S.updates, u, entry);
+}
+
+/* Every recipient of the job without a result becomes due again at
+ * `when`, without counting an attempt. */
+static void
+job_requeue(struct job *j, int64_t when)
+{
+	size_t i;
+
+	for (i = 0; i < j->n; i++)
+		if (!j->r[i].done)
+			add_update(j->msgid, j->r[i].id, RCPT_QUEUED,
+			    j->r[i].attempts, when, NULL, NULL);
+}
+
+void
+sched_set_channel(struct channel *ch)
+{
+	S.ch = ch;
+	chan_on_drain(ch, drain_cb, NULL);
+	sched_kick();
+}
+
+void
+sched_channel_gone(void)
+{
+	struct job *j;
+	int64_t now = wall_s();
+	size_t n = S.njobs;
+
+	S.ch = NULL;
+	while ((j = TAILQ_FIRST(&S.jobs)) != NULL) {
+		TAILQ_REMOVE(&S.jobs, j, entry);
+		job_requeue(j, now);
+		job_free(j);
+	}
+	S.njobs = 0;
+	if (n > 0) {
+		log_warnx("deliverd channel lost with %zu jobs in flight: their "
+		    "recipients are queued again", n);
+		batch_schedule();
+	}
+	queued_check_stop();
+}
+
+/* Remove the recipients past `keep` from env (they stay due). */
+static void
+env_truncate(struct envelope *env, size_t keep)
+{
+	size_t i;
+
+	for (i = keep; i < env->nrcpt; i++) {
+		free(env->rcpt[i].addr);
+		free(env->rcpt[i].orcpt);
+	}
+	env->nrcpt = keep;
+}
+
+/* A queued message whose file is gone: fail it, in the open transaction.
+ * Its rows go when nothing is left to do for it. */
+static void
+message_file_missing(const char *msgid, int64_t now)
+{
+	uint64_t active = 1;
+
+	log_warnx("%s: message file %s/%s is missing: all its recipients "
+	    "failed (no bounce yet)", msgid, SPOOL_QUEUE, msgid);
+	if (store_fail_message(Q.store, msgid, "message file missing", now) == 0 &&
+	    store_active_count(Q.store, msgid, &active) == 0 && active == 0 &&
+	    store_remove(Q.store, msgid) == 0)
+		log_info("%s: removed", msgid);
+}
+
+/* Build one job for a (message, domain) pair and mark its recipients
+ * inflight (inside the open transaction). NULL when nothing to send. */
+static struct job *
+job_build(const struct store_key *k, int64_t now)
+{
+	struct envelope env;
+	struct job *j;
+	size_t i;
+	int fd, rc;
+
+	env_init(&env);
+	rc = store_load(Q.store, k->msgid, &env, false);
+	if (rc == 1) {
+		/* Recipient rows without a message row: nothing can deliver
+		 * them. */
+		log_warnx("%s: recipients without a message in the index, removed",
+		    k->msgid);
+		store_remove(Q.store, k->msgid);
+		env_clear(&env);
+		return NULL;
+	}
+	if (rc == -1 || store_due_rcpts(Q.store, k->msgid, k->domain, now,
+	    JOB_MAX_RCPTS, &env) == -1 || env.nrcpt == 0) {
+		env_clear(&env);
+		return NULL;
+	}
+	if ((fd = spool_open_message(k->msgid)) == -1) {
+		if (errno == ENOENT)
+			message_file_missing(k->msgid, now);
+		else
+			log_warn("%s: cannot open the message file", k->msgid);
+		env_clear(&env);
+		return NULL;
+	}
+
+	j = xcalloc(1, sizeof(*j));
+	j->fd = fd;
+	mb_init(&j->mb);
+	env_encode(&env, &j->mb);
+	/* Long addresses can make 100 recipients overflow one frame: send
+	 * fewer, the others come in the next job. */
+	while (j->mb.err && env.nrcpt > 1) {
+		env_truncate(&env, env.nrcpt / 2);
+		mb_free(&j->mb);
+		mb_init(&j->mb);
+		env_encode(&env, &j->mb);
+	}
+	if (j->mb.err) {
+		log_warnx("%s: envelope too large for one job", k->msgid);
+		env_clear(&env);
+		job_free(j);
+		return NULL;
+	}
+
+	strlcpy(j->msgid, k->msgid, sizeof(j->msgid));
+	j->domain = xstrdup(k->domain);
+	j->created = env.created;
+	j->n = env.nrcpt;
+	j->r = xcalloc(env.nrcpt, sizeof(*j->r));
+	/* All of the job's marks or none: a job never sent must not leave
+	 * recipients inflight. */
+	if (store_savepoint(Q.store) == -1) {
+		env_clear(&env);
+		job_free(j);
+		return NULL;
+	}
+	for (i = 0; i < env.nrcpt; i++) {
+		j->r[i].id = env.rcpt[i].id;
+		j->r[i].addr = xstrdup(env.rcpt[i].addr);
+		j->r[i].attempts = env.rcpt[i].attempts;
+		if (store_mark_inflight(Q.store, env.rcpt[i].id, now) == -1) {
+			store_rollback_to(Q.store);
+			env_clear(&env);
+			job_free(j);
+			return NULL;
+		}
+	}
+	store_release(Q.store);
+	if (++S.next_jobid == 0)
+		S.next_jobid = 1;
+	j->id = S.next_jobid;
+
+	if (log_level_enabled(LOGL_DEBUG)) {
+		char sender[512];
+
+		log_debug("%s: job %u to %s, nrcpt=%zu, from=<%s>", j->msgid, j->id,
+		    j->domain, j->n, log_sanitize(env.sender, sender, sizeof(sender)));
+	}
+	env_clear(&env);
+	return j;
+}
+
+static bool
+can_send(void)
+{
+	const struct cfg_delivery *d = &Q.cfg->delivery;
+	size_t max = d->concurrency > 0 ? d->concurrency : 1;
+
+	return S.ch != NULL && !S.stopped && !S.frozen && Q.store != NULL &&
+	    S.njobs < max && !chan_congested(S.ch);
+}
+
+/* Hand out due jobs while deliverd has room. */
+static void
+sched_run(void)
+{
+	const struct cfg_delivery *d = &Q.cfg->delivery;
+	struct store_key keys[SCHED_KEYS_MAX];
+	struct job_list built = TAILQ_HEAD_INITIALIZER(built);
+	struct job *j;
+	size_t i, n, want, nbuilt;
+	int64_t now = wall_s();
+
+	/* The batch owns the transaction while it runs; it kicks us after. */
+	if (store_in_txn(Q.store))
+		return;
+	while (can_send()) {
+		want = (d->concurrency > 0 ? d->concurrency : 1) - S.njobs;
+		if (want > SCHED_KEYS_MAX)
+			want = SCHED_KEYS_MAX;
+		if (store_due_keys(Q.store, now, keys, want, &n) == -1 || n == 0)
+			return;
+		if (store_begin(Q.store, false) == -1)
+			return;
+		nbuilt = 0;
+		for (i = 0; i < n; i++) {
+			if ((j = job_build(&keys[i], now)) == NULL)
+				continue;
+			TAILQ_INSERT_TAIL(&built, j, entry);
+			nbuilt++;
+		}
+		if (store_commit(Q.store) == -1) {
+			log_warnx("cannot mark recipients inflight: jobs not sent");
+			while ((j = TAILQ_FIRST(&built)) != NULL) {
+				TAILQ_REMOVE(&built, j, entry);
+				job_free(j);
+			}
+			return;
+		}
+		while ((j = TAILQ_FIRST(&built)) != NULL) {
+			TAILQ_REMOVE(&built, j, entry);
+			if (S.ch == NULL || chan_send_mb(S.ch, D_JOB, j->id, j->fd,
+			    &j->mb) == -1) {
+				log_warnx("%s: cannot send job %u to deliverd",
+				    j->msgid, j->id);
+				job_requeue(j, now);
+				job_free(j);
+				batch_schedule();
+				continue;
+			}
+			/* chan_send dup()ed the descriptor. */
+			close(j->fd);
+			j->fd = -1;
+			mb_free(&j->mb);
+			mb_init(&j->mb);
+			TAILQ_INSERT_TAIL(&S.jobs, j, entry);
+			S.njobs++;
+		}
+		/* Nothing buildable in this round (all failed): do not spin. */
+		if (nbuilt == 0)
+			return;
+	}
+}
+
+static struct job *
+job_find(uint32_t id)
+{
+	struct job *j;
+
+	TAILQ_FOREACH(j, &S.jobs, entry)
+		if (j->id == id)
+			return j;
+	return NULL;
+}
+
+static struct job_rcpt *
+job_rcpt(struct job *j, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < j->n; i++)
+		if (j->r[i].id == id)
+			return &j->r[i];
+	return NULL;
+}
+
+/* Record one recipient's result (already validated against the job). */
+static void
+record(struct job *j, struct job_rcpt *r, uint32_t state, const char *host,
+    const char *diag, int64_t now)
+{
+	char a[512], h[256], dg[512];
+	uint32_t attempts = r->attempts + 1, newstate = state;
+	int64_t next = 0;
+	const char *why = NULL;
+
+	log_sanitize(r->addr, a, sizeof(a));
+	log_sanitize(host, h, sizeof(h));
+	log_sanitize(diag, dg, sizeof(dg));
+	switch (state) {
+	case RCPT_DELIVERED:
+		log_info("%s: to=<%s>, relay=%s, attempts=%u, status=sent (%s)",
+		    j->msgid, a, h, attempts, dg);
+		break;
+	case RCPT_DEFERRED:
+		newstate = retry_after_defer(&Q.cfg->delivery, attempts,
+		    j->created, now, &next, &why);
+		if (newstate == RCPT_DEFERRED)
+			log_info("%s: to=<%s>, relay=%s, attempts=%u, "
+			    "status=deferred (%s), next attempt in %llds", j->msgid,
+			    a, h, attempts, dg, (long long)(next - now));
+		else
+			log_warnx("%s: to=<%s>, relay=%s, attempts=%u, "
+			    "status=failed (%s; %s), no bounce sent yet", j->msgid,
+			    a, h, attempts, dg, why);
+		break;
+	default:
+		log_warnx("%s: to=<%s>, relay=%s, attempts=%u, status=failed (%s), "
+		    "no bounce sent yet", j->msgid, a, h, attempts, dg);
+		break;
+	}
+	add_update(j->msgid, r->id, newstate, attempts, next, diag, host);
+	r->done = true;
+}
+
+void
+sched_result(struct chan_msg *m)
+{
+	struct msgreader mr;
+	struct job *j;
+	struct job_rcpt *r;
+	const char *msgid, *host, *diag;
+	uint32_t n, i, state, missing = 0;
+	uint64_t id;
+	int64_t now = wall_s();
+	char buf[64];
+
+	if (m->type != D_RESULT) {
+		if (m->type != D_STATUS)
+			log_warnx("deliverd: unexpected %s, ignored",
+			    msg_name(m->type));
+		return;
+	}
+	if ((j = job_find(m->peerid)) == NULL) {
+		log_warnx("deliverd: result for unknown job %u, ignored", m->peerid);
+		return;
+	}
+	mr_init(&mr, m);
+	msgid = mr_str(&mr);
+	n = mr_u32(&mr);
+	if (mr.err || strcmp(msgid, j->msgid) != 0) {
+		log_warnx("deliverd: result for job %u names message %s, not %s: "
+		    "recipients queued again", j->id,
+		    log_sanitize(msgid, buf, sizeof(buf)), j->msgid);
+		n = 0;
+	}
+	for (i = 0; i < n; i++) {
+		id = mr_u64(&mr);
+		state = mr_u32(&mr);
+		host = mr_str(&mr);
+		diag = mr_str(&mr);
+		if (mr.err) {
+			log_warnx("deliverd: truncated result for job %u", j->id);
+			break;
+		}
+		if ((r = job_rcpt(j, id)) == NULL || r->done) {
+			log_warnx("%s: result for recipient %llu not in job %u, "
+			    "ignored", j->msgid, (unsigned long long)id, j->id);
+			continue;
+		}
+		if (state != RCPT_DELIVERED && state != RCPT_DEFERRED &&
+		    state != RCPT_FAILED) {
+			log_warnx("%s: invalid state %u for recipient %llu, ignored",
+			    j->msgid, state, (unsigned long long)id);
+			continue;
+		}
+		record(j, r, state, host, diag, now);
+	}
+	for (i = 0; i < j->n; i++)
+		if (!j->r[i].done)
+			missing++;
+	if (missing > 0) {
+		log_warnx("%s: job %u: %u recipients without a result, queued again",
+		    j->msgid, j->id, missing);
+		job_requeue(j, now + UNREPORTED_DELAY);
+	}
+	TAILQ_REMOVE(&S.jobs, j, entry);
+	S.njobs--;
+	job_free(j);
+	batch_schedule();
+	queued_check_stop();
+}
+
+static bool
+removal_listed(const char *msgid)
+{
+	struct removal *rm;
+
+	TAILQ_FOREACH(rm, &S.removals, entry)
+		if (strcmp(rm->msgid, msgid) == 0)
+			return true;
+	return false;
+}
+
+void
+sched_batch_apply(void)
+{
+	struct rupdate *u;
+	struct removal *rm;
+	uint64_t active;
+	int64_t now = wall_s();
+
+	TAILQ_FOREACH(u, &S.updates, entry) {
+		if (store_savepoint(Q.store) == -1)
+			continue;
+		if (store_rcpt_update(Q.store, u->id, u->state, u->attempts,
+		    u->next, u->error, u->host, now) == -1) {
+			store_rollback_to(Q.store);
+			continue;
+		}
+		store_release(Q.store);
+		u->applied = true;
+	}
+	/* A message with nothing left to try is finished. (Issue 4: the
+	 * bounce of its failed recipients is queued here, in the same
+	 * transaction.) */
+	TAILQ_FOREACH(u, &S.updates, entry) {
+		if (!u->applied || u->state == RCPT_QUEUED ||
+		    u->state == RCPT_DEFERRED || removal_listed(u->msgid))
+			continue;
+		if (store_active_count(Q.store, u->msgid, &active) == -1 ||
+		    active > 0)
+			continue;
+		if (store_remove(Q.store, u->msgid) == -1)
+			continue;
+		rm = xcalloc(1, sizeof(*rm));
+		strlcpy(rm->msgid, u->msgid, sizeof(rm->msgid));
+		TAILQ_INSERT_TAIL(&S.removals, rm, entry);
+	}
+}
+
+void
+sched_batch_finish(bool committed)
+{
+	struct rupdate *u, *tu;
+	struct removal *rm;
+
+	TAILQ_FOREACH_SAFE(u, &S.updates, entry, tu) {
+		/* Not committed: everything stays for the next batch. */
+		if (!committed || !u->applied) {
+			u->applied = false;
+			continue;
+		}
+		TAILQ_REMOVE(&S.updates, u, entry);
+		free(u->error);
+		free(u->host);
+		free(u);
+	}
+	/* Files go only after their rows are gone for good: a crash in
+	 * between leaves a file without a row, which recovery quarantines,
+	 * never a row without a file. */
+	while ((rm = TAILQ_FIRST(&S.removals)) != NULL) {
+		TAILQ_REMOVE(&S.removals, rm, entry);
+		if (committed) {
+			spool_remove(rm->msgid);
+			log_info("%s: removed", rm->msgid);
+		}
+		free(rm);
+	}
+	if (!committed && !TAILQ_EMPTY(&S.updates))
+		log_warnx("queue index: %s: recipient results kept for a retry",
+		    store_errmsg(Q.store));
+}

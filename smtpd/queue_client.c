@@ -1,0 +1,362 @@
+/* smtpd's side of the smtpd <-> queued channel (proto.h): Q_CREATE and
+ * Q_COMMIT requests with an id in peerid and a deadline, Q_ROLLBACK
+ * without reply. Replies must match a pending request of the right kind;
+ * anything else is logged and dropped (a stray file is rolled back so
+ * queued does not keep it). When the channel closes or is replaced (queued
+ * restarted), every pending request fails as a temporary error. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "log.h"
+#include "proto.h"
+#include "smtpd.h"
+#include "ulid.h"
+#include "util.h"
+
+#define QC_TEMPFAIL "4.3.0 Error: queue unavailable, try again later"
+
+struct qreq {
+	TAILQ_ENTRY(qreq) entry;
+	uint32_t id;
+	uint16_t type;                 /* Q_CREATE or Q_COMMIT */
+	struct session *s;             /* NULL once the session is gone */
+	uint64_t deadline;             /* ev_now() based */
+	char     msgid[ULID_LEN + 1];  /* Q_COMMIT: the message */
+};
+TAILQ_HEAD(qreq_list, qreq);
+
+static struct {
+	struct channel *ch;
+	struct qreq_list pending;      /* in sending order = deadline order */
+	uint32_t next_id;
+	struct ev_timer *timer;
+} Q = { .pending = TAILQ_HEAD_INITIALIZER(Q.pending) };
+
+static void qc_timeout(void *);
+
+static void
+qc_arm(void)
+{
+	struct qreq *r = TAILQ_FIRST(&Q.pending);
+	uint64_t now = ev_now();
+
+	if (Q.timer == NULL)
+		Q.timer = ev_timer_new(qc_timeout, NULL);
+	if (r == NULL)
+		ev_timer_stop(Q.timer);
+	else
+		ev_timer_start(Q.timer, r->deadline > now ? r->deadline - now : 0);
+}
+
+/* Tell the session (if still there) that its request failed. */
+static void
+qc_fail(struct qreq *r, unsigned code, const char *text)
+{
+	if (r->type == Q_COMMIT && r->msgid[0] != '\0')
+		qc_rollback(r->msgid);   /* a no-op when the channel is gone */
+	if (r->s == NULL)
+		return;
+	if (r->type == Q_CREATE)
+		session_create_failed(r->s, code, text);
+	else
+		session_commit_failed(r->s, code, text);
+}
+
+/* Fail every pending request: the channel closed or was replaced. */
+static void
+qc_fail_all(void)
+{
+	struct qreq_list list = TAILQ_HEAD_INITIALIZER(list);
+	struct qreq *r;
+
+	/* Detach first: the sessions may send new requests meanwhile. */
+	while ((r = TAILQ_FIRST(&Q.pending)) != NULL) {
+		TAILQ_REMOVE(&Q.pending, r, entry);
+		TAILQ_INSERT_TAIL(&list, r, entry);
+	}
+	qc_arm();
+	while ((r = TAILQ_FIRST(&list)) != NULL) {
+		TAILQ_REMOVE(&list, r, entry);
+		/* The file dies with the old channel; queued's recovery
+		 * removes what is left in incoming/. */
+		r->msgid[0] = '\0';
+		qc_fail(r, 451, QC_TEMPFAIL);
+		free(r);
+	}
+}
+
+static void
+qc_timeout(void *arg)
+{
+	struct qreq *r;
+	uint64_t now = ev_now();
+
+	(void)arg;
+	while ((r = TAILQ_FIRST(&Q.pending)) != NULL && r->deadline <= now) {
+		TAILQ_REMOVE(&Q.pending, r, entry);
+		log_warnx("queued did not answer %s request %u in time",
+		    msg_name(r->type), r->id);
+		qc_fail(r, 451, QC_TEMPFAIL);
+		free(r);
+	}
+	qc_arm();
+}
+
+static struct qreq *
+qc_take(uint32_t id, uint16_t type)
+{
+	struct qreq *r;
+
+	TAILQ_FOREACH(r, &Q.pending, entry)
+		if (r->id == id && r->type == type) {
+			TAILQ_REMOVE(&Q.pending, r, entry);
+			qc_arm();
+			return r;
+		}
+	return NULL;
+}
+
+/* queued's "u32 code, str enhanced code + text": only a 4xx/5xx with
+ * printable text is passed on to a client; else a plain tempfail. */
+static void
+read_failure(struct msgreader *mr, unsigned *code, char *text, size_t len)
+{
+	uint32_t c = mr_u32(mr);
+	const char *t = mr_str(mr);
+	size_t i, n = strlen(t);
+
+	if (!mr_done(mr) || c < 400 || c > 599 || n == 0 || n >= len) {
+		*code = 451;
+		strlcpy(text, QC_TEMPFAIL, len);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		text[i] = (t[i] >= 32 && t[i] < 127) ? t[i] : '?';
+	text[n] = '\0';
+	*code = c;
+}
+
+static void
+qc_msg(struct channel *ch, struct chan_msg *m, void *arg)
+{
+	struct msgreader mr;
+	struct qreq *r;
+	const char *msgid;
+	char text[256];
+	unsigned code;
+	int fd;
+
+	(void)ch;
+	(void)arg;
+	mr_init(&mr, m);
+	switch (m->type) {
+	case Q_CREATE_OK:
+		msgid = mr_str(&mr);
+		r = qc_take(m->peerid, Q_CREATE);
+		if (!mr_done(&mr) || !ulid_valid(msgid) || m->fd == -1) {
+			log_warnx("malformed Q_CREATE_OK from queued");
+			if (r) {
+				qc_fail(r, 451, QC_TEMPFAIL);
+				free(r);
+			}
+			if (ulid_valid(msgid))
+				qc_rollback(msgid);
+			return;
+		}
+		if (r == NULL || r->s == NULL) {
+			if (r == NULL)
+				log_warnx("Q_CREATE_OK for unknown request %u",
+				    m->peerid);
+			qc_rollback(msgid);   /* m->fd is closed by the channel */
+			free(r);
+			return;
+		}
+		fd = m->fd;
+		m->fd = -1;
+		session_created(r->s, fd, msgid);
+		free(r);
+		return;
+	case Q_CREATE_FAIL:
+		if ((r = qc_take(m->peerid, Q_CREATE)) == NULL) {
+			log_warnx("Q_CREATE_FAIL for unknown request %u", m->peerid);
+			return;
+		}
+		read_failure(&mr, &code, text, sizeof(text));
+		if (r->s)
+			session_create_failed(r->s, code, text);
+		free(r);
+		return;
+	case Q_COMMIT_OK:
+		msgid = mr_str(&mr);
+		if ((r = qc_take(m->peerid, Q_COMMIT)) == NULL) {
+			log_warnx("Q_COMMIT_OK for unknown request %u", m->peerid);
+			return;
+		}
+		if (!mr_done(&mr) || strcmp(msgid, r->msgid) != 0) {
+			/* Whatever queued did, the client must not get 250. */
+			log_warnx("malformed Q_COMMIT_OK from queued");
+			qc_fail(r, 451, QC_TEMPFAIL);
+			free(r);
+			return;
+		}
+		if (r->s)
+			session_committed(r->s, r->msgid);
+		else
+			log_info("message %s queued, but its client has gone",
+			    r->msgid);
+		free(r);
+		return;
+	case Q_COMMIT_FAIL:
+		if ((r = qc_take(m->peerid, Q_COMMIT)) == NULL) {
+			log_warnx("Q_COMMIT_FAIL for unknown request %u", m->peerid);
+			return;
+		}
+		read_failure(&mr, &code, text, sizeof(text));
+		if (r->s)
+			session_commit_failed(r->s, code, text);
+		free(r);
+		return;
+	default:
+		log_warnx("unexpected %s from queued", msg_name(m->type));
+	}
+}
+
+static void
+qc_closed(struct channel *ch, void *arg)
+{
+	(void)arg;
+	if (ch != Q.ch)
+		return;
+	log_warnx("channel to queued lost");
+	Q.ch = NULL;
+	qc_fail_all();
+	if (smtpd.congested) {
+		smtpd.congested = false;
+		session_update_all();
+	}
+}
+
+static void
+qc_drained(struct channel *ch, void *arg)
+{
+	(void)arg;
+	if (ch != Q.ch || !smtpd.congested)
+		return;
+	log_debug("channel to queued drained, reading clients again");
+	smtpd.congested = false;
+	session_update_all();
+}
+
+void
+qc_set_channel(int fd)
+{
+	if (Q.ch) {
+		log_info("new channel to queued replaces the old one");
+		chan_free(Q.ch);
+		Q.ch = NULL;
+		qc_fail_all();
+	}
+	Q.ch = chan_new(fd, "smtpd>queued", qc_msg, qc_closed, NULL);
+	chan_on_drain(Q.ch, qc_drained);
+	if (smtpd.congested) {
+		smtpd.congested = false;
+		session_update_all();
+	}
+}
+
+/* Register a sent request; stop reading clients if the channel is full. */
+static uint32_t
+qc_sent(struct session *s, uint32_t id, uint16_t type, const char *msgid)
+{
+	struct qreq *r = xcalloc(1, sizeof(*r));
+
+	r->id = id;
+	r->type = type;
+	r->s = s;
+	r->deadline = ev_now() + QUEUE_TIMEOUT_MS;
+	if (msgid)
+		strlcpy(r->msgid, msgid, sizeof(r->msgid));
+	TAILQ_INSERT_TAIL(&Q.pending, r, entry);
+	if (TAILQ_FIRST(&Q.pending) == r)
+		qc_arm();
+	if (!smtpd.congested && chan_congested(Q.ch)) {
+		log_debug("channel to queued congested, pausing clients");
+		smtpd.congested = true;
+		session_update_all();
+	}
+	return id;
+}
+
+static uint32_t
+qc_new_id(void)
+{
+	if (++Q.next_id == 0)
+		Q.next_id = 1;
+	return Q.next_id;
+}
+
+uint32_t
+qc_create(struct session *s)
+{
+	uint32_t id;
+
+	if (Q.ch == NULL)
+		return 0;
+	id = qc_new_id();
+	if (chan_send(Q.ch, Q_CREATE, id, -1, NULL, 0) == -1)
+		return 0;
+	return qc_sent(s, id, Q_CREATE, NULL);
+}
+
+uint32_t
+qc_commit(struct session *s, const struct envelope *env)
+{
+	struct msgbuf mb;
+	uint32_t id;
+	int rv;
+
+	if (Q.ch == NULL)
+		return 0;
+	id = qc_new_id();
+	mb_init(&mb);
+	env_encode(env, &mb);
+	rv = mb.err ? -1 : chan_send_mb(Q.ch, Q_COMMIT, id, -1, &mb);
+	mb_free(&mb);
+	if (rv == -1) {
+		log_warnx("cannot send the envelope of %s to queued", env->id);
+		return 0;
+	}
+	return qc_sent(s, id, Q_COMMIT, env->id);
+}
+
+void
+qc_rollback(const char *msgid)
+{
+	struct msgbuf mb;
+
+	if (Q.ch == NULL)
+		return;
+	mb_init(&mb);
+	mb_str(&mb, msgid);
+	(void)chan_send_mb(Q.ch, Q_ROLLBACK, 0, -1, &mb);
+	mb_free(&mb);
+}
+
+void
+qc_forget(struct session *s)
+{
+	struct qreq *r;
+
+	TAILQ_FOREACH(r, &Q.pending, entry)
+		if (r->s == s)
+			r->s = NULL;
+}
+
+void
+qc_flush(void)
+{
+	if (Q.ch)
+		(void)chan_flush(Q.ch);
+}

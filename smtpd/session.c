@@ -1,0 +1,462 @@
+/* An SMTP connection: buffered I/O on the event loop, pipelined command
+ * processing, pausing while queued works, state-aware timeouts, replies
+ * and the end of the connection. The commands themselves are command.c,
+ * the message content data.c. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "smtpd.h"
+#include "util.h"
+
+struct smtpd smtpd = { .sessions = TAILQ_HEAD_INITIALIZER(smtpd.sessions) };
+
+static uint64_t next_session_id;
+
+static void session_timeout(void *);
+static void session_update(struct session *);
+
+void
+session_init(const struct config *cfg)
+{
+	smtpd.cfg = cfg;
+	smtpd.hostname = cfg->hostname && *cfg->hostname ? cfg->hostname :
+	    "localhost";
+}
+
+struct session *
+session_new(int fd, const struct sockaddr *sa, socklen_t salen,
+    const struct cfg_listen *l)
+{
+	struct session *s = xcalloc(1, sizeof(*s));
+
+	s->id = ++next_session_id;
+	s->fd = fd;
+	lio_init(&s->lio, fd);
+	s->listen = l;
+	if (salen > sizeof(s->ss))
+		salen = sizeof(s->ss);
+	memcpy(&s->ss, sa, salen);
+	/* A v4 client on a dual-stack socket: policy and headers want v4. */
+	if (s->ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&s->ss;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			struct sockaddr_in s4 = { .sin_family = AF_INET,
+			    .sin_port = s6->sin6_port };
+
+			memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+			memset(&s->ss, 0, sizeof(s->ss));
+			memcpy(&s->ss, &s4, sizeof(s4));
+		}
+	}
+	sa_ntop((struct sockaddr *)&s->ss, s->addr, sizeof(s->addr));
+	s->started = s->last_read = ev_now();
+	s->io = ev_io_add(fd, EV_READ, session_io, s);
+	s->timer = ev_timer_new(session_timeout, s);
+	TAILQ_INSERT_TAIL(&smtpd.sessions, s, entry);
+	smtpd.nsessions++;
+	log_info("session %llu: connection from [%s] on listener %u",
+	    (unsigned long long)s->id, s->addr, l->index);
+	session_reply(s, "220 %s ESMTP Empath", smtpd.hostname);
+	/* The greeting goes out with the first write event. */
+	session_update(s);
+	return s;
+}
+
+static void
+session_free(struct session *s)
+{
+	const struct cfg_listen *l = s->listen;
+
+	TAILQ_REMOVE(&smtpd.sessions, s, entry);
+	smtpd.nsessions--;
+	qc_forget(s);
+	tx_free(s);
+	ev_io_del(s->io);
+	ev_timer_free(s->timer);
+	close(s->fd);
+	lio_free(&s->lio);
+	free(s->helo);
+	log_debug("session %llu: closed", (unsigned long long)s->id);
+	free(s);
+	server_session_closed(l);
+}
+
+static void
+vreply(struct session *s, const char *fmt, va_list ap)
+{
+	char buf[SMTP_LINE_MAX];
+	int n;
+
+	n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(buf) - 3)
+		n = (int)sizeof(buf) - 3;
+	if (log_level_enabled(LOGL_DEBUG))
+		log_debug("session %llu: > %.*s", (unsigned long long)s->id, n, buf);
+	buf[n++] = '\r';
+	buf[n++] = '\n';
+	lio_write(&s->lio, buf, (size_t)n);
+}
+
+void
+session_reply(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->state == SS_CLOSING || s->dead)
+		return;
+	va_start(ap, fmt);
+	vreply(s, fmt, ap);
+	va_end(ap);
+}
+
+void
+session_reply_error(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->state == SS_CLOSING || s->dead)
+		return;
+	va_start(ap, fmt);
+	vreply(s, fmt, ap);
+	va_end(ap);
+	s->errors++;
+	if (s->listen->max_errors && s->errors >= s->listen->max_errors) {
+		log_info("session %llu: too many errors from [%s]",
+		    (unsigned long long)s->id, s->addr);
+		session_reply(s, "421 4.7.0 %s Error: too many errors",
+		    smtpd.hostname);
+		session_close(s);
+	}
+}
+
+void
+session_close(struct session *s)
+{
+	tx_free(s);
+	s->state = SS_CLOSING;
+}
+
+void
+session_wait(struct session *s, enum sess_wait w)
+{
+	s->wait = w;
+}
+
+void
+tx_free(struct session *s)
+{
+	struct txn *tx = s->tx;
+
+	if (tx == NULL)
+		return;
+	if (tx->fd != -1)
+		close(tx->fd);
+	/* The incoming file exists and was not handed over by Q_COMMIT. */
+	if (tx->msgid[0] != '\0') {
+		log_info("session %llu: message %s rolled back",
+		    (unsigned long long)s->id, tx->msgid);
+		qc_rollback(tx->msgid);
+	}
+	free(tx->wbuf);
+	env_clear(&tx->env);
+	free(tx);
+	s->tx = NULL;
+}
+
+/* Take every complete line that is buffered, as long as no command waits
+ * for queued and the replies do not pile up. */
+static void
+session_process(struct session *s)
+{
+	enum lio_line r;
+	char *line;
+	size_t len;
+	bool crlf;
+
+	while (s->state != SS_CLOSING && !s->dead && s->wait == SW_NONE) {
+		if (smtpd.stopping && s->tx == NULL) {
+			session_reply(s, "421 4.3.2 %s Error: shutting down",
+			    smtpd.hostname);
+			session_close(s);
+			return;
+		}
+		if (lio_out_pending(&s->lio) > SESSION_OUT_MAX &&
+		    lio_flush(&s->lio) != 1)
+			return;           /* resumed by the write event */
+		if (s->state == SS_DATA) {
+			r = lio_getline(&s->lio, LIO_MAX_IN, &line, &len, &crlf);
+			if (r == LIO_NONE)
+				break;
+			if (r == LIO_TOOLONG)
+				data_line_toolong(s);
+			else
+				data_line(s, line, len, crlf);
+			continue;
+		}
+		r = lio_getline(&s->lio, SMTP_LINE_MAX - 2, &line, &len, &crlf);
+		if (r == LIO_NONE)
+			break;
+		if (r == LIO_TOOLONG) {
+			session_reply_error(s, "500 5.5.2 Error: line too long");
+			continue;
+		}
+		if (log_level_enabled(LOGL_DEBUG)) {
+			char tmp[128];
+
+			log_debug("session %llu: < %s", (unsigned long long)s->id,
+			    log_sanitize(line, tmp, sizeof(tmp)));
+		}
+		cmd_dispatch(s, line, len);
+	}
+	/* All that the client sent before closing its side is handled. */
+	if (s->eof && s->wait == SW_NONE && s->state != SS_CLOSING && !s->dead) {
+		if (s->state == SS_DATA)
+			log_info("session %llu: client [%s] disconnected during DATA",
+			    (unsigned long long)s->id, s->addr);
+		else
+			log_debug("session %llu: client closed the connection",
+			    (unsigned long long)s->id);
+		session_close(s);
+	}
+}
+
+static void
+session_arm_timer(struct session *s)
+{
+	const struct cfg_listen *l = s->listen;
+	uint64_t now = ev_now(), deadline = UINT64_MAX, to, d;
+
+	if (s->wait != SW_NONE) {
+		/* queued's own deadline bounds this wait. */
+		ev_timer_stop(s->timer);
+		return;
+	}
+	if (s->state == SS_CLOSING)
+		deadline = now + SESSION_LINGER_MS;
+	else {
+		if (s->state == SS_DATA && s->tx) {
+			/* data-init until the first line after 354, then
+			 * data-block between reads; data-termination bounds
+			 * the whole message. */
+			to = s->tx->got_data ? l->to_data_block : l->to_data_init;
+			if (l->to_data_term) {
+				d = s->tx->data_started + (uint64_t)l->to_data_term * 1000;
+				deadline = d < deadline ? d : deadline;
+			}
+		} else
+			to = l->to_command;
+		if (to) {
+			d = s->last_read + (uint64_t)to * 1000;
+			deadline = d < deadline ? d : deadline;
+		}
+		if (l->to_connection) {
+			d = s->started + (uint64_t)l->to_connection * 1000;
+			deadline = d < deadline ? d : deadline;
+		}
+	}
+	if (deadline == UINT64_MAX)
+		ev_timer_stop(s->timer);
+	else
+		ev_timer_start(s->timer, deadline > now ? deadline - now : 0);
+}
+
+/* Watch what the session needs: input unless paused, output if pending. */
+static void
+session_update(struct session *s)
+{
+	int ev = 0;
+
+	if (s->state != SS_CLOSING && s->wait == SW_NONE && !s->eof &&
+	    !smtpd.congested && lio_out_pending(&s->lio) <= SESSION_OUT_MAX)
+		ev |= EV_READ;
+	if (lio_out_pending(&s->lio) > 0)
+		ev |= EV_WRITE;
+	ev_io_set(s->io, ev);
+	session_arm_timer(s);
+	/* An idle session keeps no buffers. */
+	if (s->tx == NULL && lio_buffered(&s->lio) == 0 &&
+	    lio_out_pending(&s->lio) == 0)
+		lio_compact(&s->lio);
+}
+
+/* The end of every top-level entry point: write, then free or rearm. */
+static void
+session_after(struct session *s)
+{
+	int r;
+
+	if (s->dead) {
+		session_free(s);
+		return;
+	}
+	r = lio_flush(&s->lio);
+	if (r == -1) {
+		log_debug("session %llu: write error: %s",
+		    (unsigned long long)s->id, strerror(errno));
+		session_free(s);
+		return;
+	}
+	if (s->state == SS_CLOSING && r == 1) {
+		session_free(s);
+		return;
+	}
+	session_update(s);
+}
+
+static void
+session_resume(struct session *s)
+{
+	s->last_read = ev_now();
+	session_process(s);
+	session_after(s);
+}
+
+void
+session_io(int fd, int events, void *arg)
+{
+	struct session *s = arg;
+	ssize_t n;
+
+	(void)fd;
+	if (events & EV_READ) {
+		if (!(ev_io_events(s->io) & EV_READ)) {
+			/* Only a hang-up or an error wakes a paused session. */
+			log_info("session %llu: connection to [%s] lost",
+			    (unsigned long long)s->id, s->addr);
+			s->dead = true;
+			session_after(s);
+			return;
+		}
+		n = lio_fill(&s->lio);
+		if (n == -2) {
+			log_info("session %llu: read error from [%s]: %s",
+			    (unsigned long long)s->id, s->addr, strerror(errno));
+			s->dead = true;
+		} else if (n == 0)
+			s->eof = true;
+		else if (n > 0) {
+			s->last_read = ev_now();
+			if (s->state == SS_DATA && s->tx)
+				s->tx->got_data = true;
+		}
+	}
+	session_process(s);
+	session_after(s);
+}
+
+static void
+session_timeout(void *arg)
+{
+	struct session *s = arg;
+
+	if (s->state == SS_CLOSING) {
+		s->dead = true;
+		session_after(s);
+		return;
+	}
+	if (s->wait != SW_NONE)
+		return;
+	log_info("session %llu: timeout from [%s] in %s", (unsigned long long)s->id,
+	    s->addr, s->state == SS_DATA ? "DATA" : "command state");
+	tx_free(s);
+	session_reply(s, "421 4.4.2 %s Error: timeout exceeded", smtpd.hostname);
+	session_close(s);
+	session_after(s);
+}
+
+void
+session_created(struct session *s, int fd, const char *msgid)
+{
+	s->wait = SW_NONE;
+	if (s->tx == NULL || s->state != SS_RCPT) {
+		/* Cannot happen: a create is only sent from SS_RCPT. */
+		log_warnx("session %llu: unexpected file from queued",
+		    (unsigned long long)s->id);
+		close(fd);
+		qc_rollback(msgid);
+	} else
+		data_start(s, fd, msgid);
+	session_resume(s);
+}
+
+void
+session_create_failed(struct session *s, unsigned code, const char *text)
+{
+	s->wait = SW_NONE;
+	session_reply(s, "%u %s", code, text);
+	session_resume(s);
+}
+
+void
+session_committed(struct session *s, const char *msgid)
+{
+	struct txn *tx = s->tx;
+
+	s->wait = SW_NONE;
+	if (tx) {
+		log_info("session %llu: message %s queued from=<%s> nrcpt=%zu "
+		    "size=%llu", (unsigned long long)s->id, msgid,
+		    tx->env.sender, tx->env.nrcpt, (unsigned long long)tx->env.size);
+		tx_free(s);
+	}
+	session_reply(s, "250 2.0.0 Ok: queued as %s", msgid);
+	session_resume(s);
+}
+
+void
+session_commit_failed(struct session *s, unsigned code, const char *text)
+{
+	s->wait = SW_NONE;
+	log_info("session %llu: commit failed: %u %s", (unsigned long long)s->id,
+	    code, text);
+	tx_free(s);
+	session_reply(s, "%u %s", code, text);
+	session_resume(s);
+}
+
+void
+session_stop_all(void)
+{
+	struct session *s, *tmp;
+
+	/* Idle sessions hear 421 now; the others at the end of their
+	 * transaction (session_process checks smtpd.stopping). */
+	TAILQ_FOREACH_SAFE(s, &smtpd.sessions, entry, tmp)
+		if (s->wait == SW_NONE && s->state != SS_CLOSING) {
+			session_process(s);
+			session_after(s);
+		}
+}
+
+void
+session_abort_all(void)
+{
+	struct session *s, *tmp;
+
+	TAILQ_FOREACH_SAFE(s, &smtpd.sessions, entry, tmp) {
+		if (s->state != SS_CLOSING && !s->dead) {
+			session_reply(s, "421 4.3.2 %s Error: shutting down",
+			    smtpd.hostname);
+			(void)lio_flush(&s->lio);
+		}
+		s->dead = true;
+		session_after(s);
+	}
+}
+
+void
+session_update_all(void)
+{
+	struct session *s;
+
+	TAILQ_FOREACH(s, &smtpd.sessions, entry)
+		session_update(s);
+}

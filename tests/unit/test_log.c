@@ -1,0 +1,214 @@
+/* lib/log.c: line formats (text and JSON), levels, bounds, errno. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+static int saved_stderr = -1, cap[2];
+static char out[65536];
+
+/* Route fd 2 into a pipe until captured() collects it. */
+static void
+capture(void)
+{
+	ck_assert_int_eq(pipe(cap), 0);
+	saved_stderr = dup(2);
+	ck_assert_int_eq(dup2(cap[1], 2), 2);
+	close(cap[1]);
+}
+
+static const char *
+captured(void)
+{
+	ssize_t n;
+	size_t off = 0;
+
+	dup2(saved_stderr, 2);
+	close(saved_stderr);
+	while ((n = read(cap[0], out + off, sizeof(out) - 1 - off)) > 0)
+		off += (size_t)n;
+	out[off] = '\0';
+	close(cap[0]);
+	return out;
+}
+
+static void
+assert_matches(const char *s, const char *re)
+{
+	regex_t rx;
+
+	ck_assert_int_eq(regcomp(&rx, re, REG_EXTENDED | REG_NOSUB), 0);
+	ck_assert_msg(regexec(&rx, s, 0, NULL, 0) == 0, "'%s' !~ /%s/", s, re);
+	regfree(&rx);
+}
+
+START_TEST(text_format)
+{
+	char re[256];
+
+	log_init("smtpd", 1, 0);
+	capture();
+	log_info("hello %d", 42);
+	snprintf(re, sizeof(re), "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:"
+	    "[0-9]{2}\\.[0-9]{3}Z smtpd\\[%ld\\]: info: hello 42\n$",
+	    (long)getpid());
+	assert_matches(captured(), re);
+}
+END_TEST
+
+START_TEST(levels_and_errno)
+{
+	const char *s;
+
+	log_init("queued", 1, 0);
+	capture();
+	log_debug("hidden debug");
+	errno = ENOENT;
+	log_warn("open %s", "x");
+	ck_assert_int_eq(errno, ENOENT);
+	log_warnx("plain");
+	ck_assert_int_eq(errno, ENOENT);
+	log_configure(LOGT_STDERR, LOGF_TEXT, LOGL_WARN);
+	log_info("hidden info");
+	ck_assert(!log_level_enabled(LOGL_INFO));
+	ck_assert(log_level_enabled(LOGL_WARN));
+	s = captured();
+	ck_assert_ptr_null(strstr(s, "hidden"));
+	assert_matches(s, ": warn: open x: No such file or directory\n");
+	assert_matches(s, ": warn: plain\n$");
+
+	/* -v shows debug whatever the configuration says. */
+	log_init("queued", 1, 1);
+	log_configure(LOGT_STDERR, LOGF_TEXT, LOGL_INFO);
+	capture();
+	log_debug("shown %s", "debug");
+	assert_matches(captured(), ": debug: shown debug\n$");
+}
+END_TEST
+
+START_TEST(json_format)
+{
+	char re[256];
+	const char *s;
+
+	log_init("deliverd", 1, 0);
+	log_configure(LOGT_SYSLOG, LOGF_JSON, LOGL_INFO);  /* -d keeps stderr */
+	capture();
+	log_warnx("say \"hi\" \\ \x01\t\n caf\xc3\xa9 bad\xff end");
+	s = captured();
+	snprintf(re, sizeof(re), "^\\{\"ts\":\"[0-9]{4}-[0-9]{2}-[0-9]{2}T"
+	    "[0-9:]{8}\\.[0-9]{3}Z\",\"proc\":\"deliverd\",\"pid\":%ld,"
+	    "\"level\":\"warn\",\"msg\":\"", (long)getpid());
+	assert_matches(s, re);
+	ck_assert_ptr_nonnull(strstr(s, "\"msg\":\"say \\\"hi\\\" \\\\ "
+	    "\\u0001\\u0009\\u000a caf\xc3\xa9 bad\\ufffd end\"}\n"));
+	ck_assert_ptr_eq(strchr(s, '\n'), s + strlen(s) - 1);   /* one line */
+}
+END_TEST
+
+START_TEST(lines_are_bounded)
+{
+	char *big = xmalloc(20001);
+	const char *s;
+	size_t len;
+
+	memset(big, 'a', 20000);
+	big[20000] = '\0';
+	log_init("smtpd", 1, 0);
+	capture();
+	log_info("%s", big);
+	s = captured();
+	len = strlen(s);
+	ck_assert_uint_le(len, 8192 + 100);
+	ck_assert_uint_gt(len, 8000);
+	ck_assert_str_eq(s + len - 5, "a...\n");
+
+	/* JSON escapes grow the line: still bounded, still one object. */
+	memset(big, '\x01', 20000);
+	log_configure(LOGT_STDERR, LOGF_JSON, LOGL_INFO);
+	capture();
+	log_info("%s", big);
+	s = captured();
+	len = strlen(s);
+	ck_assert_uint_le(len, 8192 + 600);
+	ck_assert_str_eq(s + len - 12, "\\u0001...\"}\n");
+	free(big);
+}
+END_TEST
+
+START_TEST(sanitize)
+{
+	char buf[8], big[64];
+
+	ck_assert_str_eq(log_sanitize("a\r\nb\x80\x7f~", big, sizeof(big)), "a??b??~");
+	ck_assert_str_eq(log_sanitize("abcdefg", buf, sizeof(buf)), "abcdefg");
+	ck_assert_str_eq(log_sanitize("abcdefgh", buf, sizeof(buf)), "abcd...");
+	ck_assert_str_eq(log_sanitize("", buf, sizeof(buf)), "");
+	ck_assert_str_eq(log_sanitize("abc", buf, 2), "a");
+	ck_assert_str_eq(log_sanitize(NULL, big, sizeof(big)), "(null)");
+}
+END_TEST
+
+/* The exit status is what matters here; keep the line off the terminal. */
+static void
+quiet(void)
+{
+	int fd = open("/dev/null", O_WRONLY);
+
+	ck_assert_int_ge(fd, 0);
+	dup2(fd, 2);
+	close(fd);
+}
+
+START_TEST(fatalx_exits)
+{
+	quiet();
+	log_init("master", 1, 0);
+	fatalx("cannot %s", "go on");
+}
+END_TEST
+
+START_TEST(fatal_exits)
+{
+	quiet();
+	log_init("master", 1, 0);
+	errno = EACCES;
+	fatal("bind");
+}
+END_TEST
+
+static Suite *
+log_suite(void)
+{
+	Suite *s = suite_create("log");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, text_format);
+	tcase_add_test(tc, levels_and_errno);
+	tcase_add_test(tc, json_format);
+	tcase_add_test(tc, lines_are_bounded);
+	tcase_add_test(tc, sanitize);
+	tcase_add_exit_test(tc, fatalx_exits, 1);
+	tcase_add_exit_test(tc, fatal_exits, 1);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(log_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
