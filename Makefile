@@ -40,7 +40,8 @@ LDFLAGS ?=
 LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANLD)
 
 LIB_SRCS := $(wildcard lib/*.c)
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/lib/parse.o
+OBJ      := $(BUILD)/obj
+LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/%.o) $(OBJ)/lib/parse.o
 LIBA     := $(BUILD)/libempath.a
 
 DAEMONS  := smtpd queued deliverd ctld
@@ -55,13 +56,14 @@ $(BUILD)/lib/parse.c: lib/parse.y
 	@mkdir -p $(dir $@)
 	$(BISON) -Wall -Werror -o $@ --defines=$(BUILD)/lib/parse.h $<
 
-$(BUILD)/lib/parse.o: $(BUILD)/lib/parse.c
+$(OBJ)/lib/parse.o: $(BUILD)/lib/parse.c
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # Objects that include the bison header must wait for it.
-$(LIB_SRCS:%.c=$(BUILD)/%.o): | $(BUILD)/lib/parse.c
+$(LIB_SRCS:%.c=$(OBJ)/%.o): | $(BUILD)/lib/parse.c
 
-$(BUILD)/%.o: %.c
+$(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -70,7 +72,7 @@ $(LIBA): $(LIB_OBJS)
 	ar rcs $@ $^
 
 define prog_rule
-$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(2)/*.c)) $(LIBA)
+$(BUILD)/$(1): $(patsubst %.c,$(OBJ)/%.o,$(wildcard $(2)/*.c)) $(LIBA)
 	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBA) $$(PKG_LIBS)
 endef
 $(eval $(call prog_rule,empath-master,master))

@@ -25,6 +25,8 @@
 #define CTL_MAX_INFLIGHT     4        /* forwarded requests per client */
 #define CTL_PEER_TIMEOUT_MS  (5 * 1000)
 #define CTL_ACCEPT_RETRY_MS  1000     /* after EMFILE and the like */
+/* Answers are small; a client with this much unread is not reading. */
+#define CTL_MAX_UNREAD       (256 * 1024)
 
 struct ctl_client;
 
@@ -165,10 +167,16 @@ client_send(struct ctl_client *c, uint16_t type, uint32_t peerid,
 {
 	if (c->closing || c->chan == NULL)
 		return;
-	/* A client that does not read its answers is dropped, not buffered. */
-	if (mb->err || chan_send_mb(c->chan, type, peerid, -1, mb) == -1 ||
-	    chan_congested(c->chan))
+	if (mb->err || chan_send_mb(c->chan, type, peerid, -1, mb) == -1) {
 		client_close_later(c);
+		return;
+	}
+	/* A client that does not read its answers is dropped, not buffered. */
+	if (chan_pending(c->chan) > CTL_MAX_UNREAD) {
+		log_warnx("control: uid=%u pid=%d does not read its answers, "
+		    "closing", (unsigned)c->uid, (int)c->pid);
+		client_close_later(c);
+	}
 }
 
 static void

@@ -52,6 +52,7 @@ enum cstate {
 struct client {
 	LIST_ENTRY(client) entry;
 	struct job *job;                /* NULL once the results are handed back */
+	bool     detached;              /* ... and still connected, saying QUIT */
 	struct route *route;
 	size_t   dest;                  /* route->dest being tried */
 	int      fd;
@@ -83,7 +84,7 @@ struct client {
 };
 
 static LIST_HEAD(, client) clients = LIST_HEAD_INITIALIZER(clients);
-static unsigned nclients;
+static unsigned nclients, ndetached;
 
 /* One buffer pair serves every connection: filling is synchronous. */
 static char body_in[BODY_CHUNK];
@@ -97,6 +98,12 @@ unsigned
 client_count(void)
 {
 	return nclients;
+}
+
+unsigned
+client_detached(void)
+{
+	return ndetached;
 }
 
 static unsigned
@@ -203,6 +210,12 @@ client_free(struct client *c)
 	route_free(c->route);
 	free(c->rcpt_idx);
 	free(c->accepted);
+	if (c->detached) {
+		ndetached--;
+		free(c);
+		job_kick();             /* its concurrency slot is free */
+		return;
+	}
 	free(c);
 }
 
@@ -215,6 +228,8 @@ release_job(struct client *c)
 	if (j == NULL)
 		return;
 	c->job = NULL;
+	c->detached = true;
+	ndetached++;
 	j->client = NULL;
 	job_done(j);
 }
@@ -492,6 +507,15 @@ data_reply(struct client *c, bool early)
 	return finish(c);
 }
 
+static const char *
+helo_name(void)
+{
+	const struct config *cfg = daemon_config();
+
+	return cfg != NULL && cfg->hostname != NULL && cfg->hostname[0] != '\0' ?
+	    cfg->hostname : "localhost";
+}
+
 static int
 on_reply(struct client *c)
 {
@@ -504,8 +528,7 @@ on_reply(struct client *c)
 		if (code / 100 != 2)
 			return next_dest(c, c->reply.text);
 		c->state = C_EHLO;
-		send_cmd(c, "EHLO %s", daemon_config()->hostname != NULL ?
-		    daemon_config()->hostname : "localhost");
+		send_cmd(c, "EHLO %.255s", helo_name());
 		arm(c);
 		return pump(c);
 	case C_EHLO:
@@ -515,8 +538,7 @@ on_reply(struct client *c)
 			return next_dest(c, c->reply.text);
 		memset(&c->caps, 0, sizeof(c->caps));
 		c->state = C_HELO;
-		send_cmd(c, "HELO %s", daemon_config()->hostname != NULL ?
-		    daemon_config()->hostname : "localhost");
+		send_cmd(c, "HELO %.255s", helo_name());
 		arm(c);
 		return pump(c);
 	case C_HELO:

@@ -45,6 +45,7 @@ struct channel *deliverd_queued(void);   /* NULL while queued is away */
 /* job.c */
 void job_submit(struct chan_msg *);       /* D_JOB; takes m->fd */
 void job_start(void);                     /* privileges dropped: run jobs */
+void job_kick(void);                      /* a slot may be free: start jobs */
 /* Abort every job; with diag, report the pending recipients as deferred
  * with it, otherwise report nothing (the channel is gone). */
 void job_abort_all(const char *diag);
@@ -53,6 +54,7 @@ void job_abort_all(const char *diag);
 #define JOB_STOP_GRACE_MS 5000
 void job_shutdown(void (*done)(void));
 unsigned job_active(void);
+unsigned job_concurrency(void);           /* `delivery { concurrency }` */
 /* For the client: */
 void job_set_remote(struct job *, const char *remote);
 bool job_rcpt_pending(const struct job *, size_t i);
@@ -71,6 +73,7 @@ struct client *client_start(struct job *, struct route *);
 /* Close at once, without results: the caller settles the job. */
 void client_abort(struct client *);
 unsigned client_count(void);              /* open connections */
+unsigned client_detached(void);           /* of those, done with their job */
 void client_close_all(void);              /* at exit, sessions saying QUIT */
 
 #endif

@@ -29,11 +29,10 @@ static bool started, stopping, aborting;
 static void (*stop_done)(void);
 static struct ev_timer *stop_timer;
 
-static void job_kick(void);
 static void check_stopped(void);
 
-static unsigned
-concurrency(void)
+unsigned
+job_concurrency(void)
 {
 	const struct config *cfg = daemon_config();
 
@@ -151,11 +150,12 @@ send_result(const struct job *j)
 	encode_result(j, &mb, SIZE_MAX, SIZE_MAX);
 	if (mb.err || mb.len > CHAN_MAX_PAYLOAD) {
 		/* Many recipients: cut the texts so that one frame holds
-		 * them all (u64 + u32 + two string lengths each). */
+		 * them all (u64, u32, two strings of u32 length + NUL each:
+		 * 22 bytes, and some slack). */
 		mb_free(&mb);
 		mb_init(&mb);
 		per = (CHAN_MAX_PAYLOAD - 64 - ULID_LEN) / (n ? n : 1);
-		per = per > 20 ? per - 20 : 0;
+		per = per > 24 ? per - 24 : 0;
 		encode_result(j, &mb, per / 3, per - per / 3);
 	}
 	if (mb.err || chan_send_mb(c, D_RESULT, j->id, -1, &mb) == -1)
@@ -245,12 +245,14 @@ job_routed(struct route *r, void *arg)
 	j->client = client_start(j, r);
 }
 
-static void
+/* A connection still saying QUIT holds its slot until it closes. */
+void
 job_kick(void)
 {
 	struct job *j;
 
-	while (started && !stopping && !aborting && nrunning < concurrency() &&
+	while (started && !stopping && !aborting &&
+	    nrunning + client_detached() < job_concurrency() &&
 	    (j = TAILQ_FIRST(&waiting)) != NULL) {
 		TAILQ_REMOVE(&waiting, j, entry);
 		nwaiting--;
@@ -401,6 +403,15 @@ job_abort_all(const char *diag)
 	check_stopped();
 }
 
+static void (*deferred_done)(void);
+
+static void
+run_stop_done(void *arg)
+{
+	(void)arg;
+	deferred_done();
+}
+
 static void
 check_stopped(void)
 {
@@ -412,7 +423,10 @@ check_stopped(void)
 	/* Stopped, not freed: this may run inside the timer's callback. */
 	if (stop_timer != NULL)
 		ev_timer_stop(stop_timer);
-	done();
+	/* Not from here: a client that just finished its job may still be
+	 * on the stack, and done() closes every connection. */
+	deferred_done = done;
+	ev_defer(run_stop_done, NULL);
 }
 
 static void

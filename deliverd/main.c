@@ -154,7 +154,7 @@ static void
 deliverd_start(void)
 {
 	log_info("deliverd ready, up to %u deliveries at once",
-	    daemon_config()->delivery.concurrency);
+	    job_concurrency());
 	job_start();
 }
 

@@ -6,8 +6,9 @@
  * instead of from a zero timer. Relay hosts given by name are resolved
  * with getaddrinfo(), which blocks; that is tolerable for a configured
  * relay until the resolver exists. In the chroot getaddrinfo() has no
- * /etc/hosts nor resolv.conf, so route_configure() resolves those names
- * once before the privilege drop and the answers serve as a fallback. */
+ * /etc/hosts nor resolv.conf, so when it will chroot (root) deliverd
+ * resolves those names once in route_configure(), before the drop, and
+ * uses these answers until the next start. */
 #include <ctype.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -92,6 +93,17 @@ resolve_relay(const char *host, uint16_t port, struct route *r, bool use_cache)
 		return 0;
 	}
 
+	/* In the chroot the answers from before the drop are all there is;
+	 * asking getaddrinfo() there would only block on a DNS query. */
+	if (use_cache) {
+		for (i = 0; i < ncache; i++) {
+			if (strcasecmp(cache[i].host, name) == 0 &&
+			    cache[i].port == port) {
+				*r = cache[i].route;
+				return 0;
+			}
+		}
+	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -100,15 +112,6 @@ resolve_relay(const char *host, uint16_t port, struct route *r, bool use_cache)
 	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
 	rc = getaddrinfo(name, portstr, &hints, &res);
 	if (rc != 0) {
-		if (use_cache) {
-			for (i = 0; i < ncache; i++) {
-				if (strcasecmp(cache[i].host, name) == 0 &&
-				    cache[i].port == port) {
-					*r = cache[i].route;
-					return 0;
-				}
-			}
-		}
 		route_fail(r, ROUTE_TEMPFAIL, "4.4.3 cannot find relay host %s: %s",
 		    safe, gai_strerror(rc));
 		return -1;

@@ -468,6 +468,17 @@ static const struct {
 	{ "user", T_USER }, { "via", T_VIA }, { "warn", T_WARN }, { "yes", T_YES },
 };
 
+static int
+keyword(const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(keywords); i++)
+		if (strcmp(word, keywords[i].word) == 0)
+			return keywords[i].token;
+	return 0;
+}
+
 /* Bytes of a bare word: anything printable but the punctuation of the
  * language; UTF-8 bytes are allowed. */
 static bool
@@ -524,6 +535,7 @@ lex_quoted(CFGYYSTYPE *lval, struct parser *p)
 	buf[n] = '\0';
 	cfg_show(buf, p->tok, sizeof(p->tok));
 	p->tok_quoted = true;
+	p->tok_keyword = keyword(buf) != 0;
 	lval->str = buf;
 	return T_STRING;
 }
@@ -534,6 +546,7 @@ lex_word(CFGYYSTYPE *lval, struct parser *p)
 	char buf[CFG_STRING_MAX + 1];
 	size_t start = p->pos, n, i;
 	int64_t v = 0;
+	int tok;
 
 	while (p->pos < p->len && word_byte((unsigned char)p->text[p->pos]))
 		p->pos++;
@@ -545,14 +558,13 @@ lex_word(CFGYYSTYPE *lval, struct parser *p)
 	memcpy(buf, p->text + start, n);
 	buf[n] = '\0';
 	cfg_show(buf, p->tok, sizeof(p->tok));
-	for (i = 0; i < nitems(keywords); i++)
-		if (strcmp(buf, keywords[i].word) == 0)
-			return keywords[i].token;
+	if ((tok = keyword(buf)) != 0)
+		return tok;
 	/* All digits is a number; a longer one than any sane value stays a
 	 * string, so the error quotes it as written. */
-	for (i = 0; i < n && isdigit((unsigned char)buf[i]); i++)
+	for (i = 0; i < n && n <= 18 && isdigit((unsigned char)buf[i]); i++)
 		v = v * 10 + (buf[i] - '0');
-	if (i == n && n <= 18) {
+	if (i == n && n > 0) {
 		lval->num = v;
 		return T_NUMBER;
 	}
@@ -595,7 +607,7 @@ cfgyylex(CFGYYSTYPE *lval, CFGYYLTYPE *lloc, struct parser *p)
 		}
 	}
 	set_loc(lloc, p->line);
-	p->tok_quoted = false;
+	p->tok_quoted = p->tok_keyword = false;
 	switch (c) {
 	case '{':
 		if (p->nbraces < CFG_BRACES_MAX)
@@ -617,7 +629,6 @@ cfgyylex(CFGYYSTYPE *lval, CFGYYLTYPE *lloc, struct parser *p)
 		return lex_word(lval, p);
 	}
 }
-
 
 /* Errors are kept and handed out in line order by cfg_report_errors():
  * the whole-file checks come last but read better where they belong. */
@@ -725,7 +736,6 @@ config_load(const char *path, char **textp, size_t *lenp,
 	if (fstat(fd, &st) == -1)
 		goto fail;
 	if (!S_ISREG(st.st_mode)) {
-		errno = EINVAL;
 		xasprintf(&msg, "%s: not a regular file", path);
 		goto fail_msg;
 	}
@@ -753,14 +763,15 @@ config_load(const char *path, char **textp, size_t *lenp,
 		}
 	}
 	close(fd);
+	text = xreallocarray(text, len + 1, 1);   /* give back the rest */
 	text[len] = '\0';
 
 	cfg = config_parse(path, text, len, errfn);
-	if (cfg != NULL && textp != NULL) {
+	if (cfg != NULL && lenp != NULL)
+		*lenp = len;
+	if (cfg != NULL && textp != NULL)
 		*textp = text;
-		if (lenp != NULL)
-			*lenp = len;
-	} else
+	else
 		free(text);
 	return cfg;
 

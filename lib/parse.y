@@ -45,6 +45,7 @@ struct parser {
 	/* The last token, for syntax error messages. */
 	char            tok[72];
 	bool            tok_quoted;
+	bool            tok_keyword;      /* quoted, but a keyword's text */
 	unsigned        braces[CFG_BRACES_MAX];   /* lines of the open '{' */
 	unsigned        nbraces;
 };
@@ -70,15 +71,14 @@ bool cfg_same_sockaddr(const struct sockaddr_storage *,
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -193,11 +193,10 @@ stmt		: HOSTNAME STRING {
 		| DELIVERY '{' delivery_opts '}'
 		| RESOLVER STRING port_opt {
 			char qbuf[80];
-			struct sockaddr_storage ss;
-			socklen_t sl;
+			struct in6_addr a;
 
-			if (config_parse_listen_addr($2, 53, &ss, &sl) == -1 ||
-			    strcmp($2, "localhost") == 0)
+			if (inet_pton(AF_INET, $2, &a) != 1 &&
+			    inet_pton(AF_INET6, $2, &a) != 1)
 				cfg_error(p, LINE(@2), "invalid resolver address %s"
 				    " (a numeric IPv4 or IPv6 address)", Q($2));
 			set_string(p, &p->cfg->resolver_addr, $2, "resolver",
@@ -489,6 +488,8 @@ yyreport_syntax_error(const yypcontext_t *ctx, struct parser *p)
 		token_name(la, name, sizeof(name));
 		snprintf(msg, sizeof(msg), "syntax error, unexpected %s", name);
 	}
+	if (la == YYSYMBOL_STRING && p->tok_keyword)
+		strlcat(msg, " (keywords are not quoted)", sizeof(msg));
 	/* A short list of what would do helps; a long one is noise. */
 	if (n > 0 && n <= 4) {
 		strlcat(msg, ", expecting ", sizeof(msg));

@@ -31,6 +31,11 @@
  * spinning. */
 #define UNREPORTED_DELAY  5
 #define DIAG_MAX          1000
+/* A job without a result after this long is taken back (its recipients
+ * due again): deliverd bounds every phase, so only a bug gets here. The
+ * bound is generous, as a job taken back too early is delivered twice. */
+#define JOB_DEADLINE_MIN  1800
+#define JOB_DEADLINE_MULT 10
 
 struct job_rcpt {
 	uint64_t id;
@@ -47,6 +52,7 @@ struct job {
 	int64_t   created;
 	size_t    n;
 	struct job_rcpt *r;
+	uint64_t  deadline;        /* monotonic ms */
 	int       fd;              /* until sent */
 	struct msgbuf mb;          /* encoded D_JOB, until sent */
 };
@@ -89,11 +95,44 @@ static struct {
 };
 
 static void sched_run(void);
+static void job_free(struct job *);
+static void job_requeue(struct job *, int64_t);
+
+static uint64_t
+job_deadline_ms(void)
+{
+	const struct cfg_delivery *d = &Q.cfg->delivery;
+	uint64_t sum = (uint64_t)d->to_connect + d->to_ehlo + d->to_starttls +
+	    d->to_mail + d->to_rcpt + d->to_data + d->to_quit;
+
+	sum *= JOB_DEADLINE_MULT;
+	return (sum > JOB_DEADLINE_MIN ? sum : JOB_DEADLINE_MIN) * 1000;
+}
+
+static void
+expire_jobs(void)
+{
+	struct job *j, *tj;
+	uint64_t now = mono_ms();
+
+	TAILQ_FOREACH_SAFE(j, &S.jobs, entry, tj) {
+		if (now < j->deadline)
+			continue;
+		log_warnx("%s: job %u got no result from deliverd in time: its "
+		    "recipients are queued again", j->msgid, j->id);
+		TAILQ_REMOVE(&S.jobs, j, entry);
+		S.njobs--;
+		job_requeue(j, wall_s());
+		job_free(j);
+		batch_schedule();
+	}
+}
 
 static void
 tick_cb(void *arg)
 {
 	(void)arg;
+	expire_jobs();
 	if (!TAILQ_EMPTY(&S.updates))
 		batch_schedule();
 	sched_run();
@@ -197,7 +236,7 @@ void
 sched_set_channel(struct channel *ch)
 {
 	S.ch = ch;
-	chan_on_drain(ch, drain_cb, NULL);
+	chan_on_drain(ch, drain_cb);
 	sched_kick();
 }
 
@@ -406,6 +445,7 @@ sched_run(void)
 			j->fd = -1;
 			mb_free(&j->mb);
 			mb_init(&j->mb);
+			j->deadline = mono_ms() + job_deadline_ms();
 			TAILQ_INSERT_TAIL(&S.jobs, j, entry);
 			S.njobs++;
 		}

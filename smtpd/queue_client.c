@@ -34,6 +34,8 @@ static struct {
 	struct ev_timer *timer;
 } Q = { .pending = TAILQ_HEAD_INITIALIZER(Q.pending) };
 
+uint64_t qc_timeout_ms = QUEUE_TIMEOUT_MS;
+
 static void qc_timeout(void *);
 
 static void
@@ -275,7 +277,7 @@ qc_sent(struct session *s, uint32_t id, uint16_t type, const char *msgid)
 	r->id = id;
 	r->type = type;
 	r->s = s;
-	r->deadline = ev_now() + QUEUE_TIMEOUT_MS;
+	r->deadline = ev_now() + qc_timeout_ms;
 	if (msgid)
 		strlcpy(r->msgid, msgid, sizeof(r->msgid));
 	TAILQ_INSERT_TAIL(&Q.pending, r, entry);

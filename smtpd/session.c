@@ -392,6 +392,10 @@ session_create_failed(struct session *s, unsigned code, const char *text)
 {
 	s->wait = SW_NONE;
 	session_reply(s, "%u %s", code, text);
+	/* When stopping, this transaction cannot succeed any more: the
+	 * session hears 421 now rather than at the end of the grace time. */
+	if (smtpd.stopping)
+		tx_free(s);
 	session_resume(s);
 }
 

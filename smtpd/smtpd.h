@@ -169,6 +169,7 @@ uint32_t qc_commit(struct session *, const struct envelope *);
 void     qc_rollback(const char *msgid);
 void     qc_forget(struct session *);       /* the session is gone */
 void     qc_flush(void);                    /* best effort, before exit */
+extern uint64_t qc_timeout_ms;              /* QUEUE_TIMEOUT_MS; tests lower it */
 
 /* server.c */
 void server_listen(unsigned index, int fd);

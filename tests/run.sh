@@ -72,7 +72,7 @@ if [ -x "$BUILD/empath-master" ]; then
 	last=$(grep -E '^(OK|FAILED)( \(.*\))?$' "$tmp/e2e.out" | tail -n 1)
 	# "FAILED (failures=1, errors=2, skipped=3)": one count, 0 if absent.
 	num() {
-		v=$(echo "$last" | sed -n "s/.*[(, ]$1=\([0-9]*\).*/\1/p")
+		v=$(echo "$last" | sed -n "s/.*[(,] *$1=\([0-9]*\).*/\1/p")
 		echo "${v:-0}"
 	}
 	ef=$(($(num failures) + $(num errors) + $(num 'unexpected successes')))

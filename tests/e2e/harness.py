@@ -853,8 +853,14 @@ class EmpathTestCase(unittest.TestCase):
         return inst
 
     def _failed(self):
-        outcome = getattr(self, "_outcome", None)
-        return outcome is not None and not getattr(outcome, "success", True)
+        """Has this test (or one of its subtests) failed so far? Asked in a
+        cleanup, where unittest's own outcome flag is reset: look at the
+        result's lists instead."""
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        for test, _ in (getattr(result, "failures", []) + getattr(result, "errors", [])):
+            if test is self or getattr(test, "test_case", None) is self:
+                return True
+        return False
 
     def _cleanup(self):
         problems = []

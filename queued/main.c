@@ -1,0 +1,344 @@
+/* empath-queued: the queue manager. Owns the spool (chrooted into it, or
+ * chdir()ed into it when unprivileged: every path is relative), the sqlite
+ * index, the scheduler. This file holds the daemon glue: start-up, the peer
+ * channels and the routing of their messages, the write batch, the stop.
+ * See queued.h for the module map and empath-queued(8) for the queue. */
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "event.h"
+#include "log.h"
+#include "queued.h"
+#include "spool.h"
+#include "util.h"
+
+/* Graceful stop: how long to wait for in-flight jobs and receptions.
+ * The master gives every daemon 10 s before SIGKILL. */
+#define STOP_GRACE_MS   8000
+#define STOP_POLL_MS    100
+/* Descriptors kept for the database, the channels, the directory scans. */
+#define FD_RESERVE      64
+
+struct queued Q;
+
+static struct qpeer *peers[PROC_COUNT];
+_Static_assert(PROC_COUNT == 5, "pending_fd initialiser");
+static int pending_fd[PROC_COUNT] = { -1, -1, -1, -1, -1 };
+static bool flush_scheduled;
+static struct ev_timer *stop_timer;
+static uint64_t stop_deadline;
+
+static const char *
+chroot_dir(const struct config *cfg)
+{
+	return cfg->spool;
+}
+
+static void
+configure(struct config *cfg)
+{
+	Q.cfg = cfg;
+}
+
+/* ---- the write batch ---- */
+
+static void
+flush_cb(void *arg)
+{
+	(void)arg;
+	flush_scheduled = false;
+	batch_flush();
+}
+
+void
+batch_schedule(void)
+{
+	if (flush_scheduled || Q.store == NULL)
+		return;
+	flush_scheduled = true;
+	ev_defer(flush_cb, NULL);
+}
+
+void
+batch_flush(void)
+{
+	bool committed = false;
+
+	if (Q.store == NULL || (!commit_pending() && !sched_pending()))
+		return;
+	/* Disk work first, outside the transaction: file data, renames, the
+	 * one directory sync. */
+	commit_batch_sync();
+	if (store_begin(Q.store, true) == 0) {
+		commit_batch_store();
+		sched_batch_apply();
+		committed = store_commit(Q.store) == 0;
+		if (!committed)
+			log_warnx("queue index: commit failed: %s",
+			    store_errmsg(Q.store));
+	}
+	/* Replies only now: a 250 depends on this commit. */
+	commit_batch_finish(committed);
+	sched_batch_finish(committed);
+	sched_kick();
+}
+
+/* ---- peers ---- */
+
+static const char *
+peer_chan_name(enum proc_id proc)
+{
+	switch (proc) {
+	case PROC_SMTPD:    return "smtpd>queued";
+	case PROC_DELIVERD: return "deliverd>queued";
+	case PROC_CTLD:     return "ctld>queued";
+	default:            return "peer>queued";
+	}
+}
+
+static void
+peer_msg(struct channel *ch, struct chan_msg *m, void *arg)
+{
+	struct qpeer *p = arg;
+
+	(void)ch;
+	switch (p->proc) {
+	case PROC_SMTPD:
+		commit_msg(p, m);
+		break;
+	case PROC_DELIVERD:
+		sched_result(m);
+		break;
+	case PROC_CTLD:
+		status_msg(p, m);
+		break;
+	default:
+		log_warnx("%s: unexpected %s, ignored", proc_name(p->proc),
+		    msg_name(m->type));
+		break;
+	}
+}
+
+/* The channel is going (closed by the peer, or replaced): what was
+ * pending on it fails as a temporary error, nothing waits for it. */
+static void
+peer_gone(struct qpeer *p, const char *why)
+{
+	if (p->proc == PROC_SMTPD)
+		commit_peer_gone(p, why);
+	else if (p->proc == PROC_DELIVERD)
+		sched_channel_gone();
+	p->ch = NULL;
+	if (peers[p->proc] == p)
+		peers[p->proc] = NULL;
+	free(p);
+	queued_check_stop();
+}
+
+static void
+peer_closed(struct channel *ch, void *arg)
+{
+	struct qpeer *p = arg;
+
+	(void)ch;
+	log_info("channel to %s closed", proc_name(p->proc));
+	peer_gone(p, "smtpd channel closed");
+}
+
+static void
+peer_attach(enum proc_id proc, int fd)
+{
+	struct qpeer *old = peers[proc], *p;
+
+	if (old != NULL) {
+		struct channel *ch = old->ch;
+
+		log_info("new channel to %s replaces the old one", proc_name(proc));
+		peer_gone(old, "smtpd channel replaced");
+		chan_free(ch);
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->proc = proc;
+	TAILQ_INIT(&p->incoming);
+	p->ch = chan_new(fd, peer_chan_name(proc), peer_msg, peer_closed, p);
+	peers[proc] = p;
+	if (proc == PROC_DELIVERD)
+		sched_set_channel(p->ch);
+	log_debug("channel to %s ready", proc_name(proc));
+}
+
+static void
+peer(enum proc_id proc, int fd)
+{
+	if (proc != PROC_SMTPD && proc != PROC_DELIVERD && proc != PROC_CTLD) {
+		log_warnx("channel to %s offered, not one of queued's peers",
+		    proc_name(proc));
+		close(fd);
+		return;
+	}
+	/* Before start the store is not open and recovery has not run:
+	 * serve nobody yet, the peer's frames wait in the socket. */
+	if (!Q.started) {
+		if (pending_fd[proc] != -1)
+			close(pending_fd[proc]);
+		pending_fd[proc] = fd;
+		return;
+	}
+	if (Q.stopping) {
+		close(fd);
+		return;
+	}
+	peer_attach(proc, fd);
+}
+
+/* ---- start ---- */
+
+/* Every message being received holds a descriptor here: take the hard
+ * limit, and size the reception limit from it. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1000000)
+		rl.rlim_cur = 1000000;
+	commit_set_limit(rl.rlim_cur > 2 * FD_RESERVE ?
+	    (size_t)(rl.rlim_cur - FD_RESERVE) : FD_RESERVE);
+}
+
+static void
+start(void)
+{
+	char err[512];
+	int i;
+
+	/* The index and its WAL hold envelopes: private, like the files. */
+	umask(077);
+	raise_fd_limit();
+	if (spool_init() == -1)
+		fatal("spool %s: cannot prepare %s/, %s/ and %s/", Q.cfg->spool,
+		    SPOOL_INCOMING, SPOOL_QUEUE, SPOOL_CORRUPT);
+	/* Nothing in the spool is touched before the index is known good. */
+	Q.store = store_open(SPOOL_DB, err, sizeof(err));
+	if (Q.store == NULL)
+		fatalx("queue database unusable: %s; queued stops, message files "
+		    "are left untouched in %s", err, Q.cfg->spool);
+	recover(Q.store);
+	sched_init();
+	Q.started = true;
+	for (i = 0; i < PROC_COUNT; i++) {
+		if (pending_fd[i] != -1) {
+			peer_attach((enum proc_id)i, pending_fd[i]);
+			pending_fd[i] = -1;
+		}
+	}
+	log_info("queue ready in %s", Q.cfg->spool);
+}
+
+/* ---- stop ---- */
+
+static void
+finish(void)
+{
+	int i;
+
+	batch_flush();
+	/* Receptions still open will never commit now. */
+	if (peers[PROC_SMTPD] != NULL)
+		commit_peer_gone(peers[PROC_SMTPD], "queued stopping");
+	for (i = 0; i < PROC_COUNT; i++)
+		if (peers[i] != NULL && peers[i]->ch != NULL)
+			chan_flush(peers[i]->ch);
+	store_close(Q.store);
+	Q.store = NULL;
+	spool_close();
+	log_info("queue closed");
+	daemon_exit(0);
+}
+
+static bool
+stop_ready(void)
+{
+	const struct qpeer *s = peers[PROC_SMTPD];
+
+	if (commit_pending() || sched_pending())
+		return false;
+	/* Results of jobs in flight: waiting saves a second delivery. */
+	if (sched_jobs() > 0 && peers[PROC_DELIVERD] != NULL)
+		return false;
+	/* smtpd, stopping too, finishes its transactions: their commits. */
+	return s == NULL || s->nincoming == 0;
+}
+
+static void
+stop_tick(void *arg)
+{
+	(void)arg;
+	if (stop_ready())
+		finish();
+	if (mono_ms() >= stop_deadline) {
+		log_warnx("stop: %zu jobs still in flight and %zu receptions open "
+		    "after %d s, closing anyway", sched_jobs(),
+		    peers[PROC_SMTPD] ? peers[PROC_SMTPD]->nincoming : 0,
+		    STOP_GRACE_MS / 1000);
+		finish();
+	}
+	ev_timer_start(stop_timer, STOP_POLL_MS);
+}
+
+void
+queued_check_stop(void)
+{
+	/* Only a wake-up: exiting from inside a handler or the batch would
+	 * cut its work short. */
+	if (Q.stopping && stop_timer != NULL)
+		ev_timer_start(stop_timer, 0);
+}
+
+static void
+stop(void)
+{
+	if (Q.stopping)
+		return;
+	Q.stopping = true;
+	log_info("stopping: no new jobs nor receptions, finishing commits");
+	sched_stop();
+	stop_deadline = mono_ms() + STOP_GRACE_MS;
+	stop_timer = ev_timer_new(stop_tick, NULL);
+	ev_timer_start(stop_timer, 0);
+}
+
+static void
+master_msg(struct chan_msg *m)
+{
+	log_debug("unexpected %s from master", msg_name(m->type));
+}
+
+static const struct daemon_ops ops = {
+	.self = PROC_QUEUED,
+	.chroot_dir = chroot_dir,
+	.chdir_unprivileged = true,
+	.configure = configure,
+	.peer = peer,
+	.start = start,
+	.master_msg = master_msg,
+	.stop = stop,
+};
+
+int
+main(int argc, char **argv)
+{
+	return daemon_main(argc, argv, &ops);
+}

@@ -1,0 +1,74 @@
+/* empath-smtpd: started by empath-master, which hands it the
+ * configuration, the SMTP listening sockets and the channel to queued.
+ * Everything that needs the file system happens in configure(), before
+ * the chroot into the empty directory. */
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "smtpd.h"
+
+static const char *
+smtpd_chroot_dir(const struct config *cfg)
+{
+	return daemon_empty_dir(cfg);
+}
+
+static void
+smtpd_configure(struct config *cfg)
+{
+	session_init(cfg);
+	/* Issue 3: TLS certificates and keys are loaded here. */
+}
+
+static void
+smtpd_listen(enum listen_kind kind, unsigned index, int fd)
+{
+	if (kind != LISTEN_SMTP) {
+		log_warnx("unexpected listening socket of kind %d", (int)kind);
+		close(fd);
+		return;
+	}
+	server_listen(index, fd);
+}
+
+static void
+smtpd_peer(enum proc_id id, int fd)
+{
+	if (id != PROC_QUEUED) {
+		log_warnx("unexpected channel to %s", proc_name(id));
+		close(fd);
+		return;
+	}
+	qc_set_channel(fd);
+}
+
+static void
+smtpd_start(void)
+{
+	server_start();
+	log_info("ready as %s", smtpd.hostname);
+}
+
+static void
+smtpd_stop(void)
+{
+	server_stop();
+}
+
+static const struct daemon_ops smtpd_ops = {
+	.self = PROC_SMTPD,
+	.chroot_dir = smtpd_chroot_dir,
+	.chdir_unprivileged = false,
+	.configure = smtpd_configure,
+	.listen = smtpd_listen,
+	.peer = smtpd_peer,
+	.start = smtpd_start,
+	.stop = smtpd_stop,
+};
+
+int
+main(int argc, char **argv)
+{
+	return daemon_main(argc, argv, &smtpd_ops);
+}

@@ -1,0 +1,202 @@
+/* Listening sockets (bound by the master, handed over as M_LISTEN),
+ * non-blocking accept, the connection limit of each listener, and the
+ * graceful stop: no new connections, idle sessions told 421, open
+ * transactions given STOP_GRACE_MS to finish. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "smtpd.h"
+#include "util.h"
+
+/* Accepts per wake-up, so one busy listener cannot starve the others. */
+#define ACCEPT_BATCH      64
+/* Pause after running out of descriptors or memory. */
+#define ACCEPT_BACKOFF_MS 1000
+
+struct listener {
+	int      fd;
+	struct ev_io *io;
+	struct ev_timer *backoff;
+	const struct cfg_listen *cfg;
+	unsigned nsessions;
+};
+
+static struct listener **listeners;   /* each allocated once: io args */
+static size_t nlisteners;
+static bool started, exiting;
+static struct ev_timer *stop_timer;
+
+static struct listener *
+listener_by_cfg(const struct cfg_listen *l)
+{
+	for (size_t i = 0; i < nlisteners; i++)
+		if (listeners[i]->cfg == l)
+			return listeners[i];
+	return NULL;
+}
+
+void
+server_listen(unsigned index, int fd)
+{
+	const struct cfg_listen *l;
+	struct listener *ln;
+
+	TAILQ_FOREACH(l, &smtpd.cfg->listeners, entry)
+		if (l->index == index)
+			break;
+	if (l == NULL || listener_by_cfg(l) != NULL) {
+		log_warnx("listening socket for unknown or duplicate listener %u",
+		    index);
+		close(fd);
+		return;
+	}
+	fd_nonblock(fd);
+	fd_cloexec(fd, true);
+	listeners = xreallocarray(listeners, nlisteners + 1, sizeof(*listeners));
+	ln = listeners[nlisteners++] = xcalloc(1, sizeof(*ln));
+	ln->fd = fd;
+	ln->cfg = l;
+	log_debug("listener %u: %s port %u", index, l->addr, (unsigned)l->port);
+	if (started)
+		server_start();
+}
+
+/* Refuse a connection over the limit with a best-effort 421. */
+static void
+refuse(int fd, const char *why)
+{
+	char buf[256];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "421 4.7.0 %s Error: %s\r\n",
+	    smtpd.hostname, why);
+	if (n > 0 && (size_t)n < sizeof(buf))
+		(void)send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+}
+
+static void
+backoff_done(void *arg)
+{
+	struct listener *ln = arg;
+
+	if (ln->io && !smtpd.stopping)
+		ev_io_set(ln->io, EV_READ);
+}
+
+static void
+accept_cb(int fd, int events, void *arg)
+{
+	struct listener *ln = arg;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int cfd, i;
+
+	(void)events;
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		len = sizeof(ss);
+		cfd = accept4(fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			log_warn("accept on listener %u", ln->cfg->index);
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				ev_io_set(ln->io, 0);
+				if (ln->backoff == NULL)
+					ln->backoff = ev_timer_new(backoff_done, ln);
+				ev_timer_start(ln->backoff, ACCEPT_BACKOFF_MS);
+			}
+			return;
+		}
+		if (smtpd.stopping) {
+			close(cfd);
+			continue;
+		}
+		if (ln->cfg->max_connections &&
+		    ln->nsessions >= ln->cfg->max_connections) {
+			log_info("listener %u: connection limit %u reached",
+			    ln->cfg->index, ln->cfg->max_connections);
+			refuse(cfd, "too many connections");
+			continue;
+		}
+		ln->nsessions++;
+		(void)session_new(cfd, (struct sockaddr *)&ss, len, ln->cfg);
+	}
+}
+
+void
+server_start(void)
+{
+	started = true;
+	for (size_t i = 0; i < nlisteners; i++)
+		if (listeners[i]->io == NULL && listeners[i]->fd != -1)
+			listeners[i]->io = ev_io_add(listeners[i]->fd, EV_READ,
+			    accept_cb, listeners[i]);
+}
+
+static void
+server_exit(void)
+{
+	if (exiting)
+		return;
+	exiting = true;
+	session_abort_all();
+	qc_flush();
+	log_info("stopped");
+	daemon_exit(0);
+}
+
+static void
+stop_timeout(void *arg)
+{
+	(void)arg;
+	log_info("%u sessions still open after the grace period",
+	    smtpd.nsessions);
+	server_exit();
+}
+
+void
+server_stop(void)
+{
+	if (smtpd.stopping)
+		return;
+	smtpd.stopping = true;
+	log_info("stopping: %u open sessions", smtpd.nsessions);
+	for (size_t i = 0; i < nlisteners; i++) {
+		struct listener *ln = listeners[i];
+
+		ev_io_del(ln->io);
+		ln->io = NULL;
+		ev_timer_free(ln->backoff);
+		ln->backoff = NULL;
+		close(ln->fd);
+		ln->fd = -1;
+	}
+	session_stop_all();
+	if (smtpd.nsessions == 0) {
+		server_exit();
+		return;
+	}
+	stop_timer = ev_timer_new(stop_timeout, NULL);
+	ev_timer_start(stop_timer, STOP_GRACE_MS);
+}
+
+void
+server_session_closed(const struct cfg_listen *l)
+{
+	struct listener *ln = listener_by_cfg(l);
+
+	if (ln && ln->nsessions > 0)
+		ln->nsessions--;
+	if (smtpd.stopping && smtpd.nsessions == 0)
+		server_exit();
+}
