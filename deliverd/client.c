@@ -1,4 +1,5 @@
-/* The SMTP client: one non-blocking connection per job.
+/* The SMTP client session: one non-blocking connection per job (the
+ * transaction itself is in txn.c).
  *
  * States follow the conversation: connect, greeting, EHLO (HELO when EHLO
  * gets a 5xx), the transaction (MAIL, RCPT..., DATA; sent together when
@@ -9,9 +10,10 @@
  * failure; after it, a failure settles every recipient still open.
  * Each phase has its own timer from `delivery { timeout ... }`.
  *
- * The session and the transaction are separate steps (begin_txn(),
- * finish()), so connection reuse (issue 5) can run a second transaction
- * with RSET where finish() now says QUIT. */
+ * The session and the transaction are separate steps (txn_begin(),
+ * client_finish()), so connection reuse (issue 5) can run a second
+ * transaction with RSET where client_finish() now says QUIT, and STARTTLS
+ * fits between EHLO and txn_begin(). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -22,7 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "body.h"
+#include "client.h"
 #include "daemon.h"
 #include "deliverd.h"
 #include "event.h"
@@ -31,68 +33,12 @@
 #include "proto.h"
 #include "util.h"
 
-/* The body is read in chunks of this size and more is produced only when
- * less than BODY_LOW_WATER waits in the output buffer: a connection holds
- * at most about BODY_LOW_WATER + 2 * BODY_CHUNK of the message. */
-#define BODY_CHUNK      (64 * 1024)
-#define BODY_LOW_WATER  (16 * 1024)
-#define CMD_MAX         1024
-
-enum cstate {
-	C_CONNECT,
-	C_GREETING,
-	C_EHLO,
-	C_HELO,
-	C_TXN,                  /* replies to MAIL, RCPT..., DATA */
-	C_BODY,                 /* writing the message */
-	C_DATAEND,              /* waiting for the reply to the final dot */
-	C_QUIT,
-};
-
-struct client {
-	LIST_ENTRY(client) entry;
-	struct job *job;                /* NULL once the results are handed back */
-	bool     detached;              /* ... and still connected, saying QUIT */
-	struct route *route;
-	size_t   dest;                  /* route->dest being tried */
-	int      fd;
-	int      conn_err;              /* connect() failed at once: its errno */
-	bool     wdead;                 /* writing failed; read what is left */
-	struct ev_io *io;
-	struct ev_timer *timer;
-	struct lineio lio;
-	bool     lio_ready;
-	enum cstate state;
-	struct smtp_reply reply;
-	struct smtp_caps caps;
-	char     peer[REMOTE_MAX];      /* "host[ip]:port" */
-	char     addr[80];              /* "ip:port" or "[ip]:port" */
-
-	/* The transaction: position 0 is MAIL, 1..nsend the RCPTs of
-	 * rcpt_idx[], nsend + 1 is DATA. */
-	size_t  *rcpt_idx;
-	bool    *accepted;
-	size_t   nsend, naccepted;
-	size_t   sent, replied;
-	bool     pipelining;
-	bool     mail_failed;
-	bool     discard;               /* a 354 nobody needs: send "." only */
-
-	uint64_t off;                   /* next byte of the file to send */
-	struct dotstuff ds;
-	bool     body_sent;
-};
-
 static LIST_HEAD(, client) clients = LIST_HEAD_INITIALIZER(clients);
 static unsigned nclients, ndetached;
 
-/* One buffer pair serves every connection: filling is synchronous. */
-static char body_in[BODY_CHUNK];
-static char body_out[DOTSTUFF_OUT_MAX(BODY_CHUNK) + DOTSTUFF_END_MAX];
+#define CMD_MAX 1024
 
 static void io_cb(int, int, void *);
-static int  pump(struct client *);
-static int  conn_broken(struct client *, const char *);
 
 unsigned
 client_count(void)
@@ -145,8 +91,8 @@ timeout_s(enum cstate st, size_t pos, size_t nsend)
 	return v > 0 ? v : def;
 }
 
-static void
-arm(struct client *c)
+void
+client_arm(struct client *c)
 {
 	ev_timer_start(c->timer,
 	    (uint64_t)timeout_s(c->state, c->replied, c->nsend) * 1000);
@@ -179,12 +125,6 @@ phase(const struct client *c)
 	return "?";
 }
 
-static uint32_t
-fail_state(int code)
-{
-	return code >= 500 && code <= 599 ? RCPT_FAILED : RCPT_DEFERRED;
-}
-
 static void
 conn_close(struct client *c)
 {
@@ -200,7 +140,7 @@ conn_close(struct client *c)
 	ev_timer_stop(c->timer);
 }
 
-static void
+void
 client_free(struct client *c)
 {
 	conn_close(c);
@@ -220,8 +160,8 @@ client_free(struct client *c)
 }
 
 /* Hand the job back: its results are final. */
-static void
-release_job(struct client *c)
+void
+client_release(struct client *c)
 {
 	struct job *j = c->job;
 
@@ -235,12 +175,12 @@ release_job(struct client *c)
 }
 
 /* Settle everything still open, drop the connection. Returns -1. */
-static int
+int
 client_fail(struct client *c, uint32_t state, const char *diag)
 {
 	if (c->job != NULL)
 		job_pending_result(c->job, state, diag);
-	release_job(c);
+	client_release(c);
 	client_free(c);
 	return -1;
 }
@@ -261,12 +201,8 @@ next_dest(struct client *c, const char *diag)
 	return client_fail(c, RCPT_DEFERRED, diag);
 }
 
-static void
-send_cmd(struct client *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-send_cmd(struct client *c, const char *fmt, ...)
+void
+client_send(struct client *c, const char *fmt, ...)
 {
 	char buf[CMD_MAX], safe[CMD_MAX];
 	va_list ap;
@@ -284,113 +220,19 @@ send_cmd(struct client *c, const char *fmt, ...)
 }
 
 /* Transaction over: results to the job, then QUIT. */
-static int
-finish(struct client *c)
+int
+client_finish(struct client *c)
 {
-	release_job(c);
+	client_release(c);
 	c->state = C_QUIT;
-	send_cmd(c, "QUIT");
-	arm(c);
-	return pump(c);
-}
-
-static void
-send_pos(struct client *c, size_t pos)
-{
-	const struct job *j = c->job;
-
-	if (pos == 0) {
-		char size[32] = "";
-
-		if (c->caps.size)
-			snprintf(size, sizeof(size), " SIZE=%ju", (uintmax_t)j->size);
-		send_cmd(c, "MAIL FROM:<%s>%s%s%s", j->env.sender, size,
-		    c->caps.eightbitmime && j->env.body != NULL &&
-		    strcasecmp(j->env.body, "8BITMIME") == 0 ? " BODY=8BITMIME" : "",
-		    c->caps.smtputf8 && j->env.smtputf8 ? " SMTPUTF8" : "");
-	} else if (pos <= c->nsend)
-		send_cmd(c, "RCPT TO:<%s>", j->env.rcpt[c->rcpt_idx[pos - 1]].addr);
-	else
-		send_cmd(c, "DATA");
-}
-
-static int
-begin_txn(struct client *c)
-{
-	struct job *j = c->job;
-	char diag[REPLY_TEXT_MAX];
-	size_t i;
-
-	if (c->caps.size && c->caps.size_max > 0 && j->size > c->caps.size_max) {
-		snprintf(diag, sizeof(diag), "5.3.4 message size %ju exceeds the "
-		    "limit of %s (%ju)", (uintmax_t)j->size, c->peer,
-		    (uintmax_t)c->caps.size_max);
-		job_pending_result(j, RCPT_FAILED, diag);
-		return finish(c);
-	}
-	c->rcpt_idx = xcalloc(j->env.nrcpt, sizeof(*c->rcpt_idx));
-	c->accepted = xcalloc(j->env.nrcpt, sizeof(*c->accepted));
-	for (i = 0; i < j->env.nrcpt; i++)
-		if (job_rcpt_pending(j, i))
-			c->rcpt_idx[c->nsend++] = i;
-	if (c->nsend == 0)
-		return finish(c);
-	c->state = C_TXN;
-	c->pipelining = c->caps.pipelining;
-	if (c->pipelining) {
-		while (c->sent < c->nsend + 2)
-			send_pos(c, c->sent++);
-	} else
-		send_pos(c, c->sent++);
-	arm(c);
-	return pump(c);
-}
-
-static int
-start_body(struct client *c)
-{
-	c->state = C_BODY;
-	c->off = 0;
-	c->body_sent = false;
-	dotstuff_init(&c->ds);
-	arm(c);
-	return pump(c);
-}
-
-/* Produce body bytes while the output buffer is low. */
-static int
-body_fill(struct client *c)
-{
-	ssize_t n;
-	size_t out;
-
-	while (!c->body_sent && lio_out_pending(&c->lio) < BODY_LOW_WATER) {
-		n = pread(c->job->fd, body_in, sizeof(body_in), (off_t)c->off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			log_warn("%s: read of the message file", c->job->env.id);
-			/* Never send the final dot after a short body. */
-			return client_fail(c, RCPT_DEFERRED,
-			    "4.3.0 cannot read the message file");
-		}
-		if (n == 0) {
-			out = dotstuff_end(&c->ds, body_out);
-			c->body_sent = true;
-			c->state = C_DATAEND;
-			arm(c);
-		} else {
-			out = dotstuff(&c->ds, body_in, (size_t)n, body_out);
-			c->off += (uint64_t)n;
-		}
-		lio_write(&c->lio, body_out, out);
-	}
-	return 0;
+	client_send(c, "QUIT");
+	client_arm(c);
+	return client_pump(c);
 }
 
 /* Write what the socket takes, refill the body, set the interest. */
-static int
-pump(struct client *c)
+int
+client_pump(struct client *c)
 {
 	size_t before;
 	int r;
@@ -409,102 +251,16 @@ pump(struct client *c)
 		}
 		if ((c->state == C_BODY || c->state == C_DATAEND) &&
 		    lio_out_pending(&c->lio) < before)
-			arm(c);         /* progress restarts the data timer */
+			client_arm(c);         /* progress restarts the data timer */
 		if (c->state != C_BODY || c->body_sent ||
 		    lio_out_pending(&c->lio) >= BODY_LOW_WATER)
 			break;
-		if (body_fill(c) == -1)
+		if (txn_body_fill(c) == -1)
 			return -1;
 	}
 	ev_io_set(c->io, EV_READ |
 	    (!c->wdead && lio_out_pending(&c->lio) > 0 ? EV_WRITE : 0));
 	return 0;
-}
-
-static int
-txn_reply(struct client *c)
-{
-	struct job *j = c->job;
-	const char *diag = c->reply.text;
-	int code = c->reply.code;
-	size_t pos, k;
-
-	if (c->replied >= c->sent)
-		return conn_broken(c, "unexpected reply");
-	pos = c->replied++;
-	if (pos == 0) {
-		if (code / 100 != 2) {
-			c->mail_failed = true;
-			job_pending_result(j, fail_state(code), diag);
-		}
-	} else if (pos <= c->nsend) {
-		if (!c->mail_failed) {
-			if (code / 100 == 2) {
-				c->accepted[pos - 1] = true;
-				c->naccepted++;
-			} else
-				job_rcpt_result(j, c->rcpt_idx[pos - 1],
-				    fail_state(code), diag);
-		}
-	} else {
-		/* The reply to DATA. */
-		if (c->mail_failed || c->naccepted == 0) {
-			if (code != 354)
-				return finish(c);
-			/* RFC 2920 3.1: a 354 with no valid recipient
-			 * gets an empty message that is then ignored. */
-			c->discard = true;
-			c->state = C_DATAEND;
-			lio_write(&c->lio, ".\r\n", 3);
-			arm(c);
-			return pump(c);
-		}
-		if (code == 354)
-			return start_body(c);
-		for (k = 0; k < c->nsend; k++)
-			if (c->accepted[k])
-				job_rcpt_result(j, c->rcpt_idx[k],
-				    fail_state(code), diag);
-		return finish(c);
-	}
-	if (!c->pipelining) {
-		if (c->mail_failed)
-			return finish(c);
-		/* Every recipient refused: no DATA, just QUIT. */
-		if (c->sent == c->nsend + 1 && c->naccepted == 0)
-			return finish(c);
-		send_pos(c, c->sent++);
-	}
-	arm(c);
-	return pump(c);
-}
-
-/* The reply to the final dot, or one that came while the body was still
- * going out (early: the server gave up on the message). */
-static int
-data_reply(struct client *c, bool early)
-{
-	const char *diag = c->reply.text;
-	int code = c->reply.code;
-	uint32_t st;
-	size_t k;
-
-	if (!c->discard) {
-		if (code / 100 == 2 && !early)
-			st = RCPT_DELIVERED;
-		else
-			st = fail_state(code);
-		for (k = 0; k < c->nsend; k++)
-			if (c->accepted[k])
-				job_rcpt_result(c->job, c->rcpt_idx[k], st, diag);
-	}
-	if (early) {
-		/* Mid-body, no QUIT can follow. */
-		release_job(c);
-		client_free(c);
-		return -1;
-	}
-	return finish(c);
 }
 
 static const char *
@@ -528,29 +284,29 @@ on_reply(struct client *c)
 		if (code / 100 != 2)
 			return next_dest(c, c->reply.text);
 		c->state = C_EHLO;
-		send_cmd(c, "EHLO %.255s", helo_name());
-		arm(c);
-		return pump(c);
+		client_send(c, "EHLO %.255s", helo_name());
+		client_arm(c);
+		return client_pump(c);
 	case C_EHLO:
 		if (code / 100 == 2)
-			return begin_txn(c);
+			return txn_begin(c);
 		if (code / 100 != 5)
 			return next_dest(c, c->reply.text);
 		memset(&c->caps, 0, sizeof(c->caps));
 		c->state = C_HELO;
-		send_cmd(c, "HELO %.255s", helo_name());
-		arm(c);
-		return pump(c);
+		client_send(c, "HELO %.255s", helo_name());
+		client_arm(c);
+		return client_pump(c);
 	case C_HELO:
 		if (code / 100 == 2)
-			return begin_txn(c);
+			return txn_begin(c);
 		return next_dest(c, c->reply.text);
 	case C_TXN:
 		return txn_reply(c);
 	case C_BODY:
-		return data_reply(c, true);
+		return txn_data_reply(c, true);
 	case C_DATAEND:
-		return data_reply(c, false);
+		return txn_data_reply(c, false);
 	case C_QUIT:
 		client_free(c);
 		return -1;
@@ -561,8 +317,8 @@ on_reply(struct client *c)
 }
 
 /* The connection broke (or the server spoke nonsense) in this state. */
-static int
-conn_broken(struct client *c, const char *what)
+int
+client_broken(struct client *c, const char *what)
 {
 	char diag[REPLY_TEXT_MAX];
 
@@ -599,10 +355,10 @@ on_read(struct client *c)
 		while ((st = lio_getline(&c->lio, REPLY_LINE_MAX, &line, &len,
 		    &crlf)) != LIO_NONE) {
 			if (st == LIO_TOOLONG)
-				return conn_broken(c, "over-long reply line");
+				return client_broken(c, "over-long reply line");
 			rs = reply_feed(&c->reply, line, len);
 			if (rs == REPLY_BAD)
-				return conn_broken(c, "malformed reply");
+				return client_broken(c, "malformed reply");
 			if (c->state == C_EHLO && c->reply.nlines > 1)
 				caps_parse_line(&c->caps, c->reply.line,
 				    c->reply.line_len);
@@ -614,7 +370,7 @@ on_read(struct client *c)
 			continue;
 		if (n == -1)
 			return 0;
-		return conn_broken(c, n == 0 ? "lost connection" :
+		return client_broken(c, n == 0 ? "lost connection" :
 		    "connection error");
 	}
 }
@@ -681,14 +437,14 @@ io_cb(int fd, int events, void *arg)
 		}
 		log_debug("%s: connected to %s", c->job->env.id, c->peer);
 		c->state = C_GREETING;
-		arm(c);
+		client_arm(c);
 		ev_io_set(c->io, EV_READ);
 		return;
 	}
 	if ((events & EV_READ) && on_read(c) == -1)
 		return;
 	if (events & EV_WRITE)
-		pump(c);
+		client_pump(c);
 }
 
 /* Open a connection to route->dest[c->dest]. Never completes at once: an
@@ -732,7 +488,7 @@ connect_dest(struct client *c)
 	c->lio_ready = true;
 	/* Writable once connected, whether at once or later. */
 	c->io = ev_io_add(c->fd, EV_WRITE, io_cb, c);
-	arm(c);
+	client_arm(c);
 	return 0;
 }
 

@@ -283,8 +283,17 @@ chan_flush(struct channel *c)
 	chan_update_events(c);
 	if (c->was_congested && c->out_bytes <= CHAN_HIGH_WATER) {
 		c->was_congested = false;
-		if (c->on_drain)
+		if (c->on_drain) {
+			/* The callback may free the channel. */
+			c->busy++;
 			c->on_drain(c, c->arg);
+			c->busy--;
+			if (c->free_pending) {
+				if (c->busy == 0)
+					chan_destroy(c);
+				return -1;
+			}
+		}
 	}
 	return 1;
 }
@@ -386,6 +395,19 @@ dispatch(struct channel *c)
 			c->on_msg(c, &m, c->arg);
 		if (m.fd != -1)
 			close(m.fd);
+	}
+	/* A descriptor arrives with the first byte of its frame, so after
+	 * dispatch only the partial frame left in the buffer may own one. */
+	if (!err && !c->closed && c->nfds > 0) {
+		struct chan_hdr h;
+
+		if (c->nfds > 1 || c->in_len == off)
+			err = "descriptor passed without a frame to claim it";
+		else if (c->in_len - off >= CHAN_HDR_LEN) {
+			memcpy(&h, c->in + off, CHAN_HDR_LEN);
+			if (!(h.flags & CHAN_FLAG_FD))
+				err = "descriptor passed without a frame to claim it";
+		}
 	}
 	if (err)
 		chan_fail(c, err);

@@ -106,7 +106,8 @@ data_end(struct session *s)
 		    (unsigned long long)s->id, tx->msgid, s->addr,
 		    (flags & TX_TOOBIG) ? "too big" :
 		    (flags & (TX_BARE_LF | TX_BARE_CR)) ? "bare CR or LF" :
-		    (flags & TX_LONG_LINE) ? "line too long" : "write error");
+		    (flags & TX_LONG_LINE) ? "line too long" :
+		    (flags & TX_QUEUE_LOST) ? "queue restarted" : "write error");
 		tx_free(s);                   /* rolls the file back */
 		if (flags & TX_TOOBIG)
 			session_reply(s, "552 5.3.4 Error: message too big");
@@ -119,6 +120,9 @@ data_end(struct session *s)
 		else if (flags & TX_LONG_LINE)
 			session_reply(s, "550 5.6.0 Error: line longer than %d "
 			    "characters", SMTP_TEXT_LINE_MAX);
+		else if (flags & TX_QUEUE_LOST)
+			session_reply(s, "451 4.3.0 Error: queue unavailable, "
+			    "try again later");
 		else
 			session_reply(s, "452 4.3.1 Error: insufficient system "
 			    "storage");

@@ -233,6 +233,7 @@ qc_closed(struct channel *ch, void *arg)
 		return;
 	log_warnx("channel to queued lost");
 	Q.ch = NULL;
+	session_queue_lost();
 	qc_fail_all();
 	if (smtpd.congested) {
 		smtpd.congested = false;
@@ -258,6 +259,7 @@ qc_set_channel(int fd)
 		log_info("new channel to queued replaces the old one");
 		chan_free(Q.ch);
 		Q.ch = NULL;
+		session_queue_lost();
 		qc_fail_all();
 	}
 	Q.ch = chan_new(fd, "smtpd>queued", qc_msg, qc_closed, NULL);

@@ -2,6 +2,9 @@
  * non-blocking accept, the connection limit of each listener, and the
  * graceful stop: no new connections, idle sessions told 421, open
  * transactions given STOP_GRACE_MS to finish. */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,7 +98,7 @@ accept_cb(int fd, int events, void *arg)
 	struct listener *ln = arg;
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int cfd, i;
+	int cfd, i, one = 1;
 
 	(void)events;
 	for (i = 0; i < ACCEPT_BATCH; i++) {
@@ -128,6 +131,11 @@ accept_cb(int fd, int events, void *arg)
 			refuse(cfd, "too many connections");
 			continue;
 		}
+		/* Replies are batched already; Nagle would only hold back
+		 * the 354 that follows the replies flushed before DATA's
+		 * wait, until the client's delayed ACK (40 ms a message). */
+		if (setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1)
+			log_debug("TCP_NODELAY: %s", strerror(errno));
 		ln->nsessions++;
 		(void)session_new(cfd, (struct sockaddr *)&ss, len, ln->cfg);
 	}

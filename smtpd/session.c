@@ -457,6 +457,20 @@ session_abort_all(void)
 }
 
 void
+session_queue_lost(void)
+{
+	struct session *s;
+
+	/* A new queued removes unfinished files when it starts: these
+	 * messages can only be tempfailed at their end. */
+	TAILQ_FOREACH(s, &smtpd.sessions, entry)
+		if (s->tx && s->tx->msgid[0] != '\0') {
+			s->tx->flags |= TX_QUEUE_LOST;
+			s->tx->msgid[0] = '\0';
+		}
+}
+
+void
 session_update_all(void)
 {
 	struct session *s;

@@ -60,7 +60,9 @@ enum sess_wait {
 #define TX_BARE_CR    0x04
 #define TX_LONG_LINE  0x08
 #define TX_WRITE_ERR  0x10
-#define TX_REJECT     (TX_TOOBIG | TX_BARE_LF | TX_BARE_CR | TX_LONG_LINE | TX_WRITE_ERR)
+#define TX_QUEUE_LOST 0x20         /* queued restarted: its file is gone */
+#define TX_REJECT     (TX_TOOBIG | TX_BARE_LF | TX_BARE_CR | TX_LONG_LINE | \
+                       TX_WRITE_ERR | TX_QUEUE_LOST)
 
 /* One mail transaction, from MAIL to the final reply to DATA. */
 struct txn {
@@ -135,6 +137,8 @@ void session_stop_all(void);
 void session_abort_all(void);
 /* Re-evaluate what each session waits for (after congestion ends). */
 void session_update_all(void);
+/* The queued that created the files being written is gone. */
+void session_queue_lost(void);
 /* The transaction: drop it, rolling back an incoming file. */
 void tx_free(struct session *);
 

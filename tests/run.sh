@@ -16,10 +16,11 @@ BUILD=${BUILD%/}
 
 export CK_FORK="${CK_FORK:-yes}"
 export CK_DEFAULT_TIMEOUT="${CK_DEFAULT_TIMEOUT:-30}"
-case "$BUILD" in
-*-san)
-	# Sanitizer build: every process, daemons included, dies loudly on
-	# the first error; the e2e harness also scans daemon logs for them.
+case "$BUILD:${SANITIZE:-}" in
+*-san:* | *:1)
+	# Sanitizer build (build-san, or `make SANITIZE=1 BUILD=...`): every
+	# process, daemons included, dies loudly on the first error; the e2e
+	# harness also fails a test whose daemon logs show a report.
 	export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 	export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 	;;

@@ -18,21 +18,26 @@ ulimit -n 8192 2>/dev/null || true
 W="$BUILD/bench/work"
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 MASTER=""; SINK=""
-cleanup() {
+stop_empath() {
 	[ -n "$MASTER" ] && kill "$MASTER" 2>/dev/null && wait "$MASTER" 2>/dev/null || true
+	MASTER=""
+}
+cleanup() {
+	stop_empath
 	[ -n "$SINK" ] && kill "$SINK" 2>/dev/null || true
-	MASTER=""; SINK=""
+	SINK=""
 }
 trap cleanup EXIT INT TERM
 
 # start_empath RELAYPORT: a fresh spool, SMTP on $PORT, sink.test relayed
 # to 127.0.0.1:RELAYPORT.
 start_empath() {
-	cleanup
+	stop_empath
 	rm -rf "$W"; mkdir -p "$W/spool"
 	PORT=$(freeport)
 	cat > "$W/empath.conf" <<CONF
 hostname "bench.empath.local"
+user "nobody"
 spool "$W/spool"
 listen on 127.0.0.1 port $PORT {
     max-message-size 10M

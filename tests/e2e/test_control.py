@@ -140,6 +140,11 @@ class PrivilegeDropTests(EmpathTestCase):
         self.assertEqual(st.st_uid, nobody.pw_uid, "spool owner")
         self.assertEqual(st.st_mode & 0o007, 0, "spool open to others")
         pids = e.daemon_pids()
+        # Each daemon drops privileges when the master says start (M_START),
+        # which may come a moment after SMTP already answers.
+        wait_until(lambda: all(proc_status(p)["Uid"].split()[0] != "0"
+                               for p in pids.values()), 10,
+                   what="every daemon to leave uid 0")
         for name, pid in pids.items():
             st = proc_status(pid)
             uids = st["Uid"].split()

@@ -29,6 +29,7 @@ TRICKY = (
     b"trailing spaces   \r\n"
     b"\ttab at the start\r\n"
     + b"long " * 180 + b"end\r\n"
+    + b"x" * 998 + b"\r\n"          # the longest line RFC 5321 allows
     b"...\r\n"
     b".\r\n"
     b"last line\r\n"

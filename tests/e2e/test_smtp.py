@@ -77,6 +77,34 @@ class ProtocolTests(SmtpTestCase):
         self.assertEqual(msg.mail_from, "second@sink.test")
         self.assertEqual(msg.rcpts, ["kept@sink.test"])
 
+    def test_pipelined_commands_are_answered_in_order(self):
+        sink = self.start_sink()
+        e = self.empath(sink)
+        c = self.connect(e)
+        code, lines = self.expect(c, "EHLO client.test", 250)
+        self.assertIn("PIPELINING", lines)
+        c.send("MAIL FROM:<pipe@sink.test>\r\nRCPT TO:<p1@sink.test>\r\n"
+               "RCPT TO:<p2@sink.test>\r\nRCPT TO:<p3@sink.test>\r\nDATA\r\n")
+        codes = [c.reply()[0] for _ in range(5)]
+        self.assertEqual(codes, [250, 250, 250, 250, 354])
+        c.send(b"Subject: pipelined\r\n\r\nbody\r\n.\r\nRSET\r\nNOOP\r\nQUIT\r\n")
+        self.assertEqual([c.reply()[0] for _ in range(4)], [250, 250, 250, 221])
+        sink.wait_rcpts(["p1@sink.test", "p2@sink.test", "p3@sink.test"])
+
+    def test_empty_message_is_delivered(self):
+        sink = self.start_sink()
+        e = self.empath(sink)
+        c = self.connect(e)
+        self.expect(c, "EHLO client.test", 250)
+        self.expect(c, "MAIL FROM:<empty@sink.test>", 250)
+        self.expect(c, "RCPT TO:<empty@sink.test>", 250)
+        self.expect(c, "DATA", 354)
+        c.send(b".\r\n")
+        code, text = c.reply()
+        self.assertEqual(code, 250, text)
+        (msg,) = sink.wait_messages(1)
+        self.assertDeliveredExactly(msg.data, b"")
+
     def test_noop_and_quit(self):
         e = self.empath()
         c = self.connect(e)

@@ -1,0 +1,208 @@
+/* The SMTP transaction on a connection: MAIL FROM, RCPT TO for each
+ * recipient, DATA, the dot-stuffed body and the reply to the final dot.
+ *
+ * With PIPELINING the whole group goes out at once (RFC 2920) and the
+ * replies are matched to it in order; without, one command per reply.
+ * A RCPT reply settles that recipient unless it is 2xx; 2xx ones wait for
+ * the reply to the final dot, which then settles them all. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+/* One buffer pair serves every connection: filling is synchronous. */
+static char body_in[BODY_CHUNK];
+static char body_out[DOTSTUFF_OUT_MAX(BODY_CHUNK) + DOTSTUFF_END_MAX];
+
+static uint32_t
+fail_state(int code)
+{
+	return code >= 500 && code <= 599 ? RCPT_FAILED : RCPT_DEFERRED;
+}
+
+static void
+send_pos(struct client *c, size_t pos)
+{
+	const struct job *j = c->job;
+
+	if (pos == 0) {
+		char size[32] = "";
+
+		if (c->caps.size)
+			snprintf(size, sizeof(size), " SIZE=%ju", (uintmax_t)j->size);
+		client_send(c, "MAIL FROM:<%s>%s%s%s", j->env.sender, size,
+		    c->caps.eightbitmime && j->env.body != NULL &&
+		    strcasecmp(j->env.body, "8BITMIME") == 0 ? " BODY=8BITMIME" : "",
+		    c->caps.smtputf8 && j->env.smtputf8 ? " SMTPUTF8" : "");
+	} else if (pos <= c->nsend)
+		client_send(c, "RCPT TO:<%s>", j->env.rcpt[c->rcpt_idx[pos - 1]].addr);
+	else
+		client_send(c, "DATA");
+}
+
+int
+txn_begin(struct client *c)
+{
+	struct job *j = c->job;
+	char diag[REPLY_TEXT_MAX];
+	size_t i;
+
+	if (c->caps.size && c->caps.size_max > 0 && j->size > c->caps.size_max) {
+		snprintf(diag, sizeof(diag), "5.3.4 message size %ju exceeds the "
+		    "limit of %s (%ju)", (uintmax_t)j->size, c->peer,
+		    (uintmax_t)c->caps.size_max);
+		job_pending_result(j, RCPT_FAILED, diag);
+		return client_finish(c);
+	}
+	c->rcpt_idx = xcalloc(j->env.nrcpt, sizeof(*c->rcpt_idx));
+	c->accepted = xcalloc(j->env.nrcpt, sizeof(*c->accepted));
+	for (i = 0; i < j->env.nrcpt; i++)
+		if (job_rcpt_pending(j, i))
+			c->rcpt_idx[c->nsend++] = i;
+	if (c->nsend == 0)
+		return client_finish(c);
+	c->state = C_TXN;
+	c->pipelining = c->caps.pipelining;
+	if (c->pipelining) {
+		while (c->sent < c->nsend + 2)
+			send_pos(c, c->sent++);
+	} else
+		send_pos(c, c->sent++);
+	client_arm(c);
+	return client_pump(c);
+}
+
+static int
+start_body(struct client *c)
+{
+	c->state = C_BODY;
+	c->off = 0;
+	c->body_sent = false;
+	dotstuff_init(&c->ds);
+	client_arm(c);
+	return client_pump(c);
+}
+
+/* Produce body bytes while the output buffer is low. */
+int
+txn_body_fill(struct client *c)
+{
+	ssize_t n;
+	size_t out;
+
+	while (!c->body_sent && lio_out_pending(&c->lio) < BODY_LOW_WATER) {
+		n = pread(c->job->fd, body_in, sizeof(body_in), (off_t)c->off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			log_warn("%s: read of the message file", c->job->env.id);
+			/* Never send the final dot after a short body. */
+			return client_fail(c, RCPT_DEFERRED,
+			    "4.3.0 cannot read the message file");
+		}
+		if (n == 0) {
+			out = dotstuff_end(&c->ds, body_out);
+			c->body_sent = true;
+			c->state = C_DATAEND;
+			client_arm(c);
+		} else {
+			out = dotstuff(&c->ds, body_in, (size_t)n, body_out);
+			c->off += (uint64_t)n;
+		}
+		lio_write(&c->lio, body_out, out);
+	}
+	return 0;
+}
+
+int
+txn_reply(struct client *c)
+{
+	struct job *j = c->job;
+	const char *diag = c->reply.text;
+	int code = c->reply.code;
+	size_t pos, k;
+
+	if (c->replied >= c->sent)
+		return client_broken(c, "unexpected reply");
+	pos = c->replied++;
+	if (pos == 0) {
+		if (code / 100 != 2) {
+			c->mail_failed = true;
+			job_pending_result(j, fail_state(code), diag);
+		}
+	} else if (pos <= c->nsend) {
+		if (!c->mail_failed) {
+			if (code / 100 == 2) {
+				c->accepted[pos - 1] = true;
+				c->naccepted++;
+			} else
+				job_rcpt_result(j, c->rcpt_idx[pos - 1],
+				    fail_state(code), diag);
+		}
+	} else {
+		/* The reply to DATA. */
+		if (c->mail_failed || c->naccepted == 0) {
+			if (code != 354)
+				return client_finish(c);
+			/* RFC 2920 3.1: a 354 with no valid recipient
+			 * gets an empty message that is then ignored. */
+			c->discard = true;
+			c->state = C_DATAEND;
+			lio_write(&c->lio, ".\r\n", 3);
+			client_arm(c);
+			return client_pump(c);
+		}
+		if (code == 354)
+			return start_body(c);
+		for (k = 0; k < c->nsend; k++)
+			if (c->accepted[k])
+				job_rcpt_result(j, c->rcpt_idx[k],
+				    fail_state(code), diag);
+		return client_finish(c);
+	}
+	if (!c->pipelining) {
+		if (c->mail_failed)
+			return client_finish(c);
+		/* Every recipient refused: no DATA, just QUIT. */
+		if (c->sent == c->nsend + 1 && c->naccepted == 0)
+			return client_finish(c);
+		send_pos(c, c->sent++);
+	}
+	client_arm(c);
+	return client_pump(c);
+}
+
+/* The reply to the final dot, or one that came while the body was still
+ * going out (early: the server gave up on the message). */
+int
+txn_data_reply(struct client *c, bool early)
+{
+	const char *diag = c->reply.text;
+	int code = c->reply.code;
+	uint32_t st;
+	size_t k;
+
+	if (!c->discard) {
+		if (code / 100 == 2 && !early)
+			st = RCPT_DELIVERED;
+		else
+			st = fail_state(code);
+		for (k = 0; k < c->nsend; k++)
+			if (c->accepted[k])
+				job_rcpt_result(c->job, c->rcpt_idx[k], st, diag);
+	}
+	if (early) {
+		/* Mid-body, no QUIT can follow. */
+		client_release(c);
+		client_free(c);
+		return -1;
+	}
+	return client_finish(c);
+}
