@@ -21,6 +21,8 @@ struct lineio {
 	size_t  out_len, out_off, out_cap;
 	bool    eof;
 	bool    skipping;                 /* discarding the rest of a too-long line */
+	struct ssl_st *ssl;               /* NULL: plain TCP */
+	int     tls_want;                 /* EV_READ/EV_WRITE the TLS layer waits for */
 };
 
 enum lio_line { LIO_NONE = 0, LIO_LINE = 1, LIO_TOOLONG = -1 };
@@ -50,5 +52,28 @@ int  lio_flush(struct lineio *);
 size_t lio_out_pending(const struct lineio *);
 /* Give back memory of an idle connection. */
 void lio_compact(struct lineio *);
+
+/* ---- TLS (lib/tls.c): the same lineio, encrypted once started ----
+ * lio_fill and lio_flush go through OpenSSL when lio->ssl is set; when
+ * they return -1 (would block), lio_tls_events() says which readiness
+ * the TLS layer needs next (a read may need the socket writable). */
+struct ssl_ctx_st;
+/* TLS 1.2 and up. NULL on error, with a reason in err. */
+struct ssl_ctx_st *tls_server_ctx(const char *cert_file, const char *key_file,
+                                  char *err, size_t errlen);
+/* Verifies against the system CA store when verify is set. */
+struct ssl_ctx_st *tls_client_ctx(bool verify, char *err, size_t errlen);
+/* Begin TLS on a connection whose input buffer is empty (STARTTLS: the
+ * caller discards anything pipelined after the command first).
+ * peer_name is the SNI and the name verified (client side), or NULL. */
+int  lio_tls_start(struct lineio *, struct ssl_ctx_st *, bool server,
+                   const char *peer_name);
+/* Drive the handshake: 1 done, 0 in progress (wait for lio_tls_events()),
+ * -1 failed (reason in err, safe to log). */
+int  lio_tls_handshake(struct lineio *, char *err, size_t errlen);
+int  lio_tls_events(const struct lineio *);
+const char *lio_tls_version(const struct lineio *);   /* "TLSv1.3" or NULL */
+const char *lio_tls_cipher(const struct lineio *);
+bool lio_tls_verified(const struct lineio *);          /* peer certificate verified */
 
 #endif
