@@ -1,8 +1,10 @@
-/* Buffered, non-blocking line I/O (see lineio.h). The input buffer is
+/* Buffered, non-blocking line I/O (see lineio.h), plain or through TLS
+ * (contexts and handshake in tls.c). The input buffer is
  * allocated on first read, doubles from LIO_CHUNK up to LIO_MAX_IN and is
  * given back by lio_compact() when idle; a line that cannot fit is
  * reported once as too long and skipped, never buffered. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +13,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "event.h"
 #include "lineio.h"
 #include "log.h"
 #include "util.h"
@@ -29,6 +35,8 @@ lio_free(struct lineio *lio)
 {
 	int fd = lio->fd;
 
+	if (lio->ssl != NULL)
+		SSL_free(lio->ssl);   /* never closes the fd */
 	free(lio->in);
 	free(lio->out);
 	lio_init(lio, fd);
@@ -46,6 +54,85 @@ in_shift(struct lineio *lio)
 		memmove(lio->in, lio->in + lio->in_off, pending);
 	lio->in_len = pending;
 	lio->in_off = 0;
+}
+
+/* An SSL_read/SSL_write that did not succeed: -1 when it waits for
+ * the socket (tls_want says which way), -2 on error, 0 on a clean close. */
+static int
+tls_status(struct lineio *lio, int r)
+{
+	switch (SSL_get_error(lio->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		lio->tls_want = EV_READ;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		lio->tls_want = EV_WRITE;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		ERR_clear_error();
+		if (errno == EINTR)
+			return -1;
+		if (errno == 0)
+			errno = ECONNRESET;
+		return -2;
+	default:
+		ERR_clear_error();
+		errno = EPROTO;
+		return -2;
+	}
+}
+
+/* lio_fill through TLS: the buffer has room. Takes also what OpenSSL
+ * already decrypted, as long as it fits, so that little is left behind
+ * that the socket's readiness would not announce (see lio_tls_pending). */
+static ssize_t
+tls_fill(struct lineio *lio)
+{
+	size_t total = 0;
+	int n, st;
+
+	do {
+		ERR_clear_error();
+		errno = 0;
+		n = SSL_read(lio->ssl, lio->in + lio->in_len,
+		    (int)(lio->in_cap - lio->in_len));
+		if (n <= 0) {
+			st = tls_status(lio, n);
+			if (total > 0)
+				break;   /* report the bytes; the status recurs */
+			if (st == 0)
+				lio->eof = true;
+			return st;
+		}
+		lio->tls_want = 0;
+		lio->in_len += (size_t)n;
+		total += (size_t)n;
+	} while (lio->in_len < lio->in_cap && SSL_pending(lio->ssl) > 0);
+	return (ssize_t)total;
+}
+
+static int
+tls_flush(struct lineio *lio)
+{
+	size_t left;
+	int n, st;
+
+	while ((left = lio->out_len - lio->out_off) > 0) {
+		ERR_clear_error();
+		errno = 0;
+		n = SSL_write(lio->ssl, lio->out + lio->out_off,
+		    left > INT_MAX ? INT_MAX : (int)left);
+		if (n <= 0) {
+			st = tls_status(lio, n);
+			return st == -1 ? 0 : -1;
+		}
+		lio->tls_want = 0;
+		lio->out_off += (size_t)n;
+	}
+	lio->out_off = lio->out_len = 0;
+	return 1;
 }
 
 ssize_t
@@ -66,6 +153,8 @@ lio_fill(struct lineio *lio)
 		lio->in = xreallocarray(lio->in, ncap, 1);
 		lio->in_cap = ncap;
 	}
+	if (lio->ssl != NULL)
+		return tls_fill(lio);
 	for (;;) {
 		n = read(lio->fd, lio->in + lio->in_len, lio->in_cap - lio->in_len);
 		if (n > 0) {
@@ -197,6 +286,8 @@ lio_flush(struct lineio *lio)
 	ssize_t n;
 	size_t left;
 
+	if (lio->ssl != NULL)
+		return tls_flush(lio);
 	while ((left = lio->out_len - lio->out_off) > 0) {
 		/* MSG_NOSIGNAL: a peer that went away is an error, not SIGPIPE. */
 		n = send(lio->fd, lio->out + lio->out_off, left, MSG_NOSIGNAL);

@@ -75,5 +75,12 @@ int  lio_tls_events(const struct lineio *);
 const char *lio_tls_version(const struct lineio *);   /* "TLSv1.3" or NULL */
 const char *lio_tls_cipher(const struct lineio *);
 bool lio_tls_verified(const struct lineio *);          /* peer certificate verified */
+/* Decrypted bytes OpenSSL holds that lio_fill() can take without the
+ * socket becoming readable: a reader that stops before -1 (its buffer is
+ * full, it paused) must fill again when this is non-zero, not wait. */
+size_t lio_tls_pending(const struct lineio *);
+int  lio_tls_bits(const struct lineio *);              /* cipher strength */
+/* Best effort close_notify (one non-blocking attempt) before closing. */
+void lio_tls_shutdown(struct lineio *);
 
 #endif

@@ -3,7 +3,7 @@
 Starts the real binaries of a build ($EMPATH_BUILD, default ./build)
 unprivileged in a temporary directory, on free loopback ports, and talks to
 them with real clients; outgoing mail goes to a real SMTP sink server
-implemented here (Sink). Every process started is stopped in the test's
+(sink.py). Every process started is stopped in the test's
 cleanup, and a test fails if any daemon's log shows an ASan/UBSan report.
 
 When the tests run as root (CI on a fresh machine), the system is started
