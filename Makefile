@@ -86,6 +86,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBA)
 	$(CC) $(CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ $< \
 	    $(shell sed -n 's@^// LINK: @@p' $<) $(LIBA) $(PKG_LIBS) $(CHECK_LIBS)
 
+# ... and those modules (and what they include, through the .d files
+# their objects leave) are prerequisites of the test binary.
+$(foreach t,$(UNIT_SRCS),$(eval $(t:tests/unit/%.c=$(BUILD)/tests/%): \
+    $(shell sed -n 's@^// LINK: @@p' $(t))))
+
 unit: $(UNIT_BINS)
 
 deps:
@@ -97,6 +102,29 @@ check: deps
 
 bench: all
 	@sh tests/bench/run.sh $(BUILD)
+
+# libFuzzer harnesses (clang) for the SMTP command parser and smtpd's
+# content decoder; not part of `make check`. Each runs FUZZ_SECONDS
+# (default 600) on a corpus kept in $(BUILD)/fuzz, seeded from fuzz/corpus.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 600
+FUZZ_CFLAGS   = -std=gnu11 -D_GNU_SOURCE -g -O1 -Ilib -Ismtpd \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZERS      := fuzz_smtp_parse fuzz_decode
+$(BUILD)/fuzz/fuzz_smtp_parse: fuzz/fuzz_smtp_parse.c lib/smtp.c lib/smtp_dsn.c
+$(BUILD)/fuzz/fuzz_decode: fuzz/fuzz_decode.c smtpd/decode.c
+$(FUZZERS:%=$(BUILD)/fuzz/%):
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+
+fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
+	@for f in $(FUZZERS); do \
+	    c=$(BUILD)/fuzz/corpus-$${f#fuzz_}; mkdir -p $$c; \
+	    echo "== $$f for $(FUZZ_SECONDS)s"; \
+	    $(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=$(BUILD)/fuzz/$$f- $$c fuzz/corpus/$${f#fuzz_} \
+	        || exit 1; \
+	done
 
 run: deps
 	$(MAKE) all
@@ -115,6 +143,6 @@ install: all
 clean:
 	rm -rf build build-san
 
-.PHONY: all unit deps check bench run install clean
+.PHONY: all unit deps check bench fuzz run install clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -25,18 +25,18 @@
 #define CTL_MAX_INFLIGHT     4        /* forwarded requests per client */
 #define CTL_PEER_TIMEOUT_MS  (5 * 1000)
 #define CTL_ACCEPT_RETRY_MS  1000     /* after EMFILE and the like */
-/* Answers are small; a client with this much unread is not reading. */
-#define CTL_MAX_UNREAD       (256 * 1024)
-
-struct ctl_client;
+/* Answers to the requests a client may have in flight fit; a client
+ * with more unread is not reading. */
+#define CTL_MAX_UNREAD       ((CTL_MAX_INFLIGHT + 1) * (size_t)CHAN_MAX_PAYLOAD)
 
 /* A command forwarded to another daemon, waiting for its answer. */
 struct ctl_pending {
 	TAILQ_ENTRY(ctl_pending) entry;
 	struct ctl_client *c;
 	uint32_t         peerid;      /* the client's request id, echoed */
-	const char      *command;     /* for the audit line */
+	char             command[CTL_COMMAND_MAX];   /* for the audit line */
 	struct peer_req *req;
+	ctl_answer_fn    answer;
 };
 
 struct ctl_client {
@@ -70,10 +70,22 @@ static void cmd_status(struct ctl_client *, const char *, const struct chan_msg 
 static const struct ctl_command commands[] = {
 	{ CTL_PING,   "system ping",   cmd_ping },
 	{ CTL_STATUS, "system status", cmd_status },
+	{ CTL_QUEUE_LIST,     "queue list",        cmd_queue },
+	{ CTL_QUEUE_VIEW,     "queue view",        cmd_queue },
+	{ CTL_QUEUE_DELETE,   "queue delete",      cmd_queue },
+	{ CTL_QUEUE_RETRY,    "queue retry",       cmd_queue },
+	{ CTL_QUEUE_FREEZE,   "queue freeze",      cmd_queue },
+	{ CTL_QUEUE_UNFREEZE, "queue unfreeze",    cmd_queue },
+	{ CTL_QUEUE_PROCESS,  "queue process-now", cmd_queue },
+	{ CTL_QUEUE_STATS,    "queue stats",       cmd_queue },
+	{ CTL_DNS_LIST,       "dns list-cache",    cmd_dns },
+	{ CTL_DNS_CLEAR,      "dns clear-cache",   cmd_dns },
+	{ CTL_DNS_REFRESH,    "dns refresh",       cmd_dns },
+	{ CTL_DNS_OVERRIDES,  "dns list-overrides", cmd_dns },
 };
 
-static void
-audit(const struct ctl_client *c, const char *command, const char *result)
+void
+ctl_audit(const struct ctl_client *c, const char *command, const char *result)
 {
 	log_info("control: uid=%u user=%s pid=%d command=%s result=%s",
 	    (unsigned)c->uid, c->user, (int)c->pid, command, result);
@@ -100,7 +112,7 @@ inflight_cancel_all(struct ctl_client *c)
 	while ((p = TAILQ_FIRST(&c->inflight)) != NULL) {
 		TAILQ_REMOVE(&c->inflight, p, entry);
 		peer_request_cancel(p->req);
-		audit(c, p->command, "abandoned");
+		ctl_audit(c, p->command, "abandoned");
 		free(p);
 	}
 	c->ninflight = 0;
@@ -161,13 +173,13 @@ client_idle(void *arg)
 	client_close_later(c);
 }
 
-static void
-client_send(struct ctl_client *c, uint16_t type, uint32_t peerid,
-    const struct msgbuf *mb)
+void
+ctl_send(struct ctl_client *c, uint16_t type, uint32_t peerid,
+    const void *data, size_t len)
 {
 	if (c->closing || c->chan == NULL)
 		return;
-	if (mb->err || chan_send_mb(c->chan, type, peerid, -1, mb) == -1) {
+	if (chan_send(c->chan, type, peerid, -1, data, len) == -1) {
 		client_close_later(c);
 		return;
 	}
@@ -180,7 +192,18 @@ client_send(struct ctl_client *c, uint16_t type, uint32_t peerid,
 }
 
 static void
-client_error(struct ctl_client *c, uint32_t peerid, const char *text)
+client_send(struct ctl_client *c, uint16_t type, uint32_t peerid,
+    const struct msgbuf *mb)
+{
+	if (mb->err) {
+		client_close_later(c);
+		return;
+	}
+	ctl_send(c, type, peerid, mb->data, mb->len);
+}
+
+void
+ctl_error(struct ctl_client *c, uint32_t peerid, const char *text)
 {
 	struct msgbuf mb;
 
@@ -208,8 +231,8 @@ client_msg(struct channel *ch, struct chan_msg *m, void *arg)
 		}
 	}
 	(void)snprintf(name, sizeof(name), "unknown(%u)", (unsigned)m->type);
-	client_error(c, m->peerid, "unknown command");
-	audit(c, name, "error");
+	ctl_error(c, m->peerid, "unknown command");
+	ctl_audit(c, name, "error");
 }
 
 static void
@@ -298,15 +321,15 @@ cmd_ping(struct ctl_client *c, const char *name, const struct chan_msg *m)
 	struct msgbuf mb;
 
 	if (m->len != 0) {
-		client_error(c, m->peerid, "malformed request");
-		audit(c, name, "malformed");
+		ctl_error(c, m->peerid, "malformed request");
+		ctl_audit(c, name, "malformed");
 		return;
 	}
 	mb_init(&mb);
 	mb_str(&mb, EMPATH_VERSION);
 	client_send(c, CTL_PONG, m->peerid, &mb);
 	mb_free(&mb);
-	audit(c, name, "ok");
+	ctl_audit(c, name, "ok");
 }
 
 static void
@@ -358,56 +381,77 @@ status_reply(struct ctl_client *c, uint32_t peerid, const struct queue_counts *q
 }
 
 static void
-status_answer(const struct chan_msg *reply, void *arg)
+status_answer(struct ctl_client *c, uint32_t peerid, const char *command,
+    const struct chan_msg *reply)
 {
-	struct ctl_pending *p = arg;
-	struct ctl_client *c = p->c;
 	struct queue_counts qc;
 	bool ok = false;
 
-	TAILQ_REMOVE(&c->inflight, p, entry);
-	c->ninflight--;
 	if (reply != NULL) {
 		ok = queue_counts_parse(reply, &qc);
 		if (!ok)
 			log_warnx("queued: malformed answer (%s) to Q_STATUS_REQ",
 			    msg_name(reply->type));
 	}
-	status_reply(c, p->peerid, ok ? &qc : NULL);
-	audit(c, p->command, ok ? "ok" : "partial");
-	free(p);
+	status_reply(c, peerid, ok ? &qc : NULL);
+	ctl_audit(c, command, ok ? "ok" : "partial");
 }
 
 static void
 cmd_status(struct ctl_client *c, const char *name, const struct chan_msg *m)
 {
-	struct ctl_pending *p;
-
 	if (m->len != 0) {
-		client_error(c, m->peerid, "malformed request");
-		audit(c, name, "malformed");
+		ctl_error(c, m->peerid, "malformed request");
+		ctl_audit(c, name, "malformed");
 		return;
 	}
+	if (ctl_forward(c, m->peerid, name, PROC_QUEUED, Q_STATUS_REQ, NULL,
+	    status_answer) == -1) {
+		/* queued is down or restarting: answer with what we know. */
+		status_reply(c, m->peerid, NULL);
+		ctl_audit(c, name, "partial");
+	}
+}
+
+/* ---- forwarding ---- */
+
+static void
+pending_answer(const struct chan_msg *reply, void *arg)
+{
+	struct ctl_pending *p = arg;
+	struct ctl_client *c = p->c;
+
+	TAILQ_REMOVE(&c->inflight, p, entry);
+	c->ninflight--;
+	p->answer(c, p->peerid, p->command, reply);
+	free(p);
+}
+
+int
+ctl_forward(struct ctl_client *c, uint32_t peerid, const char *command,
+    enum proc_id to, uint16_t type, const struct msgbuf *mb,
+    ctl_answer_fn answer)
+{
+	struct ctl_pending *p;
+
 	if (c->ninflight >= CTL_MAX_INFLIGHT) {
-		client_error(c, m->peerid, "too many requests in flight");
-		audit(c, name, "busy");
-		return;
+		ctl_error(c, peerid, "too many requests in flight");
+		ctl_audit(c, command, "busy");
+		return 1;
 	}
 	p = xcalloc(1, sizeof(*p));
 	p->c = c;
-	p->peerid = m->peerid;
-	p->command = name;
-	p->req = peer_request(PROC_QUEUED, Q_STATUS_REQ, NULL,
-	    CTL_PEER_TIMEOUT_MS, status_answer, p);
+	p->peerid = peerid;
+	strlcpy(p->command, command, sizeof(p->command));
+	p->answer = answer;
+	p->req = peer_request(to, type, mb, CTL_PEER_TIMEOUT_MS, pending_answer, p);
 	if (p->req == NULL) {
-		/* queued is down or restarting: answer with what we know. */
 		free(p);
-		status_reply(c, m->peerid, NULL);
-		audit(c, name, "partial");
-		return;
+		return -1;
 	}
 	TAILQ_INSERT_TAIL(&c->inflight, p, entry);
 	c->ninflight++;
+	return 0;
 }
 
 /* ---- set-up ---- */

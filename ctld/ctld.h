@@ -55,6 +55,33 @@ void control_listen(int fd);                 /* takes the listening socket */
 void control_start(void);
 void control_shutdown(void);
 
+/* For the command modules (queue.c): one client of the control socket. */
+struct ctl_client;
+#define CTL_COMMAND_MAX 96                   /* audit name of a command */
+/* Called once per forwarded request: reply NULL when the daemon is down,
+ * restarting or did not answer in time. */
+typedef void (*ctl_answer_fn)(struct ctl_client *, uint32_t peerid,
+                              const char *command, const struct chan_msg *reply);
+void ctl_send(struct ctl_client *, uint16_t type, uint32_t peerid,
+              const void *data, size_t len);
+void ctl_error(struct ctl_client *, uint32_t peerid, const char *text);
+/* The audit line of a command: who, what, the result. */
+void ctl_audit(const struct ctl_client *, const char *command, const char *result);
+/* Forward a request to a daemon (with an id and a deadline). 0: sent,
+ * answer() will be called; 1: refused (too many in flight), the client is
+ * answered; -1: the daemon is not there, nothing was sent. */
+int  ctl_forward(struct ctl_client *, uint32_t peerid, const char *command,
+                 enum proc_id to, uint16_t type, const struct msgbuf *,
+                 ctl_answer_fn answer);
+
+/* ---- queue.c: the `empathctl queue` commands ---- */
+
+void cmd_queue(struct ctl_client *, const char *name, const struct chan_msg *);
+
+/* ---- dns.c: the `empathctl dns` commands (issue 5), to deliverd ---- */
+
+void cmd_dns(struct ctl_client *, const char *name, const struct chan_msg *);
+
 /* ---- health.c: minimal HTTP health endpoint ---- */
 
 void health_listen(int fd);

@@ -5,6 +5,8 @@
  * in a file can end the DATA phase early on any receiver: every LF goes
  * out as CRLF, and only "<CRLF>.<CRLF>" written by dotstuff_end() ends
  * the data. */
+#include <string.h>
+
 #include "body.h"
 
 void
@@ -17,24 +19,33 @@ dotstuff_init(struct dotstuff *s)
 size_t
 dotstuff(struct dotstuff *s, const char *in, size_t len, char *out)
 {
-	size_t i, o = 0;
+	size_t i = 0, o = 0, n, end;
+	const char *nl;
 
-	for (i = 0; i < len; i++) {
-		char c = in[i];
-
-		if (c == '\n') {
+	/* Line by line: the bytes of a line are copied as they are, only
+	 * its first byte and its end need a look. */
+	while (i < len) {
+		if (s->bol && in[i] == '.')
+			out[o++] = '.';
+		nl = memchr(in + i, '\n', len - i);
+		end = nl != NULL ? (size_t)(nl - in) : len;
+		n = end - i;
+		if (n > 0) {
+			memcpy(out + o, in + i, n);
+			o += n;
+			s->bol = false;
+			s->cr = in[end - 1] == '\r';
+		}
+		i = end;
+		if (nl != NULL) {
+			/* A CR may have ended the chunk before. */
 			if (!s->cr)
 				out[o++] = '\r';
 			out[o++] = '\n';
 			s->bol = true;
 			s->cr = false;
-			continue;
+			i++;
 		}
-		if (s->bol && c == '.')
-			out[o++] = '.';
-		out[o++] = c;
-		s->bol = false;
-		s->cr = (c == '\r');
 	}
 	return o;
 }

@@ -1,19 +1,21 @@
-/* The SMTP client session: one non-blocking connection per job (the
- * transaction itself is in txn.c).
+/* The SMTP client session: non-blocking connections that run jobs (the
+ * transaction itself is in txn.c, STARTTLS in client_tls.c).
  *
  * States follow the conversation: connect, greeting, EHLO (HELO when EHLO
- * gets a 5xx), the transaction (MAIL, RCPT..., DATA; sent together when
- * the server offers PIPELINING, one at a time otherwise, the replies read
- * in order either way), the body, the reply to the final dot, QUIT. The
- * job gets its results as soon as the final reply is in; QUIT runs on
- * without it. Until MAIL the next address of the route is tried on any
- * failure; after it, a failure settles every recipient still open.
- * Each phase has its own timer from `delivery { timeout ... }`.
+ * gets a 5xx), STARTTLS and the handshake when the policy asks for it and
+ * EHLO again, the transaction (MAIL, RCPT..., DATA; sent together when the
+ * server offers PIPELINING, one at a time otherwise, the replies read in
+ * order either way), the body, the reply to the final dot. Until MAIL the
+ * next address of the route (the next MX host once one host's addresses
+ * are done) is tried on any failure; after it, a failure settles every
+ * recipient still open. Each phase has its own timer from
+ * `delivery { timeout ... }`.
  *
- * The session and the transaction are separate steps (txn_begin(),
- * client_finish()), so connection reuse (issue 5) can run a second
- * transaction with RSET where client_finish() now says QUIT, and STARTTLS
- * fits between EHLO and txn_begin(). */
+ * After a transaction the job gets its results and the connection waits
+ * in a pool (C_IDLE, POOL_IDLE_MS) for the next job to the same domain,
+ * which starts with RSET (connection reuse); otherwise it says QUIT.
+ * A connection that fails at the RSET hands its job back for a fresh
+ * route and connection: reuse never costs a job an attempt. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -28,17 +30,20 @@
 #include "daemon.h"
 #include "deliverd.h"
 #include "event.h"
+#include "flow.h"
 #include "lineio.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
 
 static LIST_HEAD(, client) clients = LIST_HEAD_INITIALIZER(clients);
-static unsigned nclients, ndetached;
+static LIST_HEAD(, client) idle = LIST_HEAD_INITIALIZER(idle);
+static unsigned nclients, ndetached, nidle;
 
 #define CMD_MAX 1024
 
 static void io_cb(int, int, void *);
+static int connect_dest(struct client *);
 
 unsigned
 client_count(void)
@@ -66,7 +71,12 @@ timeout_s(enum cstate st, size_t pos, size_t nsend)
 	case C_GREETING:
 	case C_EHLO:
 	case C_HELO:
+	case C_RSET:
 		v = d ? d->to_ehlo : 0;
+		break;
+	case C_STARTTLS:
+	case C_TLS:
+		v = d ? d->to_starttls : 0;
 		break;
 	case C_TXN:
 		if (pos == 0)
@@ -83,6 +93,8 @@ timeout_s(enum cstate st, size_t pos, size_t nsend)
 		v = d ? d->to_data : 0;
 		def = 120;
 		break;
+	case C_IDLE:
+		return POOL_IDLE_MS / 1000;
 	case C_QUIT:
 		v = d ? d->to_quit : 0;
 		def = 10;
@@ -94,8 +106,11 @@ timeout_s(enum cstate st, size_t pos, size_t nsend)
 void
 client_arm(struct client *c)
 {
-	ev_timer_start(c->timer,
-	    (uint64_t)timeout_s(c->state, c->replied, c->nsend) * 1000);
+	uint64_t ms = (uint64_t)timeout_s(c->state, c->replied, c->nsend) * 1000;
+
+	if (c->state == C_IDLE)
+		ms = POOL_IDLE_MS;
+	ev_timer_start(c->timer, ms);
 }
 
 /* What the server is being asked, for diagnostics. */
@@ -111,6 +126,12 @@ phase(const struct client *c)
 		return "EHLO";
 	case C_HELO:
 		return "HELO";
+	case C_STARTTLS:
+		return "STARTTLS";
+	case C_TLS:
+		return "the TLS handshake";
+	case C_RSET:
+		return "RSET";
 	case C_TXN:
 		if (c->replied == 0)
 			return "MAIL FROM";
@@ -119,10 +140,22 @@ phase(const struct client *c)
 		return "the message body";
 	case C_DATAEND:
 		return "end of data";
+	case C_IDLE:
+		return "the next job";
 	case C_QUIT:
 		return "QUIT";
 	}
 	return "?";
+}
+
+static void
+idle_remove(struct client *c)
+{
+	if (c->state != C_IDLE)
+		return;
+	LIST_REMOVE(c, idle_entry);
+	nidle--;
+	c->state = C_QUIT;
 }
 
 static void
@@ -131,25 +164,40 @@ conn_close(struct client *c)
 	if (c->io != NULL)
 		ev_io_del(c->io);
 	c->io = NULL;
-	if (c->lio_ready)
+	if (c->lio_ready) {
+		lio_tls_shutdown(&c->lio);
 		lio_free(&c->lio);
+	}
 	c->lio_ready = false;
+	c->tls_active = false;
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = -1;
 	ev_timer_stop(c->timer);
 }
 
+static void
+txn_reset(struct client *c)
+{
+	free(c->rcpt_idx);
+	free(c->accepted);
+	c->rcpt_idx = NULL;
+	c->accepted = NULL;
+	c->nsend = c->naccepted = c->sent = c->replied = 0;
+	c->pipelining = c->mail_failed = c->discard = c->body_sent = false;
+	c->off = 0;
+}
+
 void
 client_free(struct client *c)
 {
+	idle_remove(c);
 	conn_close(c);
 	ev_timer_free(c->timer);
 	LIST_REMOVE(c, entry);
 	nclients--;
 	route_free(c->route);
-	free(c->rcpt_idx);
-	free(c->accepted);
+	txn_reset(c);
 	if (c->detached) {
 		ndetached--;
 		free(c);
@@ -159,19 +207,28 @@ client_free(struct client *c)
 	free(c);
 }
 
-/* Hand the job back: its results are final. */
-void
-client_release(struct client *c)
+/* Give the job back with its results final. */
+static void
+hand_back(struct client *c)
 {
 	struct job *j = c->job;
 
 	if (j == NULL)
 		return;
 	c->job = NULL;
-	c->detached = true;
-	ndetached++;
 	j->client = NULL;
 	job_done(j);
+}
+
+/* Hand the job back: its results are final; the connection ends. */
+void
+client_release(struct client *c)
+{
+	if (c->job == NULL)
+		return;
+	c->detached = true;
+	ndetached++;
+	hand_back(c);
 }
 
 /* Settle everything still open, drop the connection. Returns -1. */
@@ -185,20 +242,46 @@ client_fail(struct client *c, uint32_t state, const char *diag)
 	return -1;
 }
 
-static int connect_dest(struct client *);
-
-/* Before MAIL: give up on this address, try the next one. Returns -1. */
+/* A reused connection failed before its transaction: the job starts
+ * over on a fresh connection, the old one goes. Returns -1. */
 static int
-next_dest(struct client *c, const char *diag)
+reuse_failed(struct client *c, const char *diag)
+{
+	struct job *j = c->job;
+
+	log_info("%s: reused connection to %s failed (%s), connecting again",
+	    j->env.id, c->peer, diag);
+	c->job = NULL;
+	client_free(c);
+	job_reroute(j);
+	return -1;
+}
+
+int
+client_next_dest(struct client *c, const char *diag)
 {
 	conn_close(c);
 	if (c->job != NULL && c->dest + 1 < c->route->ndest) {
 		log_info("%s: %s, trying the next address", c->job->env.id, diag);
 		c->dest++;
+		c->no_tls = false;
 		connect_dest(c);
 		return -1;
 	}
 	return client_fail(c, RCPT_DEFERRED, diag);
+}
+
+int
+client_retry_plain(struct client *c, const char *diag)
+{
+	conn_close(c);
+	if (c->job == NULL)
+		return client_fail(c, RCPT_DEFERRED, diag);
+	log_info("%s: %s, trying %s again without TLS", c->job->env.id, diag,
+	    c->addr);
+	c->no_tls = true;
+	connect_dest(c);
+	return -1;
 }
 
 void
@@ -214,15 +297,52 @@ client_send(struct client *c, const char *fmt, ...)
 	/* Addresses are bounded by job_check(), so this cannot cut. */
 	if (n < 0 || (size_t)n >= sizeof(buf) - 2)
 		fatalx("SMTP command too long");
-	log_debug("%s > %s", c->peer, log_sanitize(buf, safe, sizeof(safe)));
+	if (log_level_enabled(LOGL_DEBUG))
+		log_debug("%s > %s", c->peer, log_sanitize(buf, safe, sizeof(safe)));
 	memcpy(buf + n, "\r\n", 2);
 	lio_write(&c->lio, buf, (size_t)n + 2);
 }
 
-/* Transaction over: results to the job, then QUIT. */
+/* May this connection wait for another job? */
+static bool
+reusable(const struct client *c)
+{
+	const struct config *cfg = daemon_config();
+	unsigned per = cfg != NULL && cfg->delivery.per_domain ?
+	    cfg->delivery.per_domain : 8;
+	const struct client *o;
+	unsigned same = 0;
+
+	if (c->wdead || c->discard || c->io == NULL ||
+	    c->ntxn >= POOL_TXN_MAX || mono_ms() - c->born >= POOL_AGE_MAX_MS ||
+	    nidle >= job_concurrency())
+		return false;
+	LIST_FOREACH(o, &idle, idle_entry)
+		if (strcasecmp(o->domain, c->domain) == 0)
+			same++;
+	return same < per;
+}
+
+/* Transaction over: results to the job, then the pool or QUIT. */
 int
 client_finish(struct client *c)
 {
+	c->ntxn++;
+	if (c->job != NULL && reusable(c)) {
+		txn_reset(c);
+		lio_compact(&c->lio);
+		c->state = C_IDLE;
+		LIST_INSERT_HEAD(&idle, c, idle_entry);
+		nidle++;
+		client_arm(c);
+		ev_io_set(c->io, EV_READ);
+		/* job_done() may start a job that takes this connection
+		 * back at once (client_reuse()). */
+		hand_back(c);
+		if (c->state == C_IDLE)
+			return -1;
+		return client_pump(c);
+	}
 	client_release(c);
 	c->state = C_QUIT;
 	client_send(c, "QUIT");
@@ -235,7 +355,7 @@ int
 client_pump(struct client *c)
 {
 	size_t before;
-	int r;
+	int r, ev;
 
 	if (c->io == NULL)
 		return 0;
@@ -258,8 +378,11 @@ client_pump(struct client *c)
 		if (txn_body_fill(c) == -1)
 			return -1;
 	}
-	ev_io_set(c->io, EV_READ |
-	    (!c->wdead && lio_out_pending(&c->lio) > 0 ? EV_WRITE : 0));
+	ev = EV_READ;
+	if (!c->wdead && lio_out_pending(&c->lio) > 0)
+		ev |= c->lio.ssl != NULL ? lio_tls_events(&c->lio) | EV_WRITE :
+		    EV_WRITE;
+	ev_io_set(c->io, ev);
 	return 0;
 }
 
@@ -272,6 +395,21 @@ helo_name(void)
 	    cfg->hostname : "localhost";
 }
 
+void
+client_send_ehlo(struct client *c)
+{
+	memset(&c->caps, 0, sizeof(c->caps));
+	c->state = C_EHLO;
+	client_send(c, "EHLO %.255s", helo_name());
+	client_arm(c);
+}
+
+int
+client_ehlo_done(struct client *c)
+{
+	return tls_after_ehlo(c);
+}
+
 static int
 on_reply(struct client *c)
 {
@@ -282,16 +420,14 @@ on_reply(struct client *c)
 	switch (c->state) {
 	case C_GREETING:
 		if (code / 100 != 2)
-			return next_dest(c, c->reply.text);
-		c->state = C_EHLO;
-		client_send(c, "EHLO %.255s", helo_name());
-		client_arm(c);
+			return client_next_dest(c, c->reply.text);
+		client_send_ehlo(c);
 		return client_pump(c);
 	case C_EHLO:
 		if (code / 100 == 2)
-			return txn_begin(c);
-		if (code / 100 != 5)
-			return next_dest(c, c->reply.text);
+			return client_ehlo_done(c);
+		if (code / 100 != 5 || c->tls_active)
+			return client_next_dest(c, c->reply.text);
 		memset(&c->caps, 0, sizeof(c->caps));
 		c->state = C_HELO;
 		client_send(c, "HELO %.255s", helo_name());
@@ -299,18 +435,30 @@ on_reply(struct client *c)
 		return client_pump(c);
 	case C_HELO:
 		if (code / 100 == 2)
-			return txn_begin(c);
-		return next_dest(c, c->reply.text);
+			return client_ehlo_done(c);
+		return client_next_dest(c, c->reply.text);
+	case C_STARTTLS:
+		return tls_starttls_reply(c);
+	case C_RSET:
+		if (code / 100 != 2)
+			return reuse_failed(c, c->reply.text);
+		return txn_begin(c);
 	case C_TXN:
 		return txn_reply(c);
 	case C_BODY:
 		return txn_data_reply(c, true);
 	case C_DATAEND:
 		return txn_data_reply(c, false);
+	case C_IDLE:
+		/* Unasked: usually 421 before the server closes. */
+		log_debug("%s: idle connection closed by the server", c->peer);
+		client_free(c);
+		return -1;
 	case C_QUIT:
 		client_free(c);
 		return -1;
 	case C_CONNECT:
+	case C_TLS:
 		break;
 	}
 	return 0;
@@ -329,11 +477,16 @@ client_broken(struct client *c, const char *what)
 	case C_GREETING:
 	case C_EHLO:
 	case C_HELO:
-		return next_dest(c, diag);
+	case C_STARTTLS:
+	case C_TLS:
+		return client_next_dest(c, diag);
+	case C_RSET:
+		return reuse_failed(c, diag);
 	case C_TXN:
 	case C_BODY:
 	case C_DATAEND:
 		return client_fail(c, RCPT_DEFERRED, diag);
+	case C_IDLE:
 	case C_QUIT:
 		break;
 	}
@@ -389,7 +542,7 @@ connect_failed(struct client *c, int err)
 	else
 		snprintf(diag, sizeof(diag), "4.4.1 cannot connect to %s: %s",
 		    c->addr, strerror(err));
-	return next_dest(c, diag);
+	return client_next_dest(c, diag);
 }
 
 static void
@@ -401,6 +554,14 @@ timer_cb(void *arg)
 	switch (c->state) {
 	case C_CONNECT:
 		connect_failed(c, c->conn_err != 0 ? c->conn_err : ETIMEDOUT);
+		return;
+	case C_IDLE:
+		/* Nobody needed it: say goodbye. It holds no job slot. */
+		idle_remove(c);
+		c->state = C_QUIT;
+		client_send(c, "QUIT");
+		client_arm(c);
+		client_pump(c);
 		return;
 	case C_QUIT:
 		client_free(c);
@@ -414,10 +575,21 @@ timer_cb(void *arg)
 		    "4.4.2 timeout waiting for %s from %s", phase(c), c->peer);
 		break;
 	}
-	if (c->state == C_GREETING || c->state == C_EHLO || c->state == C_HELO)
-		next_dest(c, diag);
-	else
+	switch (c->state) {
+	case C_GREETING:
+	case C_EHLO:
+	case C_HELO:
+	case C_STARTTLS:
+	case C_TLS:
+		client_next_dest(c, diag);
+		break;
+	case C_RSET:
+		reuse_failed(c, diag);
+		break;
+	default:
 		client_fail(c, RCPT_DEFERRED, diag);
+		break;
+	}
 }
 
 static void
@@ -437,13 +609,19 @@ io_cb(int fd, int events, void *arg)
 		}
 		log_debug("%s: connected to %s", c->job->env.id, c->peer);
 		c->state = C_GREETING;
+		c->born = mono_ms();
 		client_arm(c);
 		ev_io_set(c->io, EV_READ);
 		return;
 	}
+	if (c->state == C_TLS) {
+		tls_step(c);
+		return;
+	}
 	if ((events & EV_READ) && on_read(c) == -1)
 		return;
-	if (events & EV_WRITE)
+	/* Reading may have moved the connection into the handshake. */
+	if ((events & EV_WRITE) && c->state != C_TLS)
 		client_pump(c);
 }
 
@@ -468,6 +646,7 @@ connect_dest(struct client *c)
 	memset(&c->caps, 0, sizeof(c->caps));
 	c->wdead = false;
 	c->conn_err = 0;
+	c->ntxn = 0;
 	c->state = C_CONNECT;
 	c->fd = socket(d->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
@@ -500,10 +679,36 @@ client_start(struct job *j, struct route *r)
 	c->job = j;
 	c->route = r;
 	c->fd = -1;
+	strlcpy(c->domain, j->domain, sizeof(c->domain));
+	tls_policy_of(c, j->domain);
 	c->timer = ev_timer_new(timer_cb, c);
 	LIST_INSERT_HEAD(&clients, c, entry);
 	nclients++;
 	connect_dest(c);
+	return c;
+}
+
+struct client *
+client_reuse(struct job *j)
+{
+	struct client *c;
+
+	LIST_FOREACH(c, &idle, idle_entry)
+		if (strcasecmp(c->domain, j->domain) == 0)
+			break;
+	if (c == NULL)
+		return NULL;
+	LIST_REMOVE(c, idle_entry);
+	nidle--;
+	c->job = j;
+	job_set_remote(j, c->peer);
+	log_debug("%s: reusing the connection to %s", j->env.id, c->peer);
+	reply_init(&c->reply);
+	c->state = C_RSET;
+	client_send(c, "RSET");
+	client_arm(c);
+	/* Written from the loop: the caller may be inside this client. */
+	ev_io_set(c->io, EV_READ | EV_WRITE);
 	return c;
 }
 

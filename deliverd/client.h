@@ -20,21 +20,35 @@
 #define BODY_CHUNK      (64 * 1024)
 #define BODY_LOW_WATER  (16 * 1024)
 
+/* How long a connection may serve jobs: idle in the pool, in all, and
+ * in transactions. Postfix keeps 2 s idle and 300 s in all. */
+#define POOL_IDLE_MS     3000
+#define POOL_AGE_MAX_MS  300000
+#define POOL_TXN_MAX     100
+
 enum cstate {
 	C_CONNECT,
 	C_GREETING,
 	C_EHLO,
 	C_HELO,
+	C_STARTTLS,             /* waiting for the reply to STARTTLS */
+	C_TLS,                  /* the TLS handshake */
+	C_RSET,                 /* a reused connection: the reply to RSET */
 	C_TXN,                  /* replies to MAIL, RCPT..., DATA */
 	C_BODY,                 /* writing the message */
 	C_DATAEND,              /* waiting for the reply to the final dot */
+	C_IDLE,                 /* in the pool, waiting for the next job */
 	C_QUIT,
 };
 
 struct client {
 	LIST_ENTRY(client) entry;
+	LIST_ENTRY(client) idle_entry;  /* in the pool (state C_IDLE) */
 	struct job *job;                /* NULL once the results are handed back */
 	bool     detached;              /* ... and still connected, saying QUIT */
+	char     domain[ROUTE_HOST_MAX];  /* of its jobs: the pool key */
+	uint64_t born;                  /* monotonic ms of the connection */
+	unsigned ntxn;                  /* transactions on this connection */
 	struct route *route;
 	size_t   dest;                  /* route->dest being tried */
 	int      fd;
@@ -49,6 +63,12 @@ struct client {
 	struct smtp_caps caps;
 	char     peer[REMOTE_MAX];      /* "host[ip]:port" */
 	char     addr[80];              /* "ip:port" or "[ip]:port" */
+
+	/* TLS (client_tls.c): the policy of the job's domain, and state. */
+	int      tls_policy;            /* enum tls_policy */
+	bool     tls_verify;            /* verification required */
+	bool     tls_active;
+	bool     no_tls;                /* this address again, in plain text */
 
 	/* The transaction: position 0 is MAIL, 1..nsend the RCPTs of
 	 * rcpt_idx[], nsend + 1 is DATA. */
@@ -65,7 +85,9 @@ struct client {
 	bool     body_sent;
 };
 
-/* client.c: the connection */
+/* client.c: the connection. Functions returning int return -1 when the
+ * caller must not touch the client any more (it is gone, or waits for
+ * the event loop in a new state), 0 otherwise. */
 void client_arm(struct client *);             /* the timer of this state */
 void client_send(struct client *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));    /* one command line */
@@ -75,7 +97,20 @@ void client_free(struct client *);
 /* These return -1: the client is gone or on another connection. */
 int  client_fail(struct client *, uint32_t state, const char *diag);
 int  client_broken(struct client *, const char *what);
-int  client_finish(struct client *);          /* results, then QUIT */
+int  client_finish(struct client *);          /* results, then reuse or QUIT */
+/* Before MAIL: give up on this address, try the next one. */
+int  client_next_dest(struct client *, const char *diag);
+/* Connect to the same address again, without STARTTLS this time. */
+int  client_retry_plain(struct client *, const char *diag);
+/* EHLO done: STARTTLS, or the transaction. */
+int  client_ehlo_done(struct client *);
+void client_send_ehlo(struct client *);
+
+/* client_tls.c */
+void tls_policy_of(struct client *, const char *domain);
+int  tls_after_ehlo(struct client *);         /* STARTTLS or txn_begin() */
+int  tls_starttls_reply(struct client *);     /* the reply to STARTTLS */
+int  tls_step(struct client *);               /* drive the handshake */
 
 /* txn.c: the transaction; each returns -1 when the client went away. */
 int  txn_begin(struct client *);              /* after EHLO or HELO */

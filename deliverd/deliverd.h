@@ -9,6 +9,7 @@
 
 #include "channel.h"
 #include "envelope.h"
+#include "flow.h"
 #include "route.h"
 
 /* "host[ip]:port" */
@@ -34,9 +35,15 @@ struct job {
 	size_t   npending;            /* recipients not yet final */
 	char     domain[ROUTE_HOST_MAX];
 	char     remote[REMOTE_MAX];  /* the host being talked to, "" before */
+	char     nexthop[ROUTE_NEXTHOP_MAX];   /* circuit breaker key */
 	bool     running;             /* counted against the concurrency */
 	struct route_query *rq;       /* while routing */
 	struct client *client;        /* while connected */
+	struct flow_ticket ticket;    /* admitted by flow control */
+	bool     routed;              /* a route was found */
+	bool     route_tempfail;      /* routing failed for now (DNS) */
+	bool     session_ok;          /* a server took MAIL FROM */
+	unsigned postpone_s;          /* RCPT_POSTPONED: come back after */
 };
 
 /* main.c */
@@ -65,11 +72,19 @@ void job_pending_result(struct job *, uint32_t state, const char *diag);
 /* Every recipient is final: report, log, free the job, start the next. The
  * client must have let go of the job (job->client = NULL) before. */
 void job_done(struct job *);
+/* A reused connection failed before the transaction: look the route up
+ * and connect afresh (the job has no client). */
+void job_reroute(struct job *);
 
 /* client.c */
+/* Before the privilege drop: the TLS contexts (CA store read now). */
+void client_configure(const struct config *);
 /* Start delivering job over route (taken). Never calls back into the job
  * before returning. */
 struct client *client_start(struct job *, struct route *);
+/* An idle connection to the job's domain, if there is one, takes the job
+ * (RSET, then the transaction); never calls back before returning. */
+struct client *client_reuse(struct job *);
 /* Close at once, without results: the caller settles the job. */
 void client_abort(struct client *);
 unsigned client_count(void);              /* open connections */

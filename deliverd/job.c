@@ -1,6 +1,9 @@
 /* Delivery jobs: accepted from queued, checked, run at most
- * `delivery { concurrency }` at a time (the rest wait in arrival order),
- * answered exactly once with D_RESULT and logged in the Postfix style. */
+ * `delivery { concurrency }` at a time and `per-domain` per domain (the
+ * rest wait in arrival order), held back by flow control (flow.c: rate
+ * limits, circuit breakers) as postponed results that cost no attempt,
+ * answered exactly once with D_RESULT and logged in the Postfix style
+ * (with the same fields as JSON members in the JSON log format). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +24,17 @@
 #define JOB_WAIT_MAX 512
 
 #define DIAG_SHUTDOWN "4.3.2 delivery agent shutting down"
+/* A job that finds every waiting slot taken comes back after this. */
+#define BUSY_POSTPONE_S 5
+/* Idle flow control state is dropped this often. */
+#define FLOW_GC_MS      60000
 
 static TAILQ_HEAD(, job) waiting = TAILQ_HEAD_INITIALIZER(waiting);
 static TAILQ_HEAD(, job) running = TAILQ_HEAD_INITIALIZER(running);
 static unsigned nwaiting, nrunning;
 static bool started, stopping, aborting;
 static void (*stop_done)(void);
-static struct ev_timer *stop_timer;
+static struct ev_timer *stop_timer, *gc_timer;
 
 static void check_stopped(void);
 
@@ -127,8 +134,13 @@ encode_result(const struct job *j, struct msgbuf *mb, size_t max_remote,
 	mb_str(mb, j->env.id);
 	mb_u32(mb, (uint32_t)j->env.nrcpt);
 	for (i = 0; i < j->env.nrcpt; i++) {
+		uint32_t st = j->rcpt[i].state;
+
+		if (st == RCPT_POSTPONED)
+			st |= (uint32_t)(j->postpone_s > RCPT_POSTPONE_MASK ?
+			    RCPT_POSTPONE_MASK : j->postpone_s) << RCPT_POSTPONE_SHIFT;
 		mb_u64(mb, j->env.rcpt[i].id);
-		mb_u32(mb, j->rcpt[i].state);
+		mb_u32(mb, st);
 		mb_str_max(mb, j->rcpt[i].remote, max_remote);
 		mb_str_max(mb, j->rcpt[i].diag, max_diag);
 	}
@@ -168,7 +180,7 @@ log_result(const struct job *j, size_t i, double delay)
 {
 	const struct job_rcpt *r = &j->rcpt[i];
 	const char *status;
-	char addr[512], dsn[REPLY_ESC_MAX];
+	char addr[512], dsn[REPLY_ESC_MAX], delaybuf[32];
 	int cls;
 
 	switch (r->state) {
@@ -181,25 +193,38 @@ log_result(const struct job *j, size_t i, double delay)
 		cls = 5;
 		break;
 	default:
+		/* Postponed ones too: log tools know "deferred". */
 		status = "deferred";
 		cls = 4;
 		break;
 	}
-	log_info("%s: to=<%s>, relay=%s, delay=%.1f, dsn=%s, status=%s (%s)",
-	    j->env.id, log_sanitize(j->env.rcpt[i].addr, addr, sizeof(addr)),
-	    r->remote != NULL ? r->remote : "none", delay,
-	    reply_dsn(r->diag, cls, dsn, sizeof(dsn)), status,
-	    r->diag != NULL ? r->diag : "");
+	log_sanitize(j->env.rcpt[i].addr, addr, sizeof(addr));
+	reply_dsn(r->diag, cls, dsn, sizeof(dsn));
+	snprintf(delaybuf, sizeof(delaybuf), "%.1f", delay);
+	{
+		const struct log_field f[] = {
+			{ "id", j->env.id }, { "to", addr },
+			{ "relay", r->remote != NULL ? r->remote : "none" },
+			{ "delay", delaybuf }, { "dsn", dsn }, { "status", status },
+			{ "reply", r->diag != NULL ? r->diag : "" },
+		};
+
+		log_fields(LOGL_INFO, f, nitems(f),
+		    "%s: to=<%s>, relay=%s, delay=%s, dsn=%s, status=%s (%s)",
+		    j->env.id, addr, r->remote != NULL ? r->remote : "none",
+		    delaybuf, dsn, status, r->diag != NULL ? r->diag : "");
+	}
 }
 
 /* Take j off its list; report and log it unless report is false. */
 static void
-job_finish(struct job *j, bool report)
+job_finish(struct job *j, bool report, enum flow_outcome out)
 {
 	struct timespec ts;
 	double delay;
 	size_t i;
 
+	flow_done(j->domain, j->nexthop, &j->ticket, out);
 	if (j->running) {
 		TAILQ_REMOVE(&running, j, entry);
 		nrunning--;
@@ -223,8 +248,16 @@ job_finish(struct job *j, bool report)
 void
 job_done(struct job *j)
 {
+	enum flow_outcome out = FLOW_NEUTRAL;
+
 	j->client = NULL;
-	job_finish(j, true);
+	/* For the circuit breaker: did the next hop take a transaction? A
+	 * permanent routing answer (null MX, NXDOMAIN) says nothing. */
+	if (j->session_ok)
+		out = FLOW_OK;
+	else if (j->routed || j->route_tempfail)
+		out = FLOW_FAIL;
+	job_finish(j, true, out);
 	job_kick();
 	check_stopped();
 }
@@ -236,37 +269,91 @@ job_routed(struct route *r, void *arg)
 
 	j->rq = NULL;
 	if (r->status != ROUTE_OK) {
+		j->route_tempfail = r->status == ROUTE_TEMPFAIL;
 		job_pending_result(j, r->status == ROUTE_PERMFAIL ?
 		    RCPT_FAILED : RCPT_DEFERRED, r->diag);
 		route_free(r);
 		job_done(j);
 		return;
 	}
+	j->routed = true;
 	j->client = client_start(j, r);
 }
 
-/* A connection still saying QUIT holds its slot until it closes. */
+void
+job_reroute(struct job *j)
+{
+	j->client = NULL;
+	j->remote[0] = '\0';
+	j->rq = route_lookup(j->domain, job_routed, j);
+}
+
+/* Hand j back to queued untried: no attempt is counted. */
+static void
+job_postpone(struct job *j, unsigned delay_s, const char *why)
+{
+	j->postpone_s = delay_s;
+	job_pending_result(j, RCPT_POSTPONED, why);
+	job_finish(j, true, FLOW_NEUTRAL);
+}
+
+/* Start what may start. A connection still saying QUIT holds its slot
+ * until it closes; a job whose domain is at its connection limit waits,
+ * and later ones go past it. */
 void
 job_kick(void)
 {
-	struct job *j;
+	struct job *j, *next;
+	char why[REPLY_TEXT_MAX];
+	unsigned delay;
 
-	while (started && !stopping && !aborting &&
-	    nrunning + client_detached() < job_concurrency() &&
-	    (j = TAILQ_FIRST(&waiting)) != NULL) {
+	if (!started || stopping || aborting)
+		return;
+	for (j = TAILQ_FIRST(&waiting); j != NULL; j = next) {
+		next = TAILQ_NEXT(j, entry);
+		if (nrunning + client_detached() >= job_concurrency())
+			break;
+		switch (flow_admit(j->domain, j->nexthop, &j->ticket, &delay, why,
+		    sizeof(why))) {
+		case FLOW_WAIT:
+			continue;
+		case FLOW_POSTPONE:
+			TAILQ_REMOVE(&waiting, j, entry);
+			nwaiting--;
+			job_postpone(j, delay, why);
+			continue;
+		case FLOW_GO:
+			break;
+		}
 		TAILQ_REMOVE(&waiting, j, entry);
 		nwaiting--;
 		TAILQ_INSERT_TAIL(&running, j, entry);
 		nrunning++;
 		j->running = true;
+		if ((j->client = client_reuse(j)) != NULL) {
+			j->routed = true;
+			continue;
+		}
 		j->rq = route_lookup(j->domain, job_routed, j);
+		/* route_lookup() and client_reuse() never call back at once,
+		 * so next is still on the list. */
 	}
+}
+
+static void
+gc_cb(void *arg)
+{
+	(void)arg;
+	flow_gc();
+	ev_timer_start(gc_timer, FLOW_GC_MS);
 }
 
 void
 job_start(void)
 {
 	started = true;
+	gc_timer = ev_timer_new(gc_cb, NULL);
+	ev_timer_start(gc_timer, FLOW_GC_MS);
 	job_kick();
 }
 
@@ -317,6 +404,7 @@ job_check(struct job *j)
 		return;
 	}
 	strlcpy(j->domain, dom, sizeof(j->domain));
+	route_nexthop(daemon_config(), j->domain, j->nexthop, sizeof(j->nexthop));
 	for (i = 0; i < j->env.nrcpt; i++) {
 		if (strcasecmp(addr_domain(j->env.rcpt[i].addr), j->domain) != 0) {
 			log_warnx("%s: job %u mixes domains", j->env.id, j->id);
@@ -348,7 +436,7 @@ job_submit(struct chan_msg *m)
 		/* Still answer once, with nothing in it. */
 		env_clear(&j->env);
 		env_init(&j->env);
-		job_finish(j, true);
+		job_finish(j, true, FLOW_NEUTRAL);
 		return;
 	}
 	j->rcpt = xcalloc(j->env.nrcpt, sizeof(*j->rcpt));
@@ -358,13 +446,17 @@ job_submit(struct chan_msg *m)
 	if (j->npending > 0)
 		job_check(j);
 
-	if (j->npending > 0 && stopping)
-		job_pending_result(j, RCPT_DEFERRED, DIAG_SHUTDOWN);
-	if (j->npending > 0 && nwaiting >= JOB_WAIT_MAX)
-		job_pending_result(j, RCPT_DEFERRED,
+	if (j->npending > 0 && stopping) {
+		j->postpone_s = 0;
+		job_pending_result(j, RCPT_POSTPONED, DIAG_SHUTDOWN);
+	}
+	if (j->npending > 0 && nwaiting >= JOB_WAIT_MAX) {
+		j->postpone_s = BUSY_POSTPONE_S;
+		job_pending_result(j, RCPT_POSTPONED,
 		    "4.3.2 delivery agent busy, try again later");
+	}
 	if (j->npending == 0) {
-		job_finish(j, true);
+		job_finish(j, true, FLOW_NEUTRAL);
 		return;
 	}
 	log_debug("%s: job %u for %s, %zu recipient(s), %ju bytes", j->env.id,
@@ -383,9 +475,12 @@ job_abort_all(const char *diag)
 	while ((j = TAILQ_FIRST(&waiting)) != NULL) {
 		TAILQ_REMOVE(&waiting, j, entry);
 		nwaiting--;
-		if (diag != NULL)
-			job_pending_result(j, RCPT_DEFERRED, diag);
-		job_finish(j, diag != NULL);
+		if (diag != NULL) {
+			/* Never started: back to the queue untouched. */
+			j->postpone_s = 0;
+			job_pending_result(j, RCPT_POSTPONED, diag);
+		}
+		job_finish(j, diag != NULL, FLOW_NEUTRAL);
 	}
 	while ((j = TAILQ_FIRST(&running)) != NULL) {
 		if (j->rq != NULL)
@@ -396,7 +491,7 @@ job_abort_all(const char *diag)
 		j->client = NULL;
 		if (diag != NULL)
 			job_pending_result(j, RCPT_DEFERRED, diag);
-		job_finish(j, diag != NULL);
+		job_finish(j, diag != NULL, FLOW_NEUTRAL);
 	}
 	aborting = false;
 	job_kick();
@@ -451,8 +546,10 @@ job_shutdown(void (*done)(void))
 	while ((j = TAILQ_FIRST(&waiting)) != NULL) {
 		TAILQ_REMOVE(&waiting, j, entry);
 		nwaiting--;
-		job_pending_result(j, RCPT_DEFERRED, DIAG_SHUTDOWN);
-		job_finish(j, true);
+		/* Never started: back to the queue untouched. */
+		j->postpone_s = 0;
+		job_pending_result(j, RCPT_POSTPONED, DIAG_SHUTDOWN);
+		job_finish(j, true, FLOW_NEUTRAL);
 	}
 	if (nrunning > 0) {
 		log_info("waiting for %u deliveries in progress", nrunning);

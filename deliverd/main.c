@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "daemon.h"
 #include "deliverd.h"
 #include "event.h"
@@ -78,6 +79,8 @@ static void
 ctld_msg(struct channel *c, struct chan_msg *m, void *arg)
 {
 	(void)arg;
+	if (control_msg(c, m))
+		return;
 	switch (m->type) {
 	case D_STATUS_REQ:
 		send_status(c, m->peerid);
@@ -94,6 +97,7 @@ static void
 ctld_closed(struct channel *c, void *arg)
 {
 	(void)arg;
+	control_channel_gone(c);
 	if (c == ctld_chan)
 		ctld_chan = NULL;
 }
@@ -114,8 +118,10 @@ deliverd_peer(enum proc_id proc, int fd)
 		    queued_closed, NULL);
 		break;
 	case PROC_CTLD:
-		if (ctld_chan != NULL)
+		if (ctld_chan != NULL) {
+			control_channel_gone(ctld_chan);
 			chan_free(ctld_chan);
+		}
 		ctld_chan = chan_new(fd, "deliverd>ctld", ctld_msg, ctld_closed,
 		    NULL);
 		break;
@@ -148,6 +154,7 @@ deliverd_configure(struct config *cfg)
 			log_warn("setrlimit RLIMIT_NOFILE");
 	}
 	route_configure(cfg);
+	client_configure(cfg);
 }
 
 static void

@@ -1,50 +1,67 @@
-/* Routing: which hosts to connect to for a domain.
+/* Routing: which addresses to connect to for a domain (see route.h).
  *
- * Order: the domain's own `relay via`, then the global smarthost, then MX
- * lookup. MX lookup arrives with the ldns resolver (issue 5): it replaces
- * route_mx() below and makes route_lookup() complete from the resolver
- * instead of from a zero timer. Relay hosts given by name are resolved
- * with getaddrinfo(), which blocks; that is tolerable for a configured
- * relay until the resolver exists. In the chroot getaddrinfo() has no
- * /etc/hosts nor resolv.conf, so when it will chroot (root) deliverd
- * resolves those names once in route_configure(), before the drop, and
- * uses these answers until the next start. */
+ * A query looks up what it needs through the cache (dns_cache.c): the MX
+ * set of the domain, then the AAAA and A sets of every MX host at once
+ * (or of the domain itself, or of a relay host given by name), and builds
+ * the route when the last of them is in. Relay hosts by name go through
+ * the same resolver as MX lookups, so the configured `resolver` decides
+ * every DNS answer deliverd uses. */
+#include <arpa/inet.h>
 #include <ctype.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "daemon.h"
+#include "dns_cache.h"
 #include "event.h"
 #include "log.h"
 #include "route.h"
 #include "util.h"
 
-/* Answered from ev_defer(), which cannot be taken back: a cancelled query
- * stays allocated until then, marked dead. */
+struct route_query;
+
+/* One address lookup of a host; the callback's argument. */
+struct rslot {
+	struct route_query *q;
+	struct dnsc_req *req;
+	struct dns_rrset *rs;
+};
+
+struct rhost {
+	char     name[ROUTE_HOST_MAX];
+	struct rslot s[2];               /* AAAA, A */
+};
+
 struct route_query {
-	bool     cancelled;
 	route_cb cb;
 	void    *arg;
+	bool     cancelled;              /* while an ev_defer() is pending */
+	bool     deferred;
 	struct route *route;
-};
-
-/* Addresses of relay names resolved before the chroot. */
-struct relay_cache {
-	char    *host;
+	char     domain[ROUTE_HOST_MAX]; /* lower case */
 	uint16_t port;
-	struct route route;
+	struct dnsc_req *mxreq;
+	size_t   nhosts, pending;
+	struct rhost hosts[ROUTE_MX_MAX];
 };
-static struct relay_cache *cache;
-static size_t ncache;
 
-static void
-route_fail(struct route *r, enum route_status st, const char *fmt, ...)
+static void route_fail(struct route *, enum route_status, const char *, ...)
     __attribute__((format(printf, 3, 4)));
+
+void
+route_configure(const struct config *cfg)
+{
+	const struct cfg_domain *d;
+
+	dnsc_configure(cfg);
+	TAILQ_FOREACH(d, &cfg->domains, entry)
+		if (d->relay_host != NULL)
+			log_debug("route: %s via %s port %u", d->name,
+			    d->relay_host, (unsigned)d->relay_port);
+}
 
 static void
 route_fail(struct route *r, enum route_status st, const char *fmt, ...)
@@ -58,193 +75,384 @@ route_fail(struct route *r, enum route_status st, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Resolve a relay host, numeric or by name, into r. Returns 0 or -1 with
- * r->diag set. */
-static int
-resolve_relay(const char *host, uint16_t port, struct route *r, bool use_cache)
+static void
+lower(const char *in, char *out, size_t len)
 {
-	struct addrinfo hints, *res, *ai;
-	char name[ROUTE_HOST_MAX], portstr[8], safe[ROUTE_HOST_MAX];
-	size_t len, i;
-	int rc;
+	size_t i;
 
-	if (port == 0)
-		port = 25;
-	/* "[::1]" as well as "::1". */
-	len = strlen(host);
+	for (i = 0; in[i] != '\0' && i < len - 1; i++)
+		out[i] = (char)tolower((unsigned char)in[i]);
+	out[i] = '\0';
+}
+
+static const struct cfg_domain *
+domain_cfg(const struct config *cfg, const char *domain)
+{
+	char l[ROUTE_HOST_MAX];
+
+	if (cfg == NULL)
+		return NULL;
+	lower(domain, l, sizeof(l));
+	return config_domain(cfg, l);
+}
+
+bool
+route_is_relayed(const struct config *cfg, const char *domain)
+{
+	const struct cfg_domain *d = domain_cfg(cfg, domain);
+
+	return (d != NULL && d->relay_host != NULL) ||
+	    (cfg != NULL && cfg->delivery.relay_host != NULL);
+}
+
+void
+route_nexthop(const struct config *cfg, const char *domain, char *buf,
+    size_t len)
+{
+	const struct cfg_domain *d = domain_cfg(cfg, domain);
+
+	if (d != NULL && d->relay_host != NULL)
+		snprintf(buf, len, "relay:%s:%u", d->relay_host,
+		    (unsigned)d->relay_port);
+	else if (cfg != NULL && cfg->delivery.relay_host != NULL)
+		snprintf(buf, len, "relay:%s:%u", cfg->delivery.relay_host,
+		    (unsigned)cfg->delivery.relay_port);
+	else
+		lower(domain, buf, len);
+}
+
+void
+route_mx_order(struct dns_mx *mx, size_t n)
+{
+	struct dns_mx t;
+	size_t i, j, start;
+
+	/* Stable insertion sort: n is at most DNSC_MX_MAX. */
+	for (i = 1; i < n; i++) {
+		t = mx[i];
+		for (j = i; j > 0 && mx[j - 1].pref > t.pref; j--)
+			mx[j] = mx[j - 1];
+		mx[j] = t;
+	}
+	/* RFC 5321 5.1: random order among equal preferences, so that
+	 * senders spread their load over them. */
+	for (start = 0; start < n; start = i) {
+		for (i = start + 1; i < n && mx[i].pref == mx[start].pref; i++)
+			;
+		for (j = i - 1; j > start; j--) {
+			size_t k = start + arc4random_uniform((uint32_t)(j - start + 1));
+
+			t = mx[j];
+			mx[j] = mx[k];
+			mx[k] = t;
+		}
+	}
+}
+
+/* ---- answering ---- */
+
+static void
+query_free(struct route_query *q)
+{
+	size_t i, k;
+
+	dnsc_cancel(q->mxreq);
+	for (i = 0; i < q->nhosts; i++)
+		for (k = 0; k < 2; k++) {
+			dnsc_cancel(q->hosts[i].s[k].req);
+			dnsc_unref(q->hosts[i].s[k].rs);
+		}
+	route_free(q->route);
+	free(q);
+}
+
+static void
+deliver(struct route_query *q)
+{
+	struct route *r = q->route;
+	route_cb cb = q->cb;
+	void *arg = q->arg;
+
+	q->route = NULL;
+	query_free(q);
+	cb(r, arg);
+}
+
+static void
+fire_deferred(void *arg)
+{
+	struct route_query *q = arg;
+
+	if (q->cancelled) {
+		query_free(q);
+		return;
+	}
+	deliver(q);
+}
+
+/* Answer from the loop: for routes known without a lookup. */
+static struct route_query *
+defer_answer(struct route_query *q)
+{
+	q->deferred = true;
+	ev_defer(fire_deferred, q);
+	return q;
+}
+
+static void
+add_dest(struct route *r, const char *host, int family, const uint8_t *a,
+    uint16_t port)
+{
+	struct route_dest *d;
+	struct sockaddr_in *s4;
+	struct sockaddr_in6 *s6;
+
+	if (r->ndest >= ROUTE_DEST_MAX)
+		return;
+	d = &r->dest[r->ndest++];
+	memset(d, 0, sizeof(*d));
+	strlcpy(d->host, host, sizeof(d->host));
+	d->port = port;
+	if (family == AF_INET6) {
+		s6 = (struct sockaddr_in6 *)&d->ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		memcpy(&s6->sin6_addr, a, 16);
+		d->sslen = sizeof(*s6);
+	} else {
+		s4 = (struct sockaddr_in *)&d->ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		memcpy(&s4->sin_addr, a, 4);
+		d->sslen = sizeof(*s4);
+	}
+}
+
+/* Every address set is in: the route, IPv6 then IPv4 for each host. */
+static void
+assemble(struct route_query *q)
+{
+	struct route *r = q->route;
+	const struct dns_rrset *rs;
+	bool tempfail = false;
+	const char *why = "";
+	size_t i, k, a;
+
+	for (i = 0; i < q->nhosts; i++)
+		for (k = 0; k < 2; k++) {
+			if ((rs = q->hosts[i].s[k].rs) == NULL)
+				continue;
+			if (rs->status == DNSC_OK) {
+				for (a = 0; a < rs->n; a++)
+					add_dest(r, q->hosts[i].name,
+					    k == 0 ? AF_INET6 : AF_INET, rs->addr[a],
+					    q->port);
+			} else if (rs->status == DNSC_TEMPFAIL) {
+				tempfail = true;
+				why = rs->err;
+			} else if (why[0] == '\0')
+				why = rs->err;
+		}
+	if (r->ndest > 0) {
+		r->status = ROUTE_OK;
+	} else if (r->kind == ROUTE_RELAY || tempfail) {
+		/* A relay without an address is a configuration or DNS
+		 * problem, never a reason to bounce. */
+		route_fail(r, ROUTE_TEMPFAIL, "4.4.3 no address for %s %s: %s",
+		    r->kind == ROUTE_RELAY ? "relay host" : "the MX hosts of",
+		    r->kind == ROUTE_RELAY ? q->hosts[0].name : q->domain, why);
+	} else if (r->kind == ROUTE_IMPLICIT_MX) {
+		route_fail(r, ROUTE_PERMFAIL, "5.4.4 %s has no MX, A or AAAA "
+		    "record", q->domain);
+	} else {
+		route_fail(r, ROUTE_PERMFAIL, "5.4.4 no MX host of %s has an "
+		    "address: %s", q->domain, why);
+	}
+	deliver(q);
+}
+
+static void
+addr_done(const struct dns_rrset *rs, void *arg)
+{
+	struct rslot *sl = arg;
+	struct route_query *q = sl->q;
+
+	sl->req = NULL;
+	sl->rs = dnsc_ref(rs);
+	if (--q->pending == 0)
+		assemble(q);
+}
+
+/* The AAAA and A lookups of host i, at once. */
+static void
+lookup_host(struct route_query *q, size_t i)
+{
+	static const uint16_t types[2] = { LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_A };
+	struct rslot *sl;
+	size_t k;
+
+	for (k = 0; k < 2; k++) {
+		sl = &q->hosts[i].s[k];
+		sl->q = q;
+		q->pending++;
+		sl->req = dnsc_lookup(q->hosts[i].name, types[k], addr_done, sl);
+	}
+}
+
+static void
+mx_done(const struct dns_rrset *rs, void *arg)
+{
+	struct route_query *q = arg;
+	struct route *r = q->route;
+	struct dns_mx mx[DNSC_MX_MAX];
+	size_t i, n = 0;
+
+	q->mxreq = NULL;
+	switch (rs->status) {
+	case DNSC_NXDOMAIN:
+		route_fail(r, ROUTE_PERMFAIL, "5.1.2 domain %s does not exist "
+		    "(NXDOMAIN)", q->domain);
+		deliver(q);
+		return;
+	case DNSC_TEMPFAIL:
+		route_fail(r, ROUTE_TEMPFAIL, "4.4.3 MX lookup of %s failed: %s",
+		    q->domain, rs->err);
+		deliver(q);
+		return;
+	case DNSC_OK:
+		/* RFC 7505: a single MX of "." says there is no mail. */
+		if (rs->n == 1 && rs->mx[0].host[0] == '\0') {
+			route_fail(r, ROUTE_PERMFAIL, "5.1.10 %s accepts no mail "
+			    "(null MX)", q->domain);
+			deliver(q);
+			return;
+		}
+		for (i = 0; i < rs->n && n < nitems(mx); i++)
+			if (rs->mx[i].host[0] != '\0')
+				mx[n++] = rs->mx[i];
+		break;
+	case DNSC_NODATA:
+		break;
+	}
+	if (n == 0) {
+		/* RFC 5321 5.1: no MX, the domain is its own mail host. */
+		r->kind = ROUTE_IMPLICIT_MX;
+		strlcpy(q->hosts[0].name, q->domain, sizeof(q->hosts[0].name));
+		q->nhosts = 1;
+	} else {
+		route_mx_order(mx, n);
+		for (i = 0; i < n && q->nhosts < ROUTE_MX_MAX; i++) {
+			size_t k;
+
+			/* A host listed twice is tried once, at its best. */
+			for (k = 0; k < q->nhosts; k++)
+				if (strcmp(q->hosts[k].name, mx[i].host) == 0)
+					break;
+			if (k == q->nhosts)
+				strlcpy(q->hosts[q->nhosts++].name, mx[i].host,
+				    sizeof(q->hosts[0].name));
+		}
+	}
+	for (i = 0; i < q->nhosts; i++)
+		lookup_host(q, i);
+}
+
+/* "[192.0.2.1]" or "[IPv6:2001:db8::1]" (RFC 5321 4.1.3). */
+static int
+address_literal(const char *domain, struct route *r, uint16_t port)
+{
+	char buf[ROUTE_HOST_MAX];
+	uint8_t a[16];
+	size_t len = strlen(domain);
+
+	if (len < 3 || domain[0] != '[' || domain[len - 1] != ']' ||
+	    len - 2 >= sizeof(buf))
+		return -1;
+	memcpy(buf, domain + 1, len - 2);
+	buf[len - 2] = '\0';
+	r->kind = ROUTE_LITERAL;
+	if (strncasecmp(buf, "ipv6:", 5) == 0 &&
+	    inet_pton(AF_INET6, buf + 5, a) == 1)
+		add_dest(r, buf + 5, AF_INET6, a, port);
+	else if (inet_pton(AF_INET, buf, a) == 1)
+		add_dest(r, buf, AF_INET, a, port);
+	else
+		route_fail(r, ROUTE_PERMFAIL, "5.1.2 invalid address literal");
+	return 0;
+}
+
+/* A relay host: an address literal, or a name to look up. */
+static void
+relay(struct route_query *q, const char *host, uint16_t port)
+{
+	struct route *r = q->route;
+	char name[ROUTE_HOST_MAX];
+	uint8_t a[16];
+	size_t len = strlen(host);
+
+	r->kind = ROUTE_RELAY;
+	q->port = port != 0 ? port : 25;
 	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
 		host++;
 		len -= 2;
 	}
 	if (len == 0 || len >= sizeof(name)) {
 		route_fail(r, ROUTE_TEMPFAIL, "4.4.3 bad relay host name");
-		return -1;
+		defer_answer(q);
+		return;
 	}
 	memcpy(name, host, len);
 	name[len] = '\0';
-	log_sanitize(name, safe, sizeof(safe));
-
-	memset(r, 0, sizeof(*r));
-	if (sa_from_numeric(name, port, &r->dest[0].ss, &r->dest[0].sslen) == 0) {
-		strlcpy(r->dest[0].host, name, sizeof(r->dest[0].host));
-		r->dest[0].port = port;
-		r->ndest = 1;
-		r->status = ROUTE_OK;
-		return 0;
-	}
-
-	/* In the chroot the answers from before the drop are all there is;
-	 * asking getaddrinfo() there would only block on a DNS query. */
-	if (use_cache) {
-		for (i = 0; i < ncache; i++) {
-			if (strcasecmp(cache[i].host, name) == 0 &&
-			    cache[i].port == port) {
-				*r = cache[i].route;
-				return 0;
-			}
-		}
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
-	hints.ai_flags = AI_NUMERICSERV;
-	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
-	rc = getaddrinfo(name, portstr, &hints, &res);
-	if (rc != 0) {
-		route_fail(r, ROUTE_TEMPFAIL, "4.4.3 cannot find relay host %s: %s",
-		    safe, gai_strerror(rc));
-		return -1;
-	}
-	for (ai = res; ai != NULL && r->ndest < ROUTE_DEST_MAX; ai = ai->ai_next) {
-		struct route_dest *d = &r->dest[r->ndest];
-
-		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
-		    ai->ai_addrlen > sizeof(d->ss))
-			continue;
-		memcpy(&d->ss, ai->ai_addr, ai->ai_addrlen);
-		d->sslen = ai->ai_addrlen;
-		d->port = port;
-		strlcpy(d->host, name, sizeof(d->host));
-		r->ndest++;
-	}
-	freeaddrinfo(res);
-	if (r->ndest == 0) {
-		route_fail(r, ROUTE_TEMPFAIL,
-		    "4.4.3 relay host %s has no IPv4 or IPv6 address", safe);
-		return -1;
-	}
-	r->status = ROUTE_OK;
-	return 0;
-}
-
-/* MX lookup. Issue 5 replaces this function with the ldns resolver. */
-static void
-route_mx(const char *domain, struct route *r)
-{
-	char safe[ROUTE_HOST_MAX];
-
-	route_fail(r, ROUTE_TEMPFAIL,
-	    "4.4.3 no route to %s: MX lookup is not available yet",
-	    log_sanitize(domain, safe, sizeof(safe)));
-}
-
-static void
-route_find(const struct config *cfg, const char *domain, struct route *r)
-{
-	const struct cfg_domain *d;
-	char lower[ROUTE_HOST_MAX];
-	size_t i;
-
-	memset(r, 0, sizeof(*r));
-	for (i = 0; domain[i] != '\0' && i < sizeof(lower) - 1; i++)
-		lower[i] = (char)tolower((unsigned char)domain[i]);
-	lower[i] = '\0';
-
-	d = cfg != NULL ? config_domain(cfg, lower) : NULL;
-	if (d != NULL && d->relay_host != NULL)
-		resolve_relay(d->relay_host, d->relay_port, r, true);
-	else if (cfg != NULL && cfg->delivery.relay_host != NULL)
-		resolve_relay(cfg->delivery.relay_host, cfg->delivery.relay_port,
-		    r, true);
-	else
-		route_mx(lower, r);
-}
-
-static void
-cache_add(const char *host, uint16_t port)
-{
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	struct route r;
-
-	if (host == NULL || sa_from_numeric(host, port ? port : 25, &ss, &sslen) == 0)
-		return;
-	if (resolve_relay(host, port, &r, false) == -1) {
-		log_warnx("relay host %s: %s", host, r.diag);
+	if (inet_pton(AF_INET6, name, a) == 1 || inet_pton(AF_INET, name, a) == 1) {
+		add_dest(r, name, strchr(name, ':') ? AF_INET6 : AF_INET, a,
+		    q->port);
+		defer_answer(q);
 		return;
 	}
-	cache = xreallocarray(cache, ncache + 1, sizeof(*cache));
-	cache[ncache].host = xstrdup(r.dest[0].host);
-	cache[ncache].port = r.dest[0].port;
-	cache[ncache].route = r;
-	ncache++;
-}
-
-void
-route_configure(const struct config *cfg)
-{
-	const struct cfg_domain *d;
-	size_t i;
-
-	for (i = 0; i < ncache; i++)
-		free(cache[i].host);
-	free(cache);
-	cache = NULL;
-	ncache = 0;
-	/* Without root there is no chroot and getaddrinfo() works later. */
-	if (geteuid() != 0)
-		return;
-	TAILQ_FOREACH(d, &cfg->domains, entry)
-		cache_add(d->relay_host, d->relay_port);
-	cache_add(cfg->delivery.relay_host, cfg->delivery.relay_port);
-}
-
-static void
-query_fire(void *arg)
-{
-	struct route_query *q = arg;
-	struct route *r = q->route;
-	route_cb cb = q->cb;
-	void *cbarg = q->arg;
-	bool cancelled = q->cancelled;
-
-	free(q);
-	if (!cancelled)
-		cb(r, cbarg);
+	strlcpy(q->hosts[0].name, name, sizeof(q->hosts[0].name));
+	q->nhosts = 1;
+	lookup_host(q, 0);
 }
 
 struct route_query *
 route_lookup(const char *domain, route_cb cb, void *arg)
 {
+	const struct config *cfg = daemon_config();
+	const struct cfg_domain *d;
 	struct route_query *q = xcalloc(1, sizeof(*q));
 
 	q->cb = cb;
 	q->arg = arg;
 	q->route = xcalloc(1, sizeof(*q->route));
-	route_find(daemon_config(), domain, q->route);
-	ev_defer(query_fire, q);
+	lower(domain, q->domain, sizeof(q->domain));
+	q->port = cfg != NULL && cfg->delivery.mx_port ? cfg->delivery.mx_port : 25;
+
+	d = cfg != NULL ? config_domain(cfg, q->domain) : NULL;
+	if (d != NULL && d->relay_host != NULL)
+		relay(q, d->relay_host, d->relay_port);
+	else if (cfg != NULL && cfg->delivery.relay_host != NULL)
+		relay(q, cfg->delivery.relay_host, cfg->delivery.relay_port);
+	else if (address_literal(q->domain, q->route, q->port) == 0)
+		defer_answer(q);
+	else if (dnsc_normalize(q->domain, q->hosts[0].name,
+	    sizeof(q->hosts[0].name)) == -1) {
+		route_fail(q->route, ROUTE_PERMFAIL, "5.1.2 invalid domain name");
+		defer_answer(q);
+	} else
+		q->mxreq = dnsc_lookup(q->domain, LDNS_RR_TYPE_MX, mx_done, q);
 	return q;
 }
 
 void
 route_cancel(struct route_query *q)
 {
-	if (q == NULL || q->cancelled)
+	if (q == NULL)
 		return;
-	q->cancelled = true;
-	route_free(q->route);
-	q->route = NULL;
+	if (q->deferred) {
+		q->cancelled = true;         /* freed by fire_deferred */
+		return;
+	}
+	query_free(q);
 }
 
 void

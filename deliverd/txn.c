@@ -47,6 +47,32 @@ send_pos(struct client *c, size_t pos)
 		client_send(c, "DATA");
 }
 
+static bool
+non_ascii(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return true;
+	return false;
+}
+
+/* RFC 6531 3.2: an envelope with UTF-8 addresses cannot go to a server
+ * without SMTPUTF8 (ASCII addresses can, the parameter aside). */
+static bool
+needs_smtputf8(const struct job *j)
+{
+	size_t i;
+
+	if (!j->env.smtputf8)
+		return false;
+	if (non_ascii(j->env.sender))
+		return true;
+	for (i = 0; i < j->env.nrcpt; i++)
+		if (job_rcpt_pending(j, i) && non_ascii(j->env.rcpt[i].addr))
+			return true;
+	return false;
+}
+
 int
 txn_begin(struct client *c)
 {
@@ -54,7 +80,14 @@ txn_begin(struct client *c)
 	char diag[REPLY_TEXT_MAX];
 	size_t i;
 
-	if (c->caps.size && c->caps.size_max > 0 && j->size > c->caps.size_max) {
+	/* The server took the session: the next hop works (flow.c). */
+	j->session_ok = true;
+	if (!c->caps.smtputf8 && needs_smtputf8(j)) {
+		snprintf(diag, sizeof(diag), "5.6.7 %s does not support SMTPUTF8, "
+		    "which the addresses of this message need", c->peer);
+		job_pending_result(j, RCPT_FAILED, diag);
+		return client_finish(c);
+	}	if (c->caps.size && c->caps.size_max > 0 && j->size > c->caps.size_max) {
 		snprintf(diag, sizeof(diag), "5.3.4 message size %ju exceeds the "
 		    "limit of %s (%ju)", (uintmax_t)j->size, c->peer,
 		    (uintmax_t)c->caps.size_max);

@@ -32,5 +32,30 @@ int ctl_roundtrip(const char *path, uint16_t type, const void *payload,
  * message on stderr when the answer is malformed or an error. */
 int print_pong(const struct ctl_reply *, bool json);
 int print_status(const struct ctl_reply *, bool json);
+/* Shared by the renderers: strings from ctld reduced to printable ASCII
+ * (always NUL-terminated), JSON strings, a reader over an answer, and the
+ * two failure reports (an error answer, a malformed one). */
+void out_clean(char *dst, size_t dstlen, const char *src);
+void out_json_str(const char *);
+void out_reader(struct msgreader *, const struct ctl_reply *);
+int  out_not_expected(const struct ctl_reply *);
+int  out_malformed(void);
+void out_duration(uint64_t seconds);           /* "1h 02m 03s" */
+
+/* queue.c: `empathctl queue ...`; argv starts after "queue". */
+struct ctl_opts {
+	const char *socket;
+	const char *token;
+	bool        json;
+};
+int  cmd_queue(int argc, char **argv, struct ctl_opts *);
+/* dns.c: `empathctl dns ...` (issue 5); argv starts after "dns". */
+int  cmd_dns(int argc, char **argv, struct ctl_opts *);
+
+/* queue_output.c */
+int  print_queue_list(const struct ctl_reply *, bool json, uint32_t state);
+int  print_queue_view(const struct ctl_reply *, bool json);
+int  print_queue_ok(const struct ctl_reply *, bool json);
+int  print_queue_stats(const struct ctl_reply *, bool json);
 
 #endif

@@ -1,6 +1,7 @@
 /* empathctl: control a running Empath through ctld's control socket.
  *
  *   empathctl [-j] [-s socket] [--token T] system ping|status
+ *   empathctl [-j] [-s socket] [--token T] queue ...   (queue.c)
  *
  * The socket is -s, else $EMPATH_CONTROL_SOCKET, else the default; the
  * configuration file is never read, so any user in the socket's group can
@@ -15,24 +16,26 @@
 
 enum { OPT_TOKEN = 256 };
 
-struct opts {
-	const char *socket;
-	const char *token;        /* checked by ctld once token auth lands */
-	bool        json;
-};
-
 static void __attribute__((noreturn))
 usage(FILE *f, int status)
 {
 	fprintf(f,
 	    "usage: empathctl [-j] [-s socket] [--token token] system ping\n"
-	    "       empathctl [-j] [-s socket] [--token token] system status\n");
+	    "       empathctl [-j] [-s socket] [--token token] system status\n"
+	    "       empathctl [-j] ... queue list [--status=S] [--limit=N] "
+	    "[--after=ID]\n"
+	    "       empathctl [-j] ... queue view|delete|retry ID\n"
+	    "       empathctl [-j] ... queue freeze|unfreeze|process-now\n"
+	    "       empathctl [-j] ... queue stats [--watch [--interval=N] "
+	    "[--count=N]]\n"
+	    "       empathctl [-j] ... dns list-cache|clear-cache|list-overrides\n"
+	    "       empathctl [-j] ... dns refresh DOMAIN\n");
 	exit(status);
 }
 
 /* Trailing -j/--json after the command, for convenience. */
 static void
-trailing_opts(int argc, char **argv, struct opts *o)
+trailing_opts(int argc, char **argv, struct ctl_opts *o)
 {
 	int i;
 
@@ -45,7 +48,7 @@ trailing_opts(int argc, char **argv, struct opts *o)
 }
 
 static int
-run(const struct opts *o, uint16_t type, int (*print)(const struct ctl_reply *, bool))
+run(const struct ctl_opts *o, uint16_t type, int (*print)(const struct ctl_reply *, bool))
 {
 	static struct ctl_reply reply;   /* 64 KiB: off the stack */
 	char err[512];
@@ -58,7 +61,7 @@ run(const struct opts *o, uint16_t type, int (*print)(const struct ctl_reply *, 
 }
 
 static int
-cmd_system(int argc, char **argv, struct opts *o)
+cmd_system(int argc, char **argv, struct ctl_opts *o)
 {
 	if (argc < 1)
 		usage(stderr, EXIT_USAGE);
@@ -80,7 +83,7 @@ main(int argc, char **argv)
 		{ "help",   no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct opts o = { 0 };
+	struct ctl_opts o = { 0 };
 	const char *env;
 	int ch;
 
@@ -116,10 +119,9 @@ main(int argc, char **argv)
 
 	if (strcmp(argv[0], "system") == 0)
 		return cmd_system(argc - 1, argv + 1, &o);
-	if (strcmp(argv[0], "queue") == 0 || strcmp(argv[0], "dns") == 0) {
-		fprintf(stderr, "empathctl: %s commands are not available in "
-		    "this version\n", argv[0]);
-		return EXIT_USAGE;
-	}
+	if (strcmp(argv[0], "queue") == 0)
+		return cmd_queue(argc - 1, argv + 1, &o);
+	if (strcmp(argv[0], "dns") == 0)
+		return cmd_dns(argc - 1, argv + 1, &o);
 	usage(stderr, EXIT_USAGE);
 }

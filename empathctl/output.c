@@ -23,8 +23,8 @@ struct status {
 };
 
 /* Copy a string from ctld, keeping only printable ASCII. */
-static void
-clean(char *dst, size_t dstlen, const char *src)
+void
+out_clean(char *dst, size_t dstlen, const char *src)
 {
 	size_t i;
 
@@ -33,21 +33,29 @@ clean(char *dst, size_t dstlen, const char *src)
 	dst[i] = '\0';
 }
 
-/* A cleaned string as a JSON string: only '"' and '\\' need escaping. */
-static void
-json_str(const char *s)
+/* A string as a JSON string: quotes, backslashes and control characters
+ * (the line ends that headers keep) are escaped. */
+void
+out_json_str(const char *s)
 {
 	putchar('"');
 	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			putchar('\\');
-		putchar(*s);
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c == '\n')
+			printf("\\n");
+		else if (c < 0x20 || c == 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
 	}
 	putchar('"');
 }
 
-static void
-reader(struct msgreader *r, const struct ctl_reply *reply)
+void
+out_reader(struct msgreader *r, const struct ctl_reply *reply)
 {
 	struct chan_msg m = {
 		.type = reply->type, .fd = -1, .data = reply->data,
@@ -58,15 +66,15 @@ reader(struct msgreader *r, const struct ctl_reply *reply)
 }
 
 /* CTL_ERROR or something unexpected: report it and fail. */
-static int
-not_expected(const struct ctl_reply *reply)
+int
+out_not_expected(const struct ctl_reply *reply)
 {
 	struct msgreader r;
 	char text[256];
 
 	if (reply->type == CTL_ERROR) {
-		reader(&r, reply);
-		clean(text, sizeof(text), mr_str(&r));
+		out_reader(&r, reply);
+		out_clean(text, sizeof(text), mr_str(&r));
 		if (!mr_done(&r))
 			(void)strlcpy(text, "(malformed error message)", sizeof(text));
 		fprintf(stderr, "empathctl: ctld: %s\n", text);
@@ -76,8 +84,8 @@ not_expected(const struct ctl_reply *reply)
 	return EXIT_FAIL;
 }
 
-static int
-malformed(void)
+int
+out_malformed(void)
 {
 	fprintf(stderr, "empathctl: malformed answer from ctld\n");
 	return EXIT_FAIL;
@@ -90,14 +98,14 @@ print_pong(const struct ctl_reply *reply, bool json)
 	char version[64];
 
 	if (reply->type != CTL_PONG)
-		return not_expected(reply);
-	reader(&r, reply);
-	clean(version, sizeof(version), mr_str(&r));
+		return out_not_expected(reply);
+	out_reader(&r, reply);
+	out_clean(version, sizeof(version), mr_str(&r));
 	if (!mr_done(&r))
-		return malformed();
+		return out_malformed();
 	if (json) {
 		printf("{\"pong\":true,\"version\":");
-		json_str(version);
+		out_json_str(version);
 		printf("}\n");
 	} else
 		printf("pong (empath %s)\n", version);
@@ -110,8 +118,8 @@ parse_status(const struct ctl_reply *reply, struct status *st)
 	struct msgreader r;
 	uint32_t i;
 
-	reader(&r, reply);
-	clean(st->version, sizeof(st->version), mr_str(&r));
+	out_reader(&r, reply);
+	out_clean(st->version, sizeof(st->version), mr_str(&r));
 	st->uptime = mr_u64(&r);
 	st->messages = mr_u64(&r);
 	st->recipients = mr_u64(&r);
@@ -119,7 +127,7 @@ parse_status(const struct ctl_reply *reply, struct status *st)
 	if (r.err || st->n > MAX_ROWS)
 		return false;
 	for (i = 0; i < st->n; i++) {
-		clean(st->rows[i].name, sizeof(st->rows[i].name), mr_str(&r));
+		out_clean(st->rows[i].name, sizeof(st->rows[i].name), mr_str(&r));
 		st->rows[i].pid = mr_u32(&r);
 		st->rows[i].running = mr_u32(&r);
 		st->rows[i].restarts = mr_u32(&r);
@@ -127,8 +135,8 @@ parse_status(const struct ctl_reply *reply, struct status *st)
 	return mr_done(&r);
 }
 
-static void
-print_uptime(uint64_t s)
+void
+out_duration(uint64_t s)
 {
 	uint64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60;
 
@@ -153,7 +161,7 @@ status_text(const struct status *st)
 
 	printf("version: empath %s\n", st->version);
 	printf("uptime: ");
-	print_uptime(st->uptime);
+	out_duration(st->uptime);
 	printf("\n");
 	if (st->messages == CTL_COUNT_UNKNOWN || st->recipients == CTL_COUNT_UNKNOWN)
 		printf("queue: unknown (queued did not answer)\n");
@@ -181,7 +189,7 @@ status_json(const struct status *st)
 	uint32_t i;
 
 	printf("{\"version\":");
-	json_str(st->version);
+	out_json_str(st->version);
 	printf(",\"uptime\":%" PRIu64 ",\"queue\":", st->uptime);
 	if (st->messages == CTL_COUNT_UNKNOWN || st->recipients == CTL_COUNT_UNKNOWN)
 		printf("null");
@@ -192,7 +200,7 @@ status_json(const struct status *st)
 	for (i = 0; i < st->n; i++) {
 		row = &st->rows[i];
 		printf("%s{\"name\":", i ? "," : "");
-		json_str(row->name);
+		out_json_str(row->name);
 		printf(",\"pid\":%u,\"running\":%s,\"restarts\":%u}", row->pid,
 		    row->running ? "true" : "false", row->restarts);
 	}
@@ -205,10 +213,10 @@ print_status(const struct ctl_reply *reply, bool json)
 	static struct status st;    /* 2.5 KiB: off the stack */
 
 	if (reply->type != CTL_STATUS_REPLY)
-		return not_expected(reply);
+		return out_not_expected(reply);
 	memset(&st, 0, sizeof(st));
 	if (!parse_status(reply, &st))
-		return malformed();
+		return out_malformed();
 	if (json)
 		status_json(&st);
 	else

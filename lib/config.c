@@ -385,6 +385,13 @@ cfg_new(void)
 	c->delivery.to_data = 2 * 60;
 	c->delivery.to_quit = 10;
 	c->resolver_port = 53;
+	c->resolver_timeout = 5;
+	c->resolver_attempts = 2;
+	c->resolver_min_ttl = 5;
+	c->resolver_max_ttl = 86400;
+	c->delivery.mx_port = 25;
+	c->delivery.breaker_failures = 5;
+	c->delivery.breaker_cooldown = 60;
 	c->dsn_delay_warning = 4 * 3600;
 	c->health_max_queue = 10000;
 	c->log_target = LOGT_SYSLOG;
@@ -466,6 +473,9 @@ static const struct {
 	{ "syslog", T_SYSLOG }, { "target", T_TARGET }, { "text", T_TEXT },
 	{ "timeout", T_TIMEOUT }, { "tls", T_TLS }, { "token-hash", T_TOKENHASH },
 	{ "user", T_USER }, { "via", T_VIA }, { "warn", T_WARN }, { "yes", T_YES },
+	{ "attempts", T_ATTEMPTS }, { "cache-max-ttl", T_CACHEMAXTTL },
+	{ "cache-min-ttl", T_CACHEMINTTL }, { "circuit-breaker", T_CIRCUITBREAKER },
+	{ "cool-down", T_COOLDOWN }, { "mx-port", T_MXPORT },
 };
 
 static int

@@ -80,6 +80,9 @@ struct cfg_delivery {
 	uint16_t relay_port;
 	unsigned to_connect, to_ehlo, to_starttls, to_mail, to_rcpt, to_data, to_quit;
 	/* 30s 30s 30s 30s 30s 2m 10s */
+	uint16_t mx_port;                 /* 25: port of MX hosts (tests) */
+	unsigned breaker_failures;        /* 5: circuit breaker, 0 = off */
+	unsigned breaker_cooldown;        /* 60 s */
 };
 
 struct cfg_plugin {
@@ -101,6 +104,10 @@ struct config {
 
 	char    *resolver_addr;           /* NULL: /etc/resolv.conf */
 	uint16_t resolver_port;           /* 53 */
+	unsigned resolver_timeout;        /* 5 s per try */
+	unsigned resolver_attempts;       /* 2 rounds over the servers */
+	unsigned resolver_min_ttl;        /* 5 s: cache-min-ttl */
+	unsigned resolver_max_ttl;        /* 1 d: cache-max-ttl */
 
 	char    *dsn_reporting_mta;       /* default hostname */
 	char    *dsn_postmaster;          /* default "postmaster@" hostname */

@@ -228,6 +228,21 @@ lio_buffered(const struct lineio *lio)
 	return lio->in_len - lio->in_off;
 }
 
+size_t
+lio_peek(struct lineio *lio, char **data)
+{
+	*data = lio->in ? lio->in + lio->in_off : NULL;
+	return lio->in_len - lio->in_off;
+}
+
+void
+lio_consume(struct lineio *lio, size_t n)
+{
+	if (n > lio->in_len - lio->in_off)
+		fatalx("lineio: consuming more than is buffered");
+	lio->in_off += n;
+}
+
 /* Make room for need more bytes of output. */
 static void
 out_reserve(struct lineio *lio, size_t need)

@@ -45,6 +45,11 @@ enum lio_line lio_getline(struct lineio *, size_t max, char **line, size_t *len,
                           bool *crlf);
 /* Bytes buffered but not yet consumed by lio_getline. */
 size_t lio_buffered(const struct lineio *);
+/* Raw access to the buffered input (BDAT chunks, the DATA decoder):
+ * lio_peek() points *data at the unconsumed bytes and returns how many
+ * (valid until the next lio call); lio_consume() takes n <= that many. */
+size_t lio_peek(struct lineio *, char **data);
+void lio_consume(struct lineio *, size_t n);
 void lio_write(struct lineio *, const void *, size_t);
 void lio_printf(struct lineio *, const char *, ...) __attribute__((format(printf, 2, 3)));
 /* 1 all written, 0 more remains (wait for EV_WRITE), -1 error. */

@@ -155,7 +155,8 @@ json_append(char *buf, size_t *off, size_t cap, const char *s)
 }
 
 static void
-emit(enum log_level level, const char *msg)
+emit_fields(enum log_level level, const char *msg, const struct log_field *f,
+    size_t nf)
 {
 	char line[LOG_LINE_MAX + 512];
 	char ts[40];
@@ -183,6 +184,27 @@ emit(enum log_level level, const char *msg)
 			memcpy(line + off, "...", 3);
 			off += 3;
 		}
+		/* Fields that do not fit whole are left out. */
+		for (size_t i = 0; i < nf; i++) {
+			size_t save = off;
+
+			if (off + 8 >= sizeof(line) - 8)
+				break;
+			memcpy(line + off, "\",\"", 3);
+			off += 3;
+			if (!json_append(line, &off, sizeof(line) - 12, f[i].key) ||
+			    off + 3 >= sizeof(line) - 12) {
+				off = save;
+				break;
+			}
+			memcpy(line + off, "\":\"", 3);
+			off += 3;
+			if (!json_append(line, &off, sizeof(line) - 8,
+			    f[i].value != NULL ? f[i].value : "")) {
+				off = save;
+				break;
+			}
+		}
 		memcpy(line + off, "\"}\n", 4);
 		off += 3;
 	} else if (lg.target == LOGT_SYSLOG) {
@@ -205,6 +227,12 @@ emit(enum log_level level, const char *msg)
 		ssize_t w = write(STDERR_FILENO, line, off);
 		(void)w;   /* nowhere to report a failed log write */
 	}
+}
+
+static void
+emit(enum log_level level, const char *msg)
+{
+	emit_fields(level, msg, NULL, 0);
 }
 
 /* Format into the bounded message buffer; a cut message ends in "...". */
@@ -251,6 +279,31 @@ vlog(enum log_level level, const char *fmt, va_list ap)
 	va_end(ap_);                                \
 	errno = saved_;                             \
 } while (0)
+
+void
+log_fields(enum log_level level, const struct log_field *f, size_t nf,
+    const char *fmt, ...)
+{
+	int saved = errno;
+	char msg[LOG_LINE_MAX];
+	va_list ap;
+	int n;
+
+	if (level > LOGL_DEBUG)
+		level = LOGL_DEBUG;
+	if (log_level_enabled(level)) {
+		va_start(ap, fmt);
+		n = vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			strlcpy(msg, "(log format error)", sizeof(msg));
+		else if (n >= (int)sizeof(msg))
+			memcpy(msg + sizeof(msg) - 4, "...", 4);
+		emit_fields(level, msg, lg.format == LOGF_JSON ? f : NULL,
+		    lg.format == LOGF_JSON ? nf : 0);
+	}
+	errno = saved;
+}
 
 void
 log_warn(const char *fmt, ...)

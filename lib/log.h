@@ -24,6 +24,17 @@ void fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));  
 void fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void vlog(enum log_level, const char *, va_list) __attribute__((format(printf, 2, 0)));
 
+/* A message with named fields (issue 5: delivery lines): the text format
+ * shows the message alone, the JSON format adds each pair as a string
+ * member of the object ("to", "relay", ...; keys other than ts, proc,
+ * pid, level and msg). Values are escaped like the message. */
+struct log_field {
+	const char *key;
+	const char *value;
+};
+void log_fields(enum log_level, const struct log_field *, size_t nfields,
+    const char *, ...) __attribute__((format(printf, 4, 5)));
+
 /* Make a string from the network safe to put in a log line: control
  * characters and non-ASCII become '?' and the result is truncated. */
 const char *log_sanitize(const char *in, char *out, size_t outlen);

@@ -65,6 +65,10 @@ struct config *cfg_new(void);
 struct cfg_listen *cfg_listen_new(void);
 bool cfg_same_sockaddr(const struct sockaddr_storage *,
     const struct sockaddr_storage *);
+/* lib/config_delivery.c: values of the delivery, domain and resolver
+ * blocks. */
+void cfg_set_rate(double *, unsigned *, double, int64_t);
+void cfg_set_route(struct parser *, char **, uint16_t *, char *, unsigned);
 }
 
 %{
@@ -124,9 +128,7 @@ static int64_t port_value(struct parser *, int64_t, unsigned);
 static int64_t size_value(struct parser *, char *, int64_t, unsigned);
 static int64_t duration_value(struct parser *, char *, int64_t, unsigned);
 static double  rate_value(struct parser *, char *, int64_t, unsigned);
-static void set_rate(double *, unsigned *, double, int64_t);
 static void set_duration(struct parser *, unsigned *, int64_t, unsigned);
-static void set_route(struct parser *, char **, uint16_t *, char *, unsigned);
 static void listen_begin(struct parser *, char *, int64_t, unsigned);
 static void listen_end(struct parser *);
 static void listen_tls_mode(struct parser *, enum listen_tls, unsigned);
@@ -163,6 +165,9 @@ static void plugin_arg(struct parser *, char *);
 %token STARTTLS "starttls" STDERR "stderr" SYSLOG "syslog" TARGET "target"
 %token TEXT "text" TIMEOUT "timeout" TLS "tls" TOKENHASH "token-hash"
 %token USER "user" VIA "via" WARN "warn" YES "yes"
+%token ATTEMPTS "attempts" CACHEMAXTTL "cache-max-ttl"
+%token CACHEMINTTL "cache-min-ttl" CIRCUITBREAKER "circuit-breaker"
+%token COOLDOWN "cool-down" MXPORT "mx-port"
 
 %type <num> port port_opt count size duration yesno tls_policy burst_opt
 %type <num> log_level
@@ -191,7 +196,7 @@ stmt		: HOSTNAME STRING {
 		| RELAY FROM relay_list { p->relay_given = true; }
 		| domain_head '{' domain_opts '}'
 		| DELIVERY '{' delivery_opts '}'
-		| RESOLVER STRING port_opt {
+		| RESOLVER STRING port_opt resolver_block {
 			char qbuf[80];
 			struct in6_addr a;
 
@@ -204,6 +209,7 @@ stmt		: HOSTNAME STRING {
 			if ($3 > 0)
 				p->cfg->resolver_port = (uint16_t)$3;
 		}
+		| RESOLVER '{' resolver_opts '}'
 		| DSN '{' dsn_opts '}'
 		| CONTROL '{' control_opts '}'
 		| health_head health_block
@@ -314,12 +320,12 @@ domain_opts	: %empty
 		;
 domain_opt	: ACCEPT { p->domain->accept = true; }
 		| RELAY VIA STRING {
-			set_route(p, &p->domain->relay_host,
+			cfg_set_route(p, &p->domain->relay_host,
 			    &p->domain->relay_port, $3, LINE(@3));
 		}
 		| ACCEPTINVALID yesno { p->domain->accept_invalid_certs = (int)$2; }
 		| RATELIMIT rate burst_opt {
-			set_rate(&p->domain->rate, &p->domain->burst, $2, $3);
+			cfg_set_rate(&p->domain->rate, &p->domain->burst, $2, $3);
 		}
 		| TLS tls_policy { p->domain->tls = (int)$2; }
 		;
@@ -337,15 +343,47 @@ delivery_opt	: MAXATTEMPTS count { SET_COUNT(DLV.max_attempts, $2); }
 			SET_COUNT(DLV.per_domain, $4);
 		}
 		| CONCURRENCY PERDOMAIN count { SET_COUNT(DLV.per_domain, $3); }
-		| RATELIMIT rate burst_opt { set_rate(&DLV.rate, &DLV.burst, $2, $3); }
+		| RATELIMIT rate burst_opt { cfg_set_rate(&DLV.rate, &DLV.burst, $2, $3); }
 		| TLS tls_policy { p->cfg->delivery.tls = (enum tls_policy)$2; }
 		| TIMEOUT delivery_timeouts
 		| RELAY VIA STRING {
-			set_route(p, &p->cfg->delivery.relay_host,
+			cfg_set_route(p, &p->cfg->delivery.relay_host,
 			    &p->cfg->delivery.relay_port, $3, LINE(@3));
 		}
 		| ACCEPTINVALID yesno {
 			p->cfg->delivery.accept_invalid_certs = $2 != 0;
+		}
+		| MXPORT port { if ($2 > 0) DLV.mx_port = (uint16_t)$2; }
+		| CIRCUITBREAKER count breaker_opt { SET_COUNT(DLV.breaker_failures, $2); }
+		| CIRCUITBREAKER NO { DLV.breaker_failures = 0; }
+		;
+breaker_opt	: %empty
+		| COOLDOWN duration { SET_DURATION(DLV.breaker_cooldown, $2, @2); }
+		;
+
+/* resolver "addr" [port N] [{ ... }], or resolver { ... } alone */
+resolver_block	: %empty
+		| '{' resolver_opts '}'
+		;
+resolver_opts	: %empty
+		| resolver_opts resolver_opt
+		| resolver_opts error
+		;
+resolver_opt	: TIMEOUT duration { SET_DURATION(p->cfg->resolver_timeout, $2, @2); }
+		| ATTEMPTS count {
+			if ($2 > 10)
+				cfg_error(p, LINE(@2), "attempts %lld out of range (1 to"
+				    " 10)", (long long)$2);
+			else
+				SET_COUNT(p->cfg->resolver_attempts, $2);
+		}
+		| CACHEMINTTL duration {
+			/* 0 is allowed: answers are cached for their TTL. */
+			if ($2 >= 0)
+				p->cfg->resolver_min_ttl = (unsigned)$2;
+		}
+		| CACHEMAXTTL duration {
+			SET_DURATION(p->cfg->resolver_max_ttl, $2, @2);
 		}
 		;
 retry_opts	: retry_opt
@@ -651,16 +689,6 @@ rate_value(struct parser *p, char *s, int64_t v, unsigned line)
 	return r;
 }
 
-/* Without burst, a bucket holds one second of the rate (at least 1). */
-static void
-set_rate(double *ratep, unsigned *burstp, double rate, int64_t burst)
-{
-	if (rate <= 0)
-		return;
-	*ratep = rate;
-	*burstp = burst > 0 ? (unsigned)burst : (unsigned)ceil(rate);
-}
-
 /* Every duration but delay-warning must be positive. */
 static void
 set_duration(struct parser *p, unsigned *dst, int64_t v, unsigned line)
@@ -672,27 +700,6 @@ set_duration(struct parser *p, unsigned *dst, int64_t v, unsigned line)
 		return;
 	}
 	*dst = (unsigned)v;
-}
-
-static void
-set_route(struct parser *p, char **hostp, uint16_t *portp, char *s,
-    unsigned line)
-{
-	char qbuf[80];
-	char *host;
-	uint16_t port;
-
-	if (config_parse_hostport(s, &host, &port) == -1)
-		cfg_error(p, line, "invalid relay %s (\"host\", \"host:port\" or"
-		    " \"[IPv6]:port\")", Q(s));
-	else if (*hostp != NULL) {
-		cfg_error(p, line, "relay via given twice");
-		free(host);
-	} else {
-		*hostp = host;
-		*portp = port;
-	}
-	free(s);
 }
 
 /* ---------------------------------------------------------------- */

@@ -42,9 +42,43 @@ enum msg_type {
 	D_STATUS_REQ,             /* queued/ctld: no payload */
 	D_STATUS,                 /* deliverd: u32 active jobs, u32 active connections */
 
+	/* ctld <-> deliverd: DNS cache and routes (issue 5) */
+	D_DNS_LIST_REQ = 60,      /* ctld: no payload */
+	D_DNS_LIST,               /* deliverd: u32 nservers, nservers * str server, u32 n, n * (str name, str type,
+	                             str status, u32 ttl, u32 seconds left (0: expired), str data), u32 more */
+	D_DNS_CLEAR_REQ,          /* ctld: no payload */
+	D_DNS_REFRESH_REQ,        /* ctld: str domain; answered once the new lookup is done */
+	D_DNS_OVERRIDES_REQ,      /* ctld: no payload */
+	D_DNS_OVERRIDES,          /* deliverd: u32 n, n * (str domain ("*": the smarthost), str relay host, u32 port,
+	                             str tls policy ("": the global one), str rate ("": none)) */
+	D_DNS_OK,                 /* deliverd: u64 count (entries dropped), str text (refresh: the new route) */
+	D_DNS_FAIL,               /* deliverd: str message */
+
 	/* ctld <-> queued */
 	Q_STATUS_REQ = 70,        /* ctld: no payload */
 	Q_STATUS,                 /* queued: u64 messages, u64 recipients, u32 n, n * (u32 RCPT_*, u64 count) */
+
+	/* ctld <-> queued: queue operations (issue 4). ids are ULIDs, checked
+	 * by both ends; "counts" is u32 n (= RCPT_STATE_COUNT), n * u64, the
+	 * recipients in each RCPT_* state. */
+	Q_LIST_REQ = 80,          /* ctld: u32 state (RCPT_* or Q_STATE_ANY), str after (id or ""), u32 limit (1..Q_LIST_MAX) */
+	Q_LIST,                   /* queued: u32 n, n * (str id, str sender, u64 size, u64 created, u64 next attempt (0: none), counts), u32 more */
+	Q_VIEW_REQ,               /* ctld: str id */
+	Q_VIEW,                   /* queued: str id, str sender, str helo, str client addr, str client name, str body, str envid,
+	                             u32 ret, u32 smtputf8, u64 size, u64 created, u32 n, n * (u64 rcpt id, str addr, str orcpt,
+	                             u32 notify, u32 state, u32 attempts, u64 next attempt, u64 last attempt (0: none),
+	                             str last error, str last host), u32 more recipients, str headers, u32 headers cut */
+	Q_DELETE_REQ,             /* ctld: str id */
+	Q_RETRY_REQ,              /* ctld: str id */
+	Q_FREEZE_REQ,             /* ctld: no payload */
+	Q_UNFREEZE_REQ,           /* ctld: no payload */
+	Q_PROCESS_REQ,            /* ctld: no payload (every queued/deferred recipient due now) */
+	Q_STATS_REQ,              /* ctld: no payload */
+	Q_STATS,                  /* queued: u64 messages, u64 recipients, u32 frozen, u64 oldest age s, counts,
+	                             u32 n, n * (str domain, counts), u64 domains in all, u64 uptime s, u32 jobs in flight,
+	                             u64 accepted, u64 notices, u64 transactions, u64 sync rounds, u64 syncs, u64 sync us */
+	Q_OP_OK,                  /* queued: u64 count affected, str text */
+	Q_OP_FAIL,                /* queued: u32 Q_ERR_*, str text */
 
 	/* empathctl <-> ctld (control socket) */
 	CTL_PING = 100,           /* no payload */
@@ -53,6 +87,34 @@ enum msg_type {
 	CTL_STATUS_REPLY,         /* str version, u64 uptime s, u64 queue messages, u64 queue recipients,
 	                             u32 n, n * (str proc, u32 pid, u32 running, u32 restarts) */
 	CTL_ERROR,                /* str message */
+
+	/* empathctl <-> ctld: queue commands (issue 4); ctld checks the
+	 * request, forwards it to queued (Q_*_REQ, same payload) and relays
+	 * the answer under the CTL_ type, same payload; failures come back as
+	 * CTL_ERROR. */
+	CTL_QUEUE_LIST = 110,     /* as Q_LIST_REQ */
+	CTL_QUEUE_LIST_REPLY,     /* as Q_LIST */
+	CTL_QUEUE_VIEW,           /* as Q_VIEW_REQ */
+	CTL_QUEUE_VIEW_REPLY,     /* as Q_VIEW */
+	CTL_QUEUE_DELETE,         /* str id */
+	CTL_QUEUE_RETRY,          /* str id */
+	CTL_QUEUE_FREEZE,         /* no payload */
+	CTL_QUEUE_UNFREEZE,       /* no payload */
+	CTL_QUEUE_PROCESS,        /* no payload */
+	CTL_QUEUE_OK,             /* as Q_OP_OK */
+	CTL_QUEUE_STATS,          /* no payload */
+	CTL_QUEUE_STATS_REPLY,    /* as Q_STATS */
+
+	/* empathctl <-> ctld: DNS commands (issue 5), forwarded to deliverd
+	 * as the D_DNS_* request of the same payload; the answer comes back
+	 * under the CTL_ type, same payload; failures as CTL_ERROR. */
+	CTL_DNS_LIST = 130,       /* as D_DNS_LIST_REQ */
+	CTL_DNS_LIST_REPLY,       /* as D_DNS_LIST */
+	CTL_DNS_CLEAR,            /* as D_DNS_CLEAR_REQ */
+	CTL_DNS_REFRESH,          /* as D_DNS_REFRESH_REQ */
+	CTL_DNS_OVERRIDES,        /* as D_DNS_OVERRIDES_REQ */
+	CTL_DNS_OVERRIDES_REPLY,  /* as D_DNS_OVERRIDES */
+	CTL_DNS_OK,               /* as D_DNS_OK */
 
 	MSG_TYPE_MAX
 };
@@ -76,5 +138,23 @@ const char *rcpt_state_name(uint32_t);
 /* CTL_STATUS_REPLY: the queue counts when queued did not answer (down,
  * restarting, or later than ctld's deadline). */
 #define CTL_COUNT_UNKNOWN UINT64_MAX
+
+/* D_RESULT (issue 5): a recipient deliverd held back by its own flow
+ * control (a rate limit, an open circuit breaker, shutting down) without
+ * trying it. Not an attempt: queued makes it due again after the delay,
+ * without counting an attempt. The u32 state field is then
+ * RCPT_POSTPONED | delay in seconds << RCPT_POSTPONE_SHIFT (0: at once). */
+#define RCPT_POSTPONED        0x10u
+#define RCPT_POSTPONE_SHIFT   16
+#define RCPT_POSTPONE_MASK    0xffffu
+#define D_DNS_LIST_MAX        2000      /* entries per D_DNS_LIST */
+
+/* Queue operations (Q_LIST_REQ ...). */
+#define Q_STATE_ANY     UINT32_MAX     /* list: any state */
+#define Q_LIST_MAX      1000           /* messages per Q_LIST */
+#define Q_VIEW_RCPTS    1000           /* recipients per Q_VIEW */
+#define Q_VIEW_HEADERS  (64 * 1024)    /* header octets per Q_VIEW */
+#define Q_STATS_DOMAINS 100            /* domain rows per Q_STATS */
+enum q_err { Q_ERR_NOTFOUND = 1, Q_ERR_BADREQ, Q_ERR_INTERNAL };
 
 #endif

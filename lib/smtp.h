@@ -105,4 +105,24 @@ bool smtp_addr_literal_valid(const char *s, size_t len);
  * bytes are not valid UTF-8 (overlong, surrogate, truncated, > U+10FFFF). */
 size_t smtp_utf8_len(const unsigned char *s, size_t avail);
 
+/* ---- RFC 3461 DSN parameters (lib/smtp_dsn.c) ----
+ * Every decoder refuses what could not be written safely into a delivery
+ * status notification later: control characters (CR, LF, NUL, ...) after
+ * decoding. Values are decoded into out (NUL-terminated); each returns
+ * the decoded length, or -1 when the value is malformed or does not fit. */
+#define SMTP_ENVID_MAX  100        /* octets of the ENVID xtext */
+#define SMTP_ORCPT_MAX  500        /* octets of the ORCPT value */
+/* xtext: printable ASCII but "+" and "=", and "+" HEX HEX. */
+int  smtp_xtext_decode(const char *in, char *out, size_t outlen);
+/* NOTIFY=NEVER or a comma list of SUCCESS, FAILURE, DELAY (any case, each
+ * once): the DSN_NOTIFY_* bits of envelope.h, or -1. */
+int  smtp_dsn_notify(const char *value, uint32_t *bits);
+/* RET=FULL or HDRS: DSN_RET_FULL, DSN_RET_HDRS, or -1. */
+int  smtp_dsn_ret(const char *value);
+/* ORCPT=addr-type;address. "rfc822" takes xtext; "utf-8" (RFC 6533)
+ * takes \x{HEX} escapes and, when utf8 (SMTPUTF8 given), raw UTF-8; any
+ * other atom type takes xtext. out receives "type;decoded address" with
+ * the type as given. */
+int  smtp_dsn_orcpt(const char *value, bool utf8, char *out, size_t outlen);
+
 #endif

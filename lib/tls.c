@@ -9,10 +9,14 @@
  * SSL_MODE_RELEASE_BUFFERS gives OpenSSL's record buffers back while a
  * session is idle. CA certificates are read when the context is made, so
  * verification keeps working after chroot. */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -126,6 +130,88 @@ tls_client_ctx(bool verify, char *err, size_t errlen)
 	return ctx;
 }
 
+/* The socket under the TLS layer: OpenSSL's own socket BIO writes with
+ * write(2), which raises SIGPIPE when the peer has gone; this one sends
+ * with MSG_NOSIGNAL like the plain lineio, so a vanished peer is an
+ * error, never a signal, in every program and test. */
+static BIO_METHOD *sock_method;
+
+static int
+sock_write(BIO *b, const char *buf, int len)
+{
+	int fd = (int)(intptr_t)BIO_get_data(b);
+	ssize_t n;
+
+	BIO_clear_retry_flags(b);
+	do
+		n = send(fd, buf, (size_t)len, MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	if (n == -1 && errno == ENOTSOCK)
+		n = write(fd, buf, (size_t)len);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		BIO_set_retry_write(b);
+	return (int)n;
+}
+
+static int
+sock_read(BIO *b, char *buf, int len)
+{
+	int fd = (int)(intptr_t)BIO_get_data(b);
+	ssize_t n;
+
+	BIO_clear_retry_flags(b);
+	do
+		n = read(fd, buf, (size_t)len);
+	while (n == -1 && errno == EINTR);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		BIO_set_retry_read(b);
+	return (int)n;
+}
+
+static long
+sock_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	(void)num;
+	switch (cmd) {
+	case BIO_CTRL_FLUSH:
+		return 1;
+	case BIO_C_GET_FD:
+		if (ptr != NULL)
+			*(int *)ptr = (int)(intptr_t)BIO_get_data(b);
+		return (int)(intptr_t)BIO_get_data(b);
+	default:
+		return 0;
+	}
+}
+
+static int
+sock_create(BIO *b)
+{
+	BIO_set_init(b, 1);
+	return 1;
+}
+
+static BIO *
+sock_bio(int fd)
+{
+	BIO *b;
+
+	if (sock_method == NULL) {
+		sock_method = BIO_meth_new(BIO_get_new_index() |
+		    BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR, "empath socket");
+		if (sock_method == NULL ||
+		    !BIO_meth_set_write(sock_method, sock_write) ||
+		    !BIO_meth_set_read(sock_method, sock_read) ||
+		    !BIO_meth_set_ctrl(sock_method, sock_ctrl) ||
+		    !BIO_meth_set_create(sock_method, sock_create))
+			return NULL;
+	}
+	if ((b = BIO_new(sock_method)) == NULL)
+		return NULL;
+	BIO_set_data(b, (void *)(intptr_t)fd);
+	return b;
+}
+
 /* An IP address literal: no SNI for it (RFC 6066 §3). */
 static bool
 is_ip_literal(const char *name)
@@ -141,6 +227,7 @@ lio_tls_start(struct lineio *lio, SSL_CTX *ctx, bool server,
     const char *peer_name)
 {
 	SSL *ssl;
+	BIO *bio;
 
 	if (lio->ssl != NULL || ctx == NULL || lio_out_pending(lio) > 0)
 		return -1;
@@ -152,8 +239,9 @@ lio_tls_start(struct lineio *lio, SSL_CTX *ctx, bool server,
 		ERR_clear_error();
 		return -1;
 	}
-	if (SSL_set_fd(ssl, lio->fd) != 1)
+	if ((bio = sock_bio(lio->fd)) == NULL)
 		goto fail;
+	SSL_set_bio(ssl, bio, bio);    /* the SSL owns it, never the fd */
 	if (server)
 		SSL_set_accept_state(ssl);
 	else {

@@ -16,11 +16,14 @@
 #include "master.h"
 #include "util.h"
 
+#define BIND_RETRY_MS 100
+#define BIND_RETRIES  100           /* 10 s */
+
 static int
 tcp_listen(const struct sockaddr_storage *ss, socklen_t len, const char *what)
 {
 	char addr[128];
-	int fd, one = 1;
+	int fd, one = 1, tries;
 
 	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd == -1)
@@ -31,8 +34,17 @@ tcp_listen(const struct sockaddr_storage *ss, socklen_t len, const char *what)
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)
 		fatal("IPV6_V6ONLY");
 	sa_ntop((const struct sockaddr *)ss, addr, sizeof(addr));
-	if (bind(fd, (const struct sockaddr *)ss, len) == -1)
-		fatal("cannot listen for %s on %s", what, addr);
+	/* The daemons of a master that was killed exit a moment after it:
+	 * its smtpd may still hold the port. Wait for it, bounded. */
+	for (tries = 0; bind(fd, (const struct sockaddr *)ss, len) == -1; tries++) {
+		if (errno != EADDRINUSE || tries >= BIND_RETRIES)
+			fatal("cannot listen for %s on %s", what, addr);
+		if (tries == 0)
+			log_warnx("%s port on %s is in use (an old smtpd still "
+			    "exiting?): retrying for %d s", what, addr,
+			    BIND_RETRIES * BIND_RETRY_MS / 1000);
+		usleep(BIND_RETRY_MS * 1000);
+	}
 	/* A large backlog: bursts of connections must not be dropped. */
 	if (listen(fd, SOMAXCONN) == -1)
 		fatal("listen on %s", addr);

@@ -1,13 +1,21 @@
-/* The smtpd side of the queue: a new message file for each DATA, the
- * durable commit, the rollback.
+/* The reception side of the queue: a new message file for each DATA, the
+ * durable commit, the rollback; and the same commit for the messages
+ * queued itself writes (notifications, bounce.c).
  *
- * A commit is never done inline in the message handler: Q_COMMITs that
- * arrive in the same loop iteration wait in `batch` and are committed
- * together by the write batch (main.c): every fdatasync, every rename, ONE
- * fsync of queue/, ONE sqlite transaction, and only then the Q_COMMIT_OKs.
- * While that work runs, new commits pile up in the sockets and form the
- * next batch: the busier the queue, the more messages share each sync. */
+ * A message goes through the write pipeline (pipeline.c):
+ *
+ *   open       incoming/<id> handed to smtpd, being written
+ *   waiting    Q_COMMIT received: waits for the next round
+ *   syncing    the sync thread renames it into queue/ and syncs
+ *   published  its file is durable in queue/: the next index transaction
+ *              inserts it
+ *   stored     inserted; Q_COMMIT_OK goes once that transaction is
+ *              durable (the round after)
+ *
+ * A message whose smtpd channel goes away before it is stored is dropped
+ * (its client never got a 250); once stored it stays and is delivered. */
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -18,35 +26,61 @@
 #include "log.h"
 #include "queued.h"
 #include "spool.h"
+#include "syncer.h"
 #include "ulid.h"
 #include "util.h"
 
-enum in_stage {
-	IN_OPEN,            /* in incoming/, smtpd writing */
-	IN_PUBLISHED,       /* synced and renamed into queue/ */
-	IN_STORED,          /* inserted in the open transaction */
-};
+/* Free room below which no new message is taken (452 4.3.1 at DATA): the
+ * largest message a listener accepts, within these bounds, so that a
+ * message that was started can usually be finished. */
+#define MINFREE_LOW   (1024 * 1024)
+#define MINFREE_HIGH  (64 * 1024 * 1024)
+#define MINFREE_INODES 16
+
+enum in_stage { IN_OPEN, IN_WAITING, IN_SYNCING, IN_PUBLISHED, IN_STORED };
 
 struct inmsg {
-	TAILQ_ENTRY(inmsg) pentry;     /* peer->incoming */
-	TAILQ_ENTRY(inmsg) bentry;     /* batch, while committing */
-	struct qpeer      *peer;
+	TAILQ_ENTRY(inmsg) pentry;     /* peer->incoming, while peer != NULL */
+	TAILQ_ENTRY(inmsg) sentry;     /* the list of its stage */
+	struct qpeer      *peer;       /* NULL: internal, or its smtpd left */
 	char               id[ULID_LEN + 1];
-	int                fd;         /* our own, for the fdatasync */
-	bool               committing;
+	int                fd;         /* open stage only */
+	bool               reused;     /* a recycled file: cut to size at commit */
 	uint32_t           reqid;      /* Q_COMMIT request id */
 	enum in_stage      stage;
+	bool               dropped;    /* rolled back while syncing */
 	int                err;        /* errno of a failed step, 0 if none */
 	struct envelope    env;
+	struct commit_hook hook;       /* internal messages */
 };
 
-static struct inmsg_list batch = TAILQ_HEAD_INITIALIZER(batch);
+static struct inmsg_list waiting = TAILQ_HEAD_INITIALIZER(waiting);
+static struct inmsg_list syncing = TAILQ_HEAD_INITIALIZER(syncing);
+static struct inmsg_list published = TAILQ_HEAD_INITIALIZER(published);
+static size_t nwaiting, nsyncing, npublished, nstored;
 static size_t max_incoming = 1000;
+static uint64_t minfree = MINFREE_LOW;
 
 void
 commit_set_limit(size_t n)
 {
 	max_incoming = n > 0 ? n : 1;
+}
+
+void
+commit_configure(const struct config *cfg)
+{
+	const struct cfg_listen *l;
+	uint64_t want = 0;
+
+	TAILQ_FOREACH(l, &cfg->listeners, entry)
+		if (l->max_message_size > want)
+			want = l->max_message_size;
+	if (want < MINFREE_LOW)
+		want = MINFREE_LOW;
+	if (want > MINFREE_HIGH)
+		want = MINFREE_HIGH;
+	minfree = want;
 }
 
 static void
@@ -56,11 +90,12 @@ reply_fail(struct qpeer *p, uint16_t type, uint32_t reqid, int err,
 	struct msgbuf mb;
 	bool full = err == ENOSPC || err == EDQUOT;
 
+	if (p == NULL || p->ch == NULL)
+		return;
 	mb_init(&mb);
 	mb_u32(&mb, full ? 452 : 451);
 	mb_str(&mb, full ? "4.3.1 Insufficient system storage" : text);
-	if (p->ch != NULL)
-		chan_send_mb(p->ch, type, reqid, -1, &mb);
+	chan_send_mb(p->ch, type, reqid, -1, &mb);
 	mb_free(&mb);
 }
 
@@ -75,27 +110,76 @@ find(struct qpeer *p, const char *id)
 	return NULL;
 }
 
+static void
+detach(struct inmsg *im)
+{
+	if (im->peer != NULL) {
+		TAILQ_REMOVE(&im->peer->incoming, im, pentry);
+		im->peer->nincoming--;
+		im->peer = NULL;
+	}
+}
+
+/* Take a message off its stage list. */
+static void
+unstage(struct inmsg *im)
+{
+	switch (im->stage) {
+	case IN_WAITING:
+		TAILQ_REMOVE(&waiting, im, sentry);
+		nwaiting--;
+		break;
+	case IN_SYNCING:
+		TAILQ_REMOVE(&syncing, im, sentry);
+		nsyncing--;
+		break;
+	case IN_PUBLISHED:
+		TAILQ_REMOVE(&published, im, sentry);
+		npublished--;
+		break;
+	case IN_STORED:
+		nstored--;
+		break;
+	case IN_OPEN:
+		break;
+	}
+}
+
 /* Forget a message; remove its file unless it was committed (keep). */
 static void
 inmsg_free(struct inmsg *im, bool keep)
 {
-	struct qpeer *p = im->peer;
-
-	if (im->committing)
-		TAILQ_REMOVE(&batch, im, bentry);
-	TAILQ_REMOVE(&p->incoming, im, pentry);
-	p->nincoming--;
+	unstage(im);
+	detach(im);
 	if (im->fd != -1)
 		close(im->fd);
 	if (!keep) {
-		if (im->stage == IN_OPEN)
+		if (im->stage <= IN_WAITING)
 			spool_discard_incoming(im->id);
 		else
 			spool_remove(im->id);
 	}
+	if (im->hook.finished != NULL)
+		im->hook.finished(im->hook.arg, keep);
 	env_clear(&im->env);
 	free(im);
 	queued_check_stop();
+}
+
+/* Is there room for one more message? errno ENOSPC when not. */
+static bool
+room_left(void)
+{
+	struct statvfs sv;
+
+	if (statvfs(".", &sv) == -1)
+		return true;       /* unknown: the writes will tell */
+	if ((uint64_t)sv.f_bavail * sv.f_frsize < minfree ||
+	    (sv.f_files > 0 && sv.f_favail < MINFREE_INODES)) {
+		errno = ENOSPC;
+		return false;
+	}
+	return true;
 }
 
 static void
@@ -117,9 +201,20 @@ do_create(struct qpeer *p, struct chan_msg *m)
 		    "4.3.0 Too many messages being received, try again later");
 		return;
 	}
+	if (!room_left()) {
+		log_warnx("spool %s: less than %llu KiB free, refusing a message",
+		    Q.cfg->spool, (unsigned long long)minfree / 1024);
+		reply_fail(p, Q_CREATE_FAIL, m->peerid, ENOSPC, NULL);
+		return;
+	}
 	im = xcalloc(1, sizeof(*im));
 	env_init(&im->env);
-	fd = spool_create(im->id);
+	/* A file from the pool costs no system call here. */
+	if (pool_take(im->id, &fd, &im->reused)) {
+		if (pool_wants())
+			pipeline_kick();
+	} else
+		fd = spool_create(im->id);
 	if (fd == -1) {
 		int err = errno;
 
@@ -163,13 +258,24 @@ envelope_problem(const struct envelope *env)
 }
 
 static void
+enqueue(struct inmsg *im)
+{
+	im->stage = IN_WAITING;
+	TAILQ_INSERT_TAIL(&waiting, im, sentry);
+	nwaiting++;
+	pipeline_kick();
+}
+
+static void
 do_commit(struct qpeer *p, struct chan_msg *m)
 {
 	struct envelope env;
 	struct msgreader mr;
 	struct inmsg *im;
+	struct stat sb;
 	const char *problem;
 
+	memset(&sb, 0, sizeof(sb));
 	env_init(&env);
 	mr_init(&mr, m);
 	if (env_decode(&env, &mr) == -1) {
@@ -178,7 +284,7 @@ do_commit(struct qpeer *p, struct chan_msg *m)
 		return;
 	}
 	if (!ulid_valid(env.id) || (im = find(p, env.id)) == NULL ||
-	    im->committing) {
+	    im->stage != IN_OPEN) {
 		char buf[64];
 
 		log_warnx("smtpd: Q_COMMIT for %s, not a message of this channel "
@@ -195,14 +301,46 @@ do_commit(struct qpeer *p, struct chan_msg *m)
 		return;
 	}
 	/* The id is ours (checked above); the rest of the envelope is the
-	 * peer's word, kept as data. */
+	 * peer's word, kept as data. The size is what the file holds; a
+	 * recycled file may hold more, from its last message: what smtpd
+	 * wrote is cut there. */
+	if (fstat(im->fd, &sb) == -1 || (im->reused &&
+	    (env.size > (uint64_t)sb.st_size || ((uint64_t)sb.st_size > env.size &&
+	    ftruncate(im->fd, (off_t)env.size) == -1)))) {
+		int err = errno;
+
+		log_warnx("%s: cannot size the message file (%llu octets written, "
+		    "%lld in the file)", im->id, (unsigned long long)env.size,
+		    (long long)sb.st_size);
+		reply_fail(p, Q_COMMIT_FAIL, m->peerid, err, "4.3.0 Queue error");
+		env_clear(&env);
+		inmsg_free(im, false);
+		return;
+	}
+	if (!im->reused)
+		env.size = (uint64_t)sb.st_size;
+	close(im->fd);
+	im->fd = -1;
 	env_clear(&im->env);
 	im->env = env;
-	im->committing = true;
 	im->reqid = m->peerid;
 	im->err = 0;
-	TAILQ_INSERT_TAIL(&batch, im, bentry);
-	batch_schedule();
+	enqueue(im);
+}
+
+void
+commit_internal(const char *id, struct envelope *env,
+    const struct commit_hook *hook)
+{
+	struct inmsg *im = xcalloc(1, sizeof(*im));
+
+	strlcpy(im->id, id, sizeof(im->id));
+	im->fd = -1;
+	im->env = *env;                /* taken over */
+	env_init(env);
+	if (hook != NULL)
+		im->hook = *hook;
+	enqueue(im);
 }
 
 static void
@@ -221,10 +359,23 @@ do_rollback(struct qpeer *p, struct chan_msg *m)
 		    log_sanitize(id, buf, sizeof(buf)));
 		return;
 	}
-	/* A rollback overtakes a commit still waiting for its batch: the
-	 * client never saw a 250, so the message must not be delivered. */
-	log_debug("%s: rolled back", im->id);
-	inmsg_free(im, false);
+	/* The client never saw a 250: the message must not be delivered
+	 * unless it is already in the index. */
+	switch (im->stage) {
+	case IN_SYNCING:
+		im->dropped = true;       /* the round's end removes it */
+		detach(im);
+		break;
+	case IN_STORED:
+		log_info("%s: rollback after the commit: it will be delivered",
+		    im->id);
+		detach(im);
+		break;
+	default:
+		log_debug("%s: rolled back", im->id);
+		inmsg_free(im, false);
+		break;
+	}
 }
 
 void
@@ -252,6 +403,12 @@ commit_peer_gone(struct qpeer *p, const char *why)
 	struct inmsg *im;
 
 	while ((im = TAILQ_FIRST(&p->incoming)) != NULL) {
+		if (im->stage == IN_SYNCING || im->stage == IN_STORED) {
+			if (im->stage == IN_SYNCING)
+				im->dropped = true;
+			detach(im);
+			continue;
+		}
 		log_info("%s: rolled back (%s)", im->id, why);
 		inmsg_free(im, false);
 	}
@@ -260,67 +417,114 @@ commit_peer_gone(struct qpeer *p, const char *why)
 bool
 commit_pending(void)
 {
-	return !TAILQ_EMPTY(&batch);
+	return nwaiting + nsyncing + npublished + nstored > 0;
+}
+
+bool
+commit_waiting(void)
+{
+	return nwaiting > 0;
+}
+
+bool
+commit_published(void)
+{
+	return npublished > 0;
 }
 
 void
-commit_batch_sync(void)
+commit_take_waiting(struct sync_item **items, size_t *n)
 {
 	struct inmsg *im;
-	struct stat sb;
-	bool published = false;
+	size_t i = 0;
 
-	/* Data first: each file's blocks and size on disk. */
-	TAILQ_FOREACH(im, &batch, bentry) {
-		if (fstat(im->fd, &sb) == -1 || fdatasync(im->fd) == -1) {
-			im->err = errno;
-			log_warn("%s: cannot sync the message file", im->id);
+	*items = NULL;
+	*n = 0;
+	if (nwaiting == 0)
+		return;
+	*items = xcalloc(nwaiting, sizeof(**items));
+	while ((im = TAILQ_FIRST(&waiting)) != NULL) {
+		TAILQ_REMOVE(&waiting, im, sentry);
+		nwaiting--;
+		strlcpy((*items)[i++].id, im->id, sizeof((*items)[0].id));
+		im->stage = IN_SYNCING;
+		TAILQ_INSERT_TAIL(&syncing, im, sentry);
+		nsyncing++;
+	}
+	*n = i;
+}
+
+static void
+fail_msg(struct inmsg *im, int err)
+{
+	if (err == 0)
+		err = EIO;
+	if (im->peer != NULL) {
+		log_warnx("%s: commit failed, message refused with a temporary "
+		    "error", im->id);
+		reply_fail(im->peer, Q_COMMIT_FAIL, im->reqid, err,
+		    "4.3.0 Queue error, try again later");
+	} else
+		log_warnx("%s: could not be queued", im->id);
+	inmsg_free(im, false);
+}
+
+void
+commit_round_done(struct sync_item *items, size_t n, int sync_err)
+{
+	struct inmsg *im;
+	size_t i;
+
+	/* The syncing list is in the order of the items. */
+	for (i = 0; i < n && (im = TAILQ_FIRST(&syncing)) != NULL; i++) {
+		int err = items[i].err;
+
+		if (strcmp(items[i].id, im->id) != 0)
+			fatalx("commit: round items out of order");
+		TAILQ_REMOVE(&syncing, im, sentry);
+		nsyncing--;
+		/* Renamed or not: the stage tells inmsg_free where it is. */
+		im->stage = err == 0 ? IN_PUBLISHED : IN_WAITING;
+		if (im->stage == IN_WAITING) {
+			/* Back on a list so that inmsg_free() can unlink it. */
+			TAILQ_INSERT_TAIL(&waiting, im, sentry);
+			nwaiting++;
+		} else {
+			TAILQ_INSERT_TAIL(&published, im, sentry);
+			npublished++;
+		}
+		if (im->dropped) {
+			log_debug("%s: rolled back", im->id);
+			inmsg_free(im, false);
 			continue;
 		}
-		im->env.size = (uint64_t)sb.st_size;
-	}
-	/* Then the names: renames, and one directory sync for all. */
-	TAILQ_FOREACH(im, &batch, bentry) {
-		if (im->err != 0)
-			continue;
-		if (spool_publish(im->id) == -1) {
-			im->err = errno;
-			log_warn("%s: cannot move the message into %s/", im->id,
-			    SPOOL_QUEUE);
-			continue;
+		if (err != 0 || sync_err != 0) {
+			errno = err != 0 ? err : sync_err;
+			log_warn("%s: cannot make the message durable", im->id);
+			fail_msg(im, errno);
 		}
-		im->stage = IN_PUBLISHED;
-		published = true;
-	}
-	if (published && spool_sync_queue() == -1) {
-		int err = errno;
-
-		log_warn("cannot sync the %s/ directory", SPOOL_QUEUE);
-		TAILQ_FOREACH(im, &batch, bentry)
-			if (im->err == 0)
-				im->err = err;
 	}
 }
 
 void
 commit_batch_store(void)
 {
-	struct inmsg *im;
+	struct inmsg *im, *tmp;
 	int64_t now = wall_s();
 
-	TAILQ_FOREACH(im, &batch, bentry) {
-		if (im->err != 0)
-			continue;
+	TAILQ_FOREACH_SAFE(im, &published, sentry, tmp) {
 		strlcpy(im->env.id, im->id, sizeof(im->env.id));
-		im->env.created = now;
+		if (im->env.created == 0)
+			im->env.created = now;
 		/* One savepoint per message: a row that fails does not take
 		 * the rest of the batch with it. */
 		if (store_savepoint(Q.store) == -1) {
 			im->err = EIO;
 			continue;
 		}
-		if (store_insert(Q.store, &im->env, now) == -1) {
-			im->err = EIO;
+		if (store_insert(Q.store, &im->env, now) == -1 ||
+		    (im->hook.stored != NULL && !im->hook.stored(im->hook.arg))) {
+			im->err = store_full(Q.store) ? ENOSPC : EIO;
 			store_rollback_to(Q.store);
 			log_warnx("%s: cannot insert into the queue index", im->id);
 			continue;
@@ -330,7 +534,7 @@ commit_batch_store(void)
 			store_rollback_to(Q.store);
 			continue;
 		}
-		im->stage = IN_STORED;
+		im->err = 0;
 	}
 }
 
@@ -344,38 +548,50 @@ log_queued(const struct inmsg *im)
 	    (unsigned long long)im->env.size, im->env.nrcpt);
 }
 
+static void
+stored_durable(void *arg, bool ok)
+{
+	struct inmsg *im = arg;
+	struct msgbuf mb;
+
+	if (!ok) {
+		/* In the index but maybe not on disk: refuse (the client
+		 * retries), keep it (it may be delivered twice). */
+		log_warnx("%s: not known to be durable: the client is told to "
+		    "retry, the queued copy is kept", im->id);
+		reply_fail(im->peer, Q_COMMIT_FAIL, im->reqid, EIO,
+		    "4.3.0 Queue error, try again later");
+		inmsg_free(im, true);
+		return;
+	}
+	log_queued(im);
+	if (im->peer != NULL) {
+		mb_init(&mb);
+		mb_str(&mb, im->id);
+		if (im->peer->ch != NULL)
+			chan_send_mb(im->peer->ch, Q_COMMIT_OK, im->reqid, -1, &mb);
+		mb_free(&mb);
+		QC.messages++;
+	}
+	inmsg_free(im, true);
+	sched_kick();
+}
+
 void
-commit_batch_finish(bool committed)
+commit_batch_stored(bool committed)
 {
 	struct inmsg *im;
-	struct msgbuf mb;
-	size_t ok = 0, n = 0;
 
-	while ((im = TAILQ_FIRST(&batch)) != NULL) {
-		struct qpeer *p = im->peer;
-
-		n++;
-		if (committed && im->err == 0 && im->stage == IN_STORED) {
-			log_queued(im);
-			mb_init(&mb);
-			mb_str(&mb, im->id);
-			if (p->ch != NULL)
-				chan_send_mb(p->ch, Q_COMMIT_OK, im->reqid, -1, &mb);
-			mb_free(&mb);
-			inmsg_free(im, true);
-			ok++;
+	while ((im = TAILQ_FIRST(&published)) != NULL) {
+		if (!committed || im->err != 0) {
+			fail_msg(im, committed ? im->err :
+			    store_full(Q.store) ? ENOSPC : EIO);
 			continue;
 		}
-		if (im->err == 0)
-			im->err = EIO;
-		log_warnx("%s: commit failed, message refused with a temporary error",
-		    im->id);
-		reply_fail(p, Q_COMMIT_FAIL, im->reqid, im->err,
-		    "4.3.0 Queue error, try again later");
-		inmsg_free(im, false);
+		TAILQ_REMOVE(&published, im, sentry);
+		npublished--;
+		im->stage = IN_STORED;
+		nstored++;
+		pipeline_after_durable(stored_durable, im);
 	}
-	if (n > 1)
-		log_debug("group commit: %zu of %zu messages", ok, n);
-	if (ok > 0)
-		sched_kick();
 }

@@ -1,12 +1,15 @@
 /* empath-queued: the queue manager. Owns the spool (chrooted into it, or
  * chdir()ed into it when unprivileged: every path is relative), the sqlite
- * index, the scheduler. This file holds the daemon glue: start-up, the peer
- * channels and the routing of their messages, the write batch, the stop.
- * See queued.h for the module map and empath-queued(8) for the queue. */
+ * index, the scheduler. This file holds the daemon glue: start-up and the
+ * spool lock, the peer channels and the routing of their messages, the
+ * stop. See queued.h for the module map and empath-queued(8) for the
+ * queue. */
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -23,15 +26,22 @@
 #define STOP_POLL_MS    100
 /* Descriptors kept for the database, the channels, the directory scans. */
 #define FD_RESERVE      64
+/* One queued per spool: held for the process's lifetime. A new master
+ * may start a queued while the old one (its master killed) still exits. */
+#define SPOOL_LOCK      "queued.lock"
+#define LOCK_RETRY_MS   200
+#define LOCK_LOG_MS     10000
 
 struct queued Q;
 
 static struct qpeer *peers[PROC_COUNT];
 _Static_assert(PROC_COUNT == 5, "pending_fd initialiser");
 static int pending_fd[PROC_COUNT] = { -1, -1, -1, -1, -1 };
-static bool flush_scheduled;
 static struct ev_timer *stop_timer;
 static uint64_t stop_deadline;
+static int lock_fd = -1;
+static struct ev_timer *lock_timer;
+static uint64_t lock_since, lock_logged;
 
 static const char *
 chroot_dir(const struct config *cfg)
@@ -43,49 +53,7 @@ static void
 configure(struct config *cfg)
 {
 	Q.cfg = cfg;
-}
-
-/* ---- the write batch ---- */
-
-static void
-flush_cb(void *arg)
-{
-	(void)arg;
-	flush_scheduled = false;
-	batch_flush();
-}
-
-void
-batch_schedule(void)
-{
-	if (flush_scheduled || Q.store == NULL)
-		return;
-	flush_scheduled = true;
-	ev_defer(flush_cb, NULL);
-}
-
-void
-batch_flush(void)
-{
-	bool committed = false;
-
-	if (Q.store == NULL || (!commit_pending() && !sched_pending()))
-		return;
-	/* Disk work first, outside the transaction: file data, renames, the
-	 * one directory sync. */
-	commit_batch_sync();
-	if (store_begin(Q.store, true) == 0) {
-		commit_batch_store();
-		sched_batch_apply();
-		committed = store_commit(Q.store) == 0;
-		if (!committed)
-			log_warnx("queue index: commit failed: %s",
-			    store_errmsg(Q.store));
-	}
-	/* Replies only now: a 250 depends on this commit. */
-	commit_batch_finish(committed);
-	sched_batch_finish(committed);
-	sched_kick();
+	commit_configure(cfg);
 }
 
 /* ---- peers ---- */
@@ -115,7 +83,7 @@ peer_msg(struct channel *ch, struct chan_msg *m, void *arg)
 		sched_result(m);
 		break;
 	case PROC_CTLD:
-		status_msg(p, m);
+		ops_msg(p, m);
 		break;
 	default:
 		log_warnx("%s: unexpected %s, ignored", proc_name(p->proc),
@@ -133,6 +101,8 @@ peer_gone(struct qpeer *p, const char *why)
 		commit_peer_gone(p, why);
 	else if (p->proc == PROC_DELIVERD)
 		sched_channel_gone();
+	else if (p->proc == PROC_CTLD)
+		ops_peer_gone(p);
 	p->ch = NULL;
 	if (peers[p->proc] == p)
 		peers[p->proc] = NULL;
@@ -218,26 +188,24 @@ raise_fd_limit(void)
 	    (size_t)(rl.rlim_cur - FD_RESERVE) : FD_RESERVE);
 }
 
+/* The spool is ours: open the index (nothing in the spool is touched
+ * before it is known good), recover, serve. */
 static void
-start(void)
+open_queue(void)
 {
 	char err[512];
 	int i;
 
-	/* The index and its WAL hold envelopes: private, like the files. */
-	umask(077);
-	raise_fd_limit();
-	if (spool_init() == -1)
-		fatal("spool %s: cannot prepare %s/, %s/ and %s/", Q.cfg->spool,
-		    SPOOL_INCOMING, SPOOL_QUEUE, SPOOL_CORRUPT);
-	/* Nothing in the spool is touched before the index is known good. */
 	Q.store = store_open(SPOOL_DB, err, sizeof(err));
 	if (Q.store == NULL)
 		fatalx("queue database unusable: %s; queued stops, message files "
 		    "are left untouched in %s", err, Q.cfg->spool);
+	if (pipeline_start() == -1)
+		fatal("cannot start the sync thread");
 	recover(Q.store);
 	sched_init();
 	Q.started = true;
+	Q.start_time = wall_s();
 	for (i = 0; i < PROC_COUNT; i++) {
 		if (pending_fd[i] != -1) {
 			peer_attach((enum proc_id)i, pending_fd[i]);
@@ -247,6 +215,69 @@ start(void)
 	log_info("queue ready in %s", Q.cfg->spool);
 }
 
+/* Take the spool lock; false while another queued holds it. */
+static bool
+take_lock(void)
+{
+	if (lock_fd == -1 && (lock_fd = open(SPOOL_LOCK,
+	    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
+		fatal("spool %s: cannot open %s", Q.cfg->spool, SPOOL_LOCK);
+	if (flock(lock_fd, LOCK_EX | LOCK_NB) == 0)
+		return true;
+	if (errno != EWOULDBLOCK && errno != EINTR)
+		fatal("spool %s: cannot lock %s", Q.cfg->spool, SPOOL_LOCK);
+	return false;
+}
+
+static void
+lock_retry(void *arg)
+{
+	uint64_t now = mono_ms();
+
+	(void)arg;
+	if (Q.stopping) {
+		log_info("stopping before the spool was free");
+		daemon_exit(0);
+	}
+	if (!take_lock()) {
+		if (now - lock_logged >= LOCK_LOG_MS) {
+			log_warnx("spool %s still locked by another empath-queued "
+			    "after %llu s: waiting", Q.cfg->spool,
+			    (unsigned long long)(now - lock_since) / 1000);
+			lock_logged = now;
+		}
+		ev_timer_start(lock_timer, LOCK_RETRY_MS);
+		return;
+	}
+	log_info("spool %s: lock taken after %llu ms", Q.cfg->spool,
+	    (unsigned long long)(now - lock_since));
+	ev_timer_free(lock_timer);
+	lock_timer = NULL;
+	open_queue();
+}
+
+static void
+start(void)
+{
+	/* The index and its WAL hold envelopes: private, like the files. */
+	umask(077);
+	raise_fd_limit();
+	if (spool_init() == -1)
+		fatal("spool %s: cannot prepare %s/, %s/ and %s/", Q.cfg->spool,
+		    SPOOL_INCOMING, SPOOL_QUEUE, SPOOL_CORRUPT);
+	if (take_lock()) {
+		open_queue();
+		return;
+	}
+	/* Nothing is touched, the database is not even opened, until the
+	 * other queued is gone. */
+	log_warnx("spool %s is locked by another empath-queued (one still "
+	    "exiting?): waiting for it before touching the queue", Q.cfg->spool);
+	lock_since = lock_logged = mono_ms();
+	lock_timer = ev_timer_new(lock_retry, NULL);
+	ev_timer_start(lock_timer, LOCK_RETRY_MS);
+}
+
 /* ---- stop ---- */
 
 static void
@@ -254,13 +285,13 @@ finish(void)
 {
 	int i;
 
-	batch_flush();
 	/* Receptions still open will never commit now. */
 	if (peers[PROC_SMTPD] != NULL)
 		commit_peer_gone(peers[PROC_SMTPD], "queued stopping");
 	for (i = 0; i < PROC_COUNT; i++)
 		if (peers[i] != NULL && peers[i]->ch != NULL)
 			chan_flush(peers[i]->ch);
+	pipeline_stop();
 	store_close(Q.store);
 	Q.store = NULL;
 	spool_close();
@@ -273,7 +304,7 @@ stop_ready(void)
 {
 	const struct qpeer *s = peers[PROC_SMTPD];
 
-	if (commit_pending() || sched_pending())
+	if (!pipeline_idle())
 		return false;
 	/* Results of jobs in flight: waiting saves a second delivery. */
 	if (sched_jobs() > 0 && peers[PROC_DELIVERD] != NULL)

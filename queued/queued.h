@@ -1,16 +1,17 @@
 /* empath-queued: what the modules of the queue manager share.
  *
- *   main.c       daemon_ops, peer channels and routing, the write batch
- *   commit.c     smtpd side: Q_CREATE, Q_COMMIT (group commit), Q_ROLLBACK
+ *   main.c       daemon_ops, the spool lock, peer channels and routing, stop
+ *   pipeline.c   the write pipeline: index transactions and sync rounds
+ *   syncer.c     the sync thread (renames, removals, one syncfs per round)
+ *   pool.c       ready message files, made or recycled by the sync thread
+ *   commit.c     smtpd side: Q_CREATE, Q_COMMIT, Q_ROLLBACK; internal commits
  *   scheduler.c  deliverd side: due recipients -> D_JOB, D_RESULT, retries
+ *   bounce.c     who is owed a notice, and queueing it;  dsn.c  its text
  *   recover.c    start-up recovery of the spool and the index
- *   status.c     ctld side: Q_STATUS
- *   store.c      the sqlite3 index;  spool.c  the message files
+ *   ops.c        ctld side: status and the queue operations
+ *   store.c, store_query.c  the sqlite3 index;  spool.c  the message files
  *
- * The write batch: work that arrives in one loop iteration (commits from
- * many sessions, results of many jobs) is applied at the end of the
- * iteration in ONE sqlite transaction, after ONE directory sync, and only
- * then are the replies sent. batch_schedule() asks for that flush. */
+ * See empath-queued(8) for the queue as the operator sees it. */
 #ifndef QUEUED_QUEUED_H
 #define QUEUED_QUEUED_H
 
@@ -26,6 +27,7 @@
 
 struct inmsg;
 TAILQ_HEAD(inmsg_list, inmsg);
+struct sync_item;
 
 /* One peer channel (smtpd, deliverd or ctld). */
 struct qpeer {
@@ -41,24 +43,73 @@ struct queued {
 	struct store        *store;
 	bool                 started;
 	bool                 stopping;
+	int64_t              start_time;    /* wall s */
 };
 extern struct queued Q;
 
+/* Counters for `queue stats` and the benchmark (pipeline.c). */
+struct queue_counters {
+	uint64_t messages;       /* accepted from smtpd (Q_COMMIT_OK sent) */
+	uint64_t dsns;           /* notices queued */
+	uint64_t txns;           /* index transactions of the pipeline */
+	uint64_t rounds;         /* sync rounds */
+	uint64_t syncs;          /* sync system calls (syncfs) */
+	uint64_t sync_us;        /* time spent in them */
+};
+extern struct queue_counters QC;
+
 /* main.c */
-void batch_schedule(void);
-void batch_flush(void);
-/* Called when the stop conditions may have changed (a job finished, a
- * reception ended). */
+/* Called when the stop conditions may have changed. */
 void queued_check_stop(void);
 
+/* pipeline.c */
+typedef void (*durable_cb)(void *arg, bool ok);
+int  pipeline_start(void);
+void pipeline_stop(void);
+/* Run the pipeline at the end of this loop iteration. */
+void pipeline_kick(void);
+/* cb(arg, ok) once everything committed so far is on stable storage (ok
+ * false: a sync failed, it may not be). */
+void pipeline_after_durable(durable_cb, void *arg);
+bool pipeline_idle(void);
+/* Inside a transaction that deleted msgid's rows: its file goes once
+ * that is durable. Whoever commits calls removal_txn_end(). */
+void removal_add(const char *msgid);
+void removal_txn_end(bool committed);
+
 /* commit.c */
+struct commit_hook {
+	bool (*stored)(void *arg);              /* in the insert's transaction */
+	void (*finished)(void *arg, bool kept); /* queued for good, or dropped */
+	void  *arg;
+};
+void commit_configure(const struct config *);
 void commit_set_limit(size_t max_incoming);
 void commit_msg(struct qpeer *, struct chan_msg *);
 void commit_peer_gone(struct qpeer *, const char *why);
-bool commit_pending(void);
-void commit_batch_sync(void);         /* file and directory syncs */
+/* Queue a message queued wrote itself: incoming/<id> is complete and
+ * closed; env (its id, sender, recipients, size) is taken over. */
+void commit_internal(const char *id, struct envelope *env,
+                     const struct commit_hook *);
+bool commit_pending(void);            /* anything committed, not answered */
+bool commit_waiting(void);            /* files waiting for a round */
+bool commit_published(void);          /* durable files waiting for the index */
+void commit_take_waiting(struct sync_item **, size_t *);
+void commit_round_done(struct sync_item *, size_t, int sync_err);
 void commit_batch_store(void);        /* inserts, inside the transaction */
-void commit_batch_finish(bool committed);
+void commit_batch_stored(bool committed);
+
+/* pool.c: ready message files (see syncer.h struct sync_file) */
+struct sync_file;
+bool   pool_take(char id[ULID_LEN + 1], int *fd, bool *reused);
+/* Up to max files for the next round (renames of old pool files, then
+ * new or recycled ones: recycle() gives a queue/ id whose removal is
+ * durable, or NULL); 0 while a round is making some. */
+size_t pool_fill(struct sync_file *, size_t max, const char *(*recycle)(void));
+void   pool_filled(struct sync_file *, size_t n);
+bool   pool_wants(void);              /* low, or files too old */
+size_t pool_max(void);
+void   pool_drain(void);
 
 /* scheduler.c */
 void sched_init(void);
@@ -71,11 +122,22 @@ size_t sched_jobs(void);
 bool sched_pending(void);
 void sched_batch_apply(void);         /* result updates, inside the txn */
 void sched_batch_finish(bool committed);
+void sched_set_frozen(bool);
+bool sched_frozen(void);
+
+/* bounce.c */
+/* Inside a transaction, after msgid's recipients changed: remove it when
+ * nothing is left to do, or list it for a notice. */
+void bounce_settle(const char *msgid);
+void bounce_run(void);                /* write the listed notices */
+void bounce_tick(void);
+void bounce_rescan(void);
 
 /* recover.c */
 void recover(struct store *);
 
-/* status.c */
-void status_msg(struct qpeer *, struct chan_msg *);
+/* ops.c */
+void ops_msg(struct qpeer *, struct chan_msg *);
+void ops_peer_gone(struct qpeer *);
 
 #endif

@@ -4,10 +4,13 @@
  *  1. inflight recipients are queued again, due now (their delivery may or
  *     may not have happened: at least once, never lost);
  *  2. files in incoming/ are removed: their client never got a 250;
- *  3. a message whose queue/ file is missing is failed, loudly;
- *  4. a queue/ file without a row is moved to corrupt/ (a crash between a
- *     rename and its commit, or between a removal's commit and its unlink;
- *     also whatever a lost database left behind): kept, never delivered.
+ *  3. the files of messages removed from the index (the `removed` table:
+ *     a crash came between the durable deletion and the unlink) go;
+ *  4. a message whose queue/ file is missing is failed, loudly, and its
+ *     sender is told;
+ *  5. a queue/ file without a row is moved to corrupt/ (a crash between a
+ *     rename and its commit, whatever a lost database left behind): kept,
+ *     never delivered.
  *
  * The database is opened and checked before this runs: when it cannot be,
  * queued stops and no file is touched. */
@@ -17,6 +20,7 @@
 #include "log.h"
 #include "queued.h"
 #include "spool.h"
+#include "ulid.h"
 #include "util.h"
 
 struct idlist {
@@ -45,14 +49,54 @@ known(const char *id, void *arg)
 	return store_has_message(arg, id);
 }
 
+static int
+collect_removed(const char *msgid, void *arg)
+{
+	struct idlist *l = arg;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->ids = xreallocarray(l->ids, l->cap, sizeof(*l->ids));
+	}
+	strlcpy(l->ids[l->n++], msgid, sizeof(l->ids[0]));
+	return 0;
+}
+
+/* Step 3: files whose rows are gone for good. */
+static size_t
+finish_removals(struct store *st)
+{
+	struct idlist removed = { NULL, 0, 0 };
+	size_t i;
+
+	if (store_removed_foreach(st, collect_removed, &removed) == -1)
+		fatalx("recovery: cannot read the queue index (%s); queued stops",
+		    store_errmsg(st));
+	if (removed.n > 0) {
+		for (i = 0; i < removed.n; i++)
+			if (ulid_valid(removed.ids[i]))
+				spool_remove(removed.ids[i]);
+		if (store_begin(st, true) == -1)
+			fatalx("recovery: cannot write the queue index (%s)",
+			    store_errmsg(st));
+		for (i = 0; i < removed.n; i++)
+			(void)store_removed_done(st, removed.ids[i]);
+		if (store_commit(st) == -1)
+			fatalx("recovery: cannot write the queue index (%s)",
+			    store_errmsg(st));
+	}
+	free(removed.ids);
+	return removed.n;
+}
+
 void
 recover(struct store *st)
 {
 	struct idlist missing = { NULL, 0, 0 };
 	int64_t now = wall_s();
-	uint64_t inflight = 0, active;
+	uint64_t inflight = 0;
 	unsigned incoming, orphans;
-	size_t i;
+	size_t i, removed;
 
 	if (store_begin(st, true) == -1 ||
 	    store_recover_inflight(st, now, &inflight) == -1 ||
@@ -61,6 +105,7 @@ recover(struct store *st)
 		    "message files are left untouched", store_errmsg(st));
 
 	incoming = spool_clean_incoming();
+	removed = finish_removals(st);
 
 	if (store_foreach_message(st, collect_missing, &missing) == -1)
 		fatalx("recovery: cannot read the queue index (%s); queued stops",
@@ -73,24 +118,24 @@ recover(struct store *st)
 			const char *id = missing.ids[i];
 
 			log_warnx("%s: recovery: message file %s/%s is missing: all "
-			    "its recipients failed (no bounce yet)", id, SPOOL_QUEUE, id);
-			if (store_fail_message(st, id, "message file missing", now) == -1 ||
-			    store_active_count(st, id, &active) == -1)
-				continue;
-			/* Issue 4: the bounce is queued here, before the rows go. */
-			if (active == 0 && store_remove(st, id) == 0)
-				log_info("%s: removed", id);
+			    "its recipients failed, its sender is told", id,
+			    SPOOL_QUEUE, id);
+			/* The notice is written at the first tick; the rows go
+			 * once it is queued. */
+			if (store_fail_message(st, id, "message file missing", now) == 0)
+				bounce_settle(id);
 		}
 		if (store_commit(st) == -1)
 			fatalx("recovery: cannot write the queue index (%s)",
 			    store_errmsg(st));
+		removal_txn_end(true);
 	}
 
 	orphans = spool_quarantine_orphans(known, st);
 
 	log_info("recovery: %llu inflight recipients queued again, %u unfinished "
-	    "receptions removed, %zu messages with a missing file failed, %u "
-	    "orphan files quarantined", (unsigned long long)inflight, incoming,
-	    missing.n, orphans);
+	    "receptions removed, %zu removals finished, %zu messages with a "
+	    "missing file failed, %u orphan files quarantined",
+	    (unsigned long long)inflight, incoming, removed, missing.n, orphans);
 	free(missing.ids);
 }

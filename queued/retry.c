@@ -1,6 +1,7 @@
-/* Exponential backoff with a cap, max-attempts and the queue lifetime.
- * Jitter (issue 4) belongs here too, so every caller gets it. */
+/* Exponential backoff with a cap and jitter, max-attempts and the queue
+ * lifetime. */
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "proto.h"
 #include "retry.h"
@@ -20,6 +21,16 @@ retry_delay(const struct cfg_delivery *d, uint32_t attempts)
 	return delay < max ? delay : max;
 }
 
+uint64_t
+retry_jitter(uint64_t delay, uint32_t rnd)
+{
+	uint64_t span = delay / 5;      /* +-10% */
+
+	if (span == 0)
+		return delay;
+	return delay - delay / 10 + (uint64_t)rnd % (span + 1);
+}
+
 uint32_t
 retry_after_defer(const struct cfg_delivery *d, uint32_t attempts,
     int64_t created, int64_t now, int64_t *next, const char **why)
@@ -36,7 +47,10 @@ retry_after_defer(const struct cfg_delivery *d, uint32_t attempts,
 		*why = "message expired in the queue";
 		return RCPT_FAILED;
 	}
-	*next = now + (int64_t)retry_delay(d, attempts);
+	/* Jitter: recipients that failed together (a remote outage) do not
+	 * all come back in the same second. */
+	*next = now + (int64_t)retry_jitter(retry_delay(d, attempts),
+	    arc4random());
 	/* One last attempt at the end of the lifetime rather than sitting in
 	 * the queue past it. */
 	if (d->expire > 0 && *next > deadline)

@@ -12,9 +12,14 @@
  * failed: retry_initial * 2^(attempts - 1), capped at retry_max. */
 uint64_t retry_delay(const struct cfg_delivery *, uint32_t attempts);
 
+/* delay spread by +-10% from a random number rnd (rounded down; delays
+ * under 5 s are kept as they are). */
+uint64_t retry_jitter(uint64_t delay, uint32_t rnd);
+
 /* A recipient of a message created at `created` just failed temporarily
  * for the attempts-th time (attempts counts this one). Returns
- * RCPT_DEFERRED with *next set to the time of the next attempt, or
+ * RCPT_DEFERRED with *next set to the time of the next attempt (the
+ * delay with jitter, never past the end of the lifetime), or
  * RCPT_FAILED with *why set when max-attempts or expire is reached.
  * max_attempts 0 and expire 0 mean no limit. */
 uint32_t retry_after_defer(const struct cfg_delivery *, uint32_t attempts,

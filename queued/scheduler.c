@@ -70,14 +70,6 @@ struct rupdate {
 };
 TAILQ_HEAD(rupdate_list, rupdate);
 
-/* Messages whose last active recipient just settled: rows deleted in the
- * batch, files removed once it committed. */
-struct removal {
-	TAILQ_ENTRY(removal) entry;
-	char msgid[ULID_LEN + 1];
-};
-TAILQ_HEAD(removal_list, removal);
-
 static struct {
 	struct channel      *ch;
 	struct job_list      jobs;
@@ -85,13 +77,11 @@ static struct {
 	uint32_t             next_jobid;
 	struct ev_timer     *tick;
 	struct rupdate_list  updates;
-	struct removal_list  removals;
 	bool                 stopped;
 	bool                 frozen;
 } S = {
 	.jobs = TAILQ_HEAD_INITIALIZER(S.jobs),
 	.updates = TAILQ_HEAD_INITIALIZER(S.updates),
-	.removals = TAILQ_HEAD_INITIALIZER(S.removals),
 };
 
 static void sched_run(void);
@@ -124,7 +114,7 @@ expire_jobs(void)
 		S.njobs--;
 		job_requeue(j, wall_s());
 		job_free(j);
-		batch_schedule();
+		pipeline_kick();
 	}
 }
 
@@ -134,7 +124,13 @@ tick_cb(void *arg)
 	(void)arg;
 	expire_jobs();
 	if (!TAILQ_EMPTY(&S.updates))
-		batch_schedule();
+		pipeline_kick();
+	/* Notices are written outside any transaction, like jobs. */
+	if (!store_in_txn(Q.store))
+		bounce_tick();
+	/* The pool ages even when nothing else happens. */
+	if (pool_wants())
+		pipeline_kick();
 	sched_run();
 	if (!S.stopped)
 		ev_timer_start(S.tick, SCHED_TICK_MS);
@@ -257,7 +253,7 @@ sched_channel_gone(void)
 	if (n > 0) {
 		log_warnx("deliverd channel lost with %zu jobs in flight: their "
 		    "recipients are queued again", n);
-		batch_schedule();
+		pipeline_kick();
 	}
 	queued_check_stop();
 }
@@ -275,19 +271,15 @@ env_truncate(struct envelope *env, size_t keep)
 	env->nrcpt = keep;
 }
 
-/* A queued message whose file is gone: fail it, in the open transaction.
- * Its rows go when nothing is left to do for it. */
+/* A queued message whose file is gone: fail it, in the open transaction;
+ * its sender is told, then its rows go. */
 static void
 message_file_missing(const char *msgid, int64_t now)
 {
-	uint64_t active = 1;
-
 	log_warnx("%s: message file %s/%s is missing: all its recipients "
-	    "failed (no bounce yet)", msgid, SPOOL_QUEUE, msgid);
-	if (store_fail_message(Q.store, msgid, "message file missing", now) == 0 &&
-	    store_active_count(Q.store, msgid, &active) == 0 && active == 0 &&
-	    store_remove(Q.store, msgid) == 0)
-		log_info("%s: removed", msgid);
+	    "failed", msgid, SPOOL_QUEUE, msgid);
+	if (store_fail_message(Q.store, msgid, "message file missing", now) == 0)
+		bounce_settle(msgid);
 }
 
 /* Build one job for a (message, domain) pair and mark its recipients
@@ -423,12 +415,14 @@ sched_run(void)
 		}
 		if (store_commit(Q.store) == -1) {
 			log_warnx("cannot mark recipients inflight: jobs not sent");
+			removal_txn_end(false);
 			while ((j = TAILQ_FIRST(&built)) != NULL) {
 				TAILQ_REMOVE(&built, j, entry);
 				job_free(j);
 			}
 			return;
 		}
+		removal_txn_end(true);
 		while ((j = TAILQ_FIRST(&built)) != NULL) {
 			TAILQ_REMOVE(&built, j, entry);
 			if (S.ch == NULL || chan_send_mb(S.ch, D_JOB, j->id, j->fd,
@@ -437,7 +431,7 @@ sched_run(void)
 				    j->msgid, j->id);
 				job_requeue(j, now);
 				job_free(j);
-				batch_schedule();
+				pipeline_kick();
 				continue;
 			}
 			/* chan_send dup()ed the descriptor. */
@@ -504,12 +498,12 @@ record(struct job *j, struct job_rcpt *r, uint32_t state, const char *host,
 			    a, h, attempts, dg, (long long)(next - now));
 		else
 			log_warnx("%s: to=<%s>, relay=%s, attempts=%u, "
-			    "status=failed (%s; %s), no bounce sent yet", j->msgid,
-			    a, h, attempts, dg, why);
+			    "status=failed (%s; %s)", j->msgid, a, h, attempts, dg,
+			    why);
 		break;
 	default:
-		log_warnx("%s: to=<%s>, relay=%s, attempts=%u, status=failed (%s), "
-		    "no bounce sent yet", j->msgid, a, h, attempts, dg);
+		log_warnx("%s: to=<%s>, relay=%s, attempts=%u, status=failed (%s)",
+		    j->msgid, a, h, attempts, dg);
 		break;
 	}
 	add_update(j->msgid, r->id, newstate, attempts, next, diag, host);
@@ -561,6 +555,14 @@ sched_result(struct chan_msg *m)
 			    "ignored", j->msgid, (unsigned long long)id, j->id);
 			continue;
 		}
+		if ((state & RCPT_POSTPONE_MASK) == RCPT_POSTPONED) {
+			/* Held back by deliverd's flow control (issue 5): due
+			 * again after the delay, no attempt counted. */
+			add_update(j->msgid, r->id, RCPT_QUEUED, r->attempts,
+			    now + (state >> RCPT_POSTPONE_SHIFT), diag, host);
+			r->done = true;
+			continue;
+		}
 		if (state != RCPT_DELIVERED && state != RCPT_DEFERRED &&
 		    state != RCPT_FAILED) {
 			log_warnx("%s: invalid state %u for recipient %llu, ignored",
@@ -580,18 +582,25 @@ sched_result(struct chan_msg *m)
 	TAILQ_REMOVE(&S.jobs, j, entry);
 	S.njobs--;
 	job_free(j);
-	batch_schedule();
+	pipeline_kick();
+	/* A slot is free: the next job goes out after the batch (the timer
+	 * fires in the next loop iteration, after the deferred batch). */
+	sched_kick();
 	queued_check_stop();
 }
 
+/* Has an earlier update of this batch named the same message? */
 static bool
-removal_listed(const char *msgid)
+seen_before(const struct rupdate *u)
 {
-	struct removal *rm;
+	const struct rupdate *v;
 
-	TAILQ_FOREACH(rm, &S.removals, entry)
-		if (strcmp(rm->msgid, msgid) == 0)
+	TAILQ_FOREACH(v, &S.updates, entry) {
+		if (v == u)
+			return false;
+		if (v->applied && strcmp(v->msgid, u->msgid) == 0)
 			return true;
+	}
 	return false;
 }
 
@@ -599,8 +608,6 @@ void
 sched_batch_apply(void)
 {
 	struct rupdate *u;
-	struct removal *rm;
-	uint64_t active;
 	int64_t now = wall_s();
 
 	TAILQ_FOREACH(u, &S.updates, entry) {
@@ -614,29 +621,16 @@ sched_batch_apply(void)
 		store_release(Q.store);
 		u->applied = true;
 	}
-	/* A message with nothing left to try is finished. (Issue 4: the
-	 * bounce of its failed recipients is queued here, in the same
-	 * transaction.) */
-	TAILQ_FOREACH(u, &S.updates, entry) {
-		if (!u->applied || u->state == RCPT_QUEUED ||
-		    u->state == RCPT_DEFERRED || removal_listed(u->msgid))
-			continue;
-		if (store_active_count(Q.store, u->msgid, &active) == -1 ||
-		    active > 0)
-			continue;
-		if (store_remove(Q.store, u->msgid) == -1)
-			continue;
-		rm = xcalloc(1, sizeof(*rm));
-		strlcpy(rm->msgid, u->msgid, sizeof(rm->msgid));
-		TAILQ_INSERT_TAIL(&S.removals, rm, entry);
-	}
+	/* Each message once: finished ones go, notices owed are listed. */
+	TAILQ_FOREACH(u, &S.updates, entry)
+		if (u->applied && !seen_before(u))
+			bounce_settle(u->msgid);
 }
 
 void
 sched_batch_finish(bool committed)
 {
 	struct rupdate *u, *tu;
-	struct removal *rm;
 
 	TAILQ_FOREACH_SAFE(u, &S.updates, entry, tu) {
 		/* Not committed: everything stays for the next batch. */
@@ -649,18 +643,24 @@ sched_batch_finish(bool committed)
 		free(u->host);
 		free(u);
 	}
-	/* Files go only after their rows are gone for good: a crash in
-	 * between leaves a file without a row, which recovery quarantines,
-	 * never a row without a file. */
-	while ((rm = TAILQ_FIRST(&S.removals)) != NULL) {
-		TAILQ_REMOVE(&S.removals, rm, entry);
-		if (committed) {
-			spool_remove(rm->msgid);
-			log_info("%s: removed", rm->msgid);
-		}
-		free(rm);
-	}
 	if (!committed && !TAILQ_EMPTY(&S.updates))
 		log_warnx("queue index: %s: recipient results kept for a retry",
 		    store_errmsg(Q.store));
+}
+
+void
+sched_set_frozen(bool frozen)
+{
+	if (S.frozen != frozen)
+		log_info("queue %s: deliveries %s", frozen ? "frozen" : "unfrozen",
+		    frozen ? "stop (reception goes on)" : "resume");
+	S.frozen = frozen;
+	if (!frozen)
+		sched_kick();
+}
+
+bool
+sched_frozen(void)
+{
+	return S.frozen;
 }

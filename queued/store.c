@@ -1,10 +1,15 @@
 /* The queue index in sqlite3. See store.h and empath-queued(8).
  *
  * Settings: WAL journal (readers never block the writer, one sequential
- * append per commit), synchronous=FULL (a commit is on stable storage when
- * COMMIT returns: a 250 depends on it), temp_store=MEMORY (nothing outside
- * the spool is needed, which matters in the chroot). Hot-path statements are
- * prepared once at open. */
+ * append per commit), temp_store=MEMORY (nothing outside the spool is
+ * needed, which matters in the chroot). Statements are prepared once at
+ * open.
+ *
+ * Durability: synchronous=FULL makes a commit durable by itself (used at
+ * start and by store_begin(s, true)); the write pipeline
+ * (pipeline.c) commits with synchronous=NORMAL instead and makes the WAL
+ * durable with one syncfs() for a whole group of transactions, on its
+ * sync thread. Only the thread that opened the store uses it. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -15,7 +20,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
-#include "store.h"
+#include "store_int.h"
 #include "util.h"
 
 /* Bounded waits for a lock held by another connection (an administrator's
@@ -36,6 +41,7 @@ enum stmt_id {
 	S_ACTIVE,
 	S_DEL_RCPTS,
 	S_DEL_MSG,
+	S_REMOVED_ADD,
 	S_RECOVER,
 	S_ALL_MSGS,
 	S_COUNT_MSGS,
@@ -44,6 +50,18 @@ enum stmt_id {
 	S_META_SET,
 	S_COUNT
 };
+_Static_assert(S_COUNT <= sizeof(((struct store *)0)->st) /
+    sizeof(((struct store *)0)->st[0]), "struct store: room for statements");
+
+/* The notice a recipient's new state owes its sender (column dsn), from
+ * ?8 (1: failed, 2: delivered, 0: none), its NOTIFY (RFC 3461: none given
+ * means FAILURE; NEVER means nothing) and the message's sender (never to
+ * the null path). */
+#define DSN_OWED_SQL \
+	"(CASE WHEN (SELECT sender FROM messages m WHERE m.id = recipients.msgid) = ''" \
+	" OR (notify & 1) != 0 THEN 0" \
+	" WHEN ?8 = 1 AND (notify = 0 OR (notify & 4) != 0) THEN 1" \
+	" WHEN ?8 = 2 AND (notify & 2) != 0 THEN 2 ELSE 0 END)"
 
 static const char *const stmt_sql[S_COUNT] = {
 	[S_INS_MSG] =
@@ -81,17 +99,23 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_MARK_INFLIGHT] =
 	    "UPDATE recipients SET state = 1, updated = ?2"
 	    " WHERE id = ?1 AND state IN (0, 2)",
+	/* Only from inflight: see store_rcpt_update(). */
 	[S_RCPT_UPDATE] =
 	    "UPDATE recipients SET state = ?2, attempts = ?3, next_attempt = ?4,"
 	    " last_error = coalesce(?5, last_error),"
-	    " last_host = coalesce(?6, last_host), updated = ?7 WHERE id = ?1",
+	    " last_host = coalesce(?6, last_host), updated = ?7,"
+	    " last_attempt = CASE WHEN ?8 = 0 THEN last_attempt ELSE ?7 END,"
+	    " dsn = dsn | " DSN_OWED_SQL
+	    " WHERE id = ?1 AND state = 1",
 	[S_FAIL_MSG] =
-	    "UPDATE recipients SET state = 4, last_error = ?2, updated = ?3"
+	    "UPDATE recipients SET state = 4, last_error = ?2, updated = ?3,"
+	    " dsn = dsn | " DSN_OWED_SQL
 	    " WHERE msgid = ?1 AND state IN (0, 1, 2)",
 	[S_ACTIVE] =
 	    "SELECT count(*) FROM recipients WHERE msgid = ?1 AND state IN (0, 1, 2)",
 	[S_DEL_RCPTS] = "DELETE FROM recipients WHERE msgid = ?1",
 	[S_DEL_MSG] = "DELETE FROM messages WHERE id = ?1",
+	[S_REMOVED_ADD] = "INSERT OR IGNORE INTO removed (id) VALUES (?1)",
 	[S_RECOVER] =
 	    "UPDATE recipients SET state = 0, next_attempt = ?1, updated = ?1"
 	    " WHERE state = 1",
@@ -102,10 +126,11 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
 };
 
+/* Schema 2, as created in a new spool. */
 static const char schema_sql[] =
-    "CREATE TABLE IF NOT EXISTS meta ("
+    "CREATE TABLE meta ("
     " key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS messages ("
+    "CREATE TABLE messages ("
     " id TEXT PRIMARY KEY NOT NULL,"
     " sender TEXT NOT NULL,"
     " helo TEXT, client_addr TEXT, client_name TEXT,"
@@ -114,7 +139,7 @@ static const char schema_sql[] =
     " smtputf8 INTEGER NOT NULL DEFAULT 0,"
     " size INTEGER NOT NULL,"
     " created INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS recipients ("
+    "CREATE TABLE recipients ("
     " id INTEGER PRIMARY KEY,"
     " msgid TEXT NOT NULL REFERENCES messages(id),"
     " addr TEXT NOT NULL, orcpt TEXT,"
@@ -124,55 +149,62 @@ static const char schema_sql[] =
     " attempts INTEGER NOT NULL DEFAULT 0,"
     " next_attempt INTEGER NOT NULL,"
     " last_error TEXT, last_host TEXT,"
-    " updated INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS recipients_due ON recipients (state, next_attempt);"
-    "CREATE INDEX IF NOT EXISTS recipients_msg ON recipients (msgid, domain);"
-    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '1');"
-    "INSERT OR IGNORE INTO meta (key, value) VALUES ('frozen', '0');";
+    " updated INTEGER NOT NULL,"
+    " dsn INTEGER NOT NULL DEFAULT 0,"
+    " last_attempt INTEGER);"
+    "CREATE TABLE removed (id TEXT PRIMARY KEY NOT NULL);"
+    "CREATE INDEX recipients_due ON recipients (state, next_attempt);"
+    "CREATE INDEX recipients_msg ON recipients (msgid, domain);"
+    "CREATE INDEX recipients_dsn ON recipients (msgid) WHERE dsn & 3 != 0;"
+    "INSERT INTO meta (key, value) VALUES ('schema', '2');"
+    "INSERT INTO meta (key, value) VALUES ('frozen', '0');";
 
-struct store {
-	sqlite3      *db;
-	sqlite3_stmt *st[S_COUNT];
-	bool          in_txn;
-	bool          durable;         /* current synchronous setting is FULL */
-};
+/* Schema 1 (the first release) to 2: DSN bookkeeping, the last attempt's
+ * time, and the ids of removed messages whose file may remain. */
+static const char migrate_1_2_sql[] =
+    "ALTER TABLE recipients ADD COLUMN dsn INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE recipients ADD COLUMN last_attempt INTEGER;"
+    "CREATE TABLE removed (id TEXT PRIMARY KEY NOT NULL);"
+    "CREATE INDEX recipients_dsn ON recipients (msgid) WHERE dsn & 3 != 0;"
+    "UPDATE meta SET value = '2' WHERE key = 'schema';";
 
-static void
-serr(struct store *s, const char *what)
+void
+store_serr(struct store *s, const char *what)
 {
+	s->full = (sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_FULL;
 	log_warnx("queue database: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
-/* Get a prepared statement, reset and with its bindings cleared. */
-static sqlite3_stmt *
-stmt(struct store *s, enum stmt_id id)
+sqlite3_stmt *
+store_reset(sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = s->st[id];
-
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return st;
 }
 
-/* Bind a string, NULL as SQL NULL. SQLITE_STATIC: every caller steps the
- * statement before the string can go away. */
-static int
-bind_text(sqlite3_stmt *st, int i, const char *v)
+static sqlite3_stmt *
+stmt(struct store *s, enum stmt_id id)
+{
+	return store_reset(s->st[id]);
+}
+
+int
+store_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v == NULL)
 		return sqlite3_bind_null(st, i);
 	return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 }
 
-/* Step a statement that returns no row; 0 or -1. */
-static int
-run(struct store *s, sqlite3_stmt *st, const char *what)
+int
+store_run(struct store *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		serr(s, what);
+		store_serr(s, what);
 		return -1;
 	}
 	return 0;
@@ -184,6 +216,7 @@ exec(struct store *s, const char *sql)
 	char *msg = NULL;
 
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		s->full = (sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_FULL;
 		log_warnx("queue database: %s: %s", sql, msg ? msg : "error");
 		sqlite3_free(msg);
 		return -1;
@@ -191,12 +224,79 @@ exec(struct store *s, const char *sql)
 	return 0;
 }
 
-static char *
-col_strdup(sqlite3_stmt *st, int i)
+char *
+store_col_strdup(sqlite3_stmt *st, int i)
 {
 	const unsigned char *v = sqlite3_column_text(st, i);
 
 	return v ? xstrdup((const char *)v) : NULL;
+}
+
+/* One integer from a query without parameters; -1 when there is no row. */
+static int64_t
+query_int(struct store *s, const char *sql, bool *ok)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+	int rc;
+
+	*ok = false;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+			v = sqlite3_column_int64(st, 0);
+		*ok = true;
+	} else if (rc == SQLITE_DONE)
+		*ok = true;
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Inside a write transaction: create the schema in an empty database,
+ * migrate an older one, refuse anything else. */
+static int
+schema_prepare(struct store *s, char *err, size_t errlen)
+{
+	int64_t tables, version;
+	bool ok;
+
+	tables = query_int(s, "SELECT count(*) FROM sqlite_master", &ok);
+	if (!ok)
+		goto sqlerr;
+	if (tables == 0) {
+		if (exec(s, schema_sql) == -1)
+			goto sqlerr;
+		return 0;
+	}
+	if (query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+	    " AND name = 'meta'", &ok) != 1) {
+		if (!ok)
+			goto sqlerr;
+		snprintf(err, errlen, "not an Empath queue (no meta table)");
+		return -1;
+	}
+	version = query_int(s, "SELECT CAST(value AS INTEGER) FROM meta"
+	    " WHERE key = 'schema'", &ok);
+	if (!ok)
+		goto sqlerr;
+	if (version == 1) {
+		if (exec(s, migrate_1_2_sql) == -1)
+			goto sqlerr;
+		log_info("queue database: schema 1 migrated to 2");
+		version = 2;
+	}
+	if (version != STORE_SCHEMA_VERSION) {
+		snprintf(err, errlen, "schema version %lld, this queued knows %d",
+		    (long long)version, STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	return 0;
+sqlerr:
+	snprintf(err, errlen, "cannot read or create the schema: %s",
+	    sqlite3_errmsg(s->db));
+	return -1;
 }
 
 /* Integrity and schema version of an opened database; 0 when usable. */
@@ -205,7 +305,6 @@ check_db(struct store *s, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
 	const unsigned char *v;
-	long version = -1;
 	int rc;
 
 	/* quick_check reads every page: catches a damaged file before any
@@ -228,29 +327,13 @@ check_db(struct store *s, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
 		return -1;
 	}
-	if (exec(s, schema_sql) == -1) {
-		snprintf(err, errlen, "cannot create the schema: %s",
-		    sqlite3_errmsg(s->db));
+	if (schema_prepare(s, err, errlen) == -1) {
 		exec(s, "ROLLBACK");
 		return -1;
 	}
 	if (exec(s, "COMMIT") == -1) {
 		snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
 		exec(s, "ROLLBACK");
-		return -1;
-	}
-
-	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'schema'",
-	    -1, &st, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
-		return -1;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
-		version = strtol((const char *)sqlite3_column_text(st, 0), NULL, 10);
-	sqlite3_finalize(st);
-	if (version != STORE_SCHEMA_VERSION) {
-		snprintf(err, errlen, "schema version %ld, this queued knows %d",
-		    version, STORE_SCHEMA_VERSION);
 		return -1;
 	}
 	return 0;
@@ -315,6 +398,14 @@ store_open(const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	for (i = 0; i < QS_COUNT; i++) {
+		if (sqlite3_prepare_v3(s->db, store_query_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->qs[i], NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "%s: preparing query %d: %s", path,
+			    i, sqlite3_errmsg(s->db));
+			goto fail;
+		}
+	}
 	return s;
 fail:
 	store_close(s);
@@ -332,6 +423,8 @@ store_close(struct store *s)
 		store_rollback(s);
 	for (i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	for (i = 0; i < QS_COUNT; i++)
+		sqlite3_finalize(s->qs[i]);
 	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
 		log_warnx("queue database: close: %s", sqlite3_errmsg(s->db));
 	free(s);
@@ -341,6 +434,12 @@ const char *
 store_errmsg(const struct store *s)
 {
 	return sqlite3_errmsg(s->db);
+}
+
+bool
+store_full(const struct store *s)
+{
+	return s->full;
 }
 
 int
@@ -358,6 +457,7 @@ store_begin(struct store *s, bool durable)
 			return -1;
 		s->durable = durable;
 	}
+	s->full = false;
 	if (exec(s, "BEGIN IMMEDIATE") == -1)
 		return -1;
 	s->in_txn = true;
@@ -430,18 +530,18 @@ store_insert(struct store *s, struct envelope *env, int64_t now)
 	char domain[STORE_DOMAIN_MAX + 1];
 	size_t i;
 
-	bind_text(st, 1, env->id);
-	bind_text(st, 2, env->sender ? env->sender : "");
-	bind_text(st, 3, env->helo);
-	bind_text(st, 4, env->client_addr);
-	bind_text(st, 5, env->client_name);
-	bind_text(st, 6, env->body);
-	bind_text(st, 7, env->envid);
+	store_bind_text(st, 1, env->id);
+	store_bind_text(st, 2, env->sender ? env->sender : "");
+	store_bind_text(st, 3, env->helo);
+	store_bind_text(st, 4, env->client_addr);
+	store_bind_text(st, 5, env->client_name);
+	store_bind_text(st, 6, env->body);
+	store_bind_text(st, 7, env->envid);
 	sqlite3_bind_int64(st, 8, env->ret);
 	sqlite3_bind_int64(st, 9, env->smtputf8);
 	sqlite3_bind_int64(st, 10, (sqlite3_int64)env->size);
 	sqlite3_bind_int64(st, 11, env->created);
-	if (run(s, st, "insert message") == -1)
+	if (store_run(s, st, "insert message") == -1)
 		return -1;
 
 	for (i = 0; i < env->nrcpt; i++) {
@@ -449,13 +549,13 @@ store_insert(struct store *s, struct envelope *env, int64_t now)
 
 		rcpt_domain(r->addr, domain, sizeof(domain));
 		st = stmt(s, S_INS_RCPT);
-		bind_text(st, 1, env->id);
-		bind_text(st, 2, r->addr);
-		bind_text(st, 3, r->orcpt);
+		store_bind_text(st, 1, env->id);
+		store_bind_text(st, 2, r->addr);
+		store_bind_text(st, 3, r->orcpt);
 		sqlite3_bind_int64(st, 4, r->notify);
-		bind_text(st, 5, domain);
+		store_bind_text(st, 5, domain);
 		sqlite3_bind_int64(st, 6, now);
-		if (run(s, st, "insert recipient") == -1)
+		if (store_run(s, st, "insert recipient") == -1)
 			return -1;
 		r->id = (uint64_t)sqlite3_last_insert_rowid(s->db);
 		r->state = RCPT_QUEUED;
@@ -473,7 +573,7 @@ row_rcpt(sqlite3_stmt *st, struct envelope *env)
 	struct env_rcpt *r = env_add_rcpt(env, addr ? (const char *)addr : "");
 
 	r->id = (uint64_t)sqlite3_column_int64(st, 0);
-	r->orcpt = col_strdup(st, 2);
+	r->orcpt = store_col_strdup(st, 2);
 	r->notify = (uint32_t)sqlite3_column_int64(st, 3);
 	r->state = (uint32_t)sqlite3_column_int64(st, 4);
 	r->attempts = (uint32_t)sqlite3_column_int64(st, 5);
@@ -486,26 +586,26 @@ store_load(struct store *s, const char *msgid, struct envelope *env,
 	sqlite3_stmt *st = stmt(s, S_LOAD_MSG);
 	int rc;
 
-	bind_text(st, 1, msgid);
+	store_bind_text(st, 1, msgid);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		sqlite3_reset(st);
 		return 1;
 	}
 	if (rc != SQLITE_ROW) {
-		serr(s, "load message");
+		store_serr(s, "load message");
 		sqlite3_reset(st);
 		return -1;
 	}
 	strlcpy(env->id, msgid, sizeof(env->id));
-	env->sender = col_strdup(st, 0);
+	env->sender = store_col_strdup(st, 0);
 	if (env->sender == NULL)
 		env->sender = xstrdup("");
-	env->helo = col_strdup(st, 1);
-	env->client_addr = col_strdup(st, 2);
-	env->client_name = col_strdup(st, 3);
-	env->body = col_strdup(st, 4);
-	env->envid = col_strdup(st, 5);
+	env->helo = store_col_strdup(st, 1);
+	env->client_addr = store_col_strdup(st, 2);
+	env->client_name = store_col_strdup(st, 3);
+	env->body = store_col_strdup(st, 4);
+	env->envid = store_col_strdup(st, 5);
 	env->ret = (uint32_t)sqlite3_column_int64(st, 6);
 	env->smtputf8 = (uint32_t)sqlite3_column_int64(st, 7);
 	env->size = (uint64_t)sqlite3_column_int64(st, 8);
@@ -515,12 +615,12 @@ store_load(struct store *s, const char *msgid, struct envelope *env,
 		return 0;
 
 	st = stmt(s, S_LOAD_RCPTS);
-	bind_text(st, 1, msgid);
+	store_bind_text(st, 1, msgid);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		row_rcpt(st, env);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		serr(s, "load recipients");
+		store_serr(s, "load recipients");
 		return -1;
 	}
 	return 0;
@@ -532,13 +632,13 @@ store_has_message(struct store *s, const char *msgid)
 	sqlite3_stmt *st = stmt(s, S_HAS_MSG);
 	int rc;
 
-	bind_text(st, 1, msgid);
+	store_bind_text(st, 1, msgid);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		/* Unknown is not the same as absent: say it exists, so that a
 		 * caller deciding whether a file is an orphan keeps it. */
-		serr(s, "look up message");
+		store_serr(s, "look up message");
 		return true;
 	}
 	return rc == SQLITE_ROW;
@@ -577,7 +677,7 @@ store_due_keys(struct store *s, int64_t now, struct store_key *keys,
 		(*n)++;
 	}
 	if (*n < max && rc != SQLITE_DONE) {
-		serr(s, "select due recipients");
+		store_serr(s, "select due recipients");
 		sqlite3_reset(st);
 		return -1;
 	}
@@ -592,15 +692,15 @@ store_due_rcpts(struct store *s, const char *msgid, const char *domain,
 	sqlite3_stmt *st = stmt(s, S_DUE_RCPTS);
 	int rc;
 
-	bind_text(st, 1, msgid);
-	bind_text(st, 2, domain);
+	store_bind_text(st, 1, msgid);
+	store_bind_text(st, 2, domain);
 	sqlite3_bind_int64(st, 3, now);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)max);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		row_rcpt(st, env);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		serr(s, "select recipients of a job");
+		store_serr(s, "select recipients of a job");
 		return -1;
 	}
 	return 0;
@@ -613,7 +713,7 @@ store_mark_inflight(struct store *s, uint64_t rcptid, int64_t now)
 
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)rcptid);
 	sqlite3_bind_int64(st, 2, now);
-	return run(s, st, "mark recipient inflight");
+	return store_run(s, st, "mark recipient inflight");
 }
 
 int
@@ -627,10 +727,13 @@ store_rcpt_update(struct store *s, uint64_t rcptid, uint32_t state,
 	sqlite3_bind_int64(st, 2, state);
 	sqlite3_bind_int64(st, 3, attempts);
 	sqlite3_bind_int64(st, 4, next_attempt);
-	bind_text(st, 5, error);
-	bind_text(st, 6, host);
+	store_bind_text(st, 5, error);
+	store_bind_text(st, 6, host);
 	sqlite3_bind_int64(st, 7, now);
-	return run(s, st, "update recipient");
+	/* ?8: the event, for last_attempt and DSN_OWED_SQL. */
+	sqlite3_bind_int64(st, 8, state == RCPT_FAILED ? 1 :
+	    state == RCPT_DELIVERED ? 2 : state == RCPT_DEFERRED ? 3 : 0);
+	return store_run(s, st, "update recipient");
 }
 
 int
@@ -639,10 +742,11 @@ store_fail_message(struct store *s, const char *msgid, const char *error,
 {
 	sqlite3_stmt *st = stmt(s, S_FAIL_MSG);
 
-	bind_text(st, 1, msgid);
-	bind_text(st, 2, error);
+	store_bind_text(st, 1, msgid);
+	store_bind_text(st, 2, error);
 	sqlite3_bind_int64(st, 3, now);
-	return run(s, st, "fail message");
+	sqlite3_bind_int64(st, 8, 1);           /* a failure, for DSN_OWED_SQL */
+	return store_run(s, st, "fail message");
 }
 
 /* Run a statement returning one integer, bound to one text parameter
@@ -655,10 +759,10 @@ count1(struct store *s, enum stmt_id id, const char *arg, uint64_t *n,
 	int rc;
 
 	if (arg != NULL)
-		bind_text(st, 1, arg);
+		store_bind_text(st, 1, arg);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		serr(s, what);
+		store_serr(s, what);
 		sqlite3_reset(st);
 		return -1;
 	}
@@ -678,12 +782,16 @@ store_remove(struct store *s, const char *msgid)
 {
 	sqlite3_stmt *st = stmt(s, S_DEL_RCPTS);
 
-	bind_text(st, 1, msgid);
-	if (run(s, st, "delete recipients") == -1)
+	store_bind_text(st, 1, msgid);
+	if (store_run(s, st, "delete recipients") == -1)
 		return -1;
 	st = stmt(s, S_DEL_MSG);
-	bind_text(st, 1, msgid);
-	return run(s, st, "delete message");
+	store_bind_text(st, 1, msgid);
+	if (store_run(s, st, "delete message") == -1)
+		return -1;
+	st = stmt(s, S_REMOVED_ADD);
+	store_bind_text(st, 1, msgid);
+	return store_run(s, st, "remember removal");
 }
 
 int
@@ -692,7 +800,7 @@ store_recover_inflight(struct store *s, int64_t now, uint64_t *n)
 	sqlite3_stmt *st = stmt(s, S_RECOVER);
 
 	sqlite3_bind_int64(st, 1, now);
-	if (run(s, st, "recover inflight recipients") == -1)
+	if (store_run(s, st, "recover inflight recipients") == -1)
 		return -1;
 	*n = (uint64_t)sqlite3_changes(s->db);
 	return 0;
@@ -715,7 +823,7 @@ store_foreach_message(struct store *s,
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		serr(s, "list messages");
+		store_serr(s, "list messages");
 		return -1;
 	}
 	return 0;
@@ -743,7 +851,7 @@ store_counts(struct store *s, uint64_t *messages, uint64_t *rcpts,
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		serr(s, "count recipients");
+		store_serr(s, "count recipients");
 		return -1;
 	}
 	return 0;
@@ -755,10 +863,10 @@ store_get_frozen(struct store *s, bool *frozen)
 	sqlite3_stmt *st = stmt(s, S_META_GET);
 	int rc;
 
-	bind_text(st, 1, "frozen");
+	store_bind_text(st, 1, "frozen");
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		serr(s, "read frozen flag");
+		store_serr(s, "read frozen flag");
 		sqlite3_reset(st);
 		return -1;
 	}
@@ -772,7 +880,7 @@ store_set_frozen(struct store *s, bool frozen)
 {
 	sqlite3_stmt *st = stmt(s, S_META_SET);
 
-	bind_text(st, 1, "frozen");
-	bind_text(st, 2, frozen ? "1" : "0");
-	return run(s, st, "write frozen flag");
+	store_bind_text(st, 1, "frozen");
+	store_bind_text(st, 2, frozen ? "1" : "0");
+	return store_run(s, st, "write frozen flag");
 }

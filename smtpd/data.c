@@ -1,21 +1,31 @@
-/* DATA: the message content after 354. Lines are un-dot-stuffed and
- * written, CRLF-terminated, behind our Received: header into the file
- * queued created, in chunks of at least DATA_FLUSH bytes.
- *
- * Only <CRLF>.<CRLF> ends the data: a line "." that itself ended in CRLF
- * and followed a line that ended in CRLF (the DATA command counts as
- * one). Anything that could make another MTA see a different end (a bare
- * LF or CR, RFC 5322's 998-octet line limit) makes us refuse the whole
- * message, after reading it to its real end, so no byte of it can be
- * taken for a command ("SMTP smuggling"). */
+/* Message content, DATA or BDAT: decoded (decode.c) and written behind
+ * our Received: header into the file queued created, in chunks of at
+ * least DATA_FLUSH bytes; at the end of the content the hooks decide,
+ * then queued commits. A message the decoder refuses (bare CR or LF,
+ * a line over 998 octets, over the size limit) is read to its end and
+ * rolled back, so that no byte of it can be taken for a command. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "hooks.h"
 #include "log.h"
 #include "smtpd.h"
 #include "util.h"
+
+/* The Received: protocol keyword (RFC 3848, RFC 6531). */
+static const char *
+with_proto(const struct session *s)
+{
+	bool tls = s->lio.ssl != NULL;
+
+	if (s->tx && s->tx->smtputf8)
+		return tls ? "UTF8SMTPS" : "UTF8SMTP";
+	if (!s->esmtp)
+		return "SMTP";
+	return tls ? "ESMTPS" : "ESMTP";
+}
 
 void
 data_start(struct session *s, int fd, const char *msgid)
@@ -28,11 +38,11 @@ data_start(struct session *s, int fd, const char *msgid)
 	strlcpy(tx->msgid, msgid, sizeof(tx->msgid));
 	tx->wbuf = xmalloc(DATA_BUF_SIZE);
 	tx->wlen = 0;
-	tx->body_size = tx->file_size = 0;
+	tx->file_size = 0;
 	tx->flags = 0;
-	tx->prev_crlf = true;
 	tx->got_data = false;
 	tx->data_started = ev_now();
+	msgdec_init(&tx->dec, tx->bdat, s->listen->max_message_size);
 
 	memset(&ri, 0, sizeof(ri));
 	ri.helo = s->helo;
@@ -40,7 +50,10 @@ data_start(struct session *s, int fd, const char *msgid)
 	ri.client_addr = s->addr;
 	ri.family = s->ss.ss_family;
 	ri.hostname = smtpd.hostname;
-	ri.proto = s->esmtp ? "ESMTP" : "SMTP";
+	ri.proto = with_proto(s);
+	ri.tls_version = lio_tls_version(&s->lio);
+	ri.tls_cipher = lio_tls_cipher(&s->lio);
+	ri.tls_bits = lio_tls_bits(&s->lio);
 	ri.msgid = msgid;
 	ri.rcpt = tx->env.nrcpt == 1 ? tx->env.rcpt[0].addr : NULL;
 	ri.when = wall_s();
@@ -51,8 +64,18 @@ data_start(struct session *s, int fd, const char *msgid)
 		tx->flags |= TX_WRITE_ERR;
 	}
 	tx->wlen = n;
+	if (tx->bdat) {
+		bdat_created(s);
+		return;
+	}
 	s->state = SS_DATA;
 	session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+static unsigned
+tx_flags(const struct txn *tx)
+{
+	return tx->flags | tx->dec.flags;
 }
 
 static void
@@ -60,7 +83,7 @@ data_flush(struct session *s)
 {
 	struct txn *tx = s->tx;
 
-	if (tx->wlen > 0 && !(tx->flags & TX_REJECT)) {
+	if (tx->wlen > 0 && !(tx_flags(tx) & TX_REJECT)) {
 		if (write_all(tx->fd, tx->wbuf, tx->wlen) == -1) {
 			log_warn("session %llu: writing message %s",
 			    (unsigned long long)s->id, tx->msgid);
@@ -71,26 +94,122 @@ data_flush(struct session *s)
 	tx->wlen = 0;
 }
 
-/* Count n more bytes of content against the size limit. */
-static void
-data_count(struct session *s, uint64_t n)
+/* Decode at most len bytes (never more than the buffer can take);
+ * returns how many were consumed. */
+static size_t
+decode_some(struct session *s, const char *buf, size_t len)
 {
 	struct txn *tx = s->tx;
-	size_t max = s->listen->max_message_size;
+	size_t room, used, out;
 
-	tx->body_size += n;
-	if (max && tx->body_size > max)
-		tx->flags |= TX_TOOBIG;
+	if (DATA_BUF_SIZE - tx->wlen < DATA_FLUSH)
+		data_flush(s);
+	room = DATA_BUF_SIZE - tx->wlen - 2;   /* the decoder may add 2 */
+	if (len > room)
+		len = room;
+	used = msgdec_feed(&tx->dec, buf, len, tx->wbuf + tx->wlen, &out);
+	tx->wlen += out;
+	if (tx_flags(tx) & TX_REJECT)
+		tx->wlen = 0;                  /* read on, keep nothing */
+	else if (tx->wlen >= DATA_FLUSH)
+		data_flush(s);
+	return used;
 }
 
+void
+data_feed(struct session *s, const char *buf, size_t len)
+{
+	size_t used;
+
+	s->tx->got_data = s->tx->got_data || len > 0;
+	while (len > 0) {
+		used = decode_some(s, buf, len);
+		buf += used;
+		len -= used;
+	}
+}
+
+void
+data_input(struct session *s)
+{
+	struct txn *tx = s->tx;
+	char *buf;
+	size_t n, used;
+
+	while (s->state == SS_DATA && (n = lio_peek(&s->lio, &buf)) > 0) {
+		tx->got_data = true;
+		used = decode_some(s, buf, n);
+		lio_consume(&s->lio, used);
+		if (tx->dec.done)
+			data_end(s);
+	}
+}
+
+static const char *
+refusal(unsigned flags)
+{
+	return (flags & TX_TOOBIG) ? "too big" :
+	    (flags & (TX_BARE_LF | TX_BARE_CR)) ? "bare CR or LF" :
+	    (flags & TX_LONG_LINE) ? "line too long" :
+	    (flags & TX_QUEUE_LOST) ? "queue restarted" : "write error";
+}
+
+/* The reply to a refused message (the transaction is gone). */
 static void
+reply_refused(struct session *s, unsigned flags)
+{
+	if (flags & TX_TOOBIG)
+		session_reply(s, "552 5.3.4 Error: message too big");
+	else if (flags & TX_BARE_LF)
+		session_reply(s, "550 5.6.0 Error: bare <LF> received; "
+		    "lines must end with <CR><LF>");
+	else if (flags & TX_BARE_CR)
+		session_reply(s, "550 5.6.0 Error: bare <CR> received; "
+		    "lines must end with <CR><LF>");
+	else if (flags & TX_LONG_LINE)
+		session_reply(s, "550 5.6.0 Error: line longer than %d "
+		    "characters", SMTP_TEXT_LINE_MAX);
+	else if (flags & TX_QUEUE_LOST)
+		session_reply(s, "451 4.3.0 Error: queue unavailable, "
+		    "try again later");
+	else
+		session_reply(s, "452 4.3.1 Error: insufficient system storage");
+}
+
+/* A BDAT chunk that makes the message fail before its end: refuse now
+ * (RFC 3030 §2: the transaction fails; later chunks get 503). true when
+ * the transaction was refused and is gone. */
+bool
+data_refuse_early(struct session *s)
+{
+	unsigned flags = tx_flags(s->tx);
+
+	if (!(flags & TX_REJECT))
+		return false;
+	log_info("session %llu: message %s from [%s] refused (%s)",
+	    (unsigned long long)s->id, s->tx->msgid, s->addr, refusal(flags));
+	tx_free(s);
+	s->state = cmd_state(s);
+	reply_refused(s, flags);
+	return true;
+}
+
+void
 data_end(struct session *s)
 {
 	struct txn *tx = s->tx;
+	struct hook_reply hr;
 	unsigned flags;
+	size_t out;
 
+	if (tx->bdat) {
+		if (DATA_BUF_SIZE - tx->wlen < 2)
+			data_flush(s);
+		msgdec_finish(&tx->dec, tx->wbuf + tx->wlen, &out);
+		tx->wlen += out;
+	}
 	data_flush(s);
-	if (close(tx->fd) == -1 && !(tx->flags & TX_REJECT)) {
+	if (close(tx->fd) == -1 && !(tx_flags(tx) & TX_REJECT)) {
 		log_warn("session %llu: closing message %s",
 		    (unsigned long long)s->id, tx->msgid);
 		tx->flags |= TX_WRITE_ERR;
@@ -100,32 +219,22 @@ data_end(struct session *s)
 	tx->wbuf = NULL;
 	s->state = SS_READY;
 
-	flags = tx->flags;
+	flags = tx_flags(tx);
 	if (flags & TX_REJECT) {
 		log_info("session %llu: message %s from [%s] refused (%s)",
 		    (unsigned long long)s->id, tx->msgid, s->addr,
-		    (flags & TX_TOOBIG) ? "too big" :
-		    (flags & (TX_BARE_LF | TX_BARE_CR)) ? "bare CR or LF" :
-		    (flags & TX_LONG_LINE) ? "line too long" :
-		    (flags & TX_QUEUE_LOST) ? "queue restarted" : "write error");
+		    refusal(flags));
 		tx_free(s);                   /* rolls the file back */
-		if (flags & TX_TOOBIG)
-			session_reply(s, "552 5.3.4 Error: message too big");
-		else if (flags & TX_BARE_LF)
-			session_reply(s, "550 5.6.0 Error: bare <LF> received; "
-			    "lines must end with <CR><LF>");
-		else if (flags & TX_BARE_CR)
-			session_reply(s, "550 5.6.0 Error: bare <CR> received; "
-			    "lines must end with <CR><LF>");
-		else if (flags & TX_LONG_LINE)
-			session_reply(s, "550 5.6.0 Error: line longer than %d "
-			    "characters", SMTP_TEXT_LINE_MAX);
-		else if (flags & TX_QUEUE_LOST)
-			session_reply(s, "451 4.3.0 Error: queue unavailable, "
-			    "try again later");
-		else
-			session_reply(s, "452 4.3.1 Error: insufficient system "
-			    "storage");
+		reply_refused(s, flags);
+		return;
+	}
+	if (hooks_run(s, HOOK_DATA, tx->msgid, &hr) == HOOK_REJECT) {
+		log_info("session %llu: message %s refused by a hook: %u %s",
+		    (unsigned long long)s->id, tx->msgid, hr.code, hr.text);
+		tx_free(s);
+		session_reply(s, "%u %s", hr.code, hr.text);
+		if (hr.code == 421)
+			session_close(s);
 		return;
 	}
 
@@ -144,52 +253,4 @@ data_end(struct session *s)
 	 * fails, and queue_client.c does on a timeout. */
 	tx->msgid[0] = '\0';
 	session_wait(s, SW_COMMIT);
-}
-
-void
-data_line(struct session *s, const char *line, size_t len, bool crlf)
-{
-	struct txn *tx = s->tx;
-
-	tx->got_data = true;
-	if (len == 1 && line[0] == '.' && crlf && tx->prev_crlf) {
-		data_end(s);
-		return;
-	}
-	tx->prev_crlf = crlf;
-	if (!crlf)
-		tx->flags |= TX_BARE_LF;
-	if (memchr(line, '\r', len) != NULL)
-		tx->flags |= TX_BARE_CR;
-	if (len > 0 && line[0] == '.') {
-		line++;
-		len--;
-	}
-	if (len > SMTP_TEXT_LINE_MAX)
-		tx->flags |= TX_LONG_LINE;
-	data_count(s, (uint64_t)len + 2);
-	if (tx->flags & TX_REJECT)
-		return;               /* read on to the end, keep nothing */
-	/* len <= 998 here, the buffer has room after a flush. */
-	if (tx->wlen + len + 2 > DATA_BUF_SIZE)
-		data_flush(s);
-	memcpy(tx->wbuf + tx->wlen, line, len);
-	tx->wlen += len;
-	tx->wbuf[tx->wlen++] = '\r';
-	tx->wbuf[tx->wlen++] = '\n';
-	if (tx->wlen >= DATA_FLUSH)
-		data_flush(s);
-}
-
-/* A line too long even for the input buffer: refused; and since we do
- * not know how it ended, the next line cannot end the data. */
-void
-data_line_toolong(struct session *s)
-{
-	struct txn *tx = s->tx;
-
-	tx->got_data = true;
-	tx->flags |= TX_LONG_LINE;
-	tx->prev_crlf = false;
-	data_count(s, LIO_MAX_IN);
 }

@@ -18,7 +18,10 @@ static void
 smtpd_configure(struct config *cfg)
 {
 	session_init(cfg);
-	/* Issue 3: TLS certificates and keys are loaded here. */
+	/* Keys are read now, while the files are reachable and readable:
+	 * a listener that cannot have its TLS is a configuration error. */
+	if (starttls_configure(cfg) == -1)
+		fatalx("cannot load the TLS certificates");
 }
 
 static void

@@ -1,11 +1,14 @@
 /* The Received: trace header (RFC 5321 §4.4, RFC 5322 §3.6.7):
  *
  *   Received: from HELO (NAME [ADDR])
- *   	by HOSTNAME (Empath) with ESMTP id MSGID
+ *   	(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256 bits))
+ *   	by HOSTNAME (Empath) with ESMTPS id MSGID
  *   	for <RCPT>; DATE
  *
- * ("for" only with a single recipient; otherwise "; DATE" ends the
- * "by" line.)
+ * The TLS line only with TLS; "for" only with a single recipient whose
+ * address is plain enough to be written as is (otherwise "; DATE" ends
+ * the "by" line). The protocol is RFC 3848's / RFC 6531's (ESMTP,
+ * ESMTPS, UTF8SMTP, UTF8SMTPS; SMTP after HELO).
  * The HELO name is the client's word: anything outside the characters
  * of a domain or address literal becomes '?', so it can neither fold the
  * header nor open a comment. IPv6 clients are written as RFC 5321 address
@@ -18,8 +21,9 @@
 
 #include "smtpd.h"
 
+/* Copy in to out, each byte outside the allowed set as '?'. */
 static void
-sanitize_helo(const char *in, char *out, size_t outlen)
+sanitize(const char *in, char *out, size_t outlen, const char *extra)
 {
 	size_t i;
 
@@ -27,8 +31,7 @@ sanitize_helo(const char *in, char *out, size_t outlen)
 		unsigned char c = (unsigned char)in[i];
 
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-		    c == '_' || c == '[' || c == ']' || c == ':')
+		    (c >= '0' && c <= '9') || (c != '\0' && strchr(extra, c)))
 			out[i] = (char)c;
 		else
 			out[i] = '?';
@@ -36,29 +39,58 @@ sanitize_helo(const char *in, char *out, size_t outlen)
 	out[i] = '\0';
 }
 
+/* A recipient written in the header must not be able to end the angle
+ * brackets, start a comment or a new field: plain dot-atoms and
+ * literals only (a quoted or UTF-8 local part is simply left out). */
+static bool
+rcpt_plain(const char *a)
+{
+	for (; *a; a++) {
+		unsigned char c = (unsigned char)*a;
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr(".-_+=@[]:!#$%&'*/?^`{|}~", c)))
+			return false;
+	}
+	return true;
+}
+
 size_t
 received_format(char *out, size_t outlen, const struct received_info *ri)
 {
 	char helo[SMTP_DOMAIN_MAX + 1], date[64], forpart[SMTP_PATH_MAX + 16];
+	char tlspart[192], ver[32], cipher[96];
 	struct tm tm;
 	time_t t = (time_t)ri->when;
 	int n;
 
-	sanitize_helo(ri->helo ? ri->helo : "", helo, sizeof(helo));
+	sanitize(ri->helo ? ri->helo : "", helo, sizeof(helo), ".-_[]:");
 	if (helo[0] == '\0')
 		strlcpy(helo, "unknown", sizeof(helo));
 	if (gmtime_r(&t, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
 		strlcpy(date, "Thu, 01 Jan 1970 00:00:00 +0000", sizeof(date));
 	forpart[0] = '\0';
-	if (ri->rcpt && snprintf(forpart, sizeof(forpart), "\r\n\tfor <%s>",
+	if (ri->rcpt && rcpt_plain(ri->rcpt) &&
+	    snprintf(forpart, sizeof(forpart), "\r\n\tfor <%s>",
 	    ri->rcpt) >= (int)sizeof(forpart))
 		return 0;
+	tlspart[0] = '\0';
+	if (ri->tls_version) {
+		sanitize(ri->tls_version, ver, sizeof(ver), ".-_");
+		sanitize(ri->tls_cipher ? ri->tls_cipher : "unknown", cipher,
+		    sizeof(cipher), ".-_");
+		snprintf(tlspart, sizeof(tlspart),
+		    "\t(using %s with cipher %s (%d bits))\r\n", ver, cipher,
+		    ri->tls_bits);
+	}
 	n = snprintf(out, outlen,
 	    "Received: from %s (%s [%s%s])\r\n"
+	    "%s"
 	    "\tby %s (Empath) with %s id %s%s; %s\r\n",
 	    helo, ri->client_name, ri->family == AF_INET6 ? "IPv6:" : "",
-	    ri->client_addr, ri->hostname, ri->proto, ri->msgid, forpart, date);
+	    ri->client_addr, tlspart, ri->hostname, ri->proto, ri->msgid,
+	    forpart, date);
 	if (n < 0 || (size_t)n >= outlen)
 		return 0;
 	return (size_t)n;

@@ -1,5 +1,6 @@
 /* Listening sockets (bound by the master, handed over as M_LISTEN),
- * non-blocking accept, the connection limit of each listener, and the
+ * non-blocking accept, the connection limits of each listener (in all
+ * and per client address: 421 4.7.0), and the
  * graceful stop: no new connections, idle sessions told 421, open
  * transactions given STOP_GRACE_MS to finish. */
 #include <netinet/in.h>
@@ -129,6 +130,18 @@ accept_cb(int fd, int events, void *arg)
 			log_info("listener %u: connection limit %u reached",
 			    ln->cfg->index, ln->cfg->max_connections);
 			refuse(cfd, "too many connections");
+			continue;
+		}
+		if (ln->cfg->max_connections_per_ip &&
+		    limits_ip_count(ln->cfg, (struct sockaddr *)&ss) >=
+		    ln->cfg->max_connections_per_ip) {
+			char addr[INET6_ADDRSTRLEN];
+
+			log_info("listener %u: connection limit per address %u "
+			    "reached by [%s]", ln->cfg->index,
+			    ln->cfg->max_connections_per_ip,
+			    sa_ntop((struct sockaddr *)&ss, addr, sizeof(addr)));
+			refuse(cfd, "too many connections from your address");
 			continue;
 		}
 		/* Replies are batched already; Nagle would only hold back

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hooks.h"
 #include "log.h"
 #include "smtpd.h"
 #include "util.h"
@@ -60,12 +61,44 @@ session_new(int fd, const struct sockaddr *sa, socklen_t salen,
 	s->timer = ev_timer_new(session_timeout, s);
 	TAILQ_INSERT_TAIL(&smtpd.sessions, s, entry);
 	smtpd.nsessions++;
+	limits_ip_add(l, (struct sockaddr *)&s->ss);
 	log_info("session %llu: connection from [%s] on listener %u",
 	    (unsigned long long)s->id, s->addr, l->index);
-	session_reply(s, "220 %s ESMTP Empath", smtpd.hostname);
+	if (l->tls_mode == LTLS_IMPLICIT)
+		starttls_begin(s);    /* greeted when the handshake is done */
+	else
+		session_greet(s);
 	/* The greeting goes out with the first write event. */
 	session_update(s);
 	return s;
+}
+
+void
+session_greet(struct session *s)
+{
+	struct hook_reply hr;
+
+	if (hooks_run(s, HOOK_CONNECT, NULL, &hr) == HOOK_REJECT ||
+	    (s->lio.ssl != NULL &&
+	    hooks_run(s, HOOK_STARTTLS, NULL, &hr) == HOOK_REJECT)) {
+		log_info("session %llu: connection from [%s] refused by a hook: "
+		    "%u %s", (unsigned long long)s->id, s->addr, hr.code, hr.text);
+		session_reply(s, "%u %s", hr.code, hr.text);
+		session_close(s);
+		return;
+	}
+	s->greeted = true;
+	session_reply(s, "220 %s ESMTP Empath", smtpd.hostname);
+}
+
+void
+session_tls_reset(struct session *s)
+{
+	tx_free(s);
+	free(s->helo);
+	s->helo = NULL;
+	s->esmtp = false;
+	s->state = SS_CONNECTED;
 }
 
 static void
@@ -75,13 +108,17 @@ session_free(struct session *s)
 
 	TAILQ_REMOVE(&smtpd.sessions, s, entry);
 	smtpd.nsessions--;
+	limits_ip_del(l, (struct sockaddr *)&s->ss);
 	qc_forget(s);
 	tx_free(s);
 	ev_io_del(s->io);
 	ev_timer_free(s->timer);
+	if (!s->dead)
+		lio_tls_shutdown(&s->lio);
 	close(s->fd);
 	lio_free(&s->lio);
 	free(s->helo);
+	free(s->bdat_reply);
 	log_debug("session %llu: closed", (unsigned long long)s->id);
 	free(s);
 	server_session_closed(l);
@@ -181,7 +218,8 @@ session_process(struct session *s)
 	size_t len;
 	bool crlf;
 
-	while (s->state != SS_CLOSING && !s->dead && s->wait == SW_NONE) {
+	while (s->state != SS_CLOSING && !s->dead && s->wait == SW_NONE &&
+	    !s->starttls && !s->handshake) {
 		if (smtpd.stopping && s->tx == NULL) {
 			session_reply(s, "421 4.3.2 %s Error: shutting down",
 			    smtpd.hostname);
@@ -191,14 +229,13 @@ session_process(struct session *s)
 		if (lio_out_pending(&s->lio) > SESSION_OUT_MAX &&
 		    lio_flush(&s->lio) != 1)
 			return;           /* resumed by the write event */
-		if (s->state == SS_DATA) {
-			r = lio_getline(&s->lio, LIO_MAX_IN, &line, &len, &crlf);
-			if (r == LIO_NONE)
+		if (s->state == SS_DATA || s->state == SS_BDAT) {
+			if (lio_buffered(&s->lio) == 0)
 				break;
-			if (r == LIO_TOOLONG)
-				data_line_toolong(s);
+			if (s->state == SS_DATA)
+				data_input(s);
 			else
-				data_line(s, line, len, crlf);
+				bdat_input(s);
 			continue;
 		}
 		r = lio_getline(&s->lio, SMTP_LINE_MAX - 2, &line, &len, &crlf);
@@ -217,8 +254,9 @@ session_process(struct session *s)
 		cmd_dispatch(s, line, len);
 	}
 	/* All that the client sent before closing its side is handled. */
-	if (s->eof && s->wait == SW_NONE && s->state != SS_CLOSING && !s->dead) {
-		if (s->state == SS_DATA)
+	if (s->eof && s->wait == SW_NONE && s->state != SS_CLOSING && !s->dead &&
+	    !s->starttls) {
+		if (s->state == SS_DATA || s->state == SS_BDAT)
 			log_info("session %llu: client [%s] disconnected during DATA",
 			    (unsigned long long)s->id, s->addr);
 		else
@@ -242,16 +280,18 @@ session_arm_timer(struct session *s)
 	if (s->state == SS_CLOSING)
 		deadline = now + SESSION_LINGER_MS;
 	else {
-		if (s->state == SS_DATA && s->tx) {
-			/* data-init until the first line after 354, then
-			 * data-block between reads; data-termination bounds
-			 * the whole message. */
+		if ((s->state == SS_DATA || s->state == SS_BDAT) && s->tx) {
+			/* data-init until the first content after 354 (or
+			 * the first BDAT), then data-block between reads;
+			 * data-termination bounds the whole content. */
 			to = s->tx->got_data ? l->to_data_block : l->to_data_init;
 			if (l->to_data_term) {
 				d = s->tx->data_started + (uint64_t)l->to_data_term * 1000;
 				deadline = d < deadline ? d : deadline;
 			}
-		} else
+		} else if (s->state == SS_BDAT)
+			to = l->to_data_block;  /* discarding a refused chunk */
+		else
 			to = l->to_command;
 		if (to) {
 			d = s->last_read + (uint64_t)to * 1000;
@@ -268,17 +308,31 @@ session_arm_timer(struct session *s)
 		ev_timer_start(s->timer, deadline > now ? deadline - now : 0);
 }
 
-/* Watch what the session needs: input unless paused, output if pending. */
+/* Whether the session takes input now. */
+static bool
+session_wants_input(const struct session *s)
+{
+	return s->state != SS_CLOSING && !s->dead && s->wait == SW_NONE &&
+	    !s->eof && !smtpd.congested && !s->starttls && !s->handshake &&
+	    lio_out_pending(&s->lio) <= SESSION_OUT_MAX;
+}
+
+/* Watch what the session needs: input unless paused, output if pending.
+ * Through TLS a read may wait for writability and a write for
+ * readability (rd_want, wr_want). */
 static void
 session_update(struct session *s)
 {
 	int ev = 0;
 
-	if (s->state != SS_CLOSING && s->wait == SW_NONE && !s->eof &&
-	    !smtpd.congested && lio_out_pending(&s->lio) <= SESSION_OUT_MAX)
-		ev |= EV_READ;
-	if (lio_out_pending(&s->lio) > 0)
-		ev |= EV_WRITE;
+	if (s->handshake)
+		ev = lio_tls_events(&s->lio);
+	else {
+		if (session_wants_input(s))
+			ev |= s->rd_want ? s->rd_want : EV_READ;
+		if (lio_out_pending(&s->lio) > 0)
+			ev |= s->wr_want ? s->wr_want : EV_WRITE;
+	}
 	ev_io_set(s->io, ev);
 	session_arm_timer(s);
 	/* An idle session keeps no buffers. */
@@ -297,6 +351,10 @@ session_after(struct session *s)
 		session_free(s);
 		return;
 	}
+	if (s->handshake) {
+		session_update(s);
+		return;
+	}
 	r = lio_flush(&s->lio);
 	if (r == -1) {
 		log_debug("session %llu: write error: %s",
@@ -304,11 +362,48 @@ session_after(struct session *s)
 		session_free(s);
 		return;
 	}
+	s->wr_want = r == 0 && s->lio.ssl ? (uint8_t)s->lio.tls_want : 0;
 	if (s->state == SS_CLOSING && r == 1) {
 		session_free(s);
 		return;
 	}
+	if (s->starttls && r == 1) {
+		/* The 220 is out: the next bytes are the client's hello. */
+		starttls_begin(s);
+		if (s->dead) {
+			session_free(s);
+			return;
+		}
+	}
 	session_update(s);
+}
+
+/* Read what the socket (or the TLS layer) has and process it. Through
+ * TLS, OpenSSL may hold decrypted bytes the socket will not announce:
+ * go on while it does and the session takes input. */
+static void
+session_read(struct session *s)
+{
+	ssize_t n;
+
+	do {
+		n = lio_fill(&s->lio);
+		if (n == -2) {
+			log_info("session %llu: read error from [%s]: %s",
+			    (unsigned long long)s->id, s->addr, strerror(errno));
+			s->dead = true;
+			return;
+		}
+		if (n == 0)
+			s->eof = true;
+		else if (n > 0) {
+			s->last_read = ev_now();
+			s->rd_want = 0;
+		} else if (s->lio.ssl)
+			s->rd_want = (uint8_t)s->lio.tls_want;
+		session_process(s);
+	} while (n > 0 && lio_tls_pending(&s->lio) > 0 &&
+	    session_wants_input(s));
 }
 
 static void
@@ -316,6 +411,8 @@ session_resume(struct session *s)
 {
 	s->last_read = ev_now();
 	session_process(s);
+	if (lio_tls_pending(&s->lio) > 0 && session_wants_input(s))
+		session_read(s);
 	session_after(s);
 }
 
@@ -323,32 +420,30 @@ void
 session_io(int fd, int events, void *arg)
 {
 	struct session *s = arg;
-	ssize_t n;
+	int want;
 
 	(void)fd;
-	if (events & EV_READ) {
-		if (!(ev_io_events(s->io) & EV_READ)) {
-			/* Only a hang-up or an error wakes a paused session. */
-			log_info("session %llu: connection to [%s] lost",
-			    (unsigned long long)s->id, s->addr);
-			s->dead = true;
-			session_after(s);
-			return;
-		}
-		n = lio_fill(&s->lio);
-		if (n == -2) {
-			log_info("session %llu: read error from [%s]: %s",
-			    (unsigned long long)s->id, s->addr, strerror(errno));
-			s->dead = true;
-		} else if (n == 0)
-			s->eof = true;
-		else if (n > 0) {
-			s->last_read = ev_now();
-			if (s->state == SS_DATA && s->tx)
-				s->tx->got_data = true;
-		}
+	if (events & EV_READ && !(ev_io_events(s->io) & EV_READ)) {
+		/* Only a hang-up or an error wakes a paused session. */
+		log_info("session %llu: connection to [%s] lost",
+		    (unsigned long long)s->id, s->addr);
+		s->dead = true;
+		session_after(s);
+		return;
 	}
-	session_process(s);
+	if (s->handshake) {
+		starttls_step(s);
+		/* Application data may follow the handshake at once. */
+		if (!s->handshake && !s->dead && session_wants_input(s))
+			session_read(s);
+		session_after(s);
+		return;
+	}
+	want = s->lio.ssl && s->rd_want ? s->rd_want : EV_READ;
+	if ((events & want) && session_wants_input(s))
+		session_read(s);
+	else
+		session_process(s);
 	session_after(s);
 }
 
@@ -364,8 +459,16 @@ session_timeout(void *arg)
 	}
 	if (s->wait != SW_NONE)
 		return;
+	if (s->handshake) {
+		log_info("session %llu: TLS handshake timeout from [%s]",
+		    (unsigned long long)s->id, s->addr);
+		s->dead = true;
+		session_after(s);
+		return;
+	}
 	log_info("session %llu: timeout from [%s] in %s", (unsigned long long)s->id,
-	    s->addr, s->state == SS_DATA ? "DATA" : "command state");
+	    s->addr, s->state == SS_DATA ? "DATA" : s->state == SS_BDAT ? "BDAT" :
+	    "command state");
 	tx_free(s);
 	session_reply(s, "421 4.4.2 %s Error: timeout exceeded", smtpd.hostname);
 	session_close(s);
@@ -391,6 +494,14 @@ void
 session_create_failed(struct session *s, unsigned code, const char *text)
 {
 	s->wait = SW_NONE;
+	if (s->tx && s->tx->bdat) {
+		/* The chunk is on its way: read it, then answer. */
+		tx_free(s);
+		bdat_discard(s, s->bdat_left, s->bdat_last, false, "%u %s",
+		    code, text);
+		session_resume(s);
+		return;
+	}
 	session_reply(s, "%u %s", code, text);
 	/* When stopping, this transaction cannot succeed any more: the
 	 * session hears 421 now rather than at the end of the grace time. */
@@ -446,7 +557,7 @@ session_abort_all(void)
 	struct session *s, *tmp;
 
 	TAILQ_FOREACH_SAFE(s, &smtpd.sessions, entry, tmp) {
-		if (s->state != SS_CLOSING && !s->dead) {
+		if (s->state != SS_CLOSING && !s->dead && !s->handshake) {
 			session_reply(s, "421 4.3.2 %s Error: shutting down",
 			    smtpd.hostname);
 			(void)lio_flush(&s->lio);

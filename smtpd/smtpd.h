@@ -3,8 +3,14 @@
  *   main.c          daemon_ops: configuration, sockets, peers, start/stop
  *   server.c        listeners, accept, graceful stop
  *   session.c       a connection: I/O, timeouts, pausing, replies, closing
- *   command.c       the command state machine (HELO ... QUIT), policy
- *   data.c          DATA: dot-unstuffing into queued's file, end of data
+ *   command.c       the command state machine (HELO ... QUIT), EHLO
+ *   mailrcpt.c      MAIL and RCPT: ESMTP parameters, DSN, relay policy
+ *   bdat.c          BDAT (RFC 3030): chunks, and discarding refused ones
+ *   data.c          message content into queued's file, end of data
+ *   decode.c        the content decoder (DATA and BDAT), without I/O
+ *   starttls.c      TLS contexts, STARTTLS, implicit TLS, handshakes
+ *   hooks.c         the hook dispatcher (plugins later; hooks.h)
+ *   limits.c        connections per client address
  *   received.c      the Received: header
  *   queue_client.c  requests to queued (create, commit, rollback)
  * A session is freed only at the end of a top-level entry point (I/O,
@@ -20,6 +26,7 @@
 #include <netinet/in.h>
 
 #include "config.h"
+#include "decode.h"
 #include "envelope.h"
 #include "event.h"
 #include "lineio.h"
@@ -44,6 +51,7 @@ enum sess_state {
 	SS_MAIL,                       /* sender given */
 	SS_RCPT,                       /* at least one recipient */
 	SS_DATA,                       /* receiving the message after 354 */
+	SS_BDAT,                       /* receiving (or discarding) a chunk */
 	SS_CLOSING                     /* last reply queued: close once sent */
 };
 
@@ -53,32 +61,22 @@ enum sess_wait {
 	SW_COMMIT                      /* Q_COMMIT sent, waiting for durability */
 };
 
-/* Reasons to refuse a message at the end of DATA (kept reading until
- * the terminator, then rolled back). */
-#define TX_TOOBIG     0x01
-#define TX_BARE_LF    0x02
-#define TX_BARE_CR    0x04
-#define TX_LONG_LINE  0x08
-#define TX_WRITE_ERR  0x10
-#define TX_QUEUE_LOST 0x20         /* queued restarted: its file is gone */
-#define TX_REJECT     (TX_TOOBIG | TX_BARE_LF | TX_BARE_CR | TX_LONG_LINE | \
-                       TX_WRITE_ERR | TX_QUEUE_LOST)
-
 /* One mail transaction, from MAIL to the final reply to DATA. */
 struct txn {
-	struct envelope env;           /* sender, recipients, BODY */
+	struct envelope env;           /* sender, recipients, parameters */
 	size_t   env_wire;             /* estimated encoded size of env */
-	/* DATA */
+	bool     smtputf8;             /* MAIL ... SMTPUTF8 */
+	bool     bdat;                 /* content comes in BDAT chunks */
+	/* DATA / BDAT */
 	char     msgid[ULID_LEN + 1];  /* "" until queued created the file */
 	int      fd;                   /* the incoming file, -1 when closed */
-	char    *wbuf;                 /* DATA_BUF_SIZE bytes while in DATA */
+	char    *wbuf;                 /* DATA_BUF_SIZE bytes while open */
 	size_t   wlen;
-	uint64_t body_size;            /* un-stuffed bytes, CRLF counted */
+	struct msgdec dec;             /* content decoder: size, TX_* flags */
 	uint64_t file_size;            /* bytes written to the file */
-	uint64_t data_started;         /* ev_now() at 354 */
-	bool     got_data;             /* a data line arrived since 354 */
-	bool     prev_crlf;            /* the last line ended with CRLF */
-	unsigned flags;                /* TX_* */
+	uint64_t data_started;         /* ev_now() at 354 or the first BDAT */
+	bool     got_data;             /* content arrived since then */
+	unsigned flags;                /* TX_* of the session (write, queue) */
 };
 
 struct session {
@@ -95,6 +93,17 @@ struct session {
 	enum sess_state state;
 	enum sess_wait wait;
 	bool     esmtp;                /* EHLO rather than HELO */
+	bool     starttls;             /* 220 to STARTTLS queued: TLS next */
+	bool     handshake;            /* TLS handshake in progress */
+	bool     greeted;              /* the 220 greeting was sent */
+	uint8_t  rd_want, wr_want;     /* TLS: readiness a read/write waits for */
+	/* BDAT: the chunk being read, and the reply owed at its end when
+	 * it is discarded (bdat_reply != NULL) */
+	uint64_t bdat_size;            /* announced size of the chunk */
+	uint64_t bdat_left;
+	bool     bdat_last;
+	bool     bdat_count_error;     /* the owed reply counts as an error */
+	char    *bdat_reply;
 	bool     eof;                  /* the client closed its side */
 	bool     dead;                 /* free without another word */
 	unsigned errors;
@@ -116,6 +125,10 @@ extern struct smtpd smtpd;
 
 /* session.c */
 void session_init(const struct config *);
+/* After the connect hook (and for implicit TLS the handshake): 220. */
+void session_greet(struct session *);
+/* A transport-level reset after STARTTLS (RFC 3207 §4.2). */
+void session_tls_reset(struct session *);
 struct session *session_new(int fd, const struct sockaddr *, socklen_t,
                             const struct cfg_listen *);
 void session_io(int fd, int events, void *arg);
@@ -144,11 +157,36 @@ void tx_free(struct session *);
 
 /* command.c */
 void cmd_dispatch(struct session *, const char *line, size_t len);
+/* The state outside DATA/BDAT: CONNECTED, READY, MAIL or RCPT. */
+enum sess_state cmd_state(const struct session *);
+
+/* mailrcpt.c */
+void cmd_mail(struct session *, const struct smtp_cmd *, enum smtp_error);
+void cmd_rcpt(struct session *, const struct smtp_cmd *, enum smtp_error);
+
+/* bdat.c */
+void cmd_bdat(struct session *, const struct smtp_cmd *, enum smtp_error);
+/* Read or discard the current chunk from the input buffer. */
+void bdat_input(struct session *);
+/* Discard the next n bytes, then send the reply (fmt) with the BDAT
+ * command's answer; count_error: the reply counts against max-errors. */
+void bdat_discard(struct session *, uint64_t n, bool last, bool count_error,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* queued's answer to the create of a BDAT transaction. */
+void bdat_created(struct session *);
 
 /* data.c */
+/* queued created the file: DATA gets 354, BDAT starts its chunk. */
 void data_start(struct session *, int fd, const char *msgid);
-void data_line(struct session *, const char *line, size_t len, bool crlf);
-void data_line_toolong(struct session *);
+/* DATA: decode what is buffered, up to the terminator. */
+void data_input(struct session *);
+/* Decode len bytes of BDAT content (never more than the chunk). */
+void data_feed(struct session *, const char *buf, size_t len);
+/* The end of the content (DATA terminator, BDAT LAST): commit. */
+void data_end(struct session *);
+/* A BDAT chunk made the message fail: refuse it now. true when the
+ * transaction was refused (and is gone). */
+bool data_refuse_early(struct session *);
 
 /* received.c */
 struct received_info {
@@ -157,7 +195,10 @@ struct received_info {
 	const char *client_addr;       /* numeric */
 	int         family;            /* AF_INET or AF_INET6 */
 	const char *hostname;          /* ours */
-	const char *proto;             /* "SMTP", "ESMTP", later "ESMTPS"... */
+	const char *proto;             /* "SMTP", "ESMTP", "ESMTPS", "UTF8SMTPS"... */
+	const char *tls_version;       /* NULL without TLS */
+	const char *tls_cipher;
+	int         tls_bits;
 	const char *msgid;
 	const char *rcpt;              /* NULL unless exactly one recipient */
 	int64_t     when;              /* wall seconds */
@@ -174,6 +215,25 @@ void     qc_rollback(const char *msgid);
 void     qc_forget(struct session *);       /* the session is gone */
 void     qc_flush(void);                    /* best effort, before exit */
 extern uint64_t qc_timeout_ms;              /* QUEUE_TIMEOUT_MS; tests lower it */
+
+/* starttls.c */
+/* Load each listener's certificate and key (before the privilege drop);
+ * -1 with a message logged when one cannot be loaded. */
+int  starttls_configure(const struct config *);
+bool starttls_available(const struct session *);    /* may offer STARTTLS */
+void cmd_starttls(struct session *, enum smtp_error);
+/* Begin the handshake (implicit TLS at connect, or after the 220). */
+void starttls_begin(struct session *);
+/* Drive the handshake on an I/O event. */
+void starttls_step(struct session *);
+/* For tests: the server context of a listener (NULL without TLS). */
+struct ssl_ctx_st *starttls_ctx(const struct cfg_listen *);
+void starttls_free(void);
+
+/* limits.c: sessions per client address and listener */
+unsigned limits_ip_count(const struct cfg_listen *, const struct sockaddr *);
+void limits_ip_add(const struct cfg_listen *, const struct sockaddr *);
+void limits_ip_del(const struct cfg_listen *, const struct sockaddr *);
 
 /* server.c */
 void server_listen(unsigned index, int fd);

@@ -65,6 +65,22 @@ CONF
 	echo "bench: empath did not start" >&2; cat "$W/master.log" >&2; exit 1
 }
 
+# Disk syncs per accepted message, as queued counts them (its write
+# pipeline shares each sync among every message of a round).
+syncs_per_message() {
+	"$BUILD/empathctl" -s "$W/control.sock" --json queue stats 2>/dev/null |
+	python3 -c 'import sys, json
+try:
+    d = json.load(sys.stdin)
+except ValueError:
+    sys.exit(0)
+n = d["accepted"] + d["notices"]
+print("              %d syncs for %d messages: %.3f syncs per message, "
+      "%.1f messages per round, %.2f ms per sync" % (d["syncs"], n,
+      d["syncs_per_message"], n / max(d["sync_rounds"], 1),
+      d["sync_us"] / max(d["syncs"], 1) / 1000))' || true
+}
+
 smtpd_pid() {
 	for p in $(pgrep -P "$MASTER"); do
 		if tr '\0' ' ' < /proc/$p/cmdline | grep -q 'empath: smtpd'; then echo "$p"; return; fi
@@ -80,6 +96,7 @@ for c in 1 10 50; do
 	start_empath "$DEAD"
 	printf '  %2d sessions: ' "$c"
 	"$BUILD/bench/smtpload" -p "$PORT" -c "$c" -n "$n" -s 4096
+	syncs_per_message
 done
 
 echo "== relayed end to end (4 KiB, 50 sessions, to a local sink)"
@@ -103,6 +120,7 @@ got = int(got); n = int(sys.argv[3])
 total = max(secs_in, float(span))
 print(f"  relayed {got}/{n} messages, in {secs_in:.2f}s, out by {total:.2f}s: rate={got/total:.0f}/s")
 PY
+syncs_per_message
 kill "$SINK" 2>/dev/null; SINK=""
 
 echo "== memory per idle SMTP session (1000 idle connections)"

@@ -23,6 +23,7 @@ class SinkMessage:
         self.data = data            # exact bytes, dot-stuffing undone
         self.peer = peer
         self.time = time.monotonic()
+        self.tls = False            # received after STARTTLS
 
     def __repr__(self):
         return (f"<SinkMessage from={self.mail_from!r} rcpts={self.rcpts!r} "
@@ -47,7 +48,10 @@ class Sink:
     """
 
     def __init__(self, hostname=SINK_DOMAIN,
-                 extensions=("8BITMIME", "PIPELINING", "SIZE 104857600")):
+                 extensions=("8BITMIME", "PIPELINING", "SIZE 104857600"),
+                 host="127.0.0.1", port=0, tls_context=None):
+        """host/port: where to listen ("::1" for IPv6); tls_context: an
+        ssl.SSLContext for the server side makes the sink offer STARTTLS."""
         self.hostname = hostname
         self.extensions = list(extensions)
         self.cond = threading.Condition()
@@ -62,7 +66,9 @@ class Sink:
         self._data_rules = []
         self._drops = {}
         self._socks = set()
-        self.server = _SinkServer(("127.0.0.1", 0), _SinkHandler)
+        self.tls_context = tls_context
+        self.server = (_SinkServer6 if ":" in host else _SinkServer)(
+            (host, port), _SinkHandler)
         self.server.sink = self
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever,
@@ -181,6 +187,10 @@ class _SinkServer(socketserver.ThreadingTCPServer):
     request_queue_size = 128
 
 
+class _SinkServer6(_SinkServer):
+    address_family = socket.AF_INET6
+
+
 class _ClientGone(Exception):
     pass
 
@@ -219,6 +229,7 @@ class _SinkHandler(socketserver.BaseRequestHandler):
             return
         self._send(f"220 {sink.hostname} ESMTP test sink")
         helo = None
+        tls = False
         mail = None
         rcpts = []
         while True:
@@ -240,6 +251,8 @@ class _SinkHandler(socketserver.BaseRequestHandler):
                     self._send(f"250 {sink.hostname}")
                 else:
                     lines = [sink.hostname] + sink.extensions
+                    if sink.tls_context is not None and not tls:
+                        lines.append("STARTTLS")
                     for i, t in enumerate(lines):
                         self._send(("250 " if i == len(lines) - 1 else "250-") + t)
             elif verb == "MAIL":
@@ -280,6 +293,7 @@ class _SinkHandler(socketserver.BaseRequestHandler):
                 if rule["delay"]:
                     self._hold(sink, conn, rule["delay"])
                 msg = SinkMessage(helo, mail, rcpts, data, peer)
+                msg.tls = tls
                 self._send(f"{rule['code']} {rule['text']}")
                 if rule["code"] == 250:
                     sink._store(msg)
@@ -287,6 +301,13 @@ class _SinkHandler(socketserver.BaseRequestHandler):
             elif verb == "RSET":
                 mail, rcpts = None, []
                 self._send("250 2.0.0 Ok")
+            elif verb == "STARTTLS" and sink.tls_context is not None and not tls:
+                self._send("220 2.0.0 ready to start TLS")
+                # RFC 3207: a new session; a failed handshake ends it.
+                conn = sink.tls_context.wrap_socket(conn, server_side=True)
+                self.request = conn
+                self.rfile = conn.makefile("rb")
+                tls, helo, mail, rcpts = True, None, None, []
             elif verb == "NOOP":
                 self._send("250 2.0.0 Ok")
             elif verb == "QUIT":

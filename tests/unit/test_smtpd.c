@@ -3,7 +3,7 @@
  * event loop, with queued played by the test on the other end of a real
  * channel: reply codes, sequences, pipelining, the end of data, limits,
  * relay policy, timeouts, stop, and every way queued can fail. */
-// LINK: smtpd/session.c smtpd/command.c smtpd/data.c smtpd/received.c smtpd/queue_client.c
+// LINK: tests/unit/smtpd_fixture.c smtpd/session.c smtpd/command.c smtpd/mailrcpt.c smtpd/bdat.c smtpd/data.c smtpd/decode.c smtpd/starttls.c smtpd/hooks.c smtpd/limits.c smtpd/received.c smtpd/queue_client.c
 #include <arpa/inet.h>
 #include <check.h>
 #include <fcntl.h>
@@ -21,7 +21,7 @@
 #include "proto.h"
 #include "smtp.h"
 #include "util.h"
-#include "../../smtpd/smtpd.h"
+#include "smtpd_fixture.h"
 
 /* ------------------------------------------------------------------ */
 /* Received: header                                                    */
@@ -61,332 +61,15 @@ START_TEST(received_header)
 END_TEST
 
 /* ------------------------------------------------------------------ */
-/* Session state machine, with queued played by the test on a channel  */
+/* Session state machine (the bench is smtpd_fixture.c)                */
 /* ------------------------------------------------------------------ */
-
-static const char conf_text[] =
-    "hostname \"mx.test\"\n"
-    "spool \"/tmp\"\n"
-    "listen on 127.0.0.1 port 2525 {\n"
-    "  max-message-size 10000\n"
-    "  max-recipients 3\n"
-    "}\n"
-    "listen on 127.0.0.1 port 2526 {\n"
-    "  timeout command 1s\n"
-    "  max-errors 3\n"
-    "}\n"
-    "relay from { 127.0.0.0/8 }\n"
-    "domain \"accept.test\" { accept }\n";
-
-static struct config *cfg;
-static struct cfg_listen *lst, *lst_fast;
-static struct session *S;
-static int cli = -1;
-static bool server_closed;        /* EOF seen on the client end */
-static char rbuf[65536];
-static struct ev_timer *break_timer;
-
-/* The fake queued: what it was asked, and its end of the channel. */
-static struct channel *fakeq;
-static unsigned n_create, n_commit, n_rollback, n_closed;
-static uint32_t create_id, commit_id;
-static struct envelope committed;
-static char rolled_back[ULID_LEN + 1];
-
-static const char MSGID[] = "01JABCDEFGHJKMNPQRSTVWXYZ0";
-
-static void
-fakeq_msg(struct channel *c, struct chan_msg *m, void *arg)
-{
-	struct msgreader mr;
-
-	(void)c;
-	(void)arg;
-	mr_init(&mr, m);
-	switch (m->type) {
-	case Q_CREATE:
-		ck_assert_uint_eq(m->len, 0);
-		ck_assert_uint_ne(m->peerid, 0);
-		create_id = m->peerid;
-		n_create++;
-		break;
-	case Q_COMMIT:
-		ck_assert_uint_ne(m->peerid, 0);
-		commit_id = m->peerid;
-		env_clear(&committed);
-		ck_assert_int_eq(env_decode(&committed, &mr), 0);
-		n_commit++;
-		break;
-	case Q_ROLLBACK:
-		strlcpy(rolled_back, mr_str(&mr), sizeof(rolled_back));
-		ck_assert(mr_done(&mr));
-		n_rollback++;
-		break;
-	default:
-		ck_abort_msg("queued got %s", msg_name(m->type));
-	}
-}
-
-static void
-fakeq_closed(struct channel *c, void *arg)
-{
-	(void)arg;
-	if (c == fakeq)
-		fakeq = NULL;
-}
-
-/* A fresh channel pair, as the master hands out when queued starts. */
-static void
-fakeq_connect(void)
-{
-	int sv[2];
-
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	qc_set_channel(sv[0]);
-	fakeq = chan_new(sv[1], "fakeq", fakeq_msg, fakeq_closed, NULL);
-}
-
-void
-server_session_closed(const struct cfg_listen *l)
-{
-	(void)l;
-	n_closed++;
-	S = NULL;
-}
-
-static void
-do_break(void *arg)
-{
-	(void)arg;
-	ev_break();
-}
-
-/* Let the loop run until the session has done what it can. */
-static void
-run_ms(uint64_t ms)
-{
-	ev_timer_start(break_timer, ms);
-	ev_run();
-}
-
-static void
-pump(void)
-{
-	run_ms(30);
-}
-
-/* What the server wrote since the last call: wait for want bytes (a
- * little longer for anything unexpected after them), or a moment when
- * nothing is expected. */
-static const char *
-collect(size_t want)
-{
-	uint64_t deadline = mono_ms() + 5000;
-	size_t off = 0;
-	ssize_t n;
-
-	for (;;) {
-		run_ms(want && off < want ? 5 : 30);
-		while (off < sizeof(rbuf) - 1) {
-			n = read(cli, rbuf + off, sizeof(rbuf) - 1 - off);
-			if (n <= 0) {
-				if (n == 0)
-					server_closed = true;
-				break;
-			}
-			off += (size_t)n;
-		}
-		if (off >= want || server_closed || mono_ms() > deadline)
-			break;
-	}
-	if (want && off >= want && !server_closed) {
-		run_ms(5);
-		n = read(cli, rbuf + off, sizeof(rbuf) - 1 - off);
-		if (n > 0)
-			off += (size_t)n;
-	}
-	rbuf[off] = '\0';
-	return rbuf;
-}
-
-static const char *
-replies(void)
-{
-	return collect(0);
-}
-
-static void
-send_str(const char *s)
-{
-	ck_assert_int_eq(write_all(cli, s, strlen(s)), 0);
-}
-
-static const char *
-talk(const char *s)
-{
-	send_str(s);
-	return replies();
-}
-
-#define expect_out(want) do {						\
-	const char *got_ = collect(strlen(want));			\
-	ck_assert_msg(strcmp(got_, want) == 0,				\
-	    "got '%s' want '%s'", got_, want);				\
-} while (0)
-
-#define expect(line, want) do {						\
-	const char *got_;						\
-	send_str(line);							\
-	got_ = collect(strlen(want));					\
-	ck_assert_msg(strcmp(got_, want) == 0,				\
-	    "sent %s got '%s' want '%s'", line, got_, want);		\
-} while (0)
-
-#define expect_prefix(line, want) do {					\
-	const char *got_;						\
-	send_str(line);							\
-	got_ = collect(strlen(want));					\
-	ck_assert_msg(strncmp(got_, want, strlen(want)) == 0,		\
-	    "sent %s got '%s' want '%s...'", line, got_, want);	\
-} while (0)
-
-/* queued's answers, sent on its end of the channel. */
-static void
-q_create_ok(uint32_t id, int fd, const char *msgid)
-{
-	struct msgbuf mb;
-
-	mb_init(&mb);
-	mb_str(&mb, msgid);
-	ck_assert_int_eq(chan_send_mb(fakeq, Q_CREATE_OK, id, fd, &mb), 0);
-	mb_free(&mb);
-	close(fd);                    /* the channel sends a duplicate */
-}
-
-static void
-q_fail(uint16_t type, uint32_t id, uint32_t code, const char *text)
-{
-	struct msgbuf mb;
-
-	mb_init(&mb);
-	mb_u32(&mb, code);
-	mb_str(&mb, text);
-	ck_assert_int_eq(chan_send_mb(fakeq, type, id, -1, &mb), 0);
-	mb_free(&mb);
-}
-
-static void
-q_commit_ok(uint32_t id, const char *msgid)
-{
-	struct msgbuf mb;
-
-	mb_init(&mb);
-	mb_str(&mb, msgid);
-	ck_assert_int_eq(chan_send_mb(fakeq, Q_COMMIT_OK, id, -1, &mb), 0);
-	mb_free(&mb);
-}
-
-static struct session *
-connect_from(const char *ip, struct cfg_listen *l)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(40000) };
-	int sv[2];
-	struct session *s;
-
-	ck_assert_int_eq(inet_pton(AF_INET, ip, &sin.sin_addr), 1);
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	fd_nonblock(sv[0]);
-	fd_nonblock(sv[1]);
-	s = session_new(sv[0], (struct sockaddr *)&sin, sizeof(sin), l);
-	cli = sv[1];
-	server_closed = false;
-	expect_out("220 mx.test ESMTP Empath\r\n");
-	return s;
-}
-
-static void
-setup(void)
-{
-	ev_init();
-	log_init("test", 1, 0);
-	cfg = config_parse("test", conf_text, strlen(conf_text), NULL);
-	ck_assert_ptr_nonnull(cfg);
-	session_init(cfg);
-	lst = TAILQ_FIRST(&cfg->listeners);
-	lst_fast = TAILQ_NEXT(lst, entry);
-	break_timer = ev_timer_new(do_break, NULL);
-	env_init(&committed);
-	fakeq_connect();
-	S = connect_from("192.0.2.7", lst);
-}
-
-static void
-teardown(void)
-{
-	session_abort_all();
-	if (cli != -1)
-		close(cli);
-	chan_free(fakeq);
-	pump();
-	ev_timer_free(break_timer);
-	env_clear(&committed);
-	config_free(cfg);
-}
-
-/* A temporary file standing for queued's incoming/ID; returns an fd
- * and in path where to read it back. */
-static int
-incoming_file(char *path, size_t len)
-{
-	int fd;
-
-	strlcpy(path, "/tmp/test_smtp.XXXXXX", len);
-	fd = mkstemp(path);
-	ck_assert_int_ne(fd, -1);
-	return fd;
-}
-
-static char *
-slurp(const char *path)
-{
-	static char buf[65536];
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	ck_assert_int_ne(fd, -1);
-	n = read(fd, buf, sizeof(buf) - 1);
-	ck_assert_int_ge(n, 0);
-	buf[n] = '\0';
-	close(fd);
-	unlink(path);
-	return buf;
-}
-
-/* EHLO, MAIL, RCPT, DATA: up to the moment queued must create a file. */
-static void
-start_transaction(void)
-{
-	talk("EHLO client.example\r\n");
-	expect("MAIL FROM:<sender@client.example>\r\n", "250 2.1.0 Sender ok\r\n");
-	expect("RCPT TO:<u@accept.test>\r\n", "250 2.1.5 Recipient ok\r\n");
-	expect("DATA\r\n", "");
-	ck_assert_uint_eq(n_create, 1);
-}
-
-/* ... and on to 354 with a file at path. */
-static void
-start_data(char *path, size_t len)
-{
-	start_transaction();
-	q_create_ok(create_id, incoming_file(path, len), MSGID);
-	expect_out("354 End data with <CR><LF>.<CR><LF>\r\n");
-}
 
 START_TEST(greeting_and_ehlo)
 {
 	expect("EHLO client.example\r\n",
 	    "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
-	    "250 ENHANCEDSTATUSCODES\r\n");
+	    "250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n"
+	    "250 DSN\r\n");
 	expect("HELO client.example\r\n", "250 mx.test\r\n");
 	expect("ehlo\r\n", "501 5.5.4 Syntax: EHLO hostname\r\n");
 	expect("NOOP\r\n", "250 2.0.0 Ok\r\n");
@@ -435,7 +118,8 @@ START_TEST(unknown_and_syntax_errors)
 	expect("MAIL FROM:<a@b.example> SIZE=10000 BODY=8BITMIME\r\n", "250 2.1.0 Sender ok\r\n");
 	expect("RCPT TO:<a..b@accept.test>\r\n", "553 5.1.3 Bad recipient address syntax: "
 	    "bad local part syntax\r\n");
-	expect_prefix("RCPT TO:<u@accept.test> NOTIFY=NEVER\r\n", "555 5.5.4 ");
+	expect_prefix("RCPT TO:<u@accept.test> FOO=BAR\r\n",
+	    "555 5.5.4 Error: unsupported parameter FOO");
 	expect("RCPT TO:<j\xc3\xb6@accept.test>\r\n",
 	    "553 5.6.7 Error: non-ASCII address needs SMTPUTF8\r\n");
 	expect("DATA extra\r\n", "503 5.5.1 Error: need RCPT command\r\n");
@@ -893,8 +577,7 @@ START_TEST(command_timeout)
 	/* The second listener has `timeout command 1s`. */
 	S = connect_from("192.0.2.7", lst_fast);
 	talk("EHLO client.example\r\n");
-	ev_timer_start(break_timer, 1300);
-	ev_run();
+	run_ms(1300);
 	expect_out("421 4.4.2 mx.test Error: timeout exceeded\r\n");
 	ck_assert(server_closed);
 }
@@ -921,7 +604,7 @@ smtpd_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("session");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
 	tcase_add_test(tc, greeting_and_ehlo);
 	tcase_add_test(tc, bad_sequences);
 	tcase_add_test(tc, unknown_and_syntax_errors);

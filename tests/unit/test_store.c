@@ -3,7 +3,7 @@
  * follows state and next_attempt, backoff doubles up to its cap and ends in
  * failure, recovery requeues inflight recipients, finished messages go, and
  * a damaged database is refused rather than recreated. */
-// LINK: queued/store.c queued/retry.c
+// LINK: queued/store.c queued/store_query.c queued/retry.c
 #include <check.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -204,11 +204,14 @@ START_TEST(due_selection)
 	ck_assert_int_eq(store_due_keys(s, NOW - 1, keys, 8, &n), 0);
 	ck_assert_uint_eq(n, 0);
 
-	/* bob deferred to NOW+100, carol inflight, dave delivered. */
+	/* bob deferred to NOW+100, carol inflight, dave delivered: results
+	 * apply to recipients handed out (inflight). */
 	ck_assert_int_eq(store_begin(s, false), 0);
+	ck_assert_int_eq(store_mark_inflight(s, e.rcpt[0].id, NOW), 0);
+	ck_assert_int_eq(store_mark_inflight(s, e.rcpt[1].id, NOW), 0);
+	ck_assert_int_eq(store_mark_inflight(s, e.rcpt[2].id, NOW), 0);
 	ck_assert_int_eq(store_rcpt_update(s, e.rcpt[0].id, RCPT_DEFERRED, 1,
 	    NOW + 100, "451 try later", "mx.example.com", NOW), 0);
-	ck_assert_int_eq(store_mark_inflight(s, e.rcpt[1].id, NOW), 0);
 	ck_assert_int_eq(store_rcpt_update(s, e.rcpt[2].id, RCPT_DELIVERED, 1,
 	    0, "250 ok", "mx.test.example.net", NOW), 0);
 	ck_assert_int_eq(store_commit(s), 0);
@@ -271,13 +274,16 @@ START_TEST(backoff)
 	ck_assert_uint_eq(retry_delay(&d, 9), 4 * 3600);    /* 15360 capped */
 	ck_assert_uint_eq(retry_delay(&d, 4000000000u), 4 * 3600);
 
+	/* With jitter: within 10% of the doubled delay. */
 	ck_assert_uint_eq(retry_after_defer(&d, 1, NOW, NOW, &next, &why),
 	    RCPT_DEFERRED);
-	ck_assert_int_eq(next, NOW + 60);
+	ck_assert_int_ge(next, NOW + 54);
+	ck_assert_int_le(next, NOW + 66);
 	ck_assert_ptr_null(why);
 	ck_assert_uint_eq(retry_after_defer(&d, 4, NOW, NOW + 10, &next, &why),
 	    RCPT_DEFERRED);
-	ck_assert_int_eq(next, NOW + 10 + 480);
+	ck_assert_int_ge(next, NOW + 10 + 432);
+	ck_assert_int_le(next, NOW + 10 + 528);
 	/* The max-attempts-th failure is the last. */
 	ck_assert_uint_eq(retry_after_defer(&d, 5, NOW, NOW, &next, &why),
 	    RCPT_FAILED);
@@ -296,7 +302,32 @@ START_TEST(backoff)
 	d.expire = 0;
 	ck_assert_uint_eq(retry_after_defer(&d, 1000, NOW, NOW + 365 * 86400,
 	    &next, &why), RCPT_DEFERRED);
-	ck_assert_int_eq(next, NOW + 365 * 86400 + 4 * 3600);
+	ck_assert_int_ge(next, NOW + 365 * 86400 + 4 * 3600 - 1440);
+	ck_assert_int_le(next, NOW + 365 * 86400 + 4 * 3600 + 1440);
+}
+END_TEST
+
+/* The jitter spreads retries over +-10%, both ways, and leaves short
+ * delays alone. */
+START_TEST(jitter)
+{
+	bool below = false, above = false;
+	uint64_t v;
+	uint32_t i;
+
+	ck_assert_uint_eq(retry_jitter(1000, 0), 900);
+	ck_assert_uint_eq(retry_jitter(1000, 200), 1100);
+	ck_assert_uint_eq(retry_jitter(1000, 201), 900);     /* wraps */
+	ck_assert_uint_eq(retry_jitter(4, 12345), 4);
+	ck_assert_uint_eq(retry_jitter(0, 7), 0);
+	for (i = 0; i < 200; i++) {
+		v = retry_jitter(3600, arc4random());
+		ck_assert_uint_ge(v, 3240);
+		ck_assert_uint_le(v, 3960);
+		below |= v < 3500;
+		above |= v > 3700;
+	}
+	ck_assert(below && above);
 }
 END_TEST
 
@@ -314,8 +345,10 @@ START_TEST(recovery_requeues_inflight)
 	ck_assert_int_eq(store_mark_inflight(s, e.rcpt[0].id, NOW), 0);
 	ck_assert_int_eq(store_mark_inflight(s, e.rcpt[2].id, NOW), 0);
 	/* A deferred recipient that was handed out again keeps its count. */
-	ck_assert_int_eq(store_rcpt_update(s, e.rcpt[1].id, RCPT_INFLIGHT, 3,
+	ck_assert_int_eq(store_mark_inflight(s, e.rcpt[1].id, NOW), 0);
+	ck_assert_int_eq(store_rcpt_update(s, e.rcpt[1].id, RCPT_DEFERRED, 3,
 	    NOW + 999, "421 busy", NULL, NOW), 0);
+	ck_assert_int_eq(store_mark_inflight(s, e.rcpt[1].id, NOW), 0);
 	ck_assert_int_eq(store_commit(s), 0);
 	ck_assert_uint_eq(count_state(s, RCPT_INFLIGHT), 3);
 	ck_assert_int_eq(store_due_keys(s, NOW + 1000, keys, 4, &nk), 0);
@@ -360,6 +393,8 @@ START_TEST(removal_when_final)
 	ck_assert_uint_eq(active, 3);
 
 	ck_assert_int_eq(store_begin(s, true), 0);
+	ck_assert_int_eq(store_mark_inflight(s, e.rcpt[0].id, NOW), 0);
+	ck_assert_int_eq(store_mark_inflight(s, e.rcpt[1].id, NOW), 0);
 	ck_assert_int_eq(store_rcpt_update(s, e.rcpt[0].id, RCPT_DELIVERED, 1, 0,
 	    "250 ok", "mx", NOW), 0);
 	ck_assert_int_eq(store_rcpt_update(s, e.rcpt[1].id, RCPT_DEFERRED, 1,
@@ -370,6 +405,7 @@ START_TEST(removal_when_final)
 
 	/* Last error and host are kept when an update gives none. */
 	ck_assert_int_eq(store_begin(s, true), 0);
+	ck_assert_int_eq(store_mark_inflight(s, e.rcpt[1].id, NOW), 0);
 	ck_assert_int_eq(store_rcpt_update(s, e.rcpt[1].id, RCPT_FAILED, 2, 0,
 	    NULL, NULL, NOW), 0);
 	ck_assert_int_eq(store_fail_message(s, e.id, "message file missing",
@@ -498,6 +534,7 @@ store_suite(void)
 	tcase_add_test(tc, savepoint_isolates_one_message);
 	tcase_add_test(tc, due_selection);
 	tcase_add_test(tc, backoff);
+	tcase_add_test(tc, jitter);
 	tcase_add_test(tc, recovery_requeues_inflight);
 	tcase_add_test(tc, removal_when_final);
 	tcase_add_test(tc, rollback_discards);

@@ -31,7 +31,7 @@ make_cert(void)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
 	snprintf(key, sizeof(key), "%s/key.pem", dir);
-	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey rsa:2048 -nodes "
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
 	    "-keyout %s -out %s -days 2 -subj /CN=localhost "
 	    "-addext subjectAltName=DNS:localhost >/dev/null 2>&1", key, cert);
 	ck_assert_int_eq(system(cmd), 0);
@@ -335,6 +335,33 @@ START_TEST(peer_gone_during_handshake)
 }
 END_TEST
 
+/* A peer that has gone: an error from the writer, never SIGPIPE (the
+ * test process does not ignore it). */
+START_TEST(write_to_vanished_peer_no_sigpipe)
+{
+	char err[256];
+	SSL_CTX *sctx = server_ctx(), *cctx = tls_client_ctx(false, err, sizeof(err));
+	static char big[256 * 1024];
+	int r = 0;
+
+	ck_assert_int_eq(lio_tls_start(&srv, sctx, true, NULL), 0);
+	ck_assert_int_eq(lio_tls_start(&cli, cctx, false, NULL), 0);
+	handshake(1, 1);
+	lio_free(&cli);
+	close(sv[1]);
+	sv[1] = socket(AF_UNIX, SOCK_STREAM, 0);   /* for teardown */
+	memset(big, 'x', sizeof(big));
+	for (int i = 0; i < 10 && r != -1; i++) {
+		lio_write(&srv, big, sizeof(big));
+		r = lio_flush(&srv);
+	}
+	ck_assert_int_eq(r, -1);
+	lio_tls_shutdown(&srv);      /* no signal either */
+	SSL_CTX_free(sctx);
+	SSL_CTX_free(cctx);
+}
+END_TEST
+
 static Suite *
 tls_suite(void)
 {
@@ -352,6 +379,7 @@ tls_suite(void)
 	tcase_add_test(tc, unverified_mode_reports_not_verified_on_mismatch);
 	tcase_add_test(tc, plain_client_against_tls_server);
 	tcase_add_test(tc, peer_gone_during_handshake);
+	tcase_add_test(tc, write_to_vanished_peer_no_sigpipe);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,428 @@
+/* Rendering the answers of the queue commands (payloads in proto.h), as
+ * text for people or one JSON object for scripts. Every answer is read
+ * with bounds checks; strings are reduced to printable ASCII first. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "empathctl.h"
+#include "envelope.h"
+#include "proto.h"
+
+#define STR_MAX   520          /* queued cuts its strings at 512 */
+#define HDR_MAX   (Q_VIEW_HEADERS + 1)
+
+static const char *const state_names[RCPT_STATE_COUNT] = {
+	"queued", "inflight", "deferred", "delivered", "failed",
+};
+
+/* "counts": u32 n (must be RCPT_STATE_COUNT), n * u64. */
+static bool
+read_counts(struct msgreader *r, uint64_t c[RCPT_STATE_COUNT])
+{
+	uint32_t n = mr_u32(r), i;
+
+	if (r->err || n != RCPT_STATE_COUNT)
+		return false;
+	for (i = 0; i < n; i++)
+		c[i] = mr_u64(r);
+	return !r->err;
+}
+
+static void
+read_str(struct msgreader *r, char *out, size_t len)
+{
+	out_clean(out, len, mr_str(r));
+}
+
+static void
+json_counts(const uint64_t c[RCPT_STATE_COUNT])
+{
+	int i;
+
+	putchar('{');
+	for (i = 0; i < RCPT_STATE_COUNT; i++)
+		printf("%s\"%s\":%" PRIu64, i ? "," : "", state_names[i], c[i]);
+	putchar('}');
+}
+
+static void
+date_text(uint64_t t, char *out, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0 || localtime_r(&tt, &tm) == NULL)
+		strlcpy(out, "-", len);
+	else
+		strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void
+json_time(const char *key, uint64_t t)
+{
+	if (t == 0)
+		printf(",\"%s\":null", key);
+	else
+		printf(",\"%s\":%" PRIu64, key, t);
+}
+
+/* ---- list ---- */
+
+int
+print_queue_list(const struct ctl_reply *reply, bool json, uint32_t state)
+{
+	struct msgreader r;
+	char id[64], sender[STR_MAX], created[32], next[32], last[64] = "";
+	uint64_t size, tcreated, tnext, c[RCPT_STATE_COUNT];
+	uint32_t n, i, more;
+
+	if (reply->type != CTL_QUEUE_LIST_REPLY)
+		return out_not_expected(reply);
+	out_reader(&r, reply);
+	n = mr_u32(&r);
+	if (r.err || n > Q_LIST_MAX)
+		return out_malformed();
+	if (json)
+		printf("{\"messages\":[");
+	else
+		printf("%-26s %10s %-19s %5s %5s %5s %5s %5s  %-19s %s\n", "ID",
+		    "SIZE", "ARRIVED", "QUEUE", "INFL", "DEFER", "DONE", "FAIL",
+		    "NEXT ATTEMPT", "SENDER");
+	for (i = 0; i < n; i++) {
+		read_str(&r, id, sizeof(id));
+		read_str(&r, sender, sizeof(sender));
+		size = mr_u64(&r);
+		tcreated = mr_u64(&r);
+		tnext = mr_u64(&r);
+		if (!read_counts(&r, c))
+			return out_malformed();
+		strlcpy(last, id, sizeof(last));
+		if (json) {
+			printf("%s{\"id\":", i ? "," : "");
+			out_json_str(id);
+			printf(",\"sender\":");
+			out_json_str(sender);
+			printf(",\"size\":%" PRIu64, size);
+			json_time("created", tcreated);
+			json_time("next_attempt", tnext);
+			printf(",\"recipients\":");
+			json_counts(c);
+			putchar('}');
+		} else {
+			date_text(tcreated, created, sizeof(created));
+			date_text(tnext, next, sizeof(next));
+			printf("%-26s %10" PRIu64 " %-19s %5" PRIu64 " %5" PRIu64
+			    " %5" PRIu64 " %5" PRIu64 " %5" PRIu64 "  %-19s <%s>\n",
+			    id, size, created, c[0], c[1], c[2], c[3], c[4], next,
+			    sender);
+		}
+	}
+	more = mr_u32(&r);
+	if (!mr_done(&r))
+		return out_malformed();
+	if (json) {
+		printf("],\"truncated\":%s,\"next\":", more ? "true" : "false");
+		if (more)
+			out_json_str(last);
+		else
+			printf("null");
+		printf("}\n");
+	} else {
+		printf("%u message%s%s\n", n, n == 1 ? "" : "s",
+		    state != Q_STATE_ANY ? " with recipients in that state" : "");
+		if (more)
+			printf("truncated: more follow, see `empathctl queue list "
+			    "--after=%s`\n", last);
+	}
+	return EXIT_OK;
+}
+
+/* ---- view ---- */
+
+struct view_rcpt {
+	uint64_t id, next, last;
+	uint32_t notify, state, attempts;
+	char     addr[STR_MAX], orcpt[STR_MAX], error[STR_MAX], host[STR_MAX];
+};
+
+static void
+notify_text(uint32_t n, char *out, size_t len)
+{
+	out[0] = '\0';
+	if (n == 0)
+		strlcpy(out, "-", len);
+	if (n & DSN_NOTIFY_NEVER)
+		strlcat(out, "NEVER,", len);
+	if (n & DSN_NOTIFY_SUCCESS)
+		strlcat(out, "SUCCESS,", len);
+	if (n & DSN_NOTIFY_FAILURE)
+		strlcat(out, "FAILURE,", len);
+	if (n & DSN_NOTIFY_DELAY)
+		strlcat(out, "DELAY,", len);
+	if (out[0] != '\0' && out[strlen(out) - 1] == ',')
+		out[strlen(out) - 1] = '\0';
+}
+
+int
+print_queue_view(const struct ctl_reply *reply, bool json)
+{
+	static struct view_rcpt rc[Q_VIEW_RCPTS];
+	static char headers[HDR_MAX], line[HDR_MAX];
+	struct msgreader r;
+	char id[64], sender[STR_MAX], helo[STR_MAX], caddr[STR_MAX],
+	    cname[STR_MAX], body[STR_MAX], envid[STR_MAX], t1[32], t2[32],
+	    notify[64];
+	uint64_t size, created;
+	uint32_t ret, utf8, n, i, more, cut;
+	const char *h;
+	size_t k;
+
+	if (reply->type != CTL_QUEUE_VIEW_REPLY)
+		return out_not_expected(reply);
+	out_reader(&r, reply);
+	read_str(&r, id, sizeof(id));
+	read_str(&r, sender, sizeof(sender));
+	read_str(&r, helo, sizeof(helo));
+	read_str(&r, caddr, sizeof(caddr));
+	read_str(&r, cname, sizeof(cname));
+	read_str(&r, body, sizeof(body));
+	read_str(&r, envid, sizeof(envid));
+	ret = mr_u32(&r);
+	utf8 = mr_u32(&r);
+	size = mr_u64(&r);
+	created = mr_u64(&r);
+	n = mr_u32(&r);
+	if (r.err || n > Q_VIEW_RCPTS)
+		return out_malformed();
+	for (i = 0; i < n; i++) {
+		rc[i].id = mr_u64(&r);
+		read_str(&r, rc[i].addr, sizeof(rc[i].addr));
+		read_str(&r, rc[i].orcpt, sizeof(rc[i].orcpt));
+		rc[i].notify = mr_u32(&r);
+		rc[i].state = mr_u32(&r);
+		rc[i].attempts = mr_u32(&r);
+		rc[i].next = mr_u64(&r);
+		rc[i].last = mr_u64(&r);
+		read_str(&r, rc[i].error, sizeof(rc[i].error));
+		read_str(&r, rc[i].host, sizeof(rc[i].host));
+		if (r.err || rc[i].state >= RCPT_STATE_COUNT)
+			return out_malformed();
+	}
+	more = mr_u32(&r);
+	/* Headers keep their line ends: clean each line on its own. */
+	h = mr_str(&r);
+	headers[0] = '\0';
+	for (k = 0; h[k] != '\0' && k < HDR_MAX - 1; ) {
+		size_t e = strcspn(h + k, "\n");
+
+		memcpy(line, h + k, e < HDR_MAX - 1 ? e : HDR_MAX - 1);
+		line[e < HDR_MAX - 1 ? e : HDR_MAX - 1] = '\0';
+		if (e > 0 && line[e - 1] == '\r')
+			line[e - 1] = '\0';
+		out_clean(line, sizeof(line), line);
+		strlcat(headers, line, sizeof(headers));
+		strlcat(headers, "\n", sizeof(headers));
+		k += e + (h[k + e] == '\n');
+	}
+	cut = mr_u32(&r);
+	if (!mr_done(&r))
+		return out_malformed();
+
+	if (json) {
+		printf("{\"id\":");
+		out_json_str(id);
+		printf(",\"sender\":");
+		out_json_str(sender);
+		printf(",\"helo\":");
+		out_json_str(helo);
+		printf(",\"client_addr\":");
+		out_json_str(caddr);
+		printf(",\"client_name\":");
+		out_json_str(cname);
+		printf(",\"body\":");
+		out_json_str(body);
+		printf(",\"envid\":");
+		out_json_str(envid);
+		printf(",\"ret\":\"%s\",\"smtputf8\":%s,\"size\":%" PRIu64,
+		    ret == DSN_RET_FULL ? "FULL" : ret == DSN_RET_HDRS ? "HDRS" : "",
+		    utf8 ? "true" : "false", size);
+		json_time("created", created);
+		printf(",\"recipients\":[");
+		for (i = 0; i < n; i++) {
+			notify_text(rc[i].notify, notify, sizeof(notify));
+			printf("%s{\"id\":%" PRIu64 ",\"address\":", i ? "," : "",
+			    rc[i].id);
+			out_json_str(rc[i].addr);
+			printf(",\"orcpt\":");
+			out_json_str(rc[i].orcpt);
+			printf(",\"notify\":\"%s\",\"state\":\"%s\",\"attempts\":%u",
+			    notify, state_names[rc[i].state], rc[i].attempts);
+			json_time("next_attempt", rc[i].next);
+			json_time("last_attempt", rc[i].last);
+			printf(",\"last_error\":");
+			out_json_str(rc[i].error);
+			printf(",\"last_host\":");
+			out_json_str(rc[i].host);
+			putchar('}');
+		}
+		printf("],\"recipients_truncated\":%s,\"headers\":",
+		    more ? "true" : "false");
+		out_json_str(headers);
+		printf(",\"headers_truncated\":%s}\n", cut ? "true" : "false");
+		return EXIT_OK;
+	}
+	date_text(created, t1, sizeof(t1));
+	printf("id: %s\nsender: <%s>\narrived: %s from %s (%s [%s])\n", id,
+	    sender, t1, helo, cname[0] ? cname : "unknown", caddr);
+	printf("size: %" PRIu64 "\nbody: %s\n", size, body[0] ? body : "-");
+	if (envid[0] != '\0' || ret != DSN_RET_UNSET)
+		printf("dsn: envid=%s ret=%s\n", envid[0] ? envid : "-",
+		    ret == DSN_RET_FULL ? "FULL" : ret == DSN_RET_HDRS ? "HDRS" : "-");
+	printf("recipients: %u%s\n", n, more ? " (truncated)" : "");
+	for (i = 0; i < n; i++) {
+		date_text(rc[i].next, t1, sizeof(t1));
+		date_text(rc[i].last, t2, sizeof(t2));
+		notify_text(rc[i].notify, notify, sizeof(notify));
+		printf("  <%s> %s, attempts %u, last attempt %s, next attempt %s\n",
+		    rc[i].addr, state_names[rc[i].state], rc[i].attempts, t2,
+		    rc[i].state == RCPT_QUEUED || rc[i].state == RCPT_DEFERRED ?
+		    t1 : "-");
+		if (rc[i].orcpt[0] != '\0' || rc[i].notify != 0)
+			printf("    orcpt %s, notify %s\n",
+			    rc[i].orcpt[0] ? rc[i].orcpt : "-", notify);
+		if (rc[i].error[0] != '\0')
+			printf("    last error: %s\n", rc[i].error);
+		if (rc[i].host[0] != '\0')
+			printf("    last host: %s\n", rc[i].host);
+	}
+	printf("headers:%s\n%s", cut ? " (truncated)" : "", headers);
+	return EXIT_OK;
+}
+
+/* ---- changes ---- */
+
+int
+print_queue_ok(const struct ctl_reply *reply, bool json)
+{
+	struct msgreader r;
+	char text[256];
+	uint64_t count;
+
+	if (reply->type != CTL_QUEUE_OK)
+		return out_not_expected(reply);
+	out_reader(&r, reply);
+	count = mr_u64(&r);
+	read_str(&r, text, sizeof(text));
+	if (!mr_done(&r))
+		return out_malformed();
+	if (json) {
+		printf("{\"ok\":true,\"count\":%" PRIu64 ",\"message\":", count);
+		out_json_str(text);
+		printf("}\n");
+	} else
+		printf("%s\n", text);
+	return EXIT_OK;
+}
+
+/* ---- stats ---- */
+
+struct dom_row {
+	char     name[STR_MAX];
+	uint64_t c[RCPT_STATE_COUNT];
+};
+
+int
+print_queue_stats(const struct ctl_reply *reply, bool json)
+{
+	static struct dom_row dom[Q_STATS_DOMAINS];
+	struct msgreader r;
+	uint64_t messages, rcpts, oldest, c[RCPT_STATE_COUNT], ndom, uptime,
+	    accepted, notices, txns, rounds, syncs, sync_us;
+	uint32_t frozen, n, i, jobs;
+	double per_msg;
+	int k;
+
+	if (reply->type != CTL_QUEUE_STATS_REPLY)
+		return out_not_expected(reply);
+	out_reader(&r, reply);
+	messages = mr_u64(&r);
+	rcpts = mr_u64(&r);
+	frozen = mr_u32(&r);
+	oldest = mr_u64(&r);
+	if (!read_counts(&r, c))
+		return out_malformed();
+	n = mr_u32(&r);
+	if (r.err || n > Q_STATS_DOMAINS)
+		return out_malformed();
+	for (i = 0; i < n; i++) {
+		read_str(&r, dom[i].name, sizeof(dom[i].name));
+		if (!read_counts(&r, dom[i].c))
+			return out_malformed();
+	}
+	ndom = mr_u64(&r);
+	uptime = mr_u64(&r);
+	jobs = mr_u32(&r);
+	accepted = mr_u64(&r);
+	notices = mr_u64(&r);
+	txns = mr_u64(&r);
+	rounds = mr_u64(&r);
+	syncs = mr_u64(&r);
+	sync_us = mr_u64(&r);
+	if (!mr_done(&r))
+		return out_malformed();
+	per_msg = accepted + notices > 0 ? (double)syncs / (double)(accepted +
+	    notices) : 0;
+
+	if (json) {
+		printf("{\"messages\":%" PRIu64 ",\"recipients\":%" PRIu64
+		    ",\"frozen\":%s,\"oldest_age\":%" PRIu64 ",\"by_state\":",
+		    messages, rcpts, frozen ? "true" : "false", oldest);
+		json_counts(c);
+		printf(",\"domains\":[");
+		for (i = 0; i < n; i++) {
+			printf("%s{\"domain\":", i ? "," : "");
+			out_json_str(dom[i].name);
+			printf(",\"recipients\":");
+			json_counts(dom[i].c);
+			putchar('}');
+		}
+		printf("],\"domains_total\":%" PRIu64 ",\"domains_truncated\":%s",
+		    ndom, ndom > n ? "true" : "false");
+		printf(",\"uptime\":%" PRIu64 ",\"jobs_in_flight\":%u,\"accepted\":%"
+		    PRIu64 ",\"notices\":%" PRIu64 ",\"transactions\":%" PRIu64
+		    ",\"sync_rounds\":%" PRIu64 ",\"syncs\":%" PRIu64
+		    ",\"sync_us\":%" PRIu64 ",\"syncs_per_message\":%.4f}\n",
+		    uptime, jobs, accepted, notices, txns, rounds, syncs, sync_us,
+		    per_msg);
+		return EXIT_OK;
+	}
+	printf("messages: %" PRIu64 "\nrecipients: %" PRIu64, messages, rcpts);
+	for (k = 0; k < RCPT_STATE_COUNT; k++)
+		printf("%s%s %" PRIu64, k ? ", " : " (", state_names[k], c[k]);
+	printf(")\nfrozen: %s\noldest message: ", frozen ? "yes" : "no");
+	if (messages > 0)
+		out_duration(oldest);
+	else
+		printf("-");
+	printf("\njobs in flight: %u\n", jobs);
+	if (n > 0) {
+		printf("domains (%u of %" PRIu64 "%s):\n", n, ndom,
+		    ndom > n ? ", truncated" : "");
+		printf("  %-32s %8s %8s %8s %9s %8s\n", "DOMAIN", "QUEUED",
+		    "INFLIGHT", "DEFERRED", "DELIVERED", "FAILED");
+		for (i = 0; i < n; i++)
+			printf("  %-32s %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %9"
+			    PRIu64 " %8" PRIu64 "\n", dom[i].name, dom[i].c[0],
+			    dom[i].c[1], dom[i].c[2], dom[i].c[3], dom[i].c[4]);
+	}
+	printf("since queued started (");
+	out_duration(uptime);
+	printf("): %" PRIu64 " accepted, %" PRIu64 " notices, %" PRIu64
+	    " transactions, %" PRIu64 " sync rounds, %" PRIu64 " syncs "
+	    "(%.3f per message, %.2f ms each)\n", accepted, notices, txns, rounds,
+	    syncs, per_msg, syncs ? (double)sync_us / 1000.0 / (double)syncs : 0);
+	return EXIT_OK;
+}

@@ -1,0 +1,469 @@
+/* Writing delivery status notifications (RFC 3464, RFC 3462 report
+ * container, RFC 3461 RET and ORCPT, RFC 3834 Auto-Submitted).
+ *
+ * Everything that came from the network (addresses, the remote's replies,
+ * the ENVID) is reduced to one printable line before it enters a header
+ * field: a reply text can never add a header or a MIME boundary. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dsn.h"
+#include "util.h"
+
+/* A field body is kept well under the 998-octet line limit. */
+#define FIELD_MAX 900
+
+static const char *
+action_name(enum dsn_action a)
+{
+	switch (a) {
+	case DSN_DELAYED: return "delayed";
+	case DSN_RELAYED: return "relayed";
+	default:          return "failed";
+	}
+}
+
+void
+dsn_date(int64_t t, char *out, size_t outlen)
+{
+	static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+	    "Fri", "Sat" };
+	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May",
+	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	/* By hand: strftime's names follow the locale. */
+	if (gmtime_r(&tt, &tm) == NULL) {
+		strlcpy(out, "Thu, 01 Jan 1970 00:00:00 +0000", outlen);
+		return;
+	}
+	snprintf(out, outlen, "%s, %02d %s %04d %02d:%02d:%02d +0000",
+	    wd[tm.tm_wday % 7], tm.tm_mday, mon[tm.tm_mon % 12],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* One printable ASCII line of at most FIELD_MAX octets. */
+static void
+oneline(const char *in, char *out, size_t outlen)
+{
+	size_t i, o = 0, max = outlen - 1 < FIELD_MAX ? outlen - 1 : FIELD_MAX;
+
+	for (i = 0; in != NULL && in[i] != '\0' && o < max; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c == '\r' || c == '\n' || c == '\t')
+			c = ' ';
+		out[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	out[o] = '\0';
+}
+
+/* Decode one UTF-8 sequence at s; returns its length (1 for a bad byte,
+ * *cp then 0xFFFD). */
+static size_t
+utf8_next(const unsigned char *s, unsigned *cp)
+{
+	size_t n, i;
+	unsigned v;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		v = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		v = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		v = s[0] & 0x07;
+	} else {
+		*cp = 0xfffd;
+		return 1;
+	}
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80) {
+			*cp = 0xfffd;
+			return 1;
+		}
+		v = (v << 6) | (s[i] & 0x3f);
+	}
+	*cp = v;
+	return n;
+}
+
+void
+dsn_address(const char *addr, char *out, size_t outlen)
+{
+	const unsigned char *s = (const unsigned char *)(addr ? addr : "");
+	bool ascii = true;
+	size_t i, o;
+	unsigned cp;
+	char esc[16];
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (s[i] >= 0x80)
+			ascii = false;
+	o = strlcpy(out, ascii ? "rfc822;" : "utf-8;", outlen);
+	for (i = 0; s[i] != '\0' && o + 1 < outlen && o < FIELD_MAX; ) {
+		if (s[i] >= 0x80) {
+			i += utf8_next(s + i, &cp);
+			snprintf(esc, sizeof(esc), "\\x{%X}", cp);
+			if (o + strlen(esc) >= outlen)
+				break;
+			o = strlcat(out, esc, outlen);
+			continue;
+		}
+		out[o++] = s[i] > 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
+		out[o] = '\0';
+		i++;
+	}
+}
+
+/* ORCPT as smtpd keeps it, "type;address" with the xtext already
+ * decoded, as one printable field; a non-ASCII address is written as a
+ * RFC 6533 utf-8 address. */
+static void
+orcpt_field(const char *orcpt, char *out, size_t outlen)
+{
+	char type[64];
+	const char *semi = strchr(orcpt, ';'), *p;
+	size_t tl;
+
+	if (semi == NULL || semi == orcpt) {
+		dsn_address(orcpt, out, outlen);
+		return;
+	}
+	for (p = semi + 1; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80) {
+			dsn_address(semi + 1, out, outlen);
+			return;
+		}
+	tl = (size_t)(semi - orcpt);
+	if (tl >= sizeof(type))
+		tl = sizeof(type) - 1;
+	memcpy(type, orcpt, tl);
+	type[tl] = '\0';
+	oneline(type, out, outlen);
+	strlcat(out, ";", outlen);
+	tl = strlen(out);
+	oneline(semi + 1, out + tl, outlen - tl);
+}
+
+void
+dsn_status(const struct dsn_rcpt *r, char *out, size_t outlen)
+{
+	const char *d = r->diag != NULL ? r->diag : "";
+	char want = r->action == DSN_RELAYED ? '2' :
+	    r->action == DSN_DELAYED ? '4' : '5';
+	size_t i, dots = 0, digits = 0;
+
+	/* "550 5.1.1 text" or "5.1.1 text": skip a reply code first. */
+	if (isdigit((unsigned char)d[0]) && isdigit((unsigned char)d[1]) &&
+	    isdigit((unsigned char)d[2]) && (d[3] == ' ' || d[3] == '-'))
+		d += 4;
+	for (i = 0; d[i] != '\0' && d[i] != ' ' && i < 12; i++) {
+		if (d[i] == '.')
+			dots++;
+		else if (isdigit((unsigned char)d[i]))
+			digits++;
+		else
+			break;
+	}
+	/* A failure after many temporary errors keeps its 4.x.y code. */
+	if (dots == 2 && digits >= 3 && (d[i] == ' ' || d[i] == '\0') &&
+	    (d[0] == want || (want == '5' && d[0] == '4')) && d[1] == '.') {
+		snprintf(out, outlen, "%.*s", (int)i, d);
+		return;
+	}
+	snprintf(out, outlen, "%c.0.0", want);
+}
+
+struct out {
+	FILE *f;
+	bool  eightbit;
+};
+
+static void
+put_original(struct out *o, const char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)buf[i] >= 0x80)
+			o->eightbit = true;
+	fwrite(buf, 1, len, o->f);
+}
+
+/* Read up to len octets from the start of fd; the count, or -1. */
+static ssize_t
+read_head(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		n = pread(fd, buf + got, len - got, (off_t)got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* Copy the original: all of it (full, size octets), or its header
+ * section, at most DSN_MAX_HEADERS octets and whole lines. Always ends
+ * with a line end. */
+static int
+copy_original(struct out *o, int fd, bool full, size_t size)
+{
+	char *buf;
+	size_t want = full ? size : DSN_MAX_HEADERS, len, i, end;
+	ssize_t n;
+
+	buf = xmalloc(want > 0 ? want : 1);
+	if ((n = read_head(fd, buf, want)) == -1) {
+		free(buf);
+		return -1;
+	}
+	len = (size_t)n;
+	end = len;
+	if (!full) {
+		/* The header section ends at the first empty line. */
+		for (i = 0; i < len; i++) {
+			if (i > 0 && buf[i - 1] != '\n')
+				continue;
+			if (buf[i] == '\n' ||
+			    (buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n')) {
+				end = i;
+				break;
+			}
+		}
+		/* Cut short: keep whole lines. */
+		if (i == len && len == want)
+			while (end > 0 && buf[end - 1] != '\n')
+				end--;
+	}
+	put_original(o, buf, end);
+	if (end == 0 || buf[end - 1] != '\n')
+		fputs("\r\n", o->f);
+	free(buf);
+	return 0;
+}
+
+static void
+human_part(struct out *o, const struct dsn_info *d, bool file_gone)
+{
+	char line[FIELD_MAX + 1], date[64];
+	size_t i;
+	int pass;
+	bool any;
+
+	fprintf(o->f, "This is the mail system at %s.\r\n\r\n", d->reporting_mta);
+	/* Failed first, then delayed, then relayed. */
+	for (pass = DSN_FAILED; pass <= DSN_RELAYED; pass++) {
+		any = false;
+		for (i = 0; i < d->nrcpt; i++) {
+			const struct dsn_rcpt *r = &d->rcpt[i];
+
+			if ((int)r->action != pass)
+				continue;
+			if (!any) {
+				switch (pass) {
+				case DSN_FAILED:
+					fputs("Your message could not be delivered to the "
+					    "recipients below.\r\nThe mail system gave up; "
+					    "the reason is given for each one.\r\n\r\n", o->f);
+					break;
+				case DSN_DELAYED:
+					fputs("Your message has not been delivered yet to the "
+					    "recipients below.\r\nNothing needs to be done: "
+					    "delivery is being retried.\r\n\r\n", o->f);
+					break;
+				default:
+					fputs("Your message was handed on to the next mail "
+					    "system for the recipients below,\r\nwhich will "
+					    "not report its final delivery.\r\n\r\n", o->f);
+					break;
+				}
+				any = true;
+			}
+			oneline(r->addr, line, sizeof(line));
+			fprintf(o->f, "<%s>:\r\n", line);
+			if (r->diag != NULL && r->diag[0] != '\0') {
+				oneline(r->diag, line, sizeof(line));
+				fprintf(o->f, "    %s\r\n", line);
+			}
+			if (pass == DSN_FAILED && r->attempts > 1)
+				fprintf(o->f, "    (after %u delivery attempts)\r\n",
+				    r->attempts);
+			if (pass == DSN_DELAYED && r->retry_until > 0) {
+				dsn_date(r->retry_until, date, sizeof(date));
+				fprintf(o->f, "    (retried until %s)\r\n", date);
+			}
+			fputs("\r\n", o->f);
+		}
+	}
+	if (file_gone)
+		fputs("The message itself was lost from the queue and cannot be "
+		    "returned.\r\n", o->f);
+}
+
+static void
+status_part(struct out *o, const struct dsn_info *d)
+{
+	char buf[FIELD_MAX + 64], date[64];
+	size_t i;
+
+	fprintf(o->f, "Reporting-MTA: dns; %s\r\n", d->reporting_mta);
+	if (d->envid != NULL && d->envid[0] != '\0') {
+		oneline(d->envid, buf, sizeof(buf));
+		fprintf(o->f, "Original-Envelope-Id: %s\r\n", buf);
+	}
+	fprintf(o->f, "X-Empath-Queue-ID: %s\r\n", d->orig_id);
+	dsn_date(d->arrival, date, sizeof(date));
+	fprintf(o->f, "Arrival-Date: %s\r\n", date);
+	for (i = 0; i < d->nrcpt; i++) {
+		const struct dsn_rcpt *r = &d->rcpt[i];
+
+		fputs("\r\n", o->f);
+		dsn_address(r->addr, buf, sizeof(buf));
+		fprintf(o->f, "Final-Recipient: %s\r\n", buf);
+		if (r->orcpt != NULL && r->orcpt[0] != '\0') {
+			orcpt_field(r->orcpt, buf, sizeof(buf));
+			fprintf(o->f, "Original-Recipient: %s\r\n", buf);
+		}
+		fprintf(o->f, "Action: %s\r\n", action_name(r->action));
+		dsn_status(r, buf, sizeof(buf));
+		fprintf(o->f, "Status: %s\r\n", buf);
+		if (r->remote != NULL && r->remote[0] != '\0') {
+			char host[FIELD_MAX + 1], *br;
+
+			/* "host[ip]:port" -> the host name. */
+			oneline(r->remote, host, sizeof(host));
+			if ((br = strchr(host, '[')) != NULL && br != host)
+				*br = '\0';
+			fprintf(o->f, "Remote-MTA: dns; %s\r\n", host);
+		}
+		if (r->diag != NULL && r->diag[0] != '\0') {
+			oneline(r->diag, buf, sizeof(buf));
+			/* An SMTP reply, or queued's own words. */
+			if (isdigit((unsigned char)buf[0]) &&
+			    isdigit((unsigned char)buf[1]) &&
+			    isdigit((unsigned char)buf[2]))
+				fprintf(o->f, "Diagnostic-Code: smtp; %s\r\n", buf);
+			else
+				fprintf(o->f, "Diagnostic-Code: X-Empath; %s\r\n", buf);
+		}
+		if (r->last_attempt > 0) {
+			dsn_date(r->last_attempt, date, sizeof(date));
+			fprintf(o->f, "Last-Attempt-Date: %s\r\n", date);
+		}
+		if (r->action == DSN_DELAYED && r->retry_until > 0) {
+			dsn_date(r->retry_until, date, sizeof(date));
+			fprintf(o->f, "Will-Retry-Until: %s\r\n", date);
+		}
+	}
+}
+
+int
+dsn_write(int fd, const struct dsn_info *d, int orig_fd, bool *eightbit)
+{
+	struct out o = { NULL, false };
+	char date[64], to[FIELD_MAX + 1], boundary[64];
+	bool failed = false, delayed = false, full;
+	int dfd, err;
+	size_t i;
+	off_t size = 0;
+
+	for (i = 0; i < d->nrcpt; i++) {
+		failed |= d->rcpt[i].action == DSN_FAILED;
+		delayed |= d->rcpt[i].action == DSN_DELAYED;
+	}
+	if (orig_fd != -1 && d->ret_full) {
+		size = lseek(orig_fd, 0, SEEK_END);
+		full = size >= 0 && size <= DSN_MAX_FULL;
+	} else
+		full = false;
+	if ((dfd = dup(fd)) == -1)
+		return -1;
+	if ((o.f = fdopen(dfd, "w")) == NULL) {
+		err = errno;
+		close(dfd);
+		errno = err;
+		return -1;
+	}
+	/* The notice's own id makes a boundary that cannot occur in it. */
+	snprintf(boundary, sizeof(boundary), "%s/%s", d->notice_id,
+	    d->reporting_mta);
+	boundary[sizeof(boundary) - 1] = '\0';
+	for (i = 0; boundary[i] != '\0'; i++)
+		if (!isalnum((unsigned char)boundary[i]) && boundary[i] != '.' &&
+		    boundary[i] != '-')
+			boundary[i] = '/';
+	oneline(d->orig_sender, to, sizeof(to));
+	dsn_date(d->now, date, sizeof(date));
+
+	fprintf(o.f, "From: Mail Delivery System <%s>\r\n", d->from);
+	fprintf(o.f, "To: <%s>\r\n", to);
+	fprintf(o.f, "Subject: Delivery Status Notification (%s)\r\n",
+	    failed ? "Failure" : delayed ? "Delay" : "Success");
+	fprintf(o.f, "Date: %s\r\n", date);
+	fprintf(o.f, "Message-ID: <%s@%s>\r\n", d->notice_id, d->reporting_mta);
+	fputs("Auto-Submitted: auto-replied\r\n", o.f);
+	fputs("MIME-Version: 1.0\r\n", o.f);
+	fprintf(o.f, "Content-Type: multipart/report; "
+	    "report-type=delivery-status;\r\n\tboundary=\"%s\"\r\n", boundary);
+	fputs("\r\nThis is a MIME-formatted delivery status notification.\r\n",
+	    o.f);
+
+	fprintf(o.f, "\r\n--%s\r\n", boundary);
+	fputs("Content-Type: text/plain; charset=us-ascii\r\n"
+	    "Content-Description: Notification\r\n\r\n", o.f);
+	human_part(&o, d, orig_fd == -1);
+
+	fprintf(o.f, "\r\n--%s\r\n", boundary);
+	fputs("Content-Type: message/delivery-status\r\n"
+	    "Content-Description: Delivery report\r\n\r\n", o.f);
+	status_part(&o, d);
+
+	if (orig_fd != -1) {
+		fprintf(o.f, "\r\n--%s\r\n", boundary);
+		if (full)
+			fputs("Content-Type: message/rfc822\r\n"
+			    "Content-Description: Undelivered Message\r\n\r\n", o.f);
+		else
+			fputs("Content-Type: text/rfc822-headers\r\n"
+			    "Content-Description: Undelivered Message Headers\r\n\r\n",
+			    o.f);
+		if (copy_original(&o, orig_fd, full, (size_t)size) == -1) {
+			err = errno;
+			fclose(o.f);
+			errno = err;
+			return -1;
+		}
+	}
+	fprintf(o.f, "\r\n--%s--\r\n", boundary);
+	if (fflush(o.f) != 0 || ferror(o.f)) {
+		err = errno ? errno : EIO;
+		fclose(o.f);
+		errno = err;
+		return -1;
+	}
+	if (fclose(o.f) != 0)
+		return -1;
+	*eightbit = o.eightbit;
+	return 0;
+}

@@ -1,0 +1,64 @@
+/* Delivery status notifications as RFC 3464 messages: the text of the
+ * notice, nothing about the queue (bounce.c decides who is told what and
+ * queues the notice). Pure enough to be unit tested: it writes to a
+ * descriptor and reads the original message from another. */
+#ifndef QUEUED_DSN_H
+#define QUEUED_DSN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The Action of one recipient (RFC 3464 2.3.3). */
+enum dsn_action { DSN_FAILED = 0, DSN_DELAYED, DSN_RELAYED };
+
+/* Longest run of original headers quoted, and largest message returned
+ * whole (RET=FULL); a larger one is returned as headers only, which RFC
+ * 3461 4.3 allows. */
+#define DSN_MAX_HEADERS  (128 * 1024)
+#define DSN_MAX_FULL     (4 * 1024 * 1024)
+
+struct dsn_rcpt {
+	const char     *addr;          /* Final-Recipient */
+	const char     *orcpt;         /* ORCPT as given ("rfc822;a@b"), or NULL */
+	enum dsn_action action;
+	const char     *diag;          /* last reply or error, or NULL */
+	const char     *remote;        /* remote MTA ("host[ip]:port"), or NULL */
+	uint32_t        attempts;
+	int64_t         last_attempt;  /* 0: never tried */
+	int64_t         retry_until;   /* delayed: end of the lifetime, 0: none */
+};
+
+struct dsn_info {
+	const char *reporting_mta;     /* Reporting-MTA and Message-ID domain */
+	const char *from;              /* From: (the postmaster address) */
+	const char *notice_id;         /* queue id of the notice */
+	const char *orig_id;           /* queue id of the original message */
+	const char *orig_sender;       /* who is told (To:) */
+	const char *envid;             /* ENVID, or NULL */
+	int64_t     arrival;           /* when the original was accepted */
+	int64_t     now;
+	bool        ret_full;          /* RET=FULL: return the whole message */
+	size_t      nrcpt;
+	const struct dsn_rcpt *rcpt;
+};
+
+/* Write the notice to fd; the original is read from orig_fd (-1 when its
+ * file is gone: the notice then says so and quotes nothing). *eightbit is
+ * set when the notice holds 8-bit octets (it must travel as 8BITMIME).
+ * Returns 0, or -1 with errno (ENOSPC, EIO...). */
+int  dsn_write(int fd, const struct dsn_info *, int orig_fd, bool *eightbit);
+
+/* The RFC 3463 status of a recipient: the enhanced code of its diagnostic
+ * when it has one of the right class, else a generic one ("5.0.0"). */
+void dsn_status(const struct dsn_rcpt *, char *out, size_t outlen);
+
+/* RFC 5322 date in UTC: "Tue, 25 Nov 2026 13:10:46 +0000". */
+void dsn_date(int64_t t, char *out, size_t outlen);
+
+/* An address for a DSN field: "rfc822;" + the address when it is
+ * printable ASCII, else "utf-8;" with each non-ASCII character written
+ * as \x{HEX} (RFC 6533); control characters become '?'. */
+void dsn_address(const char *addr, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,150 @@
+/* The pool of ready message files: incoming/<id> files made in advance by
+ * the sync thread (syncer.c), so that a Q_CREATE costs no system call on
+ * the loop. They are made new, or recycled from messages whose removal is
+ * durable (their inode and blocks reused). Their ids are given here, on
+ * the loop thread; a file that waits in the pool longer than POOL_MAX_AGE
+ * gets a fresh id, so that an id still tells when its message arrived.
+ *
+ * A pool file is an unfinished reception as far as recovery is concerned:
+ * after a crash it is removed with the rest of incoming/. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "queued.h"
+#include "spool.h"
+#include "syncer.h"
+#include "ulid.h"
+#include "util.h"
+
+/* Ready files kept; a round asks for what is missing. */
+#define POOL_TARGET   64
+#define POOL_MAX_AGE  (30 * 1000)      /* ms */
+
+struct pool_entry {
+	char     id[ULID_LEN + 1];
+	int      fd;
+	bool     reused;
+	uint64_t born;                     /* monotonic ms */
+};
+
+static struct pool_entry pool[POOL_TARGET];
+static size_t npool;
+static size_t nasked;                  /* files being made in the round */
+
+bool
+pool_take(char id[ULID_LEN + 1], int *fd, bool *reused)
+{
+	struct pool_entry *e;
+
+	if (npool == 0)
+		return false;
+	/* The newest first: the old ones get renamed, not handed out. */
+	e = &pool[--npool];
+	strlcpy(id, e->id, ULID_LEN + 1);
+	*fd = e->fd;
+	*reused = e->reused;
+	return true;
+}
+
+size_t
+pool_fill(struct sync_file *files, size_t max, const char *(*recycle)(void))
+{
+	uint64_t now = mono_ms();
+	size_t n = 0, i = 0, want;
+	const char *old;
+
+	if (nasked > 0)
+		return 0;
+	/* Files that waited too long: renamed with a new id. They leave the
+	 * pool while the round runs. */
+	while (i < npool && n < max) {
+		if (now - pool[i].born < POOL_MAX_AGE) {
+			i++;
+			continue;
+		}
+		memset(&files[n], 0, sizeof(files[n]));
+		files[n].kind = SF_RENAME;
+		strlcpy(files[n].old, pool[i].id, sizeof(files[n].old));
+		ulid_new(files[n].id);
+		files[n].fd = pool[i].fd;
+		files[n].reused = pool[i].reused;
+		n++;
+		pool[i] = pool[--npool];
+	}
+	want = POOL_TARGET - npool;
+	while (n < max && want > n) {
+		memset(&files[n], 0, sizeof(files[n]));
+		ulid_new(files[n].id);
+		files[n].fd = -1;
+		if (recycle != NULL && (old = recycle()) != NULL) {
+			files[n].kind = SF_RECYCLE;
+			strlcpy(files[n].old, old, sizeof(files[n].old));
+		} else
+			files[n].kind = SF_CREATE;
+		n++;
+	}
+	nasked = n;
+	return n;
+}
+
+void
+pool_filled(struct sync_file *files, size_t n)
+{
+	size_t i;
+
+	nasked = 0;
+	for (i = 0; i < n; i++) {
+		struct sync_file *f = &files[i];
+
+		if (f->fd == -1) {
+			if (f->kind != SF_RENAME || f->err != 0)
+				log_debug("pool: cannot make %s/%s (errno %d)",
+				    SPOOL_INCOMING, f->id, f->err);
+			continue;
+		}
+		if (npool == POOL_TARGET || Q.stopping) {
+			close(f->fd);
+			spool_discard_incoming(f->id);
+			continue;
+		}
+		strlcpy(pool[npool].id, f->id, sizeof(pool[npool].id));
+		pool[npool].fd = f->fd;
+		pool[npool].reused = f->reused;
+		pool[npool].born = mono_ms();
+		npool++;
+	}
+}
+
+bool
+pool_wants(void)
+{
+	uint64_t now = mono_ms();
+	size_t i;
+
+	if (nasked > 0)
+		return false;
+	if (npool < POOL_TARGET / 2)
+		return true;
+	for (i = 0; i < npool; i++)
+		if (now - pool[i].born >= POOL_MAX_AGE)
+			return true;
+	return false;
+}
+
+void
+pool_drain(void)
+{
+	while (npool > 0) {
+		npool--;
+		close(pool[npool].fd);
+		spool_discard_incoming(pool[npool].id);
+	}
+}
+
+size_t
+pool_max(void)
+{
+	return POOL_TARGET;
+}

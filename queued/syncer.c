@@ -1,0 +1,294 @@
+/* The sync thread (see syncer.h). A mutex and a condition variable hand a
+ * round over; an eventfd wakes the loop when it is done.
+ *
+ * Why syncfs() and not one fdatasync() per file: on ext4 every fdatasync
+ * of a new file waits for its own journal commit, so N messages cost N
+ * commits; one syncfs() writes back every dirty file of the file system
+ * and commits the journal once, then flushes the disk cache (the measured
+ * cost here: 0.77 ms for 10 new 4 KiB files, against 2.5 ms with
+ * fdatasync). It also covers the renames and the index's WAL, so one call
+ * per round replaces the file, directory and database syncs. Its errors
+ * are reported (Linux >= 5.8 reports writeback errors through syncfs). */
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "event.h"
+#include "log.h"
+#include "spool.h"
+#include "syncer.h"
+#include "util.h"
+
+/* The file systems to sync: the spool (queue.db) and queue/, when it is a
+ * different mount. */
+#define SYNC_FS_MAX 2
+
+static struct {
+	pthread_t          thread;
+	bool               running;
+	pthread_mutex_t    mu;
+	pthread_cond_t     cv;
+	struct sync_round *todo;       /* handed to the thread */
+	struct sync_round *done;       /* handed back */
+	bool               quit;
+	bool               busy;       /* a round is in flight (loop side) */
+	int                efd;
+	struct ev_io      *io;
+	int                incoming_fd, queue_fd;
+	int                fs_fd[SYNC_FS_MAX];
+	size_t             nfs;
+} Y = {
+	.mu = PTHREAD_MUTEX_INITIALIZER,
+	.cv = PTHREAD_COND_INITIALIZER,
+	.efd = -1, .incoming_fd = -1, .queue_fd = -1,
+};
+
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Make one file of the pool.
+ *
+ * Recycling keeps the inode and its blocks: an ext4 file system pays dearly
+ * for freeing blocks (journal, discard) and for allocating inodes just
+ * freed; a file that is reused costs two directory entries. It is safe only
+ * when nobody else has the file open (a delivery job of a message deleted
+ * meanwhile may still read it): a write lease is granted only then. Its old
+ * content is overwritten by the next message, and cut to the new size at
+ * commit (commit.c); it never leaves the spool. */
+static void
+make_file(struct sync_file *f)
+{
+	int fd;
+
+	f->err = 0;
+	f->old_gone = false;
+	/* A renamed pool file keeps its fd and its `reused`. */
+	if (f->kind == SF_RENAME) {
+		if (renameat(Y.incoming_fd, f->old, Y.incoming_fd, f->id) == -1) {
+			f->err = errno;
+			close(f->fd);
+			f->fd = -1;
+			(void)unlinkat(Y.incoming_fd, f->old, 0);
+		}
+		return;
+	}
+	f->fd = -1;
+	f->reused = false;
+	if (f->kind == SF_RECYCLE) {
+		fd = openat(Y.queue_fd, f->old, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd != -1 && fcntl(fd, F_SETLEASE, F_WRLCK) == 0) {
+			(void)fcntl(fd, F_SETLEASE, F_UNLCK);
+			if (renameat(Y.queue_fd, f->old, Y.incoming_fd, f->id) == 0) {
+				f->fd = fd;
+				f->reused = true;
+				f->old_gone = true;
+				return;
+			}
+		}
+		if (fd != -1)
+			close(fd);
+		/* In use, or the lease refused: the plain way. */
+		if (unlinkat(Y.queue_fd, f->old, 0) == 0 || errno == ENOENT)
+			f->old_gone = true;
+	}
+	f->fd = openat(Y.incoming_fd, f->id, O_CREAT | O_EXCL | O_WRONLY |
+	    O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (f->fd == -1)
+		f->err = errno;
+}
+
+static void
+run_round(struct sync_round *r)
+{
+	size_t i;
+	uint64_t t0;
+
+	for (i = 0; i < r->npublish; i++) {
+		struct sync_item *it = &r->publish[i];
+
+		it->err = 0;
+		if (renameat(Y.incoming_fd, it->id, Y.queue_fd, it->id) == -1)
+			it->err = errno;
+	}
+	for (i = 0; i < r->nunlink; i++) {
+		struct sync_item *it = &r->unlink[i];
+
+		it->err = 0;
+		if (unlinkat(Y.queue_fd, it->id, 0) == -1 && errno != ENOENT)
+			it->err = errno;
+	}
+	for (i = 0; i < r->nfiles; i++)
+		make_file(&r->files[i]);
+	r->sync_err = 0;
+	r->nsyncs = 0;
+	r->sync_us = 0;
+	if (!r->sync)
+		return;
+	t0 = now_us();
+	for (i = 0; i < Y.nfs; i++) {
+		r->nsyncs++;
+		if (syncfs(Y.fs_fd[i]) == -1 && r->sync_err == 0)
+			r->sync_err = errno;
+	}
+	r->sync_us = now_us() - t0;
+}
+
+static void *
+thread_main(void *arg)
+{
+	struct sync_round *r;
+	uint64_t one = 1;
+	ssize_t n;
+
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&Y.mu);
+		while (Y.todo == NULL && !Y.quit)
+			pthread_cond_wait(&Y.cv, &Y.mu);
+		if (Y.todo == NULL) {
+			pthread_mutex_unlock(&Y.mu);
+			return NULL;
+		}
+		r = Y.todo;
+		Y.todo = NULL;
+		pthread_mutex_unlock(&Y.mu);
+
+		run_round(r);
+
+		pthread_mutex_lock(&Y.mu);
+		r->next = NULL;
+		Y.done = r;
+		pthread_mutex_unlock(&Y.mu);
+		do
+			n = write(Y.efd, &one, sizeof(one));
+		while (n == -1 && errno == EINTR);
+	}
+}
+
+/* The loop side: the round is over. */
+static void
+efd_cb(int fd, int events, void *arg)
+{
+	struct sync_round *r;
+	uint64_t v;
+
+	(void)events;
+	(void)arg;
+	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
+		log_warn("sync thread: eventfd");
+	pthread_mutex_lock(&Y.mu);
+	r = Y.done;
+	Y.done = NULL;
+	pthread_mutex_unlock(&Y.mu);
+	if (r == NULL)
+		return;
+	Y.busy = false;
+	r->done(r);
+}
+
+static int
+add_fs(int fd)
+{
+	struct stat sb, other;
+	size_t i;
+
+	if (fstat(fd, &sb) == -1)
+		return -1;
+	for (i = 0; i < Y.nfs; i++)
+		if (fstat(Y.fs_fd[i], &other) == 0 && other.st_dev == sb.st_dev)
+			return 0;
+	if (Y.nfs == SYNC_FS_MAX)
+		return 0;
+	Y.fs_fd[Y.nfs++] = fd;
+	return 0;
+}
+
+int
+syncer_start(void)
+{
+	sigset_t all, old;
+	int rc, spool_fd;
+
+	Y.incoming_fd = open(SPOOL_INCOMING, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	Y.queue_fd = open(SPOOL_QUEUE, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	spool_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (Y.incoming_fd == -1 || Y.queue_fd == -1 || spool_fd == -1)
+		return -1;
+	/* The spool's own descriptor is always the first. */
+	if (add_fs(spool_fd) == -1 || add_fs(Y.queue_fd) == -1)
+		return -1;
+	Y.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (Y.efd == -1)
+		return -1;
+	Y.io = ev_io_add(Y.efd, EV_READ, efd_cb, NULL);
+	/* Signals stay with the loop thread (signalfd): the new thread
+	 * starts with all of them blocked. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&Y.thread, NULL, thread_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		errno = rc;
+		return -1;
+	}
+	Y.running = true;
+	return 0;
+}
+
+void
+syncer_submit(struct sync_round *r)
+{
+	if (Y.busy)
+		fatalx("sync thread: a round submitted while one is in flight");
+	Y.busy = true;
+	pthread_mutex_lock(&Y.mu);
+	Y.todo = r;
+	pthread_cond_signal(&Y.cv);
+	pthread_mutex_unlock(&Y.mu);
+}
+
+bool
+syncer_busy(void)
+{
+	return Y.busy;
+}
+
+void
+syncer_stop(void)
+{
+	size_t i;
+
+	if (!Y.running)
+		return;
+	pthread_mutex_lock(&Y.mu);
+	Y.quit = true;
+	pthread_cond_signal(&Y.cv);
+	pthread_mutex_unlock(&Y.mu);
+	pthread_join(Y.thread, NULL);
+	Y.running = false;
+	if (Y.io != NULL)
+		ev_io_del(Y.io);
+	Y.io = NULL;
+	close(Y.efd);
+	close(Y.incoming_fd);
+	close(Y.queue_fd);
+	for (i = 0; i < Y.nfs; i++)
+		if (Y.fs_fd[i] != Y.queue_fd)
+			close(Y.fs_fd[i]);
+	Y.efd = Y.incoming_fd = Y.queue_fd = -1;
+	Y.nfs = 0;
+}

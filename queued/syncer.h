@@ -1,0 +1,71 @@
+/* The sync thread: the slow, blocking file system work of the queue, off
+ * the event loop, so that syncs never stall the sessions of other clients.
+ *
+ * One round at a time: the thread renames the new message files from
+ * incoming/ into queue/, removes the files of finished messages or
+ * recycles them into new empty ones (pool.c), and then,
+ * when asked, makes everything written so far durable with ONE syncfs()
+ * of the spool's file system: the data of every new file, every rename,
+ * and every sqlite commit made before the round was submitted (the index
+ * commits with synchronous=NORMAL, its WAL is flushed here). Results go
+ * back to the loop through an eventfd; the round's callback runs there.
+ *
+ * The thread never touches sqlite, channels or the logger: it only makes
+ * system calls on names and descriptors it is given, and reports errnos. */
+#ifndef QUEUED_SYNCER_H
+#define QUEUED_SYNCER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "envelope.h"
+
+struct sync_item {
+	char id[ULID_LEN + 1];
+	int  err;                      /* out: errno of the step, 0 if done */
+};
+
+/* A file for the pool of ready message files (pool.c): incoming/<id>,
+ * open for writing. Made from `old` when given: a message file whose
+ * removal is durable (queue/<old>, kind RECYCLE) or a pool file that
+ * waited too long (incoming/<old>, RENAME, fd given and kept); else new. */
+enum sync_file_kind { SF_CREATE, SF_RECYCLE, SF_RENAME };
+struct sync_file {
+	enum sync_file_kind kind;
+	char id[ULID_LEN + 1];
+	char old[ULID_LEN + 1];
+	int  fd;                       /* in (RENAME) / out: the open file */
+	bool reused;                   /* out: old blocks kept (a recycled file) */
+	bool old_gone;                 /* out: queue/<old> no longer exists */
+	int  err;                      /* out: errno when there is no file */
+};
+
+struct sync_round {
+	struct sync_item *publish;     /* incoming/<id> -> queue/<id> */
+	size_t            npublish;
+	struct sync_item *unlink;      /* remove queue/<id> (ENOENT is fine) */
+	size_t            nunlink;
+	struct sync_file *files;       /* files for the pool */
+	size_t            nfiles;
+	bool              sync;        /* syncfs() after the names */
+	/* out */
+	int               sync_err;    /* errno of the sync, 0 if done */
+	unsigned          nsyncs;      /* sync system calls made */
+	uint64_t          sync_us;     /* time spent in them */
+	/* called on the loop thread when the round is over */
+	void            (*done)(struct sync_round *);
+	void             *arg;
+	struct sync_round *next;       /* private */
+};
+
+/* Start the thread; the spool is the working directory. -1 with errno. */
+int  syncer_start(void);
+/* Hand a round to the thread; at most one is in flight. */
+void syncer_submit(struct sync_round *);
+bool syncer_busy(void);
+/* Wait for the round in flight (if any) and stop the thread; its callback
+ * is not called. */
+void syncer_stop(void);
+
+#endif

@@ -1,0 +1,151 @@
+/* BDAT (RFC 3030 CHUNKING): "BDAT size [LAST]" followed by exactly size
+ * octets of content, no dot-stuffing, no terminator. Every chunk whose
+ * size could be read is consumed in full, even when the command is
+ * refused (out of sequence, too big, the queue unavailable): its bytes
+ * are message content, never commands. A BDAT line whose size cannot be
+ * read leaves no way to find the next command: 501, and the session
+ * ends.
+ *
+ * The first chunk of a transaction asks queued for the file (the
+ * session waits, as for DATA); each chunk is answered when it has been
+ * read: 250 with its size, or at LAST the queue's answer. A chunk that
+ * makes the message fail (too big, bare CR/LF, long line) fails the
+ * transaction at once; chunks already pipelined behind it are discarded
+ * with 503 (RFC 3030 §2). DATA is refused inside a BDAT transaction. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "smtpd.h"
+#include "util.h"
+
+void
+bdat_discard(struct session *s, uint64_t n, bool last, bool count_error,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	free(s->bdat_reply);
+	va_start(ap, fmt);
+	if (vasprintf(&s->bdat_reply, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	s->bdat_size = s->bdat_left = n;
+	s->bdat_last = last;
+	s->bdat_count_error = count_error;
+	s->state = SS_BDAT;
+	bdat_input(s);
+}
+
+/* The chunk has been read (or discarded): answer it. */
+static void
+chunk_done(struct session *s)
+{
+	char *r;
+
+	if ((r = s->bdat_reply) != NULL) {
+		s->bdat_reply = NULL;
+		s->state = cmd_state(s);
+		if (s->bdat_count_error)
+			session_reply_error(s, "%s", r);
+		else
+			session_reply(s, "%s", r);
+		free(r);
+		return;
+	}
+	if (data_refuse_early(s))
+		return;
+	if (s->bdat_last) {
+		data_end(s);
+		return;
+	}
+	s->state = SS_RCPT;
+	session_reply(s, "250 2.0.0 %llu octets received",
+	    (unsigned long long)s->bdat_size);
+}
+
+void
+bdat_input(struct session *s)
+{
+	char *buf;
+	size_t n;
+
+	if (s->state != SS_BDAT)
+		return;
+	while (s->bdat_left > 0 && (n = lio_peek(&s->lio, &buf)) > 0) {
+		if (n > s->bdat_left)
+			n = (size_t)s->bdat_left;
+		if (s->bdat_reply == NULL)
+			data_feed(s, buf, n);
+		else if (s->tx)
+			s->tx->got_data = true;
+		lio_consume(&s->lio, n);
+		s->bdat_left -= n;
+	}
+	if (s->bdat_left > 0)
+		return;              /* more to come */
+	chunk_done(s);
+}
+
+void
+bdat_created(struct session *s)
+{
+	s->state = SS_BDAT;
+	bdat_input(s);
+}
+
+void
+cmd_bdat(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
+{
+	struct txn *tx = s->tx;
+	uint64_t n = cmd->bdat_size, max = s->listen->max_message_size;
+	bool last = cmd->bdat_last;
+
+	if (e != SMTP_OK) {
+		session_reply_error(s, "501 5.5.4 Syntax: BDAT size [LAST]");
+		session_reply(s, "421 4.5.0 %s Error: chunk size unknown, closing",
+		    smtpd.hostname);
+		session_close(s);
+		return;
+	}
+	if (s->state == SS_CONNECTED || !s->esmtp) {
+		bdat_discard(s, n, last, true, "503 5.5.1 Error: send EHLO first");
+		return;
+	}
+	if (tx == NULL) {
+		bdat_discard(s, n, last, true, "503 5.5.1 Error: need MAIL command");
+		return;
+	}
+	if (tx->env.nrcpt == 0) {
+		bdat_discard(s, n, last, true, "503 5.5.1 Error: need RCPT command");
+		return;
+	}
+	/* Over the limit already by its announced size: fail now. */
+	if (max && n > max - (tx->fd != -1 ? tx->dec.size : 0)) {
+		log_info("session %llu: BDAT chunk of %llu octets from [%s] over "
+		    "the size limit", (unsigned long long)s->id,
+		    (unsigned long long)n, s->addr);
+		tx_free(s);
+		bdat_discard(s, n, last, false,
+		    "552 5.3.4 Error: message too big");
+		return;
+	}
+	s->bdat_size = s->bdat_left = n;
+	s->bdat_last = last;
+	if (tx->fd != -1) {
+		s->state = SS_BDAT;
+		bdat_input(s);
+		return;
+	}
+	/* The first chunk: queued makes the file, then data_start(). */
+	tx->bdat = true;
+	if (qc_create(s) == 0) {
+		tx_free(s);
+		bdat_discard(s, n, last, false, "451 4.3.0 Error: queue "
+		    "unavailable, try again later");
+		return;
+	}
+	session_wait(s, SW_CREATE);
+}

@@ -1,0 +1,318 @@
+/* MAIL and RCPT: the envelope of a transaction. Paths come parsed from
+ * lib/smtp.c; here are the ESMTP parameters (SIZE and BODY, RFC 1870 and
+ * 6152; SMTPUTF8, RFC 6531; RET, ENVID, NOTIFY and ORCPT, RFC 3461), the
+ * `tls required` rule, the recipient limits, the relay rule of DESIGN §7
+ * and the MAIL and RCPT hooks. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "channel.h"
+#include "hooks.h"
+#include "log.h"
+#include "smtpd.h"
+#include "util.h"
+
+/* Encoded size of an envelope apart from its recipients, and per
+ * recipient apart from the address (see env_encode). */
+#define ENV_WIRE_BASE 160
+#define ENV_WIRE_RCPT 32
+
+/* The parameters of MAIL, checked and decoded. */
+struct mail_params {
+	const char *body;
+	bool     smtputf8;
+	int      ret;
+	char     envid[SMTP_ENVID_MAX + 1];
+	bool     has_envid;
+};
+
+static void
+unsupported(struct session *s, const struct smtp_param *p)
+{
+	char tmp[64];
+
+	session_reply_error(s, "555 5.5.4 Error: unsupported parameter %s",
+	    log_sanitize(p->key, tmp, sizeof(tmp)));
+}
+
+/* Returns false after replying. */
+static bool
+mail_params(struct session *s, const struct smtp_cmd *cmd,
+    struct mail_params *mp)
+{
+	size_t i, max = s->listen->max_message_size;
+
+	memset(mp, 0, sizeof(*mp));
+	if (cmd->nparams > 0 && !s->esmtp) {
+		session_reply_error(s, "555 5.5.4 Error: parameters need EHLO");
+		return false;
+	}
+	for (i = 0; i < cmd->nparams; i++) {
+		const struct smtp_param *p = &cmd->params[i];
+		const char *v = p->value;
+
+		if (strcasecmp(p->key, "SIZE") == 0) {
+			unsigned long long n;
+
+			if (v == NULL || *v == '\0' || strlen(v) > 20 ||
+			    strspn(v, "0123456789") != strlen(v)) {
+				session_reply_error(s, "501 5.5.4 Error: bad SIZE value");
+				return false;
+			}
+			n = strtoull(v, NULL, 10);
+			if (max && n > max) {
+				session_reply_error(s, "552 5.3.4 Error: message size "
+				    "exceeds fixed maximum message size");
+				return false;
+			}
+		} else if (strcasecmp(p->key, "BODY") == 0) {
+			if (v && strcasecmp(v, "7BIT") == 0)
+				mp->body = "7BIT";
+			else if (v && strcasecmp(v, "8BITMIME") == 0)
+				mp->body = "8BITMIME";
+			else {
+				session_reply_error(s, "501 5.5.4 Error: unsupported "
+				    "BODY value");
+				return false;
+			}
+		} else if (strcasecmp(p->key, "SMTPUTF8") == 0) {
+			if (v != NULL) {
+				session_reply_error(s, "501 5.5.4 Error: SMTPUTF8 "
+				    "takes no value");
+				return false;
+			}
+			mp->smtputf8 = true;
+		} else if (strcasecmp(p->key, "RET") == 0) {
+			if ((mp->ret = smtp_dsn_ret(v)) == -1) {
+				session_reply_error(s, "501 5.5.4 Error: bad RET value");
+				return false;
+			}
+		} else if (strcasecmp(p->key, "ENVID") == 0) {
+			if (v == NULL || strlen(v) > SMTP_ENVID_MAX ||
+			    smtp_xtext_decode(v, mp->envid, sizeof(mp->envid)) <= 0) {
+				session_reply_error(s, "501 5.5.4 Error: bad ENVID value");
+				return false;
+			}
+			mp->has_envid = true;
+		} else {
+			unsupported(s, p);
+			return false;
+		}
+	}
+	return true;
+}
+
+void
+cmd_mail(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
+{
+	struct mail_params mp;
+	struct hook_reply hr;
+	struct txn *tx;
+
+	if (s->state == SS_CONNECTED) {
+		session_reply_error(s, "503 5.5.1 Error: send HELO/EHLO first");
+		return;
+	}
+	if (s->tx != NULL) {
+		session_reply_error(s, "503 5.5.1 Error: nested MAIL command");
+		return;
+	}
+	if (s->listen->tls_mode == LTLS_REQUIRED && s->lio.ssl == NULL) {
+		session_reply_error(s, "530 5.7.0 Must issue a STARTTLS command "
+		    "first");
+		return;
+	}
+	switch (e) {
+	case SMTP_OK:
+		break;
+	case SMTP_ERR_ADDRESS:
+	case SMTP_ERR_TOOLONG:
+		session_reply_error(s, "501 5.1.7 Bad sender address syntax: %s",
+		    cmd->error);
+		return;
+	default:
+		session_reply_error(s, "501 5.5.4 Syntax: MAIL FROM:<address> (%s)",
+		    cmd->error);
+		return;
+	}
+	if (!mail_params(s, cmd, &mp))
+		return;
+	if (cmd->utf8 && !mp.smtputf8) {
+		session_reply_error(s, "553 5.6.7 Error: non-ASCII address "
+		    "needs SMTPUTF8");
+		return;
+	}
+	tx = xcalloc(1, sizeof(*tx));
+	env_init(&tx->env);
+	tx->fd = -1;
+	tx->env.sender = xstrdup(cmd->addr);
+	if (mp.body)
+		tx->env.body = xstrdup(mp.body);
+	tx->smtputf8 = mp.smtputf8;
+	tx->env.smtputf8 = mp.smtputf8;
+	tx->env.ret = mp.ret > 0 ? (uint32_t)mp.ret : DSN_RET_UNSET;
+	if (mp.has_envid)
+		tx->env.envid = xstrdup(mp.envid);
+	tx->env_wire = ENV_WIRE_BASE + strlen(cmd->addr) + strlen(s->helo) +
+	    strlen(s->addr) + strlen(mp.envid);
+	s->tx = tx;
+	if (hooks_run(s, HOOK_MAIL, cmd->addr, &hr) == HOOK_REJECT) {
+		tx_free(s);
+		session_reply(s, "%u %s", hr.code, hr.text);
+		if (hr.code == 421)
+			session_close(s);
+		return;
+	}
+	s->state = SS_MAIL;
+	if (hr.code)
+		session_reply(s, "%u %s", hr.code, hr.text);
+	else
+		session_reply(s, "250 2.1.0 Sender ok");
+}
+
+/* DESIGN §7: a domain with `accept` takes mail from anyone; anything else
+ * only from `relay from` clients. */
+static bool
+relay_allowed(const struct session *s, const char *domain)
+{
+	const struct cfg_domain *d = config_domain(smtpd.cfg, domain);
+
+	if (d && d->accept)
+		return true;
+	return config_relay_allowed(smtpd.cfg, (const struct sockaddr *)&s->ss);
+}
+
+/* NOTIFY and ORCPT. Returns false after replying. */
+static bool
+rcpt_params(struct session *s, const struct smtp_cmd *cmd, uint32_t *notify,
+    char *orcpt, size_t orcptlen)
+{
+	size_t i;
+
+	*notify = 0;
+	orcpt[0] = '\0';
+	if (cmd->nparams > 0 && !s->esmtp) {
+		session_reply_error(s, "555 5.5.4 Error: parameters need EHLO");
+		return false;
+	}
+	for (i = 0; i < cmd->nparams; i++) {
+		const struct smtp_param *p = &cmd->params[i];
+
+		if (strcasecmp(p->key, "NOTIFY") == 0) {
+			if (smtp_dsn_notify(p->value, notify) == -1) {
+				session_reply_error(s, "501 5.5.4 Error: bad NOTIFY "
+				    "value");
+				return false;
+			}
+		} else if (strcasecmp(p->key, "ORCPT") == 0) {
+			if (smtp_dsn_orcpt(p->value, s->tx->smtputf8, orcpt,
+			    orcptlen) == -1) {
+				session_reply_error(s, "501 5.5.4 Error: bad ORCPT "
+				    "value");
+				return false;
+			}
+		} else {
+			unsupported(s, p);
+			return false;
+		}
+	}
+	return true;
+}
+
+void
+cmd_rcpt(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
+{
+	struct txn *tx = s->tx;
+	struct hook_reply hr;
+	struct env_rcpt *r;
+	char *addr = NULL, orcpt[SMTP_ORCPT_MAX + 1];
+	uint32_t notify;
+	size_t i, wire;
+
+	if (tx == NULL) {
+		session_reply_error(s, "503 5.5.1 Error: %s",
+		    s->state == SS_CONNECTED ? "send HELO/EHLO first" :
+		    "need MAIL command");
+		return;
+	}
+	if (tx->fd != -1) {
+		session_reply_error(s, "503 5.5.1 Error: RCPT after BDAT");
+		return;
+	}
+	switch (e) {
+	case SMTP_OK:
+		break;
+	case SMTP_ERR_ADDRESS:
+	case SMTP_ERR_TOOLONG:
+		session_reply_error(s, "553 5.1.3 Bad recipient address syntax: %s",
+		    cmd->error);
+		return;
+	default:
+		session_reply_error(s, "501 5.5.4 Syntax: RCPT TO:<address> (%s)",
+		    cmd->error);
+		return;
+	}
+	if (cmd->utf8 && !tx->smtputf8) {
+		session_reply_error(s, "553 5.6.7 Error: non-ASCII address "
+		    "needs SMTPUTF8");
+		return;
+	}
+	if (!rcpt_params(s, cmd, &notify, orcpt, sizeof(orcpt)))
+		return;
+	if (s->listen->max_recipients && tx->env.nrcpt >= s->listen->max_recipients) {
+		session_reply(s, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	if (cmd->postmaster) {
+		/* <postmaster> must always be accepted (RFC 5321 §4.5.1):
+		 * it goes to the configured postmaster address. */
+		if (smtpd.cfg->dsn_postmaster && *smtpd.cfg->dsn_postmaster)
+			addr = xstrdup(smtpd.cfg->dsn_postmaster);
+		else
+			xasprintf(&addr, "postmaster@%s", smtpd.hostname);
+	}
+	if (!cmd->postmaster && !relay_allowed(s, cmd->domain)) {
+		char tmp[SMTP_PATH_MAX + 1];
+
+		log_info("session %llu: relaying denied from [%s] to <%s>",
+		    (unsigned long long)s->id, s->addr,
+		    log_sanitize(cmd->addr, tmp, sizeof(tmp)));
+		session_reply_error(s, "554 5.7.1 <%s>: relaying denied", tmp);
+		free(addr);
+		return;
+	}
+	if (addr == NULL)
+		addr = xstrdup(cmd->addr);
+	/* The envelope must fit in one Q_COMMIT frame. */
+	wire = ENV_WIRE_RCPT + strlen(addr) + strlen(orcpt);
+	if (tx->env_wire + wire > CHAN_MAX_PAYLOAD) {
+		session_reply(s, "452 4.5.3 Error: too many recipients");
+		free(addr);
+		return;
+	}
+	if (hooks_run(s, HOOK_RCPT, addr, &hr) == HOOK_REJECT) {
+		session_reply(s, "%u %s", hr.code, hr.text);
+		free(addr);
+		if (hr.code == 421)
+			session_close(s);
+		return;
+	}
+	/* A repeated recipient is accepted once. */
+	for (i = 0; i < tx->env.nrcpt; i++)
+		if (strcmp(tx->env.rcpt[i].addr, addr) == 0)
+			break;
+	if (i == tx->env.nrcpt) {
+		r = env_add_rcpt(&tx->env, addr);
+		r->notify = notify;
+		if (orcpt[0] != '\0')
+			r->orcpt = xstrdup(orcpt);
+		tx->env_wire += wire;
+	}
+	free(addr);
+	s->state = SS_RCPT;
+	if (hr.code)
+		session_reply(s, "%u %s", hr.code, hr.text);
+	else
+		session_reply(s, "250 2.1.5 Recipient ok");
+}

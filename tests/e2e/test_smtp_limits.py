@@ -1,0 +1,217 @@
+"""smtpd against hostile and broken clients: the SMTP smuggling payloads
+(no second message can ever be queued), the state-aware timeouts (421
+4.4.2), connection limits in total and per address (421 4.7.0), errors
+per session, line limits, and memory that does not grow with what a
+client sends."""
+
+import socket
+import time
+import unittest
+
+from harness import proc_status
+from smtptest import SmtpCase
+
+# Each sequence is followed by a complete second transaction: if the
+# sequence ended the data, that transaction would run.
+SMUGGLE = {
+    "<LF>.<LF>": b"\n.\n",
+    "<LF>.<CR><LF>": b"\n.\r\n",
+    "<CR><LF>.<LF>": b"\r\n.\n",
+    "<CR>.<CR><LF>": b"\r.\r\n",
+    "bare <CR>": b"\r\n.\r",
+}
+INJECTED = (b"MAIL FROM:<evil@sink.test>\r\nRCPT TO:<evil@sink.test>\r\nDATA\r\n"
+            b"Subject: smuggled\r\n\r\nsmuggled message\r\n")
+
+
+class SmugglingTests(SmtpCase):
+
+    def test_no_payload_ends_the_data(self):
+        sink = self.start_sink()
+        e = self.empath(sink)
+        for name, seq in SMUGGLE.items():
+            with self.subTest(payload=name):
+                c = self.connect(e)
+                self.expect(c, "EHLO client.test", 250)
+                self.transaction(c, "victim@sink.test", ["victim@sink.test"])
+                self.expect(c, "DATA", 354)
+                c.send(b"Subject: carrier\r\n\r\nbody" + seq + INJECTED)
+                self.assertTrue(c.nothing_pending(0.5),
+                                f"{name} ended the data: smtpd answered early")
+                c.send(b"\r\n.\r\n")
+                code, text = c.reply()
+                self.assertEqual(code, 550, f"{name}: {code} {text}")
+                self.assertTrue(text[0].startswith("5.6.0"), text)
+                self.assertTrue(c.nothing_pending(0.5),
+                                f"{name}: more than one reply to one DATA")
+                self.expect(c, "QUIT", 221)
+        # A clean message last: once it has arrived, nothing else will.
+        e.send("clean@sink.test", ["clean@sink.test"], b"Subject: clean\r\n\r\nok\r\n")
+        sink.wait_messages(1)
+        time.sleep(0.5)
+        self.assertEqual([m.mail_from for m in sink.messages], ["clean@sink.test"])
+        self.assertFalse(any(b"smuggled" in m.data for m in sink.messages))
+
+
+class TimeoutTests(SmtpCase):
+
+    def test_every_timeout_ends_with_421(self):
+        e = self.empath(listen_opts=[
+            "timeout command 1s data-init 1s data-block 1s "
+            "data-termination 2s connection 3s"])
+        sessions = {}
+
+        def open_session(name, to_data):
+            c = self.connect(e)
+            self.expect(c, "EHLO client.test", 250)
+            if to_data:
+                self.transaction(c, "t@sink.test", ["t@sink.test"])
+                self.expect(c, "DATA", 354)
+            sessions[name] = c
+            return c
+
+        t0 = time.monotonic()
+        open_session("command", False)
+        open_session("data-init", True)
+        open_session("data-block", True).send(b"Subject: x\r\n")
+        term = open_session("data-termination", True)
+        conn = open_session("connection", False)
+        ended = {}
+        for c in sessions.values():
+            c.sock.settimeout(0.05)
+        while len(ended) < len(sessions) and time.monotonic() - t0 < 8:
+            # Keep two sessions busy: they must end by the total bounds.
+            if "data-termination" not in ended:
+                try:
+                    term.send(b"drip\r\n")
+                except OSError:
+                    pass
+            if "connection" not in ended:
+                try:
+                    conn.send(b"NOOP\r\n")
+                except OSError:
+                    pass
+            for name, c in sessions.items():
+                if name in ended:
+                    continue
+                try:
+                    while True:
+                        code, text = c.reply()
+                        if code == 421:
+                            ended[name] = (time.monotonic() - t0, text)
+                            break
+                except (socket.timeout, TimeoutError):
+                    pass
+                except (ConnectionError, OSError):
+                    ended[name] = (time.monotonic() - t0, ["closed without 421"])
+            time.sleep(0.3)
+        for name in sessions:
+            self.assertIn(name, ended, f"{name}: no 421 within 8s")
+            self.assertTrue(ended[name][1][0].startswith("4.4.2"),
+                            f"{name}: {ended[name]}")
+        # Each ended by its own bound, not a later one.
+        self.assertLess(ended["command"][0], 2.5)
+        self.assertLess(ended["data-init"][0], 2.5)
+        self.assertLess(ended["data-block"][0], 2.5)
+        self.assertGreater(ended["data-termination"][0], 1.5)
+        self.assertLess(ended["data-termination"][0], 3.5)
+        self.assertGreater(ended["connection"][0], 2.5)
+
+
+def sanitized(pid):
+    """Under ASan freed memory sits in a quarantine: RSS says little."""
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return "libasan" in f.read()
+    except OSError:
+        return False
+
+
+class LimitTests(SmtpCase):
+
+    def test_connections_per_address(self):
+        e = self.empath(listen_opts=["max-connections-per-ip 2"])
+        a, b = self.connect(e), self.connect(e)
+        with socket.create_connection(("127.0.0.1", e.port), timeout=5) as s:
+            data = s.recv(512)
+            self.assertTrue(data.startswith(b"421 4.7.0 "), data)
+            self.assertEqual(s.recv(512), b"", "the refused connection stays open")
+        a.cmd("QUIT")
+        a.close()
+        time.sleep(0.2)
+        c = self.connect(e)
+        self.expect(c, "NOOP", 250)
+        self.expect(b, "NOOP", 250)
+
+    def test_connections_in_total(self):
+        e = self.empath(listen_opts=["max-connections 2"])
+        self.connect(e)
+        self.connect(e)
+        with socket.create_connection(("127.0.0.1", e.port), timeout=5) as s:
+            self.assertTrue(s.recv(512).startswith(b"421 4.7.0 "))
+
+    def test_errors_per_session(self):
+        e = self.empath(listen_opts=["max-errors 3"])
+        c = self.connect(e)
+        self.expect(c, "BAD1", 500)
+        self.expect(c, "MAIL FROM:<a@sink.test>", 503)
+        c.send(b"BAD3\r\nNOOP\r\n")
+        self.assertEqual(c.reply()[0], 500)
+        code, text = c.reply()
+        self.assertEqual(code, 421, text)
+        with self.assertRaises(ConnectionError):
+            c.reply()
+
+    def test_command_line_limit(self):
+        e = self.empath()
+        c = self.connect(e)
+        self.expect(c, "NOOP " + "x" * 505, 250, "a 512-octet line")
+        self.expect(c, "NOOP " + "x" * 506, 500, "a 513-octet line")
+        self.expect(c, "NOOP", 250, "the session goes on")
+
+    def test_memory_does_not_follow_the_client(self):
+        e = self.empath(listen_opts=["max-message-size 1M"])
+        pid = e.daemon_pids()["smtpd"]
+
+        def rss():
+            return int(proc_status(pid)["VmRSS"].split()[0])
+
+        c = self.connect(e)
+        self.expect(c, "EHLO client.test", 250)
+        before = rss()
+        # 8 MB of one command line, then 8 MB of one DATA line.
+        chunk = b"y" * 65536
+        for _ in range(128):
+            c.send(chunk)
+        c.send(b"\r\n")
+        self.assertEqual(c.reply()[0], 500)
+        self.transaction(c, "m@sink.test", ["m@sink.test"])
+        self.expect(c, "DATA", 354)
+        for _ in range(128):
+            c.send(chunk)
+        c.send(b"\r\n.\r\n")
+        code, text = c.reply()
+        self.assertIn(code, (550, 552), text)
+        grown = rss() - before
+        if not sanitized(pid):
+            self.assertLess(grown, 2048, f"smtpd grew by {grown} KiB")
+        self.expect(c, "QUIT", 221)
+
+    def test_bdat_chunk_size_does_not_allocate(self):
+        e = self.empath(listen_opts=["max-message-size 1M"])
+        pid = e.daemon_pids()["smtpd"]
+        c = self.connect(e)
+        self.expect(c, "EHLO client.test", 250)
+        self.transaction(c, "m@sink.test", ["m@sink.test"])
+        before = int(proc_status(pid)["VmRSS"].split()[0])
+        # A huge announced chunk: refused, its bytes discarded as they come.
+        c.send(b"BDAT 99999999999999999 LAST\r\n" + b"z" * 1000000)
+        time.sleep(0.3)
+        after = int(proc_status(pid)["VmRSS"].split()[0])
+        if not sanitized(pid):
+            self.assertLess(after - before, 2048)
+        self.assertEqual(e.daemon_pids().get("smtpd"), pid)
+
+
+if __name__ == "__main__":
+    unittest.main()

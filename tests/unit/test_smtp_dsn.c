@@ -1,0 +1,132 @@
+/* RFC 3461 DSN parameter values (lib/smtp_dsn.c): xtext, NOTIFY, RET,
+ * ORCPT with the rfc822 and utf-8 (RFC 6533) address types. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "smtp.h"
+
+START_TEST(xtext)
+{
+	char out[128];
+
+	ck_assert_int_eq(smtp_xtext_decode("abc", out, sizeof(out)), 3);
+	ck_assert_str_eq(out, "abc");
+	ck_assert_int_eq(smtp_xtext_decode("a+2Bb+3Dc+20d", out, sizeof(out)), 7);
+	ck_assert_str_eq(out, "a+b=c d");
+	ck_assert_int_eq(smtp_xtext_decode("lower+2b", out, sizeof(out)), 6);
+	ck_assert_int_eq(smtp_xtext_decode("", out, sizeof(out)), 0);
+	/* Malformed: raw "+" or "=", short or bad hex, space, 8-bit. */
+	ck_assert_int_eq(smtp_xtext_decode("a+", out, sizeof(out)), -1);
+	ck_assert_int_eq(smtp_xtext_decode("a+2", out, sizeof(out)), -1);
+	ck_assert_int_eq(smtp_xtext_decode("a+ZZ", out, sizeof(out)), -1);
+	ck_assert_int_eq(smtp_xtext_decode("a=b", out, sizeof(out)), -1);
+	ck_assert_int_eq(smtp_xtext_decode("a b", out, sizeof(out)), -1);
+	ck_assert_int_eq(smtp_xtext_decode("caf\xc3\xa9", out, sizeof(out)), -1);
+	/* Decoded controls would land in a DSN header: refused. */
+	ck_assert_int_eq(smtp_xtext_decode("a+0D+0ABcc:x", out, sizeof(out)), -1);
+	ck_assert_int_eq(smtp_xtext_decode("a+00", out, sizeof(out)), -1);
+	ck_assert_int_eq(smtp_xtext_decode("a+7F", out, sizeof(out)), -1);
+	/* Does not fit. */
+	ck_assert_int_eq(smtp_xtext_decode("abcd", out, 4), -1);
+	ck_assert_int_eq(smtp_xtext_decode("abc", out, 4), 3);
+}
+END_TEST
+
+START_TEST(notify)
+{
+	uint32_t b = 0;
+
+	ck_assert_int_eq(smtp_dsn_notify("NEVER", &b), 0);
+	ck_assert_uint_eq(b, DSN_NOTIFY_NEVER);
+	ck_assert_int_eq(smtp_dsn_notify("success,Failure,DELAY", &b), 0);
+	ck_assert_uint_eq(b, DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY);
+	ck_assert_int_eq(smtp_dsn_notify("FAILURE", &b), 0);
+	ck_assert_uint_eq(b, DSN_NOTIFY_FAILURE);
+	ck_assert_int_eq(smtp_dsn_notify("NEVER,SUCCESS", &b), -1);
+	ck_assert_int_eq(smtp_dsn_notify("SUCCESS,SUCCESS", &b), -1);
+	ck_assert_int_eq(smtp_dsn_notify("SUCCESS,", &b), -1);
+	ck_assert_int_eq(smtp_dsn_notify(",SUCCESS", &b), -1);
+	ck_assert_int_eq(smtp_dsn_notify("ALWAYS", &b), -1);
+	ck_assert_int_eq(smtp_dsn_notify("", &b), -1);
+	ck_assert_int_eq(smtp_dsn_notify(NULL, &b), -1);
+}
+END_TEST
+
+START_TEST(ret)
+{
+	ck_assert_int_eq(smtp_dsn_ret("FULL"), DSN_RET_FULL);
+	ck_assert_int_eq(smtp_dsn_ret("hdrs"), DSN_RET_HDRS);
+	ck_assert_int_eq(smtp_dsn_ret("HEADERS"), -1);
+	ck_assert_int_eq(smtp_dsn_ret(NULL), -1);
+}
+END_TEST
+
+START_TEST(orcpt)
+{
+	char out[SMTP_ORCPT_MAX + 1], big[600];
+
+	ck_assert_int_gt(smtp_dsn_orcpt("rfc822;u+2Bx@example.org", false, out,
+	    sizeof(out)), 0);
+	ck_assert_str_eq(out, "rfc822;u+x@example.org");
+	ck_assert_int_gt(smtp_dsn_orcpt("RFC822;a@b", false, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "RFC822;a@b");
+	/* utf-8 type: \x{...} escapes; raw UTF-8 only with SMTPUTF8. */
+	ck_assert_int_gt(smtp_dsn_orcpt("utf-8;j\\x{F6}rg@example.org", false, out,
+	    sizeof(out)), 0);
+	ck_assert_str_eq(out, "utf-8;j\xc3\xb6rg@example.org");
+	ck_assert_int_eq(smtp_dsn_orcpt("utf-8;j\xc3\xb6rg@example.org", false,
+	    out, sizeof(out)), -1);
+	ck_assert_int_gt(smtp_dsn_orcpt("utf-8;j\xc3\xb6rg@example.org", true,
+	    out, sizeof(out)), 0);
+	ck_assert_int_eq(smtp_dsn_orcpt("utf-8;a\\x{D800}@b", true, out,
+	    sizeof(out)), -1);
+	ck_assert_int_eq(smtp_dsn_orcpt("utf-8;a\\x{0A}@b", true, out,
+	    sizeof(out)), -1);
+	ck_assert_int_eq(smtp_dsn_orcpt("utf-8;a\\x{}@b", true, out,
+	    sizeof(out)), -1);
+	ck_assert_int_eq(smtp_dsn_orcpt("utf-8;a\\x{1234567}@b", true, out,
+	    sizeof(out)), -1);
+	ck_assert_int_eq(smtp_dsn_orcpt("utf-8;a\\y@b", true, out, sizeof(out)), -1);
+	/* Malformed: no type, no address, bad type, bad xtext. */
+	ck_assert_int_eq(smtp_dsn_orcpt("a@b", false, out, sizeof(out)), -1);
+	ck_assert_int_eq(smtp_dsn_orcpt(";a@b", false, out, sizeof(out)), -1);
+	ck_assert_int_eq(smtp_dsn_orcpt("rfc822;", false, out, sizeof(out)), -1);
+	ck_assert_int_eq(smtp_dsn_orcpt("rfc 822;a@b", false, out, sizeof(out)), -1);
+	ck_assert_int_eq(smtp_dsn_orcpt("rfc822;a+0Db@c", false, out, sizeof(out)), -1);
+	/* Over 500 octets. */
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "rfc822;", 7);
+	ck_assert_int_eq(smtp_dsn_orcpt(big, false, out, sizeof(out)), -1);
+	big[SMTP_ORCPT_MAX] = '\0';
+	ck_assert_int_eq(smtp_dsn_orcpt(big, false, out, sizeof(out)), SMTP_ORCPT_MAX);
+}
+END_TEST
+
+static Suite *
+dsn_suite(void)
+{
+	Suite *s = suite_create("smtp_dsn");
+	TCase *tc = tcase_create("dsn");
+
+	tcase_add_test(tc, xtext);
+	tcase_add_test(tc, notify);
+	tcase_add_test(tc, ret);
+	tcase_add_test(tc, orcpt);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(dsn_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
