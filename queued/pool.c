@@ -1,7 +1,7 @@
 /* The pool of ready message files: incoming/<id> files made in advance by
  * the sync thread (syncer.c), so that a Q_CREATE costs no system call on
  * the loop. They are made new, or recycled from messages whose removal is
- * durable (their inode and blocks reused). Their ids are given here, on
+ * durable (their inode and blocks reused: see syncer.c). Their ids are given here, on
  * the loop thread; a file that waits in the pool longer than POOL_MAX_AGE
  * gets a fresh id, so that an id still tells when its message arrived.
  *
@@ -18,8 +18,11 @@
 #include "ulid.h"
 #include "util.h"
 
-/* Ready files kept; a round asks for what is missing. */
+/* New files are made up to POOL_TARGET; the files of removed messages
+ * are recycled up to POOL_CAP, so that in a steady flow (as many messages
+ * in as out) nothing is created or freed on the file system at all. */
 #define POOL_TARGET   64
+#define POOL_CAP      256
 #define POOL_MAX_AGE  (30 * 1000)      /* ms */
 
 struct pool_entry {
@@ -29,7 +32,7 @@ struct pool_entry {
 	uint64_t born;                     /* monotonic ms */
 };
 
-static struct pool_entry pool[POOL_TARGET];
+static struct pool_entry pool[POOL_CAP];
 static size_t npool;
 static size_t nasked;                  /* files being made in the round */
 
@@ -73,16 +76,22 @@ pool_fill(struct sync_file *files, size_t max, const char *(*recycle)(void))
 		n++;
 		pool[i] = pool[--npool];
 	}
-	want = POOL_TARGET - npool;
-	while (n < max && want > n) {
+	/* Recycled files first, up to the cap; new ones up to the target. */
+	while (n < max && npool + n < POOL_CAP && recycle != NULL &&
+	    (old = recycle()) != NULL) {
 		memset(&files[n], 0, sizeof(files[n]));
 		ulid_new(files[n].id);
 		files[n].fd = -1;
-		if (recycle != NULL && (old = recycle()) != NULL) {
-			files[n].kind = SF_RECYCLE;
-			strlcpy(files[n].old, old, sizeof(files[n].old));
-		} else
-			files[n].kind = SF_CREATE;
+		files[n].kind = SF_RECYCLE;
+		strlcpy(files[n].old, old, sizeof(files[n].old));
+		n++;
+	}
+	want = npool < POOL_TARGET ? POOL_TARGET - npool : 0;
+	while (n < max && n < want) {
+		memset(&files[n], 0, sizeof(files[n]));
+		ulid_new(files[n].id);
+		files[n].fd = -1;
+		files[n].kind = SF_CREATE;
 		n++;
 	}
 	nasked = n;
@@ -104,7 +113,7 @@ pool_filled(struct sync_file *files, size_t n)
 				    SPOOL_INCOMING, f->id, f->err);
 			continue;
 		}
-		if (npool == POOL_TARGET || Q.stopping) {
+		if (npool == POOL_CAP || Q.stopping) {
 			close(f->fd);
 			spool_discard_incoming(f->id);
 			continue;
@@ -146,5 +155,5 @@ pool_drain(void)
 size_t
 pool_max(void)
 {
-	return POOL_TARGET;
+	return POOL_CAP;
 }
