@@ -25,9 +25,9 @@
 #define CTL_MAX_INFLIGHT     4        /* forwarded requests per client */
 #define CTL_PEER_TIMEOUT_MS  (5 * 1000)
 #define CTL_ACCEPT_RETRY_MS  1000     /* after EMFILE and the like */
-/* Answers to the requests a client may have in flight fit; a client
- * with more unread is not reading. */
-#define CTL_MAX_UNREAD       ((CTL_MAX_INFLIGHT + 1) * (size_t)CHAN_MAX_PAYLOAD)
+/* The largest answer (a page of `queue list`, a `queue view`) fits, twice;
+ * a client with more unread is not reading. */
+#define CTL_MAX_UNREAD       (2 * (size_t)CHAN_MAX_PAYLOAD + 64 * 1024)
 
 /* A command forwarded to another daemon, waiting for its answer. */
 struct ctl_pending {

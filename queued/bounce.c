@@ -85,8 +85,14 @@ bounce_settle(const char *msgid)
 	if (store_msg_status(Q.store, msgid, &ms) == -1)
 		return;
 	if (ms.active == 0 && ms.owed == 0) {
-		if (store_remove(Q.store, msgid) == 0)
+		/* All its rows, or none. */
+		if (store_savepoint(Q.store) == -1)
+			return;
+		if (store_remove(Q.store, msgid) == 0 &&
+		    store_release(Q.store) == 0)
 			removal_add(msgid);
+		else
+			store_rollback_to(Q.store);
 	} else if (ms.owed > 0 && ms.waiting == 0)
 		candidate_add(msgid);
 }

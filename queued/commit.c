@@ -483,13 +483,12 @@ commit_round_done(struct sync_item *items, size_t n, int sync_err)
 			fatalx("commit: round items out of order");
 		TAILQ_REMOVE(&syncing, im, sentry);
 		nsyncing--;
-		/* Renamed or not: the stage tells inmsg_free where it is. */
-		im->stage = err == 0 ? IN_PUBLISHED : IN_WAITING;
-		if (im->stage == IN_WAITING) {
-			/* Back on a list so that inmsg_free() can unlink it. */
-			TAILQ_INSERT_TAIL(&waiting, im, sentry);
-			nwaiting++;
-		} else {
+		/* Not renamed: still in incoming/, on no list (the stage tells
+		 * inmsg_free() where the file is). */
+		if (err != 0)
+			im->stage = IN_OPEN;
+		else {
+			im->stage = IN_PUBLISHED;
 			TAILQ_INSERT_TAIL(&published, im, sentry);
 			npublished++;
 		}
@@ -512,26 +511,32 @@ commit_batch_store(void)
 	struct inmsg *im, *tmp;
 	int64_t now = wall_s();
 
+	void *mark;
+
 	TAILQ_FOREACH_SAFE(im, &published, sentry, tmp) {
 		strlcpy(im->env.id, im->id, sizeof(im->env.id));
 		if (im->env.created == 0)
 			im->env.created = now;
 		/* One savepoint per message: a row that fails does not take
-		 * the rest of the batch with it. */
+		 * the rest of the batch with it (nor do the removals its
+		 * hook asked for). */
 		if (store_savepoint(Q.store) == -1) {
 			im->err = EIO;
 			continue;
 		}
+		mark = removal_mark();
 		if (store_insert(Q.store, &im->env, now) == -1 ||
 		    (im->hook.stored != NULL && !im->hook.stored(im->hook.arg))) {
 			im->err = store_full(Q.store) ? ENOSPC : EIO;
 			store_rollback_to(Q.store);
+			removal_rewind(mark);
 			log_warnx("%s: cannot insert into the queue index", im->id);
 			continue;
 		}
 		if (store_release(Q.store) == -1) {
 			im->err = EIO;
 			store_rollback_to(Q.store);
+			removal_rewind(mark);
 			continue;
 		}
 		im->err = 0;
@@ -557,8 +562,9 @@ stored_durable(void *arg, bool ok)
 	if (!ok) {
 		/* In the index but maybe not on disk: refuse (the client
 		 * retries), keep it (it may be delivered twice). */
-		log_warnx("%s: not known to be durable: the client is told to "
-		    "retry, the queued copy is kept", im->id);
+		log_warnx("%s: not known to be durable: %s, the queued copy is "
+		    "kept", im->id, im->peer != NULL ? "the client is told to retry" :
+		    "queued anyway");
 		reply_fail(im->peer, Q_COMMIT_FAIL, im->reqid, EIO,
 		    "4.3.0 Queue error, try again later");
 		inmsg_free(im, true);

@@ -174,6 +174,7 @@ static void
 raise_fd_limit(void)
 {
 	struct rlimit rl;
+	size_t reserve;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return;
@@ -184,8 +185,10 @@ raise_fd_limit(void)
 	}
 	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1000000)
 		rl.rlim_cur = 1000000;
-	commit_set_limit(rl.rlim_cur > 2 * FD_RESERVE ?
-	    (size_t)(rl.rlim_cur - FD_RESERVE) : FD_RESERVE);
+	/* The pool of ready files holds descriptors too. */
+	reserve = FD_RESERVE + pool_max();
+	commit_set_limit(rl.rlim_cur > 2 * reserve ?
+	    (size_t)(rl.rlim_cur - reserve) : FD_RESERVE);
 }
 
 /* The spool is ours: open the index (nothing in the spool is touched

@@ -36,6 +36,8 @@
 
 /* After a failed sync, wait before the next round (a disk in trouble). */
 #define RETRY_AFTER_FAIL_MS 1000
+/* WAL pages after which a round checkpoints (sqlite's own default). */
+#define CHECKPOINT_PAGES    1000
 
 struct waiter {
 	struct waiter *next;
@@ -60,6 +62,7 @@ static struct {
 	struct sync_round round;
 	struct waiter    *round_waiters;
 	char              recycled[ULID_LEN + 1];
+	bool              checkpoints; /* the sync thread runs them */
 } P = { .waiters_tail = &P.waiters };
 
 struct queue_counters QC;
@@ -128,6 +131,23 @@ removal_durable(void *arg, bool ok)
 	P.unlinks = n;
 	P.nunlinks++;
 	log_info("%s: removed", n->id);
+}
+
+void *
+removal_mark(void)
+{
+	return P.removals;
+}
+
+void
+removal_rewind(void *mark)
+{
+	struct idnode *n;
+
+	while ((n = P.removals) != NULL && (void *)n != mark) {
+		P.removals = n->next;
+		free(n);
+	}
 }
 
 void
@@ -228,6 +248,7 @@ round_done(struct sync_round *r)
 	QC.rounds++;
 	QC.syncs += r->nsyncs;
 	QC.sync_us += r->sync_us;
+	QC.checkpoints += r->checkpointed;
 	if (!ok) {
 		errno = r->sync_err;
 		log_warn("spool sync failed: %zu messages refused or kept for "
@@ -296,6 +317,10 @@ round_stage(void)
 	/* Unlinks and pool files alone need no sync: recovery redoes a lost
 	 * unlink and removes pool files with the rest of incoming/. */
 	r->sync = r->npublish > 0 || P.waiters != NULL;
+	r->checkpoint = P.checkpoints &&
+	    store_wal_pages(Q.store) >= CHECKPOINT_PAGES;
+	if (r->checkpoint)
+		r->sync = true;
 	P.round_waiters = P.waiters;
 	P.waiters = NULL;
 	P.waiters_tail = &P.waiters;
@@ -326,9 +351,14 @@ pause_over(void *arg)
 int
 pipeline_start(void)
 {
+	bool checkpoints;
+
 	P.pause = ev_timer_new(pause_over, NULL);
-	if (syncer_start() == -1)
+	if (syncer_start(SPOOL_DB, &checkpoints) == -1)
 		return -1;
+	/* Checkpoints sync the database: on the thread, not in a commit. */
+	if (checkpoints && store_manual_checkpoints(Q.store) == 0)
+		P.checkpoints = true;
 	pipeline_kick();              /* fill the pool */
 	return 0;
 }

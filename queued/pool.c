@@ -35,6 +35,8 @@ struct pool_entry {
 static struct pool_entry pool[POOL_CAP];
 static size_t npool;
 static size_t nasked;                  /* files being made in the round */
+static uint64_t pause_until;           /* after a round made none: ENFILE... */
+#define POOL_PAUSE_MS 1000
 
 bool
 pool_take(char id[ULID_LEN + 1], int *fd, bool *reused)
@@ -58,7 +60,7 @@ pool_fill(struct sync_file *files, size_t max, const char *(*recycle)(void))
 	size_t n = 0, i = 0, want;
 	const char *old;
 
-	if (nasked > 0)
+	if (nasked > 0 || Q.stopping || now < pause_until)
 		return 0;
 	/* Files that waited too long: renamed with a new id. They leave the
 	 * pool while the round runs. */
@@ -101,12 +103,14 @@ pool_fill(struct sync_file *files, size_t max, const char *(*recycle)(void))
 void
 pool_filled(struct sync_file *files, size_t n)
 {
-	size_t i;
+	size_t i, made = 0;
 
 	nasked = 0;
 	for (i = 0; i < n; i++) {
 		struct sync_file *f = &files[i];
 
+		if (f->fd != -1)
+			made++;
 		if (f->fd == -1) {
 			if (f->kind != SF_RENAME || f->err != 0)
 				log_debug("pool: cannot make %s/%s (errno %d)",
@@ -124,6 +128,10 @@ pool_filled(struct sync_file *files, size_t n)
 		pool[npool].born = mono_ms();
 		npool++;
 	}
+	/* None could be made (out of descriptors, of inodes): do not ask
+	 * again at once, Q_CREATE makes its own meanwhile. */
+	if (n > 0 && made == 0)
+		pause_until = mono_ms() + POOL_PAUSE_MS;
 }
 
 bool
@@ -132,7 +140,7 @@ pool_wants(void)
 	uint64_t now = mono_ms();
 	size_t i;
 
-	if (nasked > 0)
+	if (nasked > 0 || Q.stopping || now < pause_until)
 		return false;
 	if (npool < POOL_TARGET / 2)
 		return true;

@@ -55,6 +55,7 @@ struct queue_counters {
 	uint64_t rounds;         /* sync rounds */
 	uint64_t syncs;          /* sync system calls (syncfs) */
 	uint64_t sync_us;        /* time spent in them */
+	uint64_t checkpoints;    /* WAL checkpoints by the sync thread */
 };
 extern struct queue_counters QC;
 
@@ -76,6 +77,10 @@ bool pipeline_idle(void);
  * that is durable. Whoever commits calls removal_txn_end(). */
 void removal_add(const char *msgid);
 void removal_txn_end(bool committed);
+/* Around a savepoint: forget the removals added since the mark when it is
+ * rolled back. */
+void *removal_mark(void);
+void removal_rewind(void *mark);
 
 /* commit.c */
 struct commit_hook {

@@ -442,6 +442,33 @@ store_full(const struct store *s)
 	return s->full;
 }
 
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store *s = arg;
+
+	(void)db;
+	(void)name;
+	s->wal_pages = pages > 0 ? (unsigned)pages : 0;
+	return SQLITE_OK;
+}
+
+int
+store_manual_checkpoints(struct store *s)
+{
+	if (exec(s, "PRAGMA wal_autocheckpoint=0") == -1)
+		return -1;
+	/* Replaces the automatic checkpoint's own hook. */
+	sqlite3_wal_hook(s->db, wal_hook, s);
+	return 0;
+}
+
+unsigned
+store_wal_pages(const struct store *s)
+{
+	return s->wal_pages;
+}
+
 int
 store_begin(struct store *s, bool durable)
 {

@@ -39,6 +39,11 @@ void store_close(struct store *);
 const char *store_errmsg(const struct store *);
 /* The last failure was for lack of room (SQLITE_FULL): 452, not 451. */
 bool store_full(const struct store *);
+/* Leave WAL checkpoints to the caller (the sync thread's connection):
+ * no automatic checkpoint in this connection's commits. */
+int  store_manual_checkpoints(struct store *);
+/* Pages in the WAL after the last commit (0 until one happened). */
+unsigned store_wal_pages(const struct store *);
 
 /* Transactions. durable = false commits without waiting for the disk
  * (used for state that recovery rebuilds anyway, such as inflight marks);

@@ -34,6 +34,7 @@ struct store {
 	bool          in_txn;
 	bool          durable;         /* current synchronous setting is FULL */
 	bool          full;            /* the last error was SQLITE_FULL */
+	unsigned      wal_pages;       /* from the WAL hook */
 };
 
 /* The SQL of store_query.c's statements, indexed by enum qstmt_id. */

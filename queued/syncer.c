@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "event.h"
 #include "log.h"
 #include "spool.h"
@@ -45,6 +47,7 @@ static struct {
 	int                incoming_fd, queue_fd;
 	int                fs_fd[SYNC_FS_MAX];
 	size_t             nfs;
+	sqlite3           *db;         /* the thread's own, for checkpoints */
 } Y = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.cv = PTHREAD_COND_INITIALIZER,
@@ -145,6 +148,13 @@ run_round(struct sync_round *r)
 			r->sync_err = errno;
 	}
 	r->sync_us = now_us() - t0;
+	/* After the sync: what it copies is durable in the WAL already. A
+	 * passive checkpoint waits for nobody; the loop's connection keeps
+	 * writing meanwhile. It syncs the WAL and the database itself. */
+	r->checkpointed = false;
+	if (r->checkpoint && Y.db != NULL && r->sync_err == 0)
+		r->checkpointed = sqlite3_wal_checkpoint_v2(Y.db, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) == SQLITE_OK;
 }
 
 static void *
@@ -217,8 +227,31 @@ add_fs(int fd)
 	return 0;
 }
 
+/* The thread's connection: same file, synchronous=FULL so that a
+ * checkpoint syncs what it copies. */
+static void
+open_db(const char *dbpath, bool *checkpoints)
+{
+	*checkpoints = false;
+	if (dbpath == NULL || sqlite3_threadsafe() == 0)
+		return;
+	if (sqlite3_open_v2(dbpath, &Y.db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_exec(Y.db, "PRAGMA synchronous=FULL", NULL, NULL,
+	    NULL) != SQLITE_OK) {
+		log_warnx("sync thread: cannot open %s (%s): checkpoints stay "
+		    "with the main thread", dbpath, Y.db ? sqlite3_errmsg(Y.db) :
+		    "out of memory");
+		sqlite3_close(Y.db);
+		Y.db = NULL;
+		return;
+	}
+	sqlite3_busy_timeout(Y.db, 100);
+	*checkpoints = true;
+}
+
 int
-syncer_start(void)
+syncer_start(const char *dbpath, bool *checkpoints)
 {
 	sigset_t all, old;
 	int rc, spool_fd;
@@ -234,6 +267,7 @@ syncer_start(void)
 	Y.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (Y.efd == -1)
 		return -1;
+	open_db(dbpath, checkpoints);
 	Y.io = ev_io_add(Y.efd, EV_READ, efd_cb, NULL);
 	/* Signals stay with the loop thread (signalfd): the new thread
 	 * starts with all of them blocked. */
@@ -291,4 +325,7 @@ syncer_stop(void)
 			close(Y.fs_fd[i]);
 	Y.efd = Y.incoming_fd = Y.queue_fd = -1;
 	Y.nfs = 0;
+	if (Y.db != NULL && sqlite3_close(Y.db) != SQLITE_OK)
+		log_warnx("sync thread: closing its index connection failed");
+	Y.db = NULL;
 }

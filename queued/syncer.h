@@ -10,8 +10,10 @@
  * commits with synchronous=NORMAL, its WAL is flushed here). Results go
  * back to the loop through an eventfd; the round's callback runs there.
  *
- * The thread never touches sqlite, channels or the logger: it only makes
- * system calls on names and descriptors it is given, and reports errnos. */
+ * The thread never touches the loop's sqlite connection, channels or the
+ * logger: it makes system calls on names and descriptors it is given and
+ * reports errnos; its only sqlite use is its own connection for WAL
+ * checkpoints (sqlite allows one connection per thread). */
 #ifndef QUEUED_SYNCER_H
 #define QUEUED_SYNCER_H
 
@@ -49,18 +51,23 @@ struct sync_round {
 	struct sync_file *files;       /* files for the pool */
 	size_t            nfiles;
 	bool              sync;        /* syncfs() after the names */
+	bool              checkpoint;  /* then copy the index's WAL into it */
 	/* out */
 	int               sync_err;    /* errno of the sync, 0 if done */
 	unsigned          nsyncs;      /* sync system calls made */
 	uint64_t          sync_us;     /* time spent in them */
+	bool              checkpointed;/* the checkpoint ran */
 	/* called on the loop thread when the round is over */
 	void            (*done)(struct sync_round *);
 	void             *arg;
 	struct sync_round *next;       /* private */
 };
 
-/* Start the thread; the spool is the working directory. -1 with errno. */
-int  syncer_start(void);
+/* Start the thread; the spool is the working directory. With dbpath,
+ * the thread opens its own connection to the index and runs its WAL
+ * checkpoints (their syncs must not stall the loop either); false in
+ * *checkpoints when it could not. -1 with errno. */
+int  syncer_start(const char *dbpath, bool *checkpoints);
 /* Hand a round to the thread; at most one is in flight. */
 void syncer_submit(struct sync_round *);
 bool syncer_busy(void);

@@ -21,6 +21,7 @@ from harness import EmpathTestCase, pid_alive, split_received, wait_until
 SENDERS = 50
 KILL_PHASE = float(os.environ.get("EMPATH_CRASH_SECONDS", "30"))
 DRAIN_TIMEOUT = 60.0
+PACE = 0.15                      # s between two messages of one client
 # Killed at random; the master a little less often (a restart costs more).
 VICTIMS = (["queued"] * 7 + ["smtpd"] * 5 + ["deliverd"] * 5 + ["master"] * 3)
 LINE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -68,6 +69,8 @@ class Load:
                     s.sendmail("sender@sink.test", [f"r{i}@sink.test"], data)
                 with self.lock:
                     self.accepted.add(token)
+                # A pace the test sink can drain (it is slower than Empath).
+                time.sleep(PACE)
             except (smtplib.SMTPException, OSError):
                 with self.lock:
                     self.errors += 1
@@ -156,6 +159,25 @@ class CrashTests(EmpathTestCase):
             sys.stderr.write("\n" + report + "\n")
         self.assertEqual(lost, [], report)
         self.assertGreaterEqual(sum(kills.values()), 12, report)
+
+    def test_new_master_waits_for_the_port_of_a_dying_smtpd(self):
+        """A master started while the SMTP port is still held (the smtpd
+        of a killed master not gone yet) retries the bind, bounded."""
+        sink = self.start_sink()
+        e = self.empath(sink, start=False)
+        holder = socket.socket()
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", e.port))
+        holder.listen(1)
+        timer = threading.Timer(2.0, holder.close)
+        timer.start()
+        self.addCleanup(timer.cancel)
+        t0 = time.monotonic()
+        e.start(timeout=15)
+        self.assertGreaterEqual(time.monotonic() - t0, 1.5)
+        self.assertRegex(e.log(), r"SMTP port on 127\.0\.0\.1 is in use .*retrying")
+        e.send("sender@sink.test", ["late@sink.test"], b"Subject: late\r\n\r\nx\r\n")
+        sink.wait_rcpts(["late@sink.test"])
 
     def token(self, m):
         mo = re.search(rb"X-Crash-Id: ([0-9a-f]{16})", m.data)

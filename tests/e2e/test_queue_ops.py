@@ -8,6 +8,7 @@ import os
 import re
 import socket
 import struct
+import threading
 import time
 import unittest
 
@@ -185,6 +186,27 @@ class QueueOpsTests(EmpathTestCase):
         self.assertIn("truncated", text)
         r = e.ctl("queue", "list", "--limit=0")
         self.assertEqual(r.returncode, 2)
+
+    def test_a_full_page_is_capped_and_marked(self):
+        sink, e = self.start(extra="")
+        self.ctl_ok(e, "queue", "freeze")
+        # Long senders make a page of several hundred KiB.
+        sender = "sender@" + ".".join(["x" * 60] * 3) + ".sink.test"
+        threads = [threading.Thread(target=lambda k=k: [
+            e.send(sender, [f"r{k}-{i}@sink.test"], b"Subject: x\r\n\r\nx\r\n")
+            for i in range(101)]) for k in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        doc = self.ctl_json(e, "queue", "list", "--limit=1000")
+        self.assertEqual(len(doc["messages"]), 1000)
+        self.assertTrue(doc["truncated"])
+        self.assertEqual(doc["messages"][0]["sender"], sender)
+        rest = self.ctl_json(e, "queue", "list", "--limit=1000", f"--after={doc['next']}")
+        self.assertEqual(len(rest["messages"]), 10)
+        self.assertFalse(rest["truncated"])
+        self.assertEqual(self.ctl_json(e, "queue", "stats")["messages"], 1010)
 
     def test_delete_removes_message_and_file(self):
         sink, e = self.start()

@@ -68,7 +68,7 @@ setup(void)
 	ck_assert_int_eq(mkdir(SPOOL_INCOMING, 0700), 0);
 	ck_assert_int_eq(mkdir(SPOOL_QUEUE, 0700), 0);
 	ev_init();
-	ck_assert_int_eq(syncer_start(), 0);
+	{ bool ck; ck_assert_int_eq(syncer_start(NULL, &ck), 0); ck_assert(!ck); }
 }
 
 static void
