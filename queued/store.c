@@ -833,11 +833,12 @@ store_recover_inflight(struct store *s, int64_t now, uint64_t *n)
 	return 0;
 }
 
+/* Call cb with the message id in column 0 of every row of st, until cb
+ * returns non-zero. */
 int
-store_foreach_message(struct store *s,
-    int (*cb)(const char *msgid, void *arg), void *arg)
+store_foreach_id(struct store *s, sqlite3_stmt *st,
+    int (*cb)(const char *msgid, void *arg), void *arg, const char *what)
 {
-	sqlite3_stmt *st = stmt(s, S_ALL_MSGS);
 	int rc;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -850,10 +851,17 @@ store_foreach_message(struct store *s,
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		store_serr(s, "list messages");
+		store_serr(s, what);
 		return -1;
 	}
 	return 0;
+}
+
+int
+store_foreach_message(struct store *s,
+    int (*cb)(const char *msgid, void *arg), void *arg)
+{
+	return store_foreach_id(s, stmt(s, S_ALL_MSGS), cb, arg, "list messages");
 }
 
 int

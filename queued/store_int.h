@@ -41,6 +41,8 @@ struct store {
 extern const char *const store_query_sql[QS_COUNT];
 
 void  store_serr(struct store *, const char *what);
+int   store_foreach_id(struct store *, sqlite3_stmt *,
+          int (*cb)(const char *msgid, void *), void *arg, const char *what);
 /* A prepared statement, reset and with its bindings cleared. */
 sqlite3_stmt *store_reset(sqlite3_stmt *);
 /* Bind a string, NULL as SQL NULL (SQLITE_STATIC: step before it goes). */

@@ -338,23 +338,8 @@ int
 store_removed_foreach(struct store *s, int (*cb)(const char *msgid, void *),
     void *arg)
 {
-	sqlite3_stmt *st = qstmt(s, QS_REMOVED_ALL);
-	int rc = SQLITE_DONE;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
-
-		if (id != NULL && cb(id, arg) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		store_serr(s, "list removed messages");
-		return -1;
-	}
-	return 0;
+	return store_foreach_id(s, qstmt(s, QS_REMOVED_ALL), cb, arg,
+	    "list removed messages");
 }
 
 int

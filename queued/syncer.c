@@ -38,7 +38,7 @@ static struct {
 	bool               running;
 	pthread_mutex_t    mu;
 	pthread_cond_t     cv;
-	struct sync_round *todo;       /* handed to the thread */
+	struct sync_round *handoff;       /* handed to the thread */
 	struct sync_round *done;       /* handed back */
 	bool               quit;
 	bool               busy;       /* a round is in flight (loop side) */
@@ -167,14 +167,14 @@ thread_main(void *arg)
 	(void)arg;
 	for (;;) {
 		pthread_mutex_lock(&Y.mu);
-		while (Y.todo == NULL && !Y.quit)
+		while (Y.handoff == NULL && !Y.quit)
 			pthread_cond_wait(&Y.cv, &Y.mu);
-		if (Y.todo == NULL) {
+		if (Y.handoff == NULL) {
 			pthread_mutex_unlock(&Y.mu);
 			return NULL;
 		}
-		r = Y.todo;
-		Y.todo = NULL;
+		r = Y.handoff;
+		Y.handoff = NULL;
 		pthread_mutex_unlock(&Y.mu);
 
 		run_round(r);
@@ -290,7 +290,7 @@ syncer_submit(struct sync_round *r)
 		fatalx("sync thread: a round submitted while one is in flight");
 	Y.busy = true;
 	pthread_mutex_lock(&Y.mu);
-	Y.todo = r;
+	Y.handoff = r;
 	pthread_cond_signal(&Y.cv);
 	pthread_mutex_unlock(&Y.mu);
 }
