@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ctld.h"
+#include "listener.h"
 #include "event.h"
 #include "log.h"
 #include "util.h"
@@ -24,7 +25,6 @@
 #define CTL_IDLE_MS          (60 * 1000)
 #define CTL_MAX_INFLIGHT     4        /* forwarded requests per client */
 #define CTL_PEER_TIMEOUT_MS  (5 * 1000)
-#define CTL_ACCEPT_RETRY_MS  1000     /* after EMFILE and the like */
 /* The largest answer (a page of `queue list`, a `queue view`) fits, twice;
  * a client with more unread is not reading. */
 #define CTL_MAX_UNREAD       (2 * (size_t)CHAN_MAX_PAYLOAD + 64 * 1024)
@@ -57,12 +57,12 @@ struct ctl_command {
 	void      (*run)(struct ctl_client *, const char *name, const struct chan_msg *);
 };
 
-static int listen_fd = -1;
-static struct ev_io *listen_io;
-static struct ev_timer *accept_retry;
-static bool started;
 static TAILQ_HEAD(, ctl_client) clients = TAILQ_HEAD_INITIALIZER(clients);
-static unsigned nclients;
+static bool client_new(int fd);
+static struct ctl_listener listener = {
+	.name = "control", .max = CTL_MAX_CLIENTS, .on_accept = client_new,
+	.fd = -1,
+};
 
 static void cmd_ping(struct ctl_client *, const char *, const struct chan_msg *);
 static void cmd_status(struct ctl_client *, const char *, const struct chan_msg *);
@@ -91,19 +91,6 @@ ctl_audit(const struct ctl_client *c, const char *command, const char *result)
 	    (unsigned)c->uid, c->user, (int)c->pid, command, result);
 }
 
-/* Accept only while there is room and no accept error is being waited out. */
-static void
-listener_update(void)
-{
-	bool on;
-
-	if (listen_io == NULL)
-		return;
-	on = started && nclients < CTL_MAX_CLIENTS &&
-	    !ev_timer_pending(accept_retry);
-	ev_io_set(listen_io, on ? EV_READ : 0);
-}
-
 static void
 inflight_cancel_all(struct ctl_client *c)
 {
@@ -122,10 +109,9 @@ static void
 client_destroy(struct ctl_client *c)
 {
 	TAILQ_REMOVE(&clients, c, entry);
-	nclients--;
 	ev_timer_free(c->idle);
 	free(c);
-	listener_update();
+	listener_conn_closed(&listener);
 }
 
 static void
@@ -235,7 +221,7 @@ client_msg(struct channel *ch, struct chan_msg *m, void *arg)
 	ctl_audit(c, name, "error");
 }
 
-static void
+static bool
 client_new(int fd)
 {
 	struct ctl_client *c;
@@ -247,7 +233,7 @@ client_new(int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
 		log_warn("control: SO_PEERCRED");
 		close(fd);
-		return;
+		return false;
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->uid = cred.uid;
@@ -268,49 +254,14 @@ client_new(int fd)
 		log_warnx("control: cannot set up a channel");
 		close(fd);
 		free(c);
-		return;
+		return false;
 	}
 	c->idle = ev_timer_new(client_idle, c);
 	ev_timer_start(c->idle, CTL_IDLE_MS);
 	TAILQ_INSERT_TAIL(&clients, c, entry);
-	nclients++;
 	log_debug("control: connection from uid=%u pid=%d", (unsigned)c->uid,
 	    (int)c->pid);
-}
-
-static void
-accept_resume(void *arg)
-{
-	(void)arg;
-	listener_update();
-}
-
-static void
-control_accept(int fd, int events, void *arg)
-{
-	int s;
-
-	(void)events;
-	(void)arg;
-	while (nclients < CTL_MAX_CLIENTS) {
-		s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (s != -1) {
-			client_new(s);
-			continue;
-		}
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
-		    errno == ECONNABORTED)
-			break;
-		/* Out of descriptors or memory: a level-triggered listener
-		 * would spin, so stop accepting for a moment. */
-		log_warn("control: accept");
-		ev_timer_start(accept_retry, CTL_ACCEPT_RETRY_MS);
-		break;
-	}
-	if (nclients >= CTL_MAX_CLIENTS)
-		log_warnx("control: %d clients connected, not accepting more",
-		    CTL_MAX_CLIENTS);
-	listener_update();
+	return true;
 }
 
 /* ---- commands ---- */
@@ -459,27 +410,15 @@ ctl_forward(struct ctl_client *c, uint32_t peerid, const char *command,
 void
 control_listen(int fd)
 {
-	if (listen_io != NULL) {
-		log_warnx("control: a second control socket, replacing the first");
-		ev_io_del(listen_io);
-		close(listen_fd);
-	}
-	if (fd_nonblock(fd) == -1 || fd_cloexec(fd, true) == -1)
-		log_warn("control: socket flags");
-	listen_fd = fd;
-	if (accept_retry == NULL)
-		accept_retry = ev_timer_new(accept_resume, NULL);
-	listen_io = ev_io_add(fd, 0, control_accept, NULL);
-	listener_update();
+	listener_set_fd(&listener, fd);
 }
 
 void
 control_start(void)
 {
-	started = true;
-	if (listen_io == NULL)
+	if (listener.io == NULL)
 		log_warnx("control: no control socket received");
-	listener_update();
+	listener_start(&listener);
 }
 
 void
@@ -487,13 +426,7 @@ control_shutdown(void)
 {
 	struct ctl_client *c, *tmp;
 
-	started = false;
-	if (listen_io != NULL) {
-		ev_io_del(listen_io);
-		listen_io = NULL;
-		close(listen_fd);
-		listen_fd = -1;
-	}
+	listener_close(&listener);
 	TAILQ_FOREACH_SAFE(c, &clients, entry, tmp) {
 		if (c->closing)
 			continue;     /* client_reap owns it */

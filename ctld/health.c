@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ctld.h"
+#include "listener.h"
 #include "event.h"
 #include "log.h"
 #include "util.h"
@@ -24,7 +25,6 @@
 #define HTTP_MAX_REQUEST     (8 * 1024)
 #define HTTP_TIMEOUT_MS      (5 * 1000)
 #define HTTP_QUEUE_WAIT_MS   (2 * 1000)   /* well inside HTTP_TIMEOUT_MS */
-#define HTTP_ACCEPT_RETRY_MS 1000
 
 struct hconn {
 	TAILQ_ENTRY(hconn) entry;
@@ -38,23 +38,12 @@ struct hconn {
 	size_t           outlen, outoff;
 };
 
-static int listen_fd = -1;
-static struct ev_io *listen_io;
-static struct ev_timer *accept_retry;
-static bool started;
 static TAILQ_HEAD(, hconn) conns = TAILQ_HEAD_INITIALIZER(conns);
-static unsigned nconns;
-
-static void
-listener_update(void)
-{
-	bool on;
-
-	if (listen_io == NULL)
-		return;
-	on = started && nconns < HTTP_MAX_CONNS && !ev_timer_pending(accept_retry);
-	ev_io_set(listen_io, on ? EV_READ : 0);
-}
+static bool hconn_new(int fd);
+static struct ctl_listener listener = {
+	.name = "health", .max = HTTP_MAX_CONNS, .on_accept = hconn_new,
+	.fd = -1,
+};
 
 /* Only called from this connection's own io or timer callback, or from
  * the queue answer: nothing refers to h afterwards. */
@@ -74,9 +63,8 @@ hconn_free(struct hconn *h)
 	ev_timer_free(h->timer);
 	free(h->out);
 	TAILQ_REMOVE(&conns, h, entry);
-	nconns--;
 	free(h);
-	listener_update();
+	listener_conn_closed(&listener);
 }
 
 static void
@@ -249,64 +237,29 @@ hconn_timeout(void *arg)
 	hconn_free(h);
 }
 
-static void
-accept_resume(void *arg)
+static bool
+hconn_new(int s)
 {
-	(void)arg;
-	listener_update();
-}
+	struct hconn *h = xcalloc(1, sizeof(*h));
 
-static void
-health_accept(int fd, int events, void *arg)
-{
-	struct hconn *h;
-	int s;
-
-	(void)events;
-	(void)arg;
-	while (nconns < HTTP_MAX_CONNS) {
-		s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (s == -1) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR || errno == ECONNABORTED)
-				break;
-			log_warn("health: accept");
-			ev_timer_start(accept_retry, HTTP_ACCEPT_RETRY_MS);
-			break;
-		}
-		h = xcalloc(1, sizeof(*h));
-		h->fd = s;
-		h->io = ev_io_add(s, EV_READ, hconn_io, h);
-		h->timer = ev_timer_new(hconn_timeout, h);
-		ev_timer_start(h->timer, HTTP_TIMEOUT_MS);
-		TAILQ_INSERT_TAIL(&conns, h, entry);
-		nconns++;
-	}
-	listener_update();
+	h->fd = s;
+	h->io = ev_io_add(s, EV_READ, hconn_io, h);
+	h->timer = ev_timer_new(hconn_timeout, h);
+	ev_timer_start(h->timer, HTTP_TIMEOUT_MS);
+	TAILQ_INSERT_TAIL(&conns, h, entry);
+	return true;
 }
 
 void
 health_listen(int fd)
 {
-	if (listen_io != NULL) {
-		log_warnx("health: a second health socket, replacing the first");
-		ev_io_del(listen_io);
-		close(listen_fd);
-	}
-	if (fd_nonblock(fd) == -1 || fd_cloexec(fd, true) == -1)
-		log_warn("health: socket flags");
-	listen_fd = fd;
-	if (accept_retry == NULL)
-		accept_retry = ev_timer_new(accept_resume, NULL);
-	listen_io = ev_io_add(fd, 0, health_accept, NULL);
-	listener_update();
+	listener_set_fd(&listener, fd);
 }
 
 void
 health_start(void)
 {
-	started = true;
-	listener_update();
+	listener_start(&listener);
 }
 
 void
@@ -314,13 +267,7 @@ health_shutdown(void)
 {
 	struct hconn *h;
 
-	started = false;
-	if (listen_io != NULL) {
-		ev_io_del(listen_io);
-		listen_io = NULL;
-		close(listen_fd);
-		listen_fd = -1;
-	}
+	listener_close(&listener);
 	while ((h = TAILQ_FIRST(&conns)) != NULL)
 		hconn_free(h);
 }
