@@ -393,6 +393,10 @@ cfg_new(void)
 	c->delivery.breaker_failures = 5;
 	c->delivery.breaker_cooldown = 60;
 	c->dsn_delay_warning = 4 * 3600;
+	c->dsn_return_limit = 50 * 1024;
+	c->max_hops = 100;
+	c->address_literals = ADDRLIT_REFUSE;
+	TAILQ_INIT(&c->delivery.mx_allow);
 	c->health_max_queue = 10000;
 	c->log_target = LOGT_SYSLOG;
 	c->log_format = LOGF_TEXT;
@@ -435,6 +439,7 @@ cfg_listen_new(void)
 	l->to_data_block = 3 * 60;
 	l->to_data_term = 10 * 60;
 	l->to_connection = 30 * 60;
+	l->address_literals = -1;
 	return l;
 }
 
@@ -476,6 +481,9 @@ static const struct {
 	{ "attempts", T_ATTEMPTS }, { "cache-max-ttl", T_CACHEMAXTTL },
 	{ "cache-min-ttl", T_CACHEMINTTL }, { "circuit-breaker", T_CIRCUITBREAKER },
 	{ "cool-down", T_COOLDOWN }, { "mx-port", T_MXPORT },
+	{ "max-hops", T_MAXHOPS }, { "address-literals", T_ADDRLITERALS },
+	{ "refuse", T_REFUSE }, { "mx-allow", T_MXALLOW },
+	{ "return-limit", T_RETURNLIMIT },
 };
 
 static int
@@ -831,6 +839,7 @@ config_free(struct config *cfg)
 		TAILQ_REMOVE(&cfg->domains, d, entry);
 		free(d->name);
 		free(d->relay_host);
+		cfg_netmasks_free(&d->mx_allow);
 		free(d);
 	}
 	while ((pl = TAILQ_FIRST(&cfg->plugins)) != NULL) {
@@ -848,6 +857,7 @@ config_free(struct config *cfg)
 	free(cfg->user);
 	free(cfg->spool);
 	free(cfg->delivery.relay_host);
+	cfg_netmasks_free(&cfg->delivery.mx_allow);
 	free(cfg->resolver_addr);
 	free(cfg->dsn_reporting_mta);
 	free(cfg->dsn_postmaster);

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 
 enum tls_policy { TLS_NONE = 0, TLS_OPPORTUNISTIC, TLS_REQUIRED };
+/* `address-literals`: may clients outside `relay from` use them? */
+enum addr_literals { ADDRLIT_REFUSE = 0, ADDRLIT_ACCEPT };
 /* `tls` mode of a listener: plain with optional STARTTLS, STARTTLS required
  * before MAIL, or TLS from the first byte (port 465). */
 enum listen_tls { LTLS_STARTTLS = 0, LTLS_REQUIRED, LTLS_IMPLICIT };
@@ -41,6 +43,7 @@ struct cfg_listen {
 	unsigned to_data_term;            /* 10m */
 	unsigned to_connection;           /* 30m */
 	struct cfg_kv_list context;       /* context "key" "value" */
+	int      address_literals;        /* -1 unset (use global), else enum */
 };
 TAILQ_HEAD(cfg_listen_list, cfg_listen);
 
@@ -62,6 +65,7 @@ struct cfg_domain {
 	double   rate;                    /* messages per second, 0 = unset */
 	unsigned burst;
 	int      tls;                     /* -1 unset, else enum tls_policy */
+	struct cfg_netmask_list mx_allow; /* added to the delivery block's */
 };
 TAILQ_HEAD(cfg_domain_list, cfg_domain);
 
@@ -83,6 +87,8 @@ struct cfg_delivery {
 	uint16_t mx_port;                 /* 25: port of MX hosts (tests) */
 	unsigned breaker_failures;        /* 5: circuit breaker, 0 = off */
 	unsigned breaker_cooldown;        /* 60 s */
+	/* Special addresses (loopback, private...) MX hosts may have. */
+	struct cfg_netmask_list mx_allow;
 };
 
 struct cfg_plugin {
@@ -112,6 +118,10 @@ struct config {
 	char    *dsn_reporting_mta;       /* default hostname */
 	char    *dsn_postmaster;          /* default "postmaster@" hostname */
 	unsigned dsn_delay_warning;       /* 4h, 0 = off */
+	size_t   dsn_return_limit;        /* 50K: octets of a returned message */
+
+	unsigned max_hops;                /* 100 Received: fields */
+	enum addr_literals address_literals;   /* refuse */
 
 	char    *control_socket;          /* "/run/empath/control.sock" */
 	char    *control_group;           /* NULL: primary group of user */
@@ -146,6 +156,15 @@ void config_free(struct config *);
 /* Lookups used by the daemons. */
 struct cfg_domain *config_domain(const struct config *, const char *domain);
 bool config_relay_allowed(const struct config *, const struct sockaddr *);
+/* lib/config_loops.c. May this client use address literals in MAIL and
+ * RCPT: inside `relay from`, or `address-literals accept` on its listener
+ * (else globally)? */
+bool config_address_literals_ok(const struct config *,
+    const struct cfg_listen *, const struct sockaddr *client);
+/* Is address sa in `mx-allow` of the delivery block or of domain's block
+ * (the two lists add up)? */
+bool config_mx_allowed(const struct config *, const char *domain,
+    const struct sockaddr *sa);
 
 /* The value syntax of empath.conf(5), shared by the parser and by tools.
  * Each returns 0 on success, -1 on a malformed or out-of-range value. */

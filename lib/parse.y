@@ -41,6 +41,7 @@ struct parser {
 	/* Facts for the checks done once the whole file is read. */
 	unsigned        retry_line, health_line;
 	bool            relay_given;
+	struct cfg_netmask_list *mx_allow;   /* the mx-allow being filled */
 
 	/* The last token, for syntax error messages. */
 	char            tok[72];
@@ -69,6 +70,10 @@ bool cfg_same_sockaddr(const struct sockaddr_storage *,
  * blocks. */
 void cfg_set_rate(double *, unsigned *, double, int64_t);
 void cfg_set_route(struct parser *, char **, uint16_t *, char *, unsigned);
+/* lib/config_loops.c: mx-allow lists. */
+void cfg_mx_allow_add(struct parser *, struct cfg_netmask_list *, char *,
+    unsigned);
+void cfg_netmasks_free(struct cfg_netmask_list *);
 }
 
 %{
@@ -168,9 +173,11 @@ static void plugin_arg(struct parser *, char *);
 %token ATTEMPTS "attempts" CACHEMAXTTL "cache-max-ttl"
 %token CACHEMINTTL "cache-min-ttl" CIRCUITBREAKER "circuit-breaker"
 %token COOLDOWN "cool-down" MXPORT "mx-port"
+%token MAXHOPS "max-hops" ADDRLITERALS "address-literals" REFUSE "refuse"
+%token MXALLOW "mx-allow" RETURNLIMIT "return-limit"
 
 %type <num> port port_opt count size duration yesno tls_policy burst_opt
-%type <num> log_level
+%type <num> log_level addr_literals
 %type <rate> rate
 
 %destructor { free($$); } <str>
@@ -215,6 +222,29 @@ stmt		: HOSTNAME STRING {
 		| health_head health_block
 		| LOG '{' log_opts '}'
 		| plugin_head plugin_block
+		| MAXHOPS count { SET_COUNT(p->cfg->max_hops, $2); }
+		| ADDRLITERALS addr_literals {
+			p->cfg->address_literals = (enum addr_literals)$2;
+		}
+		;
+addr_literals	: ACCEPT { $$ = ADDRLIT_ACCEPT; }
+		| REFUSE { $$ = ADDRLIT_REFUSE; }
+		;
+/* mx-allow { 127.0.0.0/8, ::1 } or mx-allow 10.0.0.0/8, into p->mx_allow */
+mx_allow	: STRING { cfg_mx_allow_add(p, p->mx_allow, $1, LINE(@1)); }
+		| '{' mx_allow_masks '}'
+		;
+mx_allow_masks	: %empty
+		| mx_allow_list
+		| mx_allow_list ','
+		;
+mx_allow_list	: STRING { cfg_mx_allow_add(p, p->mx_allow, $1, LINE(@1)); }
+		| mx_allow_list STRING {
+			cfg_mx_allow_add(p, p->mx_allow, $2, LINE(@2));
+		}
+		| mx_allow_list ',' STRING {
+			cfg_mx_allow_add(p, p->mx_allow, $3, LINE(@3));
+		}
 		;
 
 /* Block heads are rules of their own so that their strings are owned by
@@ -276,6 +306,7 @@ listen_opt	: MAXMSGSIZE size {
 		| TLS { p->tls_line = LINE(@1); } listen_tls_opts
 		| TIMEOUT listen_timeouts
 		| CONTEXT STRING STRING { listen_context(p, $2, $3, LINE(@2)); }
+		| ADDRLITERALS addr_literals { LST.address_literals = (int)$2; }
 		;
 listen_tls_opts	: listen_tls_opt
 		| listen_tls_opts listen_tls_opt
@@ -328,6 +359,7 @@ domain_opt	: ACCEPT { p->domain->accept = true; }
 			cfg_set_rate(&p->domain->rate, &p->domain->burst, $2, $3);
 		}
 		| TLS tls_policy { p->domain->tls = (int)$2; }
+		| MXALLOW { p->mx_allow = &p->domain->mx_allow; } mx_allow
 		;
 
 delivery_opts	: %empty
@@ -356,6 +388,7 @@ delivery_opt	: MAXATTEMPTS count { SET_COUNT(DLV.max_attempts, $2); }
 		| MXPORT port { if ($2 > 0) DLV.mx_port = (uint16_t)$2; }
 		| CIRCUITBREAKER count breaker_opt { SET_COUNT(DLV.breaker_failures, $2); }
 		| CIRCUITBREAKER NO { DLV.breaker_failures = 0; }
+		| MXALLOW { p->mx_allow = &DLV.mx_allow; } mx_allow
 		;
 breaker_opt	: %empty
 		| COOLDOWN duration { SET_DURATION(DLV.breaker_cooldown, $2, @2); }
@@ -420,6 +453,10 @@ dsn_opt		: REPORTINGMTA STRING {
 			/* 0 turns the warning off. */
 			if ($2 >= 0)
 				p->cfg->dsn_delay_warning = (unsigned)$2;
+		}
+		| RETURNLIMIT size {
+			if ($2 > 0)
+				p->cfg->dsn_return_limit = (size_t)$2;
 		}
 		;
 
@@ -811,6 +848,7 @@ domain_begin(struct parser *p, char *name, unsigned line)
 	d->relay_port = 25;
 	d->accept_invalid_certs = -1;
 	d->tls = -1;
+	TAILQ_INIT(&d->mx_allow);
 	TAILQ_INSERT_TAIL(&p->cfg->domains, d, entry);
 	p->domain = d;
 }
