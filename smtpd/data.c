@@ -3,7 +3,8 @@
  * least DATA_FLUSH bytes; at the end of the content the hooks decide,
  * then queued commits. A message the decoder refuses (bare CR or LF,
  * a line over 998 octets, over the size limit) is read to its end and
- * rolled back, so that no byte of it can be taken for a command. */
+ * rolled back, so that no byte of it can be taken for a command; so is
+ * one with more Received: fields than `max-hops` (hops.c): a mail loop. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@ data_start(struct session *s, int fd, const char *msgid)
 	tx->got_data = false;
 	tx->data_started = ev_now();
 	msgdec_init(&tx->dec, tx->bdat, s->listen->max_message_size);
+	hops_init(&tx->hops);
 
 	memset(&ri, 0, sizeof(ri));
 	ri.helo = s->helo;
@@ -108,6 +110,11 @@ decode_some(struct session *s, const char *buf, size_t len)
 	if (len > room)
 		len = room;
 	used = msgdec_feed(&tx->dec, buf, len, tx->wbuf + tx->wlen, &out);
+	if (!tx->hops.done) {
+		hops_feed(&tx->hops, tx->wbuf + tx->wlen, out);
+		if (tx->hops.n > smtpd.cfg->max_hops)
+			tx->flags |= TX_HOPS;
+	}
 	tx->wlen += out;
 	if (tx_flags(tx) & TX_REJECT)
 		tx->wlen = 0;                  /* read on, keep nothing */
@@ -148,7 +155,8 @@ data_input(struct session *s)
 static const char *
 refusal(unsigned flags)
 {
-	return (flags & TX_TOOBIG) ? "too big" :
+	return (flags & TX_HOPS) ? "too many hops" :
+	    (flags & TX_TOOBIG) ? "too big" :
 	    (flags & (TX_BARE_LF | TX_BARE_CR)) ? "bare CR or LF" :
 	    (flags & TX_LONG_LINE) ? "line too long" :
 	    (flags & TX_QUEUE_LOST) ? "queue restarted" : "write error";
@@ -158,7 +166,11 @@ refusal(unsigned flags)
 static void
 reply_refused(struct session *s, unsigned flags)
 {
-	if (flags & TX_TOOBIG)
+	if (flags & TX_HOPS)
+		session_reply(s, "554 5.4.6 Error: too many hops (more than "
+		    "%u Received: header fields): mail loop?",
+		    smtpd.cfg->max_hops);
+	else if (flags & TX_TOOBIG)
 		session_reply(s, "552 5.3.4 Error: message too big");
 	else if (flags & TX_BARE_LF)
 		session_reply(s, "550 5.6.0 Error: bare <LF> received; "

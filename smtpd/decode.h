@@ -27,8 +27,9 @@
 #define TX_LONG_LINE  0x08
 #define TX_WRITE_ERR  0x10
 #define TX_QUEUE_LOST 0x20         /* queued restarted: its file is gone */
+#define TX_HOPS       0x40         /* more Received: fields than max-hops */
 #define TX_REJECT     (TX_TOOBIG | TX_BARE_LF | TX_BARE_CR | TX_LONG_LINE | \
-                       TX_WRITE_ERR | TX_QUEUE_LOST)
+                       TX_WRITE_ERR | TX_QUEUE_LOST | TX_HOPS)
 
 struct msgdec {
 	uint64_t max;              /* size limit of the output, 0: none */

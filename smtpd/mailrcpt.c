@@ -138,6 +138,8 @@ cmd_mail(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 	}
 	if (!mail_params(s, cmd, &mp))
 		return;
+	if (literal_refused(s, cmd))
+		return;
 	if (cmd->utf8 && !mp.smtputf8) {
 		session_reply_error(s, "553 5.6.7 Error: non-ASCII address "
 		    "needs SMTPUTF8");

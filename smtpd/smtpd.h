@@ -12,6 +12,8 @@
  *   hooks.c         the hook dispatcher (plugins later; hooks.h)
  *   limits.c        connections per client address
  *   received.c      the Received: header
+ *   hops.c          the hop count (Received: fields) of the content
+ *   literal.c       address literals from clients outside relay from
  *   queue_client.c  requests to queued (create, commit, rollback)
  * A session is freed only at the end of a top-level entry point (I/O,
  * timer, queue reply, stop) by session_after(): nested code marks it
@@ -27,6 +29,7 @@
 
 #include "config.h"
 #include "decode.h"
+#include "hops.h"
 #include "envelope.h"
 #include "event.h"
 #include "lineio.h"
@@ -73,6 +76,7 @@ struct txn {
 	char    *wbuf;                 /* DATA_BUF_SIZE bytes while open */
 	size_t   wlen;
 	struct msgdec dec;             /* content decoder: size, TX_* flags */
+	struct hopcount hops;          /* Received: fields of the content */
 	uint64_t file_size;            /* bytes written to the file */
 	uint64_t data_started;         /* ev_now() at 354 or the first BDAT */
 	bool     got_data;             /* content arrived since then */
@@ -163,6 +167,10 @@ enum sess_state cmd_state(const struct session *);
 /* mailrcpt.c */
 void cmd_mail(struct session *, const struct smtp_cmd *, enum smtp_error);
 void cmd_rcpt(struct session *, const struct smtp_cmd *, enum smtp_error);
+
+/* literal.c: refuse an address literal in MAIL or RCPT from a client
+ * that may not use them; true after replying. */
+bool literal_refused(struct session *, const struct smtp_cmd *);
 
 /* bdat.c */
 void cmd_bdat(struct session *, const struct smtp_cmd *, enum smtp_error);

@@ -3,7 +3,7 @@
  * event loop, with queued played by the test on the other end of a real
  * channel: reply codes, sequences, pipelining, the end of data, limits,
  * relay policy, timeouts, stop, and every way queued can fail. */
-// LINK: tests/unit/smtpd_fixture.c smtpd/session.c smtpd/command.c smtpd/mailrcpt.c smtpd/bdat.c smtpd/data.c smtpd/decode.c smtpd/starttls.c smtpd/hooks.c smtpd/limits.c smtpd/received.c smtpd/queue_client.c
+// LINK: tests/unit/smtpd_fixture.c smtpd/session.c smtpd/command.c smtpd/mailrcpt.c smtpd/bdat.c smtpd/data.c smtpd/hops.c smtpd/literal.c smtpd/decode.c smtpd/starttls.c smtpd/hooks.c smtpd/limits.c smtpd/received.c smtpd/queue_client.c
 #include <arpa/inet.h>
 #include <check.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * and context, a rejection at each point replaces smtpd's reply (and at
  * connect, STARTTLS and with 421 ends the session), an accepting hook may
  * choose the MAIL/RCPT reply, and whatever a hook writes is made safe. */
-// LINK: tests/unit/smtpd_fixture.c smtpd/session.c smtpd/command.c smtpd/mailrcpt.c smtpd/bdat.c smtpd/data.c smtpd/decode.c smtpd/starttls.c smtpd/hooks.c smtpd/limits.c smtpd/received.c smtpd/queue_client.c
+// LINK: tests/unit/smtpd_fixture.c smtpd/session.c smtpd/command.c smtpd/mailrcpt.c smtpd/bdat.c smtpd/data.c smtpd/hops.c smtpd/literal.c smtpd/decode.c smtpd/starttls.c smtpd/hooks.c smtpd/limits.c smtpd/received.c smtpd/queue_client.c
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
