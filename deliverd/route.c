@@ -5,7 +5,8 @@
  * (or of the domain itself, or of a relay host given by name), and builds
  * the route when the last of them is in. Relay hosts by name go through
  * the same resolver as MX lookups, so the configured `resolver` decides
- * every DNS answer deliverd uses. */
+ * every DNS answer deliverd uses. Every route then passes guard.c: never
+ * to ourselves, by MX never to special addresses. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include "daemon.h"
 #include "dns_cache.h"
 #include "event.h"
+#include "guard.h"
 #include "log.h"
 #include "route.h"
 #include "util.h"
@@ -32,6 +34,7 @@ struct rslot {
 
 struct rhost {
 	char     name[ROUTE_HOST_MAX];
+	uint16_t pref;                   /* MX preference */
 	struct rslot s[2];               /* AAAA, A */
 };
 
@@ -57,6 +60,7 @@ route_configure(const struct config *cfg)
 	const struct cfg_domain *d;
 
 	dnsc_configure(cfg);
+	guard_configure();
 	TAILQ_FOREACH(d, &cfg->domains, entry)
 		if (d->relay_host != NULL)
 			log_debug("route: %s via %s port %u", d->name,
@@ -173,6 +177,8 @@ deliver(struct route_query *q)
 	route_cb cb = q->cb;
 	void *arg = q->arg;
 
+	/* Never to ourselves; by MX, never to special addresses. */
+	guard_route(daemon_config(), q->domain, r);
 	q->route = NULL;
 	query_free(q);
 	cb(r, arg);
@@ -200,8 +206,8 @@ defer_answer(struct route_query *q)
 }
 
 static void
-add_dest(struct route *r, const char *host, int family, const uint8_t *a,
-    uint16_t port)
+add_dest(struct route *r, const char *host, uint16_t pref, int family,
+    const uint8_t *a, uint16_t port)
 {
 	struct route_dest *d;
 	struct sockaddr_in *s4;
@@ -213,6 +219,7 @@ add_dest(struct route *r, const char *host, int family, const uint8_t *a,
 	memset(d, 0, sizeof(*d));
 	strlcpy(d->host, host, sizeof(d->host));
 	d->port = port;
+	d->pref = pref;
 	if (family == AF_INET6) {
 		s6 = (struct sockaddr_in6 *)&d->ss;
 		s6->sin6_family = AF_INET6;
@@ -245,6 +252,7 @@ assemble(struct route_query *q)
 			if (rs->status == DNSC_OK) {
 				for (a = 0; a < rs->n; a++)
 					add_dest(r, q->hosts[i].name,
+					    q->hosts[i].pref,
 					    k == 0 ? AF_INET6 : AF_INET, rs->addr[a],
 					    q->port);
 			} else if (rs->status == DNSC_TEMPFAIL) {
@@ -348,9 +356,11 @@ mx_done(const struct dns_rrset *rs, void *arg)
 			for (k = 0; k < q->nhosts; k++)
 				if (strcmp(q->hosts[k].name, mx[i].host) == 0)
 					break;
-			if (k == q->nhosts)
+			if (k == q->nhosts) {
+				q->hosts[q->nhosts].pref = mx[i].pref;
 				strlcpy(q->hosts[q->nhosts++].name, mx[i].host,
 				    sizeof(q->hosts[0].name));
+			}
 		}
 	}
 	for (i = 0; i < q->nhosts; i++)
@@ -373,9 +383,9 @@ address_literal(const char *domain, struct route *r, uint16_t port)
 	r->kind = ROUTE_LITERAL;
 	if (strncasecmp(buf, "ipv6:", 5) == 0 &&
 	    inet_pton(AF_INET6, buf + 5, a) == 1)
-		add_dest(r, buf + 5, AF_INET6, a, port);
+		add_dest(r, buf + 5, 0, AF_INET6, a, port);
 	else if (inet_pton(AF_INET, buf, a) == 1)
-		add_dest(r, buf, AF_INET, a, port);
+		add_dest(r, buf, 0, AF_INET, a, port);
 	else
 		route_fail(r, ROUTE_PERMFAIL, "5.1.2 invalid address literal");
 	return 0;
@@ -404,7 +414,7 @@ relay(struct route_query *q, const char *host, uint16_t port)
 	memcpy(name, host, len);
 	name[len] = '\0';
 	if (inet_pton(AF_INET6, name, a) == 1 || inet_pton(AF_INET, name, a) == 1) {
-		add_dest(r, name, strchr(name, ':') ? AF_INET6 : AF_INET, a,
+		add_dest(r, name, 0, strchr(name, ':') ? AF_INET6 : AF_INET, a,
 		    q->port);
 		defer_answer(q);
 		return;

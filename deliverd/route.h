@@ -31,6 +31,7 @@ struct route_dest {
 	struct sockaddr_storage ss;      /* numeric address and port */
 	socklen_t sslen;
 	uint16_t port;
+	uint16_t pref;                   /* MX preference; 0 for other routes */
 };
 
 enum route_status { ROUTE_OK = 0, ROUTE_TEMPFAIL, ROUTE_PERMFAIL };

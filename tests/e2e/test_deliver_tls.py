@@ -81,7 +81,7 @@ class TLSPolicyTests(EmpathTestCase):
         self.dns.start()
         extra = "\n".join([
             self.dns.resolver_config(),
-            f"delivery {{ mx-port {self.selfsink.port} }}",
+            f"delivery {{ mx-port {self.selfsink.port} mx-allow 127.0.0.0/8 }}",
             'domain "none.test" { tls none }',
             'domain "opp.test" { tls opportunistic }',
             'domain "req.test" { tls required }',

@@ -4,7 +4,7 @@
  * against a DNS server in this process (a wrong id ignored, truncation
  * to TCP, SERVFAIL to the next server, timeouts, shared and cached
  * lookups). */
-// LINK: deliverd/dns.c deliverd/dns_cache.c deliverd/route.c
+// LINK: deliverd/dns.c deliverd/dns_cache.c deliverd/route.c deliverd/guard.c
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>

@@ -3,7 +3,7 @@
  * after N failures, half-open probe after the cool-down, closes on
  * success, opens again on a failed probe), and the per-domain limit of
  * flow_admit() with the defaults. */
-// LINK: deliverd/flow.c deliverd/route.c deliverd/dns_cache.c deliverd/dns.c
+// LINK: deliverd/flow.c deliverd/route.c deliverd/guard.c deliverd/dns_cache.c deliverd/dns.c
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
