@@ -245,6 +245,7 @@ make_notice(const char *msgid, bool delay)
 	info.arrival = orig.created;
 	info.now = wall_s();
 	info.ret_full = orig.ret == DSN_RET_FULL;
+	info.return_limit = cfg->dsn_return_limit;
 	info.nrcpt = k;
 	info.rcpt = dr;
 	if (dsn_write(fd, &info, ofd, &eightbit) == -1 || fstat(fd, &sb) == -1) {

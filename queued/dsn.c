@@ -203,68 +203,63 @@ put_original(struct out *o, const char *buf, size_t len)
 	fwrite(buf, 1, len, o->f);
 }
 
-/* Read up to len octets from the start of fd; the count, or -1. */
-static ssize_t
-read_head(int fd, char *buf, size_t len)
-{
-	size_t got = 0;
-	ssize_t n;
-
-	while (got < len) {
-		n = pread(fd, buf + got, len - got, (off_t)got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
-/* Copy the original: all of it (full, size octets), or its header
- * section, at most DSN_MAX_HEADERS octets and whole lines. Always ends
- * with a line end. */
+/* Copy the original, a line at a time: all of it (full) or its header
+ * section (up to the first empty line), never more than limit octets and
+ * only whole lines (a line longer than the buffer counts as cut into
+ * pieces). *cut tells whether it stopped at the limit. Always ends with
+ * a line end. Streams through a fixed buffer: the limit may be large. */
 static int
-copy_original(struct out *o, int fd, bool full, size_t size)
+copy_original(struct out *o, int fd, bool full, size_t limit, bool *cut)
 {
-	char *buf;
-	size_t want = full ? size : DSN_MAX_HEADERS, len, i, end;
+	char buf[16384], last = '\n';
+	size_t have = 0, pos = 0, len, budget = limit;
+	off_t off = 0;
 	ssize_t n;
+	bool eof = false;
+	char *nl;
 
-	buf = xmalloc(want > 0 ? want : 1);
-	if ((n = read_head(fd, buf, want)) == -1) {
-		free(buf);
-		return -1;
-	}
-	len = (size_t)n;
-	end = len;
-	if (!full) {
-		/* The header section ends at the first empty line. */
-		for (i = 0; i < len; i++) {
-			if (i > 0 && buf[i - 1] != '\n')
+	*cut = false;
+	for (;;) {
+		nl = memchr(buf + pos, '\n', have - pos);
+		if (nl == NULL && !eof && !(pos == 0 && have == sizeof(buf))) {
+			/* Need more: keep the partial line at the front. */
+			memmove(buf, buf + pos, have - pos);
+			have -= pos;
+			pos = 0;
+			n = pread(fd, buf + have, sizeof(buf) - have, off);
+			if (n == -1 && errno == EINTR)
 				continue;
-			if (buf[i] == '\n' ||
-			    (buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n')) {
-				end = i;
-				break;
-			}
+			if (n == -1)
+				return -1;
+			if (n == 0)
+				eof = true;
+			have += (size_t)n;
+			off += n;
+			continue;
 		}
-		/* Cut short: keep whole lines. */
-		if (i == len && len == want)
-			while (end > 0 && buf[end - 1] != '\n')
-				end--;
+		len = nl != NULL ? (size_t)(nl - (buf + pos)) + 1 : have - pos;
+		if (len == 0)
+			break;                     /* the end of the file */
+		if (!full && (buf[pos] == '\n' ||
+		    (len == 2 && buf[pos] == '\r')))
+			break;                     /* the end of the header section */
+		if (len > budget) {
+			*cut = true;
+			break;
+		}
+		put_original(o, buf + pos, len);
+		last = buf[pos + len - 1];
+		budget -= len;
+		pos += len;
 	}
-	put_original(o, buf, end);
-	if (end == 0 || buf[end - 1] != '\n')
+	if (last != '\n')
 		fputs("\r\n", o->f);
-	free(buf);
 	return 0;
 }
 
 static void
-human_part(struct out *o, const struct dsn_info *d, bool file_gone)
+human_part(struct out *o, const struct dsn_info *d, bool file_gone,
+    size_t cut_at)
 {
 	char line[FIELD_MAX + 1], date[64];
 	size_t i;
@@ -319,6 +314,9 @@ human_part(struct out *o, const struct dsn_info *d, bool file_gone)
 	if (file_gone)
 		fputs("The message itself was lost from the queue and cannot be "
 		    "returned.\r\n", o->f);
+	if (cut_at > 0)
+		fprintf(o->f, "The returned message is cut short: only its first "
+		    "%zu octets\r\n(at most) are included.\r\n", cut_at);
 }
 
 static void
@@ -383,20 +381,21 @@ dsn_write(int fd, const struct dsn_info *d, int orig_fd, bool *eightbit)
 {
 	struct out o = { NULL, false };
 	char date[64], to[FIELD_MAX + 1], boundary[64];
-	bool failed = false, delayed = false, full;
+	bool failed = false, delayed = false, full, cut;
 	int dfd, err;
-	size_t i;
+	size_t i, limit = d->return_limit ? d->return_limit : DSN_RETURN_LIMIT;
 	off_t size = 0;
 
 	for (i = 0; i < d->nrcpt; i++) {
 		failed |= d->rcpt[i].action == DSN_FAILED;
 		delayed |= d->rcpt[i].action == DSN_DELAYED;
 	}
-	if (orig_fd != -1 && d->ret_full) {
-		size = lseek(orig_fd, 0, SEEK_END);
-		full = size >= 0 && size <= DSN_MAX_FULL;
-	} else
-		full = false;
+	/* RET=FULL returns the message, cut to the limit if need be; without
+	 * RET or with RET=HDRS, its header section (RFC 3461 4.3 leaves
+	 * the default to us: the less reflected, the better). */
+	full = orig_fd != -1 && d->ret_full;
+	if (full && (size = lseek(orig_fd, 0, SEEK_END)) == -1)
+		return -1;
 	if ((dfd = dup(fd)) == -1)
 		return -1;
 	if ((o.f = fdopen(dfd, "w")) == NULL) {
@@ -432,7 +431,8 @@ dsn_write(int fd, const struct dsn_info *d, int orig_fd, bool *eightbit)
 	fprintf(o.f, "\r\n--%s\r\n", boundary);
 	fputs("Content-Type: text/plain; charset=us-ascii\r\n"
 	    "Content-Description: Notification\r\n\r\n", o.f);
-	human_part(&o, d, orig_fd == -1);
+	human_part(&o, d, orig_fd == -1,
+	    full && (uint64_t)size > limit ? limit : 0);
 
 	fprintf(o.f, "\r\n--%s\r\n", boundary);
 	fputs("Content-Type: message/delivery-status\r\n"
@@ -448,7 +448,7 @@ dsn_write(int fd, const struct dsn_info *d, int orig_fd, bool *eightbit)
 			fputs("Content-Type: text/rfc822-headers\r\n"
 			    "Content-Description: Undelivered Message Headers\r\n\r\n",
 			    o.f);
-		if (copy_original(&o, orig_fd, full, (size_t)size) == -1) {
+		if (copy_original(&o, orig_fd, full, limit, &cut) == -1) {
 			err = errno;
 			fclose(o.f);
 			errno = err;

@@ -12,11 +12,9 @@
 /* The Action of one recipient (RFC 3464 2.3.3). */
 enum dsn_action { DSN_FAILED = 0, DSN_DELAYED, DSN_RELAYED };
 
-/* Longest run of original headers quoted, and largest message returned
- * whole (RET=FULL); a larger one is returned as headers only, which RFC
- * 3461 4.3 allows. */
-#define DSN_MAX_HEADERS  (128 * 1024)
-#define DSN_MAX_FULL     (4 * 1024 * 1024)
+/* Octets of the original returned when dsn_info.return_limit is 0 (the
+ * default of `dsn { return-limit }`). */
+#define DSN_RETURN_LIMIT 51200
 
 struct dsn_rcpt {
 	const char     *addr;          /* Final-Recipient */
@@ -39,6 +37,9 @@ struct dsn_info {
 	int64_t     arrival;           /* when the original was accepted */
 	int64_t     now;
 	bool        ret_full;          /* RET=FULL: return the whole message */
+	/* At most this many octets of the original are returned, cut at a
+	 * line end: the whole message (RET=FULL) or its header section. */
+	size_t      return_limit;
 	size_t      nrcpt;
 	const struct dsn_rcpt *rcpt;
 };

@@ -176,6 +176,70 @@ START_TEST(ret_full_returns_the_message)
 }
 END_TEST
 
+/* The returned content is capped at return_limit octets, whole lines:
+ * RET=FULL of a large message, and a long header section. */
+START_TEST(return_limit_caps_the_original)
+{
+	struct dsn_rcpt r;
+	struct dsn_info d;
+	char *big, *t, *part3, *end;
+	size_t i, n = 0, cap = 50 * 1024;
+
+	/* 200 KiB: headers, then numbered 80-octet lines. */
+	big = xmalloc(210 * 1024);
+	n += (size_t)sprintf(big, "Subject: big\r\n\r\n");
+	for (i = 0; n < 200 * 1024; i++)
+		n += (size_t)sprintf(big + n, "%06zu %.70s\r\n", i,
+		    "0123456789012345678901234567890123456789012345678901234567890123456789");
+	memset(&r, 0, sizeof(r));
+	r.addr = "bob@example.com";
+	r.action = DSN_FAILED;
+	r.diag = "550 5.1.1 no";
+	info_init(&d, &r, 1);
+	d.ret_full = true;
+	d.return_limit = cap;
+	t = notice(&d, big, NULL);
+	check_lines(t);
+	ck_assert_ptr_nonnull(strstr(t, "only its first 51200 octets"));
+	part3 = strstr(t, "Content-Type: message/rfc822\r\n");
+	ck_assert_ptr_nonnull(part3);
+	part3 = strstr(part3, "\r\n\r\n") + 4;
+	end = strstr(part3, "\r\n--01ARZ3NDEKTSV4RRFFQ69G5FAV/");
+	ck_assert_ptr_nonnull(end);
+	/* At most the limit, a whole line at the end, and close to it. */
+	ck_assert_uint_le((size_t)(end - part3), cap);
+	ck_assert_uint_ge((size_t)(end - part3), cap - 82);
+	ck_assert(strncmp(part3, big, (size_t)(end - part3)) == 0);
+	ck_assert(end[-2] == '\r' && end[-1] == '\n');
+	free(t);
+
+	/* The default limit is 50K too. */
+	d.return_limit = 0;
+	t = notice(&d, big, NULL);
+	ck_assert_uint_lt(strlen(t), cap + 4096);
+	free(t);
+
+	/* Small enough: whole, without the note. */
+	d.return_limit = 300 * 1024;
+	t = notice(&d, big, NULL);
+	ck_assert_ptr_null(strstr(t, "cut short"));
+	ck_assert_ptr_nonnull(strstr(t, big + n - 82));
+	free(t);
+
+	/* Headers only: cut at a line end too. */
+	d.ret_full = false;
+	d.return_limit = 60;
+	t = notice(&d, original, NULL);
+	check_lines(t);
+	part3 = strstr(t, "Content-Type: text/rfc822-headers\r\n");
+	ck_assert_ptr_nonnull(part3);
+	ck_assert_ptr_nonnull(strstr(part3, "Received: from client"));
+	ck_assert_ptr_null(strstr(part3, "Subject: the original"));
+	free(t);
+	free(big);
+}
+END_TEST
+
 /* A reply that tries to add header lines or a MIME boundary stays on its
  * own line; non-ASCII addresses use the utf-8 type. */
 START_TEST(network_text_cannot_inject)
@@ -299,6 +363,7 @@ suite(void)
 
 	tcase_add_test(tc, failure_report_structure);
 	tcase_add_test(tc, ret_full_returns_the_message);
+	tcase_add_test(tc, return_limit_caps_the_original);
 	tcase_add_test(tc, network_text_cannot_inject);
 	tcase_add_test(tc, delay_report);
 	tcase_add_test(tc, status_from_diagnostic);
