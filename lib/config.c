@@ -476,6 +476,7 @@ static const struct {
 	{ "attempts", T_ATTEMPTS }, { "cache-max-ttl", T_CACHEMAXTTL },
 	{ "cache-min-ttl", T_CACHEMINTTL }, { "circuit-breaker", T_CIRCUITBREAKER },
 	{ "cool-down", T_COOLDOWN }, { "mx-port", T_MXPORT },
+	{ "queue-user", T_QUEUEUSER },
 };
 
 static int
@@ -846,6 +847,7 @@ config_free(struct config *cfg)
 	free(cfg->token_hashes);
 	free(cfg->hostname);
 	free(cfg->user);
+	free(cfg->queue_user);
 	free(cfg->spool);
 	free(cfg->delivery.relay_host);
 	free(cfg->resolver_addr);
