@@ -102,6 +102,7 @@ safedir_open(const char *path, int flags, mode_t mode, char *err,
 	char buf[PATH_MAX], shown[PATH_MAX];
 	struct stat st, prev;
 	char *name, *next;
+	size_t len;
 	int fd, nfd;
 	bool last, have_prev = false;
 
@@ -128,11 +129,15 @@ safedir_open(const char *path, int flags, mode_t mode, char *err,
 			break;
 		/* The directory just opened, seen from its parent: owned by
 		 * someone trusted if the parent is open to others. */
+		/* The directory's own name: the path up to here, no slash. */
+		len = (size_t)(name - buf);
+		while (len > 1 && path[len - 1] == '/')
+			len--;
 		if (have_prev && open_to_others(&prev) && !trusted_owner(&st)) {
 			close(fd);
 			snprintf(err, errlen, "%.*s is in a directory others can "
 			    "write and is owned by uid %u: refusing it",
-			    (int)(name - buf), path, (unsigned)st.st_uid);
+			    (int)len, path, (unsigned)st.st_uid);
 			errno = EPERM;
 			return -1;
 		}
@@ -141,7 +146,7 @@ safedir_open(const char *path, int flags, mode_t mode, char *err,
 		    !(st.st_mode & S_ISVTX))) {
 			close(fd);
 			snprintf(err, errlen, "%.*s is %s: refusing a path others "
-			    "can change", (int)(name - buf), path,
+			    "can change", (int)len, path,
 			    !trusted_owner(&st) ? "owned by another user" :
 			    "writable by group or others");
 			errno = EPERM;
@@ -155,12 +160,18 @@ safedir_open(const char *path, int flags, mode_t mode, char *err,
 		if ((size_t)snprintf(shown, sizeof(shown), "%.*s%s",
 		    (int)(name - buf), path, name) >= sizeof(shown))
 			return fail(err, errlen, fd, "path too long: %s", path);
-		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		if (strcmp(name, "..") == 0) {
 			close(fd);
-			snprintf(err, errlen, "%s: \".\" and \"..\" are not allowed "
-			    "in this path", path);
+			snprintf(err, errlen, "%s: \"..\" is not allowed in this "
+			    "path", path);
 			errno = EINVAL;
 			return -1;
+		}
+		if (strcmp(name, ".") == 0) {       /* "./run": nothing to open */
+			if (next == NULL)
+				break;
+			name = next + 1;
+			continue;
 		}
 		nfd = safedir_openat(fd, name,
 		    last ? (flags & SD_CREATE) != 0 : (flags & SD_PARENTS) != 0,
