@@ -239,8 +239,8 @@ client_new(int fd)
 	c->uid = cred.uid;
 	c->pid = cred.pid;
 	TAILQ_INIT(&c->inflight);
-	/* ctld is not chrooted, so the passwd database is reachable; when
-	 * the lookup fails the audit line carries the number. */
+	/* ctld is chrooted, so the passwd database is usually out of
+	 * reach: then the audit line carries the number. */
 	if (getpwuid_r(cred.uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
 	    res != NULL)
 		log_sanitize(pw.pw_name, c->user, sizeof(c->user));

@@ -1,7 +1,9 @@
 /* empath-ctld: the control plane daemon. It serves the control socket for
  * empathctl and the health endpoint, using the master's process snapshot
- * and asking queued (and later deliverd) for their data. It is not
- * chrooted: it needs the passwd database for its audit lines. */
+ * and asking queued (and later deliverd) for their data. After start it
+ * needs only the sockets and channels it already holds, so it is chrooted
+ * to the empty directory like smtpd and deliverd (audit lines then name a
+ * client by uid: the passwd database is out of reach). */
 #include <unistd.h>
 
 #include "ctld.h"
@@ -11,8 +13,7 @@
 static const char *
 ctld_chroot_dir(const struct config *cf)
 {
-	(void)cf;
-	return NULL;
+	return daemon_empty_dir(cf);
 }
 
 static void

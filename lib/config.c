@@ -484,6 +484,7 @@ static const struct {
 	{ "max-hops", T_MAXHOPS }, { "address-literals", T_ADDRLITERALS },
 	{ "refuse", T_REFUSE }, { "mx-allow", T_MXALLOW },
 	{ "return-limit", T_RETURNLIMIT },
+	{ "queue-user", T_QUEUEUSER },
 };
 
 static int
@@ -855,6 +856,7 @@ config_free(struct config *cfg)
 	free(cfg->token_hashes);
 	free(cfg->hostname);
 	free(cfg->user);
+	free(cfg->queue_user);
 	free(cfg->spool);
 	free(cfg->delivery.relay_host);
 	cfg_netmasks_free(&cfg->delivery.mx_allow);

@@ -37,6 +37,7 @@ struct cfg_listen {
 	unsigned max_errors;              /* default 10 */
 	char    *tls_cert, *tls_key;      /* NULL: no TLS on this listener */
 	enum listen_tls tls_mode;
+	unsigned tls_line;                /* line of its tls statement (checks) */
 	unsigned to_command;              /* 5m */
 	unsigned to_data_init;            /* 2m */
 	unsigned to_data_block;           /* 3m */
@@ -102,6 +103,7 @@ TAILQ_HEAD(cfg_plugin_list, cfg_plugin);
 struct config {
 	char    *hostname;                /* default: gethostname() */
 	char    *user;                    /* "_empath" */
+	char    *queue_user;              /* "_empathq": owns the spool, runs queued */
 	char    *spool;                   /* "/var/spool/empath" */
 	struct cfg_listen_list  listeners;
 	struct cfg_netmask_list relay_from;

@@ -105,11 +105,17 @@ do_start(void)
 		fatalx("start before configuration");
 	if (started)
 		return;
-	priv_drop(cfg, dir, ops->chdir_unprivileged);
+	/* queued alone runs as the queue's user: no network-facing daemon
+	 * can read the spool. */
+	priv_drop(ops->self == PROC_QUEUED ? cfg->queue_user : cfg->user, dir,
+	    ops->chdir_unprivileged);
 	started = true;
 	log_debug("started");
 	if (ops->start)
 		ops->start();
+	/* The master counts start-up failures until it hears this. */
+	if (master)
+		chan_send(master, M_READY, 0, -1, NULL, 0);
 }
 
 static void

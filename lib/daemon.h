@@ -6,8 +6,9 @@
  *   M_CONFIG (memfd)  -> config parsed, log configured, ops->configure()
  *   M_LISTEN / M_PEER -> ops->listen() / ops->peer(); M_PEER may come again
  *                        at any time later when a peer restarts
- *   M_START           -> privileges dropped (chroot to ops->chroot_dir()),
- *                        then ops->start()
+ *   M_START           -> privileges dropped (chroot to ops->chroot_dir(),
+ *                        user queue-user for queued, user for the others),
+ *                        then ops->start(), then M_READY to the master
  * SIGTERM/SIGINT call ops->stop(); the daemon must then finish its work and
  * call daemon_exit(). Losing the master channel ends the daemon at once. */
 #ifndef EMPATH_DAEMON_H
@@ -20,7 +21,7 @@
 struct daemon_ops {
 	enum proc_id self;
 	/* Where to chroot when started as root: the spool for queued, an
-	 * empty directory for smtpd and deliverd, NULL for none (ctld). When
+	 * empty directory for smtpd, deliverd and ctld, NULL for none. When
 	 * not root no chroot happens, but the process chdir()s there if
 	 * chdir_unprivileged is set (queued works with relative paths). */
 	const char *(*chroot_dir)(const struct config *);
@@ -38,7 +39,7 @@ const struct config *daemon_config(void);
 struct channel *daemon_master(void);
 /* Flush the master channel and exit with status. */
 void daemon_exit(int status) __attribute__((noreturn));
-/* The empty directory that smtpd and deliverd chroot into. */
+/* The empty directory that smtpd, deliverd and ctld chroot into. */
 const char *daemon_empty_dir(const struct config *);
 
 #endif

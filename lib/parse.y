@@ -175,6 +175,7 @@ static void plugin_arg(struct parser *, char *);
 %token COOLDOWN "cool-down" MXPORT "mx-port"
 %token MAXHOPS "max-hops" ADDRLITERALS "address-literals" REFUSE "refuse"
 %token MXALLOW "mx-allow" RETURNLIMIT "return-limit"
+%token QUEUEUSER "queue-user"
 
 %type <num> port port_opt count size duration yesno tls_policy burst_opt
 %type <num> log_level addr_literals
@@ -195,6 +196,10 @@ stmt		: HOSTNAME STRING {
 		}
 		| USER STRING {
 			set_string(p, &p->cfg->user, $2, "user", LINE(@1), V_NAME);
+		}
+		| QUEUEUSER STRING {
+			set_string(p, &p->cfg->queue_user, $2, "queue-user", LINE(@1),
+			    V_NAME);
 		}
 		| SPOOL STRING {
 			set_string(p, &p->cfg->spool, $2, "spool", LINE(@1), V_PATH);
@@ -777,6 +782,7 @@ listen_end(struct parser *p)
 	struct cfg_listen *l = p->listen;
 	unsigned line = p->tls_line ? p->tls_line : p->listen_line;
 
+	l->tls_line = line;
 	if ((l->tls_cert == NULL) != (l->tls_key == NULL))
 		cfg_error(p, line, "tls needs both a certificate and a key");
 	else if (l->tls_cert == NULL && l->tls_mode != LTLS_STARTTLS)
@@ -961,6 +967,8 @@ config_finish(struct parser *p)
 	}
 	if (c->user == NULL)
 		c->user = xstrdup("_empath");
+	if (c->queue_user == NULL)
+		c->queue_user = xstrdup("_empathq");
 	if (c->spool == NULL)
 		c->spool = xstrdup("/var/spool/empath");
 	if (c->control_socket == NULL)

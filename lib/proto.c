@@ -27,6 +27,7 @@ msg_name(uint16_t type)
 	case M_PEER: return "M_PEER";
 	case M_START: return "M_START";
 	case M_PROCS: return "M_PROCS";
+	case M_READY: return "M_READY";
 	case Q_CREATE: return "Q_CREATE";
 	case Q_CREATE_OK: return "Q_CREATE_OK";
 	case Q_CREATE_FAIL: return "Q_CREATE_FAIL";

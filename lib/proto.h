@@ -26,6 +26,7 @@ enum msg_type {
 	M_PEER,                   /* fd: channel to a peer; u32 proc_id of the peer */
 	M_START,                  /* setup complete: drop privileges and run */
 	M_PROCS,                  /* to ctld: u64 master start (wall s); u32 n; n * (u32 proc, u32 pid, u64 started, u32 restarts) */
+	M_READY = 19,             /* daemon -> master: privileges dropped, start() done */
 
 	/* smtpd <-> queued */
 	Q_CREATE = 30,            /* smtpd: no payload */

@@ -102,10 +102,15 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (checkonly) {
-		fprintf(stderr, "%s: configuration OK\n", path);
+		int errors = check_system(path);
+
+		if (errors == 0)
+			fprintf(stderr, "%s: configuration OK\n", path);
+		else
+			fprintf(stderr, "%s: configuration has errors\n", path);
 		config_free(M.cfg);
 		free(M.cfg_text);
-		return 0;
+		return errors == 0 ? 0 : 1;
 	}
 
 	setproctitle_init(argc, argv, environ);

@@ -20,6 +20,9 @@ struct proc {
 	uint32_t         restarts;
 	uint64_t         backoff_ms;
 	struct ev_timer *restart_timer;
+	bool             ready;            /* said M_READY since its start */
+	uint32_t         start_fails;      /* exits in a row before M_READY */
+	bool             down;             /* given up on: listeners closed */
 };
 
 struct master {
@@ -31,18 +34,37 @@ struct master {
 	bool    stopping;
 	int64_t started;
 	struct proc procs[PROC_COUNT];
-	int    *smtp_fds;                  /* one per listener, by index */
+	int    *smtp_fds;                  /* one per listener, by index; -1 closed */
 	size_t  nsmtp_fds;
+	bool    smtp_fds_closed;           /* closed for a failing smtpd */
+	bool    ctl_fds_closed;            /* closed for a failing ctld */
 	int     control_fd, health_fd;
 	struct ev_timer *kill_timer;
 };
 
 extern struct master M;
 
+/* safedir.c: open a directory walking path with O_NOFOLLOW, every step
+ * trusted (owned by root or the running user, not open to others unless
+ * sticky); see the file. Returns a descriptor, or -1 with err set. */
+#define SD_CREATE     0x1           /* create the last component (mode) */
+#define SD_PARENTS    0x2           /* create missing parents (0755) */
+#define SD_CHECK_LAST 0x4           /* the last one must be trusted too */
+int  safedir_open(const char *path, int flags, mode_t mode, char *err,
+         size_t errlen);
+/* One step: name (no slash) in dirfd, never a link; shown names it in err. */
+int  safedir_openat(int dirfd, const char *name, bool create, mode_t mode,
+         const char *shown, char *err, size_t errlen);
 /* sockets.c */
 void sockets_open(void);
+int  sockets_open_smtp(void);       /* -1 if one cannot be bound */
+void sockets_close_smtp(void);
+int  sockets_open_ctl(void);
+void sockets_close_ctl(void);
 /* spool.c */
 void spool_prepare(void);
+/* check.c: what -n checks beyond the grammar; returns the error count */
+int  check_system(const char *path);
 /* procs.c */
 void procs_start_all(void);
 void procs_stop_all(void);

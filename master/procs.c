@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,11 @@
 #define BACKOFF_MAX_MS     30000
 #define STABLE_AFTER_MS    60000     /* a daemon up this long restarts fast again */
 #define STOP_GRACE_MS      8000      /* SIGKILL what is left after this */
+/* A daemon that exits this many times in a row before it is ready (a
+ * missing certificate, an unreadable spool) is down: the master closes
+ * the sockets it serves, so that clients are refused at once instead of
+ * waiting for a greeting, and retries at the longest backoff. */
+#define START_FAILS_DOWN   5
 
 /* Which daemons talk to each other directly. */
 static const enum proc_id links[][2] = {
@@ -37,6 +43,18 @@ static const enum proc_id start_order[] = {
 };
 
 static void proc_start(struct proc *);
+
+static void log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+log_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOGL_ERR, fmt, ap);
+	va_end(ap);
+}
 
 /* Daemons live beside the master in a build tree, else in LIBEXECDIR. */
 static void
@@ -73,7 +91,9 @@ send_procs(void)
 	mb_u32(&b, PROC_COUNT - 1);
 	for (i = PROC_SMTPD; i < PROC_COUNT; i++) {
 		mb_u32(&b, (uint32_t)i);
-		mb_u32(&b, (uint32_t)M.procs[i].pid);
+		/* A daemon given up on is down even while it tries again. */
+		mb_u32(&b, M.procs[i].down && !M.procs[i].ready ? 0 :
+		    (uint32_t)M.procs[i].pid);
 		mb_u64(&b, (uint64_t)M.procs[i].started);
 		mb_u32(&b, M.procs[i].restarts);
 	}
@@ -140,7 +160,41 @@ child_msg(struct channel *c, struct chan_msg *m, void *arg)
 	struct proc *p = arg;
 
 	(void)c;
-	log_debug("unexpected %s from %s", msg_name(m->type), proc_name(p->id));
+	if (m->type != M_READY) {
+		log_debug("unexpected %s from %s", msg_name(m->type),
+		    proc_name(p->id));
+		return;
+	}
+	if (p->ready)
+		return;
+	p->ready = true;
+	p->start_fails = 0;
+	if (p->down) {
+		log_info("%s is up again after failing at start-up", proc_name(p->id));
+		p->down = false;
+	}
+	send_procs();
+}
+
+/* Give up on p for now: close what it serves, say why. */
+static void
+proc_down(struct proc *p)
+{
+	const char *what = "";
+
+	if (p->id == PROC_SMTPD) {
+		sockets_close_smtp();
+		what = ": SMTP listening sockets closed, clients are refused";
+	} else if (p->id == PROC_CTLD) {
+		sockets_close_ctl();
+		what = ": control socket and health endpoint closed";
+	}
+	if (!p->down)
+		log_err("%s failed %u times in a row at start-up%s; retrying every "
+		    "%u s (see the errors above)", proc_name(p->id),
+		    (unsigned)p->start_fails, what, BACKOFF_MAX_MS / 1000);
+	p->down = true;
+	p->backoff_ms = BACKOFF_MAX_MS;
 }
 
 static void
@@ -205,6 +259,7 @@ proc_start(struct proc *p)
 	}
 	close(sv[1]);
 	p->pid = pid;
+	p->ready = false;
 	p->started = wall_s();
 	p->started_mono = mono_ms();
 	snprintf(name, sizeof(name), "master>%s", proc_name(p->id));
@@ -212,11 +267,21 @@ proc_start(struct proc *p)
 	log_info("started %s, pid %d", proc_name(p->id), (int)pid);
 
 	chan_send(p->chan, M_CONFIG, 0, M.cfg_memfd, NULL, 0);
-	if (p->id == PROC_SMTPD)
+	/* Sockets closed for a daemon that kept failing open again for each
+	 * new try: it cannot start without them. */
+	if (p->id == PROC_SMTPD) {
+		if (M.smtp_fds_closed && sockets_open_smtp() == -1)
+			log_warnx("not all SMTP sockets could be opened again");
 		for (i = 0; i < M.nsmtp_fds; i++)
-			send_listen(p, LISTEN_SMTP, (unsigned)i, M.smtp_fds[i]);
+			if (M.smtp_fds[i] != -1)
+				send_listen(p, LISTEN_SMTP, (unsigned)i,
+				    M.smtp_fds[i]);
+	}
 	if (p->id == PROC_CTLD) {
-		send_listen(p, LISTEN_CONTROL, 0, M.control_fd);
+		if (M.ctl_fds_closed && sockets_open_ctl() == -1)
+			log_warnx("the health endpoint could not be opened again");
+		if (M.control_fd != -1)
+			send_listen(p, LISTEN_CONTROL, 0, M.control_fd);
 		if (M.health_fd != -1)
 			send_listen(p, LISTEN_HEALTH, 0, M.health_fd);
 	}
@@ -321,6 +386,8 @@ procs_reap(void)
 			continue;
 		if (mono_ms() - p->started_mono > STABLE_AFTER_MS)
 			p->backoff_ms = BACKOFF_MIN_MS;
+		if (!p->ready && ++p->start_fails >= START_FAILS_DOWN)
+			proc_down(p);
 		log_info("restarting %s in %llu ms", proc_name(p->id),
 		    (unsigned long long)p->backoff_ms);
 		ev_timer_start(p->restart_timer, p->backoff_ms);

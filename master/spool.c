@@ -1,5 +1,10 @@
 /* The spool's directories, created with the right owners and modes before
- * any daemon starts (queued, chrooted and unprivileged, cannot). */
+ * any daemon starts (queued, chrooted and unprivileged, cannot).
+ *
+ * The spool belongs to queue-user, who may have planted anything in it:
+ * every entry is opened with O_NOFOLLOW | O_DIRECTORY and changed through
+ * its descriptor only, so a link never makes root chown or chmod something
+ * outside the spool. The master touches no file in the spool. */
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -14,37 +19,26 @@
 #include "privdrop.h"
 #include "util.h"
 
-/* mkdir -p for the leading components, then the last one with mode. */
+/* Give the directory open on fd its owner and mode (as root). */
 static void
-make_dir(const char *path, mode_t mode, uid_t uid, gid_t gid, bool chown_it)
+fix_dir(int fd, const char *shown, mode_t mode, uid_t uid, gid_t gid,
+    bool chown_it)
 {
-	char buf[PATH_MAX];
 	struct stat st;
-	char *p;
 
-	if (strlcpy(buf, path, sizeof(buf)) >= sizeof(buf))
-		fatalx("path too long: %s", path);
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) == -1 && errno != EEXIST)
-			fatal("mkdir %s", buf);
-		*p = '/';
-	}
-	if (mkdir(buf, mode) == -1 && errno != EEXIST)
-		fatal("mkdir %s", buf);
-	if (stat(buf, &st) == -1)
-		fatal("stat %s", buf);
+	if (fstat(fd, &st) == -1)
+		fatal("stat %s", shown);
 	if (!S_ISDIR(st.st_mode))
-		fatalx("%s is not a directory", buf);
-	if (chown_it) {
-		if ((st.st_uid != uid || st.st_gid != gid) &&
-		    chown(buf, uid, gid) == -1)
-			fatal("chown %s", buf);
-		if ((st.st_mode & 07777) != mode && chmod(buf, mode) == -1)
-			fatal("chmod %s", buf);
+		fatalx("%s is not a directory", shown);
+	if (chown_it && (st.st_uid != uid || st.st_gid != gid)) {
+		if (fchown(fd, uid, gid) == -1)
+			fatal("chown %s", shown);
+		log_info("%s now belongs to uid %u gid %u", shown, (unsigned)uid,
+		    (unsigned)gid);
 	}
+	if ((st.st_mode & 07777) != mode && (chown_it || st.st_uid == geteuid()) &&
+	    fchmod(fd, mode) == -1)
+		fatal("chmod %s", shown);
 }
 
 void
@@ -54,20 +48,42 @@ spool_prepare(void)
 	const struct config *cfg = M.cfg;
 	bool root = geteuid() == 0;
 	struct passwd *pw = NULL;
-	char path[PATH_MAX];
+	char err[PATH_MAX + 256], shown[PATH_MAX];
+	uid_t uid = 0;
+	gid_t gid = 0;
+	int spool, fd;
 	size_t i;
 
-	if (root && (pw = getpwnam(cfg->user)) == NULL)
-		fatalx("user \"%s\" does not exist: create it (see empath-master(8))",
-		    cfg->user);
-	make_dir(cfg->spool, 0700, pw ? pw->pw_uid : 0, pw ? pw->pw_gid : 0, root);
-	for (i = 0; i < nitems(subdirs); i++) {
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", cfg->spool,
-		    subdirs[i]) >= sizeof(path))
-			fatalx("spool path too long");
-		make_dir(path, 0700, pw ? pw->pw_uid : 0, pw ? pw->pw_gid : 0, root);
+	if (root) {
+		if ((pw = getpwnam(cfg->queue_user)) == NULL)
+			fatalx("queue-user \"%s\" does not exist: create it (see "
+			    "empath-master(8))", cfg->queue_user);
+		if (pw->pw_uid == 0)
+			fatalx("queue-user \"%s\" is root: name an unprivileged "
+			    "user", cfg->queue_user);
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
 	}
-	/* The empty, root-owned directory smtpd and deliverd chroot into. */
-	if (root)
-		make_dir(EMPTYDIR, 0755, 0, 0, true);
+	/* The spool's parents must exist: a typo does not make a tree. */
+	if ((spool = safedir_open(cfg->spool, SD_CREATE, 0700, err,
+	    sizeof(err))) == -1)
+		fatalx("spool: %s", err);
+	fix_dir(spool, cfg->spool, 0700, uid, gid, root);
+	for (i = 0; i < nitems(subdirs); i++) {
+		snprintf(shown, sizeof(shown), "%s/%s", cfg->spool, subdirs[i]);
+		if ((fd = safedir_openat(spool, subdirs[i], true, 0700, shown, err,
+		    sizeof(err))) == -1)
+			fatalx("spool: %s", err);
+		fix_dir(fd, shown, 0700, uid, gid, root);
+		close(fd);
+	}
+	close(spool);
+	/* The empty, root-owned directory smtpd, deliverd and ctld chroot
+	 * into: nobody but root may write it. */
+	if (root) {
+		if ((fd = safedir_open(EMPTYDIR, SD_CREATE | SD_PARENTS |
+		    SD_CHECK_LAST, 0755, err, sizeof(err))) == -1)
+			fatalx("empty directory: %s", err);
+		close(fd);
+	}
 }

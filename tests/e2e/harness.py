@@ -193,13 +193,14 @@ def _unprivileged_bindir():
 
 def config_text(*, port, spool, control_socket, user, sink_port=None,
                 relay_from=("127.0.0.1/32",), hostname=HOSTNAME, listen_opts=(),
-                extra=""):
+                extra="", queue_user=None):
     """An Empath configuration for a test. relay_from None omits the
     `relay from` line; listen_opts are more lines in the listen block."""
     lines = [
         "# written by tests/e2e/harness.py",
         f'hostname "{hostname}"',
         f'user "{user}"',
+        *([f'queue-user "{queue_user}"'] if queue_user else []),
         f'spool "{spool}"',
         "",
         f"listen on 127.0.0.1 port {port} {{",
@@ -245,7 +246,7 @@ class Empath:
     """One empath-master (and its daemons) in a temporary directory."""
 
     def __init__(self, tmp, identity, sink_port=None, relay_from=("127.0.0.1/32",),
-                 listen_opts=(), extra="", name="empath", user=None):
+                 listen_opts=(), extra="", name="empath", user=None, queue_user=None):
         self.tmp = tmp
         self.identity = identity
         self.port = free_port()
@@ -261,7 +262,8 @@ class Empath:
                                 control_socket=self.control,
                                 user=user or identity.name,
                                 sink_port=sink_port, relay_from=relay_from,
-                                listen_opts=listen_opts, extra=extra))
+                                listen_opts=listen_opts, extra=extra,
+                                queue_user=queue_user))
         if not os.path.isdir(self.spool):
             os.mkdir(self.spool, 0o700)
             identity.chown(self.spool)

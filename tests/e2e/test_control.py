@@ -12,6 +12,7 @@ import unittest
 
 from harness import (BUILD, DAEMONS, REPO, EmpathTestCase, config_text, proc_status,
                      wait_until)
+from smtptest import make_cert
 
 
 class ControlTests(EmpathTestCase):
@@ -80,10 +81,14 @@ class ControlTests(EmpathTestCase):
 
 class ConfigCheckTests(EmpathTestCase):
 
-    def master_n(self, path):
-        return subprocess.run([os.path.join(BUILD, "empath-master"), "-n", "-f", path],
+    def master_n(self, path, cwd=None):
+        # As the system's user: -n also checks the spool's and control
+        # socket's directories from that user's point of view.
+        return subprocess.run([os.path.join(self.identity.bindir, "empath-master"),
+                               "-n", "-f", path],
                               stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              errors="replace", timeout=10)
+                              errors="replace", timeout=10, cwd=cwd,
+                              **self.identity.popen_kwargs())
 
     def test_check_of_a_good_file_exits_0(self):
         path = os.path.join(self.tmp, "good.conf")
@@ -120,9 +125,21 @@ class ConfigCheckTests(EmpathTestCase):
         files = sorted(glob.glob(os.path.join(REPO, "etc", "*.conf")))
         if not files:
             self.skipTest("no etc/*.conf yet")
+        # -n loads the certificates: the sample's are made here; the
+        # developer configuration's ./run is made in the test directory.
+        cert, key = make_cert(self)
+        os.mkdir(os.path.join(self.tmp, "run"), 0o755)
+        self.identity.chown(os.path.join(self.tmp, "run"))
         for path in files:
             with self.subTest(os.path.basename(path)):
-                r = self.master_n(path)
+                with open(path) as f:
+                    text = f.read()
+                text = text.replace('"/etc/empath/cert.pem"', f'"{cert}"')
+                text = text.replace('"/etc/empath/key.pem"', f'"{key}"')
+                copy = os.path.join(self.tmp, os.path.basename(path))
+                with open(copy, "w") as f:
+                    f.write(text)
+                r = self.master_n(copy, cwd=self.tmp)
                 self.assertEqual(r.returncode, 0, f"{path}: {r.stdout}{r.stderr}")
 
 
@@ -133,11 +150,12 @@ class PrivilegeDropTests(EmpathTestCase):
     def test_daemons_run_as_the_configured_user_in_a_chroot(self):
         sink = self.start_sink()
         nobody = pwd.getpwnam("nobody")
-        e = self.empath(sink, start=False, user="nobody")
-        os.rmdir(e.spool)   # the master creates it, owned by the user
+        queue = pwd.getpwnam("daemon")
+        e = self.empath(sink, start=False, user="nobody", queue_user="daemon")
+        os.rmdir(e.spool)   # the master creates it, owned by the queue's user
         e.start()
         st = os.stat(e.spool)
-        self.assertEqual(st.st_uid, nobody.pw_uid, "spool owner")
+        self.assertEqual(st.st_uid, queue.pw_uid, "spool owner")
         self.assertEqual(st.st_mode & 0o007, 0, "spool open to others")
         pids = e.daemon_pids()
         # Each daemon drops privileges when the master says start (M_START),
@@ -149,12 +167,13 @@ class PrivilegeDropTests(EmpathTestCase):
             st = proc_status(pid)
             uids = st["Uid"].split()
             gids = st["Gid"].split()
-            self.assertEqual(set(uids), {str(nobody.pw_uid)}, f"{name} uids {uids}")
-            self.assertEqual(set(gids), {str(nobody.pw_gid)}, f"{name} gids {gids}")
-            self.assertLessEqual(set(st.get("Groups", "").split()), {str(nobody.pw_gid)},
+            pw = queue if name == "queued" else nobody
+            self.assertEqual(set(uids), {str(pw.pw_uid)}, f"{name} uids {uids}")
+            self.assertEqual(set(gids), {str(pw.pw_gid)}, f"{name} gids {gids}")
+            self.assertLessEqual(set(st.get("Groups", "").split()), {str(pw.pw_gid)},
                                  f"{name} kept supplementary groups")
             self.assertEqual(st.get("NoNewPrivs"), "1", f"{name} lacks no_new_privs")
-        for name in ("smtpd", "queued", "deliverd"):
+        for name in ("smtpd", "queued", "deliverd", "ctld"):
             root = os.readlink(f"/proc/{pids[name]}/root")
             self.assertNotEqual(root, "/", f"{name} is not chrooted")
         self.assertEqual(os.readlink(f"/proc/{pids['queued']}/root"),
