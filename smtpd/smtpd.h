@@ -10,7 +10,7 @@
  *   decode.c        the content decoder (DATA and BDAT), without I/O
  *   starttls.c      TLS contexts, STARTTLS, implicit TLS, handshakes
  *   hooks.c         the hook dispatcher (plugins later; hooks.h)
- *   limits.c        connections per client address
+ *   limits.c        connections per client address (IPv6: per /64)
  *   received.c      the Received: header
  *   queue_client.c  requests to queued (create, commit, rollback)
  * A session is freed only at the end of a top-level entry point (I/O,
@@ -230,7 +230,9 @@ void starttls_step(struct session *);
 struct ssl_ctx_st *starttls_ctx(const struct cfg_listen *);
 void starttls_free(void);
 
-/* limits.c: sessions per client address and listener */
+/* limits.c: sessions per client address and listener; IPv6 clients
+ * are counted by their /64, v4-mapped ones as their IPv4 address. */
+bool limits_ip_key(const struct sockaddr *, uint8_t key[16]);
 unsigned limits_ip_count(const struct cfg_listen *, const struct sockaddr *);
 void limits_ip_add(const struct cfg_listen *, const struct sockaddr *);
 void limits_ip_del(const struct cfg_listen *, const struct sockaddr *);

@@ -8,8 +8,8 @@ import socket
 import time
 import unittest
 
-from harness import proc_status
-from smtptest import SmtpCase
+from harness import proc_status, wait_until
+from smtptest import SmtpCase, free_port6, ipv6_loopback
 
 # Each sequence is followed by a complete second transaction: if the
 # sequence ended the data, that transaction would run.
@@ -142,6 +142,25 @@ class LimitTests(SmtpCase):
         c = self.connect(e)
         self.expect(c, "NOOP", 250)
         self.expect(b, "NOOP", 250)
+
+    def test_connections_per_address_ipv6(self):
+        if not ipv6_loopback():
+            self.skipTest("no IPv6 loopback on this machine")
+        p6 = free_port6()
+        e = self.empath(extra=f"listen on ::1 port {p6} "
+                              "{ max-connections-per-ip 2 }")
+        a = self.connect(e, port=p6, host="::1")
+        self.connect(e, port=p6, host="::1")
+        with socket.create_connection(("::1", p6), timeout=5) as s:
+            data = s.recv(512)
+            self.assertTrue(data.startswith(b"421 4.7.0 "), data)
+        closed = e.log().count(": closed")
+        a.cmd("QUIT")
+        a.close()
+        wait_until(lambda: e.log().count(": closed") > closed,
+                   what="the session closed")
+        c = self.connect(e, port=p6, host="::1")
+        self.expect(c, "NOOP", 250)
 
     def test_connections_in_total(self):
         e = self.empath(listen_opts=["max-connections 2"])
