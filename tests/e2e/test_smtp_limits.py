@@ -53,6 +53,33 @@ class SmugglingTests(SmtpCase):
         self.assertFalse(any(b"smuggled" in m.data for m in sink.messages))
 
 
+    def test_nul_refused_in_data_and_bdat(self):
+        sink = self.start_sink()
+        e = self.empath(sink)
+        c = self.connect(e)
+        self.expect(c, "EHLO client.test", 250)
+        # DATA: refused at the terminator, what follows the NUL is content.
+        self.transaction(c, "nul@sink.test", ["nul@sink.test"])
+        self.expect(c, "DATA", 354)
+        c.send(b"Subject: nul\r\n\r\na\0b\r\n" + INJECTED + b".\r\n")
+        code, text = c.reply()
+        self.assertEqual(code, 550, text)
+        self.assertTrue(text[0].startswith("5.6.0") and "NUL" in text[0], text)
+        self.assertTrue(c.nothing_pending(0.3), "more than one reply to DATA")
+        # BDAT: the chunk fails the transaction; the next chunk gets 503.
+        self.transaction(c, "nul@sink.test", ["nul@sink.test"])
+        chunk = b"Subject: nul\r\n\r\n\0\r\n"
+        c.send(b"BDAT %d\r\n" % len(chunk) + chunk + b"BDAT 6 LAST\r\nQUIT\r\n")
+        code, text = c.reply()
+        self.assertEqual(code, 550, text)
+        self.assertTrue(text[0].startswith("5.6.0") and "NUL" in text[0], text)
+        self.assertEqual(c.reply()[0], 503)
+        self.expect(c, "QUIT", 221)
+        e.send("clean@sink.test", ["clean@sink.test"], b"Subject: clean\r\n\r\nok\r\n")
+        sink.wait_messages(1)
+        time.sleep(0.5)
+        self.assertEqual([m.mail_from for m in sink.messages], ["clean@sink.test"])
+
 class TimeoutTests(SmtpCase):
 
     def test_every_timeout_ends_with_421(self):

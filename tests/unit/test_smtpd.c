@@ -295,6 +295,25 @@ START_TEST(bare_cr_refused)
 }
 END_TEST
 
+START_TEST(nul_refused)
+{
+	/* Sent as bytes: the NUL would end a C string. What follows it up
+	 * to <CRLF>.<CRLF> is still message content, never commands. */
+	static const char body[] = "Subject: x\r\n\r\na\0b\r\nQUIT\r\n.\r\n";
+	char path[64];
+
+	start_data(path, sizeof(path));
+	send_bytes(body, sizeof(body) - 1);
+	expect_out("550 5.6.0 Error: <NUL> received; message content must "
+	    "not contain NUL octets\r\n");
+	ck_assert_uint_eq(n_commit, 0);
+	ck_assert_uint_eq(n_rollback, 1);
+	unlink(path);
+	expect("NOOP\r\n", "250 2.0.0 Ok\r\n");
+	ck_assert(!server_closed);
+}
+END_TEST
+
 START_TEST(long_text_line_refused)
 {
 	char body[1200];
@@ -616,6 +635,7 @@ smtpd_suite(void)
 	tcase_add_test(tc, pipelining);
 	tcase_add_test(tc, only_crlf_dot_crlf_ends_data);
 	tcase_add_test(tc, bare_cr_refused);
+	tcase_add_test(tc, nul_refused);
 	tcase_add_test(tc, long_text_line_refused);
 	tcase_add_test(tc, size_limit);
 	tcase_add_test(tc, write_error_tempfails);

@@ -175,6 +175,26 @@ START_TEST(bdat_bare_lf_fails_early)
 }
 END_TEST
 
+START_TEST(bdat_nul_fails_early)
+{
+	static const char chunk[] = "BDAT 5\r\na\0b\r\n";
+	char path[64];
+
+	talk("EHLO client.example\r\n");
+	expect("MAIL FROM:<s@client.example>\r\n", "250 2.1.0 Sender ok\r\n");
+	expect("RCPT TO:<u@accept.test>\r\n", "250 2.1.5 Recipient ok\r\n");
+	send_bytes(chunk, sizeof(chunk) - 1);
+	expect_out("");
+	q_create_ok(create_id, incoming_file(path, sizeof(path)), MSGID);
+	expect_out("550 5.6.0 Error: <NUL> received; message content must "
+	    "not contain NUL octets\r\n");
+	ck_assert_uint_eq(n_rollback, 1);
+	ck_assert_uint_eq(n_commit, 0);
+	expect("BDAT 3 LAST\r\nabc", "503 5.5.1 Error: need MAIL command\r\n");
+	unlink(path);
+}
+END_TEST
+
 START_TEST(bdat_bad_syntax_closes)
 {
 	talk("EHLO client.example\r\n");
@@ -462,6 +482,7 @@ ext_suite(void)
 	tcase_add_test(tc, bdat_then_data_or_rcpt);
 	tcase_add_test(tc, bdat_too_big);
 	tcase_add_test(tc, bdat_bare_lf_fails_early);
+	tcase_add_test(tc, bdat_nul_fails_early);
 	tcase_add_test(tc, bdat_bad_syntax_closes);
 	tcase_add_test(tc, bdat_queue_refuses_file);
 	tcase_add_test(tc, bdat_disconnect_mid_chunk);
