@@ -44,6 +44,14 @@
 #define QUEUE_TIMEOUT_MS    60000
 /* How long a graceful stop waits for open transactions. */
 #define STOP_GRACE_MS       5000
+/* Memory a session may hold for the envelope of its transaction (sender,
+ * recipients, ORCPTs, ENVID, parameters, HELO), as estimated by
+ * mailrcpt.c: past it RCPT gets 452 4.5.3 (RFC 5321 §4.5.3.1.10: the
+ * client sends to those accepted and the rest later). 1000 recipients
+ * (the default max-recipients) fit whatever their length, since a RCPT
+ * line, path and ORCPT together, is at most 512 octets. The envelope must also fit in one channel frame to queued
+ * (CHAN_MAX_PAYLOAD), which mailrcpt.c checks too. */
+#define SESSION_ENV_MAX     (1024 * 1024)
 
 enum sess_state {
 	SS_CONNECTED = 0,              /* greeted; no HELO/EHLO yet */
@@ -65,6 +73,7 @@ enum sess_wait {
 struct txn {
 	struct envelope env;           /* sender, recipients, parameters */
 	size_t   env_wire;             /* estimated encoded size of env */
+	size_t   env_mem;              /* estimated memory of env and HELO */
 	bool     smtputf8;             /* MAIL ... SMTPUTF8 */
 	bool     bdat;                 /* content comes in BDAT chunks */
 	/* DATA / BDAT */
