@@ -113,6 +113,7 @@ struct session {
 	bool     bdat_last;
 	bool     bdat_count_error;     /* the owed reply counts as an error */
 	char    *bdat_reply;
+	uint64_t bdat_discard_started; /* ev_now() when the discard began */
 	bool     eof;                  /* the client closed its side */
 	bool     dead;                 /* free without another word */
 	unsigned errors;

@@ -204,6 +204,113 @@ START_TEST(bdat_bad_syntax_closes)
 }
 END_TEST
 
+/* A session on lst_fast with data-termination 1s and data-block and
+ * command timeouts far longer: only the former can end a discard. */
+static void
+slow_discard_session(void)
+{
+	close(cli);
+	pump();
+	lst_fast->to_data_term = 1;
+	lst_fast->to_data_block = 30;
+	lst_fast->to_data_init = 30;
+	lst_fast->to_command = 30;
+	S = connect_from("192.0.2.7", lst_fast);
+	talk("EHLO client.example\r\n");
+	expect("MAIL FROM:<a@b.example>\r\n", "250 2.1.0 Sender ok\r\n");
+}
+
+/* Trickle a byte every 100 ms: the refused chunk's discard must end
+ * with 421 by data-termination (1s), not go on while bytes come. */
+static void
+trickle_until_421(void)
+{
+	unsigned i;
+
+	for (i = 0; i < 5; i++) {     /* 0.5 s: before the deadline */
+		send_bytes("x", 1);
+		run_ms(100);
+	}
+	expect_out("");
+	ck_assert(!server_closed);
+	for (i = 0; i < 15 && !server_closed; i++) {
+		const char *got;
+
+		if (write(cli, "x", 1) != 1)
+			break;
+		run_ms(100);
+		got = collect(0);
+		if (*got != '\0') {
+			ck_assert_str_eq(got, "421 4.4.2 mx.test Error: timeout "
+			    "exceeded\r\n");
+			break;
+		}
+	}
+	ck_assert_uint_lt(i, 15);
+	pump();
+	ck_assert_ptr_null(S);        /* the session is gone */
+}
+
+START_TEST(bdat_refused_chunk_bounded_by_data_termination)
+{
+	/* Over the size limit by its announced size: 552 owed at its end,
+	 * which never comes. */
+	slow_discard_session();
+	expect("RCPT TO:<u@accept.test>\r\n", "250 2.1.5 Recipient ok\r\n");
+	expect("BDAT 999999999999 LAST\r\n", "");
+	trickle_until_421();
+	ck_assert_uint_eq(n_create, 0);
+}
+END_TEST
+
+START_TEST(bdat_out_of_sequence_bounded_by_data_termination)
+{
+	/* Refused inside a transaction (no RCPT yet): the same bound, and
+	 * not the transaction's data timers, which have not started. */
+	slow_discard_session();
+	expect("BDAT 1000000\r\n", "");
+	trickle_until_421();
+}
+END_TEST
+
+START_TEST(bdat_pipelined_after_refused_chunk)
+{
+	/* Commands right behind a refused chunk, in the same packet, are
+	 * commands again; inside it they were content. */
+	talk("EHLO client.example\r\n");
+	talk("MAIL FROM:<a@b.example>\r\n");
+	talk("RCPT TO:<u@accept.test>\r\n");
+	send_str("BDAT 10001 LAST\r\n");
+	{
+		static char junk[10001 + 64];
+		size_t n = 10001;
+
+		memset(junk, 'x', n);
+		memcpy(junk + 10, "\r\nRSET\r\n", 8);
+		memcpy(junk + n, "NOOP\r\nMAIL FROM:<c@d.example>\r\n", 31);
+		send_bytes(junk, n + 31);
+	}
+	expect_out("552 5.3.4 Error: message too big\r\n250 2.0.0 Ok\r\n"
+	    "250 2.1.0 Sender ok\r\n");
+	ck_assert_uint_eq(n_create, 0);
+	ck_assert(!server_closed);
+}
+END_TEST
+
+START_TEST(bdat_size_overflow_closes)
+{
+	talk("EHLO client.example\r\n");
+	talk("MAIL FROM:<a@b.example>\r\n");
+	talk("RCPT TO:<u@accept.test>\r\n");
+	/* 2^64 + 1: no chunk of that size can be skipped exactly. */
+	expect("BDAT 18446744073709551617 LAST\r\n",
+	    "501 5.5.4 Syntax: BDAT size [LAST]\r\n"
+	    "421 4.5.0 mx.test Error: chunk size unknown, closing\r\n");
+	ck_assert(server_closed);
+	ck_assert_uint_eq(n_create, 0);
+}
+END_TEST
+
 START_TEST(bdat_queue_refuses_file)
 {
 	talk("EHLO client.example\r\n");
@@ -484,6 +591,10 @@ ext_suite(void)
 	tcase_add_test(tc, bdat_bare_lf_fails_early);
 	tcase_add_test(tc, bdat_nul_fails_early);
 	tcase_add_test(tc, bdat_bad_syntax_closes);
+	tcase_add_test(tc, bdat_refused_chunk_bounded_by_data_termination);
+	tcase_add_test(tc, bdat_out_of_sequence_bounded_by_data_termination);
+	tcase_add_test(tc, bdat_pipelined_after_refused_chunk);
+	tcase_add_test(tc, bdat_size_overflow_closes);
 	tcase_add_test(tc, bdat_queue_refuses_file);
 	tcase_add_test(tc, bdat_disconnect_mid_chunk);
 	tcase_add_test(tc, dsn_parameters_stored);
