@@ -145,6 +145,38 @@ class TimeoutTests(SmtpCase):
         self.assertGreater(ended["connection"][0], 2.5)
 
 
+    def test_refused_bdat_chunk_bounded_by_data_termination(self):
+        e = self.empath(listen_opts=["max-message-size 1M",
+                                     "timeout data-block 30s data-termination 1s"])
+        c = self.connect(e)
+        self.expect(c, "EHLO client.test", 250)
+        self.transaction(c, "t@sink.test", ["t@sink.test"])
+        # Refused by its announced size; its bytes would be discarded
+        # for ever if they kept trickling in.
+        c.send(b"BDAT 999999999999 LAST\r\n")
+        t0 = time.monotonic()
+        c.sock.settimeout(0.2)
+        reply = None
+        while reply is None and time.monotonic() - t0 < 8:
+            try:
+                c.send(b"x")
+            except OSError:
+                break
+            try:
+                reply = c.reply()
+            except (socket.timeout, TimeoutError):
+                pass
+        elapsed = time.monotonic() - t0
+        self.assertIsNotNone(reply, "no reply while the chunk trickled")
+        code, text = reply
+        self.assertEqual(code, 421, text)
+        self.assertTrue(text[0].startswith("4.4.2"), text)
+        self.assertGreater(elapsed, 0.8)
+        self.assertLess(elapsed, 5)
+        c.sock.settimeout(5)
+        with self.assertRaises(ConnectionError):
+            c.reply()
+
 def sanitized(pid):
     """Under ASan freed memory sits in a quarantine: RSS says little."""
     try:
