@@ -2,8 +2,9 @@
  * our Received: header into the file queued created, in chunks of at
  * least DATA_FLUSH bytes; at the end of the content the hooks decide,
  * then queued commits. A message the decoder refuses (bare CR or LF,
- * a NUL, a line over 998 octets, over the size limit) is read to its end and
- * rolled back, so that no byte of it can be taken for a command. */
+ * a NUL, a line over 998 octets, over the size limit) is read to its
+ * end and rolled back, so that no byte of it can be taken for a
+ * command. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -4,9 +4,8 @@
  * /64 and could otherwise open the limit's worth of connections from
  * each of its 2^64 addresses. A v4-mapped IPv6 address (a v4 client on a
  * dual-stack socket) counts as its IPv4 address. A hash table of the
- * keys that have at
- * least one session, so an accept costs the same with 10 or 10,000
- * sessions open. An entry lives only while its count is positive: the
+ * keys that have at least one session, so an accept costs the same
+ * with 10 or 10,000 sessions open. An entry lives only while its count is positive: the
  * table never holds more entries than there are sessions. */
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -20,7 +19,7 @@
 struct ipent {
 	struct ipent *next;
 	const struct cfg_listen *l;
-	uint8_t  addr[16];                 /* the key: see ip_key() */
+	uint8_t  addr[16];                 /* see limits_ip_key() */
 	unsigned count;
 };
 

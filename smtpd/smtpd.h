@@ -49,8 +49,9 @@
  * mailrcpt.c: past it RCPT gets 452 4.5.3 (RFC 5321 §4.5.3.1.10: the
  * client sends to those accepted and the rest later). 1000 recipients
  * (the default max-recipients) fit whatever their length, since a RCPT
- * line, path and ORCPT together, is at most 512 octets. The envelope must also fit in one channel frame to queued
- * (CHAN_MAX_PAYLOAD), which mailrcpt.c checks too. */
+ * line, path and ORCPT together, is at most 512 octets. The envelope
+ * must also fit in one channel frame to queued (CHAN_MAX_PAYLOAD),
+ * which mailrcpt.c checks too. */
 #define SESSION_ENV_MAX     (1024 * 1024)
 
 enum sess_state {
