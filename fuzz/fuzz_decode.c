@@ -108,6 +108,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (whole.flags & TX_REJECT)
 		return 0;
 	assert(whole.size == whole.outlen);
+	assert(memchr(whole.out, '\0', whole.outlen) == NULL);
 	if (bdat) {
 		assert(whole.consumed == size && !whole.done);
 		assert(whole.outlen == size || whole.outlen == size + 2);

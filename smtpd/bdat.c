@@ -2,14 +2,18 @@
  * octets of content, no dot-stuffing, no terminator. Every chunk whose
  * size could be read is consumed in full, even when the command is
  * refused (out of sequence, too big, the queue unavailable): its bytes
- * are message content, never commands. A BDAT line whose size cannot be
- * read leaves no way to find the next command: 501, and the session
- * ends.
+ * are message content, never commands. The size of a refused chunk is
+ * the client's word: its bytes are dropped as they come, never held,
+ * and data-termination bounds the time the discard may take, as it
+ * bounds a message's (a client announcing a huge chunk and trickling
+ * it gets 421 then). A BDAT line whose size cannot be read (not a
+ * number, or one too large) leaves no way to find the next command:
+ * 501, and the session ends.
  *
  * The first chunk of a transaction asks queued for the file (the
  * session waits, as for DATA); each chunk is answered when it has been
  * read: 250 with its size, or at LAST the queue's answer. A chunk that
- * makes the message fail (too big, bare CR/LF, long line) fails the
+ * makes the message fail (too big, bare CR/LF, NUL, long line) fails the
  * transaction at once; chunks already pipelined behind it are discarded
  * with 503 (RFC 3030 §2). DATA is refused inside a BDAT transaction. */
 #include <stdarg.h>
@@ -35,6 +39,7 @@ bdat_discard(struct session *s, uint64_t n, bool last, bool count_error,
 	s->bdat_size = s->bdat_left = n;
 	s->bdat_last = last;
 	s->bdat_count_error = count_error;
+	s->bdat_discard_started = ev_now();
 	s->state = SS_BDAT;
 	bdat_input(s);
 }

@@ -2,9 +2,10 @@
  * our Received: header into the file queued created, in chunks of at
  * least DATA_FLUSH bytes; at the end of the content the hooks decide,
  * then queued commits. A message the decoder refuses (bare CR or LF,
- * a line over 998 octets, over the size limit) is read to its end and
- * rolled back, so that no byte of it can be taken for a command; so is
- * one with more Received: fields than `max-hops` (hops.c): a mail loop. */
+ * a NUL, a line over 998 octets, over the size limit) is read to its
+ * end and rolled back, so that no byte of it can be taken for a
+ * command; so is one with more Received: fields than `max-hops`
+ * (hops.c): a mail loop. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +159,7 @@ refusal(unsigned flags)
 	return (flags & TX_HOPS) ? "too many hops" :
 	    (flags & TX_TOOBIG) ? "too big" :
 	    (flags & (TX_BARE_LF | TX_BARE_CR)) ? "bare CR or LF" :
+	    (flags & TX_NUL) ? "NUL octet" :
 	    (flags & TX_LONG_LINE) ? "line too long" :
 	    (flags & TX_QUEUE_LOST) ? "queue restarted" : "write error";
 }
@@ -178,6 +180,9 @@ reply_refused(struct session *s, unsigned flags)
 	else if (flags & TX_BARE_CR)
 		session_reply(s, "550 5.6.0 Error: bare <CR> received; "
 		    "lines must end with <CR><LF>");
+	else if (flags & TX_NUL)
+		session_reply(s, "550 5.6.0 Error: <NUL> received; "
+		    "message content must not contain NUL octets");
 	else if (flags & TX_LONG_LINE)
 		session_reply(s, "550 5.6.0 Error: line longer than %d "
 		    "characters", SMTP_TEXT_LINE_MAX);

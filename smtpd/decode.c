@@ -20,6 +20,8 @@ msgdec_init(struct msgdec *d, bool bdat, uint64_t max)
 static void
 put(struct msgdec *d, char c, char *out, size_t *n)
 {
+	if (c == '\0')
+		d->flags |= TX_NUL;
 	if (d->linelen <= SMTP_TEXT_LINE_MAX)
 		d->linelen++;
 	if (d->linelen > SMTP_TEXT_LINE_MAX)

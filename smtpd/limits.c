@@ -1,7 +1,11 @@
 /* Open sessions per client address and listener, for
- * max-connections-per-ip: a hash table of the addresses that have at
- * least one session, so an accept costs the same with 10 or 10,000
- * sessions open. An entry lives only while its count is positive: the
+ * max-connections-per-ip. An IPv4 client is counted by its address; an
+ * IPv6 client by its /64, since a single host is usually given a whole
+ * /64 and could otherwise open the limit's worth of connections from
+ * each of its 2^64 addresses. A v4-mapped IPv6 address (a v4 client on a
+ * dual-stack socket) counts as its IPv4 address. A hash table of the
+ * keys that have at least one session, so an accept costs the same
+ * with 10 or 10,000 sessions open. An entry lives only while its count is positive: the
  * table never holds more entries than there are sessions. */
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -15,16 +19,18 @@
 struct ipent {
 	struct ipent *next;
 	const struct cfg_listen *l;
-	uint8_t  addr[16];                 /* v4 as v4-mapped v6 */
+	uint8_t  addr[16];                 /* see limits_ip_key() */
 	unsigned count;
 };
 
 static struct ipent *table[IPT_BUCKETS];
 
-/* The address as 16 bytes (v4 and v4-mapped v6 alike). false for
+/* The key of a client as 16 bytes: v4 and v4-mapped v6 alike as the
+ * v4-mapped address, other v6 as its /64 (the low 64 bits zero; the
+ * v4-mapped keys have 0xffff there, so the two never meet). false for
  * other families (AF_UNIX in tests): those are not counted. */
-static bool
-ip_key(const struct sockaddr *sa, uint8_t key[16])
+bool
+limits_ip_key(const struct sockaddr *sa, uint8_t key[16])
 {
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
@@ -35,7 +41,11 @@ ip_key(const struct sockaddr *sa, uint8_t key[16])
 		return true;
 	}
 	if (sa->sa_family == AF_INET6) {
-		memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		memcpy(key, a, 16);
+		if (!IN6_IS_ADDR_V4MAPPED(a))
+			memset(key + 8, 0, 8);
 		return true;
 	}
 	return false;
@@ -57,7 +67,7 @@ ip_find(const struct cfg_listen *l, const struct sockaddr *sa, uint8_t key[16])
 {
 	struct ipent **pp;
 
-	if (!ip_key(sa, key))
+	if (!limits_ip_key(sa, key))
 		return NULL;
 	for (pp = &table[ip_hash(l, key)]; *pp; pp = &(*pp)->next)
 		if ((*pp)->l == l && memcmp((*pp)->addr, key, 16) == 0)

@@ -17,6 +17,18 @@
  * recipient apart from the address (see env_encode). */
 #define ENV_WIRE_BASE 160
 #define ENV_WIRE_RCPT 32
+/* Heap estimate (SESSION_ENV_MAX): the allocator's cost of one block
+ * beyond its bytes, and of a recipient's slot in the array, which
+ * grows by doubling (so up to two slots per recipient). */
+#define ENV_MEM_BLOCK 24
+#define ENV_MEM_RCPT  (2 * sizeof(struct env_rcpt))
+
+/* What a string copied to the heap costs. */
+static size_t
+str_mem(const char *s)
+{
+	return strlen(s) + 1 + ENV_MEM_BLOCK;
+}
 
 /* The parameters of MAIL, checked and decoded. */
 struct mail_params {
@@ -158,6 +170,11 @@ cmd_mail(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 		tx->env.envid = xstrdup(mp.envid);
 	tx->env_wire = ENV_WIRE_BASE + strlen(cmd->addr) + strlen(s->helo) +
 	    strlen(s->addr) + strlen(mp.envid);
+	/* The session's HELO, and at the end the envelope's copies of it,
+	 * of the client's address and name. */
+	tx->env_mem = sizeof(*tx) + ENV_MEM_BLOCK + str_mem(cmd->addr) +
+	    str_mem(mp.envid) + str_mem("8BITMIME") + 2 * str_mem(s->helo) +
+	    str_mem(s->addr) + str_mem("unknown");
 	s->tx = tx;
 	if (hooks_run(s, HOOK_MAIL, cmd->addr, &hr) == HOOK_REJECT) {
 		tx_free(s);
@@ -230,7 +247,7 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 	struct env_rcpt *r;
 	char *addr = NULL, orcpt[SMTP_ORCPT_MAX + 1];
 	uint32_t notify;
-	size_t i, wire;
+	size_t i, wire, mem;
 
 	if (tx == NULL) {
 		session_reply_error(s, "503 5.5.1 Error: %s",
@@ -286,10 +303,17 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 	}
 	if (addr == NULL)
 		addr = xstrdup(cmd->addr);
-	/* The envelope must fit in one Q_COMMIT frame. */
+	/* The envelope must fit in one Q_COMMIT frame and in the memory a
+	 * session may hold. */
 	wire = ENV_WIRE_RCPT + strlen(addr) + strlen(orcpt);
-	if (tx->env_wire + wire > CHAN_MAX_PAYLOAD) {
-		session_reply(s, "452 4.5.3 Error: too many recipients");
+	mem = ENV_MEM_RCPT + str_mem(addr) + (orcpt[0] ? str_mem(orcpt) : 0);
+	if (tx->env_wire + wire > CHAN_MAX_PAYLOAD ||
+	    tx->env_mem + mem > SESSION_ENV_MAX) {
+		log_info("session %llu: envelope size limit reached by [%s] "
+		    "at %zu recipients", (unsigned long long)s->id, s->addr,
+		    tx->env.nrcpt);
+		session_reply(s, "452 4.5.3 Error: too many recipients "
+		    "(envelope size limit)");
 		free(addr);
 		return;
 	}
@@ -310,6 +334,7 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 		if (orcpt[0] != '\0')
 			r->orcpt = xstrdup(orcpt);
 		tx->env_wire += wire;
+		tx->env_mem += mem;
 	}
 	free(addr);
 	s->state = SS_RCPT;

@@ -280,7 +280,18 @@ session_arm_timer(struct session *s)
 	if (s->state == SS_CLOSING)
 		deadline = now + SESSION_LINGER_MS;
 	else {
-		if ((s->state == SS_DATA || s->state == SS_BDAT) && s->tx) {
+		if (s->state == SS_BDAT && s->bdat_reply != NULL) {
+			/* Discarding a refused chunk (with or without a
+			 * transaction): data-block between reads, and
+			 * data-termination bounds the whole chunk however
+			 * large it was announced and slowly it comes. */
+			to = l->to_data_block;
+			if (l->to_data_term) {
+				d = s->bdat_discard_started +
+				    (uint64_t)l->to_data_term * 1000;
+				deadline = d < deadline ? d : deadline;
+			}
+		} else if ((s->state == SS_DATA || s->state == SS_BDAT) && s->tx) {
 			/* data-init until the first content after 354 (or
 			 * the first BDAT), then data-block between reads;
 			 * data-termination bounds the whole content. */
@@ -290,7 +301,7 @@ session_arm_timer(struct session *s)
 				deadline = d < deadline ? d : deadline;
 			}
 		} else if (s->state == SS_BDAT)
-			to = l->to_data_block;  /* discarding a refused chunk */
+			to = l->to_data_block;  /* cannot happen: no chunk */
 		else
 			to = l->to_command;
 		if (to) {

@@ -10,7 +10,7 @@
  *   decode.c        the content decoder (DATA and BDAT), without I/O
  *   starttls.c      TLS contexts, STARTTLS, implicit TLS, handshakes
  *   hooks.c         the hook dispatcher (plugins later; hooks.h)
- *   limits.c        connections per client address
+ *   limits.c        connections per client address (IPv6: per /64)
  *   received.c      the Received: header
  *   hops.c          the hop count (Received: fields) of the content
  *   literal.c       address literals from clients outside relay from
@@ -47,6 +47,15 @@
 #define QUEUE_TIMEOUT_MS    60000
 /* How long a graceful stop waits for open transactions. */
 #define STOP_GRACE_MS       5000
+/* Memory a session may hold for the envelope of its transaction (sender,
+ * recipients, ORCPTs, ENVID, parameters, HELO), as estimated by
+ * mailrcpt.c: past it RCPT gets 452 4.5.3 (RFC 5321 §4.5.3.1.10: the
+ * client sends to those accepted and the rest later). 1000 recipients
+ * (the default max-recipients) fit whatever their length, since a RCPT
+ * line, path and ORCPT together, is at most 512 octets. The envelope
+ * must also fit in one channel frame to queued (CHAN_MAX_PAYLOAD),
+ * which mailrcpt.c checks too. */
+#define SESSION_ENV_MAX     (1024 * 1024)
 
 enum sess_state {
 	SS_CONNECTED = 0,              /* greeted; no HELO/EHLO yet */
@@ -68,6 +77,7 @@ enum sess_wait {
 struct txn {
 	struct envelope env;           /* sender, recipients, parameters */
 	size_t   env_wire;             /* estimated encoded size of env */
+	size_t   env_mem;              /* estimated memory of env and HELO */
 	bool     smtputf8;             /* MAIL ... SMTPUTF8 */
 	bool     bdat;                 /* content comes in BDAT chunks */
 	/* DATA / BDAT */
@@ -108,6 +118,7 @@ struct session {
 	bool     bdat_last;
 	bool     bdat_count_error;     /* the owed reply counts as an error */
 	char    *bdat_reply;
+	uint64_t bdat_discard_started; /* ev_now() when the discard began */
 	bool     eof;                  /* the client closed its side */
 	bool     dead;                 /* free without another word */
 	unsigned errors;
@@ -238,7 +249,9 @@ void starttls_step(struct session *);
 struct ssl_ctx_st *starttls_ctx(const struct cfg_listen *);
 void starttls_free(void);
 
-/* limits.c: sessions per client address and listener */
+/* limits.c: sessions per client address and listener; IPv6 clients
+ * are counted by their /64, v4-mapped ones as their IPv4 address. */
+bool limits_ip_key(const struct sockaddr *, uint8_t key[16]);
 unsigned limits_ip_count(const struct cfg_listen *, const struct sockaddr *);
 void limits_ip_add(const struct cfg_listen *, const struct sockaddr *);
 void limits_ip_del(const struct cfg_listen *, const struct sockaddr *);

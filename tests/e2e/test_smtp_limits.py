@@ -8,8 +8,8 @@ import socket
 import time
 import unittest
 
-from harness import proc_status
-from smtptest import SmtpCase
+from harness import proc_status, wait_until
+from smtptest import SmtpCase, free_port6, ipv6_loopback
 
 # Each sequence is followed by a complete second transaction: if the
 # sequence ended the data, that transaction would run.
@@ -52,6 +52,33 @@ class SmugglingTests(SmtpCase):
         self.assertEqual([m.mail_from for m in sink.messages], ["clean@sink.test"])
         self.assertFalse(any(b"smuggled" in m.data for m in sink.messages))
 
+
+    def test_nul_refused_in_data_and_bdat(self):
+        sink = self.start_sink()
+        e = self.empath(sink)
+        c = self.connect(e)
+        self.expect(c, "EHLO client.test", 250)
+        # DATA: refused at the terminator, what follows the NUL is content.
+        self.transaction(c, "nul@sink.test", ["nul@sink.test"])
+        self.expect(c, "DATA", 354)
+        c.send(b"Subject: nul\r\n\r\na\0b\r\n" + INJECTED + b".\r\n")
+        code, text = c.reply()
+        self.assertEqual(code, 550, text)
+        self.assertTrue(text[0].startswith("5.6.0") and "NUL" in text[0], text)
+        self.assertTrue(c.nothing_pending(0.3), "more than one reply to DATA")
+        # BDAT: the chunk fails the transaction; the next chunk gets 503.
+        self.transaction(c, "nul@sink.test", ["nul@sink.test"])
+        chunk = b"Subject: nul\r\n\r\n\0\r\n"
+        c.send(b"BDAT %d\r\n" % len(chunk) + chunk + b"BDAT 6 LAST\r\nQUIT\r\n")
+        code, text = c.reply()
+        self.assertEqual(code, 550, text)
+        self.assertTrue(text[0].startswith("5.6.0") and "NUL" in text[0], text)
+        self.assertEqual(c.reply()[0], 503)
+        self.expect(c, "QUIT", 221)
+        e.send("clean@sink.test", ["clean@sink.test"], b"Subject: clean\r\n\r\nok\r\n")
+        sink.wait_messages(1)
+        time.sleep(0.5)
+        self.assertEqual([m.mail_from for m in sink.messages], ["clean@sink.test"])
 
 class TimeoutTests(SmtpCase):
 
@@ -118,6 +145,38 @@ class TimeoutTests(SmtpCase):
         self.assertGreater(ended["connection"][0], 2.5)
 
 
+    def test_refused_bdat_chunk_bounded_by_data_termination(self):
+        e = self.empath(listen_opts=["max-message-size 1M",
+                                     "timeout data-block 30s data-termination 1s"])
+        c = self.connect(e)
+        self.expect(c, "EHLO client.test", 250)
+        self.transaction(c, "t@sink.test", ["t@sink.test"])
+        # Refused by its announced size; its bytes would be discarded
+        # for ever if they kept trickling in.
+        c.send(b"BDAT 999999999999 LAST\r\n")
+        t0 = time.monotonic()
+        c.sock.settimeout(0.2)
+        reply = None
+        while reply is None and time.monotonic() - t0 < 8:
+            try:
+                c.send(b"x")
+            except OSError:
+                break
+            try:
+                reply = c.reply()
+            except (socket.timeout, TimeoutError):
+                pass
+        elapsed = time.monotonic() - t0
+        self.assertIsNotNone(reply, "no reply while the chunk trickled")
+        code, text = reply
+        self.assertEqual(code, 421, text)
+        self.assertTrue(text[0].startswith("4.4.2"), text)
+        self.assertGreater(elapsed, 0.8)
+        self.assertLess(elapsed, 5)
+        c.sock.settimeout(5)
+        with self.assertRaises(ConnectionError):
+            c.reply()
+
 def sanitized(pid):
     """Under ASan freed memory sits in a quarantine: RSS says little."""
     try:
@@ -142,6 +201,25 @@ class LimitTests(SmtpCase):
         c = self.connect(e)
         self.expect(c, "NOOP", 250)
         self.expect(b, "NOOP", 250)
+
+    def test_connections_per_address_ipv6(self):
+        if not ipv6_loopback():
+            self.skipTest("no IPv6 loopback on this machine")
+        p6 = free_port6()
+        e = self.empath(extra=f"listen on ::1 port {p6} "
+                              "{ max-connections-per-ip 2 }")
+        a = self.connect(e, port=p6, host="::1")
+        self.connect(e, port=p6, host="::1")
+        with socket.create_connection(("::1", p6), timeout=5) as s:
+            data = s.recv(512)
+            self.assertTrue(data.startswith(b"421 4.7.0 "), data)
+        closed = e.log().count(": closed")
+        a.cmd("QUIT")
+        a.close()
+        wait_until(lambda: e.log().count(": closed") > closed,
+                   what="the session closed")
+        c = self.connect(e, port=p6, host="::1")
+        self.expect(c, "NOOP", 250)
 
     def test_connections_in_total(self):
         e = self.empath(listen_opts=["max-connections 2"])

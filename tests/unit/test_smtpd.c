@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,101 @@ START_TEST(recipient_limit)
 }
 END_TEST
 
+/* Read replies until n lines have come; returns them. */
+static const char *
+reply_lines(unsigned n)
+{
+	static char all[256 * 1024];
+	size_t len = 0;
+	unsigned lines = 0;
+
+	while (lines < n) {
+		const char *got = collect(1);
+		size_t k = strlen(got);
+
+		ck_assert_msg(k > 0, "%u of %u replies", lines, n);
+		ck_assert_uint_lt(len + k, sizeof(all));
+		memcpy(all + len, got, k);
+		len += k;
+		all[len] = '\0';
+		for (const char *p = got; (p = strchr(p, '\n')) != NULL; p++)
+			lines++;
+	}
+	return all;
+}
+
+START_TEST(envelope_memory_bounded)
+{
+	static const char ok[] = "250 2.1.5 Recipient ok\r\n";
+	static const char full[] = "452 4.5.3 Error: too many recipients "
+	    "(envelope size limit)\r\n";
+	char line[SMTP_LINE_MAX + 1], orcpt[401], path[64];
+	unsigned accepted = 0, refused = 0, i, k;
+	struct mallinfo2 m0, m1;
+	size_t mem0;
+
+	/* No recipient count limit: only the envelope bound stops them. */
+	lst->max_recipients = 0;
+	memset(orcpt, 'o', sizeof(orcpt) - 1);
+	orcpt[sizeof(orcpt) - 1] = '\0';
+	talk("EHLO client.example\r\n");
+	expect("MAIL FROM:<s@client.example>\r\n", "250 2.1.0 Sender ok\r\n");
+	mem0 = S->tx->env_mem;
+	m0 = mallinfo2();
+	for (i = 0; refused < 100; i += 50) {
+		const char *r;
+
+		/* 50 pipelined RCPTs of 502 octets, 64-octet local parts. */
+		for (k = i; k < i + 50; k++) {
+			snprintf(line, sizeof(line), "RCPT TO:<%064u@accept.test> "
+			    "ORCPT=rfc822;%s\r\n", k, orcpt);
+			ck_assert_uint_eq(strlen(line), 502);
+			send_str(line);
+		}
+		r = reply_lines(50);
+		for (k = 0; k < 50; k++) {
+			if (strncmp(r, ok, sizeof(ok) - 1) == 0) {
+				ck_assert_uint_eq(refused, 0);
+				accepted++;
+				r += sizeof(ok) - 1;
+			} else {
+				ck_assert_msg(strncmp(r, full, sizeof(full) - 1) == 0,
+				    "reply %u: %s", i + k, r);
+				refused++;
+				r += sizeof(full) - 1;
+			}
+		}
+		ck_assert_uint_lt(i, 10000);
+	}
+	m1 = mallinfo2();
+	ck_assert_uint_eq(S->tx->env.nrcpt, accepted);
+	ck_assert_uint_le(S->tx->env_mem, SESSION_ENV_MAX);
+	/* The limit is near 1 MiB, and the estimate is honest: the heap
+	 * grew by no more than estimated (the session's I/O buffers, at
+	 * most 64 KiB each way, may have grown too). */
+	ck_assert_uint_gt(S->tx->env_mem, SESSION_ENV_MAX - 2048);
+	ck_assert_uint_le(m1.uordblks - m0.uordblks,
+	    S->tx->env_mem - mem0 + 2 * 64 * 1024);
+	/* max-recipients 1000 (the default) of near-maximal lines fit. */
+	ck_assert_uint_gt(accepted, 1000);
+	/* The envelope fits in one frame: queued gets it whole. */
+	send_str("DATA\r\n");
+	expect_out("");
+	q_create_ok(create_id, incoming_file(path, sizeof(path)), MSGID);
+	expect_out("354 End data with <CR><LF>.<CR><LF>\r\n");
+	expect("Subject: many\r\n\r\nx\r\n.\r\n", "");
+	/* Nearly 1 MB through the channel: a few turns of the loop. */
+	for (k = 0; k < 100 && n_commit == 0; k++)
+		pump();
+	ck_assert_uint_eq(n_commit, 1);
+	ck_assert_uint_eq(committed.nrcpt, accepted);
+	ck_assert_str_eq(committed.rcpt[accepted - 1].orcpt + 7, orcpt);
+	q_commit_ok(commit_id, MSGID);
+	expect_out("250 2.0.0 Ok: queued as 01JABCDEFGHJKMNPQRSTVWXYZ0\r\n");
+	unlink(path);
+}
+END_TEST
+
 START_TEST(full_transaction)
 {
 	char path[64];
@@ -292,6 +388,25 @@ START_TEST(bare_cr_refused)
 {
 	refused_body("a\r\n.\rb\r\nc\r\n.\r\n",
 	    "550 5.6.0 Error: bare <CR> received; lines must end with <CR><LF>\r\n");
+}
+END_TEST
+
+START_TEST(nul_refused)
+{
+	/* Sent as bytes: the NUL would end a C string. What follows it up
+	 * to <CRLF>.<CRLF> is still message content, never commands. */
+	static const char body[] = "Subject: x\r\n\r\na\0b\r\nQUIT\r\n.\r\n";
+	char path[64];
+
+	start_data(path, sizeof(path));
+	send_bytes(body, sizeof(body) - 1);
+	expect_out("550 5.6.0 Error: <NUL> received; message content must "
+	    "not contain NUL octets\r\n");
+	ck_assert_uint_eq(n_commit, 0);
+	ck_assert_uint_eq(n_rollback, 1);
+	unlink(path);
+	expect("NOOP\r\n", "250 2.0.0 Ok\r\n");
+	ck_assert(!server_closed);
 }
 END_TEST
 
@@ -612,10 +727,12 @@ smtpd_suite(void)
 	tcase_add_test(tc, too_many_errors);
 	tcase_add_test(tc, relay_policy);
 	tcase_add_test(tc, recipient_limit);
+	tcase_add_test(tc, envelope_memory_bounded);
 	tcase_add_test(tc, full_transaction);
 	tcase_add_test(tc, pipelining);
 	tcase_add_test(tc, only_crlf_dot_crlf_ends_data);
 	tcase_add_test(tc, bare_cr_refused);
+	tcase_add_test(tc, nul_refused);
 	tcase_add_test(tc, long_text_line_refused);
 	tcase_add_test(tc, size_limit);
 	tcase_add_test(tc, write_error_tempfails);

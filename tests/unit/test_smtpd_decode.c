@@ -1,6 +1,6 @@
 /* The message content decoder (smtpd/decode.c): the end of DATA, dot
  * un-stuffing, every smuggling payload, the refusals (bare CR, bare LF,
- * long lines, size) and BDAT mode, each for every way of cutting the
+ * NUL, long lines, size) and BDAT mode, each for every way of cutting the
  * input into reads. */
 // LINK: smtpd/decode.c
 #include <check.h>
@@ -216,15 +216,42 @@ START_TEST(bdat_mode)
 }
 END_TEST
 
-START_TEST(nul_and_8bit_pass)
+START_TEST(eight_bit_passes)
 {
-	static const char in[] = "caf\xc3\xa9 \0x\r\n.\r\n";
+	static const char in[] = "caf\xc3\xa9 \xff\r\n.\r\n";
 	struct result r = decode(in, sizeof(in) - 1, false, 0, false);
 
 	ck_assert(r.done);
 	ck_assert_uint_eq(r.flags, 0);
-	ck_assert_uint_eq(r.outlen, 10);
-	ck_assert_mem_eq(r.out, "caf\xc3\xa9 \0x\r\n", 10);
+	ck_assert_uint_eq(r.outlen, 9);
+	ck_assert_mem_eq(r.out, "caf\xc3\xa9 \xff\r\n", 9);
+}
+END_TEST
+
+START_TEST(nul_refused)
+{
+	/* Like a bare CR or LF: the message is refused, nothing is output,
+	 * and DATA is still read to its real end. */
+	static const char data[] = "a\r\nb\0c\r\n.\r\nQUIT\r\n";
+	static const char data_bol[] = "\0\r\n.\r\n";
+	static const char bdat[] = "a\r\n\0";
+	static const char after_cr[] = "a\r\0\r\n.\r\n";
+	struct result r = decode(data, sizeof(data) - 1, false, 0, false);
+
+	ck_assert(r.done);
+	ck_assert_uint_eq(r.flags, TX_NUL);
+	ck_assert_uint_eq(r.consumed, sizeof(data) - 1 - 6);
+	ck_assert_uint_eq(r.outlen, 4);            /* "a\r\nb" before the NUL */
+	ck_assert(TX_NUL & TX_REJECT);
+	r = decode(data_bol, sizeof(data_bol) - 1, false, 0, false);
+	ck_assert(r.done);
+	ck_assert_uint_eq(r.flags, TX_NUL);
+	r = decode(bdat, sizeof(bdat) - 1, true, 0, true);
+	ck_assert_uint_eq(r.flags, TX_NUL);
+	ck_assert_uint_eq(r.outlen, 3);
+	r = decode(after_cr, sizeof(after_cr) - 1, false, 0, false);
+	ck_assert(r.done);
+	ck_assert_uint_eq(r.flags, TX_NUL | TX_BARE_CR);
 }
 END_TEST
 
@@ -241,7 +268,8 @@ decode_suite(void)
 	tcase_add_test(tc, long_lines);
 	tcase_add_test(tc, size_limit);
 	tcase_add_test(tc, bdat_mode);
-	tcase_add_test(tc, nul_and_8bit_pass);
+	tcase_add_test(tc, eight_bit_passes);
+	tcase_add_test(tc, nul_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

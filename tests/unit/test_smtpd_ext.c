@@ -175,12 +175,139 @@ START_TEST(bdat_bare_lf_fails_early)
 }
 END_TEST
 
+START_TEST(bdat_nul_fails_early)
+{
+	static const char chunk[] = "BDAT 5\r\na\0b\r\n";
+	char path[64];
+
+	talk("EHLO client.example\r\n");
+	expect("MAIL FROM:<s@client.example>\r\n", "250 2.1.0 Sender ok\r\n");
+	expect("RCPT TO:<u@accept.test>\r\n", "250 2.1.5 Recipient ok\r\n");
+	send_bytes(chunk, sizeof(chunk) - 1);
+	expect_out("");
+	q_create_ok(create_id, incoming_file(path, sizeof(path)), MSGID);
+	expect_out("550 5.6.0 Error: <NUL> received; message content must "
+	    "not contain NUL octets\r\n");
+	ck_assert_uint_eq(n_rollback, 1);
+	ck_assert_uint_eq(n_commit, 0);
+	expect("BDAT 3 LAST\r\nabc", "503 5.5.1 Error: need MAIL command\r\n");
+	unlink(path);
+}
+END_TEST
+
 START_TEST(bdat_bad_syntax_closes)
 {
 	talk("EHLO client.example\r\n");
 	expect("BDAT x\r\n", "501 5.5.4 Syntax: BDAT size [LAST]\r\n"
 	    "421 4.5.0 mx.test Error: chunk size unknown, closing\r\n");
 	ck_assert(server_closed);
+}
+END_TEST
+
+/* A session on lst_fast with data-termination 1s and data-block and
+ * command timeouts far longer: only the former can end a discard. */
+static void
+slow_discard_session(void)
+{
+	close(cli);
+	pump();
+	lst_fast->to_data_term = 1;
+	lst_fast->to_data_block = 30;
+	lst_fast->to_data_init = 30;
+	lst_fast->to_command = 30;
+	S = connect_from("192.0.2.7", lst_fast);
+	talk("EHLO client.example\r\n");
+	expect("MAIL FROM:<a@b.example>\r\n", "250 2.1.0 Sender ok\r\n");
+}
+
+/* Trickle a byte every 100 ms: the refused chunk's discard must end
+ * with 421 by data-termination (1s), not go on while bytes come. */
+static void
+trickle_until_421(void)
+{
+	unsigned i;
+
+	for (i = 0; i < 5; i++) {     /* 0.5 s: before the deadline */
+		send_bytes("x", 1);
+		run_ms(100);
+	}
+	expect_out("");
+	ck_assert(!server_closed);
+	for (i = 0; i < 15 && !server_closed; i++) {
+		const char *got;
+
+		if (write(cli, "x", 1) != 1)
+			break;
+		run_ms(100);
+		got = collect(0);
+		if (*got != '\0') {
+			ck_assert_str_eq(got, "421 4.4.2 mx.test Error: timeout "
+			    "exceeded\r\n");
+			break;
+		}
+	}
+	ck_assert_uint_lt(i, 15);
+	pump();
+	ck_assert_ptr_null(S);        /* the session is gone */
+}
+
+START_TEST(bdat_refused_chunk_bounded_by_data_termination)
+{
+	/* Over the size limit by its announced size: 552 owed at its end,
+	 * which never comes. */
+	slow_discard_session();
+	expect("RCPT TO:<u@accept.test>\r\n", "250 2.1.5 Recipient ok\r\n");
+	expect("BDAT 999999999999 LAST\r\n", "");
+	trickle_until_421();
+	ck_assert_uint_eq(n_create, 0);
+}
+END_TEST
+
+START_TEST(bdat_out_of_sequence_bounded_by_data_termination)
+{
+	/* Refused inside a transaction (no RCPT yet): the same bound, and
+	 * not the transaction's data timers, which have not started. */
+	slow_discard_session();
+	expect("BDAT 1000000\r\n", "");
+	trickle_until_421();
+}
+END_TEST
+
+START_TEST(bdat_pipelined_after_refused_chunk)
+{
+	/* Commands right behind a refused chunk, in the same packet, are
+	 * commands again; inside it they were content. */
+	talk("EHLO client.example\r\n");
+	talk("MAIL FROM:<a@b.example>\r\n");
+	talk("RCPT TO:<u@accept.test>\r\n");
+	send_str("BDAT 10001 LAST\r\n");
+	{
+		static char junk[10001 + 64];
+		size_t n = 10001;
+
+		memset(junk, 'x', n);
+		memcpy(junk + 10, "\r\nRSET\r\n", 8);
+		memcpy(junk + n, "NOOP\r\nMAIL FROM:<c@d.example>\r\n", 31);
+		send_bytes(junk, n + 31);
+	}
+	expect_out("552 5.3.4 Error: message too big\r\n250 2.0.0 Ok\r\n"
+	    "250 2.1.0 Sender ok\r\n");
+	ck_assert_uint_eq(n_create, 0);
+	ck_assert(!server_closed);
+}
+END_TEST
+
+START_TEST(bdat_size_overflow_closes)
+{
+	talk("EHLO client.example\r\n");
+	talk("MAIL FROM:<a@b.example>\r\n");
+	talk("RCPT TO:<u@accept.test>\r\n");
+	/* 2^64 + 1: no chunk of that size can be skipped exactly. */
+	expect("BDAT 18446744073709551617 LAST\r\n",
+	    "501 5.5.4 Syntax: BDAT size [LAST]\r\n"
+	    "421 4.5.0 mx.test Error: chunk size unknown, closing\r\n");
+	ck_assert(server_closed);
+	ck_assert_uint_eq(n_create, 0);
 }
 END_TEST
 
@@ -389,6 +516,65 @@ START_TEST(per_address_count)
 }
 END_TEST
 
+static struct sockaddr_in6
+sin6(const char *ip)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
+
+	ck_assert_int_eq(inet_pton(AF_INET6, ip, &a.sin6_addr), 1);
+	return a;
+}
+
+START_TEST(per_address_count_ipv6_by_64)
+{
+	struct sockaddr_in6 a = sin6("2001:db8:1:2::1"),
+	    same64 = sin6("2001:db8:1:2:ffff:ffff:ffff:fffe"),
+	    other64 = sin6("2001:db8:1:3::1"),
+	    zero64 = sin6("::1"), mapped = sin6("::ffff:192.0.2.10");
+	struct sockaddr_in v4 = { .sin_family = AF_INET };
+	uint8_t k1[16], k2[16];
+
+	/* The key: a /64 for IPv6, the whole address for v4 and v4-mapped. */
+	ck_assert(limits_ip_key((struct sockaddr *)&a, k1));
+	ck_assert(limits_ip_key((struct sockaddr *)&same64, k2));
+	ck_assert_mem_eq(k1, k2, 16);
+	ck_assert(limits_ip_key((struct sockaddr *)&other64, k2));
+	ck_assert(memcmp(k1, k2, 16) != 0);
+	inet_pton(AF_INET, "192.0.2.10", &v4.sin_addr);
+	ck_assert(limits_ip_key((struct sockaddr *)&v4, k1));
+	ck_assert(limits_ip_key((struct sockaddr *)&mapped, k2));
+	ck_assert_mem_eq(k1, k2, 16);
+	inet_pton(AF_INET, "192.0.2.11", &v4.sin_addr);
+	ck_assert(limits_ip_key((struct sockaddr *)&v4, k2));
+	ck_assert(memcmp(k1, k2, 16) != 0);
+	/* ::1 (a /64 of zeros) is not 0.0.0.0 or any v4 address. */
+	ck_assert(limits_ip_key((struct sockaddr *)&zero64, k1));
+	v4.sin_addr.s_addr = 0;
+	ck_assert(limits_ip_key((struct sockaddr *)&v4, k2));
+	ck_assert(memcmp(k1, k2, 16) != 0);
+
+	/* Counts: two addresses of one /64 share theirs. */
+	limits_ip_add(lst_ip, (struct sockaddr *)&a);
+	limits_ip_add(lst_ip, (struct sockaddr *)&same64);
+	ck_assert_uint_eq(limits_ip_count(lst_ip, (struct sockaddr *)&a), 2);
+	ck_assert_uint_eq(limits_ip_count(lst_ip, (struct sockaddr *)&same64), 2);
+	ck_assert_uint_eq(limits_ip_count(lst_ip, (struct sockaddr *)&other64), 0);
+	ck_assert_uint_eq(limits_ip_count(lst, (struct sockaddr *)&a), 0);
+	limits_ip_del(lst_ip, (struct sockaddr *)&a);
+	ck_assert_uint_eq(limits_ip_count(lst_ip, (struct sockaddr *)&same64), 1);
+	limits_ip_del(lst_ip, (struct sockaddr *)&same64);
+	ck_assert_uint_eq(limits_ip_count(lst_ip, (struct sockaddr *)&a), 0);
+	/* A v4 client and its v4-mapped form share one count. */
+	inet_pton(AF_INET, "192.0.2.10", &v4.sin_addr);
+	limits_ip_add(lst_ip, (struct sockaddr *)&v4);
+	limits_ip_add(lst_ip, (struct sockaddr *)&mapped);
+	ck_assert_uint_eq(limits_ip_count(lst_ip, (struct sockaddr *)&v4), 2);
+	limits_ip_del(lst_ip, (struct sockaddr *)&mapped);
+	limits_ip_del(lst_ip, (struct sockaddr *)&v4);
+	ck_assert_uint_eq(limits_ip_count(lst_ip, (struct sockaddr *)&v4), 0);
+}
+END_TEST
+
 static Suite *
 ext_suite(void)
 {
@@ -403,7 +589,12 @@ ext_suite(void)
 	tcase_add_test(tc, bdat_then_data_or_rcpt);
 	tcase_add_test(tc, bdat_too_big);
 	tcase_add_test(tc, bdat_bare_lf_fails_early);
+	tcase_add_test(tc, bdat_nul_fails_early);
 	tcase_add_test(tc, bdat_bad_syntax_closes);
+	tcase_add_test(tc, bdat_refused_chunk_bounded_by_data_termination);
+	tcase_add_test(tc, bdat_out_of_sequence_bounded_by_data_termination);
+	tcase_add_test(tc, bdat_pipelined_after_refused_chunk);
+	tcase_add_test(tc, bdat_size_overflow_closes);
 	tcase_add_test(tc, bdat_queue_refuses_file);
 	tcase_add_test(tc, bdat_disconnect_mid_chunk);
 	tcase_add_test(tc, dsn_parameters_stored);
@@ -412,6 +603,7 @@ ext_suite(void)
 	tcase_add_test(tc, parameters_need_ehlo);
 	tcase_add_test(tc, address_forms_in_session);
 	tcase_add_test(tc, per_address_count);
+	tcase_add_test(tc, per_address_count_ipv6_by_64);
 	suite_add_tcase(s, tc);
 	return s;
 }
