@@ -10,7 +10,7 @@
 #         the committed HEAD: uncommitted changes are not tested)
 #   -k    keep the tree afterwards (for debugging; its path is printed)
 #   -r    rebuild the cached base system instead of reusing it
-#   -j N  run `make -jN check` instead of `make check`
+#   -j N  run `make -jN check` instead of `make check` (faster)
 #   -s    the directory copied as ../shared beside the clone (default:
 #         REPO/../shared, else /work/shared; CI has one there)
 #
@@ -20,8 +20,8 @@
 # a fresh copy of it for every run; a clone of REPO at REF into it (cloned
 # from this host: the base has no git, and make check must not need it);
 # then, as root in a chroot with /proc, /sys, /dev and /dev/pts mounted,
-# `make check`, which installs what is missing itself (scripts/deps.sh,
-# apt-get from the Debian archive). The mounts live in a private mount
+# `sh scripts/deps.sh && make check` (apt-get from the Debian archive; the
+# new machine has no make, so deps.sh comes first, as in .ci/run). The mounts live in a private mount
 # namespace and are also unmounted by a trap, so nothing is left mounted
 # on this host even when a step fails. Needs root, debootstrap, git and
 # unshare (util-linux).
@@ -84,7 +84,7 @@ inner() {
 	{
 		chroot "$tree" /usr/bin/env -i PATH="$PATH_IN" HOME=/root \
 		    LANG=C.UTF-8 TERM=dumb CI=true \
-		    sh -c 'cd "$1" && shift && exec "$@"' sh "$SRC" "$@" \
+		    sh -c "cd $SRC && $1" \
 		    </dev/null 2>&1
 		echo $? >"$rcf"
 	} | while IFS= read -r line; do
@@ -93,6 +93,7 @@ inner() {
 		# The start of each part of make check, to time it.
 		case $line in
 		"deps: "*) echo "deps $(now)" >>"$mark" ;;
+		"make"*"all unit"*) echo "build $(now)" >>"$mark" ;;
 		"== unit tests"*) echo "unit $(now)" >>"$mark" ;;
 		"== end-to-end tests"*) echo "e2e $(now)" >>"$mark" ;;
 		"check: "*) echo "end $(now)" >>"$mark" ;;
@@ -130,10 +131,12 @@ shift $((OPTIND - 1))
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 repo=${1:-$(git -C "$(dirname "$self")" rev-parse --show-toplevel)}
 ref=${2:-HEAD}
+# The README's test command. A new machine has no make yet: deps.sh first,
+# as .ci/run does (make check runs it again and finds everything there).
 case $jobs in
-"") makecmd="make check" ;;
+"") makecmd="sh scripts/deps.sh && make check" ;;
 *[!0-9]* | 0) die "-j wants a positive number" ;;
-*) makecmd="make -j$jobs check" ;;
+*) makecmd="sh scripts/deps.sh && make -j$jobs check" ;;
 esac
 # A local repository by absolute path (the clone's remote means nothing
 # inside the tree, but a relative path would be resolved from elsewhere).
@@ -248,12 +251,10 @@ ts=$(now)
 say "run: $makecmd in $SRC (chroot $tree)"
 set +e
 if unshare --mount --propagation private true 2>/dev/null; then
-	# shellcheck disable=SC2086 # the make command is split into words
-	unshare --mount --propagation private sh "$self" --inner "$tree" $makecmd
+	unshare --mount --propagation private sh "$self" --inner "$tree" "$makecmd"
 else
 	# No mount namespace here: mount in this one; the trap unmounts.
-	# shellcheck disable=SC2086
-	sh "$self" --inner "$tree" $makecmd
+	sh "$self" --inner "$tree" "$makecmd"
 fi
 rc=$?
 set -e
@@ -263,12 +264,16 @@ te=$(now)
 marks=$tree/root/check.marks
 at() { sed -n "s/^$1 //p" "$marks" 2>/dev/null | head -n 1; }
 d=$(at deps)
+b=$(at build)
 u=$(at unit)
 e=$(at e2e)
 z=$(at end)
 [ -n "$z" ] || z=$te
-if [ -n "$d" ] && [ -n "$u" ]; then
-	say "phase deps+build (apt-get, compile): $((u - d)) s"
+if [ -n "$d" ] && [ -n "$b" ]; then
+	say "phase deps (apt-get update and install): $((b - d)) s"
+fi
+if [ -n "$b" ] && [ -n "$u" ]; then
+	say "phase build: $((u - b)) s"
 fi
 if [ -n "$u" ] && [ -n "$e" ]; then
 	say "phase unit tests: $((e - u)) s"
@@ -276,7 +281,7 @@ fi
 if [ -n "$e" ]; then
 	say "phase end-to-end tests: $((z - e)) s"
 fi
-phase_end "make check" "$ts"
+phase_end "chroot (deps.sh, make check)" "$ts"
 say "total: $(($(now) - t0)) s, commit $commit"
 last=$(grep '^check: ' "$tree/root/check.log" 2>/dev/null | tail -n 1)
 echo "${last:-check: (no summary line: make check stopped early, status $rc)}"
