@@ -169,6 +169,7 @@ chmod 0755 "$tree"
 
 cleanup() {
 	rc=$?
+	trap - EXIT # the exit below must not run this again
 	# Only when nothing is mounted under the tree any more (the mounts
 	# were in the inner namespace, but check rather than trust): rm -rf
 	# through a bind mount of /dev would delete the host's device nodes.
