@@ -4,7 +4,17 @@
 # everything is present it prints one line and touches nothing.
 set -eu
 
-PKGS="build-essential pkg-config bison libbsd-dev libssl-dev libldns-dev libsqlite3-dev check python3 swaks ldnsutils mandoc openssl"
+# Build: compiler and make, pkg-config, bison (lib/parse.y) and the
+# libraries the daemons link (libseccomp for the system call filters).
+PKGS="build-essential pkg-config bison libbsd-dev libssl-dev libldns-dev libsqlite3-dev libseccomp-dev"
+# Tests: check (unit tests); python3 (e2e suite; its ssl and sqlite3
+# modules are in the standard library package); openssl (test
+# certificates); swaks and, for its --tls, Net::SSLeay (only recommended by
+# swaks, so --no-install-recommends would leave it out); ldns-testns from
+# ldnsutils (the tests' DNS server); mount (a small tmpfs spool).
+PKGS="$PKGS check python3 openssl swaks libnet-ssleay-perl ldnsutils mount"
+# Documentation: mandoc, to read and lint man/*.5 and man/*.8 (mandoc -Tlint).
+PKGS="$PKGS mandoc"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "deps: dpkg-query not found (not Debian?); install by hand: $PKGS" >&2
