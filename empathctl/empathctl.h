@@ -36,6 +36,7 @@ int print_status(const struct ctl_reply *, bool json);
  * (always NUL-terminated), JSON strings, a reader over an answer, and the
  * two failure reports (an error answer, a malformed one). */
 void out_clean(char *dst, size_t dstlen, const char *src);
+bool out_clean_lines(char *dst, size_t dstlen, const char *src);
 void out_json_str(const char *);
 void out_reader(struct msgreader *, const struct ctl_reply *);
 int  out_not_expected(const struct ctl_reply *);
