@@ -4,6 +4,7 @@
  * chrooted: it needs the passwd database for its audit lines. */
 #include <unistd.h>
 
+#include "auth.h"
 #include "ctld.h"
 #include "daemon.h"
 #include "log.h"
@@ -15,12 +16,15 @@ ctld_chroot_dir(const struct config *cf)
 	return NULL;
 }
 
+/* Before the privilege drop: the control group and the token hashes. */
 static void
 ctld_configure(struct config *cf)
 {
-	if (cf->ntoken_hashes > 0)
-		log_warnx("control: token-hash is not checked by this version; "
-		    "access is governed by the socket's mode and group");
+	size_t n = auth_configure(cf);
+
+	if (n > 0)
+		log_info("control: %zu token%s configured: commands other than "
+		    "ping need one", n, n == 1 ? "" : "s");
 }
 
 static void

@@ -27,6 +27,8 @@ struct ctl_reply {
  * the "empathctl: " prefix) is left in err and -1 returned. */
 int ctl_roundtrip(const char *path, uint16_t type, const void *payload,
                   size_t len, struct ctl_reply *, char *err, size_t errlen);
+/* A token to present (CTL_AUTH) before each request; NULL for none. */
+void ctl_set_token(const char *);
 
 /* output.c: render answers on stdout; EXIT_OK, or EXIT_FAIL with a
  * message on stderr when the answer is malformed or an error. */
