@@ -99,6 +99,8 @@ ctl_audit(const struct ctl_client *c, const char *command, const char *result)
 
 	if (!c->token_seen)
 		(void)strlcpy(token, "none", sizeof(token));
+	else if (auth_ntokens() == 0)         /* nothing to check it against */
+		(void)strlcpy(token, "unchecked", sizeof(token));
 	else
 		auth_fingerprint(c->token, token, sizeof(token));
 	log_info("control: uid=%u user=%s pid=%d token=%s command=%s result=%s",
