@@ -107,6 +107,9 @@ auth_configure(const struct config *cf)
 	}
 	n = auth_setup(cf->token_hashes, cf->ntoken_hashes, gid, geteuid());
 	A.have_group = have;
+	/* Hash once now: OpenSSL loads what it needs (configuration,
+	 * providers) before the chroot hides it. */
+	(void)auth_token_check("", 0);
 	if (have)
 		log_debug("control: root, uid %u and group %u may use the "
 		    "control socket", (unsigned)A.owner, (unsigned)A.group);
@@ -117,6 +120,12 @@ size_t
 auth_ntokens(void)
 {
 	return A.n;
+}
+
+gid_t
+auth_group(void)
+{
+	return A.group;
 }
 
 bool

@@ -26,6 +26,7 @@ size_t auth_configure(const struct config *cf);
  * the owner. */
 size_t auth_setup(char *const *hex, size_t n, gid_t group, uid_t owner);
 size_t auth_ntokens(void);
+gid_t  auth_group(void);                 /* the control group */
 
 /* May this peer use the control socket? groups are its supplementary
  * groups (SO_PEERGROUPS). */

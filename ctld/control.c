@@ -10,7 +10,6 @@
  * comes in a CTL_AUTH frame before the command; it is hashed at once and
  * never kept or logged. */
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "auth.h"
 #include "ctld.h"
 #include "listener.h"
+#include "names.h"
 #include "event.h"
 #include "log.h"
 #include "util.h"
@@ -332,8 +332,7 @@ client_new(int fd)
 	struct ctl_client *c;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	struct passwd pw, *res = NULL;
-	char pwbuf[4096], name[48];
+	char name[48];
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
 		log_warn("control: SO_PEERCRED");
@@ -346,13 +345,7 @@ client_new(int fd)
 	c->token = -1;
 	c->allowed = peer_allowed(fd, &cred);
 	TAILQ_INIT(&c->inflight);
-	/* ctld is not chrooted, so the passwd database is reachable; when
-	 * the lookup fails the audit line carries the number. */
-	if (getpwuid_r(cred.uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
-	    res != NULL)
-		log_sanitize(pw.pw_name, c->user, sizeof(c->user));
-	else
-		(void)snprintf(c->user, sizeof(c->user), "%u", (unsigned)cred.uid);
+	names_lookup(cred.uid, c->user, sizeof(c->user));
 
 	(void)snprintf(name, sizeof(name), "control uid=%u pid=%d",
 	    (unsigned)cred.uid, (int)cred.pid);

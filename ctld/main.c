@@ -1,26 +1,28 @@
 /* empath-ctld: the control plane daemon. It serves the control socket for
  * empathctl and the health endpoint, using the master's process snapshot
- * and asking queued (and later deliverd) for their data. It is not
- * chrooted: it needs the passwd database for its audit lines. */
+ * and asking queued and deliverd for their data. Started as root it is
+ * chrooted to the empty directory like smtpd and deliverd: what it needs
+ * from the user and group databases is read before (auth.c, names.c). */
 #include <unistd.h>
 
 #include "auth.h"
 #include "ctld.h"
 #include "daemon.h"
 #include "log.h"
+#include "names.h"
 
 static const char *
 ctld_chroot_dir(const struct config *cf)
 {
-	(void)cf;
-	return NULL;
+	return daemon_empty_dir(cf);
 }
 
-/* Before the privilege drop: the control group and the token hashes. */
 static void
 ctld_configure(struct config *cf)
 {
 	size_t n = auth_configure(cf);
+
+	names_preload(cf, auth_group());
 
 	if (n > 0)
 		log_info("control: %zu token%s configured: commands other than "

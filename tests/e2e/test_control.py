@@ -183,7 +183,7 @@ class PrivilegeDropTests(EmpathTestCase):
             self.assertLessEqual(set(st.get("Groups", "").split()), {str(nobody.pw_gid)},
                                  f"{name} kept supplementary groups")
             self.assertEqual(st.get("NoNewPrivs"), "1", f"{name} lacks no_new_privs")
-        for name in ("smtpd", "queued", "deliverd"):
+        for name in ("smtpd", "queued", "deliverd", "ctld"):
             root = os.readlink(f"/proc/{pids[name]}/root")
             self.assertNotEqual(root, "/", f"{name} is not chrooted")
         self.assertEqual(os.readlink(f"/proc/{pids['queued']}/root"),
@@ -194,6 +194,8 @@ class PrivilegeDropTests(EmpathTestCase):
         self.assertDeliveredExactly(msg.data, body)
         r = e.ctl("system", "ping")
         self.assertEqual(r.returncode, 0, r.stderr)
+        # Chrooted, ctld still names its callers in the audit lines.
+        self.assertRegex(e.log(), r"control: uid=0 user=root .*command=system ping")
 
 
 if __name__ == "__main__":

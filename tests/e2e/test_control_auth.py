@@ -138,9 +138,12 @@ class PrivilegedPeerCredentialTests(PeerCredentialTests):
     def test_only_root_owner_and_group_may_use_the_socket(self):
         e = self.empath(user="nobody")
         self.check(e)
-        # nobody is in the control group (its primary group, nogroup).
+        # nobody is in the control group (its primary group, nogroup), and
+        # named in the audit line although ctld is chrooted.
         r = self.ctl_as(e, "nobody", "nogroup", [], "queue", "stats")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(e.log(), r"user=nobody .*command=queue stats result=ok")
+        self.assertRegex(e.log(), rf"uid={STRANGER} user={STRANGER} ")
 
 
 if __name__ == "__main__":
