@@ -111,6 +111,9 @@ FUZZ_SECONDS ?= 600
 FUZZ_CFLAGS   = -std=gnu11 -D_GNU_SOURCE -g -O1 -Ilib -Ismtpd \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZERS      := fuzz_smtp_parse fuzz_decode
+FUZZERS      += fuzz_health
+$(BUILD)/fuzz/fuzz_health: FUZZ_CFLAGS += -Ictld
+$(BUILD)/fuzz/fuzz_health: fuzz/fuzz_health.c ctld/health_request.c
 $(BUILD)/fuzz/fuzz_smtp_parse: fuzz/fuzz_smtp_parse.c lib/smtp.c lib/smtp_dsn.c
 $(BUILD)/fuzz/fuzz_decode: fuzz/fuzz_decode.c smtpd/decode.c
 $(FUZZERS:%=$(BUILD)/fuzz/%):

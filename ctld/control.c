@@ -1,13 +1,15 @@
 /* The control socket: empathctl connects, speaks the channel framing, and
  * every command is answered (or fails) within a bounded time and leaves one
  * audit line: who (SO_PEERCRED uid and pid, user name when known), what,
- * and the result.
+ * with which token, and the result.
  *
  * The socket is bound and listening when the master hands it over; its
- * file mode and group are what keep strangers out. Token authentication
- * (DESIGN §5) will be checked in client_msg() before a command runs. */
+ * file mode and group keep strangers from connecting, and every command
+ * but `system ping` is checked again here (auth.h): the caller's
+ * credentials, and its token when token hashes are configured. A token
+ * comes in a CTL_AUTH frame before the command; it is hashed at once and
+ * never kept or logged. */
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +17,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "ctld.h"
 #include "listener.h"
+#include "names.h"
 #include "event.h"
 #include "log.h"
 #include "util.h"
@@ -46,6 +50,9 @@ struct ctl_client {
 	uid_t            uid;
 	pid_t            pid;
 	char             user[64];
+	bool             allowed;     /* credentials admit it (auth.h) */
+	bool             token_seen;  /* a CTL_AUTH came */
+	int              token;       /* matching hash index, -1: none/invalid */
 	bool             closing;     /* freed at the end of this loop turn */
 	unsigned         ninflight;
 	TAILQ_HEAD(, ctl_pending) inflight;
@@ -54,6 +61,7 @@ struct ctl_client {
 struct ctl_command {
 	uint16_t    type;
 	const char *name;             /* as empathctl spells it */
+	bool        open;             /* anyone who can connect may ask */
 	void      (*run)(struct ctl_client *, const char *name, const struct chan_msg *);
 };
 
@@ -68,27 +76,35 @@ static void cmd_ping(struct ctl_client *, const char *, const struct chan_msg *)
 static void cmd_status(struct ctl_client *, const char *, const struct chan_msg *);
 
 static const struct ctl_command commands[] = {
-	{ CTL_PING,   "system ping",   cmd_ping },
-	{ CTL_STATUS, "system status", cmd_status },
-	{ CTL_QUEUE_LIST,     "queue list",        cmd_queue },
-	{ CTL_QUEUE_VIEW,     "queue view",        cmd_queue },
-	{ CTL_QUEUE_DELETE,   "queue delete",      cmd_queue },
-	{ CTL_QUEUE_RETRY,    "queue retry",       cmd_queue },
-	{ CTL_QUEUE_FREEZE,   "queue freeze",      cmd_queue },
-	{ CTL_QUEUE_UNFREEZE, "queue unfreeze",    cmd_queue },
-	{ CTL_QUEUE_PROCESS,  "queue process-now", cmd_queue },
-	{ CTL_QUEUE_STATS,    "queue stats",       cmd_queue },
-	{ CTL_DNS_LIST,       "dns list-cache",    cmd_dns },
-	{ CTL_DNS_CLEAR,      "dns clear-cache",   cmd_dns },
-	{ CTL_DNS_REFRESH,    "dns refresh",       cmd_dns },
-	{ CTL_DNS_OVERRIDES,  "dns list-overrides", cmd_dns },
+	{ CTL_PING,           "system ping",        true,  cmd_ping },
+	{ CTL_STATUS,         "system status",      false, cmd_status },
+	{ CTL_QUEUE_LIST,     "queue list",         false, cmd_queue },
+	{ CTL_QUEUE_VIEW,     "queue view",         false, cmd_queue },
+	{ CTL_QUEUE_DELETE,   "queue delete",       false, cmd_queue },
+	{ CTL_QUEUE_RETRY,    "queue retry",        false, cmd_queue },
+	{ CTL_QUEUE_FREEZE,   "queue freeze",       false, cmd_queue },
+	{ CTL_QUEUE_UNFREEZE, "queue unfreeze",     false, cmd_queue },
+	{ CTL_QUEUE_PROCESS,  "queue process-now",  false, cmd_queue },
+	{ CTL_QUEUE_STATS,    "queue stats",        false, cmd_queue },
+	{ CTL_DNS_LIST,       "dns list-cache",     false, cmd_dns },
+	{ CTL_DNS_CLEAR,      "dns clear-cache",    false, cmd_dns },
+	{ CTL_DNS_REFRESH,    "dns refresh",        false, cmd_dns },
+	{ CTL_DNS_OVERRIDES,  "dns list-overrides", false, cmd_dns },
 };
 
 void
 ctl_audit(const struct ctl_client *c, const char *command, const char *result)
 {
-	log_info("control: uid=%u user=%s pid=%d command=%s result=%s",
-	    (unsigned)c->uid, c->user, (int)c->pid, command, result);
+	char token[AUTH_FINGERPRINT_LEN];
+
+	if (!c->token_seen)
+		(void)strlcpy(token, "none", sizeof(token));
+	else if (auth_ntokens() == 0)         /* nothing to check it against */
+		(void)strlcpy(token, "unchecked", sizeof(token));
+	else
+		auth_fingerprint(c->token, token, sizeof(token));
+	log_info("control: uid=%u user=%s pid=%d token=%s command=%s result=%s",
+	    (unsigned)c->uid, c->user, (int)c->pid, token, command, result);
 }
 
 static void
@@ -199,6 +215,56 @@ ctl_error(struct ctl_client *c, uint32_t peerid, const char *text)
 	mb_free(&mb);
 }
 
+/* CTL_AUTH: one per connection, before the commands it is for. */
+static void
+client_auth(struct ctl_client *c, const struct chan_msg *m)
+{
+	struct msgreader r;
+	const char *token;
+	size_t len;
+
+	if (c->token_seen) {
+		ctl_error(c, m->peerid, "one token per connection");
+		ctl_audit(c, "auth", "malformed");
+		client_close_later(c);
+		return;
+	}
+	c->token_seen = true;
+	c->token = -1;
+	mr_init(&r, m);
+	token = mr_str(&r);
+	len = strlen(token);
+	if (!mr_done(&r) || len == 0 || len > CTL_TOKEN_MAX)
+		return;       /* refused with the command it was meant for */
+	c->token = auth_token_check(token, len);
+}
+
+/* May c run a command that is not open to all? If not, it is told why,
+ * the refusal is audited, and false returned. */
+static bool
+client_admitted(struct ctl_client *c, uint32_t peerid, const char *name)
+{
+	char text[160];
+
+	if (!c->allowed) {
+		(void)snprintf(text, sizeof(text), "permission denied: uid %u is "
+		    "neither root nor a member of the control group",
+		    (unsigned)c->uid);
+		ctl_error(c, peerid, text);
+		ctl_audit(c, name, "denied");
+		return false;
+	}
+	if (auth_ntokens() > 0 && c->token < 0) {
+		ctl_error(c, peerid, c->token_seen ?
+		    "permission denied: invalid token" :
+		    "permission denied: a token is required (--token or "
+		    "EMPATHCTL_TOKEN)");
+		ctl_audit(c, name, "denied");
+		return false;
+	}
+	return true;
+}
+
 static void
 client_msg(struct channel *ch, struct chan_msg *m, void *arg)
 {
@@ -210,8 +276,15 @@ client_msg(struct channel *ch, struct chan_msg *m, void *arg)
 	if (c->closing)
 		return;
 	ev_timer_start(c->idle, CTL_IDLE_MS);
+	if (m->type == CTL_AUTH) {
+		client_auth(c, m);
+		return;
+	}
 	for (i = 0; i < nitems(commands); i++) {
 		if (commands[i].type == m->type) {
+			if (!commands[i].open && !client_admitted(c, m->peerid,
+			    commands[i].name))
+				return;
 			commands[i].run(c, commands[i].name, m);
 			return;
 		}
@@ -221,14 +294,45 @@ client_msg(struct channel *ch, struct chan_msg *m, void *arg)
 	ctl_audit(c, name, "error");
 }
 
+/* The credentials check, with the peer's supplementary groups as the
+ * kernel saw them at connect() (SO_PEERGROUPS): no group database needed. */
+static bool
+peer_allowed(int fd, const struct ucred *cred)
+{
+	gid_t small[64], *groups = small;
+	socklen_t len = sizeof(small);
+	size_t n = 0;
+	bool ok;
+
+	if (auth_peer_allowed(cred->uid, cred->gid, NULL, 0))
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1) {
+		if (errno != ERANGE || len == 0 || len % sizeof(gid_t) != 0 ||
+		    len > (socklen_t)(65536 * sizeof(gid_t))) {
+			log_warn("control: SO_PEERGROUPS");
+			return false;
+		}
+		groups = xmalloc(len);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1) {
+			log_warn("control: SO_PEERGROUPS");
+			free(groups);
+			return false;
+		}
+	}
+	n = len / sizeof(gid_t);
+	ok = auth_peer_allowed(cred->uid, cred->gid, groups, n);
+	if (groups != small)
+		free(groups);
+	return ok;
+}
+
 static bool
 client_new(int fd)
 {
 	struct ctl_client *c;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	struct passwd pw, *res = NULL;
-	char pwbuf[4096], name[48];
+	char name[48];
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
 		log_warn("control: SO_PEERCRED");
@@ -238,14 +342,10 @@ client_new(int fd)
 	c = xcalloc(1, sizeof(*c));
 	c->uid = cred.uid;
 	c->pid = cred.pid;
+	c->token = -1;
+	c->allowed = peer_allowed(fd, &cred);
 	TAILQ_INIT(&c->inflight);
-	/* ctld is chrooted, so the passwd database is usually out of
-	 * reach: then the audit line carries the number. */
-	if (getpwuid_r(cred.uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
-	    res != NULL)
-		log_sanitize(pw.pw_name, c->user, sizeof(c->user));
-	else
-		(void)snprintf(c->user, sizeof(c->user), "%u", (unsigned)cred.uid);
+	names_lookup(cred.uid, c->user, sizeof(c->user));
 
 	(void)snprintf(name, sizeof(name), "control uid=%u pid=%d",
 	    (unsigned)cred.uid, (int)cred.pid);

@@ -4,10 +4,20 @@
  *   GET /health/ready  200 when every daemon runs (last M_PROCS) and queued
  *                      answers a Q_STATUS_REQ in time, 503 otherwise
  * Anything else is 404 (405 for another method, 400 when unparsable). One
- * request per connection, at most HTTP_MAX_REQUEST bytes of request, done
- * within HTTP_TIMEOUT_MS, then Connection: close. /metrics and the queue
- * threshold come with the full control plane. */
+ * request per connection, at most HTTP_MAX_REQUEST bytes of request head
+ * within HTTP_HEAD_MS, then Connection: close. /metrics and the queue
+ * threshold come with the full control plane.
+ *
+ * A hostile client must not starve the probes: connections that have not
+ * sent their request head are the ones given up when room is needed. At
+ * most HTTP_MAX_PER_ADDR connections per client address and
+ * HTTP_MAX_CONNS in all; past either, the oldest connection still waiting
+ * for its head (from that address, or from anyone) is closed to make room,
+ * so the listener never stops accepting and a prompt request is always
+ * served. What is dropped is logged as a count, at most every
+ * HTTP_NOTE_MS, never one line per connection. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,34 +26,65 @@
 #include <unistd.h>
 
 #include "ctld.h"
+#include "health_request.h"
 #include "listener.h"
 #include "event.h"
 #include "log.h"
 #include "util.h"
 
-#define HTTP_MAX_CONNS       32
+#define HTTP_MAX_CONNS       64
+#define HTTP_MAX_PER_ADDR    8
 #define HTTP_MAX_REQUEST     (8 * 1024)
-#define HTTP_TIMEOUT_MS      (5 * 1000)
-#define HTTP_QUEUE_WAIT_MS   (2 * 1000)   /* well inside HTTP_TIMEOUT_MS */
+#define HTTP_HEAD_MS         (5 * 1000)   /* to send the request head */
+#define HTTP_ANSWER_MS       (5 * 1000)   /* then, to take the answer */
+#define HTTP_QUEUE_WAIT_MS   (2 * 1000)   /* well inside HTTP_ANSWER_MS */
+#define HTTP_NOTE_MS         (10 * 1000)  /* between two drop reports */
 
 struct hconn {
-	TAILQ_ENTRY(hconn) entry;
+	TAILQ_ENTRY(hconn) entry;     /* oldest first */
 	int              fd;
 	struct ev_io    *io;
 	struct ev_timer *timer;
 	struct peer_req *req;         /* /health/ready waiting for queued */
+	bool             reading;     /* the request head is not complete */
+	uint8_t          addr[16];    /* the client's address, for the cap */
 	size_t           inlen;
-	char             in[HTTP_MAX_REQUEST + 1];
+	char             in[HTTP_MAX_REQUEST];
 	char            *out;
 	size_t           outlen, outoff;
 };
 
 static TAILQ_HEAD(, hconn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static bool hconn_new(int fd);
+/* One more than we keep: hconn_new() makes room itself, so the listener
+ * never stops accepting because of us. */
 static struct ctl_listener listener = {
-	.name = "health", .max = HTTP_MAX_CONNS, .on_accept = hconn_new,
+	.name = "health", .max = HTTP_MAX_CONNS + 1, .on_accept = hconn_new,
 	.fd = -1,
 };
+static unsigned nconns;
+
+/* Dropped connections since the last report, by reason. */
+static struct {
+	unsigned timed_out, evicted, refused;
+	uint64_t last_ms;             /* 0: never reported */
+} drops;
+
+static void
+drops_report(bool force)
+{
+	uint64_t now = mono_ms();
+
+	if (drops.timed_out + drops.evicted + drops.refused == 0)
+		return;
+	if (!force && drops.last_ms != 0 && now - drops.last_ms < HTTP_NOTE_MS)
+		return;
+	log_warnx("health: closed %u connection%s without a request in time, "
+	    "%u to make room for newer ones, refused %u", drops.timed_out,
+	    drops.timed_out == 1 ? "" : "s", drops.evicted, drops.refused);
+	drops.timed_out = drops.evicted = drops.refused = 0;
+	drops.last_ms = now;
+}
 
 /* Only called from this connection's own io or timer callback, or from
  * the queue answer: nothing refers to h afterwards. */
@@ -64,6 +105,7 @@ hconn_free(struct hconn *h)
 	free(h->out);
 	TAILQ_REMOVE(&conns, h, entry);
 	free(h);
+	nconns--;
 	listener_conn_closed(&listener);
 }
 
@@ -157,62 +199,48 @@ ready_answer(const struct chan_msg *reply, void *arg)
 	ready_respond(h, queue_counts_parse(reply, &qc) ? &qc : NULL);
 }
 
-/* The request line of a complete request head; the headers are ignored. */
+/* A complete request head: answer it. */
 static void
-route(struct hconn *h)
+route(struct hconn *h, const struct health_request *rq)
 {
-	char *line = h->in, *eol, *target, *version, *q;
-
-	eol = strchr(line, '\n');
-	if (eol == NULL || memchr(h->in, '\0', h->inlen) != NULL)
-		goto bad;
-	*eol = '\0';
-	if (eol > line && eol[-1] == '\r')
-		eol[-1] = '\0';
-	if ((target = strchr(line, ' ')) == NULL)
-		goto bad;
-	*target++ = '\0';
-	if ((version = strchr(target, ' ')) == NULL)
-		goto bad;
-	*version++ = '\0';
-	if (strncmp(version, "HTTP/1.", 7) != 0 || *target != '/')
-		goto bad;
-	if ((q = strchr(target, '?')) != NULL)
-		*q = '\0';
-	if (strcmp(line, "GET") != 0) {
+	h->reading = false;
+	ev_timer_start(h->timer, HTTP_ANSWER_MS);
+	if (rq->method != HM_GET) {
 		respond(h, 405, "Method Not Allowed", "Allow: GET\r\n",
 		    "{\"error\":\"method not allowed\"}");
 		return;
 	}
-	if (strcmp(target, "/health/live") == 0) {
+	switch (rq->target) {
+	case HT_LIVE:
 		respond(h, 200, "OK", "", "{\"status\":\"live\"}");
 		return;
-	}
-	if (strcmp(target, "/health/ready") == 0) {
+	case HT_READY:
 		ev_io_set(h->io, 0);      /* nothing more to read */
 		h->req = peer_request(PROC_QUEUED, Q_STATUS_REQ, NULL,
 		    HTTP_QUEUE_WAIT_MS, ready_answer, h);
 		if (h->req == NULL)
 			ready_respond(h, NULL);
 		return;
+	default:
+		respond(h, 404, "Not Found", "", "{\"error\":\"not found\"}");
+		return;
 	}
-	respond(h, 404, "Not Found", "", "{\"error\":\"not found\"}");
-	return;
-bad:
-	respond(h, 400, "Bad Request", "", "{\"error\":\"bad request\"}");
 }
 
 static void
 hconn_io(int fd, int events, void *arg)
 {
 	struct hconn *h = arg;
+	struct health_request rq;
 	ssize_t n;
 
 	if (events & EV_WRITE) {
 		hconn_write(h);
 		return;
 	}
-	n = read(fd, h->in + h->inlen, HTTP_MAX_REQUEST - h->inlen);
+	if (h->inlen == sizeof(h->in))
+		return;               /* answered already; cannot happen */
+	n = read(fd, h->in + h->inlen, sizeof(h->in) - h->inlen);
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -220,12 +248,22 @@ hconn_io(int fd, int events, void *arg)
 		return;
 	}
 	h->inlen += (size_t)n;
-	h->in[h->inlen] = '\0';
-	if (memmem(h->in, h->inlen, "\r\n\r\n", 4) != NULL ||
-	    memmem(h->in, h->inlen, "\n\n", 2) != NULL)
-		route(h);
-	else if (h->inlen == HTTP_MAX_REQUEST)
-		respond(h, 400, "Bad Request", "", "{\"error\":\"request too large\"}");
+	switch (health_request_parse(h->in, h->inlen, sizeof(h->in), &rq)) {
+	case HEAD_INCOMPLETE:
+		return;
+	case HEAD_DONE:
+		route(h, &rq);
+		return;
+	case HEAD_BAD:
+		h->reading = false;
+		respond(h, 400, "Bad Request", "", "{\"error\":\"bad request\"}");
+		return;
+	case HEAD_TOO_LARGE:
+		h->reading = false;
+		respond(h, 400, "Bad Request", "",
+		    "{\"error\":\"request too large\"}");
+		return;
+	}
 }
 
 static void
@@ -233,20 +271,77 @@ hconn_timeout(void *arg)
 {
 	struct hconn *h = arg;
 
-	log_debug("health: request timed out");
+	drops.timed_out++;
+	drops_report(false);
 	hconn_free(h);
+}
+
+/* The client's address as 16 bytes (IPv4 mapped), for the per-address cap. */
+static void
+peer_addr(int s, uint8_t out[16])
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	memset(out, 0, 16);
+	if (getpeername(s, (struct sockaddr *)&ss, &len) == -1)
+		return;               /* counted together: the cap still holds */
+	if (ss.ss_family == AF_INET) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	} else if (ss.ss_family == AF_INET6)
+		memcpy(out, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+}
+
+/* Close the oldest connection still waiting for its head, from addr (or
+ * from anyone when addr is NULL). False when there is none. */
+static bool
+evict_oldest(const uint8_t *addr)
+{
+	struct hconn *h;
+
+	TAILQ_FOREACH(h, &conns, entry) {
+		if (h->reading && (addr == NULL ||
+		    memcmp(h->addr, addr, sizeof(h->addr)) == 0)) {
+			drops.evicted++;
+			hconn_free(h);
+			return true;
+		}
+	}
+	return false;
 }
 
 static bool
 hconn_new(int s)
 {
-	struct hconn *h = xcalloc(1, sizeof(*h));
+	struct hconn *h;
+	uint8_t addr[16];
+	unsigned same = 0;
+	bool room = true;
 
+	peer_addr(s, addr);
+	TAILQ_FOREACH(h, &conns, entry)
+		same += memcmp(h->addr, addr, sizeof(addr)) == 0;
+	if (same >= HTTP_MAX_PER_ADDR)
+		room = evict_oldest(addr);
+	else if (nconns >= HTTP_MAX_CONNS)
+		room = evict_oldest(NULL);
+	if (!room) {
+		drops.refused++;
+		drops_report(false);
+		close(s);
+		return false;
+	}
+	drops_report(false);
+	h = xcalloc(1, sizeof(*h));
 	h->fd = s;
+	h->reading = true;
+	memcpy(h->addr, addr, sizeof(h->addr));
 	h->io = ev_io_add(s, EV_READ, hconn_io, h);
 	h->timer = ev_timer_new(hconn_timeout, h);
-	ev_timer_start(h->timer, HTTP_TIMEOUT_MS);
+	ev_timer_start(h->timer, HTTP_HEAD_MS);
 	TAILQ_INSERT_TAIL(&conns, h, entry);
+	nconns++;
 	return true;
 }
 
@@ -270,4 +365,5 @@ health_shutdown(void)
 	listener_close(&listener);
 	while ((h = TAILQ_FIRST(&conns)) != NULL)
 		hconn_free(h);
+	drops_report(true);
 }

@@ -10,6 +10,7 @@
 #include "util.h"
 
 #define ACCEPT_RETRY_MS 1000         /* after EMFILE and the like */
+#define FULL_LOG_MS     (10 * 1000)  /* between two "full" lines */
 
 static void
 listener_update(struct ctl_listener *l)
@@ -51,9 +52,14 @@ listener_accept(int fd, int events, void *arg)
 		ev_timer_start(l->retry, ACCEPT_RETRY_MS);
 		break;
 	}
-	if (l->count >= l->max)
+	/* Full again and again under load: say so now and then, not at
+	 * every turn. */
+	if (l->count >= l->max &&
+	    (l->full_logged == 0 || mono_ms() - l->full_logged >= FULL_LOG_MS)) {
 		log_warnx("%s: %u connections open, not accepting more",
 		    l->name, l->max);
+		l->full_logged = mono_ms();
+	}
 	listener_update(l);
 }
 

@@ -5,6 +5,7 @@
 #define EMPATH_CTLD_LISTENER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct ev_io;
 struct ev_timer;
@@ -20,6 +21,7 @@ struct ctl_listener {
 	struct ev_io *io;
 	struct ev_timer *retry;
 	bool        started;
+	uint64_t    full_logged;     /* mono ms of the last "full" line */
 };
 
 void listener_set_fd(struct ctl_listener *, int fd);

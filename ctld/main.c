@@ -1,14 +1,15 @@
 /* empath-ctld: the control plane daemon. It serves the control socket for
  * empathctl and the health endpoint, using the master's process snapshot
- * and asking queued (and later deliverd) for their data. After start it
- * needs only the sockets and channels it already holds, so it is chrooted
- * to the empty directory like smtpd and deliverd (audit lines then name a
- * client by uid: the passwd database is out of reach). */
+ * and asking queued and deliverd for their data. Started as root it is
+ * chrooted to the empty directory like smtpd and deliverd: what it needs
+ * from the user and group databases is read before (auth.c, names.c). */
 #include <unistd.h>
 
+#include "auth.h"
 #include "ctld.h"
 #include "daemon.h"
 #include "log.h"
+#include "names.h"
 
 static const char *
 ctld_chroot_dir(const struct config *cf)
@@ -19,9 +20,13 @@ ctld_chroot_dir(const struct config *cf)
 static void
 ctld_configure(struct config *cf)
 {
-	if (cf->ntoken_hashes > 0)
-		log_warnx("control: token-hash is not checked by this version; "
-		    "access is governed by the socket's mode and group");
+	size_t n = auth_configure(cf);
+
+	names_preload(cf, auth_group());
+
+	if (n > 0)
+		log_info("control: %zu token%s configured: commands other than "
+		    "ping need one", n, n == 1 ? "" : "s");
 }
 
 static void

@@ -11,9 +11,18 @@
 
 #include "empathctl.h"
 #include "event.h"
+#include "proto.h"
 #include "util.h"
 
 #define REQUEST_ID 1
+
+static const char *token;       /* sent before every request */
+
+void
+ctl_set_token(const char *t)
+{
+	token = t;
+}
 
 struct call {
 	struct ctl_reply *reply;
@@ -89,6 +98,22 @@ ctl_roundtrip(const char *path, uint16_t type, const void *payload,
 	}
 	ev_init();                    /* channels register with the loop */
 	ch = chan_new(fd, "ctld", on_msg, on_close, &call);
+	if (token != NULL) {
+		struct msgbuf mb;
+		int rc;
+
+		/* No answer comes to it: a bad token is reported with the
+		 * command's own answer. */
+		mb_init(&mb);
+		mb_str(&mb, token);
+		rc = chan_send_mb(ch, CTL_AUTH, 0, -1, &mb);
+		mb_free(&mb);
+		if (rc == -1) {
+			chan_free(ch);
+			(void)snprintf(err, errlen, "token too large");
+			return -1;
+		}
+	}
 	if (chan_send(ch, type, REQUEST_ID, -1, payload, len) == -1) {
 		chan_free(ch);
 		(void)snprintf(err, errlen, "request too large");

@@ -27,6 +27,8 @@ struct ctl_reply {
  * the "empathctl: " prefix) is left in err and -1 returned. */
 int ctl_roundtrip(const char *path, uint16_t type, const void *payload,
                   size_t len, struct ctl_reply *, char *err, size_t errlen);
+/* A token to present (CTL_AUTH) before each request; NULL for none. */
+void ctl_set_token(const char *);
 
 /* output.c: render answers on stdout; EXIT_OK, or EXIT_FAIL with a
  * message on stderr when the answer is malformed or an error. */
@@ -36,6 +38,7 @@ int print_status(const struct ctl_reply *, bool json);
  * (always NUL-terminated), JSON strings, a reader over an answer, and the
  * two failure reports (an error answer, a malformed one). */
 void out_clean(char *dst, size_t dstlen, const char *src);
+bool out_clean_lines(char *dst, size_t dstlen, const char *src);
 void out_json_str(const char *);
 void out_reader(struct msgreader *, const struct ctl_reply *);
 int  out_not_expected(const struct ctl_reply *);

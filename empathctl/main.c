@@ -4,8 +4,9 @@
  *   empathctl [-j] [-s socket] [--token T] queue ...   (queue.c)
  *
  * The socket is -s, else $EMPATH_CONTROL_SOCKET, else the default; the
- * configuration file is never read, so any user in the socket's group can
- * run it. Exit 0 on success, 1 on failure, 2 on a usage error. */
+ * token is --token, else $EMPATHCTL_TOKEN. The configuration file is
+ * never read, so any user in the socket's group can run it. Exit 0 on
+ * success, 1 on failure, 2 on a usage error. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,8 +113,17 @@ main(int argc, char **argv)
 		o.socket = env;
 	if (o.socket == NULL)
 		o.socket = CTL_DEFAULT_SOCKET;
+	if (o.token == NULL && (env = getenv("EMPATHCTL_TOKEN")) != NULL &&
+	    *env != '\0')
+		o.token = env;
 	if (*o.socket == '\0' || (o.token != NULL && *o.token == '\0'))
 		usage(stderr, EXIT_USAGE);
+	if (o.token != NULL && strlen(o.token) > CTL_TOKEN_MAX) {
+		fprintf(stderr, "empathctl: a token is at most %d characters\n",
+		    CTL_TOKEN_MAX);
+		return EXIT_USAGE;
+	}
+	ctl_set_token(o.token);
 	if (argc < 1)
 		usage(stderr, EXIT_USAGE);
 

@@ -33,6 +33,38 @@ out_clean(char *dst, size_t dstlen, const char *src)
 	dst[i] = '\0';
 }
 
+/* Text made of lines (message headers): every line cleaned as by
+ * out_clean(), CR LF turned into LF, and a last line without its end
+ * given one. One pass, never past dstlen (always NUL-terminated); false
+ * when the text was cut to fit. */
+bool
+out_clean_lines(char *dst, size_t dstlen, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t o = 0;
+
+	if (dstlen == 0)
+		return *s == '\0';
+	for (; *s != '\0'; s++) {
+		if (*s == '\r' && s[1] == '\n')
+			continue;
+		if (o + 1 >= dstlen) {
+			dst[o] = '\0';
+			return false;
+		}
+		dst[o++] = *s == '\n' || (*s >= 0x20 && *s < 0x7f) ? (char)*s : '?';
+	}
+	if (o > 0 && dst[o - 1] != '\n') {
+		if (o + 1 >= dstlen) {
+			dst[o] = '\0';
+			return false;
+		}
+		dst[o++] = '\n';
+	}
+	dst[o] = '\0';
+	return true;
+}
+
 /* A string as a JSON string: quotes, backslashes and control characters
  * (the line ends that headers keep) are escaped. */
 void
@@ -207,6 +239,28 @@ status_json(const struct status *st)
 	printf("]}\n");
 }
 
+/* The status is good when the master has reported its processes and
+ * every one of them runs; scripts and monitors read the exit status. */
+static bool
+status_all_running(const struct status *st)
+{
+	bool ok = true;
+	uint32_t i;
+
+	if (st->n == 0) {
+		fprintf(stderr, "empathctl: no process information yet\n");
+		return false;
+	}
+	for (i = 0; i < st->n; i++) {
+		if (!st->rows[i].running) {
+			fprintf(stderr, "empathctl: %s is not running\n",
+			    st->rows[i].name);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
 int
 print_status(const struct ctl_reply *reply, bool json)
 {
@@ -221,5 +275,5 @@ print_status(const struct ctl_reply *reply, bool json)
 		status_json(&st);
 	else
 		status_text(&st);
-	return EXIT_OK;
+	return status_all_running(&st) ? EXIT_OK : EXIT_FAIL;
 }

@@ -170,15 +170,14 @@ int
 print_queue_view(const struct ctl_reply *reply, bool json)
 {
 	static struct view_rcpt rc[Q_VIEW_RCPTS];
-	static char headers[HDR_MAX], line[HDR_MAX];
+	static char headers[HDR_MAX];
 	struct msgreader r;
 	char id[64], sender[STR_MAX], helo[STR_MAX], caddr[STR_MAX],
 	    cname[STR_MAX], body[STR_MAX], envid[STR_MAX], t1[32], t2[32],
 	    notify[64];
 	uint64_t size, created;
 	uint32_t ret, utf8, n, i, more, cut;
-	const char *h;
-	size_t k;
+	bool fit;
 
 	if (reply->type != CTL_QUEUE_VIEW_REPLY)
 		return out_not_expected(reply);
@@ -212,24 +211,13 @@ print_queue_view(const struct ctl_reply *reply, bool json)
 			return out_malformed();
 	}
 	more = mr_u32(&r);
-	/* Headers keep their line ends: clean each line on its own. */
-	h = mr_str(&r);
-	headers[0] = '\0';
-	for (k = 0; h[k] != '\0' && k < HDR_MAX - 1; ) {
-		size_t e = strcspn(h + k, "\n");
-
-		memcpy(line, h + k, e < HDR_MAX - 1 ? e : HDR_MAX - 1);
-		line[e < HDR_MAX - 1 ? e : HDR_MAX - 1] = '\0';
-		if (e > 0 && line[e - 1] == '\r')
-			line[e - 1] = '\0';
-		out_clean(line, sizeof(line), line);
-		strlcat(headers, line, sizeof(headers));
-		strlcat(headers, "\n", sizeof(headers));
-		k += e + (h[k + e] == '\n');
-	}
+	/* Headers keep their line ends; anything else is cleaned, and what
+	 * does not fit is cut (and said to be). */
+	fit = out_clean_lines(headers, sizeof(headers), mr_str(&r));
 	cut = mr_u32(&r);
 	if (!mr_done(&r))
 		return out_malformed();
+	cut = cut || !fit;
 
 	if (json) {
 		printf("{\"id\":");

@@ -67,6 +67,7 @@ msg_name(uint16_t type)
 	case CTL_STATUS: return "CTL_STATUS";
 	case CTL_STATUS_REPLY: return "CTL_STATUS_REPLY";
 	case CTL_ERROR: return "CTL_ERROR";
+	case CTL_AUTH: return "CTL_AUTH";
 	case CTL_QUEUE_LIST: return "CTL_QUEUE_LIST";
 	case CTL_QUEUE_LIST_REPLY: return "CTL_QUEUE_LIST_REPLY";
 	case CTL_QUEUE_VIEW: return "CTL_QUEUE_VIEW";

@@ -88,6 +88,8 @@ enum msg_type {
 	CTL_STATUS_REPLY,         /* str version, u64 uptime s, u64 queue messages, u64 queue recipients,
 	                             u32 n, n * (str proc, u32 pid, u32 running, u32 restarts) */
 	CTL_ERROR,                /* str message */
+	CTL_AUTH,                 /* str token (1..CTL_TOKEN_MAX octets); peerid 0, no answer: it
+	                             authenticates the commands that follow on this connection */
 
 	/* empathctl <-> ctld: queue commands (issue 4); ctld checks the
 	 * request, forwards it to queued (Q_*_REQ, same payload) and relays
@@ -135,6 +137,9 @@ enum rcpt_state {
 /* deliverd's result for one recipient: RCPT_DELIVERED, RCPT_DEFERRED
  * (temporary failure) or RCPT_FAILED (permanent). */
 const char *rcpt_state_name(uint32_t);
+
+/* CTL_AUTH: the longest token a client may present. */
+#define CTL_TOKEN_MAX 256
 
 /* CTL_STATUS_REPLY: the queue counts when queued did not answer (down,
  * restarting, or later than ctld's deadline). */

@@ -10,8 +10,8 @@ import signal
 import subprocess
 import unittest
 
-from harness import (BUILD, DAEMONS, REPO, EmpathTestCase, config_text, proc_status,
-                     wait_until)
+from harness import (BUILD, DAEMONS, REPO, EmpathTestCase, config_text, pid_alive,
+                     proc_status, wait_until)
 from smtptest import make_cert
 
 
@@ -63,6 +63,35 @@ class ControlTests(EmpathTestCase):
             return row if row.get("pid") == new and row.get("running") else None
         row = wait_until(shown, 10, interval=0.2, what="status to show the new deliverd")
         self.assertGreaterEqual(row["restarts"], 1)
+
+    def test_status_exits_non_zero_while_a_daemon_is_down(self):
+        e = self.empath()
+        self.assertEqual(e.ctl("system", "status").returncode, 0)
+        # Each kill makes the master wait longer before the restart
+        # (backoff): kill until a status falls in such a gap.
+        down = None
+        for _ in range(8):
+            old = e.daemon_pids().get("deliverd")
+            if old:
+                os.kill(old, signal.SIGKILL)
+            while True:
+                r = e.ctl("--json", "system", "status")
+                if r.returncode != 0:
+                    down = r
+                    break
+                pid = e.daemon_pids().get("deliverd")
+                if pid and pid != old and pid_alive(pid):
+                    break       # restarted before we looked: again
+            if down:
+                break
+        self.assertIsNotNone(down, "never saw deliverd down")
+        self.assertEqual(down.returncode, 1, down.stderr)
+        self.assertIn("deliverd is not running", down.stderr)
+        rows = {d["name"]: d for d in json.loads(down.stdout)["daemons"]}
+        self.assertFalse(rows["deliverd"]["running"], rows)
+        # Once it runs again, the status is good again.
+        wait_until(lambda: e.ctl("system", "status").returncode == 0, 60,
+                   interval=0.2, what="status to exit 0 after the restart")
 
     def test_ctld_killed_is_restarted_and_answers(self):
         e = self.empath()
@@ -184,6 +213,8 @@ class PrivilegeDropTests(EmpathTestCase):
         self.assertDeliveredExactly(msg.data, body)
         r = e.ctl("system", "ping")
         self.assertEqual(r.returncode, 0, r.stderr)
+        # Chrooted, ctld still names its callers in the audit lines.
+        self.assertRegex(e.log(), r"control: uid=0 user=root .*command=system ping")
 
 
 if __name__ == "__main__":
