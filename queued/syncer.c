@@ -65,13 +65,15 @@ now_us(void)
 
 /* Make one file of the pool.
  *
- * Recycling keeps the inode and its blocks: an ext4 file system pays dearly
- * for freeing blocks (journal, discard) and for allocating inodes just
- * freed; a file that is reused costs two directory entries. It is safe only
- * when nobody else has the file open (a delivery job of a message deleted
- * meanwhile may still read it): a write lease is granted only then. Its old
- * content is overwritten by the next message, and cut to the new size at
- * commit (commit.c); it never leaves the spool. */
+ * Recycling keeps the inode: an ext4 file system pays dearly for
+ * allocating inodes just freed and for their directory entries; a file
+ * that is reused costs two renames and a truncation. It is safe only when
+ * nobody else has the file open (a delivery job of a message deleted
+ * meanwhile may still read it, smtpd may have kept a copy of its
+ * descriptor): a write lease is granted only then. Its old content is cut
+ * to nothing while the lease is held, before it is renamed into the pool:
+ * smtpd gets only empty files, so that what it does not write can never
+ * be another message's bytes; the offset of a new open file is 0. */
 static void
 make_file(struct sync_file *f)
 {
@@ -94,8 +96,11 @@ make_file(struct sync_file *f)
 	if (f->kind == SF_RECYCLE) {
 		fd = openat(Y.queue_fd, f->old, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd != -1 && fcntl(fd, F_SETLEASE, F_WRLCK) == 0) {
+			int cut = ftruncate(fd, 0);
+
 			(void)fcntl(fd, F_SETLEASE, F_UNLCK);
-			if (renameat(Y.queue_fd, f->old, Y.incoming_fd, f->id) == 0) {
+			if (cut == 0 &&
+			    renameat(Y.queue_fd, f->old, Y.incoming_fd, f->id) == 0) {
 				f->fd = fd;
 				f->reused = true;
 				f->old_gone = true;
@@ -104,7 +109,7 @@ make_file(struct sync_file *f)
 		}
 		if (fd != -1)
 			close(fd);
-		/* In use, or the lease refused: the plain way. */
+		/* In use, the lease refused, or not emptied: the plain way. */
 		if (unlinkat(Y.queue_fd, f->old, 0) == 0 || errno == ENOENT)
 			f->old_gone = true;
 	}
@@ -148,6 +153,16 @@ run_round(struct sync_round *r)
 			r->sync_err = errno;
 	}
 	r->sync_us = now_us() - t0;
+	/* The size that is durable now is the one queued stores. */
+	for (i = 0; i < r->npublish; i++) {
+		struct sync_item *it = &r->publish[i];
+		struct stat sb;
+
+		it->changed = false;
+		if (it->err == 0 && it->fd != -1 && (fstat(it->fd, &sb) == -1 ||
+		    (uint64_t)sb.st_size != it->size))
+			it->changed = true;
+	}
 	/* After the sync: what it copies is durable in the WAL already. A
 	 * passive checkpoint waits for nobody; the loop's connection keeps
 	 * writing meanwhile. It syncs the WAL and the database itself. */

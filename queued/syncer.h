@@ -24,8 +24,15 @@
 #include "envelope.h"
 
 struct sync_item {
-	char id[ULID_LEN + 1];
-	int  err;                      /* out: errno of the step, 0 if done */
+	char     id[ULID_LEN + 1];
+	int      err;                  /* out: errno of the step, 0 if done */
+	/* publish only: queued's own descriptor of the file (-1: none) and
+	 * the size measured at commit. After the sync the thread measures
+	 * the file again; `changed` when it is no longer that size (a writer
+	 * kept a copy of the descriptor and went on). */
+	int      fd;
+	uint64_t size;
+	bool     changed;              /* out */
 };
 
 /* A file for the pool of ready message files (pool.c): incoming/<id>,
@@ -38,13 +45,13 @@ struct sync_file {
 	char id[ULID_LEN + 1];
 	char old[ULID_LEN + 1];
 	int  fd;                       /* in (RENAME) / out: the open file */
-	bool reused;                   /* out: old blocks kept (a recycled file) */
+	bool reused;                   /* out: a recycled inode (emptied) */
 	bool old_gone;                 /* out: queue/<old> no longer exists */
 	int  err;                      /* out: errno when there is no file */
 };
 
 struct sync_round {
-	struct sync_item *publish;     /* incoming/<id> -> queue/<id> */
+	struct sync_item *publish;     /* incoming/<id> -> queue/<id>, measured */
 	size_t            npublish;
 	struct sync_item *unlink;      /* remove queue/<id> (ENOENT is fine) */
 	size_t            nunlink;
