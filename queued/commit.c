@@ -16,10 +16,10 @@
  * (its client never got a 250); once stored it stays and is delivered.
  *
  * smtpd is a network process: what it says is checked, not believed. It
- * gets only empty files (pool.c), the size queued stores is the one it
- * measures on its own descriptor (at the commit, and again once the file
- * is durable), the arrival time is queued's clock, and the receptions it
- * may hold open are bounded. */
+ * gets only files without content (new, or wiped: pool.c), the size
+ * queued stores is the one it measures on its own descriptor (at the
+ * commit, and again once the file is durable), the arrival time is
+ * queued's clock, and the receptions it may hold open are bounded. */
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -59,7 +59,7 @@ struct inmsg {
 	struct qpeer      *peer;       /* NULL: internal, or its smtpd left */
 	char               id[ULID_LEN + 1];
 	int                fd;         /* open stage only */
-	bool               reused;     /* a recycled (emptied) file: for the log */
+	bool               reused;     /* a recycled (wiped) file: for the log */
 	uint32_t           reqid;      /* Q_COMMIT request id */
 	enum in_stage      stage;
 	bool               dropped;    /* rolled back while syncing */
@@ -325,6 +325,7 @@ do_commit(struct qpeer *p, struct chan_msg *m)
 	struct inmsg *im;
 	struct stat sb;
 	const char *problem;
+	off_t end;
 
 	memset(&sb, 0, sizeof(sb));
 	env_init(&env);
@@ -353,12 +354,16 @@ do_commit(struct qpeer *p, struct chan_msg *m)
 	}
 	/* The id is ours (checked above); the rest of the envelope is the
 	 * peer's word, kept as data, except what queued can know itself.
-	 * The size is what the file holds, measured here on queued's own
-	 * descriptor: smtpd's figure is only checked against it. The file
-	 * was empty when handed out, so every byte in it is smtpd's own; a
-	 * figure that differs means smtpd lost track of what it wrote, or
-	 * lies: nothing it says about this message can be relied upon. */
-	if (fstat(im->fd, &sb) == -1) {
+	 * The size is measured here on queued's own descriptor: smtpd's
+	 * figure is only checked against it. smtpd writes from the start of
+	 * the file, and its descriptor shares the offset of queued's: where
+	 * the offset stopped is where its writes ended. The file may be
+	 * longer (a reused file keeps its size, wiped to zeros: pool.c):
+	 * the sync thread cuts it there. A figure that differs means smtpd
+	 * lost track of what it wrote, or lies: nothing it says about this
+	 * message can be relied upon. */
+	end = lseek(im->fd, 0, SEEK_CUR);
+	if (end == -1 || fstat(im->fd, &sb) == -1) {
 		int err = errno;
 
 		log_warn("%s: cannot measure the message file", im->id);
@@ -367,17 +372,18 @@ do_commit(struct qpeer *p, struct chan_msg *m)
 		inmsg_free(im, false);
 		return;
 	}
-	if (env.size != (uint64_t)sb.st_size) {
-		log_warnx("%s: commit refused: smtpd says %llu octets, the file "
-		    "holds %llu", im->id, (unsigned long long)env.size,
-		    (unsigned long long)sb.st_size);
+	if (env.size != (uint64_t)end || end > sb.st_size) {
+		log_warnx("%s: commit refused: smtpd says %llu octets, it wrote "
+		    "%lld (the file holds %lld)", im->id,
+		    (unsigned long long)env.size, (long long)end,
+		    (long long)sb.st_size);
 		reply_fail(p, Q_COMMIT_FAIL, m->peerid, 0,
 		    "4.3.0 Queue error, try again later");
 		env_clear(&env);
 		inmsg_free(im, false);
 		return;
 	}
-	env.size = (uint64_t)sb.st_size;
+	env.size = (uint64_t)end;
 	/* The arrival time is queued's clock, whatever smtpd's says. */
 	env.created = wall_s();
 	/* The descriptor stays open until the round that makes the file

@@ -1,10 +1,11 @@
 /* The pool of ready message files: incoming/<id> files made in advance by
  * the sync thread (syncer.c), so that a Q_CREATE costs no system call on
  * the loop. They are made new, or recycled from messages whose removal is
- * durable (their inode reused, their content cut to nothing: see
- * syncer.c); every file handed out is empty. Their ids are given here, on
- * the loop thread; a file that waits in the pool longer than POOL_MAX_AGE
- * gets a fresh id, so that an id still tells when its message arrived.
+ * durable (their inode and blocks reused, their content wiped to zeros:
+ * see syncer.c); no file handed out holds a byte of another message.
+ * Their ids are given here, on the loop thread; a file that waits in the
+ * pool longer than POOL_MAX_AGE gets a fresh id, so that an id still
+ * tells when its message arrived.
  *
  * A pool file is an unfinished reception as far as recovery is concerned:
  * after a crash it is removed with the rest of incoming/. */
@@ -21,7 +22,7 @@
 
 /* New files are made up to POOL_TARGET; the files of removed messages
  * are recycled up to POOL_CAP, so that in a steady flow (as many messages
- * in as out) no inode is created or freed on the file system at all. */
+ * in as out) nothing is created or freed on the file system at all. */
 #define POOL_TARGET   64
 #define POOL_CAP      256
 #define POOL_MAX_AGE  (30 * 1000)      /* ms */
@@ -124,7 +125,7 @@ pool_filled(struct sync_file *files, size_t n)
 			continue;
 		}
 		if (f->kind == SF_RECYCLE && f->reused)
-			log_debug("pool: %s is the emptied file of %s", f->id,
+			log_debug("pool: %s is the wiped file of %s", f->id,
 			    f->old);
 		strlcpy(pool[npool].id, f->id, sizeof(pool[npool].id));
 		pool[npool].fd = f->fd;

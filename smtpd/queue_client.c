@@ -52,6 +52,8 @@ static void qc_timeout(void *);
  *                        file, and the envelope claims 0 octets
  *   claim-previous-size  the envelope claims the size of the previous
  *                        message this smtpd sent to queued
+ *   seek-previous-size   before anything is written, the offset of
+ *                        queued's file is moved to that size
  *   arrival-1990         the envelope claims an arrival time in 1990
  *   hold                 neither commit nor roll back: the reception stays
  *                        open in queued (the client hears 451)
@@ -63,6 +65,7 @@ static void qc_timeout(void *);
 #define FAULT_CLAIM_PREVIOUS 0x2u
 #define FAULT_ARRIVAL_1990   0x4u
 #define FAULT_HOLD           0x8u
+#define FAULT_SEEK_PREVIOUS  0x10u
 #define FAULT_ARRIVAL_TIME   631152000   /* 1990-01-01T00:00:00Z */
 
 static struct {
@@ -82,6 +85,7 @@ fault_init(void)
 		{ "claim-previous-size", FAULT_CLAIM_PREVIOUS },
 		{ "arrival-1990", FAULT_ARRIVAL_1990 },
 		{ "hold", FAULT_HOLD },
+		{ "seek-previous-size", FAULT_SEEK_PREVIOUS },
 	};
 	const char *env = getenv("EMPATH_TEST_FAULT");
 	char buf[256], *w, *save = NULL;
@@ -248,6 +252,9 @@ qc_msg(struct channel *ch, struct chan_msg *m, void *arg)
 		}
 		fd = m->fd;
 		m->fd = -1;
+		if (r->s->tx != NULL &&
+		    fault_on(&r->s->tx->env, FAULT_SEEK_PREVIOUS))
+			(void)lseek(fd, (off_t)F.last_size, SEEK_SET);
 		if (r->s->tx != NULL &&
 		    fault_on(&r->s->tx->env, FAULT_WRITE_NOTHING) &&
 		    F.devnull != -1) {

@@ -151,15 +151,27 @@ START_TEST(recycle_only_when_nobody_reads)
 	ck_assert_int_eq(pread(reader, buf, sizeof(buf), 0), 4);
 	ck_assert_int_eq(memcmp(buf, "busy", 4), 0);
 	close(reader);
-	/* Free: the same inode, renamed, and emptied: its next writer
-	 * cannot leave any of the old message in it. */
+	/* Free: the same inode, renamed, and wiped: its size stays, but
+	 * not a byte of the old message; its next writer starts at 0. */
 	ck_assert(f[1].reused);
 	ck_assert(f[1].old_gone);
 	ck_assert_int_eq(size_of("queue/01BX5ZZKBKACTAV9WEVGEMMVRZ"), -1);
-	ck_assert_int_eq(size_of("incoming/01DXF6DT00CX9QNNW7PNXQ3YR8"), 0);
+	ck_assert_int_le(size_of("incoming/01DXF6DT00CX9QNNW7PNXQ3YR8"), 16);
 	ck_assert_int_eq(lseek(f[1].fd, 0, SEEK_CUR), 0);
 	ck_assert_int_eq(write(f[1].fd, "ab", 2), 2);
-	ck_assert_int_eq(size_of("incoming/01DXF6DT00CX9QNNW7PNXQ3YR8"), 2);
+	{
+		int in = open("incoming/01DXF6DT00CX9QNNW7PNXQ3YR8", O_RDONLY);
+		ssize_t n, i;
+
+		ck_assert_int_ge(in, 0);
+		memset(buf, 'X', sizeof(buf));
+		n = read(in, buf, sizeof(buf));
+		ck_assert_int_ge(n, 2);
+		ck_assert_int_eq(memcmp(buf, "ab", 2), 0);
+		for (i = 2; i < n; i++)
+			ck_assert_int_eq(buf[i], 0);
+		close(in);
+	}
 	/* New. */
 	ck_assert(!f[2].reused);
 	ck_assert_int_eq(size_of("incoming/01E5Z8K6K4GJ0Z5X1V7M2W3Y4Z"), 0);
@@ -184,43 +196,52 @@ START_TEST(recycle_only_when_nobody_reads)
 }
 END_TEST
 
-/* A published file is measured again after the sync, on queued's own
- * descriptor: a writer that kept a copy of the descriptor and went on
- * after the commit is noticed. */
+/* A published file is cut where its writer stopped (a reused file may be
+ * longer), and measured again after the sync on queued's own descriptor:
+ * a writer that kept a copy of the descriptor and went on after the
+ * commit is noticed. */
 START_TEST(published_file_measured_after_sync)
 {
-	struct sync_item items[2];
+	static const char *ids[3] = { "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+	    "01BX5ZZKBKACTAV9WEVGEMMVRZ", "01CQKR3XWZVBE5RM3N4TB1A9QJ" };
+	static const char *text[3] = { "steady", "grows", "short" };
+	struct sync_item items[3];
 	struct sync_round r;
-	int fd[2], i;
+	int fd[3], i;
 
-	put("incoming/01ARZ3NDEKTSV4RRFFQ69G5FAV", "steady");
-	put("incoming/01BX5ZZKBKACTAV9WEVGEMMVRZ", "grows");
 	memset(&r, 0, sizeof(r));
 	memset(items, 0, sizeof(items));
-	strlcpy(items[0].id, "01ARZ3NDEKTSV4RRFFQ69G5FAV", sizeof(items[0].id));
-	strlcpy(items[1].id, "01BX5ZZKBKACTAV9WEVGEMMVRZ", sizeof(items[1].id));
-	for (i = 0; i < 2; i++) {
-		char path[sizeof(items[i].id) + 16];
+	/* A reused file, longer than what is written into it now. */
+	put("incoming/01CQKR3XWZVBE5RM3N4TB1A9QJ", "zzzzzzzzzzzzzzzzzzzz");
+	for (i = 0; i < 3; i++) {
+		char path[64];
 
-		snprintf(path, sizeof(path), "incoming/%.26s", items[i].id);
-		fd[i] = open(path, O_WRONLY | O_APPEND);
+		snprintf(path, sizeof(path), "incoming/%s", ids[i]);
+		fd[i] = open(path, O_WRONLY | O_CREAT, 0600);
 		ck_assert_int_ge(fd[i], 0);
+		ck_assert_int_eq(write(fd[i], text[i], strlen(text[i])),
+		    (ssize_t)strlen(text[i]));
+		strlcpy(items[i].id, ids[i], sizeof(items[i].id));
 		items[i].fd = fd[i];
+		items[i].size = strlen(text[i]);   /* where the writes ended */
 	}
-	items[0].size = 6;
-	items[1].size = 5;
 	/* Written after the size was taken. */
 	ck_assert_int_eq(write(fd[1], "!", 1), 1);
 	r.publish = items;
-	r.npublish = 2;
+	r.npublish = 3;
 	r.sync = true;
 	run(&r);
 	ck_assert_int_eq(items[0].err, 0);
 	ck_assert(!items[0].changed);
+	ck_assert_int_eq(size_of("queue/01ARZ3NDEKTSV4RRFFQ69G5FAV"), 6);
 	ck_assert_int_eq(items[1].err, 0);
 	ck_assert(items[1].changed);
-	close(fd[0]);
-	close(fd[1]);
+	/* Cut where its writer stopped: nothing of the old content. */
+	ck_assert_int_eq(items[2].err, 0);
+	ck_assert(!items[2].changed);
+	ck_assert_int_eq(size_of("queue/01CQKR3XWZVBE5RM3N4TB1A9QJ"), 5);
+	for (i = 0; i < 3; i++)
+		close(fd[i]);
 }
 END_TEST
 
