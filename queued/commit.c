@@ -58,7 +58,7 @@ struct inmsg {
 	TAILQ_ENTRY(inmsg) sentry;     /* the list of its stage */
 	struct qpeer      *peer;       /* NULL: internal, or its smtpd left */
 	char               id[ULID_LEN + 1];
-	int                fd;         /* open stage only */
+	int                fd;         /* until the round that publishes it */
 	bool               reused;     /* a recycled (wiped) file: for the log */
 	uint32_t           reqid;      /* Q_COMMIT request id */
 	enum in_stage      stage;
