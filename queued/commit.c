@@ -13,7 +13,13 @@
  *              durable (the round after)
  *
  * A message whose smtpd channel goes away before it is stored is dropped
- * (its client never got a 250); once stored it stays and is delivered. */
+ * (its client never got a 250); once stored it stays and is delivered.
+ *
+ * smtpd is a network process: what it says is checked, not believed. It
+ * gets only files without content (new, or wiped: pool.c), the size
+ * queued stores is the one it measures on its own descriptor (at the
+ * commit, and again once the file is durable), the arrival time is
+ * queued's clock, and the receptions it may hold open are bounded. */
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -37,6 +43,14 @@
 #define MINFREE_HIGH  (64 * 1024 * 1024)
 #define MINFREE_INODES 16
 
+/* Receptions one smtpd channel may hold (files handed out and not yet
+ * committed or rolled back, commits not yet stored): this many per
+ * connection the listeners allow. A session holds one at a time; the
+ * rest is slack for commits in flight while their sessions go on. */
+#define RECEPTIONS_PER_CONNECTION 4
+/* At most one line per this long about receptions refused over the cap. */
+#define CAP_LOG_MS (60 * 1000)
+
 enum in_stage { IN_OPEN, IN_WAITING, IN_SYNCING, IN_PUBLISHED, IN_STORED };
 
 struct inmsg {
@@ -44,8 +58,8 @@ struct inmsg {
 	TAILQ_ENTRY(inmsg) sentry;     /* the list of its stage */
 	struct qpeer      *peer;       /* NULL: internal, or its smtpd left */
 	char               id[ULID_LEN + 1];
-	int                fd;         /* open stage only */
-	bool               reused;     /* a recycled file: cut to size at commit */
+	int                fd;         /* until the round that publishes it */
+	bool               reused;     /* a recycled (wiped) file: for the log */
 	uint32_t           reqid;      /* Q_COMMIT request id */
 	enum in_stage      stage;
 	bool               dropped;    /* rolled back while syncing */
@@ -58,24 +72,44 @@ static struct inmsg_list waiting = TAILQ_HEAD_INITIALIZER(waiting);
 static struct inmsg_list syncing = TAILQ_HEAD_INITIALIZER(syncing);
 static struct inmsg_list published = TAILQ_HEAD_INITIALIZER(published);
 static size_t nwaiting, nsyncing, npublished, nstored;
-static size_t max_incoming = 1000;
+static size_t fd_limit = 1000;          /* what the descriptors allow */
+static size_t conn_limit = SIZE_MAX;    /* what the listeners justify */
+static uint64_t cap_logged;             /* mono ms of the last line */
+static size_t cap_refused;              /* refusals since that line */
 static uint64_t minfree = MINFREE_LOW;
 
 void
 commit_set_limit(size_t n)
 {
-	max_incoming = n > 0 ? n : 1;
+	fd_limit = n > 0 ? n : 1;
+}
+
+size_t
+commit_max_incoming(void)
+{
+	return fd_limit < conn_limit ? fd_limit : conn_limit;
 }
 
 void
 commit_configure(const struct config *cfg)
 {
 	const struct cfg_listen *l;
-	uint64_t want = 0;
+	uint64_t want = 0, conns = 0;
+	bool unlimited = false;
 
-	TAILQ_FOREACH(l, &cfg->listeners, entry)
+	TAILQ_FOREACH(l, &cfg->listeners, entry) {
 		if (l->max_message_size > want)
 			want = l->max_message_size;
+		if (l->max_connections == 0)
+			unlimited = true;         /* no limit: the descriptors' */
+		conns += l->max_connections;
+	}
+	if (unlimited || conns > SIZE_MAX / RECEPTIONS_PER_CONNECTION)
+		conn_limit = SIZE_MAX;
+	else if (conns == 0)
+		conn_limit = RECEPTIONS_PER_CONNECTION;
+	else
+		conn_limit = (size_t)conns * RECEPTIONS_PER_CONNECTION;
 	if (want < MINFREE_LOW)
 		want = MINFREE_LOW;
 	if (want > MINFREE_HIGH)
@@ -182,6 +216,23 @@ room_left(void)
 	return true;
 }
 
+/* A Q_CREATE over the cap: a warning, at most one per CAP_LOG_MS (an
+ * smtpd that leaks receptions, or a flood, asks again and again). */
+static void
+refused_over_cap(const struct qpeer *p)
+{
+	uint64_t now = mono_ms();
+
+	cap_refused++;
+	if (cap_logged != 0 && now - cap_logged < CAP_LOG_MS)
+		return;
+	log_warnx("smtpd holds %zu receptions open, the most allowed: new "
+	    "messages are refused with a temporary error (%zu refused since "
+	    "the last report)", p->nincoming, cap_refused);
+	cap_logged = now;
+	cap_refused = 0;
+}
+
 static void
 do_create(struct qpeer *p, struct chan_msg *m)
 {
@@ -194,9 +245,8 @@ do_create(struct qpeer *p, struct chan_msg *m)
 		    "4.3.2 Queue is shutting down");
 		return;
 	}
-	if (p->nincoming >= max_incoming) {
-		log_warnx("too many messages being received (%zu), refusing one",
-		    p->nincoming);
+	if (p->nincoming >= commit_max_incoming()) {
+		refused_over_cap(p);
 		reply_fail(p, Q_CREATE_FAIL, m->peerid, 0,
 		    "4.3.0 Too many messages being received, try again later");
 		return;
@@ -237,7 +287,8 @@ do_create(struct qpeer *p, struct chan_msg *m)
 		log_warnx("%s: cannot hand the file to smtpd", im->id);
 		inmsg_free(im, false);
 	} else
-		log_debug("%s: created for request %u", im->id, m->peerid);
+		log_debug("%s: created for request %u (%s file)", im->id,
+		    m->peerid, im->reused ? "a recycled" : "a new");
 	mb_free(&mb);
 }
 
@@ -274,6 +325,7 @@ do_commit(struct qpeer *p, struct chan_msg *m)
 	struct inmsg *im;
 	struct stat sb;
 	const char *problem;
+	off_t end;
 
 	memset(&sb, 0, sizeof(sb));
 	env_init(&env);
@@ -301,26 +353,41 @@ do_commit(struct qpeer *p, struct chan_msg *m)
 		return;
 	}
 	/* The id is ours (checked above); the rest of the envelope is the
-	 * peer's word, kept as data. The size is what the file holds; a
-	 * recycled file may hold more, from its last message: what smtpd
-	 * wrote is cut there. */
-	if (fstat(im->fd, &sb) == -1 || (im->reused &&
-	    (env.size > (uint64_t)sb.st_size || ((uint64_t)sb.st_size > env.size &&
-	    ftruncate(im->fd, (off_t)env.size) == -1)))) {
+	 * peer's word, kept as data, except what queued can know itself.
+	 * The size is measured here on queued's own descriptor: smtpd's
+	 * figure is only checked against it. smtpd writes from the start of
+	 * the file, and its descriptor shares the offset of queued's: where
+	 * the offset stopped is where its writes ended. The file may be
+	 * longer (a reused file keeps its size, wiped to zeros: pool.c):
+	 * the sync thread cuts it there. A figure that differs means smtpd
+	 * lost track of what it wrote, or lies: nothing it says about this
+	 * message can be relied upon. */
+	end = lseek(im->fd, 0, SEEK_CUR);
+	if (end == -1 || fstat(im->fd, &sb) == -1) {
 		int err = errno;
 
-		log_warnx("%s: cannot size the message file (%llu octets written, "
-		    "%lld in the file)", im->id, (unsigned long long)env.size,
-		    (long long)sb.st_size);
+		log_warn("%s: cannot measure the message file", im->id);
 		reply_fail(p, Q_COMMIT_FAIL, m->peerid, err, "4.3.0 Queue error");
 		env_clear(&env);
 		inmsg_free(im, false);
 		return;
 	}
-	if (!im->reused)
-		env.size = (uint64_t)sb.st_size;
-	close(im->fd);
-	im->fd = -1;
+	if (env.size != (uint64_t)end || end > sb.st_size) {
+		log_warnx("%s: commit refused: smtpd says %llu octets, it wrote "
+		    "%lld (the file holds %lld)", im->id,
+		    (unsigned long long)env.size, (long long)end,
+		    (long long)sb.st_size);
+		reply_fail(p, Q_COMMIT_FAIL, m->peerid, 0,
+		    "4.3.0 Queue error, try again later");
+		env_clear(&env);
+		inmsg_free(im, false);
+		return;
+	}
+	env.size = (uint64_t)end;
+	/* The arrival time is queued's clock, whatever smtpd's says. */
+	env.created = wall_s();
+	/* The descriptor stays open until the round that makes the file
+	 * durable has measured it again (syncer.h). */
 	env_clear(&im->env);
 	im->env = env;
 	im->reqid = m->peerid;
@@ -444,9 +511,13 @@ commit_take_waiting(struct sync_item **items, size_t *n)
 		return;
 	*items = xcalloc(nwaiting, sizeof(**items));
 	while ((im = TAILQ_FIRST(&waiting)) != NULL) {
+		struct sync_item *it = &(*items)[i++];
+
 		TAILQ_REMOVE(&waiting, im, sentry);
 		nwaiting--;
-		strlcpy((*items)[i++].id, im->id, sizeof((*items)[0].id));
+		strlcpy(it->id, im->id, sizeof(it->id));
+		it->fd = im->fd;              /* -1 for internal messages */
+		it->size = im->env.size;
 		im->stage = IN_SYNCING;
 		TAILQ_INSERT_TAIL(&syncing, im, sentry);
 		nsyncing++;
@@ -483,6 +554,10 @@ commit_round_done(struct sync_item *items, size_t n, int sync_err)
 			fatalx("commit: round items out of order");
 		TAILQ_REMOVE(&syncing, im, sentry);
 		nsyncing--;
+		if (im->fd != -1) {
+			close(im->fd);
+			im->fd = -1;
+		}
 		/* Not renamed: still in incoming/, on no list (the stage tells
 		 * inmsg_free() where the file is). */
 		if (err != 0)
@@ -501,6 +576,11 @@ commit_round_done(struct sync_item *items, size_t n, int sync_err)
 			errno = err != 0 ? err : sync_err;
 			log_warn("%s: cannot make the message durable", im->id);
 			fail_msg(im, errno);
+		} else if (items[i].changed) {
+			log_warnx("%s: commit refused: the file changed after its "
+			    "commit (%llu octets then): someone kept writing",
+			    im->id, (unsigned long long)items[i].size);
+			fail_msg(im, EIO);
 		}
 	}
 }

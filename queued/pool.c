@@ -1,9 +1,11 @@
 /* The pool of ready message files: incoming/<id> files made in advance by
  * the sync thread (syncer.c), so that a Q_CREATE costs no system call on
  * the loop. They are made new, or recycled from messages whose removal is
- * durable (their inode and blocks reused: see syncer.c). Their ids are given here, on
- * the loop thread; a file that waits in the pool longer than POOL_MAX_AGE
- * gets a fresh id, so that an id still tells when its message arrived.
+ * durable (their inode and blocks reused, their content wiped to zeros:
+ * see syncer.c); no file handed out holds a byte of another message.
+ * Their ids are given here, on the loop thread; a file that waits in the
+ * pool longer than POOL_MAX_AGE gets a fresh id, so that an id still
+ * tells when its message arrived.
  *
  * A pool file is an unfinished reception as far as recovery is concerned:
  * after a crash it is removed with the rest of incoming/. */
@@ -122,6 +124,9 @@ pool_filled(struct sync_file *files, size_t n)
 			spool_discard_incoming(f->id);
 			continue;
 		}
+		if (f->kind == SF_RECYCLE && f->reused)
+			log_debug("pool: %s is the wiped file of %s", f->id,
+			    f->old);
 		strlcpy(pool[npool].id, f->id, sizeof(pool[npool].id));
 		pool[npool].fd = f->fd;
 		pool[npool].reused = f->reused;

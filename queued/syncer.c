@@ -63,15 +63,38 @@ now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* Wipe the old content of a file to be reused: every byte reads as zero
+ * afterwards, the blocks stay allocated (unwritten extents) and the size
+ * stays. Freeing blocks is what costs (ftruncate and unlink measured 1 to
+ * 4 ms a file here, on ext4 mounted with discard; zeroing a range 30 us).
+ * Where the file system cannot zero a range, the file is cut to nothing. */
+static int
+wipe(int fd)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) == -1)
+		return -1;
+	if (sb.st_size == 0)
+		return 0;
+	if (fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0,
+	    sb.st_size) == 0)
+		return 0;
+	return ftruncate(fd, 0);
+}
+
 /* Make one file of the pool.
  *
- * Recycling keeps the inode and its blocks: an ext4 file system pays dearly
- * for freeing blocks (journal, discard) and for allocating inodes just
- * freed; a file that is reused costs two directory entries. It is safe only
- * when nobody else has the file open (a delivery job of a message deleted
- * meanwhile may still read it): a write lease is granted only then. Its old
- * content is overwritten by the next message, and cut to the new size at
- * commit (commit.c); it never leaves the spool. */
+ * Recycling keeps the inode and its blocks: an ext4 file system pays
+ * dearly for freeing blocks (journal, discard) and for allocating inodes
+ * just freed; a file that is reused costs two renames and a wipe. It is
+ * safe only when nobody else has the file open (a delivery job of a
+ * message deleted meanwhile may still read it, smtpd may have kept a copy
+ * of its descriptor): a write lease is granted only then. Its old content
+ * is wiped while the lease is held, before it is renamed into the pool:
+ * no byte smtpd leaves unwritten can be another message's. The offset of
+ * the new open file is 0: where smtpd's writes end is where the offset
+ * ends (commit.c), whatever the size of the file. */
 static void
 make_file(struct sync_file *f)
 {
@@ -94,8 +117,11 @@ make_file(struct sync_file *f)
 	if (f->kind == SF_RECYCLE) {
 		fd = openat(Y.queue_fd, f->old, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd != -1 && fcntl(fd, F_SETLEASE, F_WRLCK) == 0) {
+			int wiped = wipe(fd);
+
 			(void)fcntl(fd, F_SETLEASE, F_UNLCK);
-			if (renameat(Y.queue_fd, f->old, Y.incoming_fd, f->id) == 0) {
+			if (wiped == 0 &&
+			    renameat(Y.queue_fd, f->old, Y.incoming_fd, f->id) == 0) {
 				f->fd = fd;
 				f->reused = true;
 				f->old_gone = true;
@@ -104,7 +130,7 @@ make_file(struct sync_file *f)
 		}
 		if (fd != -1)
 			close(fd);
-		/* In use, or the lease refused: the plain way. */
+		/* In use, the lease refused, or not wiped: the plain way. */
 		if (unlinkat(Y.queue_fd, f->old, 0) == 0 || errno == ENOENT)
 			f->old_gone = true;
 	}
@@ -112,6 +138,34 @@ make_file(struct sync_file *f)
 	    O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (f->fd == -1)
 		f->err = errno;
+}
+
+/* A file to publish holds its message and nothing after it: a reused
+ * file may be longer (zeros) than what was written into it this time. */
+static int
+cut_to_size(const struct sync_item *it)
+{
+	struct stat sb;
+
+	if (it->fd == -1)
+		return 0;
+	if (fstat(it->fd, &sb) == -1)
+		return -1;
+	if ((uint64_t)sb.st_size > it->size &&
+	    ftruncate(it->fd, (off_t)it->size) == -1)
+		return -1;
+	return 0;
+}
+
+/* Is the file still what was measured at the commit (its size, and the
+ * offset where its writer stopped)? */
+static bool
+unchanged(const struct sync_item *it)
+{
+	struct stat sb;
+
+	return fstat(it->fd, &sb) == 0 && (uint64_t)sb.st_size == it->size &&
+	    lseek(it->fd, 0, SEEK_CUR) == (off_t)it->size;
 }
 
 static void
@@ -124,7 +178,8 @@ run_round(struct sync_round *r)
 		struct sync_item *it = &r->publish[i];
 
 		it->err = 0;
-		if (renameat(Y.incoming_fd, it->id, Y.queue_fd, it->id) == -1)
+		if (cut_to_size(it) == -1 ||
+		    renameat(Y.incoming_fd, it->id, Y.queue_fd, it->id) == -1)
 			it->err = errno;
 	}
 	for (i = 0; i < r->nunlink; i++) {
@@ -148,6 +203,12 @@ run_round(struct sync_round *r)
 			r->sync_err = errno;
 	}
 	r->sync_us = now_us() - t0;
+	/* The size that is durable now is the one queued stores. */
+	for (i = 0; i < r->npublish; i++) {
+		struct sync_item *it = &r->publish[i];
+
+		it->changed = it->err == 0 && it->fd != -1 && !unchanged(it);
+	}
 	/* After the sync: what it copies is durable in the WAL already. A
 	 * passive checkpoint waits for nobody; the loop's connection keeps
 	 * writing meanwhile. It syncs the WAL and the database itself. */

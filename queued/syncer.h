@@ -3,7 +3,7 @@
  *
  * One round at a time: the thread renames the new message files from
  * incoming/ into queue/, removes the files of finished messages or
- * recycles them into new empty ones (pool.c), and then,
+ * recycles them (their content wiped, pool.c), and then,
  * when asked, makes everything written so far durable with ONE syncfs()
  * of the spool's file system: the data of every new file, every rename,
  * and every sqlite commit made before the round was submitted (the index
@@ -24,8 +24,17 @@
 #include "envelope.h"
 
 struct sync_item {
-	char id[ULID_LEN + 1];
-	int  err;                      /* out: errno of the step, 0 if done */
+	char     id[ULID_LEN + 1];
+	int      err;                  /* out: errno of the step, 0 if done */
+	/* publish only: queued's own descriptor of the file (-1: none) and
+	 * the size measured at commit, where the writer's offset stopped.
+	 * Before the rename the file is cut to that size (a reused file may
+	 * be longer); after the sync the thread measures it again: `changed`
+	 * when its size or offset moved (a writer kept a copy of the
+	 * descriptor and went on). */
+	int      fd;
+	uint64_t size;
+	bool     changed;              /* out */
 };
 
 /* A file for the pool of ready message files (pool.c): incoming/<id>,
@@ -38,13 +47,13 @@ struct sync_file {
 	char id[ULID_LEN + 1];
 	char old[ULID_LEN + 1];
 	int  fd;                       /* in (RENAME) / out: the open file */
-	bool reused;                   /* out: old blocks kept (a recycled file) */
+	bool reused;                   /* out: a recycled inode (wiped) */
 	bool old_gone;                 /* out: queue/<old> no longer exists */
 	int  err;                      /* out: errno when there is no file */
 };
 
 struct sync_round {
-	struct sync_item *publish;     /* incoming/<id> -> queue/<id> */
+	struct sync_item *publish;     /* incoming/<id> -> queue/<id>, measured */
 	size_t            npublish;
 	struct sync_item *unlink;      /* remove queue/<id> (ENOENT is fine) */
 	size_t            nunlink;

@@ -4,8 +4,11 @@
  * anything else is logged and dropped (a stray file is rolled back so
  * queued does not keep it). When the channel closes or is replaced (queued
  * restarted), every pending request fails as a temporary error. */
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "channel.h"
@@ -37,6 +40,78 @@ static struct {
 uint64_t qc_timeout_ms = QUEUE_TIMEOUT_MS;
 
 static void qc_timeout(void *);
+
+/* ---- a test-only fault switch ----
+ *
+ * EMPATH_TEST_FAULT, read once when the program starts (the master passes
+ * its environment on), makes this smtpd misbehave toward queued the way a
+ * compromised one could, so that the tests can show that queued does not
+ * believe it. A comma-separated list of:
+ *
+ *   write-nothing        the content goes to /dev/null instead of queued's
+ *                        file, and the envelope claims 0 octets
+ *   claim-previous-size  the envelope claims the size of the previous
+ *                        message this smtpd sent to queued
+ *   seek-previous-size   before anything is written, the offset of
+ *                        queued's file is moved to that size
+ *   arrival-1990         the envelope claims an arrival time in 1990
+ *   hold                 neither commit nor roll back: the reception stays
+ *                        open in queued (the client hears 451)
+ *
+ * They apply only to transactions whose sender's local part begins with
+ * "fault", so that one instance carries normal and faulty mail. Unset,
+ * nothing changes. */
+#define FAULT_WRITE_NOTHING  0x1u
+#define FAULT_CLAIM_PREVIOUS 0x2u
+#define FAULT_ARRIVAL_1990   0x4u
+#define FAULT_HOLD           0x8u
+#define FAULT_SEEK_PREVIOUS  0x10u
+#define FAULT_ARRIVAL_TIME   631152000   /* 1990-01-01T00:00:00Z */
+
+static struct {
+	unsigned flags;
+	int      devnull;                    /* opened before any chroot */
+	uint64_t last_size;                  /* of the last message sent */
+	char     held[ULID_LEN + 1];         /* its rollback is not sent */
+} F = { .devnull = -1 };
+
+/* At start, before main() (and so before the privileges are dropped): the
+ * switch cannot be turned on later from inside. */
+__attribute__((constructor)) static void
+fault_init(void)
+{
+	static const struct { const char *word; unsigned flag; } words[] = {
+		{ "write-nothing", FAULT_WRITE_NOTHING },
+		{ "claim-previous-size", FAULT_CLAIM_PREVIOUS },
+		{ "arrival-1990", FAULT_ARRIVAL_1990 },
+		{ "hold", FAULT_HOLD },
+		{ "seek-previous-size", FAULT_SEEK_PREVIOUS },
+	};
+	const char *env = getenv("EMPATH_TEST_FAULT");
+	char buf[256], *w, *save = NULL;
+	size_t i;
+
+	if (env == NULL || *env == '\0' || strlcpy(buf, env, sizeof(buf)) >=
+	    sizeof(buf))
+		return;
+	for (w = strtok_r(buf, ",", &save); w != NULL;
+	    w = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+			if (strcmp(w, words[i].word) == 0)
+				F.flags |= words[i].flag;
+	}
+	if (F.flags & FAULT_WRITE_NOTHING)
+		F.devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (F.flags != 0)
+		fprintf(stderr, "empath-smtpd: test faults on (%s)\n", env);
+}
+
+static bool
+fault_on(const struct envelope *env, unsigned flag)
+{
+	return (F.flags & flag) && env->sender != NULL &&
+	    strncasecmp(env->sender, "fault", 5) == 0;
+}
 
 static void
 qc_arm(void)
@@ -177,6 +252,19 @@ qc_msg(struct channel *ch, struct chan_msg *m, void *arg)
 		}
 		fd = m->fd;
 		m->fd = -1;
+		if (r->s->tx != NULL &&
+		    fault_on(&r->s->tx->env, FAULT_SEEK_PREVIOUS))
+			(void)lseek(fd, (off_t)F.last_size, SEEK_SET);
+		if (r->s->tx != NULL &&
+		    fault_on(&r->s->tx->env, FAULT_WRITE_NOTHING) &&
+		    F.devnull != -1) {
+			int null = dup(F.devnull);
+
+			if (null != -1) {
+				close(fd);
+				fd = null;
+			}
+		}
 		session_created(r->s, fd, msgid);
 		free(r);
 		return;
@@ -317,15 +405,30 @@ qc_create(struct session *s)
 uint32_t
 qc_commit(struct session *s, const struct envelope *env)
 {
+	struct envelope said = *env;     /* what queued is told */
 	struct msgbuf mb;
 	uint32_t id;
 	int rv;
 
 	if (Q.ch == NULL)
 		return 0;
+	if (F.flags != 0) {
+		if (fault_on(env, FAULT_WRITE_NOTHING))
+			said.size = 0;
+		if (fault_on(env, FAULT_CLAIM_PREVIOUS))
+			said.size = F.last_size;
+		if (fault_on(env, FAULT_ARRIVAL_1990))
+			said.created = FAULT_ARRIVAL_TIME;
+		F.last_size = env->size;
+		if (fault_on(env, FAULT_HOLD)) {
+			log_warnx("test fault: %s left open in queued", env->id);
+			strlcpy(F.held, env->id, sizeof(F.held));
+			return 0;
+		}
+	}
 	id = qc_new_id();
 	mb_init(&mb);
-	env_encode(env, &mb);
+	env_encode(&said, &mb);
 	rv = mb.err ? -1 : chan_send_mb(Q.ch, Q_COMMIT, id, -1, &mb);
 	mb_free(&mb);
 	if (rv == -1) {
@@ -342,6 +445,8 @@ qc_rollback(const char *msgid)
 
 	if (Q.ch == NULL)
 		return;
+	if (F.held[0] != '\0' && strcmp(msgid, F.held) == 0)
+		return;                       /* test fault: left open */
 	mb_init(&mb);
 	mb_str(&mb, msgid);
 	(void)chan_send_mb(Q.ch, Q_ROLLBACK, 0, -1, &mb);

@@ -1,7 +1,8 @@
 /* The spool side of the queue: rounds of the sync thread (queued/syncer.c)
- * publish files into queue/, remove and recycle the files of finished
- * messages, and sync; a file still open elsewhere (a delivery in flight)
- * is never recycled, only unlinked, so its reader keeps its content. */
+ * publish files into queue/ (measured again once durable), remove and
+ * recycle the files of finished messages, and sync; a file still open
+ * elsewhere (a delivery in flight) is never recycled, only unlinked, so
+ * its reader keeps its content; a recycled file is handed out empty. */
 // LINK: queued/syncer.c
 #include <check.h>
 #include <errno.h>
@@ -92,11 +93,13 @@ START_TEST(publish_and_sync)
 	memset(items, 0, sizeof(items));
 	strlcpy(items[0].id, "01ARZ3NDEKTSV4RRFFQ69G5FAV", sizeof(items[0].id));
 	strlcpy(items[1].id, "01BX5ZZKBKACTAV9WEVGEMMVRZ", sizeof(items[1].id));
+	items[0].fd = items[1].fd = -1;
 	r.publish = items;
 	r.npublish = 2;
 	r.sync = true;
 	run(&r);
 	ck_assert_int_eq(items[0].err, 0);
+	ck_assert(!items[0].changed);                 /* not measured */
 	ck_assert_int_eq(items[1].err, ENOENT);       /* no such file */
 	ck_assert_int_eq(size_of("queue/01ARZ3NDEKTSV4RRFFQ69G5FAV"), 7);
 	ck_assert_int_eq(size_of("incoming/01ARZ3NDEKTSV4RRFFQ69G5FAV"), -1);
@@ -148,11 +151,27 @@ START_TEST(recycle_only_when_nobody_reads)
 	ck_assert_int_eq(pread(reader, buf, sizeof(buf), 0), 4);
 	ck_assert_int_eq(memcmp(buf, "busy", 4), 0);
 	close(reader);
-	/* Free: the same inode, renamed, content kept until overwritten. */
+	/* Free: the same inode, renamed, and wiped: its size stays, but
+	 * not a byte of the old message; its next writer starts at 0. */
 	ck_assert(f[1].reused);
 	ck_assert(f[1].old_gone);
 	ck_assert_int_eq(size_of("queue/01BX5ZZKBKACTAV9WEVGEMMVRZ"), -1);
-	ck_assert_int_eq(size_of("incoming/01DXF6DT00CX9QNNW7PNXQ3YR8"), 16);
+	ck_assert_int_le(size_of("incoming/01DXF6DT00CX9QNNW7PNXQ3YR8"), 16);
+	ck_assert_int_eq(lseek(f[1].fd, 0, SEEK_CUR), 0);
+	ck_assert_int_eq(write(f[1].fd, "ab", 2), 2);
+	{
+		int in = open("incoming/01DXF6DT00CX9QNNW7PNXQ3YR8", O_RDONLY);
+		ssize_t n, i;
+
+		ck_assert_int_ge(in, 0);
+		memset(buf, 'X', sizeof(buf));
+		n = read(in, buf, sizeof(buf));
+		ck_assert_int_ge(n, 2);
+		ck_assert_int_eq(memcmp(buf, "ab", 2), 0);
+		for (i = 2; i < n; i++)
+			ck_assert_int_eq(buf[i], 0);
+		close(in);
+	}
 	/* New. */
 	ck_assert(!f[2].reused);
 	ck_assert_int_eq(size_of("incoming/01E5Z8K6K4GJ0Z5X1V7M2W3Y4Z"), 0);
@@ -174,6 +193,55 @@ START_TEST(recycle_only_when_nobody_reads)
 	close(f[0].fd);
 	close(f[1].fd);
 	close(f[2].fd);
+}
+END_TEST
+
+/* A published file is cut where its writer stopped (a reused file may be
+ * longer), and measured again after the sync on queued's own descriptor:
+ * a writer that kept a copy of the descriptor and went on after the
+ * commit is noticed. */
+START_TEST(published_file_measured_after_sync)
+{
+	static const char *ids[3] = { "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+	    "01BX5ZZKBKACTAV9WEVGEMMVRZ", "01CQKR3XWZVBE5RM3N4TB1A9QJ" };
+	static const char *text[3] = { "steady", "grows", "short" };
+	struct sync_item items[3];
+	struct sync_round r;
+	int fd[3], i;
+
+	memset(&r, 0, sizeof(r));
+	memset(items, 0, sizeof(items));
+	/* A reused file, longer than what is written into it now. */
+	put("incoming/01CQKR3XWZVBE5RM3N4TB1A9QJ", "zzzzzzzzzzzzzzzzzzzz");
+	for (i = 0; i < 3; i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "incoming/%s", ids[i]);
+		fd[i] = open(path, O_WRONLY | O_CREAT, 0600);
+		ck_assert_int_ge(fd[i], 0);
+		ck_assert_int_eq(write(fd[i], text[i], strlen(text[i])),
+		    (ssize_t)strlen(text[i]));
+		strlcpy(items[i].id, ids[i], sizeof(items[i].id));
+		items[i].fd = fd[i];
+		items[i].size = strlen(text[i]);   /* where the writes ended */
+	}
+	/* Written after the size was taken. */
+	ck_assert_int_eq(write(fd[1], "!", 1), 1);
+	r.publish = items;
+	r.npublish = 3;
+	r.sync = true;
+	run(&r);
+	ck_assert_int_eq(items[0].err, 0);
+	ck_assert(!items[0].changed);
+	ck_assert_int_eq(size_of("queue/01ARZ3NDEKTSV4RRFFQ69G5FAV"), 6);
+	ck_assert_int_eq(items[1].err, 0);
+	ck_assert(items[1].changed);
+	/* Cut where its writer stopped: nothing of the old content. */
+	ck_assert_int_eq(items[2].err, 0);
+	ck_assert(!items[2].changed);
+	ck_assert_int_eq(size_of("queue/01CQKR3XWZVBE5RM3N4TB1A9QJ"), 5);
+	for (i = 0; i < 3; i++)
+		close(fd[i]);
 }
 END_TEST
 
@@ -205,6 +273,7 @@ suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, publish_and_sync);
 	tcase_add_test(tc, recycle_only_when_nobody_reads);
+	tcase_add_test(tc, published_file_measured_after_sync);
 	tcase_add_test(tc, unlink_is_idempotent);
 	suite_add_tcase(s, tc);
 	return s;
