@@ -136,7 +136,7 @@ class PrivilegedPeerCredentialTests(PeerCredentialTests):
     privileged = True
 
     def test_only_root_owner_and_group_may_use_the_socket(self):
-        e = self.empath(user="nobody")
+        e = self.empath(user="nobody", queue_user="daemon")
         self.check(e)
         # nobody is in the control group (its primary group, nogroup), and
         # named in the audit line although ctld is chrooted.
