@@ -7,6 +7,7 @@
 #include "ctld.h"
 #include "daemon.h"
 #include "log.h"
+#include "sandbox.h"
 
 static const char *
 ctld_chroot_dir(const struct config *cf)
@@ -44,6 +45,7 @@ ctld_listen(enum listen_kind kind, unsigned index, int fd)
 static void
 ctld_start(void)
 {
+	sandbox_enter(PROC_CTLD);
 	control_start();
 	health_start();
 	log_info("ctld ready");
