@@ -53,7 +53,8 @@
  * prctl): those builds allow these too. They are test builds only.
  *
  * Test-only fault switch: when EMPATH_TEST_FAULT names a file, the daemon
- * opens it before the filter and, on SIGUSR2, reads lines
+ * opens it at program start (before the chroot) and, once its filter is
+ * in place, on SIGUSR2 reads lines
  * "<daemon> <action> [pid]" from it and, for its own name, attempts the
  * action: openat (/etc/passwd), execve, or kill (SIGTERM to pid). The
  * filter must kill it; if the call returns, it logs that it was not
@@ -395,20 +396,29 @@ fault_signal(int signo, void *arg)
 	}
 }
 
-static void
-fault_arm(enum proc_id self)
+/* Opened before main(), while the daemon still has the file system it
+ * was started with: sandbox_enter() runs after the chroot. */
+__attribute__((constructor)) static void
+fault_open(void)
 {
 	const char *path = getenv("EMPATH_TEST_FAULT");
 
-	if (path == NULL || *path == '\0')
+	if (path != NULL && *path != '\0')
+		fault_fd = open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static void
+fault_arm(enum proc_id self)
+{
+	if (getenv("EMPATH_TEST_FAULT") == NULL)
 		return;
-	if ((fault_fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_warn("test fault: %s", path);
+	if (fault_fd == -1) {
+		log_warnx("test fault: cannot open %s", getenv("EMPATH_TEST_FAULT"));
 		return;
 	}
 	fault_self = self;
 	ev_signal(SIGUSR2, fault_signal, NULL);
-	log_info("test fault switch armed (SIGUSR2, %s)", path);
+	log_info("test fault switch armed (SIGUSR2)");
 }
 
 void
