@@ -27,7 +27,8 @@
  *    (a filter cannot check paths, the chroot does). sqlite needs
  *    open/openat, pread/pwrite, fsync/fdatasync, ftruncate, fcntl locks,
  *    a shared mmap of the WAL index, unlink, getcwd; the spool needs
- *    rename(at), unlinkat, getdents64, flock; the sync thread needs clone
+ *    rename(at), unlinkat, getdents64, flock, statfs (free space),
+ *    syncfs; the sync thread needs an eventfd and clone
  *    with CLONE_THREAD (and nothing else: no fork); clone3 fails with
  *    ENOSYS so that glibc falls back to clone, whose flags can be checked.
  *  - ioctl: FIONREAD and FIONBIO only; TCGETS (isatty) fails with ENOTTY.
@@ -159,6 +160,9 @@ static const struct allow plain[] = {
 	{ SCMP_SYS(fdatasync), QUEUED },
 	{ SCMP_SYS(ftruncate), QUEUED },
 	{ SCMP_SYS(fallocate), QUEUED },
+	{ SCMP_SYS(syncfs), QUEUED },        /* one sync for a whole round */
+	{ SCMP_SYS(statfs), QUEUED },        /* free space before a commit */
+	{ SCMP_SYS(fstatfs), QUEUED },
 	{ SCMP_SYS(flock), QUEUED },
 	{ SCMP_SYS(unlink), QUEUED },
 	{ SCMP_SYS(unlinkat), QUEUED },
@@ -178,6 +182,7 @@ static const struct allow plain[] = {
 	/* the sync thread (clone itself: below, threads only) */
 	{ SCMP_SYS(set_robust_list), QUEUED },
 	{ SCMP_SYS(rseq), QUEUED },
+	{ SCMP_SYS(eventfd2), QUEUED },      /* the thread wakes the loop */
 };
 
 #ifdef EMPATH_SANITIZE

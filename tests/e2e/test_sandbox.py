@@ -19,12 +19,12 @@ class SandboxTests(EmpathTestCase):
     def start_with_fault_switch(self, sink):
         """Empath whose daemons arm the fault switch on a file of this
         test's directory."""
-        self.fault = os.path.join(self.tmp, "fault")
-        with open(self.fault, "w"):
+        self.fault_file = os.path.join(self.tmp, "fault")
+        with open(self.fault_file, "w"):
             pass
-        os.chmod(self.fault, 0o644)
+        os.chmod(self.fault_file, 0o644)
         saved = os.environ.get("EMPATH_TEST_FAULT")
-        os.environ["EMPATH_TEST_FAULT"] = self.fault
+        os.environ["EMPATH_TEST_FAULT"] = self.fault_file
         try:
             e = self.empath(sink)
         finally:
@@ -48,7 +48,7 @@ class SandboxTests(EmpathTestCase):
         its death by SIGSYS and to restart it. Returns the new pid."""
         pid = e.daemon_pids()[name]
         self.armed(e, name, pid)
-        with open(self.fault, "w") as f:
+        with open(self.fault_file, "w") as f:
             f.write(f"{name} {action}\n")
         os.kill(pid, signal.SIGUSR2)
         wait_until(lambda: f"{name} (pid {pid}) killed by signal {SIGSYS}" in e.log(),
