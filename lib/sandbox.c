@@ -9,7 +9,9 @@
  *
  * What the lists hold, and why:
  *  - every daemon: I/O on descriptors it already holds (read/write, the
- *    socket calls that need no new socket, epoll, fcntl, fstat, lseek,
+ *    socket calls that need no new socket, epoll, fcntl (not the
+ *    commands that make the kernel signal someone: F_SETOWN, F_SETSIG,
+ *    F_SETLEASE, F_NOTIFY), fstat, lseek,
  *    dup of received descriptors), memory (brk, mmap/mprotect without
  *    PROT_EXEC, munmap, mremap, madvise), futex, time, getrandom (OpenSSL
  *    and the ULIDs), its own pid and ids, exit. Signals only to itself:
@@ -102,7 +104,6 @@ static const struct allow plain[] = {
 	{ SCMP_SYS(writev), ALL },
 	{ SCMP_SYS(pread64), ALL },
 	{ SCMP_SYS(close), ALL },
-	{ SCMP_SYS(fcntl), ALL },
 	{ SCMP_SYS(fstat), ALL },
 	{ SCMP_SYS(newfstatat), ALL },
 	{ SCMP_SYS(lseek), ALL },
@@ -185,6 +186,12 @@ static const struct allow plain[] = {
 	{ SCMP_SYS(eventfd2), QUEUED },      /* the thread wakes the loop */
 };
 
+/* fcntl commands: descriptor flags, and the record locks of sqlite. */
+static const int fcntl_cmds[] = {
+	F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD, F_DUPFD_CLOEXEC,
+	F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW,
+};
+
 #ifdef EMPATH_SANITIZE
 /* What the ASan/LSan/UBSan runtimes do at exit and on a report (see the
  * comment at the top): test builds only. */
@@ -193,6 +200,7 @@ static const struct allow sanitizer[] = {
 	{ SCMP_SYS(openat), ALL },
 	{ SCMP_SYS(readlink), ALL },
 	{ SCMP_SYS(readlinkat), ALL },
+	{ SCMP_SYS(getdents), ALL },         /* /proc/self/task, x86_64 */
 	{ SCMP_SYS(getdents64), ALL },
 	{ SCMP_SYS(clone), ALL },
 	{ SCMP_SYS(ptrace), ALL },
@@ -234,6 +242,7 @@ build(enum proc_id self)
 	const unsigned who = 1u << self;
 	const scmp_datum_t pid = (scmp_datum_t)getpid();
 	scmp_filter_ctx ctx;
+	size_t i;
 	int rc;
 
 	if ((ctx = seccomp_init(DENY)) == NULL) {
@@ -267,6 +276,12 @@ build(enum proc_id self)
 	    SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, pid)));
 	TRY(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_tgsigqueueinfo), 1,
 	    SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, pid)));
+
+	/* fcntl, but not F_SETOWN, F_SETSIG, F_SETLEASE or F_NOTIFY, which
+	 * would have the kernel signal another process. */
+	for (i = 0; i < sizeof(fcntl_cmds) / sizeof(fcntl_cmds[0]); i++)
+		TRY(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, fcntl_cmds[i])));
 
 	/* clone3's flags are behind a pointer: make glibc use clone. */
 	TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0));

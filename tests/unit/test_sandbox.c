@@ -178,6 +178,14 @@ process_vm(void)
 }
 
 static int
+fcntl_setown(void)
+{
+	/* SIGIO to another process, by way of the kernel. */
+	fcntl(STDIN_FILENO, F_SETOWN, getppid());
+	return ST_WRONG;
+}
+
+static int
 mmap_exec(void)
 {
 	mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -362,6 +370,7 @@ START_TEST(no_daemon_signals_another_process)
 		ck_assert_sigsys(in_sandbox(daemons[i], tkill_self));
 		ck_assert_sigsys(in_sandbox(daemons[i], pidfd_signal));
 		ck_assert_sigsys(in_sandbox(daemons[i], process_vm));
+		ck_assert_sigsys(in_sandbox(daemons[i], fcntl_setown));
 	}
 }
 END_TEST
