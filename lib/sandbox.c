@@ -11,7 +11,7 @@
  *  - every daemon: I/O on descriptors it already holds (read/write, the
  *    socket calls that need no new socket, epoll, fcntl (not the
  *    commands that make the kernel signal someone: F_SETOWN, F_SETSIG,
- *    F_SETLEASE, F_NOTIFY), fstat, lseek,
+ *    F_SETLEASE but in queued, F_NOTIFY), fstat, lseek,
  *    dup of received descriptors), memory (brk, mmap/mprotect without
  *    PROT_EXEC, munmap, mremap, madvise), futex, time, getrandom (OpenSSL
  *    and the ULIDs), its own pid and ids, exit. Signals only to itself:
@@ -277,11 +277,16 @@ build(enum proc_id self)
 	TRY(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_tgsigqueueinfo), 1,
 	    SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, pid)));
 
-	/* fcntl, but not F_SETOWN, F_SETSIG, F_SETLEASE or F_NOTIFY, which
-	 * would have the kernel signal another process. */
+	/* fcntl, but not F_SETOWN, F_SETSIG, F_SETLEASE or F_NOTIFY, with
+	 * which the kernel would signal another process. */
 	for (i = 0; i < sizeof(fcntl_cmds) / sizeof(fcntl_cmds[0]); i++)
 		TRY(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
 		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, fcntl_cmds[i])));
+	/* queued probes with a write lease whether a recycled file is still
+	 * open anywhere; a lease break would signal queued itself. */
+	if (who & QUEUED)
+		TRY(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, F_SETLEASE)));
 
 	/* clone3's flags are behind a pointer: make glibc use clone. */
 	TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0));
