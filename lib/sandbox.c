@@ -135,6 +135,7 @@ static const struct allow plain[] = {
 	{ SCMP_SYS(nanosleep), ALL },
 	{ SCMP_SYS(clock_nanosleep), ALL },
 	{ SCMP_SYS(getpid), ALL },
+	{ SCMP_SYS(getppid), ALL },
 	{ SCMP_SYS(gettid), ALL },
 	{ SCMP_SYS(getuid), ALL },
 	{ SCMP_SYS(geteuid), ALL },
@@ -210,7 +211,6 @@ static const struct allow sanitizer[] = {
 	{ SCMP_SYS(sigaltstack), ALL },
 	{ SCMP_SYS(set_robust_list), ALL },
 	{ SCMP_SYS(rseq), ALL },
-	{ SCMP_SYS(getppid), ALL },
 	{ SCMP_SYS(pipe2), ALL },
 };
 #endif
