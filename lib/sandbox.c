@@ -9,17 +9,18 @@
  *
  * What the lists hold, and why:
  *  - every daemon: I/O on descriptors it already holds (read/write, the
- *    socket calls that need no new socket, epoll, fcntl (not the
- *    commands that make the kernel signal someone: F_SETOWN, F_SETSIG,
- *    F_SETLEASE but in queued, F_NOTIFY), fstat, lseek,
- *    dup of received descriptors), memory (brk, mmap/mprotect without
+ *    socket calls that need no new socket, epoll, fstat, lseek, dup of
+ *    received descriptors, fcntl but not the commands with which the
+ *    kernel would signal someone: F_SETOWN, F_SETSIG, F_NOTIFY, and
+ *    F_SETLEASE outside queued), memory (brk, mmap/mprotect without
  *    PROT_EXEC, munmap, mremap, madvise), futex, time, getrandom (OpenSSL
- *    and the ULIDs), its own pid and ids, exit. Signals only to itself:
- *    kill, tgkill, rt_sigqueueinfo and rt_tgsigqueueinfo are allowed only
- *    when their first argument is the daemon's own pid (abort() and
- *    raise() use tgkill), so a compromised daemon cannot signal a sibling
- *    that runs as the same user; tkill and pidfd_send_signal are never
- *    allowed, nor ptrace, process_vm_readv/writev, execve, fork.
+ *    and the ULIDs), its ids, exit. No prctl, no setrlimit/prlimit.
+ *    Signals only to itself: kill, tgkill, rt_sigqueueinfo and
+ *    rt_tgsigqueueinfo are allowed only when their first argument is the
+ *    daemon's own pid (abort() and raise() use tgkill), so a compromised
+ *    daemon cannot signal a sibling that runs as the same user; tkill and
+ *    pidfd_send_signal are never allowed, nor ptrace,
+ *    process_vm_readv/writev, execve, fork.
  *  - smtpd, ctld: accept4 on the listening sockets the master handed over;
  *    no new socket, no connect, no file.
  *  - deliverd: new sockets of the families it connects with (AF_INET,
@@ -44,10 +45,14 @@
  * Architectures: the filter is for the native x86_64 ABI only; a call
  * through the i386 (int 0x80) or x32 ABI kills the process.
  *
- * How the lists were made: the whole test suite ran with the default
- * action SCMP_ACT_LOG (build with CC="gcc -DSANDBOX_LEARN"; the kernel
- * logs each call that the filter would have refused, `dmesg | grep
- * type=1326`), plain and under the sanitizers, error paths included.
+ * How the lists were made: the whole test suite (crashes, restarts and
+ * stops included) ran with the default action SCMP_ACT_LOG, plain and
+ * under the sanitizers (build with CC="gcc -DSANDBOX_LEARN"; the kernel
+ * logs each call the filter would have refused: `dmesg -w | grep
+ * type=1326`, with kernel.printk_ratelimit=0 so that none is dropped),
+ * and logging to syslog was tried by hand. A call that appears in a
+ * daemon after a change belongs in its list only if the daemon cannot
+ * make it before sandbox_enter().
  *
  * Sanitizer builds (-DEMPATH_SANITIZE, from `make SANITIZE=1`): the ASan
  * and LeakSanitizer runtimes need more at exit and on a report
