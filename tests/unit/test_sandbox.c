@@ -12,6 +12,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -283,6 +284,18 @@ netlink_route(void)
 }
 
 static int
+own_addresses(void)
+{
+	struct ifaddrs *ifa;
+
+	/* What deliverd does to know its own addresses. */
+	if (getifaddrs(&ifa) == -1)
+		return ST_WRONG;
+	freeifaddrs(ifa);
+	return ST_OK;
+}
+
+static int
 tty_ioctls(void)
 {
 	struct termios t;
@@ -430,6 +443,8 @@ START_TEST(sockets_only_for_deliverd)
 	ck_assert_exit_ok(in_sandbox(PROC_DELIVERD, inet_socket));
 	ck_assert_exit_ok(in_sandbox(PROC_DELIVERD, inet6_dgram_socket));
 	ck_assert_exit_ok(in_sandbox(PROC_DELIVERD, netlink_route));
+	ck_assert_exit_ok(in_sandbox(PROC_DELIVERD, own_addresses));
+	ck_assert_sigsys(in_sandbox(PROC_SMTPD, own_addresses));
 	ck_assert_sigsys(in_sandbox(PROC_SMTPD, inet_socket));
 	ck_assert_sigsys(in_sandbox(PROC_QUEUED, inet_socket));
 	ck_assert_sigsys(in_sandbox(PROC_CTLD, inet_socket));
