@@ -85,6 +85,20 @@ class SandboxTests(EmpathTestCase):
                 self.fault(e, name, "openat")
         self.assertMailFlows(e, sink, "openat")
 
+    def test_daemons_are_not_dumpable(self):
+        # A non-dumpable process's /proc files belong to root: no sibling
+        # of the same uid can ptrace it or read its memory.
+        sink = self.start_sink()
+        e = self.start_with_fault_switch(sink)
+        for name, pid in e.daemon_pids().items():
+            with self.subTest(name):
+                self.armed(e, name, pid)
+                uid = int(open(f"/proc/{pid}/status").read()
+                          .split("\nUid:")[1].split()[0])
+                self.assertNotEqual(uid, 0, f"{name} runs as root")
+                self.assertEqual(os.stat(f"/proc/{pid}/environ").st_uid, 0,
+                                 f"{name} is dumpable")
+
     def test_a_daemon_cannot_signal_a_sibling(self):
         sink = self.start_sink()
         e = self.start_with_fault_switch(sink)
