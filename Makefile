@@ -16,6 +16,8 @@ DESTDIR ?=
 ifeq ($(SANITIZE),1)
 BUILD   ?= build-san
 OPT      = -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# The sanitizer runtimes need a wider system call filter (lib/sandbox.c).
+OPT     += -DEMPATH_SANITIZE
 SANLD    = -fsanitize=address,undefined
 else
 BUILD   ?= build
@@ -23,7 +25,7 @@ OPT      = -O2
 SANLD    =
 endif
 
-PKGS     = libbsd-overlay openssl sqlite3
+PKGS     = libbsd-overlay openssl sqlite3 libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lldns
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)

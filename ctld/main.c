@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "names.h"
+#include "sandbox.h"
 
 static const char *
 ctld_chroot_dir(const struct config *cf)
@@ -50,6 +51,7 @@ ctld_listen(enum listen_kind kind, unsigned index, int fd)
 static void
 ctld_start(void)
 {
+	sandbox_enter(PROC_CTLD);
 	control_start();
 	health_start();
 	log_info("ctld ready");

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "proto.h"
 #include "route.h"
+#include "sandbox.h"
 #include "util.h"
 
 /* After the last job, how long the last results may take to leave. */
@@ -160,6 +161,7 @@ deliverd_configure(struct config *cfg)
 static void
 deliverd_start(void)
 {
+	sandbox_enter(PROC_DELIVERD);
 	log_info("deliverd ready, up to %u deliveries at once",
 	    job_concurrency());
 	job_start();

@@ -17,6 +17,7 @@
 #include "event.h"
 #include "log.h"
 #include "queued.h"
+#include "sandbox.h"
 #include "spool.h"
 #include "util.h"
 
@@ -268,6 +269,7 @@ start(void)
 	if (spool_init() == -1)
 		fatal("spool %s: cannot prepare %s/, %s/ and %s/", Q.cfg->spool,
 		    SPOOL_INCOMING, SPOOL_QUEUE, SPOOL_CORRUPT);
+	sandbox_enter(PROC_QUEUED);
 	if (take_lock()) {
 		open_queue();
 		return;

@@ -6,6 +6,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "sandbox.h"
 #include "smtpd.h"
 
 static const char *
@@ -49,6 +50,7 @@ smtpd_peer(enum proc_id id, int fd)
 static void
 smtpd_start(void)
 {
+	sandbox_enter(PROC_SMTPD);
 	server_start();
 	log_info("ready as %s", smtpd.hostname);
 }
