@@ -136,12 +136,11 @@ run: deps
 	@sh scripts/run-dev.sh $(BUILD)
 
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(PLUGINDIR) \
-	    $(DESTDIR)$(INCLUDEDIR)/empath $(DESTDIR)$(SYSCONFDIR) \
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(SYSCONFDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 $(BUILD)/empath-master $(BUILD)/empathctl $(DESTDIR)$(SBINDIR)/
 	install -m 755 $(DAEMONS:%=$(BUILD)/empath-%) $(DESTDIR)$(LIBEXECDIR)/
-	install -m 644 include/empath/*.h $(DESTDIR)$(INCLUDEDIR)/empath/
 	for m in man/*.5; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man5/; done
 	for m in man/*.8; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man8/; done
 
