@@ -1,4 +1,4 @@
-/* Who may use the control socket (DESIGN §5, empathctl(8)):
+/* Who may use the control socket (doc/architecture.md §6, empathctl(8)):
  *  - by peer credentials (SO_PEERCRED, SO_PEERGROUPS): root, the user
  *    ctld was started as when that is not root (an unprivileged
  *    installation: its owner), and the members of the control group

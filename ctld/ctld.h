@@ -78,7 +78,7 @@ int  ctl_forward(struct ctl_client *, uint32_t peerid, const char *command,
 
 void cmd_queue(struct ctl_client *, const char *name, const struct chan_msg *);
 
-/* ---- dns.c: the `empathctl dns` commands (issue 5), to deliverd ---- */
+/* ---- dns.c: the `empathctl dns` commands, to deliverd ---- */
 
 void cmd_dns(struct ctl_client *, const char *name, const struct chan_msg *);
 

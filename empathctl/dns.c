@@ -1,4 +1,4 @@
-/* empathctl dns ...: deliverd's DNS cache and route overrides (issue 5).
+/* empathctl dns ...: deliverd's DNS cache and route overrides.
  *
  *   dns list-cache        every cached record set, with its time left
  *   dns clear-cache       forget every cached answer

@@ -52,7 +52,7 @@ struct ctl_opts {
 	bool        json;
 };
 int  cmd_queue(int argc, char **argv, struct ctl_opts *);
-/* dns.c: `empathctl dns ...` (issue 5); argv starts after "dns". */
+/* dns.c: `empathctl dns ...`; argv starts after "dns". */
 int  cmd_dns(int argc, char **argv, struct ctl_opts *);
 
 /* queue_output.c */

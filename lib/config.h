@@ -32,7 +32,7 @@ struct cfg_listen {
 	uint16_t port;
 	size_t   max_message_size;        /* default 35M */
 	unsigned max_recipients;          /* default 1000 */
-	unsigned max_connections;         /* default 1000 (issue 3) */
+	unsigned max_connections;         /* default 1000 */
 	unsigned max_connections_per_ip;  /* default 20 */
 	unsigned max_errors;              /* default 10 */
 	char    *tls_cert, *tls_key;      /* NULL: no TLS on this listener */

@@ -24,7 +24,7 @@ void fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));  
 void fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void vlog(enum log_level, const char *, va_list) __attribute__((format(printf, 2, 0)));
 
-/* A message with named fields (issue 5: delivery lines): the text format
+/* A message with named fields (delivery lines): the text format
  * shows the message alone, the JSON format adds each pair as a string
  * member of the object ("to", "relay", ...; keys other than ts, proc,
  * pid, level and msg). Values are escaped like the message. */

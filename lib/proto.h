@@ -43,7 +43,7 @@ enum msg_type {
 	D_STATUS_REQ,             /* queued/ctld: no payload */
 	D_STATUS,                 /* deliverd: u32 active jobs, u32 active connections */
 
-	/* ctld <-> deliverd: DNS cache and routes (issue 5) */
+	/* ctld <-> deliverd: DNS cache and routes */
 	D_DNS_LIST_REQ = 60,      /* ctld: no payload */
 	D_DNS_LIST,               /* deliverd: u32 nservers, nservers * str server, u32 n, n * (str name, str type,
 	                             str status, u32 ttl, u32 seconds left (0: expired), str data), u32 more */
@@ -59,7 +59,7 @@ enum msg_type {
 	Q_STATUS_REQ = 70,        /* ctld: no payload */
 	Q_STATUS,                 /* queued: u64 messages, u64 recipients, u32 n, n * (u32 RCPT_*, u64 count) */
 
-	/* ctld <-> queued: queue operations (issue 4). ids are ULIDs, checked
+	/* ctld <-> queued: queue operations. ids are ULIDs, checked
 	 * by both ends; "counts" is u32 n (= RCPT_STATE_COUNT), n * u64, the
 	 * recipients in each RCPT_* state. */
 	Q_LIST_REQ = 80,          /* ctld: u32 state (RCPT_* or Q_STATE_ANY), str after (id or ""), u32 limit (1..Q_LIST_MAX) */
@@ -91,7 +91,7 @@ enum msg_type {
 	CTL_AUTH,                 /* str token (1..CTL_TOKEN_MAX octets); peerid 0, no answer: it
 	                             authenticates the commands that follow on this connection */
 
-	/* empathctl <-> ctld: queue commands (issue 4); ctld checks the
+	/* empathctl <-> ctld: queue commands; ctld checks the
 	 * request, forwards it to queued (Q_*_REQ, same payload) and relays
 	 * the answer under the CTL_ type, same payload; failures come back as
 	 * CTL_ERROR. */
@@ -108,7 +108,7 @@ enum msg_type {
 	CTL_QUEUE_STATS,          /* no payload */
 	CTL_QUEUE_STATS_REPLY,    /* as Q_STATS */
 
-	/* empathctl <-> ctld: DNS commands (issue 5), forwarded to deliverd
+	/* empathctl <-> ctld: DNS commands, forwarded to deliverd
 	 * as the D_DNS_* request of the same payload; the answer comes back
 	 * under the CTL_ type, same payload; failures as CTL_ERROR. */
 	CTL_DNS_LIST = 130,       /* as D_DNS_LIST_REQ */
@@ -145,7 +145,7 @@ const char *rcpt_state_name(uint32_t);
  * restarting, or later than ctld's deadline). */
 #define CTL_COUNT_UNKNOWN UINT64_MAX
 
-/* D_RESULT (issue 5): a recipient deliverd held back by its own flow
+/* D_RESULT: a recipient deliverd held back by its own flow
  * control (a rate limit, an open circuit breaker, shutting down) without
  * trying it. Not an attempt: queued makes it due again after the delay,
  * without counting an attempt. The u32 state field is then

@@ -556,7 +556,7 @@ sched_result(struct chan_msg *m)
 			continue;
 		}
 		if ((state & RCPT_POSTPONE_MASK) == RCPT_POSTPONED) {
-			/* Held back by deliverd's flow control (issue 5): due
+			/* Held back by deliverd's flow control: due
 			 * again after the delay, no attempt counted. */
 			add_update(j->msgid, r->id, RCPT_QUEUED, r->attempts,
 			    now + (state >> RCPT_POSTPONE_SHIFT), diag, host);

@@ -19,7 +19,7 @@
  * Today hooks are registered by code linked into smtpd: the session unit
  * tests (tests/unit/test_smtpd_hooks.c) register a test hook table to
  * check the points, their order and their effect on the replies. The
- * plugin loader (DESIGN §6) will register its plugins' hooks here, behind
+ * plugin loader will register its plugins' hooks here, behind
  * the public API of <empath/empath.h>. No hook: no cost. */
 #ifndef EMPATH_SMTPD_HOOKS_H
 #define EMPATH_SMTPD_HOOKS_H

@@ -1,7 +1,7 @@
 /* MAIL and RCPT: the envelope of a transaction. Paths come parsed from
  * lib/smtp.c; here are the ESMTP parameters (SIZE and BODY, RFC 1870 and
  * 6152; SMTPUTF8, RFC 6531; RET, ENVID, NOTIFY and ORCPT, RFC 3461), the
- * `tls required` rule, the recipient limits, the relay rule of DESIGN §7
+ * `tls required` rule, the recipient limits, the relay rule of empath.conf(5)
  * and the MAIL and RCPT hooks. */
 #include <stdlib.h>
 #include <string.h>
@@ -190,7 +190,7 @@ cmd_mail(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 		session_reply(s, "250 2.1.0 Sender ok");
 }
 
-/* DESIGN §7: a domain with `accept` takes mail from anyone; anything else
+/* The relay rule: a domain with `accept` takes mail from anyone; anything else
  * only from `relay from` clients. */
 static bool
 relay_allowed(const struct session *s, const char *domain)

@@ -36,7 +36,7 @@ parse(const char *text)
 	return config_parse("t.conf", text, strlen(text), collect);
 }
 
-/* etc/empath.conf is the example of DESIGN §7, verbatim; the tests run
+/* etc/empath.conf is the configuration example of the shared design, verbatim; the tests run
  * from the top of the source tree. */
 static char *
 example_text(void)
@@ -82,7 +82,7 @@ relay_ok(const struct config *c, const char *addr)
 	return config_relay_allowed(c, (struct sockaddr *)&ss);
 }
 
-/* The example of DESIGN §7 spells out most defaults: one check for both. */
+/* That example spells out most defaults: one check for both. */
 static void
 listen_has_defaults(const struct cfg_listen *l)
 {

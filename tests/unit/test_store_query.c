@@ -1,5 +1,5 @@
 /* The second half of the queue index (queued/store_query.c) and what
- * issue 4 added to the first: schema migration, idempotent results, the
+ * the queue operations added to the first: schema migration, idempotent results, the
  * notices owed (RFC 3461 NOTIFY, never to the null sender), delay warning
  * selection, list paging and filters, per-domain counts, retry, and the
  * `removed` table that lets recovery finish interrupted removals. */
