@@ -117,6 +117,32 @@ $(FUZZERS:%=$(BUILD)/fuzz/%):
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 
+# Harnesses for the bytes that cross a trust boundary between the daemons
+# (channel frames and each daemon's message handlers, envelopes, the
+# configuration snapshot) and from the network to deliverd (SMTP replies,
+# DNS answers). They link the real library and daemon sources, compiled
+# again with the fuzzer's instrumentation under $(BUILD)/fuzz/obj.
+FUZZ_OBJ     := $(BUILD)/fuzz/obj
+FUZZ_XCFLAGS  = $(FUZZ_CFLAGS) -I$(BUILD)/lib $(PKG_CFLAGS) -Ideliverd \
+                -Iqueued -Ictld -Iempathctl -Ifuzz -DLIBEXECDIR='"$(LIBEXECDIR)"' \
+                -DPLUGINDIR='"$(PLUGINDIR)"' -DSYSCONFDIR='"$(SYSCONFDIR)"'
+FUZZ_LIBOBJS := $(LIB_SRCS:%.c=$(FUZZ_OBJ)/%.o) $(FUZZ_OBJ)/parse.o
+FUZZ_LINKED  := fuzz_envelope fuzz_channel fuzz_reply fuzz_dns fuzz_config
+FUZZERS      += $(FUZZ_LINKED)
+$(BUILD)/fuzz/fuzz_reply: $(FUZZ_OBJ)/deliverd/reply.o
+$(BUILD)/fuzz/fuzz_dns: $(FUZZ_OBJ)/deliverd/dns.o $(FUZZ_OBJ)/deliverd/dns_cache.o
+$(FUZZ_OBJ)/parse.o: $(BUILD)/lib/parse.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_XCFLAGS) -c -o $@ $<
+$(FUZZ_OBJ)/fuzz/%.o: fuzz/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_XCFLAGS) -Wall -Wextra -Werror -c -o $@ $<
+$(FUZZ_OBJ)/%.o: %.c | $(BUILD)/lib/parse.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_XCFLAGS) -c -o $@ $<
+$(FUZZ_LINKED:%=$(BUILD)/fuzz/%): $(BUILD)/fuzz/%: $(FUZZ_OBJ)/fuzz/%.o $(FUZZ_LIBOBJS)
+	$(FUZZ_CC) $(FUZZ_XCFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
+
 fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
 	@for f in $(FUZZERS); do \
 	    c=$(BUILD)/fuzz/corpus-$${f#fuzz_}; mkdir -p $$c; \
