@@ -134,7 +134,7 @@ $(BUILD)/fuzz/fuzz_dns: $(FUZZ_OBJ)/deliverd/dns.o $(FUZZ_OBJ)/deliverd/dns_cach
 $(FUZZ_OBJ)/parse.o: $(BUILD)/lib/parse.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_XCFLAGS) -c -o $@ $<
-$(FUZZ_OBJ)/fuzz/%.o: fuzz/%.c
+$(FUZZ_OBJ)/fuzz/%.o: fuzz/%.c $(wildcard fuzz/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_XCFLAGS) -Wall -Wextra -Werror -c -o $@ $<
 $(FUZZ_OBJ)/%.o: %.c | $(BUILD)/lib/parse.c
@@ -144,12 +144,14 @@ $(FUZZ_LINKED:%=$(BUILD)/fuzz/%): $(BUILD)/fuzz/%: $(FUZZ_OBJ)/fuzz/%.o $(FUZZ_L
 	$(FUZZ_CC) $(FUZZ_XCFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
 # Per-daemon message harnesses: fuzz_<d>.c includes lib/daemon.c and
 # <d>/main.c (see fuzz/fuzz_daemon.h) and links the daemon's other modules.
-FUZZ_DAEMONS := fuzz_deliverd fuzz_smtpd
+FUZZ_DAEMONS := fuzz_deliverd fuzz_smtpd fuzz_ctld
 FUZZERS      += $(FUZZ_DAEMONS)
 fuzz_modules  = $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(filter-out $(1)/main.c,$(wildcard $(1)/*.c)))
 $(BUILD)/fuzz/fuzz_deliverd: $(call fuzz_modules,deliverd)
 $(BUILD)/fuzz/fuzz_smtpd: $(filter-out %/queue_client.o,$(call fuzz_modules,smtpd))
 $(FUZZ_OBJ)/fuzz/fuzz_smtpd.o: smtpd/queue_client.c
+$(BUILD)/fuzz/fuzz_ctld: $(filter-out %/control.o %/peers.o,$(call fuzz_modules,ctld))
+$(FUZZ_OBJ)/fuzz/fuzz_ctld.o: ctld/control.c ctld/peers.c
 $(FUZZ_DAEMONS:%=$(FUZZ_OBJ)/fuzz/%.o): $(FUZZ_OBJ)/fuzz/fuzz_%.o: %/main.c lib/daemon.c fuzz/fuzz_daemon.h
 $(FUZZ_DAEMONS:%=$(BUILD)/fuzz/%): $(BUILD)/fuzz/%: $(FUZZ_OBJ)/fuzz/%.o \
     $(filter-out $(FUZZ_OBJ)/lib/daemon.o,$(FUZZ_LIBOBJS))

@@ -6,13 +6,18 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "log.h"
 
+/* FUZZ_LOG=1 in the environment keeps every log line (debug level),
+ * to see what a given input does. */
 static inline void
 fuzz_quiet_logs(void)
 {
-	log_init("fuzz", 1, 0);
+	const char *v = getenv("FUZZ_LOG");
+
+	log_init("fuzz", 1, v != NULL && *v == '1');
 	log_configure(LOGT_STDERR, LOGF_TEXT, LOGL_ERR);
 }
 

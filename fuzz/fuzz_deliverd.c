@@ -61,7 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int sv[2];
 
 	while (in.len > 0) {
-		uint8_t peer = in.len ? in.p[0] % 3 : 0;
+		uint8_t peer = (in.p[0] & 0x7f) % 3;
 		const uint16_t *types = peer == 0 ? queued_types :
 		    peer == 1 ? ctld_types : master_types;
 		size_t n = peer == 0 ? 3 : peer == 1 ? 6 : 3;
