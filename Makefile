@@ -127,10 +127,15 @@ FUZZ_XCFLAGS  = $(FUZZ_CFLAGS) -I$(BUILD)/lib $(PKG_CFLAGS) -Ideliverd \
                 -Iqueued -Ictld -Iempathctl -Ifuzz -DLIBEXECDIR='"$(LIBEXECDIR)"' \
                 -DPLUGINDIR='"$(PLUGINDIR)"' -DSYSCONFDIR='"$(SYSCONFDIR)"'
 FUZZ_LIBOBJS := $(LIB_SRCS:%.c=$(FUZZ_OBJ)/%.o) $(FUZZ_OBJ)/parse.o
-FUZZ_LINKED  := fuzz_envelope fuzz_channel fuzz_reply fuzz_dns fuzz_config
+FUZZ_LINKED  := fuzz_envelope fuzz_channel fuzz_reply fuzz_dns fuzz_config \
+                fuzz_empathctl
 FUZZERS      += $(FUZZ_LINKED)
 $(BUILD)/fuzz/fuzz_reply: $(FUZZ_OBJ)/deliverd/reply.o
 $(BUILD)/fuzz/fuzz_dns: $(FUZZ_OBJ)/deliverd/dns.o $(FUZZ_OBJ)/deliverd/dns_cache.o
+# empathctl/dns.c is included by the harness (its renderers are static).
+$(BUILD)/fuzz/fuzz_empathctl: $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(filter-out \
+    empathctl/main.c empathctl/dns.c,$(wildcard empathctl/*.c)))
+$(FUZZ_OBJ)/fuzz/fuzz_empathctl.o: empathctl/dns.c
 $(FUZZ_OBJ)/parse.o: $(BUILD)/lib/parse.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_XCFLAGS) -c -o $@ $<
