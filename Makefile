@@ -157,6 +157,13 @@ $(BUILD)/fuzz/fuzz_smtpd: $(filter-out %/queue_client.o,$(call fuzz_modules,smtp
 $(FUZZ_OBJ)/fuzz/fuzz_smtpd.o: smtpd/queue_client.c
 $(BUILD)/fuzz/fuzz_ctld: $(filter-out %/control.o %/peers.o,$(call fuzz_modules,ctld))
 $(FUZZ_OBJ)/fuzz/fuzz_ctld.o: ctld/control.c ctld/peers.c
+# queued/main.c has statics named like lib/daemon.c's: that harness
+# includes main.c and scheduler.c only, and links lib/daemon.c.
+FUZZERS      += fuzz_queued
+$(BUILD)/fuzz/fuzz_queued: $(FUZZ_OBJ)/fuzz/fuzz_queued.o $(FUZZ_LIBOBJS) \
+    $(filter-out %/scheduler.o,$(call fuzz_modules,queued))
+	$(FUZZ_CC) $(FUZZ_XCFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
+$(FUZZ_OBJ)/fuzz/fuzz_queued.o: queued/main.c queued/scheduler.c
 $(FUZZ_DAEMONS:%=$(FUZZ_OBJ)/fuzz/%.o): $(FUZZ_OBJ)/fuzz/fuzz_%.o: %/main.c lib/daemon.c fuzz/fuzz_daemon.h
 $(FUZZ_DAEMONS:%=$(BUILD)/fuzz/%): $(BUILD)/fuzz/%: $(FUZZ_OBJ)/fuzz/%.o \
     $(filter-out $(FUZZ_OBJ)/lib/daemon.o,$(FUZZ_LIBOBJS))

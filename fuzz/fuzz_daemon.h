@@ -11,7 +11,8 @@
  *   u8 type (an index into the handler's own types; 0xff: u16 raw type),
  *   u32 peerid, u16 length, the payload,
  * handed to the handler as the channel would (a descriptor left in the
- * message is closed after it). */
+ * message is closed after it). A harness whose daemon does not use
+ * lib/daemon.c's glue the same way defines FUZZ_NO_DAEMON_C first. */
 #ifndef FUZZ_DAEMON_H
 #define FUZZ_DAEMON_H
 
@@ -30,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* A memfd holding text (a configuration, a message file). */
-static int
+static inline int
 fuzz_memfd(const char *text)
 {
 	int fd = memfd_create("fuzz", MFD_CLOEXEC);
@@ -42,8 +43,9 @@ fuzz_memfd(const char *text)
 	return fd;
 }
 
+#ifndef FUZZ_NO_DAEMON_C
 /* Configure the daemon through the master's M_CONFIG. */
-static void
+static inline void
 fuzz_daemon_configure(const char *text)
 {
 	struct chan_msg m = { .type = M_CONFIG, .fd = fuzz_memfd(text) };
@@ -57,7 +59,7 @@ fuzz_daemon_configure(const char *text)
 }
 
 /* Offer a peer channel as the master does; returns the far end. */
-static int
+static inline int
 fuzz_daemon_peer(enum proc_id proc)
 {
 	int sv[2], big = 8 << 20;
@@ -69,8 +71,10 @@ fuzz_daemon_peer(enum proc_id proc)
 	return sv[1];
 }
 
+#endif /* FUZZ_NO_DAEMON_C */
+
 /* Send what a channel holds and throw it away at the far end. */
-static void
+static inline void
 fuzz_drain(struct channel *c, int far)
 {
 	static char buf[65536];
@@ -92,7 +96,7 @@ struct fuzz_msg {
 
 /* The next message of the input, or false at the end. types are the
  * handler's own message types (ntypes of them). */
-static bool
+static inline bool
 fuzz_next_msg(struct fuzz_in *in, const uint16_t *types, size_t ntypes,
     struct fuzz_msg *fm, const char *fd_text)
 {
@@ -119,7 +123,7 @@ fuzz_next_msg(struct fuzz_in *in, const uint16_t *types, size_t ntypes,
 	return true;
 }
 
-static void
+static inline void
 fuzz_msg_done(struct fuzz_msg *fm)
 {
 	if (fm->m.fd != -1)
