@@ -105,7 +105,8 @@ bench: all
 
 # libFuzzer harnesses (clang) for the SMTP command parser and smtpd's
 # content decoder; not part of `make check`. Each runs FUZZ_SECONDS
-# (default 600) on a corpus kept in $(BUILD)/fuzz, seeded from fuzz/corpus.
+# (default 600) on a corpus kept in $(BUILD)/fuzz, seeded from fuzz/corpus
+# (absolute paths: fuzz_queued works in its temporary spool).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 600
 FUZZ_CFLAGS   = -std=gnu11 -D_GNU_SOURCE -g -O1 -Ilib -Ismtpd \
@@ -170,11 +171,11 @@ $(FUZZ_DAEMONS:%=$(BUILD)/fuzz/%): $(BUILD)/fuzz/%: $(FUZZ_OBJ)/fuzz/%.o \
 	$(FUZZ_CC) $(FUZZ_XCFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
 
 fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
-	@for f in $(FUZZERS); do \
-	    c=$(BUILD)/fuzz/corpus-$${f#fuzz_}; mkdir -p $$c; \
+	@b=$(abspath $(BUILD))/fuzz; for f in $(FUZZERS); do \
+	    c=$$b/corpus-$${f#fuzz_}; mkdir -p $$c; \
 	    echo "== $$f for $(FUZZ_SECONDS)s"; \
-	    $(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	        -artifact_prefix=$(BUILD)/fuzz/$$f- $$c fuzz/corpus/$${f#fuzz_} \
+	    $$b/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=$$b/$$f- $$c $(CURDIR)/fuzz/corpus/$${f#fuzz_} \
 	        || exit 1; \
 	done
 
