@@ -107,7 +107,8 @@ bench: all
 
 # libFuzzer harnesses (clang) for the SMTP command parser and smtpd's
 # content decoder; not part of `make check`. Each runs FUZZ_SECONDS
-# (default 600) on a corpus kept in $(BUILD)/fuzz, seeded from fuzz/corpus.
+# (default 600) on a corpus kept in $(BUILD)/fuzz, seeded from fuzz/corpus
+# (absolute paths: fuzz_queued works in its temporary spool).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 600
 FUZZ_CFLAGS   = -std=gnu11 -D_GNU_SOURCE -g -O1 -Ilib -Ismtpd \
@@ -122,12 +123,64 @@ $(FUZZERS:%=$(BUILD)/fuzz/%):
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 
+# Harnesses for the bytes that cross a trust boundary between the daemons
+# (channel frames and each daemon's message handlers, envelopes, the
+# configuration snapshot) and from the network to deliverd (SMTP replies,
+# DNS answers). They link the real library and daemon sources, compiled
+# again with the fuzzer's instrumentation under $(BUILD)/fuzz/obj.
+FUZZ_OBJ     := $(BUILD)/fuzz/obj
+FUZZ_XCFLAGS  = $(FUZZ_CFLAGS) -I$(BUILD)/lib $(PKG_CFLAGS) -Ideliverd \
+                -Iqueued -Ictld -Iempathctl -Ifuzz -DLIBEXECDIR='"$(LIBEXECDIR)"' \
+                -DPLUGINDIR='"$(PLUGINDIR)"' -DSYSCONFDIR='"$(SYSCONFDIR)"'
+FUZZ_LIBOBJS := $(LIB_SRCS:%.c=$(FUZZ_OBJ)/%.o) $(FUZZ_OBJ)/parse.o
+FUZZ_LINKED  := fuzz_envelope fuzz_channel fuzz_reply fuzz_dns fuzz_config \
+                fuzz_empathctl
+FUZZERS      += $(FUZZ_LINKED)
+$(BUILD)/fuzz/fuzz_reply: $(FUZZ_OBJ)/deliverd/reply.o
+$(BUILD)/fuzz/fuzz_dns: $(FUZZ_OBJ)/deliverd/dns.o $(FUZZ_OBJ)/deliverd/dns_cache.o
+# empathctl/dns.c is included by the harness (its renderers are static).
+$(BUILD)/fuzz/fuzz_empathctl: $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(filter-out \
+    empathctl/main.c empathctl/dns.c,$(wildcard empathctl/*.c)))
+$(FUZZ_OBJ)/fuzz/fuzz_empathctl.o: empathctl/dns.c
+$(FUZZ_OBJ)/parse.o: $(BUILD)/lib/parse.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_XCFLAGS) -c -o $@ $<
+$(FUZZ_OBJ)/fuzz/%.o: fuzz/%.c $(wildcard fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_XCFLAGS) -Wall -Wextra -Werror -c -o $@ $<
+$(FUZZ_OBJ)/%.o: %.c | $(BUILD)/lib/parse.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_XCFLAGS) -c -o $@ $<
+$(FUZZ_LINKED:%=$(BUILD)/fuzz/%): $(BUILD)/fuzz/%: $(FUZZ_OBJ)/fuzz/%.o $(FUZZ_LIBOBJS)
+	$(FUZZ_CC) $(FUZZ_XCFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
+# Per-daemon message harnesses: fuzz_<d>.c includes lib/daemon.c and
+# <d>/main.c (see fuzz/fuzz_daemon.h) and links the daemon's other modules.
+FUZZ_DAEMONS := fuzz_deliverd fuzz_smtpd fuzz_ctld
+FUZZERS      += $(FUZZ_DAEMONS)
+fuzz_modules  = $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(filter-out $(1)/main.c,$(wildcard $(1)/*.c)))
+$(BUILD)/fuzz/fuzz_deliverd: $(call fuzz_modules,deliverd)
+$(BUILD)/fuzz/fuzz_smtpd: $(filter-out %/queue_client.o,$(call fuzz_modules,smtpd))
+$(FUZZ_OBJ)/fuzz/fuzz_smtpd.o: smtpd/queue_client.c
+$(BUILD)/fuzz/fuzz_ctld: $(filter-out %/control.o %/peers.o,$(call fuzz_modules,ctld))
+$(FUZZ_OBJ)/fuzz/fuzz_ctld.o: ctld/control.c ctld/peers.c
+# queued/main.c has statics named like lib/daemon.c's: that harness
+# includes main.c and scheduler.c only, and links lib/daemon.c.
+FUZZERS      += fuzz_queued
+$(BUILD)/fuzz/fuzz_queued: $(FUZZ_OBJ)/fuzz/fuzz_queued.o $(FUZZ_LIBOBJS) \
+    $(filter-out %/scheduler.o,$(call fuzz_modules,queued))
+	$(FUZZ_CC) $(FUZZ_XCFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
+$(FUZZ_OBJ)/fuzz/fuzz_queued.o: queued/main.c queued/scheduler.c
+$(FUZZ_DAEMONS:%=$(FUZZ_OBJ)/fuzz/%.o): $(FUZZ_OBJ)/fuzz/fuzz_%.o: %/main.c lib/daemon.c fuzz/fuzz_daemon.h
+$(FUZZ_DAEMONS:%=$(BUILD)/fuzz/%): $(BUILD)/fuzz/%: $(FUZZ_OBJ)/fuzz/%.o \
+    $(filter-out $(FUZZ_OBJ)/lib/daemon.o,$(FUZZ_LIBOBJS))
+	$(FUZZ_CC) $(FUZZ_XCFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
+
 fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
-	@for f in $(FUZZERS); do \
-	    c=$(BUILD)/fuzz/corpus-$${f#fuzz_}; mkdir -p $$c; \
+	@b=$(abspath $(BUILD))/fuzz; for f in $(FUZZERS); do \
+	    c=$$b/corpus-$${f#fuzz_}; mkdir -p $$c; \
 	    echo "== $$f for $(FUZZ_SECONDS)s"; \
-	    $(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	        -artifact_prefix=$(BUILD)/fuzz/$$f- $$c fuzz/corpus/$${f#fuzz_} \
+	    $$b/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=$$b/$$f- $$c $(CURDIR)/fuzz/corpus/$${f#fuzz_} \
 	        || exit 1; \
 	done
 
