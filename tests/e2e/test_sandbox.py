@@ -122,6 +122,7 @@ class PrivilegedSandboxTests(SandboxTests):
 
     def empath(self, sink=None, start=True, **kw):
         kw.setdefault("user", "nobody")
+        kw.setdefault("queue_user", "daemon")
         e = super().empath(sink, start=False, **kw)
         os.rmdir(e.spool)   # the master creates it, owned by the user
         if start:
