@@ -234,9 +234,15 @@ client_auth(struct ctl_client *c, const struct chan_msg *m)
 	mr_init(&r, m);
 	token = mr_str(&r);
 	len = strlen(token);
-	if (!mr_done(&r) || len == 0 || len > CTL_TOKEN_MAX)
-		return;       /* refused with the command it was meant for */
-	c->token = auth_token_check(token, len);
+	if (mr_done(&r) && len > 0 && len <= CTL_TOKEN_MAX)
+		c->token = auth_token_check(token, len);
+	/* Otherwise refused with the command it was meant for. Either way
+	 * the token's only copy is the frame's payload, which lies in the
+	 * channel's own (writable) receive buffer and is not read again once
+	 * this handler returns: wipe it so it does not linger there or in a
+	 * later core dump. */
+	if (m->len > 0)
+		explicit_bzero((void *)(uintptr_t)m->data, m->len);
 }
 
 /* May c run a command that is not open to all? If not, it is told why,
