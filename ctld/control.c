@@ -263,8 +263,8 @@ client_admitted(struct ctl_client *c, uint32_t peerid, const char *name)
 	if (auth_ntokens() > 0 && c->token < 0) {
 		ctl_error(c, peerid, c->token_seen ?
 		    "permission denied: invalid token" :
-		    "permission denied: a token is required (--token or "
-		    "EMPATHCTL_TOKEN)");
+		    "permission denied: a token is required (--token-file, "
+		    "--token or EMPATHCTL_TOKEN)");
 		ctl_audit(c, name, "denied");
 		return false;
 	}
