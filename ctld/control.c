@@ -219,30 +219,17 @@ ctl_error(struct ctl_client *c, uint32_t peerid, const char *text)
 static void
 client_auth(struct ctl_client *c, const struct chan_msg *m)
 {
-	struct msgreader r;
-	const char *token;
-	size_t len;
-
 	if (c->token_seen) {
+		(void)auth_token_frame(m);        /* only to wipe it */
 		ctl_error(c, m->peerid, "one token per connection");
 		ctl_audit(c, "auth", "malformed");
 		client_close_later(c);
 		return;
 	}
 	c->token_seen = true;
-	c->token = -1;
-	mr_init(&r, m);
-	token = mr_str(&r);
-	len = strlen(token);
-	if (mr_done(&r) && len > 0 && len <= CTL_TOKEN_MAX)
-		c->token = auth_token_check(token, len);
-	/* Otherwise refused with the command it was meant for. Either way
-	 * the token's only copy is the frame's payload, which lies in the
-	 * channel's own (writable) receive buffer and is not read again once
-	 * this handler returns: wipe it so it does not linger there or in a
-	 * later core dump. */
-	if (m->len > 0)
-		explicit_bzero((void *)(uintptr_t)m->data, m->len);
+	/* A malformed token is refused with the command it was meant for;
+	 * the frame is wiped either way. */
+	c->token = auth_token_frame(m);
 }
 
 /* May c run a command that is not open to all? If not, it is told why,
