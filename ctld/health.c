@@ -10,7 +10,7 @@
  *
  * A hostile client must not starve the probes: connections that have not
  * sent their request head are the ones given up when room is needed. At
- * most HTTP_MAX_PER_ADDR connections per client address and
+ * most HTTP_MAX_PER_ADDR connections per client address (an IPv6 /64) and
  * HTTP_MAX_CONNS in all; past either, the oldest connection still waiting
  * for its head (from that address, or from anyone) is closed to make room,
  * so the listener never stops accepting and a prompt request is always
