@@ -10,8 +10,10 @@
 #include <openssl/evp.h>
 
 #include "auth.h"
+#include "channel.h"
 #include "config.h"
 #include "log.h"
+#include "proto.h"
 #include "util.h"
 
 #define HASH_LEN 32                  /* SHA-256 */
@@ -163,6 +165,26 @@ auth_token_check(const void *token, size_t len)
 		if (CRYPTO_memcmp(md, A.hash[i], HASH_LEN) == 0)
 			found = (int)i;
 	OPENSSL_cleanse(md, sizeof(md));
+	return found;
+}
+
+int
+auth_token_frame(const struct chan_msg *m)
+{
+	struct msgreader r;
+	const char *token;
+	size_t len;
+	int found = -1;
+
+	mr_init(&r, m);
+	token = mr_str(&r);
+	len = strlen(token);
+	if (mr_done(&r) && len > 0 && len <= CTL_TOKEN_MAX)
+		found = auth_token_check(token, len);
+	/* The payload is the channel's own writable buffer (const in the
+	 * message only so that handlers do not change frames by mistake). */
+	if (m->len > 0)
+		explicit_bzero((void *)(uintptr_t)m->data, m->len);
 	return found;
 }
 

@@ -36,6 +36,13 @@ bool auth_peer_allowed(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups
  * The token is hashed once and compared in constant time with every
  * configured hash, whether or not an earlier one matched. */
 int auth_token_check(const void *token, size_t len);
+/* The token of a CTL_AUTH frame (one string, 1..CTL_TOKEN_MAX octets)
+ * checked as auth_token_check() does: its index, or -1 when it matches
+ * none or the frame is malformed. Either way the payload is wiped: it is
+ * the token's only copy in ctld, in the channel's receive buffer, which
+ * the channel does not read again once the handler returns. */
+struct chan_msg;
+int auth_token_frame(const struct chan_msg *m);
 /* How audit lines name token i: "#<i+1>:<first 8 hex of its hash>". */
 void auth_fingerprint(int i, char *buf, size_t len);
 

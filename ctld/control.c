@@ -219,24 +219,17 @@ ctl_error(struct ctl_client *c, uint32_t peerid, const char *text)
 static void
 client_auth(struct ctl_client *c, const struct chan_msg *m)
 {
-	struct msgreader r;
-	const char *token;
-	size_t len;
-
 	if (c->token_seen) {
+		(void)auth_token_frame(m);        /* only to wipe it */
 		ctl_error(c, m->peerid, "one token per connection");
 		ctl_audit(c, "auth", "malformed");
 		client_close_later(c);
 		return;
 	}
 	c->token_seen = true;
-	c->token = -1;
-	mr_init(&r, m);
-	token = mr_str(&r);
-	len = strlen(token);
-	if (!mr_done(&r) || len == 0 || len > CTL_TOKEN_MAX)
-		return;       /* refused with the command it was meant for */
-	c->token = auth_token_check(token, len);
+	/* A malformed token is refused with the command it was meant for;
+	 * the frame is wiped either way. */
+	c->token = auth_token_frame(m);
 }
 
 /* May c run a command that is not open to all? If not, it is told why,
@@ -257,8 +250,8 @@ client_admitted(struct ctl_client *c, uint32_t peerid, const char *name)
 	if (auth_ntokens() > 0 && c->token < 0) {
 		ctl_error(c, peerid, c->token_seen ?
 		    "permission denied: invalid token" :
-		    "permission denied: a token is required (--token or "
-		    "EMPATHCTL_TOKEN)");
+		    "permission denied: a token is required (--token-file, "
+		    "--token or EMPATHCTL_TOKEN)");
 		ctl_audit(c, name, "denied");
 		return false;
 	}

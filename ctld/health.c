@@ -10,7 +10,7 @@
  *
  * A hostile client must not starve the probes: connections that have not
  * sent their request head are the ones given up when room is needed. At
- * most HTTP_MAX_PER_ADDR connections per client address and
+ * most HTTP_MAX_PER_ADDR connections per client address (an IPv6 /64) and
  * HTTP_MAX_CONNS in all; past either, the oldest connection still waiting
  * for its head (from that address, or from anyone) is closed to make room,
  * so the listener never stops accepting and a prompt request is always
@@ -47,7 +47,7 @@ struct hconn {
 	struct ev_timer *timer;
 	struct peer_req *req;         /* /health/ready waiting for queued */
 	bool             reading;     /* the request head is not complete */
-	uint8_t          addr[16];    /* the client's address, for the cap */
+	uint8_t          addr[16];    /* sa_client_key() of the client, for the cap */
 	size_t           inlen;
 	char             in[HTTP_MAX_REQUEST];
 	char            *out;
@@ -276,7 +276,8 @@ hconn_timeout(void *arg)
 	hconn_free(h);
 }
 
-/* The client's address as 16 bytes (IPv4 mapped), for the per-address cap. */
+/* The client's key for the per-address cap: its IPv4 address, or its
+ * /64 for IPv6 (v4-mapped as the IPv4), as smtpd counts sessions. */
 static void
 peer_addr(int s, uint8_t out[16])
 {
@@ -284,13 +285,9 @@ peer_addr(int s, uint8_t out[16])
 	socklen_t len = sizeof(ss);
 
 	memset(out, 0, 16);
-	if (getpeername(s, (struct sockaddr *)&ss, &len) == -1)
-		return;               /* counted together: the cap still holds */
-	if (ss.ss_family == AF_INET) {
-		out[10] = out[11] = 0xff;
-		memcpy(out + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-	} else if (ss.ss_family == AF_INET6)
-		memcpy(out, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+	if (getpeername(s, (struct sockaddr *)&ss, &len) == -1 ||
+	    !sa_client_key((struct sockaddr *)&ss, out))
+		memset(out, 0, 16);   /* counted together: the cap still holds */
 }
 
 /* Close the oldest connection still waiting for its head, from addr (or

@@ -107,6 +107,8 @@ ctl_roundtrip(const char *path, uint16_t type, const void *payload,
 		mb_init(&mb);
 		mb_str(&mb, token);
 		rc = chan_send_mb(ch, CTL_AUTH, 0, -1, &mb);
+		if (mb.data != NULL)          /* the channel has its own copy */
+			explicit_bzero(mb.data, mb.cap);
 		mb_free(&mb);
 		if (rc == -1) {
 			chan_free(ch);

@@ -1,28 +1,35 @@
 /* empathctl: control a running Empath through ctld's control socket.
  *
- *   empathctl [-j] [-s socket] [--token T] system ping|status
- *   empathctl [-j] [-s socket] [--token T] queue ...   (queue.c)
+ *   empathctl [-j] [-s socket] [--token T | --token-file F] system ping|status
+ *   empathctl [-j] [-s socket] [--token T | --token-file F] queue ...
  *
  * The socket is -s, else $EMPATH_CONTROL_SOCKET, else the default; the
- * token is --token, else $EMPATHCTL_TOKEN. The configuration file is
+ * token is --token-file's first line or --token, else $EMPATHCTL_TOKEN
+ * (--token shows in ps to every local user; the other two do not). The configuration file is
  * never read, so any user in the socket's group can run it. Exit 0 on
  * success, 1 on failure, 2 on a usage error. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "empathctl.h"
 #include "proto.h"
 
-enum { OPT_TOKEN = 256 };
+enum { OPT_TOKEN = 256, OPT_TOKEN_FILE };
 
 static void __attribute__((noreturn))
 usage(FILE *f, int status)
 {
 	fprintf(f,
-	    "usage: empathctl [-j] [-s socket] [--token token] system ping\n"
-	    "       empathctl [-j] [-s socket] [--token token] system status\n"
+	    "usage: empathctl [-j] [-s socket] [--token token | --token-file file] "
+	    "system ping\n"
+	    "       empathctl [-j] [-s socket] [--token token | --token-file file] "
+	    "system status\n"
 	    "       empathctl [-j] ... queue list [--status=S] [--limit=N] "
 	    "[--after=ID]\n"
 	    "       empathctl [-j] ... queue view|delete|retry ID\n"
@@ -74,6 +81,69 @@ cmd_system(int argc, char **argv, struct ctl_opts *o)
 	usage(stderr, EXIT_USAGE);
 }
 
+/* The token is the first line of path ("-": standard input), without its
+ * line end, into buf (CTL_TOKEN_MAX + 1 bytes). A file others may read is
+ * used but warned about. Exits with a usage error when the file cannot be
+ * read or its first line is empty or too long. */
+static void
+read_token_file(const char *path, char *buf)
+{
+	char line[CTL_TOKEN_MAX + 3];  /* token, "\r\n", NUL */
+	struct stat st;
+	size_t n = 0;
+	ssize_t r;
+	int fd;
+	bool eol = false;
+
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		fprintf(stderr, "empathctl: cannot open token file %s: %s\n",
+		    path, strerror(errno));
+		exit(EXIT_USAGE);
+	}
+	if (fd != STDIN_FILENO && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (st.st_mode & (S_IRWXG | S_IRWXO)))
+		fprintf(stderr, "empathctl: warning: token file %s is accessible "
+		    "by group or others (mode %03o); chmod 600 it\n", path,
+		    (unsigned)(st.st_mode & 0777));
+	/* Byte by byte up to the first line end: nothing after it is read,
+	 * so stdin may carry more than the token. */
+	while (n < sizeof(line) - 1) {
+		r = read(fd, line + n, 1);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			fprintf(stderr, "empathctl: cannot read token file %s: "
+			    "%s\n", path, strerror(errno));
+			exit(EXIT_USAGE);
+		}
+		if (r == 0)
+			break;
+		if (line[n] == '\n') {
+			eol = true;
+			break;
+		}
+		n++;
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	if (!eol && n == sizeof(line) - 1)
+		n = CTL_TOKEN_MAX + 1;      /* the line goes on: too long */
+	if (n == 0 || n > CTL_TOKEN_MAX) {
+		explicit_bzero(line, sizeof(line));
+		fprintf(stderr, "empathctl: token file %s: %s\n", path, n == 0 ?
+		    "the first line is empty" :
+		    "the token is longer than the limit");
+		exit(EXIT_USAGE);
+	}
+	memcpy(buf, line, n);
+	buf[n] = '\0';
+	explicit_bzero(line, sizeof(line));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -81,11 +151,13 @@ main(int argc, char **argv)
 		{ "json",   no_argument,       NULL, 'j' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "token",  required_argument, NULL, OPT_TOKEN },
+		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
 		{ "help",   no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ctl_opts o = { 0 };
-	const char *env;
+	static char filetoken[CTL_TOKEN_MAX + 1];
+	const char *env, *token_file = NULL;
 	int ch;
 
 	/* '+': stop at the command; its own arguments are parsed after. */
@@ -100,6 +172,9 @@ main(int argc, char **argv)
 		case OPT_TOKEN:
 			o.token = optarg;
 			break;
+		case OPT_TOKEN_FILE:
+			token_file = optarg;
+			break;
 		case 'h':
 			usage(stdout, EXIT_OK);
 		default:
@@ -113,6 +188,15 @@ main(int argc, char **argv)
 		o.socket = env;
 	if (o.socket == NULL)
 		o.socket = CTL_DEFAULT_SOCKET;
+	if (token_file != NULL) {
+		if (o.token != NULL) {
+			fprintf(stderr, "empathctl: --token and --token-file "
+			    "are exclusive\n");
+			return EXIT_USAGE;
+		}
+		read_token_file(token_file, filetoken);
+		o.token = filetoken;
+	}
 	if (o.token == NULL && (env = getenv("EMPATHCTL_TOKEN")) != NULL &&
 	    *env != '\0')
 		o.token = env;

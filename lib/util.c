@@ -259,3 +259,27 @@ write_all(int fd, const void *buf, size_t len)
 	}
 	return 0;
 }
+
+/* The v4-mapped keys have 0xffff in the low 64 bits, so a v4 key never
+ * meets a /64 key. */
+bool
+sa_client_key(const struct sockaddr *sa, uint8_t key[16])
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		memset(key, 0, 10);
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &s4->sin_addr, 4);
+		return true;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		memcpy(key, a, 16);
+		if (!IN6_IS_ADDR_V4MAPPED(a))
+			memset(key + 8, 0, 8);
+		return true;
+	}
+	return false;
+}

@@ -40,6 +40,12 @@ int   hostport_split(const char *in, char *host, size_t hostlen, uint16_t *port,
 int   sa_from_numeric(const char *host, uint16_t port,
                       struct sockaddr_storage *ss, socklen_t *len);
 
+/* The key a client is counted by in per-address caps, as 16 bytes: an
+ * IPv4 address and a v4-mapped IPv6 one alike as the v4-mapped address,
+ * other IPv6 as its /64 (low 64 bits zero), since one host is usually
+ * given a whole /64. false for other families (AF_UNIX), not counted. */
+bool  sa_client_key(const struct sockaddr *sa, uint8_t key[16]);
+
 /* The part after the last '@' (a pointer into addr, not a copy and not
  * case-folded), or "" when there is no '@'. */
 const char *addr_domain(const char *addr);

@@ -19,37 +19,11 @@
 struct ipent {
 	struct ipent *next;
 	const struct cfg_listen *l;
-	uint8_t  addr[16];                 /* see limits_ip_key() */
+	uint8_t  addr[16];                 /* see sa_client_key() */
 	unsigned count;
 };
 
 static struct ipent *table[IPT_BUCKETS];
-
-/* The key of a client as 16 bytes: v4 and v4-mapped v6 alike as the
- * v4-mapped address, other v6 as its /64 (the low 64 bits zero; the
- * v4-mapped keys have 0xffff there, so the two never meet). false for
- * other families (AF_UNIX in tests): those are not counted. */
-bool
-limits_ip_key(const struct sockaddr *sa, uint8_t key[16])
-{
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-
-		memset(key, 0, 10);
-		key[10] = key[11] = 0xff;
-		memcpy(key + 12, &s4->sin_addr, 4);
-		return true;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-
-		memcpy(key, a, 16);
-		if (!IN6_IS_ADDR_V4MAPPED(a))
-			memset(key + 8, 0, 8);
-		return true;
-	}
-	return false;
-}
 
 static unsigned
 ip_hash(const struct cfg_listen *l, const uint8_t key[16])
@@ -67,7 +41,7 @@ ip_find(const struct cfg_listen *l, const struct sockaddr *sa, uint8_t key[16])
 {
 	struct ipent **pp;
 
-	if (!limits_ip_key(sa, key))
+	if (!sa_client_key(sa, key))
 		return NULL;
 	for (pp = &table[ip_hash(l, key)]; *pp; pp = &(*pp)->next)
 		if ((*pp)->l == l && memcmp((*pp)->addr, key, 16) == 0)

@@ -250,8 +250,8 @@ struct ssl_ctx_st *starttls_ctx(const struct cfg_listen *);
 void starttls_free(void);
 
 /* limits.c: sessions per client address and listener; IPv6 clients
- * are counted by their /64, v4-mapped ones as their IPv4 address. */
-bool limits_ip_key(const struct sockaddr *, uint8_t key[16]);
+ * are counted by their /64, v4-mapped ones as their IPv4 address
+ * (sa_client_key() in lib/util.c). */
 unsigned limits_ip_count(const struct cfg_listen *, const struct sockaddr *);
 void limits_ip_add(const struct cfg_listen *, const struct sockaddr *);
 void limits_ip_del(const struct cfg_listen *, const struct sockaddr *);

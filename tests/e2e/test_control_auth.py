@@ -81,6 +81,75 @@ class TokenTests(EmpathTestCase):
         r = e.ctl("--token", "x" * 300, "system", "ping")
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
 
+    def token_file(self, e, name, content, mode=0o600):
+        path = os.path.join(e.tmp, name)
+        with open(path, "w") as f:
+            f.write(content)
+        os.chmod(path, mode)
+        e.identity.chown(path)
+        return path
+
+    def ctl_stdin(self, e, data, *args):
+        return subprocess.run(
+            [os.path.join(e.bin, "empathctl"), "-s", e.control, *args],
+            input=data, capture_output=True, timeout=10, text=True,
+            errors="replace", **e.identity.popen_kwargs())
+
+    def test_token_file_is_read_and_checked(self):
+        e = self.empath(extra=token_block(TOKEN))
+        # The first line is the token; its line end and what follows are not.
+        good = self.token_file(e, "good", TOKEN + "\r\nsecond line\n")
+        r = e.ctl("--token-file", good, "queue", "stats")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertNotIn("warning", r.stderr)
+        # Without a line end at all.
+        bare = self.token_file(e, "bare", TOKEN)
+        r = e.ctl("--token-file", bare, "queue", "stats")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # "-" is standard input.
+        r = self.ctl_stdin(e, TOKEN + "\n", "--token-file", "-", "queue", "stats")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # The file wins over the environment.
+        r = self.ctl_env(e, {"EMPATHCTL_TOKEN": "wrong"}, "--token-file", good,
+                         "queue", "stats")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+        wrong = self.token_file(e, "wrong", "wrong-token\n")
+        r = e.ctl("--token-file", wrong, "queue", "freeze")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("permission denied: invalid token", r.stderr)
+        r = self.ctl_env(e, {"EMPATHCTL_TOKEN": TOKEN}, "--token-file", wrong,
+                         "queue", "freeze")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+
+        # A file others may read still works, with a warning.
+        loose = self.token_file(e, "loose", TOKEN + "\n", mode=0o644)
+        r = e.ctl("--token-file", loose, "queue", "stats")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("warning: token file", r.stderr)
+        self.assertIn("group or others", r.stderr)
+        for secret in (TOKEN, "wrong-token"):
+            self.assertNotIn(secret, e.log(), "a token reached the log")
+
+    def test_token_file_usage_errors(self):
+        e = self.empath(start=False)
+        missing = os.path.join(e.tmp, "no-such-token")
+        r = e.ctl("--token-file", missing, "system", "ping")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn(f"cannot open token file {missing}", r.stderr)
+        self.assertIn("No such file or directory", r.stderr)
+        empty = self.token_file(e, "empty", "\nTOKEN\n")
+        r = e.ctl("--token-file", empty, "system", "ping")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("the first line is empty", r.stderr)
+        long = self.token_file(e, "long", "x" * 300 + "\n")
+        r = e.ctl("--token-file", long, "system", "ping")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("longer than the limit", r.stderr)
+        r = e.ctl("--token", TOKEN, "--token-file", long, "system", "ping")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("exclusive", r.stderr)
+
 
 STRANGER = 43210          # a uid and gid in no group and with no name
 

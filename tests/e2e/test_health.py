@@ -12,9 +12,9 @@ from harness import EmpathTestCase, free_port, wait_until
 GENEROUS = 20.0     # seconds: a bound on waiting, not a measurement
 
 
-def http(port, request, timeout=GENEROUS):
+def http(port, request, timeout=GENEROUS, host="127.0.0.1"):
     """Send a raw request, return (status code, headers text, body)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+    with socket.create_connection((host, port), timeout=timeout) as s:
         s.sendall(request)
         data = b""
         while True:
@@ -29,17 +29,18 @@ def http(port, request, timeout=GENEROUS):
 
 class HealthTests(EmpathTestCase):
 
-    def start_with_health(self):
+    def start_with_health(self, host="127.0.0.1"):
         port = free_port()
-        e = self.empath(extra=f"health listen on 127.0.0.1 port {port}")
-        wait_until(lambda: self._answers(port), 10, interval=0.1,
+        e = self.empath(extra=f"health listen on {host} port {port}")
+        wait_until(lambda: self._answers(port, host), 10, interval=0.1,
                    what="the health endpoint to answer")
         return e, port
 
     @staticmethod
-    def _answers(port):
+    def _answers(port, host="127.0.0.1"):
         try:
-            return http(port, b"GET /health/live HTTP/1.0\r\n\r\n", timeout=2)[0] == 200
+            return http(port, b"GET /health/live HTTP/1.0\r\n\r\n", timeout=2,
+                        host=host)[0] == 200
         except OSError:
             return False
 
@@ -101,6 +102,48 @@ class HealthTests(EmpathTestCase):
         lines = [l for l in e.log().splitlines() if "health" in l]
         self.assertLess(len(lines), 20, "one log line per connection:\n" +
                         "\n".join(lines[:40]))
+
+    def per_address_cap(self, host):
+        """Past 8 waiting connections from one client, its oldest is
+        closed to make room for the next one."""
+        e, port = self.start_with_health(host)
+        idle = []
+        try:
+            for _ in range(9):
+                idle.append(socket.create_connection((host, port), timeout=GENEROUS))
+            # A probe from the same client, accepted after the 9th: once
+            # it is answered, the 9th has made ctld close the 1st (and the
+            # probe the 2nd).
+            status, _, _ = http(port, b"GET /health/live HTTP/1.0\r\n\r\n",
+                                host=host)
+            self.assertEqual(status, 200)
+            closed = []
+            for s in idle:
+                s.setblocking(False)     # what is there now, no waiting
+                try:
+                    closed.append(s.recv(1) == b"")
+                except BlockingIOError:
+                    closed.append(False)
+                except ConnectionResetError:
+                    closed.append(True)
+            # The oldest first; the earlier probe may still have been
+            # counted when these arrived, so a third may be gone too.
+            self.assertEqual(closed, sorted(closed, reverse=True), closed)
+            self.assertTrue(closed[0] and closed[1], closed)
+            self.assertFalse(any(closed[3:]), closed)
+        finally:
+            for s in idle:
+                s.close()
+
+    def test_per_address_cap_over_ipv4(self):
+        self.per_address_cap("127.0.0.1")
+
+    @unittest.skipUnless(socket.has_ipv6, "no IPv6")
+    def test_per_address_cap_over_ipv6(self):
+        # An IPv6 client is counted by its /64 (::1 is the only loopback
+        # address, so the /64 itself is shown by the unit test of
+        # sa_client_key).
+        self.per_address_cap("::1")
 
 
 if __name__ == "__main__":

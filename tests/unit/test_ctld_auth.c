@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "../../ctld/auth.h"
+#include "channel.h"
+#include "proto.h"
 
 #define H_SECRET "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"
 #define H_OTHER  "d9298a10d1b0735837dc4bd85dac641b0f3cef27a47e5d53a54f2f3f5b2fcffa"
@@ -62,6 +64,49 @@ START_TEST(peers_by_credentials)
 }
 END_TEST
 
+/* A CTL_AUTH frame is checked, and its payload wiped whatever the outcome. */
+static int
+frame_check(struct msgbuf *mb)
+{
+	struct chan_msg m = { .type = CTL_AUTH, .fd = -1, .data = mb->data,
+	    .len = mb->len };
+	int found = auth_token_frame(&m);
+
+	for (size_t i = 0; i < mb->len; i++)
+		ck_assert_msg(mb->data[i] == 0, "payload octet %zu left", i);
+	mb_free(mb);
+	return found;
+}
+
+START_TEST(token_frames_are_checked_and_wiped)
+{
+	char *hex[] = { H_OTHER, H_SECRET };
+	char big[CTL_TOKEN_MAX + 2];
+	struct msgbuf mb;
+
+	ck_assert_uint_eq(auth_setup(hex, 2, 1000, 1000), 2);
+	mb_init(&mb);
+	mb_str(&mb, "secret");
+	ck_assert_int_eq(frame_check(&mb), 1);
+	mb_init(&mb);
+	mb_str(&mb, "wrong");
+	ck_assert_int_eq(frame_check(&mb), -1);
+	/* Malformed: a trailing octet, an empty or an oversized token. */
+	mb_init(&mb);
+	mb_str(&mb, "secret");
+	mb_bytes(&mb, "x", 1);
+	ck_assert_int_eq(frame_check(&mb), -1);
+	mb_init(&mb);
+	mb_str(&mb, "");
+	ck_assert_int_eq(frame_check(&mb), -1);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	mb_init(&mb);
+	mb_str(&mb, big);
+	ck_assert_int_eq(frame_check(&mb), -1);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -69,6 +114,7 @@ suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, tokens_match_their_hash_only);
+	tcase_add_test(tc, token_frames_are_checked_and_wiped);
 	tcase_add_test(tc, malformed_hashes_are_skipped);
 	tcase_add_test(tc, peers_by_credentials);
 	suite_add_tcase(s, tc);

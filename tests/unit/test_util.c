@@ -158,6 +158,51 @@ START_TEST(alloc_overflow_aborts)
 END_TEST
 #endif
 
+static struct sockaddr_in6
+key_sin6(const char *ip)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
+
+	ck_assert_int_eq(inet_pton(AF_INET6, ip, &a.sin6_addr), 1);
+	return a;
+}
+
+START_TEST(client_key_ipv6_by_64)
+{
+	struct sockaddr_in6 a = key_sin6("2001:db8:1:2::1"),
+	    same64 = key_sin6("2001:db8:1:2:ffff:ffff:ffff:fffe"),
+	    other64 = key_sin6("2001:db8:1:3::1"),
+	    zero64 = key_sin6("::1"), lo2 = key_sin6("::2"),
+	    mapped = key_sin6("::ffff:192.0.2.10");
+	struct sockaddr_in v4 = { .sin_family = AF_INET };
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	uint8_t k1[16], k2[16];
+
+	/* A /64 for IPv6, the whole address for v4 and v4-mapped. */
+	ck_assert(sa_client_key((struct sockaddr *)&a, k1));
+	ck_assert(sa_client_key((struct sockaddr *)&same64, k2));
+	ck_assert_mem_eq(k1, k2, 16);
+	ck_assert(sa_client_key((struct sockaddr *)&other64, k2));
+	ck_assert(memcmp(k1, k2, 16) != 0);
+	inet_pton(AF_INET, "192.0.2.10", &v4.sin_addr);
+	ck_assert(sa_client_key((struct sockaddr *)&v4, k1));
+	ck_assert(sa_client_key((struct sockaddr *)&mapped, k2));
+	ck_assert_mem_eq(k1, k2, 16);
+	inet_pton(AF_INET, "192.0.2.11", &v4.sin_addr);
+	ck_assert(sa_client_key((struct sockaddr *)&v4, k2));
+	ck_assert(memcmp(k1, k2, 16) != 0);
+	/* ::1 and ::2 share the /64 of zeros, which is not 0.0.0.0. */
+	ck_assert(sa_client_key((struct sockaddr *)&zero64, k1));
+	ck_assert(sa_client_key((struct sockaddr *)&lo2, k2));
+	ck_assert_mem_eq(k1, k2, 16);
+	v4.sin_addr.s_addr = 0;
+	ck_assert(sa_client_key((struct sockaddr *)&v4, k2));
+	ck_assert(memcmp(k1, k2, 16) != 0);
+	/* Other families are not counted. */
+	ck_assert(!sa_client_key((struct sockaddr *)&un, k1));
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -169,6 +214,7 @@ util_suite(void)
 	tcase_add_test(tc, domain_of_address);
 	tcase_add_test(tc, fd_helpers);
 	tcase_add_test(tc, alloc_and_clocks);
+	tcase_add_test(tc, client_key_ipv6_by_64);
 #ifndef __SANITIZE_ADDRESS__
 	/* ASan reports an impossible allocation itself and aborts before
 	 * xreallocarray can see the failure: only without it. */
