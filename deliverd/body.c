@@ -5,7 +5,9 @@
  * in a file can end the DATA phase early on any receiver: every LF goes
  * out as CRLF, and only "<CRLF>.<CRLF>" written by dotstuff_end() ends
  * the data. */
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "body.h"
 
@@ -67,4 +69,23 @@ dotstuff_end(struct dotstuff *s, char *out)
 	s->bol = true;
 	s->cr = false;
 	return o;
+}
+
+ssize_t
+body_read(int fd, uint64_t off, uint64_t size, char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (off >= size)
+		return 0;
+	if (len > size - off)
+		len = (size_t)(size - off);
+	do
+		n = pread(fd, buf, len, (off_t)off);
+	while (n == -1 && errno == EINTR);
+	if (n == 0) {
+		errno = ENODATA;
+		return -1;
+	}
+	return n;
 }

@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 /* Room dotstuff() may need for len input bytes: a '.' at the start of a
  * line and a bare LF each become two bytes. */
@@ -26,5 +28,12 @@ size_t dotstuff(struct dotstuff *, const char *in, size_t len, char *out);
 /* The end of the data: a CRLF when the file did not end with one, then
  * ".\r\n". Returns the bytes written. */
 size_t dotstuff_end(struct dotstuff *, char *out);
+
+/* Read the next chunk of the message into buf: at most the first size
+ * bytes of fd (the size queued stored, so that bytes appended to the file
+ * after its checks never go out), from off. Returns the bytes read, 0 at
+ * size, -1 on a read error, or -1 with errno ENODATA when the file ends
+ * before size. */
+ssize_t body_read(int fd, uint64_t off, uint64_t size, char *buf, size_t len);
 
 #endif

@@ -29,7 +29,7 @@ struct job {
 	TAILQ_ENTRY(job) entry;
 	uint32_t id;                  /* queued's request id */
 	int      fd;                  /* read-only message file */
-	uint64_t size;                /* bytes in the file */
+	uint64_t size;                /* bytes to send: the size queued stored */
 	struct envelope env;
 	struct job_rcpt *rcpt;        /* env.nrcpt entries */
 	size_t   npending;            /* recipients not yet final */

@@ -147,6 +147,26 @@ guard_is_self(const struct config *cfg, const struct sockaddr *sa)
 	return false;
 }
 
+/* An IPv4 address (4 bytes) that no public server has. */
+static bool
+v4_special(const uint8_t *a)
+{
+	return v4_in(a, 0x00000000, 8) ||      /* "this network" */
+	    v4_in(a, 0x0a000000, 8) ||         /* RFC 1918 */
+	    v4_in(a, 0x64400000, 10) ||        /* shared (CGNAT) */
+	    v4_in(a, 0x7f000000, 8) ||         /* loopback */
+	    v4_in(a, 0xa9fe0000, 16) ||        /* link-local */
+	    v4_in(a, 0xac100000, 12) ||        /* RFC 1918 */
+	    v4_in(a, 0xc0000000, 24) ||        /* IETF protocol */
+	    v4_in(a, 0xc0a80000, 16) ||        /* RFC 1918 */
+	    v4_in(a, 0xe0000000, 4) ||         /* multicast */
+	    v4_in(a, 0xf0000000, 4);           /* reserved, broadcast */
+}
+
+static const uint8_t nat64[12] = { 0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0 };
+static const uint8_t nat64_local[6] = { 0, 0x64, 0xff, 0x9b, 0, 1 };
+static const uint8_t siit[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0 };
+
 bool
 guard_is_special(const struct sockaddr *sa)
 {
@@ -157,20 +177,21 @@ guard_is_special(const struct sockaddr *sa)
 	if (!unpack(sa, &family, a, &port))
 		return true;
 	if (family == AF_INET)
-		return v4_in(a, 0x00000000, 8) ||      /* "this network" */
-		    v4_in(a, 0x0a000000, 8) ||         /* RFC 1918 */
-		    v4_in(a, 0x64400000, 10) ||        /* shared (CGNAT) */
-		    v4_in(a, 0x7f000000, 8) ||         /* loopback */
-		    v4_in(a, 0xa9fe0000, 16) ||        /* link-local */
-		    v4_in(a, 0xac100000, 12) ||        /* RFC 1918 */
-		    v4_in(a, 0xc0000000, 24) ||        /* IETF protocol */
-		    v4_in(a, 0xc0a80000, 16) ||        /* RFC 1918 */
-		    v4_in(a, 0xe0000000, 4) ||         /* multicast */
-		    v4_in(a, 0xf0000000, 4);           /* reserved, broadcast */
+		return v4_special(a);
 	/* ::/96 holds the unspecified, loopback and IPv4-compatible
 	 * addresses (the mapped ones became IPv4 above). */
 	if (memcmp(a, v4mapped, 10) == 0 && a[10] == 0 && a[11] == 0)
 		return true;
+	/* Forms that embed an IPv4 address, which a translator or relay
+	 * would reach: judged by that address. The NAT64 local-use prefix
+	 * (64:ff9b:1::/48) is all private. */
+	if (memcmp(a, nat64, sizeof(nat64)) == 0 ||   /* NAT64, 64:ff9b::/96 */
+	    memcmp(a, siit, sizeof(siit)) == 0)       /* SIIT, ::ffff:0:0:0/96 */
+		return v4_special(a + 12);
+	if (memcmp(a, nat64_local, sizeof(nat64_local)) == 0)
+		return true;
+	if (a[0] == 0x20 && a[1] == 0x02)             /* 6to4, 2002::/16 */
+		return v4_special(a + 2);
 	return (a[0] & 0xfe) == 0xfc ||               /* unique local */
 	    (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || /* link-local */
 	    (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) || /* site-local */

@@ -392,7 +392,9 @@ job_check(struct job *j)
 		    "4.3.0 the message file is not a regular file");
 		return;
 	}
-	j->size = (uint64_t)st.st_size;
+	/* What queued stored, not what the file holds now: smtpd still has
+	 * a descriptor to it and could have appended since. */
+	j->size = j->env.size;
 	if (!addr_ok(j->env.sender)) {
 		job_pending_result(j, RCPT_FAILED,
 		    "5.1.7 invalid characters in the sender address");

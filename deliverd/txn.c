@@ -131,9 +131,15 @@ txn_body_fill(struct client *c)
 	size_t out;
 
 	while (!c->body_sent && lio_out_pending(&c->lio) < BODY_LOW_WATER) {
-		n = pread(c->job->fd, body_in, sizeof(body_in), (off_t)c->off);
-		if (n == -1 && errno == EINTR)
-			continue;
+		n = body_read(c->job->fd, c->off, c->job->size, body_in,
+		    sizeof(body_in));
+		if (n == -1 && errno == ENODATA) {
+			log_warnx("%s: the message file ends after %ju of its "
+			    "%ju bytes", c->job->env.id, (uintmax_t)c->off,
+			    (uintmax_t)c->job->size);
+			return client_fail(c, RCPT_DEFERRED,
+			    "4.3.0 the message file is shorter than queued");
+		}
 		if (n == -1) {
 			log_warn("%s: read of the message file", c->job->env.id);
 			/* Never send the final dot after a short body. */

@@ -20,12 +20,16 @@
  *    daemon's own pid (abort() and raise() use tgkill), so a compromised
  *    daemon cannot signal a sibling that runs as the same user; tkill and
  *    pidfd_send_signal are never allowed, nor ptrace,
- *    process_vm_readv/writev, execve, fork.
+ *    process_vm_readv/writev, execve, fork. shutdown only with SHUT_WR
+ *    (a read shutdown of a listening socket, which the master shares,
+ *    would stop it listening everywhere); setsockopt at SOL_SOCKET only
+ *    (IPPROTO_TCP fails with EPERM: no TCP_ULP).
  *  - smtpd, ctld: accept4 on the listening sockets the master handed over;
  *    no new socket, no connect, no file.
  *  - deliverd: new sockets of the families it connects with (AF_INET,
- *    AF_INET6: SMTP and DNS) and AF_NETLINK/NETLINK_ROUTE (getifaddrs, to
- *    know its own addresses), connect, bind; no file.
+ *    AF_INET6: TCP and UDP only, for SMTP and DNS; no SCTP, DCCP or raw
+ *    IP) and a raw AF_NETLINK/NETLINK_ROUTE one (getifaddrs, to know its
+ *    own addresses), connect, bind; no file.
  *  - queued: files, but only where it is: it is chrooted into the spool
  *    (a filter cannot check paths, the chroot does). sqlite needs
  *    open/openat, pread/pwrite, fsync/fdatasync, ftruncate, fcntl locks,
@@ -72,6 +76,8 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -79,6 +85,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
@@ -117,9 +124,7 @@ static const struct allow plain[] = {
 	{ SCMP_SYS(recvmsg), ALL },
 	{ SCMP_SYS(sendto), ALL },
 	{ SCMP_SYS(sendmsg), ALL },
-	{ SCMP_SYS(shutdown), ALL },
 	{ SCMP_SYS(getsockopt), ALL },
-	{ SCMP_SYS(setsockopt), ALL },
 	{ SCMP_SYS(getsockname), ALL },
 	{ SCMP_SYS(getpeername), ALL },
 	{ SCMP_SYS(epoll_wait), ALL },
@@ -241,6 +246,37 @@ add_plain(scmp_filter_ctx ctx, unsigned who, const struct allow *a, size_t n)
 	return 0;
 }
 
+/* deliverd's sockets: TCP (SMTP, DNS over TCP) and UDP (DNS) over IPv4
+ * and IPv6, and the routing netlink socket getifaddrs() opens; no SCTP,
+ * DCCP or raw IP. The type is compared without its flags. */
+static int
+deliverd_sockets(scmp_filter_ctx ctx)
+{
+	static const int fams[] = { AF_INET, AF_INET6 };
+	static const struct { int type, proto; } kinds[] = {
+		{ SOCK_STREAM, 0 }, { SOCK_STREAM, IPPROTO_TCP },
+		{ SOCK_DGRAM, 0 }, { SOCK_DGRAM, IPPROTO_UDP },
+	};
+	const uint32_t tmask = 0xffffffffu & ~(uint32_t)(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	size_t f, k;
+	int rc;
+
+	for (f = 0; f < sizeof(fams) / sizeof(fams[0]); f++)
+		for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+			TRY(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 3,
+			    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fams[f]),
+			    SCMP_A1(SCMP_CMP_MASKED_EQ, tmask, (scmp_datum_t)kinds[k].type),
+			    SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+			    (scmp_datum_t)kinds[k].proto)));
+	TRY(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 3,
+	    SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+	    SCMP_A1(SCMP_CMP_MASKED_EQ, tmask, SOCK_RAW),
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, NETLINK_ROUTE)));
+	return 0;
+fail:
+	return rc;
+}
+
 static scmp_filter_ctx
 build(enum proc_id self)
 {
@@ -308,18 +344,26 @@ build(enum proc_id self)
 	TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 1,
 	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TCGETS)));
 
-	/* Sockets: deliverd's families; AF_UNIX fails softly everywhere. */
+	/* shutdown(SHUT_WR) only: the listening sockets smtpd and ctld hold
+	 * are the master's too, and a read shutdown would stop them
+	 * listening in every process (a write shutdown of a listening
+	 * socket changes nothing). */
+	TRY(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(shutdown), 1,
+	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, SHUT_WR)));
+
+	/* Socket options: no daemon sets any, but a library may tune its
+	 * socket; TCP-level ones fail softly (TCP_ULP would attach kernel
+	 * TLS or another upper layer), IP levels and others are refused. */
+	TRY(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 1,
+	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, SOL_SOCKET)));
+	TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsockopt), 1,
+	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, IPPROTO_TCP)));
+
+	/* Sockets: AF_UNIX fails softly everywhere. */
 	TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
 	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX)));
-	if (who & DELIV) {
-		TRY(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, AF_INET)));
-		TRY(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, AF_INET6)));
-		TRY(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-		    SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
-		    SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE)));
-	}
+	if (who & DELIV)
+		TRY(deliverd_sockets(ctx));
 #ifndef EMPATH_SANITIZE
 	if (who & CTLD) {
 		TRY(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0));

@@ -94,6 +94,39 @@ START_TEST(special_addresses)
 }
 END_TEST
 
+START_TEST(embedded_ipv4_addresses)
+{
+	static const char *const bad[] = {
+		/* NAT64 well-known prefix */
+		"64:ff9b::127.0.0.1", "64:ff9b::10.1.2.3", "64:ff9b::192.168.0.1",
+		"64:ff9b::169.254.169.254",
+		/* NAT64 local-use prefix: all of it */
+		"64:ff9b:1::1", "64:ff9b:1::8.8.8.8", "64:ff9b:1:ffff::1",
+		/* 6to4 */
+		"2002:7f00:1::1", "2002:0a00:0001::", "2002:c0a8:0101:1::1",
+		"2002:a9fe:a9fe::1",
+		/* SIIT (IPv4-translated) */
+		"::ffff:0:127.0.0.1", "::ffff:0:10.0.0.1",
+		/* IPv4-compatible */
+		"::8.8.8.8",
+	};
+	static const char *const good[] = {
+		"64:ff9b::8.8.8.8", "64:ff9b::198.51.100.7",
+		"2002:0808:0808::1", "2002:c633:6407::1",
+		"::ffff:0:198.51.100.7",
+		/* near the prefixes, but outside them */
+		"64:ff9b:2::1", "64:ff9a::127.0.0.1", "2003::7f00:1",
+		"64:ff9b:0:1::7f00:1",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(special(bad[i]), "%s is special", bad[i]);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(!special(good[i]), "%s is not special", good[i]);
+}
+END_TEST
+
 START_TEST(own_listeners)
 {
 	/* Exact address and port. */
@@ -223,6 +256,7 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, special_addresses);
+	tcase_add_test(tc, embedded_ipv4_addresses);
 	tcase_add_test(tc, own_listeners);
 	tcase_add_test(tc, relay_to_self_loops);
 	tcase_add_test(tc, mx_preference_cut_at_self);

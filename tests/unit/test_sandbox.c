@@ -9,6 +9,10 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -359,6 +363,117 @@ connect_any(void)
 	return ST_WRONG;
 }
 
+/* A listening socket made before the filter, as the master hands one over. */
+static int listen_fd = -1;
+
+static int
+shutdown_listen_wr(void)
+{
+	return shutdown(listen_fd, SHUT_WR) == 0 ? ST_OK : ST_WRONG;
+}
+
+static int
+shutdown_listen_rd(void)
+{
+	shutdown(listen_fd, SHUT_RD);
+	return ST_WRONG;
+}
+
+static int
+shutdown_listen_rdwr(void)
+{
+	shutdown(listen_fd, SHUT_RDWR);
+	return ST_WRONG;
+}
+
+static int
+inet_socket_of(int fam, int type, int proto)
+{
+	int fd = socket(fam, type | SOCK_CLOEXEC, proto);
+
+	if (fd == -1 && errno != EAFNOSUPPORT && errno != EPROTONOSUPPORT &&
+	    errno != ESOCKTNOSUPPORT)
+		return ST_WRONG;
+	if (fd != -1)
+		close(fd);
+	return ST_OK;
+}
+
+static int
+tcp_explicit(void)
+{
+	return inet_socket_of(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, IPPROTO_TCP);
+}
+
+static int
+udp_explicit(void)
+{
+	return inet_socket_of(AF_INET6, SOCK_DGRAM, IPPROTO_UDP);
+}
+
+static int
+sctp_socket(void)
+{
+	inet_socket_of(AF_INET, SOCK_STREAM, IPPROTO_SCTP);
+	return ST_WRONG;
+}
+
+static int
+dccp_socket(void)
+{
+	inet_socket_of(AF_INET6, SOCK_DCCP, 0);
+	return ST_WRONG;
+}
+
+static int
+raw_inet_socket(void)
+{
+	inet_socket_of(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	return ST_WRONG;
+}
+
+static int
+udp_as_stream(void)
+{
+	/* A protocol that does not go with the type: refused all the same. */
+	inet_socket_of(AF_INET, SOCK_STREAM, IPPROTO_UDP);
+	return ST_WRONG;
+}
+
+static int
+netlink_dgram(void)
+{
+	inet_socket_of(AF_NETLINK, SOCK_DGRAM, 0 /* ROUTE */);
+	return ST_WRONG;
+}
+
+static int
+sockopts(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd == -1)
+		return ST_WRONG;
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) == -1)
+		return ST_WRONG;
+	/* No upper layer protocol (kernel TLS) on a TCP socket. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_ULP, "tls", 3) != -1 ||
+	    errno != EPERM)
+		return ST_WRONG;
+	return ST_OK;
+}
+
+static int
+ip_sockopt(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ttl = 1;
+
+	if (fd == -1)
+		return ST_WRONG;
+	setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
+	return ST_WRONG;
+}
+
 /* ---- cases ---- */
 
 START_TEST(everyday_calls_work_in_every_daemon)
@@ -454,6 +569,66 @@ START_TEST(sockets_only_for_deliverd)
 }
 END_TEST
 
+/* Does listen_fd still take connections? */
+static bool
+still_listening(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd, c, ok;
+
+	ck_assert_int_eq(getsockname(listen_fd, (struct sockaddr *)&sin, &len), 0);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ne(fd, -1);
+	ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	close(fd);
+	if (ok && (c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC)) != -1)
+		close(c);
+	return ok;
+}
+
+START_TEST(no_read_shutdown_of_listening_sockets)
+{
+	static const enum proc_id listeners[] = { PROC_SMTPD, PROC_CTLD };
+	struct sockaddr_in sin;
+	size_t i;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ne(listen_fd, -1);
+	ck_assert_int_eq(bind(listen_fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(listen_fd, 8), 0);
+	for (i = 0; i < sizeof(listeners) / sizeof(listeners[0]); i++) {
+		ck_assert_sigsys(in_sandbox(listeners[i], shutdown_listen_rd));
+		ck_assert(still_listening());
+		ck_assert_sigsys(in_sandbox(listeners[i], shutdown_listen_rdwr));
+		ck_assert(still_listening());
+		ck_assert_exit_ok(in_sandbox(listeners[i], shutdown_listen_wr));
+		ck_assert(still_listening());
+	}
+	for (i = 0; i < NDAEMONS; i++)
+		ck_assert_sigsys(in_sandbox(daemons[i], shutdown_listen_rd));
+	ck_assert(still_listening());
+	close(listen_fd);
+}
+END_TEST
+
+START_TEST(deliverd_sockets_are_tcp_and_udp)
+{
+	ck_assert_exit_ok(in_sandbox(PROC_DELIVERD, tcp_explicit));
+	ck_assert_exit_ok(in_sandbox(PROC_DELIVERD, udp_explicit));
+	ck_assert_sigsys(in_sandbox(PROC_DELIVERD, sctp_socket));
+	ck_assert_sigsys(in_sandbox(PROC_DELIVERD, dccp_socket));
+	ck_assert_sigsys(in_sandbox(PROC_DELIVERD, raw_inet_socket));
+	ck_assert_sigsys(in_sandbox(PROC_DELIVERD, udp_as_stream));
+	ck_assert_sigsys(in_sandbox(PROC_DELIVERD, netlink_dgram));
+	ck_assert_exit_ok(in_sandbox(PROC_DELIVERD, sockopts));
+	ck_assert_sigsys(in_sandbox(PROC_DELIVERD, ip_sockopt));
+}
+END_TEST
+
 START_TEST(ioctls_are_limited)
 {
 	size_t i;
@@ -496,6 +671,8 @@ sandbox_suite(void)
 	tcase_add_test(tc, files_only_for_queued);
 	tcase_add_test(tc, sockets_only_for_deliverd);
 	tcase_add_test(tc, ioctls_are_limited);
+	tcase_add_test(tc, no_read_shutdown_of_listening_sockets);
+	tcase_add_test(tc, deliverd_sockets_are_tcp_and_udp);
 	tcase_add_test(tc, threads_only_in_queued);
 	suite_add_tcase(s, tc);
 	return s;
