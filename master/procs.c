@@ -183,11 +183,11 @@ proc_down(struct proc *p)
 	const char *what = "";
 
 	if (p->id == PROC_SMTPD) {
-		sockets_close_smtp();
-		what = ": SMTP listening sockets closed, clients are refused";
+		sockets_down_smtp();
+		what = ": SMTP listening sockets refuse clients";
 	} else if (p->id == PROC_CTLD) {
-		sockets_close_ctl();
-		what = ": control socket and health endpoint closed";
+		sockets_down_ctl();
+		what = ": control socket removed, health endpoint refuses clients";
 	}
 	if (!p->down)
 		log_err("%s failed %u times in a row at start-up%s; retrying every "
@@ -267,19 +267,17 @@ proc_start(struct proc *p)
 	log_info("started %s, pid %d", proc_name(p->id), (int)pid);
 
 	chan_send(p->chan, M_CONFIG, 0, M.cfg_memfd, NULL, 0);
-	/* Sockets closed for a daemon that kept failing open again for each
-	 * new try: it cannot start without them. */
+	/* Sockets paused for a daemon that kept failing (or shut down by a
+	 * daemon) listen again for each new try: it cannot work without them. */
 	if (p->id == PROC_SMTPD) {
-		if (M.smtp_fds_closed && sockets_open_smtp() == -1)
-			log_warnx("not all SMTP sockets could be opened again");
+		sockets_resume_smtp();
 		for (i = 0; i < M.nsmtp_fds; i++)
 			if (M.smtp_fds[i] != -1)
 				send_listen(p, LISTEN_SMTP, (unsigned)i,
 				    M.smtp_fds[i]);
 	}
 	if (p->id == PROC_CTLD) {
-		if (M.ctl_fds_closed && sockets_open_ctl() == -1)
-			log_warnx("the health endpoint could not be opened again");
+		sockets_resume_ctl();
 		if (M.control_fd != -1)
 			send_listen(p, LISTEN_CONTROL, 0, M.control_fd);
 		if (M.health_fd != -1)

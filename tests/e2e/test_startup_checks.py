@@ -6,6 +6,7 @@ daemon that keeps failing at start-up makes the master close the sockets
 it serves (clients are refused at once) and open them again when it
 starts."""
 
+import errno
 import json
 import os
 import re
@@ -137,10 +138,20 @@ class DaemonFailingAtStartTests(EmpathTestCase):
         wait_until(lambda: "smtpd failed 5 times in a row at start-up" in e.log(), 30,
                    interval=0.2, what="the master to give up on smtpd")
         self.assertRegex(e.log(), r"(?m)error: smtpd failed 5 times in a row at "
-                                  r"start-up: SMTP listening sockets closed")
+                                  r"start-up: SMTP listening sockets refuse clients")
         self.assertTrue(e.running(), "the master must keep running")
         with self.assertRaises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", e.port), timeout=5).close()
+        # The port stays the master's while smtpd is down: nobody else
+        # can bind it and keep the master from listening again.
+        other = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            with self.assertRaises(OSError) as cm:
+                other.bind(("127.0.0.1", e.port))
+            self.assertEqual(cm.exception.errno, errno.EADDRINUSE)
+        finally:
+            other.close()
         # ctld reports smtpd down meanwhile.
         r = e.ctl("--json", "system", "status")
         if r.returncode == 0 and r.stdout.strip().startswith("{"):
