@@ -76,7 +76,16 @@ tcp_listen(const struct sockaddr_storage *ss, socklen_t len, const char *what)
 static void
 tcp_pause(int fd, const char *what)
 {
-	if (fd != -1 && shutdown(fd, SHUT_RD) == -1 && errno != ENOTCONN)
+	int zero = 0;
+
+	if (fd == -1)
+		return;
+	/* A socket that does not listen shares its port with any other that
+	 * asks with SO_REUSEADDR, if it has the option itself: drop it while
+	 * paused, so that the port stays ours alone. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &zero, sizeof(zero)) == -1)
+		log_warn("SO_REUSEADDR off on a %s listening socket", what);
+	if (shutdown(fd, SHUT_RD) == -1 && errno != ENOTCONN)
 		log_warn("shutdown of a %s listening socket", what);
 }
 
@@ -86,11 +95,15 @@ tcp_pause(int fd, const char *what)
 static int
 tcp_resume(int fd, const char *what)
 {
-	int on = 0;
+	int on = 0, one = 1;
 	socklen_t len = sizeof(on);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on)
 		return 0;
+	/* Back on for listen(): the connections of before, in TIME_WAIT on
+	 * the same port, would otherwise make it fail. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+		log_warn("SO_REUSEADDR on a %s listening socket", what);
 	if (listen(fd, SOMAXCONN) == -1) {
 		log_err("cannot listen again for %s: %s", what, strerror(errno));
 		return -1;
@@ -107,7 +120,7 @@ tcp_resume(int fd, const char *what)
 static int
 control_listen(const char *path, bool at_start)
 {
-	char dir[PATH_MAX], err[PATH_MAX + 256];
+	char dir[PATH_MAX], err[PATH_MAX + 512], sderr[PATH_MAX + 256];
 	const char *name;
 	struct sockaddr_un sun;
 	struct group *gr;
@@ -139,9 +152,11 @@ control_listen(const char *path, bool at_start)
 		    path);
 		goto fail;
 	}
-	if ((dirfd = safedir_open(dir, SD_CREATE | SD_CHECK_LAST, 0755, err,
-	    sizeof(err))) == -1)
+	if ((dirfd = safedir_open(dir, SD_CREATE | SD_CHECK_LAST, 0755, sderr,
+	    sizeof(sderr))) == -1) {
+		snprintf(err, sizeof(err), "control socket: %s", sderr);
 		goto fail;
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd == -1) {
 		snprintf(err, sizeof(err), "socket: %s", strerror(errno));
