@@ -31,6 +31,7 @@ struct master {
 	size_t  cfg_len;
 	int     cfg_memfd;
 	int     foreground, verbose;
+	bool    test_env;                  /* -T: daemons get EMPATH_TEST_* */
 	bool    stopping;
 	int64_t started;
 	struct proc procs[PROC_COUNT];

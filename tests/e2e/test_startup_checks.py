@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import unittest
+from unittest import mock
 
 from harness import EmpathTestCase, config_text, free_port, wait_until
 from smtptest import make_cert, tls_line
@@ -164,6 +165,30 @@ class DaemonFailingAtStartTests(EmpathTestCase):
         wait_until(e._greets, 75, interval=0.5, what="smtpd to start again")
         self.assertIn("smtpd is up again", e.log())
         self.assertIn("listening again for SMTP", e.log())
+
+
+class DaemonEnvironmentTests(EmpathTestCase):
+    """The daemons get only what the master chooses of its environment:
+    the test fault switches only when it was started with -T."""
+
+    def test_fault_switch_not_passed_without_test_option(self):
+        sink = self.start_sink()
+        with mock.patch.dict(os.environ, {"EMPATH_TEST_FAULT": "write-nothing"}):
+            e = self.empath(sink, start=False)
+            e.test_switches = False
+            e.start()
+        with e.smtp() as s:
+            s.ehlo()
+            s.mail("fault@client.test")
+            s.rcpt("normal@sink.test")
+            code, text = s.data(b"Subject: stored\r\n\r\nstored normally\r\n")
+        self.assertEqual(code, 250, text)
+        self.assertNotIn("test faults on", e.log())
+
+    def test_fault_switch_passed_with_test_option(self):
+        with mock.patch.dict(os.environ, {"EMPATH_TEST_FAULT": "write-nothing"}):
+            e = self.empath()
+        self.assertIn("test faults on", e.log())
 
 
 if __name__ == "__main__":
