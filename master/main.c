@@ -23,7 +23,7 @@ struct master M = { .cfg_memfd = -1, .control_fd = -1, .health_fd = -1 };
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: empath-master [-dnv] [-f file]\n");
+	fprintf(stderr, "usage: empath-master [-dnTv] [-f file]\n");
 	exit(1);
 }
 
@@ -83,11 +83,12 @@ main(int argc, char **argv)
 	const char *path = SYSCONFDIR "/empath.conf";
 	int ch, checkonly = 0;
 
-	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
+	while ((ch = getopt(argc, argv, "df:nTv")) != -1) {
 		switch (ch) {
 		case 'd': M.foreground = 1; break;
 		case 'f': path = optarg; break;
 		case 'n': checkonly = 1; break;
+		case 'T': M.test_env = true; break;
 		case 'v': M.verbose++; break;
 		default: usage();
 		}

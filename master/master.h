@@ -22,7 +22,7 @@ struct proc {
 	struct ev_timer *restart_timer;
 	bool             ready;            /* said M_READY since its start */
 	uint32_t         start_fails;      /* exits in a row before M_READY */
-	bool             down;             /* given up on: listeners closed */
+	bool             down;             /* given up on: listeners refusing */
 };
 
 struct master {
@@ -31,13 +31,12 @@ struct master {
 	size_t  cfg_len;
 	int     cfg_memfd;
 	int     foreground, verbose;
+	bool    test_env;                  /* -T: daemons get EMPATH_TEST_* */
 	bool    stopping;
 	int64_t started;
 	struct proc procs[PROC_COUNT];
 	int    *smtp_fds;                  /* one per listener, by index; -1 closed */
 	size_t  nsmtp_fds;
-	bool    smtp_fds_closed;           /* closed for a failing smtpd */
-	bool    ctl_fds_closed;            /* closed for a failing ctld */
 	int     control_fd, health_fd;
 	struct ev_timer *kill_timer;
 };
@@ -57,10 +56,10 @@ int  safedir_openat(int dirfd, const char *name, bool create, mode_t mode,
          const char *shown, char *err, size_t errlen);
 /* sockets.c */
 void sockets_open(void);
-int  sockets_open_smtp(void);       /* -1 if one cannot be bound */
-void sockets_close_smtp(void);
-int  sockets_open_ctl(void);
-void sockets_close_ctl(void);
+void sockets_resume_smtp(void);     /* listening again before smtpd starts */
+void sockets_down_smtp(void);       /* refusing, ports kept, while it is down */
+void sockets_resume_ctl(void);
+void sockets_down_ctl(void);
 /* spool.c */
 void spool_prepare(void);
 /* check.c: what -n checks beyond the grammar; returns the error count */

@@ -44,6 +44,47 @@ static const enum proc_id start_order[] = {
 
 static void proc_start(struct proc *);
 
+/* What the daemons get of the master's environment: nothing else, so a
+ * stray variable in the master's environment (a test fault switch) never
+ * reaches them. EMPATH_TEST_* only with -T, for the test suite. */
+static const char *const env_keep[] = {
+	"TZ",
+	"SSL_CERT_FILE", "SSL_CERT_DIR",   /* openssl's CA overrides (tls.c) */
+	"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", /* sanitizer builds */
+};
+#define ENV_TEST_PREFIX "EMPATH_TEST_"
+#define ENV_MAX         32
+
+static char *daemon_env[ENV_MAX + 1];
+
+/* Built once, before any fork. */
+static void
+build_env(void)
+{
+	extern char **environ;
+	size_t n = 0, i, len;
+	char **e;
+
+	for (e = environ; e && *e && n < ENV_MAX; e++) {
+		const char *eq = strchr(*e, '=');
+		bool keep = false;
+
+		if (eq == NULL)
+			continue;
+		len = (size_t)(eq - *e);
+		for (i = 0; i < nitems(env_keep); i++)
+			if (strlen(env_keep[i]) == len &&
+			    strncmp(*e, env_keep[i], len) == 0)
+				keep = true;
+		if (M.test_env && strncmp(*e, ENV_TEST_PREFIX,
+		    strlen(ENV_TEST_PREFIX)) == 0)
+			keep = true;
+		if (keep)
+			daemon_env[n++] = *e;
+	}
+	daemon_env[n] = NULL;
+}
+
 static void log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 static void
@@ -183,11 +224,11 @@ proc_down(struct proc *p)
 	const char *what = "";
 
 	if (p->id == PROC_SMTPD) {
-		sockets_close_smtp();
-		what = ": SMTP listening sockets closed, clients are refused";
+		sockets_down_smtp();
+		what = ": SMTP listening sockets refuse clients";
 	} else if (p->id == PROC_CTLD) {
-		sockets_close_ctl();
-		what = ": control socket and health endpoint closed";
+		sockets_down_ctl();
+		what = ": control socket removed, health endpoint refuses clients";
 	}
 	if (!p->down)
 		log_err("%s failed %u times in a row at start-up%s; retrying every "
@@ -253,7 +294,7 @@ proc_start(struct proc *p)
 		if (dup2(sv[1], 3) == -1)
 			_exit(127);
 		closefrom(4);
-		execv(path, argv);
+		execve(path, argv, daemon_env);
 		fprintf(stderr, "empath-master: exec %s: %s\n", path, strerror(errno));
 		_exit(127);
 	}
@@ -267,19 +308,17 @@ proc_start(struct proc *p)
 	log_info("started %s, pid %d", proc_name(p->id), (int)pid);
 
 	chan_send(p->chan, M_CONFIG, 0, M.cfg_memfd, NULL, 0);
-	/* Sockets closed for a daemon that kept failing open again for each
-	 * new try: it cannot start without them. */
+	/* Sockets paused for a daemon that kept failing (or shut down by a
+	 * daemon) listen again for each new try: it cannot work without them. */
 	if (p->id == PROC_SMTPD) {
-		if (M.smtp_fds_closed && sockets_open_smtp() == -1)
-			log_warnx("not all SMTP sockets could be opened again");
+		sockets_resume_smtp();
 		for (i = 0; i < M.nsmtp_fds; i++)
 			if (M.smtp_fds[i] != -1)
 				send_listen(p, LISTEN_SMTP, (unsigned)i,
 				    M.smtp_fds[i]);
 	}
 	if (p->id == PROC_CTLD) {
-		if (M.ctl_fds_closed && sockets_open_ctl() == -1)
-			log_warnx("the health endpoint could not be opened again");
+		sockets_resume_ctl();
 		if (M.control_fd != -1)
 			send_listen(p, LISTEN_CONTROL, 0, M.control_fd);
 		if (M.health_fd != -1)
@@ -295,6 +334,7 @@ procs_start_all(void)
 {
 	size_t i;
 
+	build_env();
 	for (i = 0; i < PROC_COUNT; i++) {
 		M.procs[i].id = (enum proc_id)i;
 		M.procs[i].backoff_ms = BACKOFF_MIN_MS;

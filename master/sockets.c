@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <pwd.h>
 #include <string.h>
@@ -22,33 +23,27 @@
 #define BIND_RETRY_MS 100
 #define BIND_RETRIES  100           /* 10 s */
 
-/* Bind and listen; fatal at start, but again is -1 (the master keeps
- * running and tries at the next restart of the daemon). */
+static void log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+log_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOGL_ERR, fmt, ap);
+	va_end(ap);
+}
+
+/* Bind and listen, at start only: the TCP sockets are never closed
+ * afterwards (see sockets_down_smtp), so nobody can take their port. */
 static int
-tcp_listen(const struct sockaddr_storage *ss, socklen_t len, const char *what,
-    bool again)
+tcp_listen(const struct sockaddr_storage *ss, socklen_t len, const char *what)
 {
 	char addr[128];
 	int fd, one = 1, tries;
 
 	sa_ntop((const struct sockaddr *)ss, addr, sizeof(addr));
-	if (again) {
-		fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, 0);
-		if (fd == -1 ||
-		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-		    (ss->ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
-		    IPV6_V6ONLY, &one, sizeof(one))) ||
-		    bind(fd, (const struct sockaddr *)ss, len) == -1 ||
-		    listen(fd, SOMAXCONN) == -1) {
-			log_warn("cannot listen again for %s on %s", what, addr);
-			if (fd != -1)
-				close(fd);
-			return -1;
-		}
-		log_info("listening again for %s on %s", what, addr);
-		return fd;
-	}
 	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd == -1)
 		fatal("socket for %s", what);
@@ -75,13 +70,57 @@ tcp_listen(const struct sockaddr_storage *ss, socklen_t len, const char *what,
 	return fd;
 }
 
+/* Stop accepting on a TCP listener but keep its port bound: shutdown()
+ * makes the kernel refuse new connections, and the socket stays ours, so
+ * no local user can bind the port while the daemon is down. */
+static void
+tcp_pause(int fd, const char *what)
+{
+	int zero = 0;
+
+	if (fd == -1)
+		return;
+	/* A socket that does not listen shares its port with any other that
+	 * asks with SO_REUSEADDR, if it has the option itself: drop it while
+	 * paused, so that the port stays ours alone. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &zero, sizeof(zero)) == -1)
+		log_warn("SO_REUSEADDR off on a %s listening socket", what);
+	if (shutdown(fd, SHUT_RD) == -1 && errno != ENOTCONN)
+		log_warn("shutdown of a %s listening socket", what);
+}
+
+/* Make sure a TCP listener accepts before a daemon gets it: after
+ * tcp_pause, or if a compromised daemon shut it down. Returns -1 (logged)
+ * if listen() fails; the next start of the daemon tries again. */
+static int
+tcp_resume(int fd, const char *what)
+{
+	int on = 0, one = 1;
+	socklen_t len = sizeof(on);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on)
+		return 0;
+	/* Back on for listen(): the connections of before, in TIME_WAIT on
+	 * the same port, would otherwise make it fail. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+		log_warn("SO_REUSEADDR on a %s listening socket", what);
+	if (listen(fd, SOMAXCONN) == -1) {
+		log_err("cannot listen again for %s: %s", what, strerror(errno));
+		return -1;
+	}
+	log_info("listening again for %s", what);
+	return 0;
+}
+
 /* The control socket's directory must be root's (the running user's when
  * not root) and closed to others, and the socket is made and changed in it
- * by descriptor: nobody else can swap in a link. */
+ * by descriptor: nobody else can swap in a link. At start an error is
+ * fatal; when ctld is started again it is logged and -1 returned (the
+ * next start of ctld tries again): the master never dies of it. */
 static int
-control_listen(const char *path)
+control_listen(const char *path, bool at_start)
 {
-	char dir[PATH_MAX], err[PATH_MAX + 256];
+	char dir[PATH_MAX], err[PATH_MAX + 512], sderr[PATH_MAX + 256];
 	const char *name;
 	struct sockaddr_un sun;
 	struct group *gr;
@@ -89,13 +128,16 @@ control_listen(const char *path)
 	struct stat st;
 	mode_t old;
 	gid_t gid;
-	int fd, dirfd;
+	int fd = -1, dirfd = -1;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path))
-		fatalx("control socket path too long: %s", path);
+	    sizeof(sun.sun_path)) {
+		snprintf(err, sizeof(err), "control socket path too long: %s",
+		    path);
+		goto fail;
+	}
 	if ((name = strrchr(path, '/')) == NULL) {
 		strlcpy(dir, ".", sizeof(dir));
 		name = path;
@@ -105,106 +147,139 @@ control_listen(const char *path)
 			strlcpy(dir, "/", sizeof(dir));
 		name++;
 	}
-	if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		fatalx("control socket %s: not a file name", path);
-	if ((dirfd = safedir_open(dir, SD_CREATE | SD_CHECK_LAST, 0755, err,
-	    sizeof(err))) == -1)
-		fatalx("control socket: %s", err);
+	if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		snprintf(err, sizeof(err), "control socket %s: not a file name",
+		    path);
+		goto fail;
+	}
+	if ((dirfd = safedir_open(dir, SD_CREATE | SD_CHECK_LAST, 0755, sderr,
+	    sizeof(sderr))) == -1) {
+		snprintf(err, sizeof(err), "control socket: %s", sderr);
+		goto fail;
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd == -1)
-		fatal("socket");
+	if (fd == -1) {
+		snprintf(err, sizeof(err), "socket: %s", strerror(errno));
+		goto fail;
+	}
 	/* A stale socket of an earlier run is replaced; anything else is not. */
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (S_ISLNK(st.st_mode))
-			fatalx("control socket %s is a symbolic link: refusing it "
-			    "(remove it)", path);
-		if (!S_ISSOCK(st.st_mode))
-			fatalx("%s exists and is not a socket", path);
-		if (unlinkat(dirfd, name, 0) == -1)
-			fatal("unlink %s", path);
+		if (S_ISLNK(st.st_mode)) {
+			snprintf(err, sizeof(err), "control socket %s is a "
+			    "symbolic link: refusing it (remove it)", path);
+			goto fail;
+		}
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, sizeof(err), "%s exists and is not a socket",
+			    path);
+			goto fail;
+		}
+		if (unlinkat(dirfd, name, 0) == -1) {
+			snprintf(err, sizeof(err), "unlink %s: %s", path,
+			    strerror(errno));
+			goto fail;
+		}
 	}
 	/* Born 0660: never a moment open to others. */
 	old = umask(0117);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		fatal("bind control socket %s", path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		snprintf(err, sizeof(err), "bind control socket %s: %s", path,
+		    strerror(errno));
+		umask(old);
+		goto fail;
+	}
 	umask(old);
 	if (geteuid() == 0) {
 		if (M.cfg->control_group) {
-			if ((gr = getgrnam(M.cfg->control_group)) == NULL)
-				fatalx("unknown control group %s", M.cfg->control_group);
+			if ((gr = getgrnam(M.cfg->control_group)) == NULL) {
+				snprintf(err, sizeof(err), "unknown control group %s",
+				    M.cfg->control_group);
+				goto fail_bound;
+			}
 			gid = gr->gr_gid;
 		} else if ((pw = getpwnam(M.cfg->user)) != NULL)
 			gid = pw->pw_gid;
 		else
 			gid = 0;
-		if (fchownat(dirfd, name, 0, gid, AT_SYMLINK_NOFOLLOW) == -1)
-			fatal("chown %s", path);
+		if (fchownat(dirfd, name, 0, gid, AT_SYMLINK_NOFOLLOW) == -1) {
+			snprintf(err, sizeof(err), "chown %s: %s", path,
+			    strerror(errno));
+			goto fail_bound;
+		}
+	}
+	if (listen(fd, SOMAXCONN) == -1) {
+		snprintf(err, sizeof(err), "listen %s: %s", path, strerror(errno));
+		goto fail_bound;
 	}
 	close(dirfd);
-	if (listen(fd, SOMAXCONN) == -1)
-		fatal("listen %s", path);
 	log_info("control socket %s", path);
 	return fd;
+
+fail_bound:
+	(void)unlinkat(dirfd, name, 0);
+fail:
+	if (at_start)
+		fatalx("%s", err);
+	log_err("control socket not re-created (retried at ctld's next "
+	    "start): %s", err);
+	if (fd != -1)
+		close(fd);
+	if (dirfd != -1)
+		close(dirfd);
+	return -1;
 }
 
-int
-sockets_open_smtp(void)
+/* Before (re)starting smtpd: every listener accepts. Each is tried, a
+ * failure does not stop the others; one that fails is tried again at the
+ * next start. */
+void
+sockets_resume_smtp(void)
 {
-	struct cfg_listen *l;
+	char what[64];
+	size_t i;
 
-	TAILQ_FOREACH(l, &M.cfg->listeners, entry) {
-		if (l->index >= M.nsmtp_fds)
-			fatalx("listener index %u out of range", l->index);
-		if (M.smtp_fds[l->index] != -1)
-			continue;
-		if ((M.smtp_fds[l->index] = tcp_listen(&l->ss, l->sslen, "SMTP",
-		    M.smtp_fds_closed)) == -1)
-			return -1;
+	for (i = 0; i < M.nsmtp_fds; i++) {
+		snprintf(what, sizeof(what), "SMTP (listener %zu)", i);
+		if (M.smtp_fds[i] != -1)
+			(void)tcp_resume(M.smtp_fds[i], what);
 	}
-	M.smtp_fds_closed = false;
-	return 0;
 }
 
 /* Clients get "connection refused" instead of waiting for a greeting
- * that no smtpd will send. */
+ * that no smtpd will send; the ports stay bound. */
 void
-sockets_close_smtp(void)
+sockets_down_smtp(void)
 {
 	size_t i;
 
 	for (i = 0; i < M.nsmtp_fds; i++)
-		if (M.smtp_fds[i] != -1) {
-			close(M.smtp_fds[i]);
-			M.smtp_fds[i] = -1;
-		}
-	M.smtp_fds_closed = true;
+		tcp_pause(M.smtp_fds[i], "SMTP");
 }
 
-int
-sockets_open_ctl(void)
+/* Before (re)starting ctld: the health endpoint accepts and the control
+ * socket exists (made again if it was removed while ctld was down). */
+void
+sockets_resume_ctl(void)
 {
 	if (M.control_fd == -1)
-		M.control_fd = control_listen(M.cfg->control_socket);
-	if (M.cfg->health_enabled && M.health_fd == -1 &&
-	    (M.health_fd = tcp_listen(&M.cfg->health_ss, M.cfg->health_sslen,
-	    "health", M.ctl_fds_closed)) == -1)
-		return -1;
-	M.ctl_fds_closed = false;
-	return 0;
+		M.control_fd = control_listen(M.cfg->control_socket, false);
+	if (M.health_fd != -1)
+		(void)tcp_resume(M.health_fd, "health");
 }
 
+/* The control socket is closed and removed (shutdown() cannot be undone
+ * on an AF_UNIX listener); its directory is root's, so nobody else can
+ * take the path. The health port stays bound, refusing connections. */
 void
-sockets_close_ctl(void)
+sockets_down_ctl(void)
 {
 	if (M.control_fd != -1) {
 		close(M.control_fd);
 		M.control_fd = -1;
+		if (unlink(M.cfg->control_socket) == -1 && errno != ENOENT)
+			log_warn("unlink %s", M.cfg->control_socket);
 	}
-	if (M.health_fd != -1) {
-		close(M.health_fd);
-		M.health_fd = -1;
-	}
-	M.ctl_fds_closed = true;
+	tcp_pause(M.health_fd, "health");
 }
 
 void
@@ -219,6 +294,14 @@ sockets_open(void)
 	M.nsmtp_fds = n;
 	for (i = 0; i < n; i++)
 		M.smtp_fds[i] = -1;
-	(void)sockets_open_smtp();
-	(void)sockets_open_ctl();
+	TAILQ_FOREACH(l, &M.cfg->listeners, entry) {
+		if (l->index >= M.nsmtp_fds)
+			fatalx("listener index %u out of range", l->index);
+		if (M.smtp_fds[l->index] == -1)
+			M.smtp_fds[l->index] = tcp_listen(&l->ss, l->sslen, "SMTP");
+	}
+	M.control_fd = control_listen(M.cfg->control_socket, true);
+	if (M.cfg->health_enabled)
+		M.health_fd = tcp_listen(&M.cfg->health_ss, M.cfg->health_sslen,
+		    "health");
 }

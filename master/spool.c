@@ -19,6 +19,11 @@
 #include "privdrop.h"
 #include "util.h"
 
+/* Owners a spool directory may have before the master makes it
+ * queue-user's: root, queue-user, `user` (an earlier set-up); anyone else's
+ * directory is not ours to take. */
+static uid_t user_uid = (uid_t)-1;
+
 /* Give the directory open on fd its owner and mode (as root). */
 static void
 fix_dir(int fd, const char *shown, mode_t mode, uid_t uid, gid_t gid,
@@ -30,6 +35,12 @@ fix_dir(int fd, const char *shown, mode_t mode, uid_t uid, gid_t gid,
 		fatal("stat %s", shown);
 	if (!S_ISDIR(st.st_mode))
 		fatalx("%s is not a directory", shown);
+	if (chown_it && st.st_uid != 0 && st.st_uid != uid &&
+	    st.st_uid != user_uid)
+		fatalx("%s belongs to uid %u, neither root nor the user or "
+		    "queue-user: refusing to take it (check what it is, then "
+		    "chown it to the queue-user or remove it)", shown,
+		    (unsigned)st.st_uid);
 	if (chown_it && (st.st_uid != uid || st.st_gid != gid)) {
 		if (fchown(fd, uid, gid) == -1)
 			fatal("chown %s", shown);
@@ -63,6 +74,19 @@ spool_prepare(void)
 			    "user", cfg->queue_user);
 		uid = pw->pw_uid;
 		gid = pw->pw_gid;
+		/* Checked here too, not only by -n: the network-facing daemons
+		 * must not be able to read or change the queue. */
+		if ((pw = getpwnam(cfg->user)) == NULL)
+			fatalx("user \"%s\" does not exist: create it (see "
+			    "empath-master(8))", cfg->user);
+		if (pw->pw_uid == 0)
+			fatalx("user \"%s\" is root: name an unprivileged user",
+			    cfg->user);
+		if (pw->pw_uid == uid)
+			fatalx("user \"%s\" and queue-user \"%s\" have the same "
+			    "uid %u: they must differ (see empath-master(8))",
+			    cfg->user, cfg->queue_user, (unsigned)uid);
+		user_uid = pw->pw_uid;
 	}
 	/* The spool's parents must exist: a typo does not make a tree. */
 	if ((spool = safedir_open(cfg->spool, SD_CREATE, 0700, err,

@@ -281,7 +281,9 @@ class Empath:
         log.flush()
         try:
             self.master = subprocess.Popen(
-                [os.path.join(self.bin, "empath-master"), "-d", "-f", self.conf],
+                [os.path.join(self.bin, "empath-master"), "-d", "-f", self.conf]
+                # -T: the daemons get the EMPATH_TEST_* fault switches.
+                + (["-T"] if getattr(self, "test_switches", True) else []),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.tmp,
                 start_new_session=True, **self.identity.popen_kwargs())
         finally:

@@ -187,6 +187,31 @@ class PlantedLinkTests(EmpathTestCase):
         self.assertRefused(e, r"control socket: .*/run must be owned by root and "
                               r"not writable by group or others")
 
+    def test_user_and_queue_user_the_same_refused_at_start(self):
+        e = self.empath(start=False, user=USER, queue_user=USER)
+        self.assertRefused(e, r"user \"%s\" and queue-user \"%s\" have the "
+                              r"same uid" % (USER, USER))
+
+    def test_spool_directory_of_a_stranger_not_taken(self):
+        stranger = 54321          # no user of the three the master knows
+        for d in ("", "queue"):
+            with self.subTest(d or "spool"):
+                e = self.prepared()
+                p = os.path.join(e.spool, d)
+                os.chown(p, stranger, stranger)
+                self.assertRefused(e, r"belongs to uid %d, neither root nor the "
+                                      r"user or queue-user" % stranger)
+                self.assertEqual(os.stat(p).st_uid, stranger)
+
+    def test_spool_directory_of_root_or_user_is_taken(self):
+        e = self.prepared()
+        os.chown(os.path.join(e.spool, "queue"), 0, 0)
+        os.chown(os.path.join(e.spool, "corrupt"), pwd.getpwnam(USER).pw_uid, 0)
+        e.start()
+        for d in ("queue", "corrupt"):
+            self.assertEqual(os.stat(os.path.join(e.spool, d)).st_uid,
+                             self.queue.pw_uid)
+
     def test_a_good_spool_is_taken_without_following_anything(self):
         # The counter-test: the same prepared spool, no link, starts.
         e = self.prepared()

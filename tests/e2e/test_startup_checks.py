@@ -6,6 +6,7 @@ daemon that keeps failing at start-up makes the master close the sockets
 it serves (clients are refused at once) and open them again when it
 starts."""
 
+import errno
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import unittest
+from unittest import mock
 
 from harness import EmpathTestCase, config_text, free_port, wait_until
 from smtptest import make_cert, tls_line
@@ -137,10 +139,20 @@ class DaemonFailingAtStartTests(EmpathTestCase):
         wait_until(lambda: "smtpd failed 5 times in a row at start-up" in e.log(), 30,
                    interval=0.2, what="the master to give up on smtpd")
         self.assertRegex(e.log(), r"(?m)error: smtpd failed 5 times in a row at "
-                                  r"start-up: SMTP listening sockets closed")
+                                  r"start-up: SMTP listening sockets refuse clients")
         self.assertTrue(e.running(), "the master must keep running")
         with self.assertRaises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", e.port), timeout=5).close()
+        # The port stays the master's while smtpd is down: nobody else
+        # can bind it and keep the master from listening again.
+        other = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            with self.assertRaises(OSError) as cm:
+                other.bind(("127.0.0.1", e.port))
+            self.assertEqual(cm.exception.errno, errno.EADDRINUSE)
+        finally:
+            other.close()
         # ctld reports smtpd down meanwhile.
         r = e.ctl("--json", "system", "status")
         if r.returncode == 0 and r.stdout.strip().startswith("{"):
@@ -153,6 +165,30 @@ class DaemonFailingAtStartTests(EmpathTestCase):
         wait_until(e._greets, 75, interval=0.5, what="smtpd to start again")
         self.assertIn("smtpd is up again", e.log())
         self.assertIn("listening again for SMTP", e.log())
+
+
+class DaemonEnvironmentTests(EmpathTestCase):
+    """The daemons get only what the master chooses of its environment:
+    the test fault switches only when it was started with -T."""
+
+    def test_fault_switch_not_passed_without_test_option(self):
+        sink = self.start_sink()
+        with mock.patch.dict(os.environ, {"EMPATH_TEST_FAULT": "write-nothing"}):
+            e = self.empath(sink, start=False)
+            e.test_switches = False
+            e.start()
+        with e.smtp() as s:
+            s.ehlo()
+            s.mail("fault@client.test")
+            s.rcpt("normal@sink.test")
+            code, text = s.data(b"Subject: stored\r\n\r\nstored normally\r\n")
+        self.assertEqual(code, 250, text)
+        self.assertNotIn("test faults on", e.log())
+
+    def test_fault_switch_passed_with_test_option(self):
+        with mock.patch.dict(os.environ, {"EMPATH_TEST_FAULT": "write-nothing"}):
+            e = self.empath()
+        self.assertIn("test faults on", e.log())
 
 
 if __name__ == "__main__":
