@@ -959,22 +959,6 @@ START_TEST(domain_lookup)
 END_TEST
 
 /* queue-user: a user name, once, and the line of a listener's tls. */
-START_TEST(queue_user_and_tls_line)
-{
-	struct config *c = parse("user \"_a\"\nqueue-user \"_q\"\n"
-	    "listen on 127.0.0.1 port 2525 {\n"
-	    "\ttls certificate \"c\" key \"k\"\n}\n");
-
-	ck_assert_msg(c != NULL, "%s", nerrs ? errs[0] : "");
-	ck_assert_str_eq(c->user, "_a");
-	ck_assert_str_eq(c->queue_user, "_q");
-	ck_assert_uint_eq(TAILQ_FIRST(&c->listeners)->tls_line, 4);
-	config_free(c);
-	ck_assert_ptr_null(parse("queue-user \"a b\"\n"));
-	ck_assert_ptr_null(parse("queue-user \"_q\"\nqueue-user \"_r\"\n"));
-}
-END_TEST
-
 int
 main(void)
 {
@@ -1005,7 +989,6 @@ main(void)
 	suite_add_tcase(s, tc);
 	tcase_add_test(tc = tcase_create("lookups"), relay_allowed);
 	tcase_add_test(tc, domain_lookup);
-	tcase_add_test(tc, queue_user_and_tls_line);
 	suite_add_tcase(s, tc);
 
 	sr = srunner_create(s);

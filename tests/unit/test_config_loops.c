@@ -1,7 +1,8 @@
 /* The keywords of the loop and reflection defences: max-hops,
  * address-literals (global and per listener), mx-allow (delivery and
  * domain blocks, which add up), dsn return-limit; their defaults,
- * errors and lookups. */
+ * errors and lookups. Also queue-user, and the line of a listener's
+ * tls statement that empath-master -n cites. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
@@ -142,6 +143,22 @@ START_TEST(errors)
 }
 END_TEST
 
+START_TEST(queue_user_and_tls_line)
+{
+	struct config *c = parse("user \"_a\"\nqueue-user \"_q\"\n"
+	    "listen on 127.0.0.1 port 2525 {\n"
+	    "\ttls certificate \"c\" key \"k\"\n}\n");
+
+	ck_assert_msg(c != NULL, "%s", nerrs ? errs[0] : "");
+	ck_assert_str_eq(c->user, "_a");
+	ck_assert_str_eq(c->queue_user, "_q");
+	ck_assert_uint_eq(TAILQ_FIRST(&c->listeners)->tls_line, 4);
+	config_free(c);
+	ck_assert_ptr_null(parse("queue-user \"a b\"\n"));
+	ck_assert_ptr_null(parse("queue-user \"_q\"\nqueue-user \"_r\"\n"));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -153,6 +170,7 @@ main(void)
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, values);
 	tcase_add_test(tc, errors);
+	tcase_add_test(tc, queue_user_and_tls_line);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
