@@ -6,7 +6,21 @@
  * fuzz_daemon.h for the input layout; peer 0 is the control client, 1
  * queued, 2 deliverd, 3 the master. Each input gets a new client and new
  * channels to queued and deliverd (what was pending on the old ones is
- * failed, as when a peer restarts), so request ids start at 1. */
+ * failed, as when a peer restarts), so request ids start at 1.
+ *
+ * The control client is the harness itself through a socketpair, so its
+ * SO_PEERCRED uid is ctld's own: root or the owner, admitted (auth.h).
+ * Bits 4-6 of the input's first byte (the peer byte of its first
+ * message, of which the handler choice uses bits 0-1 only) choose how
+ * the client is authorised, so that CTL_AUTH and the refusals are fuzzed
+ * too while inputs with those bits clear reach every command:
+ *   0x10  a token is configured (FUZZ_TOKEN's hash): commands but ping
+ *         need a CTL_AUTH with it;
+ *   0x20  the client sends CTL_AUTH with FUZZ_TOKEN before the input;
+ *   0x40  the client's credentials are refused (as for a uid neither
+ *         root, the owner nor in the control group).
+ * The input's own CTL_AUTH frames (any token) are client type 14. */
+#include "fuzz_nosandbox.h"   /* before main.c: no seccomp filter */
 #include "../lib/daemon.c"
 #define main ctld_main
 #include "../ctld/main.c"
@@ -17,6 +31,39 @@
 #include "fuzz_daemon.h"
 
 static int far_queued = -1, far_deliverd = -1;
+
+/* The token and its SHA-256 (printf fuzz-token | sha256sum). */
+#define FUZZ_TOKEN "fuzz-token"
+static char token_hash[] =
+    "33cc09ba35314d19e32ed9a5a30fca56eebbfab5faec7247fd0403cd26e155b5";
+
+#define MODE_TOKEN     0x10
+#define MODE_SEND      0x20
+#define MODE_REFUSED   0x40
+
+/* The authorisation the input's first byte asks for (see above). */
+static void
+fuzz_auth(struct ctl_client *c, uint8_t mode)
+{
+	char *hashes[] = { token_hash };
+	struct chan_msg m = { .type = CTL_AUTH, .fd = -1, .pid = 1 };
+	struct msgbuf mb;
+
+	assert(auth_setup(hashes, (mode & MODE_TOKEN) ? 1 : 0, getegid(),
+	    geteuid()) == ((mode & MODE_TOKEN) ? 1u : 0u));
+	assert(c->allowed);
+	if (mode & MODE_REFUSED)
+		c->allowed = false;
+	if (mode & MODE_SEND) {
+		mb_init(&mb);
+		mb_str(&mb, FUZZ_TOKEN);
+		m.data = mb.data;
+		m.len = mb.len;
+		client_msg(c->chan, &m, c);
+		mb_free(&mb);
+		assert(c->token == ((mode & MODE_TOKEN) ? 0 : -1));
+	}
+}
 
 static const char config_text[] =
     "hostname \"fuzz.example\"\n"
@@ -62,6 +109,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CTL_QUEUE_DELETE, CTL_QUEUE_RETRY, CTL_QUEUE_FREEZE,
 		CTL_QUEUE_UNFREEZE, CTL_QUEUE_PROCESS, CTL_QUEUE_STATS,
 		CTL_DNS_LIST, CTL_DNS_CLEAR, CTL_DNS_REFRESH, CTL_DNS_OVERRIDES,
+		CTL_AUTH,
 	};
 	static const uint16_t queued_types[] = {
 		Q_STATUS, Q_LIST, Q_VIEW, Q_STATS, Q_OP_OK, Q_OP_FAIL,
@@ -87,6 +135,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fcntl(sv[1], F_SETFL, O_NONBLOCK);
 	assert(TAILQ_EMPTY(&clients) && client_new(sv[0]));
 	c = TAILQ_FIRST(&clients);
+	fuzz_auth(c, size > 0 ? data[0] : 0);
 
 	while (in.len > 0) {
 		peer = in.p[0] & 3;

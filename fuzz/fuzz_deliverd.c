@@ -5,6 +5,7 @@
  * queued, 1 ctld, 2 the master. Jobs are started (routes asked of a
  * resolver on 127.0.0.1 port 9, where nobody answers) and aborted after
  * each input, as when queued's channel closes. */
+#include "fuzz_nosandbox.h"   /* before main.c: no seccomp filter */
 #include "../lib/daemon.c"
 #define main deliverd_main
 #include "../deliverd/main.c"

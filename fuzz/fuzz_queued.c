@@ -21,6 +21,7 @@
 #include <ftw.h>
 #include <stdio.h>
 
+#include "fuzz_nosandbox.h"   /* before main.c: no seccomp filter */
 #define main queued_main
 #include "../queued/main.c"
 #undef main

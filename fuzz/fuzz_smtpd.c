@@ -8,6 +8,7 @@
  * through the payload checks, the matching and the rollback of an
  * unwanted file, not into a session. Request ids start at 1 for each
  * input; every request left is failed after it. */
+#include "fuzz_nosandbox.h"   /* before main.c: no seccomp filter */
 #include "../lib/daemon.c"
 #define main smtpd_main
 #include "../smtpd/main.c"

@@ -107,6 +107,12 @@ if __name__ == '__main__':
     w('ctld', 'queue_stats', dm(0, 9, b'', 7) + dm(1, 3, QSTATS, 1))
     w('ctld', 'dns', dm(0, 10, b'', 8) + dm(2, 1, DLIST, 1) + dm(0, 12, s('example.org'), 9) + dm(2, 3, u64(2) + s('10 mx.example.org'), 2) + dm(0, 13, b'', 10) + dm(2, 2, DOVR, 3))
     w('ctld', 'dns_fail', dm(0, 11, b'', 8) + dm(2, 4, s('busy'), 1))
+    # authorisation modes (fuzz_ctld.c): bits 4-6 of the first byte
+    w('ctld', 'auth_token_sent', dm(0x30, 9, b'', 7) + dm(1, 3, QSTATS, 1))
+    w('ctld', 'auth_token_missing', dm(0x10, 1, b'', 2) + dm(0, 0, b'', 3))
+    w('ctld', 'auth_token_wrong', dm(0x10, 14, s('not-the-token'), 0) + dm(0, 10, b'', 8))
+    w('ctld', 'auth_twice', dm(0, 14, s('fuzz-token'), 0) + dm(0, 14, s('fuzz-token'), 0) + dm(0, 0, b'', 1))
+    w('ctld', 'auth_refused', dm(0x40, 2, u32(0xffffffff) + s('') + u32(10), 3) + dm(0, 0, b'', 4))
 def ec(sel, payload, json=False, t=0): return bytes([sel | (0x10 if json else 0), t]) + payload
 STATUS = s('0.1') + u64(100) + u64(3) + u64(4) + u32(2) + s('smtpd') + u32(100) + u32(1) + u32(0) + s('queued') + u32(0) + u32(0) + u32(2)
 if __name__ == '__main__':
