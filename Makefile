@@ -105,8 +105,8 @@ check: deps
 bench: all
 	@sh tests/bench/run.sh $(BUILD)
 
-# libFuzzer harnesses (clang) for the SMTP command parser and smtpd's
-# content decoder; not part of `make check`. Each runs FUZZ_SECONDS
+# libFuzzer harnesses (clang) for every parser of bytes that cross a trust
+# boundary (fuzz/, listed in the README); not part of `make check`. Each runs FUZZ_SECONDS
 # (default 600) on a corpus kept in $(BUILD)/fuzz, seeded from fuzz/corpus
 # (absolute paths: fuzz_queued works in its temporary spool).
 FUZZ_CC      ?= clang
