@@ -38,6 +38,7 @@ start_empath() {
 	cat > "$W/empath.conf" <<CONF
 hostname "bench.empath.local"
 user "nobody"
+queue-user "daemon"
 spool "$W/spool"
 listen on 127.0.0.1 port $PORT {
     max-message-size 10M
