@@ -82,24 +82,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static void
-stop_loop(void *arg)
-{
-	(void)arg;
-	ev_break();
-}
-
-/* One turn of the event loop: deferred frees run. */
-static void
-loop_turn(void)
-{
-	static struct ev_timer *t;
-
-	if (t == NULL)
-		t = ev_timer_new(stop_loop, NULL);
-	ev_timer_start(t, 0);
-	(void)ev_run();
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -182,7 +164,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (c != NULL && c->chan != NULL)
 		while (chan_read(c->chan) != -1 && !TAILQ_EMPTY(&clients))
 			;
-	loop_turn();
+	fuzz_loop_turn();
 	assert(TAILQ_EMPTY(&clients));
 	return 0;
 }

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -131,6 +132,25 @@ fuzz_msg_done(struct fuzz_msg *fm)
 	fm->m.fd = -1;
 	free((void *)(uintptr_t)fm->m.data);
 	fm->m.data = NULL;
+}
+
+static inline void
+fuzz_stop_loop(void *arg)
+{
+	(void)arg;
+	ev_break();
+}
+
+/* One turn of the event loop, so that deferred frees and sends run. */
+static inline void
+fuzz_loop_turn(void)
+{
+	static struct ev_timer *t;
+
+	if (t == NULL)
+		t = ev_timer_new(fuzz_stop_loop, NULL);
+	ev_timer_start(t, 0);
+	(void)ev_run();
 }
 
 #define FUZZ_MESSAGE_FILE \

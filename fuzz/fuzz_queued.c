@@ -132,23 +132,6 @@ drop_state(void)
 	}
 }
 
-static void
-stop_loop(void *arg)
-{
-	(void)arg;
-	ev_break();
-}
-
-static void
-loop_turn(void)
-{
-	static struct ev_timer *t;
-
-	if (t == NULL)
-		t = ev_timer_new(stop_loop, NULL);
-	ev_timer_start(t, 0);
-	(void)ev_run();
-}
 
 #define ALIAS "00000000000000000000000000"
 static char last_created[ULID_LEN + 1];
@@ -269,12 +252,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_msg_done(&fm);
 		drain_all();
 	}
-	loop_turn();
+	fuzz_loop_turn();
 	drain_all();
 	if (peers[PROC_SMTPD] != NULL)
 		commit_peer_gone(peers[PROC_SMTPD], "end of the fuzz input");
 	drop_state();
-	loop_turn();
+	fuzz_loop_turn();
 	drain_all();
 	/* A channel that closed comes back for the next input. */
 	for (i = 0; i < 3; i++)
