@@ -25,7 +25,7 @@ OPT      = -O2
 SANLD    =
 endif
 
-PKGS     = libbsd-overlay openssl sqlite3 libseccomp
+PKGS     = libbsd-overlay openssl sqlite3 libseccomp libidn2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lldns
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)

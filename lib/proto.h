@@ -153,6 +153,10 @@ const char *rcpt_state_name(uint32_t);
 #define RCPT_POSTPONED        0x10u
 #define RCPT_POSTPONE_SHIFT   16
 #define RCPT_POSTPONE_MASK    0xffffu
+/* D_RESULT: with RCPT_DELIVERED, the next hop offered DSN and was given
+ * this recipient's NOTIFY and ORCPT (RFC 3461 5.2): notices are now its
+ * business, so queued sends no "relayed" one. */
+#define RCPT_DSN_PASSED       0x20u
 #define D_DNS_LIST_MAX        2000      /* entries per D_DNS_LIST */
 
 /* Queue operations (Q_LIST_REQ ...). */

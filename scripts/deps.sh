@@ -5,8 +5,9 @@
 set -eu
 
 # Build: compiler and make, pkg-config, bison (lib/parse.y) and the
-# libraries the daemons link (libseccomp for the system call filters).
-PKGS="build-essential pkg-config bison libbsd-dev libssl-dev libldns-dev libsqlite3-dev libseccomp-dev"
+# libraries the daemons link (libseccomp for the system call filters,
+# libidn2 for internationalised domain names).
+PKGS="build-essential pkg-config bison libbsd-dev libssl-dev libldns-dev libsqlite3-dev libseccomp-dev libidn2-dev"
 # Tests: check (unit tests); python3 (e2e suite; its ssl and sqlite3
 # modules are in the standard library package); openssl (test
 # certificates); swaks and, for its --tls, Net::SSLeay (only recommended by
