@@ -96,7 +96,8 @@ const char *smtp_verb_name(enum smtp_verb);
 const struct smtp_param *smtp_param_find(const struct smtp_cmd *, const char *key);
 
 /* Syntax checks on their own, for HELO names, parameters and tests:
- * a domain (dot-separated LDH labels, or U-labels when utf8), and an
+ * a domain (dot-separated LDH labels, or when utf8 also U-labels, the
+ * whole then a valid IDNA2008 name as idn_to_ascii() judges), and an
  * address literal "[192.0.2.1]" / "[IPv6:2001:db8::1]". */
 bool smtp_domain_valid(const char *s, size_t len, bool utf8);
 bool smtp_addr_literal_valid(const char *s, size_t len);
@@ -119,10 +120,13 @@ int  smtp_xtext_decode(const char *in, char *out, size_t outlen);
 int  smtp_dsn_notify(const char *value, uint32_t *bits);
 /* RET=FULL or HDRS: DSN_RET_FULL, DSN_RET_HDRS, or -1. */
 int  smtp_dsn_ret(const char *value);
-/* ORCPT=addr-type;address. "rfc822" takes xtext; "utf-8" (RFC 6533)
- * takes \x{HEX} escapes and, when utf8 (SMTPUTF8 given), raw UTF-8; any
- * other atom type takes xtext. out receives "type;decoded address" with
- * the type as given. */
+/* ORCPT=addr-type;address, liberally (RFC 3461 §4.2: informational).
+ * Every type takes xtext, "+" HEX HEX for any octet, and raw UTF-8;
+ * "utf-8" (RFC 6533 §3) takes \x{HEX} escapes too. The decoded address
+ * must be valid UTF-8 without control characters. out receives
+ * "type;decoded address" with the type as given, except that an rfc822
+ * address with non-ASCII becomes "utf-8;address". utf8 (SMTPUTF8 given)
+ * no longer changes what is accepted. */
 int  smtp_dsn_orcpt(const char *value, bool utf8, char *out, size_t outlen);
 
 #endif

@@ -98,6 +98,15 @@ smtp_dsn_ret(const char *value)
 	return -1;
 }
 
+static bool
+orcpt_ascii(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	return true;
+}
+
 /* Append the UTF-8 encoding of cp; -1 when it does not fit or is no
  * character. */
 static int
@@ -134,17 +143,49 @@ put_utf8(uint32_t cp, char *out, size_t *n, size_t outlen)
 	return 0;
 }
 
-/* RFC 6533 utf-8-addr-xtext / utf-8-addr-unitext. */
-static int
-utf8_addr_decode(const char *in, bool utf8, char *out, size_t outlen)
+/* Whether the decoded address may go into a DSN field: valid UTF-8
+ * without C0 or C1 controls or DEL (RFC 6533 §3 excludes them; a CR or
+ * LF would end the field). */
+static bool
+orcpt_text_ok(const char *s, size_t len)
 {
-	size_t n = 0, u, k;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, u;
+
+	while (i < len) {
+		if (p[i] < 32 || p[i] == 127)
+			return false;
+		if ((u = smtp_utf8_len(p + i, len - i)) == 0)
+			return false;
+		/* U+0080..U+009F: C2 80..C2 9F */
+		if (u == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)
+			return false;
+		i += u;
+	}
+	return true;
+}
+
+/* An ORCPT address: xtext ("+" HEX HEX, any octet), and for the utf-8
+ * type RFC 6533's \x{HEX} escapes. Raw UTF-8 is taken for any type:
+ * utf-8-addr-unitext, and what some clients send under SMTPUTF8 as
+ * rfc822. The octets are checked as a whole afterwards (orcpt_text_ok),
+ * so an xtext-encoded UTF-8 sequence decodes like a raw one. */
+static int
+orcpt_addr_decode(const char *in, bool utf8type, char *out, size_t outlen)
+{
+	size_t n = 0, k;
 	uint32_t cp;
 	unsigned char c;
-	int v;
+	int hi, lo, v;
 
 	while ((c = (unsigned char)*in) != '\0') {
-		if (c == '\\') {
+		if (c == '+') {
+			if ((hi = hexval((unsigned char)in[1])) < 0 ||
+			    (lo = hexval((unsigned char)in[2])) < 0)
+				return -1;
+			c = (unsigned char)(hi * 16 + lo);
+			in += 3;
+		} else if (c == '\\' && utf8type) {
 			if (in[1] != 'x' || in[2] != '{')
 				return -1;
 			cp = 0;
@@ -153,27 +194,21 @@ utf8_addr_decode(const char *in, bool utf8, char *out, size_t outlen)
 					return -1;
 				cp = cp * 16 + (uint32_t)v;
 			}
-			if (k == 3 || cp < 32 || cp == 127 ||
-			    put_utf8(cp, out, &n, outlen) == -1)
+			if (k == 3 || put_utf8(cp, out, &n, outlen) == -1)
 				return -1;
 			in += k + 1;
 			continue;
-		}
-		if (c >= 0x80) {
-			if (!utf8 || (u = smtp_utf8_len((const unsigned char *)in,
-			    strnlen(in, 4))) == 0)
-				return -1;
-		} else if (c < 33 || c > 126 || c == '+' || c == '=')
+		} else if (c < 33 || c == '=' || c == 127)
 			return -1;
 		else
-			u = 1;
-		if (n + u >= outlen)
+			in++;
+		if (n + 1 >= outlen)
 			return -1;
-		memcpy(out + n, in, u);
-		n += u;
-		in += u;
+		out[n++] = (char)c;
 	}
 	out[n] = '\0';
+	if (!orcpt_text_ok(out, n))
+		return -1;
 	return (int)n;
 }
 
@@ -182,8 +217,12 @@ smtp_dsn_orcpt(const char *value, bool utf8, char *out, size_t outlen)
 {
 	const char *semi;
 	size_t tlen, i;
+	bool utf8type;
 	int r;
 
+	/* Raw UTF-8 is liberally taken with or without SMTPUTF8 (an
+	 * informational parameter, RFC 3461 §4.2). */
+	(void)utf8;
 	if (value == NULL || strlen(value) > SMTP_ORCPT_MAX ||
 	    (semi = strchr(value, ';')) == NULL)
 		return -1;
@@ -197,13 +236,20 @@ smtp_dsn_orcpt(const char *value, bool utf8, char *out, size_t outlen)
 		    (c >= '0' && c <= '9') || c == '-'))
 			return -1;
 	}
+	utf8type = tlen == 5 && strncasecmp(value, "utf-8", 5) == 0;
 	memcpy(out, value, tlen + 1);
-	if (tlen == 5 && strncasecmp(value, "utf-8", 5) == 0)
-		r = utf8_addr_decode(semi + 1, utf8, out + tlen + 1,
-		    outlen - tlen - 1);
-	else
-		r = smtp_xtext_decode(semi + 1, out + tlen + 1, outlen - tlen - 1);
+	r = orcpt_addr_decode(semi + 1, utf8type, out + tlen + 1,
+	    outlen - tlen - 1);
 	if (r <= 0)
 		return -1;
+	/* A non-ASCII rfc822 address is a utf-8 one (RFC 6533 §3): the
+	 * form queued's notices and deliverd expect. "utf-8;" is shorter
+	 * than "rfc822;", so it fits where the original did. */
+	if (tlen == 6 && strncasecmp(value, "rfc822", 6) == 0 &&
+	    !orcpt_ascii(out + tlen + 1)) {
+		memmove(out + 6, out + tlen + 1, (size_t)r + 1);
+		memcpy(out, "utf-8;", 6);
+		return 6 + r;
+	}
 	return (int)tlen + 1 + r;
 }

@@ -202,7 +202,8 @@ relay_allowed(const struct session *s, const char *domain)
 	return config_relay_allowed(smtpd.cfg, (const struct sockaddr *)&s->ss);
 }
 
-/* NOTIFY and ORCPT. Returns false after replying. */
+/* NOTIFY and ORCPT. Returns false after replying; a malformed ORCPT
+ * is left out (orcpt ""). */
 static bool
 rcpt_params(struct session *s, const struct smtp_cmd *cmd, uint32_t *notify,
     char *orcpt, size_t orcptlen)
@@ -225,11 +226,18 @@ rcpt_params(struct session *s, const struct smtp_cmd *cmd, uint32_t *notify,
 				return false;
 			}
 		} else if (strcasecmp(p->key, "ORCPT") == 0) {
+			/* Informational (RFC 3461 §4.2): a value we cannot
+			 * read is dropped, never a reason to refuse the
+			 * recipient (a relay would bounce the message). */
 			if (smtp_dsn_orcpt(p->value, s->tx->smtputf8, orcpt,
 			    orcptlen) == -1) {
-				session_reply_error(s, "501 5.5.4 Error: bad ORCPT "
-				    "value");
-				return false;
+				char tmp[128];
+
+				orcpt[0] = '\0';
+				log_info("session %llu: ignoring malformed ORCPT "
+				    "from [%s]: %s", (unsigned long long)s->id,
+				    s->addr, log_sanitize(p->value ? p->value : "",
+				    tmp, sizeof(tmp)));
 			}
 		} else {
 			unsupported(s, p);

@@ -114,7 +114,8 @@ class ParameterTests(SmtpCase):
         self.expect(c, "MAIL FROM:<d@sink.test> ENVID=a+0Db", 501)
         self.expect(c, "MAIL FROM:<d@sink.test> RET=HDRS ENVID=id+2B1", 250)
         self.expect(c, "RCPT TO:<d@sink.test> NOTIFY=NEVER,SUCCESS", 501)
-        self.expect(c, "RCPT TO:<d@sink.test> ORCPT=nonsense", 501)
+        # ORCPT is informational (RFC 3461 §4.2): a malformed one is dropped.
+        self.expect(c, "RCPT TO:<d@sink.test> ORCPT=nonsense", 250)
         self.expect(c, "RCPT TO:<d@sink.test> NOTIFY=SUCCESS,DELAY "
                        "ORCPT=rfc822;d+40sink.test", 250)
         self.expect(c, "DATA", 354)
