@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "idn.h"
 #include "smtp.h"
 
 static const struct {
@@ -86,13 +87,17 @@ is_atext(unsigned char c)
 	    (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
-/* A domain: labels of letters, digits and inner hyphens (or UTF-8 when
- * utf8), 1..63 octets each, 255 in all, no empty label. */
+/* A domain: labels of letters, digits and inner hyphens, 1..63 octets
+ * each, 255 in all, no empty label. When utf8, a label may hold UTF-8:
+ * such a domain must then be a valid IDNA2008 name (RFC 6531 §3.2,
+ * RFC 5891), whose A-label form is what the 63-octet limit bounds. */
 static enum smtp_error
 check_domain(const char *s, size_t len, bool utf8, const char **why)
 {
 	size_t i = 0, label = 0, u;
 	unsigned char c, prev = '.';
+	bool nonascii = false;
+	char tmp[SMTP_DOMAIN_MAX + 1], alabel[IDN_DOMAIN_MAX];
 
 	if (len == 0) {
 		*why = "empty domain";
@@ -124,13 +129,13 @@ check_domain(const char *s, size_t len, bool utf8, const char **why)
 			u = 1;
 		else if (c >= 0x80 && utf8 &&
 		    (u = smtp_utf8_len((const unsigned char *)s + i, len - i)) > 0)
-			;
+			nonascii = true;
 		else {
 			*why = "bad character in domain";
 			return SMTP_ERR_ADDRESS;
 		}
 		label += u;
-		if (label > SMTP_LABEL_MAX) {
+		if (label > SMTP_LABEL_MAX && !nonascii) {
 			*why = "domain label too long";
 			return SMTP_ERR_TOOLONG;
 		}
@@ -140,6 +145,14 @@ check_domain(const char *s, size_t len, bool utf8, const char **why)
 	if (label == 0 || prev == '-') {
 		*why = "bad domain syntax";
 		return SMTP_ERR_ADDRESS;
+	}
+	if (nonascii) {
+		memcpy(tmp, s, len);
+		tmp[len] = '\0';
+		if (idn_to_ascii(tmp, alabel, sizeof(alabel)) == -1) {
+			*why = "bad internationalized domain";
+			return SMTP_ERR_ADDRESS;
+		}
 	}
 	return SMTP_OK;
 }

@@ -16,7 +16,8 @@
 #include "smtpd.h"
 #include "util.h"
 
-/* The Received: protocol keyword (RFC 3848, RFC 6531). */
+/* The Received: protocol keyword (RFC 3848, RFC 6531 §4.3; no "A"
+ * forms: smtpd offers no AUTH). */
 static const char *
 with_proto(const struct session *s)
 {
@@ -59,6 +60,7 @@ data_start(struct session *s, int fd, const char *msgid)
 	ri.tls_bits = lio_tls_bits(&s->lio);
 	ri.msgid = msgid;
 	ri.rcpt = tx->env.nrcpt == 1 ? tx->env.rcpt[0].addr : NULL;
+	ri.utf8 = tx->smtputf8;
 	ri.when = wall_s();
 	n = received_format(tx->wbuf, DATA_BUF_SIZE, &ri);
 	if (n == 0) {

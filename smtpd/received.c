@@ -7,8 +7,10 @@
  *
  * The TLS line only with TLS; "for" only with a single recipient whose
  * address is plain enough to be written as is (otherwise "; DATE" ends
- * the "by" line). The protocol is RFC 3848's / RFC 6531's (ESMTP,
- * ESMTPS, UTF8SMTP, UTF8SMTPS; SMTP after HELO).
+ * the "by" line); in a SMTPUTF8 transaction, whose header may carry
+ * UTF-8 (RFC 6532), that includes a UTF-8 address (RFC 6531 §3.7.3).
+ * The protocol is RFC 3848's / RFC 6531 §4.3's (ESMTP, ESMTPS,
+ * UTF8SMTP, UTF8SMTPS; SMTP after HELO).
  * The HELO name is the client's word: anything outside the characters
  * of a domain or address literal becomes '?', so it can neither fold the
  * header nor open a comment. IPv6 clients are written as RFC 5321 address
@@ -41,16 +43,25 @@ sanitize(const char *in, char *out, size_t outlen, const char *extra)
 
 /* A recipient written in the header must not be able to end the angle
  * brackets, start a comment or a new field: plain dot-atoms and
- * literals only (a quoted or UTF-8 local part is simply left out). */
+ * literals only, and UTF-8 when utf8 (a quoted local part, or UTF-8
+ * outside SMTPUTF8, is simply left out). */
 static bool
-rcpt_plain(const char *a)
+rcpt_plain(const char *a, bool utf8)
 {
-	for (; *a; a++) {
+	size_t u;
+
+	while (*a) {
 		unsigned char c = (unsigned char)*a;
 
+		if (c >= 0x80 && utf8 && (u = smtp_utf8_len(
+		    (const unsigned char *)a, strnlen(a, 4))) > 0) {
+			a += u;
+			continue;
+		}
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9') || strchr(".-_+=@[]:!#$%&'*/?^`{|}~", c)))
 			return false;
+		a++;
 	}
 	return true;
 }
@@ -71,7 +82,7 @@ received_format(char *out, size_t outlen, const struct received_info *ri)
 	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
 		strlcpy(date, "Thu, 01 Jan 1970 00:00:00 +0000", sizeof(date));
 	forpart[0] = '\0';
-	if (ri->rcpt && rcpt_plain(ri->rcpt) &&
+	if (ri->rcpt && rcpt_plain(ri->rcpt, ri->utf8) &&
 	    snprintf(forpart, sizeof(forpart), "\r\n\tfor <%s>",
 	    ri->rcpt) >= (int)sizeof(forpart))
 		return 0;

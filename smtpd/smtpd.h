@@ -220,6 +220,7 @@ struct received_info {
 	int         tls_bits;
 	const char *msgid;
 	const char *rcpt;              /* NULL unless exactly one recipient */
+	bool        utf8;              /* SMTPUTF8: rcpt may be UTF-8 */
 	int64_t     when;              /* wall seconds */
 };
 /* Format the header, CRLF-terminated lines. Returns its length, or 0

@@ -303,6 +303,46 @@ START_TEST(utf8_paths)
 }
 END_TEST
 
+/* RFC 6531 §3.2: a UTF-8 domain must be a valid IDNA2008 name. */
+START_TEST(idn_domains)
+{
+	char line[512], label[200];
+	size_t i;
+
+	ck_assert_int_eq(parse("RCPT TO:<j\xc3\xb6rg@b\xc3\xbc" "cher.test>"), SMTP_OK);
+	ck_assert(cmd.utf8);
+	/* Passed on as received: matching against the A-label form is
+	 * config_domain()'s business. */
+	ck_assert_str_eq(cmd.domain, "b\xc3\xbc" "cher.test");
+	ck_assert_int_eq(parse("MAIL FROM:<j\xc3\xb6rg@B\xc3\x9c" "CHER.test> SMTPUTF8"),
+	    SMTP_OK);
+	ck_assert_int_eq(parse("RCPT TO:<a@xn--bcher-kva.test>"), SMTP_OK);
+	ck_assert(!cmd.utf8);
+	/* A disallowed code point (U+2665), a leading combining mark
+	 * (U+0301): not IDNA2008 names. */
+	ck_assert_int_eq(parse("RCPT TO:<a@i\xe2\x99\xa5.test>"), SMTP_ERR_ADDRESS);
+	ck_assert_str_eq(cmd.error, "bad internationalized domain");
+	ck_assert_int_eq(parse("MAIL FROM:<a@\xcc\x81x.test> SMTPUTF8"),
+	    SMTP_ERR_ADDRESS);
+	/* The 63-octet limit bounds the A-label: 32 x U+00FC is 64 octets
+	 * of UTF-8 but "xn--tda" plus 31 "a" in DNS; 63 of them are not. */
+	for (i = 0; i < 32; i++)
+		memcpy(label + 2 * i, "\xc3\xbc", 2);
+	label[64] = '\0';
+	snprintf(line, sizeof(line), "RCPT TO:<a@%s.test>", label);
+	ck_assert_int_eq(parse(line), SMTP_OK);
+	for (i = 0; i < 63; i++)
+		memcpy(label + 2 * i, "\xc3\xbc", 2);
+	label[126] = '\0';
+	snprintf(line, sizeof(line), "RCPT TO:<a@%s.test>", label);
+	ck_assert_int_eq(parse(line), SMTP_ERR_ADDRESS);
+	/* smtp_domain_valid: U-labels only when utf8. */
+	ck_assert(smtp_domain_valid("b\xc3\xbc" "cher.test", 12, true));
+	ck_assert(!smtp_domain_valid("b\xc3\xbc" "cher.test", 12, false));
+	ck_assert(!smtp_domain_valid("i\xe2\x99\xa5.test", 9, true));
+}
+END_TEST
+
 START_TEST(esmtp_parameters)
 {
 	const struct smtp_param *p;
@@ -390,6 +430,7 @@ smtp_suite(void)
 	tcase_add_test(tc, postmaster_without_domain);
 	tcase_add_test(tc, length_limits);
 	tcase_add_test(tc, utf8_paths);
+	tcase_add_test(tc, idn_domains);
 	tcase_add_test(tc, esmtp_parameters);
 	tcase_add_test(tc, bdat_arguments);
 	tcase_add_test(tc, control_characters_refused);

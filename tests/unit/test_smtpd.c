@@ -58,6 +58,25 @@ START_TEST(received_header)
 	    "\tby mx.test (Empath) with SMTP id 01HZZZZZZZZZZZZZZZZZZZZZZZ; "
 	    "Tue, 14 Nov 2023 22:13:20 +0000\r\n");
 	ck_assert_uint_eq(received_format(out, 40, &ri), 0);
+
+	/* A UTF-8 recipient: written in a SMTPUTF8 transaction (RFC 6531
+	 * §3.7.3), left out otherwise; a quoted one never. */
+	ri.proto = "UTF8SMTP";
+	ri.rcpt = "j\xc3\xb6rg@b\xc3\xbc" "cher.test";
+	ri.utf8 = true;
+	ck_assert_uint_gt(received_format(out, sizeof(out), &ri), 0);
+	ck_assert_msg(strstr(out, " with UTF8SMTP id 01HZZZZZZZZZZZZZZZZZZZZZZZ\r\n"
+	    "\tfor <j\xc3\xb6rg@b\xc3\xbc" "cher.test>; Tue") != NULL, "%s", out);
+	ri.rcpt = "\"a>\r\nX: \xc3\xb6\"@b.test";
+	ck_assert_uint_gt(received_format(out, sizeof(out), &ri), 0);
+	ck_assert_ptr_null(strstr(out, "\tfor <"));
+	ri.rcpt = "a\xc3@b.test";
+	ck_assert_uint_gt(received_format(out, sizeof(out), &ri), 0);
+	ck_assert_ptr_null(strstr(out, "\tfor <"));
+	ri.rcpt = "j\xc3\xb6rg@b\xc3\xbc" "cher.test";
+	ri.utf8 = false;
+	ck_assert_uint_gt(received_format(out, sizeof(out), &ri), 0);
+	ck_assert_ptr_null(strstr(out, "\tfor <"));
 }
 END_TEST
 

@@ -389,12 +389,103 @@ START_TEST(dsn_parameters_checked)
 	expect("MAIL FROM:<a@b.example> ENVID=x RET=FULL\r\n", "250 2.1.0 Sender ok\r\n");
 	expect("RCPT TO:<u@accept.test> NOTIFY=NEVER,DELAY\r\n",
 	    "501 5.5.4 Error: bad NOTIFY value\r\n");
-	expect("RCPT TO:<u@accept.test> ORCPT=u@accept.test\r\n",
-	    "501 5.5.4 Error: bad ORCPT value\r\n");
-	expect("RCPT TO:<u@accept.test> ORCPT=rfc822;a+zzb\r\n",
-	    "501 5.5.4 Error: bad ORCPT value\r\n");
+	/* A duplicate ORCPT or an unknown parameter is still refused. */
+	expect("RCPT TO:<u@accept.test> ORCPT=rfc822;a@b ORCPT=rfc822;c@d\r\n",
+	    "501 5.5.4 Syntax: RCPT TO:<address> (parameter given twice)\r\n");
+	expect("RCPT TO:<u@accept.test> ORCPT=rfc822;a@b X-FOO=1\r\n",
+	    "555 5.5.4 Error: unsupported parameter X-FOO\r\n");
 	expect("RCPT TO:<u@accept.test> NOTIFY=DELAY ORCPT=rfc822;u@accept.test\r\n",
 	    "250 2.1.5 Recipient ok\r\n");
+}
+END_TEST
+
+/* ORCPT is informational (RFC 3461 §4.2): a malformed one is dropped
+ * and logged, the recipient accepted as if none had been given. */
+START_TEST(orcpt_malformed_dropped)
+{
+	char path[64];
+	unsigned errors;
+
+	/* A listener without max-recipients. */
+	close(cli);
+	pump();
+	S = connect_from("192.0.2.7", lst_ip);
+	talk("EHLO client.example\r\n");
+	expect("MAIL FROM:<s@client.example>\r\n", "250 2.1.0 Sender ok\r\n");
+	errors = S->errors;
+	expect("RCPT TO:<a@accept.test> ORCPT=a@accept.test\r\n",
+	    "250 2.1.5 Recipient ok\r\n");
+	expect("RCPT TO:<b@accept.test> NOTIFY=FAILURE ORCPT=rfc822;a+zzb\r\n",
+	    "250 2.1.5 Recipient ok\r\n");
+	/* Decoded octets that are not UTF-8, or a control character. */
+	expect("RCPT TO:<c@accept.test> ORCPT=rfc822;j+F6rg@x\r\n",
+	    "250 2.1.5 Recipient ok\r\n");
+	expect("RCPT TO:<d@accept.test> ORCPT=utf-8;a\\x{0D}b@x\r\n",
+	    "250 2.1.5 Recipient ok\r\n");
+	/* A lone "+" (a command line is too short for an ORCPT over
+	 * SMTP_ORCPT_MAX: test_smtp_dsn covers that). */
+	expect("RCPT TO:<e@accept.test> ORCPT=rfc822;a+\r\n",
+	    "250 2.1.5 Recipient ok\r\n");
+	/* No refusal was counted against max-errors. */
+	ck_assert_uint_eq(S->errors, errors);
+	/* The xtext-encoded UTF-8 a relay like Postfix sends. */
+	expect("RCPT TO:<f@accept.test> ORCPT=rfc822;j+C3+B6rg@example.test\r\n",
+	    "250 2.1.5 Recipient ok\r\n");
+	expect("DATA\r\n", "");
+	q_create_ok(create_id, incoming_file(path, sizeof(path)), MSGID);
+	expect_out("354 End data with <CR><LF>.<CR><LF>\r\n");
+	expect("x\r\n.\r\n", "");
+	unlink(path);
+	ck_assert_uint_eq(n_commit, 1);
+	ck_assert_uint_eq(committed.nrcpt, 6);
+	for (size_t i = 0; i < 5; i++)
+		ck_assert_msg(committed.rcpt[i].orcpt == NULL, "%zu: %s", i,
+		    committed.rcpt[i].orcpt);
+	ck_assert_uint_eq(committed.rcpt[1].notify, DSN_NOTIFY_FAILURE);
+	ck_assert_str_eq(committed.rcpt[5].orcpt, "utf-8;j\xc3\xb6rg@example.test");
+}
+END_TEST
+
+/* RFC 6531 §3.2: a UTF-8 domain under SMTPUTF8 must be an IDNA2008
+ * name; it is kept as received. */
+START_TEST(smtputf8_domains)
+{
+	char path[64];
+	const char *file;
+
+	close(cli);
+	pump();
+	/* From inside `relay from`: the relay rule is not what is tested. */
+	S = connect_from("127.0.0.1", lst);
+	talk("EHLO client.example\r\n");
+	expect("MAIL FROM:<j\xc3\xb6rg@b\xc3\xbc" "cher.test>\r\n",
+	    "553 5.6.7 Error: non-ASCII address needs SMTPUTF8\r\n");
+	expect("MAIL FROM:<a@i\xe2\x99\xa5.test> SMTPUTF8\r\n",
+	    "501 5.1.7 Bad sender address syntax: bad internationalized domain\r\n");
+	expect("MAIL FROM:<j\xc3\xb6rg@b\xc3\xbc" "cher.test> SMTPUTF8\r\n",
+	    "250 2.1.0 Sender ok\r\n");
+	expect("RCPT TO:<a@i\xe2\x99\xa5.test>\r\n",
+	    "553 5.1.3 Bad recipient address syntax: bad internationalized domain\r\n");
+	expect("RCPT TO:<j\xc3\xb6rg@b\xc3\xbc" "cher.test>\r\n",
+	    "250 2.1.5 Recipient ok\r\n");
+	expect("DATA\r\n", "");
+	q_create_ok(create_id, incoming_file(path, sizeof(path)), MSGID);
+	expect_out("354 End data with <CR><LF>.<CR><LF>\r\n");
+	expect("x\r\n.\r\n", "");
+	ck_assert_uint_eq(n_commit, 1);
+	ck_assert_str_eq(committed.sender, "j\xc3\xb6rg@b\xc3\xbc" "cher.test");
+	ck_assert_str_eq(committed.rcpt[0].addr, "j\xc3\xb6rg@b\xc3\xbc" "cher.test");
+	file = slurp(path);
+	unlink(path);
+	ck_assert_msg(strstr(file, " with UTF8SMTP id ") != NULL, "%s", file);
+	ck_assert_msg(strstr(file, "\tfor <j\xc3\xb6rg@b\xc3\xbc" "cher.test>; ") != NULL,
+	    "%s", file);
+	q_commit_ok(commit_id, MSGID);
+	expect_out("250 2.0.0 Ok: queued as 01JABCDEFGHJKMNPQRSTVWXYZ0\r\n");
+	/* Without SMTPUTF8 a UTF-8 domain is refused as before. */
+	talk("MAIL FROM:<a@b.example>\r\n");
+	expect("RCPT TO:<a@b\xc3\xbc" "cher.test>\r\n",
+	    "553 5.6.7 Error: non-ASCII address needs SMTPUTF8\r\n");
 }
 END_TEST
 
@@ -426,8 +517,8 @@ START_TEST(smtputf8)
 	ck_assert_str_eq(committed.rcpt[0].orcpt, "utf-8;\xe7\x94\xa8\xe6\x88\xb7@accept.test");
 	file = slurp(path);
 	ck_assert_ptr_nonnull(strstr(file, " with UTF8SMTP id "));
-	/* A UTF-8 recipient is not written into the header. */
-	ck_assert_ptr_null(strstr(file, "\tfor <"));
+	/* The UTF-8 recipient is written into the header (RFC 6531 §3.7.3). */
+	ck_assert_ptr_nonnull(strstr(file, "\tfor <\xe7\x94\xa8\xe6\x88\xb7@accept.test>; "));
 	q_commit_ok(commit_id, MSGID);
 	expect_out("250 2.0.0 Ok: queued as 01JABCDEFGHJKMNPQRSTVWXYZ0\r\n");
 	/* The next transaction without SMTPUTF8 refuses UTF-8 again. */
@@ -580,6 +671,8 @@ ext_suite(void)
 	tcase_add_test(tc, bdat_disconnect_mid_chunk);
 	tcase_add_test(tc, dsn_parameters_stored);
 	tcase_add_test(tc, dsn_parameters_checked);
+	tcase_add_test(tc, orcpt_malformed_dropped);
+	tcase_add_test(tc, smtputf8_domains);
 	tcase_add_test(tc, smtputf8);
 	tcase_add_test(tc, parameters_need_ehlo);
 	tcase_add_test(tc, address_forms_in_session);

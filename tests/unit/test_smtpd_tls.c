@@ -67,6 +67,28 @@ START_TEST(starttls_then_fresh_session)
 }
 END_TEST
 
+/* RFC 6531 §4.3: a SMTPUTF8 transaction over TLS is UTF8SMTPS. */
+START_TEST(smtputf8_over_tls)
+{
+	char path[64];
+	const char *file;
+
+	starttls_on(lst_tls);
+	tls_expect("EHLO client.example\r\n", EHLO_IN_TLS);
+	tls_expect("MAIL FROM:<j\xc3\xb6rg@b\xc3\xbc" "cher.test> SMTPUTF8\r\n",
+	    "250 2.1.0 Sender ok\r\n");
+	tls_expect("RCPT TO:<u@accept.test>\r\n", "250 2.1.5 Recipient ok\r\n");
+	tls_expect("DATA\r\n", "");
+	q_create_ok(create_id, incoming_file(path, sizeof(path)), MSGID);
+	ck_assert_str_eq(tls_collect(38), "354 End data with <CR><LF>.<CR><LF>\r\n");
+	tls_expect("hello\r\n.\r\n", "");
+	ck_assert_uint_eq(n_commit, 1);
+	file = slurp(path);
+	unlink(path);
+	ck_assert_msg(strstr(file, " with UTF8SMTPS id ") != NULL, "%s", file);
+}
+END_TEST
+
 START_TEST(commands_pipelined_after_starttls_are_discarded)
 {
 	close(cli);
@@ -216,6 +238,7 @@ tls_suite(void)
 	tcase_add_checked_fixture(tc, fixture_setup_tls, fixture_teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, starttls_then_fresh_session);
+	tcase_add_test(tc, smtputf8_over_tls);
 	tcase_add_test(tc, commands_pipelined_after_starttls_are_discarded);
 	tcase_add_test(tc, starttls_refusals);
 	tcase_add_test(tc, tls_required_before_mail);
