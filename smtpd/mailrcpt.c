@@ -305,7 +305,11 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 		log_info("session %llu: relaying denied from [%s] to <%s>",
 		    (unsigned long long)s->id, s->addr,
 		    log_sanitize(cmd->addr, tmp, sizeof(tmp)));
-		session_reply_error(s, "554 5.7.1 <%s>: relaying denied", tmp);
+		/* After SMTPUTF8 a reply may carry UTF-8 (RFC 6531 §3.7.4):
+		 * the address as received, which the parser checked for
+		 * valid UTF-8 and no control characters. */
+		session_reply_error(s, "554 5.7.1 <%s>: relaying denied",
+		    tx->smtputf8 ? cmd->addr : tmp);
 		free(addr);
 		return;
 	}

@@ -486,6 +486,14 @@ START_TEST(smtputf8_domains)
 	talk("MAIL FROM:<a@b.example>\r\n");
 	expect("RCPT TO:<a@b\xc3\xbc" "cher.test>\r\n",
 	    "553 5.6.7 Error: non-ASCII address needs SMTPUTF8\r\n");
+	/* Outside `relay from`, the refusal names the address in UTF-8. */
+	close(cli);
+	pump();
+	S = connect_from("192.0.2.7", lst);
+	talk("EHLO client.example\r\n");
+	expect("MAIL FROM:<a@b.example> SMTPUTF8\r\n", "250 2.1.0 Sender ok\r\n");
+	expect("RCPT TO:<j\xc3\xb6rg@b\xc3\xbc" "cher.test>\r\n",
+	    "554 5.7.1 <j\xc3\xb6rg@b\xc3\xbc" "cher.test>: relaying denied\r\n");
 }
 END_TEST
 
