@@ -21,6 +21,7 @@
 #include "config.h"
 #include "log.h"
 #include "parse.h"
+#include "textesc.h"
 #include "util.h"
 
 /* A configuration is a few kilobytes; anything much larger is a mistake
@@ -706,20 +707,14 @@ cfg_report_errors(struct parser *p)
 const char *
 cfg_show(const char *s, char *buf, size_t len)
 {
-	size_t i = 0;
+	size_t n = strlen(s), i;
 
-	buf[i++] = '"';
-	for (; *s != '\0' && i + 5 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		buf[i++] = (c < ' ' || c >= 0x7f || c == '"') ? '?' : (char)c;
-	}
-	if (*s != '\0') {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i++] = '"';
-	buf[i] = '\0';
+	/* Quoted, UTF-8 kept, controls escaped; room kept for `..."`. */
+	buf[0] = '"';
+	i = text_escape(buf + 1, len - 5, s, n);
+	if (i < n)
+		strlcat(buf, "...", len);
+	strlcat(buf, "\"", len);
 	return buf;
 }
 
