@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "idn.h"
 #include "log.h"
 #include "parse.h"
 #include "textesc.h"
@@ -834,6 +835,7 @@ config_free(struct config *cfg)
 	while ((d = TAILQ_FIRST(&cfg->domains)) != NULL) {
 		TAILQ_REMOVE(&cfg->domains, d, entry);
 		free(d->name);
+		free(d->spelling);
 		free(d->relay_host);
 		cfg_netmasks_free(&d->mx_allow);
 		free(d);
@@ -867,11 +869,20 @@ config_free(struct config *cfg)
 struct cfg_domain *
 config_domain(const struct config *cfg, const char *domain)
 {
+	char alabel[IDN_DOMAIN_MAX];
 	struct cfg_domain *d;
 	size_t len;
 
 	if (cfg == NULL || domain == NULL)
 		return NULL;
+	/* Names are stored as lower-case A-labels, so ASCII (an A-label
+	 * included) needs only a caseless compare: libidn2 is for U-labels
+	 * alone, and one that does not convert matches no block. */
+	if (idn_non_ascii(domain)) {
+		if (idn_to_ascii(domain, alabel, sizeof(alabel)) == -1)
+			return NULL;
+		domain = alabel;
+	}
 	len = strlen(domain);
 	if (len > 0 && domain[len - 1] == '.')   /* "example.org." */
 		len--;

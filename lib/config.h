@@ -58,7 +58,9 @@ TAILQ_HEAD(cfg_netmask_list, cfg_netmask);
 
 struct cfg_domain {
 	TAILQ_ENTRY(cfg_domain) entry;
-	char    *name;                    /* lower case */
+	char    *name;                    /* lower case, A-labels ("xn--") */
+	char    *spelling;                /* as written (U-labels kept) */
+	unsigned line;
 	bool     accept;
 	char    *relay_host;              /* NULL: MX lookup */
 	uint16_t relay_port;              /* default 25 */
@@ -155,7 +157,10 @@ struct config *config_load(const char *path, char **textp, size_t *lenp,
                            void (*errfn)(const char *line));
 void config_free(struct config *);
 
-/* Lookups used by the daemons. */
+/* Lookups used by the daemons. config_domain() finds the block of a
+ * domain written either way (U-labels or A-labels, any case, with or
+ * without a trailing dot); only a non-ASCII argument costs an IDNA2008
+ * conversion. */
 struct cfg_domain *config_domain(const struct config *, const char *domain);
 bool config_relay_allowed(const struct config *, const struct sockaddr *);
 /* lib/config_loops.c. May this client use address literals in MAIL and
