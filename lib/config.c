@@ -276,6 +276,29 @@ parse_port(const char *s, uint16_t *port)
 	return 0;
 }
 
+bool
+config_hostport_ambiguous(const char *s)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	struct in6_addr a6;
+	const char *last = strrchr(s, ':');
+	uint16_t port;
+	size_t len;
+
+	/* "::1:2525" is the address ::1:2525 and also ::1 port 2525. */
+	if (s[0] == '[' || last == NULL || strchr(s, ':') == last ||
+	    strspn(last + 1, "0123456789") != strlen(last + 1) ||
+	    parse_port(last + 1, &port) == -1 ||
+	    inet_pton(AF_INET6, s, &a6) != 1)
+		return false;
+	len = (size_t)(last - s);
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return inet_pton(AF_INET6, buf, &a6) == 1;
+}
+
 int
 config_parse_hostport(const char *s, char **hostp, uint16_t *portp)
 {
@@ -303,8 +326,10 @@ config_parse_hostport(const char *s, char **hostp, uint16_t *portp)
 			return -1;
 	} else if ((colon = strchr(s, ':')) != NULL &&
 	    strchr(colon + 1, ':') != NULL) {
-		/* Several colons and no brackets: a bare IPv6 literal. */
-		if (inet_pton(AF_INET6, s, &a6) != 1)
+		/* Several colons and no brackets: a bare IPv6 literal, unless
+		 * it could as well end in a port. */
+		if (inet_pton(AF_INET6, s, &a6) != 1 ||
+		    config_hostport_ambiguous(s))
 			return -1;
 		hlen = strlen(s);
 	} else {
