@@ -34,8 +34,8 @@ void ctl_set_token(const char *);
  * message on stderr when the answer is malformed or an error. */
 int print_pong(const struct ctl_reply *, bool json);
 int print_status(const struct ctl_reply *, bool json);
-/* Shared by the renderers: strings from ctld reduced to printable ASCII
- * (always NUL-terminated), JSON strings, a reader over an answer, and the
+/* Shared by the renderers: strings from ctld with controls and invalid
+ * UTF-8 escaped as \xHH (always NUL-terminated), JSON strings, a reader over an answer, and the
  * two failure reports (an error answer, a malformed one). */
 void out_clean(char *dst, size_t dstlen, const char *src);
 bool out_clean_lines(char *dst, size_t dstlen, const char *src);

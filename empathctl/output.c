@@ -1,12 +1,14 @@
 /* Rendering ctld's answers, as text for people or JSON for scripts. The
- * payload is read with bounds checks and its strings are reduced to
- * printable ASCII before they reach a terminal or a JSON document. */
+ * payload is read with bounds checks and its strings are escaped
+ * (textesc.h: UTF-8 kept, controls as \xHH) before they reach a
+ * terminal or a JSON document. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "empathctl.h"
 #include "proto.h"
+#include "textesc.h"
 
 #define MAX_ROWS 64     /* more daemons than this is a malformed answer */
 
@@ -22,46 +24,42 @@ struct status {
 	struct status_row rows[MAX_ROWS];
 };
 
-/* Copy a string from ctld, keeping only printable ASCII. */
+/* Copy a string from ctld: UTF-8 kept, control characters and octets
+ * that are not UTF-8 written as \xHH (textesc.h). */
 void
 out_clean(char *dst, size_t dstlen, const char *src)
 {
-	size_t i;
-
-	for (i = 0; i + 1 < dstlen && src[i] != '\0'; i++)
-		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
-	dst[i] = '\0';
+	text_escape(dst, dstlen, src, strlen(src));
 }
 
 /* Text made of lines (message headers): every line cleaned as by
  * out_clean(), CR LF turned into LF, and a last line without its end
- * given one. One pass, never past dstlen (always NUL-terminated); false
- * when the text was cut to fit. */
+ * given one. Never past dstlen (always NUL-terminated), never cut inside
+ * a character or an escape; false when the text was cut to fit. */
 bool
 out_clean_lines(char *dst, size_t dstlen, const char *src)
 {
-	const unsigned char *s = (const unsigned char *)src;
-	size_t o = 0;
+	size_t o = 0, n, len;
+	const char *nl;
 
 	if (dstlen == 0)
-		return *s == '\0';
-	for (; *s != '\0'; s++) {
-		if (*s == '\r' && s[1] == '\n')
-			continue;
-		if (o + 1 >= dstlen) {
-			dst[o] = '\0';
+		return *src == '\0';
+	dst[0] = '\0';
+	while (*src != '\0') {
+		nl = strchr(src, '\n');
+		len = nl != NULL ? (size_t)(nl - src) : strlen(src);
+		n = len;
+		if (n > 0 && src[n - 1] == '\r' && nl != NULL)
+			n--;                    /* CR LF */
+		if (text_escape(dst + o, dstlen - o, src, n) < n)
 			return false;
-		}
-		dst[o++] = *s == '\n' || (*s >= 0x20 && *s < 0x7f) ? (char)*s : '?';
-	}
-	if (o > 0 && dst[o - 1] != '\n') {
-		if (o + 1 >= dstlen) {
-			dst[o] = '\0';
+		o += strlen(dst + o);
+		if (o + 1 >= dstlen)
 			return false;
-		}
 		dst[o++] = '\n';
+		dst[o] = '\0';
+		src += len + (nl != NULL);
 	}
-	dst[o] = '\0';
 	return true;
 }
 

@@ -19,8 +19,10 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "idn.h"
 #include "log.h"
 #include "parse.h"
+#include "textesc.h"
 #include "util.h"
 
 /* A configuration is a few kilobytes; anything much larger is a mistake
@@ -274,6 +276,29 @@ parse_port(const char *s, uint16_t *port)
 	return 0;
 }
 
+bool
+config_hostport_ambiguous(const char *s)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	struct in6_addr a6;
+	const char *last = strrchr(s, ':');
+	uint16_t port;
+	size_t len;
+
+	/* "::1:2525" is the address ::1:2525 and also ::1 port 2525. */
+	if (s[0] == '[' || last == NULL || strchr(s, ':') == last ||
+	    strspn(last + 1, "0123456789") != strlen(last + 1) ||
+	    parse_port(last + 1, &port) == -1 ||
+	    inet_pton(AF_INET6, s, &a6) != 1)
+		return false;
+	len = (size_t)(last - s);
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return inet_pton(AF_INET6, buf, &a6) == 1;
+}
+
 int
 config_parse_hostport(const char *s, char **hostp, uint16_t *portp)
 {
@@ -301,8 +326,10 @@ config_parse_hostport(const char *s, char **hostp, uint16_t *portp)
 			return -1;
 	} else if ((colon = strchr(s, ':')) != NULL &&
 	    strchr(colon + 1, ':') != NULL) {
-		/* Several colons and no brackets: a bare IPv6 literal. */
-		if (inet_pton(AF_INET6, s, &a6) != 1)
+		/* Several colons and no brackets: a bare IPv6 literal, unless
+		 * it could as well end in a port. */
+		if (inet_pton(AF_INET6, s, &a6) != 1 ||
+		    config_hostport_ambiguous(s))
 			return -1;
 		hlen = strlen(s);
 	} else {
@@ -706,20 +733,14 @@ cfg_report_errors(struct parser *p)
 const char *
 cfg_show(const char *s, char *buf, size_t len)
 {
-	size_t i = 0;
+	size_t n = strlen(s), i;
 
-	buf[i++] = '"';
-	for (; *s != '\0' && i + 5 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		buf[i++] = (c < ' ' || c >= 0x7f || c == '"') ? '?' : (char)c;
-	}
-	if (*s != '\0') {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i++] = '"';
-	buf[i] = '\0';
+	/* Quoted, UTF-8 kept, controls escaped; room kept for `..."`. */
+	buf[0] = '"';
+	i = text_escape(buf + 1, len - 5, s, n);
+	if (i < n)
+		strlcat(buf, "...", len);
+	strlcat(buf, "\"", len);
 	return buf;
 }
 
@@ -839,6 +860,7 @@ config_free(struct config *cfg)
 	while ((d = TAILQ_FIRST(&cfg->domains)) != NULL) {
 		TAILQ_REMOVE(&cfg->domains, d, entry);
 		free(d->name);
+		free(d->spelling);
 		free(d->relay_host);
 		cfg_netmasks_free(&d->mx_allow);
 		free(d);
@@ -872,11 +894,20 @@ config_free(struct config *cfg)
 struct cfg_domain *
 config_domain(const struct config *cfg, const char *domain)
 {
+	char alabel[IDN_DOMAIN_MAX];
 	struct cfg_domain *d;
 	size_t len;
 
 	if (cfg == NULL || domain == NULL)
 		return NULL;
+	/* Names are stored as lower-case A-labels, so ASCII (an A-label
+	 * included) needs only a caseless compare: libidn2 is for U-labels
+	 * alone, and one that does not convert matches no block. */
+	if (idn_non_ascii(domain)) {
+		if (idn_to_ascii(domain, alabel, sizeof(alabel)) == -1)
+			return NULL;
+		domain = alabel;
+	}
 	len = strlen(domain);
 	if (len > 0 && domain[len - 1] == '.')   /* "example.org." */
 		len--;

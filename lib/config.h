@@ -58,7 +58,9 @@ TAILQ_HEAD(cfg_netmask_list, cfg_netmask);
 
 struct cfg_domain {
 	TAILQ_ENTRY(cfg_domain) entry;
-	char    *name;                    /* lower case */
+	char    *name;                    /* lower case, A-labels ("xn--") */
+	char    *spelling;                /* as written (U-labels kept) */
+	unsigned line;
 	bool     accept;
 	char    *relay_host;              /* NULL: MX lookup */
 	uint16_t relay_port;              /* default 25 */
@@ -155,7 +157,10 @@ struct config *config_load(const char *path, char **textp, size_t *lenp,
                            void (*errfn)(const char *line));
 void config_free(struct config *);
 
-/* Lookups used by the daemons. */
+/* Lookups used by the daemons. config_domain() finds the block of a
+ * domain written either way (U-labels or A-labels, any case, with or
+ * without a trailing dot); only a non-ASCII argument costs an IDNA2008
+ * conversion. */
 struct cfg_domain *config_domain(const struct config *, const char *domain);
 bool config_relay_allowed(const struct config *, const struct sockaddr *);
 /* lib/config_loops.c. May this client use address literals in MAIL and
@@ -174,9 +179,14 @@ int  config_parse_size(const char *, size_t *);        /* 512, 64K, 35M, 1G */
 int  config_parse_duration(const char *, unsigned *);  /* 30, 30s, 5m, 4h, 5d, 1h30m */
 int  config_parse_rate(const char *, double *);        /* 10/s, 600/m, 1/h: per second */
 int  config_parse_netmask(const char *, struct cfg_netmask *); /* 10.0.0.0/8, ::1 */
-/* "host:port", "[v6]:port", "host" (port 25); *hostp is allocated and
- * never has brackets. */
+/* "host:port", "[v6]:port", "[v6]", "host" (port 25); *hostp is
+ * allocated and never has brackets. Brackets hold an IPv6 address and
+ * nothing else. A bare IPv6 address is refused when it could also be
+ * read as an address and a port (config_hostport_ambiguous()). */
 int  config_parse_hostport(const char *, char **hostp, uint16_t *portp);
+/* Is s an unbracketed IPv6 address whose last group could as well be a
+ * port, "::1:2525" (::1:2525, or ::1 port 2525)? */
+bool config_hostport_ambiguous(const char *s);
 /* A numeric IPv4/IPv6 literal (brackets allowed) or "localhost". */
 int  config_parse_listen_addr(const char *, uint16_t port,
                               struct sockaddr_storage *, socklen_t *);

@@ -25,7 +25,11 @@ cfg_set_route(struct parser *p, char **hostp, uint16_t *portp, char *s,
 	char *host;
 	uint16_t port;
 
-	if (config_parse_hostport(s, &host, &port) == -1)
+	if (config_hostport_ambiguous(s))
+		cfg_error(p, line, "ambiguous relay %s: an IPv6 address with a "
+		    "port goes in brackets, \"[address]:port\", an address alone "
+		    "as \"[address]\"", cfg_show(s, qbuf, sizeof(qbuf)));
+	else if (config_parse_hostport(s, &host, &port) == -1)
 		cfg_error(p, line, "invalid relay %s (\"host\", \"host:port\" or"
 		    " \"[IPv6]:port\")", cfg_show(s, qbuf, sizeof(qbuf)));
 	else if (*hostp != NULL) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "textesc.h"
 
 #define LOG_LINE_MAX 8192
 
@@ -77,81 +78,32 @@ log_level_enabled(enum log_level l)
 	return l <= lg.level;
 }
 
-/* Length of a well-formed UTF-8 sequence at p (at most n bytes), or 0. */
-static size_t
-utf8_seq(const unsigned char *p, size_t n)
-{
-	size_t len, i;
-	unsigned cp;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		cp = p[0] & 0x07;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	/* Reject overlong forms, surrogates and code points past U+10FFFF. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
 /* Append s to buf[*off..cap) as the inside of a JSON string. Stops (and
  * returns false) rather than split an escape when space runs out. */
 static bool
 json_append(char *buf, size_t *off, size_t cap, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), i = 0, k;
-	char esc[8];
-	const char *add;
-	size_t addlen;
+	size_t n = strlen(s), used;
 
-	while (i < n) {
-		unsigned char c = p[i];
+	if (*off >= cap)
+		return n == 0;
+	used = text_escape_json(buf + *off, cap - *off, s, n);
+	*off += strlen(buf + *off);
+	return used == n;
+}
 
-		addlen = 1;
-		add = (const char *)&p[i];
-		k = 1;
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			add = esc;
-			addlen = 2;
-		} else if (c < 0x20 || c == 0x7f) {
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			add = esc;
-			addlen = 6;
-		} else if (c >= 0x80) {
-			k = utf8_seq(&p[i], n - i);
-			if (k == 0) {
-				/* Not UTF-8: keep the JSON valid. */
-				add = "\\ufffd";
-				addlen = 6;
-				k = 1;
-			} else
-				addlen = k;
-		}
-		if (*off + addlen >= cap)
-			return false;
-		memcpy(buf + *off, add, addlen);
-		*off += addlen;
-		i += k;
+/* The message of a text line: controls and bytes that are not UTF-8
+ * escaped (whatever the caller did), a cut one ending in "...". */
+static const char *
+text_msg(const char *msg, char *buf, size_t len)
+{
+	size_t n = strlen(msg);
+
+	if (text_escape(buf, len, msg, n) < n) {
+		text_escape(buf, len - 3, msg, n);
+		strlcat(buf, "...", len);
 	}
-	return true;
+	return buf;
 }
 
 static void
@@ -159,6 +111,7 @@ emit_fields(enum log_level level, const char *msg, const struct log_field *f,
     size_t nf)
 {
 	char line[LOG_LINE_MAX + 512];
+	char safe[LOG_LINE_MAX];
 	char ts[40];
 	struct timespec now;
 	struct tm tm;
@@ -209,10 +162,12 @@ emit_fields(enum log_level level, const char *msg, const struct log_field *f,
 		off += 3;
 	} else if (lg.target == LOGT_SYSLOG) {
 		/* syslog adds time, ident and pid itself. */
-		off = (size_t)snprintf(line, sizeof(line), "%s", msg);
+		off = (size_t)snprintf(line, sizeof(line), "%s",
+		    text_msg(msg, safe, sizeof(safe)));
 	} else {
 		n = snprintf(line, sizeof(line), "%s %s[%ld]: %s: %s\n", ts,
-		    lg.ident, (long)getpid(), level_names[level], msg);
+		    lg.ident, (long)getpid(), level_names[level],
+		    text_msg(msg, safe, sizeof(safe)));
 		off = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
 		line[off - 1] = '\n';
 	}
@@ -346,20 +301,17 @@ fatalx(const char *fmt, ...)
 const char *
 log_sanitize(const char *in, char *out, size_t outlen)
 {
-	size_t i, n;
+	size_t n;
 
 	if (outlen == 0)
 		return out;
 	if (in == NULL)
 		in = "(null)";
 	n = strlen(in);
-	for (i = 0; i < n && i < outlen - 1; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		out[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+	/* A cut result ends in "..." when there is room for it. */
+	if (text_escape(out, outlen, in, n) < n && outlen >= 4) {
+		text_escape(out, outlen - 3, in, n);
+		strlcat(out, "...", outlen);
 	}
-	out[i] = '\0';
-	if (i < n && outlen >= 4)
-		memcpy(out + outlen - 4, "...", 4);
 	return out;
 }

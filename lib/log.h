@@ -35,8 +35,10 @@ struct log_field {
 void log_fields(enum log_level, const struct log_field *, size_t nfields,
     const char *, ...) __attribute__((format(printf, 4, 5)));
 
-/* Make a string from the network safe to put in a log line: control
- * characters and non-ASCII become '?' and the result is truncated. */
+/* Make a string from the network safe to put in a log line: UTF-8 is
+ * kept, control characters and octets that are not UTF-8 become \xHH
+ * (text_escape() of textesc.h), and a result cut to fit ends in "...".
+ * Text lines get the same escaping again, which changes nothing. */
 const char *log_sanitize(const char *in, char *out, size_t outlen);
 
 #endif

@@ -88,9 +88,11 @@ void cfg_netmasks_free(struct cfg_netmask_list *);
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "idn.h"
 #include "log.h"
 #include "util.h"
 %}
@@ -837,19 +839,43 @@ relay_add(struct parser *p, char *s, unsigned line)
 static void
 domain_begin(struct parser *p, char *name, unsigned line)
 {
-	char qbuf[80];
-	struct cfg_domain *d = xcalloc(1, sizeof(*d));
+	char qbuf[80], qbuf2[80], alabel[IDN_DOMAIN_MAX] = "";
+	struct cfg_domain *d = xcalloc(1, sizeof(*d)), *other;
 	size_t len = strlen(name), i;
+	bool idn;
 
+	d->spelling = xstrdup(name);
+	d->line = line;
 	if (len > 1 && name[len - 1] == '.')
 		name[--len] = '\0';
 	for (i = 0; i < len; i++)
 		name[i] = (char)tolower((unsigned char)name[i]);
-	if (len == 0 || len > 253 || name[0] == '.' || name[0] == '-' ||
-	    strstr(name, "..") != NULL || !valid_chars(name, "-._"))
+	/* U-labels or A-labels: kept as the A-label form (IDNA2008, RFC
+	 * 5891 section 4), which is what config_domain() compares. */
+	idn = idn_non_ascii(name) || strstr(name, "xn--") != NULL;
+	if (idn && (idn_to_ascii(name, alabel, sizeof(alabel)) == -1 ||
+	    strlen(alabel) > 253))
+		cfg_error(p, line, "invalid domain %s (not an IDNA2008 name)",
+		    Q(d->spelling));
+	else if (!idn && (len == 0 || len > 253 || name[0] == '.' ||
+	    name[0] == '-' || strstr(name, "..") != NULL ||
+	    !valid_chars(name, "-._")))
 		cfg_error(p, line, "invalid domain %s", Q(name));
-	else if (config_domain(p->cfg, name) != NULL)
-		cfg_error(p, line, "duplicate domain %s", Q(name));
+	else if ((other = config_domain(p->cfg, idn ? alabel : name)) != NULL) {
+		/* Cite the other block when the spellings differ by more
+		 * than case. */
+		if (strcasecmp(other->spelling, d->spelling) == 0)
+			cfg_error(p, line, "duplicate domain %s",
+			    Q(idn ? d->spelling : name));
+		else
+			cfg_error(p, line, "duplicate domain %s (line %u has "
+			    "it as %s)", Q(idn ? d->spelling : name), other->line,
+			    cfg_show(other->spelling, qbuf2, sizeof(qbuf2)));
+	}
+	if (idn && alabel[0] != '\0') {
+		free(name);
+		name = xstrdup(alabel);
+	}
 	d->name = name;
 	d->relay_port = 25;
 	d->accept_invalid_certs = -1;

@@ -1,7 +1,7 @@
 /* empathctl's rendering of ctld's answers: hostile message headers in a
  * `queue view` answer (longer than any buffer, without line ends, with
  * control bytes and invalid UTF-8) are cleaned and cut, never written
- * past a buffer (the sanitizer build checks that), and `system status`
+ * past a buffer (the sanitizer build checks that), UTF-8 is kept, and `system status`
  * fails while a daemon is down. */
 // LINK: empathctl/output.c empathctl/queue_output.c
 #include <check.h>
@@ -12,6 +12,7 @@
 
 #include "../../empathctl/empathctl.h"
 #include "proto.h"
+#include "textesc.h"
 
 static struct ctl_reply reply;          /* 1 MiB: off the stack */
 static char out[Q_VIEW_HEADERS + 2];
@@ -85,12 +86,24 @@ render_view(bool json, int *rv)
 	return text;
 }
 
+/* Only LF, printable ASCII and well-formed UTF-8 other than C1
+ * controls may reach the terminal. */
 static void
 assert_printable(const char *s)
 {
-	for (; *s != '\0'; s++)
-		ck_assert_msg(*s == '\n' || (*s >= 0x20 && *s < 0x7f),
-		    "byte 0x%02x printed", (unsigned char)*s);
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), k;
+	unsigned cp;
+
+	while (*p != '\0') {
+		if (*p == '\n' || (*p >= 0x20 && *p < 0x7f)) {
+			p++;
+			continue;
+		}
+		k = utf8_seq(p, n - (size_t)(p - (const unsigned char *)s), &cp);
+		ck_assert_msg(k > 0 && cp >= 0xa0, "byte 0x%02x printed", *p);
+		p += k;
+	}
 }
 
 START_TEST(clean_lines_keeps_lines_and_cleans_bytes)
@@ -98,13 +111,45 @@ START_TEST(clean_lines_keeps_lines_and_cleans_bytes)
 	char buf[64];
 
 	ck_assert(out_clean_lines(buf, sizeof(buf), "A: b\r\nC: \x1b[2J\xff\xc3\x28\r\n"));
-	ck_assert_str_eq(buf, "A: b\nC: ?[2J??" "(\n");
+	ck_assert_str_eq(buf, "A: b\nC: \\x1b[2J\\xff\\xc3" "(\n");
 	ck_assert(out_clean_lines(buf, sizeof(buf), "no end"));
 	ck_assert_str_eq(buf, "no end\n");
 	ck_assert(out_clean_lines(buf, sizeof(buf), "bare\rcr\t"));
-	ck_assert_str_eq(buf, "bare?cr?\n");
+	ck_assert_str_eq(buf, "bare\\x0dcr\\x09\n");
 	ck_assert(out_clean_lines(buf, sizeof(buf), ""));
 	ck_assert_str_eq(buf, "");
+	ck_assert(out_clean_lines(buf, sizeof(buf),
+	    "From: j\xc3\xb6rg@b\xc3\xbc" "cher.test\r\n\r\n"));
+	ck_assert_str_eq(buf, "From: j\xc3\xb6rg@b\xc3\xbc" "cher.test\n\n");
+}
+END_TEST
+
+START_TEST(clean_keeps_utf8_and_escapes_controls)
+{
+	char buf[32];
+	size_t len;
+
+	out_clean(buf, sizeof(buf), "j\xc3\xb6rg@b\xc3\xbc" "cher.test");
+	ck_assert_str_eq(buf, "j\xc3\xb6rg@b\xc3\xbc" "cher.test");
+	out_clean(buf, sizeof(buf), "\x1b[31mred\xff\xc2\x9b");
+	ck_assert_str_eq(buf, "\\x1b[31mred\\xff\\xc2\\x9b");
+	/* Cut at every size: NUL-terminated inside, whole characters and
+	 * escapes only ("\xc3\xb6" is 2 octets, "\x01" becomes 4). */
+	for (len = 0; len <= 12; len++) {
+		static const char *const fits[] = { "", "", "", "\xc3\xb6",
+		    "\xc3\xb6", "\xc3\xb6", "\xc3\xb6", "\xc3\xb6\\x01",
+		    "\xc3\xb6\\x01", "\xc3\xb6\\x01\xc3\xb6",
+		    "\xc3\xb6\\x01\xc3\xb6", "\xc3\xb6\\x01\xc3\xb6",
+		    "\xc3\xb6\\x01\xc3\xb6" };
+
+		memset(buf, '#', sizeof(buf));
+		out_clean(buf, len, "\xc3\xb6\x01\xc3\xb6");
+		if (len == 0)
+			ck_assert_int_eq(buf[0], '#');
+		else
+			ck_assert_str_eq(buf, fits[len]);
+		ck_assert_int_eq(buf[len], '#');
+	}
 }
 END_TEST
 
@@ -226,6 +271,28 @@ START_TEST(view_of_ordinary_headers_is_whole)
 }
 END_TEST
 
+START_TEST(view_of_utf8_headers_keeps_them)
+{
+	char *text;
+	int rv;
+
+	view_reply("Subject: gr\xc3\xbc\xc3\x9f \x1b[2J\r\nTo: <j\xc3\xb6rg@b\xc3\xbc"
+	    "cher.test>\r\n");
+	text = render_view(false, &rv);
+	ck_assert_int_eq(rv, EXIT_OK);
+	assert_printable(text);
+	ck_assert_ptr_nonnull(strstr(text, "Subject: gr\xc3\xbc\xc3\x9f \\x1b[2J\n"
+	    "To: <j\xc3\xb6rg@b\xc3\xbc" "cher.test>\n"));
+	free(text);
+	text = render_view(true, &rv);
+	ck_assert_int_eq(rv, EXIT_OK);
+	assert_printable(text);
+	ck_assert_ptr_nonnull(strstr(text, "Subject: gr\xc3\xbc\xc3\x9f \\\\x1b[2J\\n"
+	    "To: <j\xc3\xb6rg@b\xc3\xbc" "cher.test>\\n"));
+	free(text);
+}
+END_TEST
+
 static void
 status_reply(uint32_t deliverd_running)
 {
@@ -277,6 +344,8 @@ suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, clean_lines_keeps_lines_and_cleans_bytes);
 	tcase_add_test(tc, clean_lines_cuts_at_every_size);
+	tcase_add_test(tc, clean_keeps_utf8_and_escapes_controls);
+	tcase_add_test(tc, view_of_utf8_headers_keeps_them);
 	tcase_add_test(tc, clean_lines_of_a_huge_line_stays_in_bounds);
 	tcase_add_test(tc, view_of_one_megabyte_line_is_cut);
 	tcase_add_test(tc, view_of_a_line_just_too_long_is_cut);

@@ -1,5 +1,6 @@
 /* lib/log.c: line formats (text and JSON), levels, bounds, errno. */
 #include <check.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "textesc.h"
 #include "util.h"
 
 static int saved_stderr = -1, cap[2];
@@ -110,6 +112,12 @@ START_TEST(json_format)
 	ck_assert_ptr_nonnull(strstr(s, "\"msg\":\"say \\\"hi\\\" \\\\ "
 	    "\\u0001\\u0009\\u000a caf\xc3\xa9 bad\\ufffd end\"}\n"));
 	ck_assert_ptr_eq(strchr(s, '\n'), s + strlen(s) - 1);   /* one line */
+
+	/* A C1 control is escaped too; UTF-8 stays raw. */
+	capture();
+	log_warnx("csi\xc2\x9b j\xc3\xb6rg@b\xc3\xbc" "cher.test");
+	ck_assert_ptr_nonnull(strstr(captured(), "\"msg\":\"csi\\u009b "
+	    "j\xc3\xb6rg@b\xc3\xbc" "cher.test\"}\n"));
 }
 END_TEST
 
@@ -146,13 +154,60 @@ END_TEST
 START_TEST(sanitize)
 {
 	char buf[8], big[64];
+	size_t len;
 
-	ck_assert_str_eq(log_sanitize("a\r\nb\x80\x7f~", big, sizeof(big)), "a??b??~");
+	/* UTF-8 kept, controls and invalid octets as \xHH (textesc.h). */
+	ck_assert_str_eq(log_sanitize("j\xc3\xb6rg@b\xc3\xbc" "cher.test", big,
+	    sizeof(big)), "j\xc3\xb6rg@b\xc3\xbc" "cher.test");
+	ck_assert_str_eq(log_sanitize("a\r\nb\x80\x7f~", big, sizeof(big)),
+	    "a\\x0d\\x0ab\\x80\\x7f~");
+	ck_assert_str_eq(log_sanitize("\x1b[31mred\xff", big, sizeof(big)),
+	    "\\x1b[31mred\\xff");
 	ck_assert_str_eq(log_sanitize("abcdefg", buf, sizeof(buf)), "abcdefg");
 	ck_assert_str_eq(log_sanitize("abcdefgh", buf, sizeof(buf)), "abcd...");
 	ck_assert_str_eq(log_sanitize("", buf, sizeof(buf)), "");
 	ck_assert_str_eq(log_sanitize("abc", buf, 2), "a");
 	ck_assert_str_eq(log_sanitize(NULL, big, sizeof(big)), "(null)");
+	/* A cut lands between characters and escapes, never inside. */
+	ck_assert_str_eq(log_sanitize("ab\xc3\xb6\xc3\xb6\xc3\xb6", buf, sizeof(buf)),
+	    "ab\xc3\xb6...");
+	ck_assert_str_eq(log_sanitize("a\x1b\x1b\x1b", buf, sizeof(buf)), "a...");
+	for (len = 1; len <= sizeof(big); len++) {
+		char again[64];
+		const char *b;
+
+		memset(big, '#', sizeof(big));
+		log_sanitize("\xc3\xb6\x01\xe2\x82\xac\xff", big, len);
+		ck_assert_uint_lt(strlen(big), len);
+		/* No half character: escaping again changes nothing... */
+		text_escape(again, sizeof(again), big, strlen(big));
+		ck_assert_str_eq(again, big);
+		/* ... and no half escape. */
+		for (b = big; (b = strchr(b, '\\')) != NULL; b++)
+			ck_assert_msg(b[1] == 'x' && isxdigit((unsigned char)b[2]) &&
+			    isxdigit((unsigned char)b[3]), "cut escape at %zu: %s",
+			    len, big);
+	}
+}
+END_TEST
+
+/* Text lines keep UTF-8 and escape what the caller did not. */
+START_TEST(text_lines_escape_controls)
+{
+	const char *s;
+
+	log_init("smtpd", 1, 0);
+	capture();
+	log_info("rcpt j\xc3\xb6rg@b\xc3\xbc" "cher.test \x1b[31m bad\xff\r\nnext");
+	s = captured();
+	ck_assert_ptr_nonnull(strstr(s, ": info: rcpt j\xc3\xb6rg@b\xc3\xbc"
+	    "cher.test \\x1b[31m bad\\xff\\x0d\\x0anext\n"));
+	ck_assert_ptr_eq(strchr(s, '\n'), s + strlen(s) - 1);   /* one line */
+
+	/* An escaped message is not escaped again. */
+	capture();
+	log_info("%s", "\\x1b");
+	ck_assert_ptr_nonnull(strstr(captured(), ": info: \\x1b\n"));
 }
 END_TEST
 
@@ -195,6 +250,7 @@ log_suite(void)
 	tcase_add_test(tc, json_format);
 	tcase_add_test(tc, lines_are_bounded);
 	tcase_add_test(tc, sanitize);
+	tcase_add_test(tc, text_lines_escape_controls);
 	tcase_add_exit_test(tc, fatalx_exits, 1);
 	tcase_add_exit_test(tc, fatal_exits, 1);
 	suite_add_tcase(s, tc);
