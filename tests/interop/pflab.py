@@ -348,8 +348,8 @@ class PostfixLab(unittest.TestCase):
                     "smtpv unix - - n - - smtp -o smtp_tls_security_level=verify "
                     f"-o smtp_tls_CAfile={cls.ca} -o smtp_tls_verify_cert_match=hostname"]
         cls.postfix = Postfix(os.path.join(cls.tmp, "pf"), main, services, maps)
-        cls.postfix.start()
         cls._stack.append(cls.postfix.stop)
+        cls.postfix.start()
 
         # deliverd reads its CA store from SSL_CERT_FILE when it makes
         # its TLS context: trust the test CA only.
@@ -423,10 +423,11 @@ class PostfixLab(unittest.TestCase):
     def to_empath(self, *args, **kw):
         return self.submit(self.empath.port, *args, **kw)
 
-    def sink_messages(self, rcpt, n=1, timeout=WAIT, postfix_gives_up=True):
+    def sink_messages(self, rcpt, n=1, timeout=WAIT, fail_fast=True):
         """The sink's messages to rcpt, once there are at least n. Fails
         at once when Postfix or Empath logs that it bounced or deferred
-        rcpt (unless postfix_gives_up is false: the test wants that)."""
+        rcpt (unless fail_fast is false: a deferral may be followed by
+        an immediate retry)."""
         rx = re.compile(rf"\w+: to=<{re.escape(rcpt)}>, .*status=(bounced|deferred).*")
 
         def got():
@@ -436,7 +437,7 @@ class PostfixLab(unittest.TestCase):
             if len(ms) >= n:
                 return ms
             for who, obj in (("Postfix", self.postfix), ("Empath", self.empath)):
-                m = rx.search(obj.log()) if postfix_gives_up else None
+                m = rx.search(obj.log()) if fail_fast else None
                 if m:
                     raise AssertionError(f"no message to <{rcpt}> at the sink: {who} "
                                          f"logged {m.group(0)}")
@@ -444,9 +445,12 @@ class PostfixLab(unittest.TestCase):
         try:
             return wait_until(got, timeout, interval=0.1,
                               what=f"{n} message(s) to <{rcpt}> at the sink")
-        except AssertionError:
-            self.postfix.flush()
-            raise
+        except AssertionError as e:
+            if "timed out" not in str(e):
+                raise
+            said = [ln for obj in (self.empath, self.postfix)
+                    for ln in obj.log().splitlines() if f"to=<{rcpt}>" in ln]
+            raise AssertionError(f"{e}; the logs say:\n" + "\n".join(said[-6:])) from None
 
     def sink_commands(self, prefix):
         with self.sink.cond:
