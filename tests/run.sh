@@ -1,7 +1,8 @@
 #!/bin/sh
 # Run every test of a build: the check unit test binaries in BUILD/tests/,
-# then the end-to-end suite (tests/e2e, Python unittest) against the
-# binaries in BUILD. Ends with one line `check: N passed, M failed[, K
+# then the end-to-end suite (tests/e2e, Python unittest) and the
+# interoperability suite (tests/interop, against a real Postfix) against
+# the binaries in BUILD. Ends with one line `check: N passed, M failed[, K
 # skipped]` and a non-zero status when anything failed.
 #   usage: sh tests/run.sh BUILD
 set -u
@@ -58,19 +59,28 @@ for t in "$BUILD"/tests/test_*; do
 done
 [ "$found" -eq 1 ] || echo "(no unit test binaries found)"
 
-# --- end-to-end tests ------------------------------------------------------
-echo "== end-to-end tests (tests/e2e against $BUILD)"
-if [ -x "$BUILD/empath-master" ]; then
+# --- end-to-end and interoperability tests ---------------------------------
+# suite NAME DIR: run the Python unittest files DIR/test_*.py against the
+# binaries in BUILD and add up unittest's counts.
+suite() {
+	name=$1
+	dir=$2
+	echo "== $name tests ($dir against $BUILD)"
+	if ! [ -x "$BUILD/empath-master" ]; then
+		echo "FAIL: $BUILD/empath-master is not built"
+		failed=$((failed + 1))
+		return
+	fi
 	# unittest writes its report to stderr; keep a copy to count from,
 	# while still streaming it.
 	{
 		EMPATH_BUILD="$BUILD" python3 -m unittest discover -v \
-		    -s tests/e2e -t tests/e2e -p 'test_*.py' 2>&1
-		echo $? >"$tmp/e2e.rc"
-	} | tee "$tmp/e2e.out"
-	rc=$(cat "$tmp/e2e.rc" 2>/dev/null || echo 1)
-	ran=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\} in .*/\1/p' "$tmp/e2e.out" | tail -n 1)
-	last=$(grep -E '^(OK|FAILED)( \(.*\))?$' "$tmp/e2e.out" | tail -n 1)
+		    -s "$dir" -t "$dir" -p 'test_*.py' 2>&1
+		echo $? >"$tmp/$name.rc"
+	} | tee "$tmp/$name.out"
+	rc=$(cat "$tmp/$name.rc" 2>/dev/null || echo 1)
+	ran=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\} in .*/\1/p' "$tmp/$name.out" | tail -n 1)
+	last=$(grep -E '^(OK|FAILED)( \(.*\))?$' "$tmp/$name.out" | tail -n 1)
 	# "FAILED (failures=1, errors=2, skipped=3)": one count, 0 if absent.
 	num() {
 		v=$(echo "$last" | sed -n "s/.*[(,] *$1=\([0-9]*\).*/\1/p")
@@ -79,23 +89,25 @@ if [ -x "$BUILD/empath-master" ]; then
 	ef=$(($(num failures) + $(num errors) + $(num 'unexpected successes')))
 	es=$(($(num skipped) + $(num 'expected failures')))
 	if [ -z "$ran" ]; then
-		echo "FAIL: the end-to-end suite did not run (status $rc)"
+		echo "FAIL: the $name suite did not run (status $rc)"
 		failed=$((failed + 1))
-	else
-		if [ "$rc" -ne 0 ] && [ "$ef" -eq 0 ]; then
-			echo "FAIL: the end-to-end suite exited with status $rc"
-			ef=1
-		fi
-		p=$((ran - ef - es))
-		[ "$p" -ge 0 ] || p=0
-		passed=$((passed + p))
-		failed=$((failed + ef))
-		skipped=$((skipped + es))
+		return
 	fi
-else
-	echo "FAIL: $BUILD/empath-master is not built"
-	failed=$((failed + 1))
-fi
+	if [ "$rc" -ne 0 ] && [ "$ef" -eq 0 ]; then
+		echo "FAIL: the $name suite exited with status $rc"
+		ef=1
+	fi
+	p=$((ran - ef - es))
+	[ "$p" -ge 0 ] || p=0
+	passed=$((passed + p))
+	failed=$((failed + ef))
+	skipped=$((skipped + es))
+}
+
+suite end-to-end tests/e2e
+# A real Postfix on loopback (instances of its own; root only, else the
+# classes are skipped), relaying into Empath and receiving from it.
+suite interop tests/interop
 
 summary="check: $passed passed, $failed failed"
 [ "$skipped" -eq 0 ] || summary="$summary, $skipped skipped"

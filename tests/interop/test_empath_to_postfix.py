@@ -1,0 +1,152 @@
+"""Empath delivers to a real Postfix: plain and over STARTTLS verified
+against a test CA, with the DSN parameters (RFC 3461) passed on, an 8-bit
+body converted for a server without 8BITMIME (RFC 6152), and a server that
+takes fewer recipients per message than Empath has (452, RFC 5321 section
+4.5.3.1.10)."""
+
+import email
+import email.policy
+import glob
+import os
+import re
+import time
+import unittest
+
+from pflab import PF_HOSTNAME, PostfixLab, split_trace, unique, wait_until
+
+HOSTNAME = "test.empath.local"
+
+
+def message(rcpt, subject, body, headers=""):
+    return (f"From: sender@sink.test\r\nTo: {rcpt}\r\nSubject: {subject}\r\n"
+            f"Date: Sun, 06 Dec 2026 01:00:00 +0000\r\n"
+            f"Message-ID: <{subject}.{rcpt}>\r\n{headers}\r\n").encode() + body
+
+
+TRICKY = (b"first line\r\n.\r\n..two dots\r\n.leading dot\r\ntrailing space  \r\n"
+          b"\ttab line\r\n" + b"y" * 900 + b"\r\n\r\nlast\r\n")
+
+
+class EmpathToPostfixTest(PostfixLab):
+
+    def assert_through_postfix(self, got, msg, tls=False):
+        """got (at the sink, from Postfix) is msg with Postfix's and
+        Empath's Received: fields on top."""
+        traces, rest = split_trace(got.data)
+        self.assertEqual(rest, msg, "the body changed on the way Empath -> Postfix")
+        self.assertEqual(len(traces), 2, traces)
+        self.assertIn(f"by {PF_HOSTNAME} (Postfix) with ESMTP{'S' if tls else ''} ", traces[0])
+        self.assertIn(f"from {HOSTNAME} ", traces[0])
+        self.assertIn(f"by {HOSTNAME} (Empath)", traces[1])
+        return traces
+
+    def test_plain_relay_keeps_the_bytes(self):
+        rcpt = unique("plain") + "@pf.test"
+        msg = message(rcpt, "plain", TRICKY)
+        self.to_empath("sender@sink.test", [rcpt], msg)
+        (got,) = self.sink_messages(rcpt)
+        self.assertEqual(got.mail_from, "sender@sink.test")
+        self.assertEqual(got.helo, PF_HOSTNAME)
+        traces = self.assert_through_postfix(got, msg)
+        self.assertNotIn("using TLS", traces[0])
+        self.wait_empath_log(rf"to=<{re.escape(rcpt)}>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:"
+                             rf"{self.pf_ports['plain']}, .*status=sent")
+
+    def test_starttls_required_verified_against_the_ca(self):
+        rcpt = unique("tls") + "@pftls.test"
+        msg = message(rcpt, "tls", b"to Postfix over verified TLS\r\n")
+        self.to_empath("sender@sink.test", [rcpt], msg)
+        (got,) = self.sink_messages(rcpt)
+        traces = self.assert_through_postfix(got, msg, tls=True)
+        self.assertRegex(traces[0], r"\(using TLSv1\.[23] with cipher ")
+        self.wait_empath_log(r"Trusted TLS connection established to "
+                             rf"mx\.pf\.test\[127\.0\.0\.1\]:{self.pf_ports['tls']}")
+        self.postfix.wait_log(r"TLS connection established from \S+\[127\.0\.0\.1\]: "
+                              r"TLSv1\.[23]")
+
+    def test_notify_success_gets_postfix_delivered_dsn_not_empath_relayed(self):
+        # Postfix delivers into a mailbox and, asked by NOTIFY=SUCCESS,
+        # returns a "delivered" DSN with the ENVID (RFC 3464); Empath
+        # passed the request on to a DSN-capable server, so it sends no
+        # "relayed" notice of its own (RFC 3461 section 6.2.3).
+        sender = unique("dsnsender") + "@sink.test"
+        envid = "ENV-" + unique("e")
+        msg = message("env@vm.test", "dsn", b"please confirm\r\n")
+        self.to_empath(sender, ["env@vm.test"], msg,
+                       mail_options=["RET=HDRS", f"ENVID={envid}"],
+                       rcpt_options=["NOTIFY=SUCCESS", "ORCPT=rfc822;env@vm.test"])
+        self.postfix.wait_log(r"to=<env@vm\.test>, relay=virtual, .*status=sent \(delivered")
+        files = glob.glob(os.path.join(self.postfix.vmail, "vm", "env", "new", "*"))
+        with open(max(files, key=os.path.getmtime), "rb") as f:
+            stored = f.read()
+        self.assertTrue(stored.endswith(msg.replace(b"\r\n", b"\n")),
+                        "the mailbox copy differs from the message sent")
+        def delivered_dsn():
+            with self.sink.cond:
+                ms = [m for m in self.sink.messages if sender in m.rcpts]
+            return [m for m in ms
+                    if re.search(rb"(?im)^Action: delivered", m.data)
+                    and f"Original-Envelope-Id: {envid}".encode() in m.data
+                    and re.search(rb"(?im)^Reporting-MTA: dns; ?" +
+                                  re.escape(PF_HOSTNAME.encode()), m.data)]
+        try:
+            wait_until(delivered_dsn, 15, interval=0.1,
+                       what="Postfix's delivered DSN with the ENVID at the sink")
+        except AssertionError as e:
+            got = [m.data[:600] for m in self.sink.messages if sender in m.rcpts]
+            raise AssertionError(f"{e}; the sender got: {got}") from None
+        time.sleep(1.0)      # a relayed notice from Empath would be here by now
+        relayed = [m for m in self.sink_messages(sender)
+                   if re.search(rb"(?im)^Action: relayed", m.data)]
+        self.assertEqual(relayed, [], "Empath sent a relayed notice")
+
+    def test_notify_never_reaches_postfix(self):
+        # Postfix's next hop refuses the recipient after Postfix took it
+        # from Empath; with NOTIFY=NEVER passed on, Postfix bounces nothing.
+        sender = unique("never") + "@sink.test"
+        rcpt = unique("gone") + "@pf.test"
+        self.sink.rcpt_reply(rcpt, 550, "5.1.1 no such mailbox")
+        self.to_empath(sender, [rcpt], message(rcpt, "never", b"no news\r\n"),
+                       rcpt_options=["NOTIFY=NEVER"])
+        self.wait_empath_log(rf"to=<{re.escape(rcpt)}>, relay=127\.0\.0\.1.*status=sent")
+        m = self.postfix.wait_log(rf"(\w+): to=<{re.escape(rcpt)}>, .*status=bounced")
+        qid = m.group(1)
+        self.postfix.wait_log(rf"{qid}: removed")
+        self.assertIsNone(re.search(rf"{qid}: sender non-delivery notification",
+                                    self.postfix.log()),
+                          "Postfix bounced although the sender asked NOTIFY=NEVER")
+
+    def test_8bit_body_is_converted_for_a_server_without_8bitmime(self):
+        rcpt = unique("eight") + "@pf8.test"
+        text = "Grüße aus Köln – ünïcödé ✓\r\n" * 3 + "=equals and a tab\there\r\n"
+        msg = message(rcpt, "8bit", text.encode(),
+                      "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                      "Content-Transfer-Encoding: 8bit\r\n")
+        self.to_empath("sender@sink.test", [rcpt], msg, mail_options=["BODY=8BITMIME"])
+        (got,) = self.sink_messages(rcpt)
+        self.assertTrue(all(b < 0x80 for b in got.data),
+                        "8-bit bytes reached a server that did not announce 8BITMIME")
+        _, rest = split_trace(got.data)
+        parsed = email.message_from_bytes(rest, policy=email.policy.default)
+        self.assertEqual(parsed["Content-Transfer-Encoding"].lower(), "quoted-printable")
+        self.assertEqual(parsed["Subject"], "8bit")
+        self.assertEqual(parsed.get_payload(decode=True), text.encode())
+
+    def test_452_too_many_recipients_delivers_all_at_once(self):
+        # Postfix takes 2 recipients per message (452 4.5.3 for more);
+        # Empath sends the rest in further transactions at once, not
+        # after a retry interval (10 minutes here).
+        rcpts = [unique(f"lim{i}") + "@pflim.test" for i in range(5)]
+        msg = message("many@pflim.test", "limits", b"five recipients\r\n")
+        start = time.monotonic()
+        self.to_empath("sender@sink.test", rcpts, msg)
+        for r in rcpts:
+            (got,) = self.sink_messages(r, timeout=15, fail_fast=False)
+            traces, rest = split_trace(got.data)
+            self.assertEqual(rest, msg)
+        self.assertLess(time.monotonic() - start, 15)
+        self.postfix.wait_log(r"too many recipients|4\.5\.3")
+
+
+if __name__ == "__main__":
+    unittest.main()
