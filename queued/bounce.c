@@ -25,6 +25,7 @@
 #include "dsn.h"
 #include "log.h"
 #include "queued.h"
+#include "retry.h"
 #include "spool.h"
 #include "util.h"
 
@@ -187,6 +188,7 @@ make_notice(const char *msgid, bool delay)
 	int fd = -1, ofd = -1, a;
 	uint32_t clear;
 	struct stat sb;
+	int64_t now = wall_s();
 
 	env_init(&orig);
 	env_init(&env);
@@ -208,8 +210,11 @@ make_notice(const char *msgid, bool delay)
 		dr[k].remote = rc[i].last_host;
 		dr[k].attempts = rc[i].attempts;
 		dr[k].last_attempt = rc[i].last_attempt;
-		if (delay && cfg->delivery.expire > 0)
-			dr[k].retry_until = orig.created + cfg->delivery.expire;
+		/* The real end: expire, or max-attempts when it comes first. */
+		if (delay)
+			dr[k].retry_until = retry_until(&cfg->delivery,
+			    rc[i].attempts, orig.created,
+			    rc[i].next_attempt > now ? rc[i].next_attempt : now);
 		nt->rcptid[k] = rc[i].id;
 		nt->clear[k] = clear;
 		k++;
@@ -243,7 +248,7 @@ make_notice(const char *msgid, bool delay)
 	info.orig_sender = orig.sender;
 	info.envid = orig.envid;
 	info.arrival = orig.created;
-	info.now = wall_s();
+	info.now = now;
 	info.ret_full = orig.ret == DSN_RET_FULL;
 	info.return_limit = cfg->dsn_return_limit;
 	info.nrcpt = k;
