@@ -250,6 +250,7 @@ make_notice(const char *msgid, bool delay)
 	info.arrival = orig.created;
 	info.now = now;
 	info.ret_full = orig.ret == DSN_RET_FULL;
+	info.smtputf8 = orig.smtputf8;
 	info.return_limit = cfg->dsn_return_limit;
 	info.nrcpt = k;
 	info.rcpt = dr;
@@ -264,7 +265,8 @@ make_notice(const char *msgid, bool delay)
 	env.helo = xstrdup(info.reporting_mta);
 	env.client_addr = xstrdup("localhost");
 	env.body = xstrdup(eightbit ? "8BITMIME" : "7BIT");
-	env.smtputf8 = orig.smtputf8;
+	/* An internationalised notice (RFC 6533) goes out as SMTPUTF8. */
+	env.smtputf8 = dsn_global(&info);
 	env.size = (uint64_t)sb.st_size;
 	env.created = info.now;
 	env_add_rcpt(&env, orig.sender);
