@@ -396,7 +396,7 @@ cfg_new(void)
 	TAILQ_INIT(&c->relay_from);
 	TAILQ_INIT(&c->domains);
 	TAILQ_INIT(&c->plugins);
-	c->delivery.max_attempts = 25;
+	c->delivery.max_attempts = 0;       /* no limit: expire governs */
 	c->delivery.retry_initial = 60;
 	c->delivery.retry_max = 4 * 3600;
 	c->delivery.expire = 5 * 86400;

@@ -73,7 +73,7 @@ struct cfg_domain {
 TAILQ_HEAD(cfg_domain_list, cfg_domain);
 
 struct cfg_delivery {
-	unsigned max_attempts;            /* 25 */
+	unsigned max_attempts;            /* 0: no limit */
 	unsigned retry_initial;           /* 60 s */
 	unsigned retry_max;               /* 4 h */
 	unsigned expire;                  /* 5 d */

@@ -373,7 +373,14 @@ delivery_opts	: %empty
 		| delivery_opts delivery_opt
 		| delivery_opts error
 		;
-delivery_opt	: MAXATTEMPTS count { SET_COUNT(DLV.max_attempts, $2); }
+delivery_opt	: MAXATTEMPTS NUMBER {
+			/* 0: no limit, the lifetime (expire) alone ends it. */
+			if ($2 == 0)
+				DLV.max_attempts = 0;
+			else
+				SET_COUNT(DLV.max_attempts,
+				    count_value(p, $2, LINE(@2)));
+		}
 		| RETRY { p->retry_line = LINE(@1); } retry_opts
 		| EXPIRE duration { SET_DURATION(DLV.expire, $2, @2); }
 		| CONCURRENCY count { SET_COUNT(DLV.concurrency, $2); }

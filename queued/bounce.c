@@ -25,6 +25,7 @@
 #include "dsn.h"
 #include "log.h"
 #include "queued.h"
+#include "retry.h"
 #include "spool.h"
 #include "util.h"
 
@@ -187,6 +188,7 @@ make_notice(const char *msgid, bool delay)
 	int fd = -1, ofd = -1, a;
 	uint32_t clear;
 	struct stat sb;
+	int64_t now = wall_s();
 
 	env_init(&orig);
 	env_init(&env);
@@ -208,8 +210,11 @@ make_notice(const char *msgid, bool delay)
 		dr[k].remote = rc[i].last_host;
 		dr[k].attempts = rc[i].attempts;
 		dr[k].last_attempt = rc[i].last_attempt;
-		if (delay && cfg->delivery.expire > 0)
-			dr[k].retry_until = orig.created + cfg->delivery.expire;
+		/* The real end: expire, or max-attempts when it comes first. */
+		if (delay)
+			dr[k].retry_until = retry_until(&cfg->delivery,
+			    rc[i].attempts, orig.created,
+			    rc[i].next_attempt > now ? rc[i].next_attempt : now);
 		nt->rcptid[k] = rc[i].id;
 		nt->clear[k] = clear;
 		k++;
@@ -243,8 +248,9 @@ make_notice(const char *msgid, bool delay)
 	info.orig_sender = orig.sender;
 	info.envid = orig.envid;
 	info.arrival = orig.created;
-	info.now = wall_s();
+	info.now = now;
 	info.ret_full = orig.ret == DSN_RET_FULL;
+	info.smtputf8 = orig.smtputf8;
 	info.return_limit = cfg->dsn_return_limit;
 	info.nrcpt = k;
 	info.rcpt = dr;
@@ -259,7 +265,8 @@ make_notice(const char *msgid, bool delay)
 	env.helo = xstrdup(info.reporting_mta);
 	env.client_addr = xstrdup("localhost");
 	env.body = xstrdup(eightbit ? "8BITMIME" : "7BIT");
-	env.smtputf8 = orig.smtputf8;
+	/* An internationalised notice (RFC 6533) goes out as SMTPUTF8. */
+	env.smtputf8 = dsn_global(&info);
 	env.size = (uint64_t)sb.st_size;
 	env.created = info.now;
 	env_add_rcpt(&env, orig.sender);

@@ -1,18 +1,24 @@
 /* Writing delivery status notifications (RFC 3464, RFC 3462 report
- * container, RFC 3461 RET and ORCPT, RFC 3834 Auto-Submitted).
+ * container, RFC 3461 RET and ORCPT, RFC 3834 Auto-Submitted, RFC 6533
+ * internationalised notices).
  *
  * Everything that came from the network (addresses, the remote's replies,
  * the ENVID) is reduced to one printable line before it enters a header
- * field: a reply text can never add a header or a MIME boundary. */
+ * field: a reply text can never add a header or a MIME boundary. In an
+ * internationalised notice addresses keep their UTF-8 characters (only
+ * well-formed ones; controls never). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "dsn.h"
+#include "proto.h"
+#include "smtp.h"
 #include "util.h"
 
 /* A field body is kept well under the 998-octet line limit. */
@@ -26,6 +32,21 @@ action_name(enum dsn_action a)
 	case DSN_RELAYED: return "relayed";
 	default:          return "failed";
 	}
+}
+
+int
+dsn_result_state(uint32_t raw, uint32_t *state, bool *passed)
+{
+	*passed = false;
+	if (raw == (RCPT_DELIVERED | RCPT_DSN_PASSED)) {
+		*state = RCPT_DELIVERED;
+		*passed = true;
+		return 0;
+	}
+	if (raw != RCPT_DELIVERED && raw != RCPT_DEFERRED && raw != RCPT_FAILED)
+		return -1;
+	*state = raw;
+	return 0;
 }
 
 void
@@ -128,25 +149,131 @@ dsn_address(const char *addr, char *out, size_t outlen)
 	}
 }
 
-/* ORCPT as smtpd keeps it, "type;address" with the xtext already
- * decoded, as one printable field; a non-ASCII address is written as a
- * RFC 6533 utf-8 address. */
+static bool
+has_8bit(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return true;
+	return false;
+}
+
+/* The length of a character worth keeping in an internationalised
+ * field at s: a well-formed UTF-8 sequence of a printable character,
+ * else 0. */
+static size_t
+utf8_keep(const unsigned char *s)
+{
+	size_t n;
+
+	if (s[0] < 0x80)
+		return s[0] >= 0x20 && s[0] < 0x7f ? 1 : 0;
+	n = smtp_utf8_len(s, strnlen((const char *)s, 4));
+	/* U+0080..U+009F: C1 controls. */
+	if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)
+		return 0;
+	return n;
+}
+
+/* One line of at most FIELD_MAX octets: oneline(), but well-formed UTF-8
+ * characters are kept (anything else becomes '?'). */
 static void
-orcpt_field(const char *orcpt, char *out, size_t outlen)
+oneline_utf8(const char *in, char *out, size_t outlen)
+{
+	const unsigned char *s = (const unsigned char *)(in ? in : "");
+	size_t i = 0, o = 0, n, max = outlen - 1 < FIELD_MAX ? outlen - 1 :
+	    FIELD_MAX;
+
+	while (s[i] != '\0' && o < max) {
+		if ((n = utf8_keep(s + i)) == 0) {
+			out[o++] = s[i] == '\t' ? ' ' : '?';
+			i++;
+			continue;
+		}
+		if (o + n > max)
+			break;
+		memcpy(out + o, s + i, n);
+		o += n;
+		i += n;
+	}
+	out[o] = '\0';
+}
+
+/* Append an encoded address: xtext (RFC 3461 4), utf-8-addr-xtext or
+ * utf-8-addr-unitext (RFC 6533 3). Octets xtext cannot carry as they
+ * are become "+XX"; in the utf-8 forms, ASCII specials become \x{XX}
+ * and other characters \x{HEX} (xtext form) or stay (unitext form). */
+enum addr_enc { ENC_XTEXT, ENC_UTF8_XTEXT, ENC_UTF8_UNITEXT };
+
+static void
+encode_addr(const char *addr, enum addr_enc enc, char *out, size_t outlen)
+{
+	const unsigned char *s = (const unsigned char *)(addr ? addr : "");
+	size_t o = strlen(out), i = 0, n;
+	unsigned cp;
+	char esc[16];
+
+	while (s[i] != '\0' && o < FIELD_MAX) {
+		if (s[i] >= 0x21 && s[i] <= 0x7e && s[i] != '+' && s[i] != '=' &&
+		    (enc == ENC_XTEXT || s[i] != '\\')) {
+			n = 1;
+			memcpy(esc, s + i, 1);
+			esc[1] = '\0';
+		} else if (enc == ENC_XTEXT) {
+			n = 1;
+			snprintf(esc, sizeof(esc), "+%02X", s[i]);
+		} else if (s[i] < 0x20) {
+			n = 1;                  /* a control: no \x{} form */
+			strlcpy(esc, "?", sizeof(esc));
+		} else if (s[i] < 0x80) {
+			n = 1;
+			snprintf(esc, sizeof(esc), "\\x{%02X}", s[i]);
+		} else if (enc == ENC_UTF8_UNITEXT &&
+		    (n = utf8_keep(s + i)) > 0) {
+			if (n >= sizeof(esc))
+				break;
+			memcpy(esc, s + i, n);
+			esc[n] = '\0';
+		} else {
+			n = utf8_next(s + i, &cp);
+			snprintf(esc, sizeof(esc), "\\x{%X}", cp);
+		}
+		if (o + strlen(esc) >= outlen)
+			break;
+		o = strlcat(out, esc, outlen);
+		i += n;
+	}
+}
+
+/* Final-Recipient's value: dsn_address() in a plain notice; in an
+ * internationalised one (RFC 6533 6.2) the utf-8 type with the address
+ * in UTF-8 when it is not ASCII. */
+static void
+address_field(const char *addr, bool global, char *out, size_t outlen)
+{
+	if (!global || !has_8bit(addr)) {
+		dsn_address(addr, out, outlen);
+		return;
+	}
+	strlcpy(out, "utf-8;", outlen);
+	encode_addr(addr, ENC_UTF8_UNITEXT, out, outlen);
+}
+
+/* ORCPT as smtpd keeps it, "type;address" with the address decoded,
+ * back in the encoding of its type: rfc822 (and any other type) as
+ * xtext, as the sender gave it; utf-8 as utf-8-addr-xtext in a plain
+ * notice, with its UTF-8 characters in an internationalised one. */
+static void
+orcpt_field(const char *orcpt, bool global, char *out, size_t outlen)
 {
 	char type[64];
-	const char *semi = strchr(orcpt, ';'), *p;
+	const char *semi = strchr(orcpt, ';');
 	size_t tl;
 
 	if (semi == NULL || semi == orcpt) {
-		dsn_address(orcpt, out, outlen);
+		address_field(orcpt, global, out, outlen);
 		return;
 	}
-	for (p = semi + 1; *p != '\0'; p++)
-		if ((unsigned char)*p >= 0x80) {
-			dsn_address(semi + 1, out, outlen);
-			return;
-		}
 	tl = (size_t)(semi - orcpt);
 	if (tl >= sizeof(type))
 		tl = sizeof(type) - 1;
@@ -154,8 +281,24 @@ orcpt_field(const char *orcpt, char *out, size_t outlen)
 	type[tl] = '\0';
 	oneline(type, out, outlen);
 	strlcat(out, ";", outlen);
-	tl = strlen(out);
-	oneline(semi + 1, out + tl, outlen - tl);
+	if (strcasecmp(type, "utf-8") == 0)
+		encode_addr(semi + 1, global ? ENC_UTF8_UNITEXT : ENC_UTF8_XTEXT,
+		    out, outlen);
+	else
+		encode_addr(semi + 1, ENC_XTEXT, out, outlen);
+}
+
+bool
+dsn_global(const struct dsn_info *d)
+{
+	size_t i;
+
+	if (d->smtputf8 || has_8bit(d->orig_sender))
+		return true;
+	for (i = 0; i < d->nrcpt; i++)
+		if (has_8bit(d->rcpt[i].addr) || has_8bit(d->rcpt[i].orcpt))
+			return true;
+	return false;
 }
 
 void
@@ -190,7 +333,27 @@ dsn_status(const struct dsn_rcpt *r, char *out, size_t outlen)
 struct out {
 	FILE *f;
 	bool  eightbit;
+	bool  global;                  /* RFC 6533 notice */
 };
+
+/* A line of the notice that may hold UTF-8 (global notices only). */
+static void
+put_text(struct out *o, const char *s)
+{
+	if (has_8bit(s))
+		o->eightbit = true;
+	fputs(s, o->f);
+}
+
+/* An address on one line, in UTF-8 in a global notice. */
+static void
+show_addr(const struct out *o, const char *addr, char *out, size_t outlen)
+{
+	if (o->global)
+		oneline_utf8(addr, out, outlen);
+	else
+		oneline(addr, out, outlen);
+}
 
 static void
 put_original(struct out *o, const char *buf, size_t len)
@@ -295,8 +458,10 @@ human_part(struct out *o, const struct dsn_info *d, bool file_gone,
 				}
 				any = true;
 			}
-			oneline(r->addr, line, sizeof(line));
-			fprintf(o->f, "<%s>:\r\n", line);
+			show_addr(o, r->addr, line, sizeof(line));
+			fputs("<", o->f);
+			put_text(o, line);
+			fputs(">:\r\n", o->f);
 			if (r->diag != NULL && r->diag[0] != '\0') {
 				oneline(r->diag, line, sizeof(line));
 				fprintf(o->f, "    %s\r\n", line);
@@ -337,11 +502,15 @@ status_part(struct out *o, const struct dsn_info *d)
 		const struct dsn_rcpt *r = &d->rcpt[i];
 
 		fputs("\r\n", o->f);
-		dsn_address(r->addr, buf, sizeof(buf));
-		fprintf(o->f, "Final-Recipient: %s\r\n", buf);
+		address_field(r->addr, o->global, buf, sizeof(buf));
+		fputs("Final-Recipient: ", o->f);
+		put_text(o, buf);
+		fputs("\r\n", o->f);
 		if (r->orcpt != NULL && r->orcpt[0] != '\0') {
-			orcpt_field(r->orcpt, buf, sizeof(buf));
-			fprintf(o->f, "Original-Recipient: %s\r\n", buf);
+			orcpt_field(r->orcpt, o->global, buf, sizeof(buf));
+			fputs("Original-Recipient: ", o->f);
+			put_text(o, buf);
+			fputs("\r\n", o->f);
 		}
 		fprintf(o->f, "Action: %s\r\n", action_name(r->action));
 		dsn_status(r, buf, sizeof(buf));
@@ -379,7 +548,11 @@ status_part(struct out *o, const struct dsn_info *d)
 int
 dsn_write(int fd, const struct dsn_info *d, int orig_fd, bool *eightbit)
 {
-	struct out o = { NULL, false };
+	struct out o = { NULL, false, dsn_global(d) };
+	/* RFC 6533: the global types, and 8bit declared where UTF-8 may be. */
+	const char *report = o.global ? "global-delivery-status" :
+	    "delivery-status";
+	const char *cte = o.global ? "Content-Transfer-Encoding: 8bit\r\n" : "";
 	char date[64], to[FIELD_MAX + 1], boundary[64];
 	bool failed = false, delayed = false, full, cut;
 	int dfd, err;
@@ -412,11 +585,13 @@ dsn_write(int fd, const struct dsn_info *d, int orig_fd, bool *eightbit)
 		if (!isalnum((unsigned char)boundary[i]) && boundary[i] != '.' &&
 		    boundary[i] != '-')
 			boundary[i] = '/';
-	oneline(d->orig_sender, to, sizeof(to));
+	show_addr(&o, d->orig_sender, to, sizeof(to));
 	dsn_date(d->now, date, sizeof(date));
 
 	fprintf(o.f, "From: Mail Delivery System <%s>\r\n", d->from);
-	fprintf(o.f, "To: <%s>\r\n", to);
+	fputs("To: <", o.f);
+	put_text(&o, to);
+	fputs(">\r\n", o.f);
 	fprintf(o.f, "Subject: Delivery Status Notification (%s)\r\n",
 	    failed ? "Failure" : delayed ? "Delay" : "Success");
 	fprintf(o.f, "Date: %s\r\n", date);
@@ -424,30 +599,33 @@ dsn_write(int fd, const struct dsn_info *d, int orig_fd, bool *eightbit)
 	fputs("Auto-Submitted: auto-replied\r\n", o.f);
 	fputs("MIME-Version: 1.0\r\n", o.f);
 	fprintf(o.f, "Content-Type: multipart/report; "
-	    "report-type=delivery-status;\r\n\tboundary=\"%s\"\r\n", boundary);
+	    "report-type=%s;\r\n\tboundary=\"%s\"\r\n", report, boundary);
 	fputs("\r\nThis is a MIME-formatted delivery status notification.\r\n",
 	    o.f);
 
 	fprintf(o.f, "\r\n--%s\r\n", boundary);
-	fputs("Content-Type: text/plain; charset=us-ascii\r\n"
-	    "Content-Description: Notification\r\n\r\n", o.f);
+	fprintf(o.f, "Content-Type: text/plain; charset=%s\r\n%s"
+	    "Content-Description: Notification\r\n\r\n",
+	    o.global ? "utf-8" : "us-ascii", cte);
 	human_part(&o, d, orig_fd == -1,
 	    full && (uint64_t)size > limit ? limit : 0);
 
 	fprintf(o.f, "\r\n--%s\r\n", boundary);
-	fputs("Content-Type: message/delivery-status\r\n"
-	    "Content-Description: Delivery report\r\n\r\n", o.f);
+	fprintf(o.f, "Content-Type: message/%s\r\n%s"
+	    "Content-Description: Delivery report\r\n\r\n", report, cte);
 	status_part(&o, d);
 
 	if (orig_fd != -1) {
 		fprintf(o.f, "\r\n--%s\r\n", boundary);
 		if (full)
-			fputs("Content-Type: message/rfc822\r\n"
-			    "Content-Description: Undelivered Message\r\n\r\n", o.f);
+			fprintf(o.f, "Content-Type: %s\r\n%s"
+			    "Content-Description: Undelivered Message\r\n\r\n",
+			    o.global ? "message/global" : "message/rfc822", cte);
 		else
-			fputs("Content-Type: text/rfc822-headers\r\n"
+			fprintf(o.f, "Content-Type: %s\r\n%s"
 			    "Content-Description: Undelivered Message Headers\r\n\r\n",
-			    o.f);
+			    o.global ? "message/global-headers" :
+			    "text/rfc822-headers", cte);
 		if (copy_original(&o, orig_fd, full, limit, &cut) == -1) {
 			err = errno;
 			fclose(o.f);

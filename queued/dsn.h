@@ -37,6 +37,7 @@ struct dsn_info {
 	int64_t     arrival;           /* when the original was accepted */
 	int64_t     now;
 	bool        ret_full;          /* RET=FULL: return the whole message */
+	bool        smtputf8;          /* the original was sent SMTPUTF8 */
 	/* At most this many octets of the original are returned, cut at a
 	 * line end: the whole message (RET=FULL) or its header section. */
 	size_t      return_limit;
@@ -44,15 +45,30 @@ struct dsn_info {
 	const struct dsn_rcpt *rcpt;
 };
 
-/* Write the notice to fd; the original is read from orig_fd (-1 when its
+/* Write the notice to fd (plain, or internationalised: dsn_global());
+ * the original is read from orig_fd (-1 when its
  * file is gone: the notice then says so and quotes nothing). *eightbit is
  * set when the notice holds 8-bit octets (it must travel as 8BITMIME).
  * Returns 0, or -1 with errno (ENOSPC, EIO...). */
 int  dsn_write(int fd, const struct dsn_info *, int orig_fd, bool *eightbit);
 
+/* Is the notice internationalised (RFC 6533)? When the original was
+ * SMTPUTF8 or an address in the notice is not ASCII: the report is then
+ * message/global-delivery-status, the original message/global or
+ * message/global-headers, and the notice must travel as SMTPUTF8. */
+bool dsn_global(const struct dsn_info *);
+
 /* The RFC 3463 status of a recipient: the enhanced code of its diagnostic
  * when it has one of the right class, else a generic one ("5.0.0"). */
 void dsn_status(const struct dsn_rcpt *, char *out, size_t outlen);
+
+/* The u32 state deliverd reports for one recipient in D_RESULT (after
+ * RCPT_POSTPONED, which the caller decodes first), checked: exactly
+ * RCPT_DELIVERED, RCPT_DEFERRED or RCPT_FAILED, or RCPT_DELIVERED |
+ * RCPT_DSN_PASSED (the next hop took over the recipient's DSN request).
+ * Returns 0 with *state and *passed set, -1 for anything else: deliverd
+ * is not trusted. */
+int  dsn_result_state(uint32_t raw, uint32_t *state, bool *passed);
 
 /* RFC 5322 date in UTC: "Tue, 25 Nov 2026 13:10:46 +0000". */
 void dsn_date(int64_t t, char *out, size_t outlen);

@@ -57,3 +57,34 @@ retry_after_defer(const struct cfg_delivery *d, uint32_t attempts,
 		*next = deadline;
 	return RCPT_DEFERRED;
 }
+
+int64_t
+retry_until(const struct cfg_delivery *d, uint32_t attempts, int64_t created,
+    int64_t next)
+{
+	/* Far enough to mean "never", small enough that sums cannot wrap. */
+	const int64_t far = INT64_MAX / 4;
+	int64_t deadline = d->expire > 0 ? created + (int64_t)d->expire : far;
+	int64_t t = next < far ? next : far;
+	uint64_t delay, left;
+	uint32_t n;
+
+	if (d->max_attempts == 0)
+		return d->expire > 0 ? deadline : 0;
+	/* Attempt n + 1 comes retry_delay(n) after attempt n; attempt
+	 * attempts + 1 is at `next`. */
+	for (n = attempts + 1; n < d->max_attempts && t < deadline; n++) {
+		delay = retry_delay(d, n);
+		if (delay >= d->retry_max || delay >= (uint64_t)far) {
+			/* Capped from here on: the rest in one step. */
+			left = (uint64_t)(d->max_attempts - n);
+			if (delay > 0 && left > (uint64_t)(far - t) / delay)
+				t = far;
+			else
+				t += (int64_t)(left * delay);
+			break;
+		}
+		t += (int64_t)delay;
+	}
+	return t < deadline ? t : deadline;
+}

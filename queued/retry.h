@@ -26,4 +26,12 @@ uint32_t retry_after_defer(const struct cfg_delivery *, uint32_t attempts,
                            int64_t created, int64_t now, int64_t *next,
                            const char **why);
 
+/* The end of a deferred recipient's lifetime, for Will-Retry-Until (RFC
+ * 3464 2.3.9): the earlier of created + expire and the time of its
+ * max-attempts-th attempt, when `attempts` attempts have failed and the
+ * next one is due at `next`, each later one retry_delay() after the one
+ * before (jitter aside). 0 when there is no limit at all. */
+int64_t  retry_until(const struct cfg_delivery *, uint32_t attempts,
+                     int64_t created, int64_t next);
+
 #endif

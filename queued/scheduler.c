@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dsn.h"
 #include "envelope.h"
 #include "event.h"
 #include "log.h"
@@ -66,6 +67,7 @@ struct rupdate {
 	uint32_t  state, attempts;
 	int64_t   next;
 	char     *error, *host;
+	bool      dsn_passed;      /* delivered to a next hop that took DSN */
 	bool      applied;
 };
 TAILQ_HEAD(rupdate_list, rupdate);
@@ -197,7 +199,7 @@ job_free(struct job *j)
 	free(j);
 }
 
-static void
+static struct rupdate *
 add_update(const char *msgid, uint64_t id, uint32_t state, uint32_t attempts,
     int64_t next, const char *error, const char *host)
 {
@@ -213,6 +215,7 @@ add_update(const char *msgid, uint64_t id, uint32_t state, uint32_t attempts,
 	if (host != NULL)
 		u->host = strndup(host, STORE_DOMAIN_MAX);
 	TAILQ_INSERT_TAIL(&S.updates, u, entry);
+	return u;
 }
 
 /* Every recipient of the job without a result becomes due again at
@@ -473,8 +476,8 @@ job_rcpt(struct job *j, uint64_t id)
 
 /* Record one recipient's result (already validated against the job). */
 static void
-record(struct job *j, struct job_rcpt *r, uint32_t state, const char *host,
-    const char *diag, int64_t now)
+record(struct job *j, struct job_rcpt *r, uint32_t state, bool dsn_passed,
+    const char *host, const char *diag, int64_t now)
 {
 	char a[512], h[256], dg[512];
 	uint32_t attempts = r->attempts + 1, newstate = state;
@@ -486,8 +489,9 @@ record(struct job *j, struct job_rcpt *r, uint32_t state, const char *host,
 	log_sanitize(diag, dg, sizeof(dg));
 	switch (state) {
 	case RCPT_DELIVERED:
-		log_info("%s: to=<%s>, relay=%s, attempts=%u, status=sent (%s)",
-		    j->msgid, a, h, attempts, dg);
+		log_info("%s: to=<%s>, relay=%s, attempts=%u, status=sent (%s)%s",
+		    j->msgid, a, h, attempts, dg,
+		    dsn_passed ? ", dsn=passed" : "");
 		break;
 	case RCPT_DEFERRED:
 		newstate = retry_after_defer(&Q.cfg->delivery, attempts,
@@ -506,7 +510,8 @@ record(struct job *j, struct job_rcpt *r, uint32_t state, const char *host,
 		    j->msgid, a, h, attempts, dg);
 		break;
 	}
-	add_update(j->msgid, r->id, newstate, attempts, next, diag, host);
+	add_update(j->msgid, r->id, newstate, attempts, next, diag, host)->
+	    dsn_passed = newstate == RCPT_DELIVERED && dsn_passed;
 	r->done = true;
 }
 
@@ -517,7 +522,8 @@ sched_result(struct chan_msg *m)
 	struct job *j;
 	struct job_rcpt *r;
 	const char *msgid, *host, *diag;
-	uint32_t n, i, state, missing = 0;
+	uint32_t n, i, raw, state, missing = 0;
+	bool passed;
 	uint64_t id;
 	int64_t now = wall_s();
 	char buf[64];
@@ -543,7 +549,7 @@ sched_result(struct chan_msg *m)
 	}
 	for (i = 0; i < n; i++) {
 		id = mr_u64(&mr);
-		state = mr_u32(&mr);
+		raw = mr_u32(&mr);
 		host = mr_str(&mr);
 		diag = mr_str(&mr);
 		if (mr.err) {
@@ -555,21 +561,20 @@ sched_result(struct chan_msg *m)
 			    "ignored", j->msgid, (unsigned long long)id, j->id);
 			continue;
 		}
-		if ((state & RCPT_POSTPONE_MASK) == RCPT_POSTPONED) {
+		if ((raw & RCPT_POSTPONE_MASK) == RCPT_POSTPONED) {
 			/* Held back by deliverd's flow control: due
 			 * again after the delay, no attempt counted. */
 			add_update(j->msgid, r->id, RCPT_QUEUED, r->attempts,
-			    now + (state >> RCPT_POSTPONE_SHIFT), diag, host);
+			    now + (raw >> RCPT_POSTPONE_SHIFT), diag, host);
 			r->done = true;
 			continue;
 		}
-		if (state != RCPT_DELIVERED && state != RCPT_DEFERRED &&
-		    state != RCPT_FAILED) {
+		if (dsn_result_state(raw, &state, &passed) == -1) {
 			log_warnx("%s: invalid state %u for recipient %llu, ignored",
-			    j->msgid, state, (unsigned long long)id);
+			    j->msgid, raw, (unsigned long long)id);
 			continue;
 		}
-		record(j, r, state, host, diag, now);
+		record(j, r, state, passed, host, diag, now);
 	}
 	for (i = 0; i < j->n; i++)
 		if (!j->r[i].done)
@@ -613,8 +618,15 @@ sched_batch_apply(void)
 	TAILQ_FOREACH(u, &S.updates, entry) {
 		if (store_savepoint(Q.store) == -1)
 			continue;
+		/* Passed on with its DSN request: the next hop reports
+		 * delivery, no "relayed" notice from here (RFC 3461 5.2.2);
+		 * the mark goes in the same savepoint that set it. Results
+		 * only come for this job's inflight rows, so the mark cleared
+		 * is the one this update set. */
 		if (store_rcpt_update(Q.store, u->id, u->state, u->attempts,
-		    u->next, u->error, u->host, now) == -1) {
+		    u->next, u->error, u->host, now) == -1 ||
+		    (u->dsn_passed && store_dsn_update(Q.store, u->id,
+		    STORE_DSN_SUCCESS, 0) == -1)) {
 			store_rollback_to(Q.store);
 			continue;
 		}

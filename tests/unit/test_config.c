@@ -101,7 +101,6 @@ listen_has_defaults(const struct cfg_listen *l)
 static void
 delivery_has_defaults(const struct cfg_delivery *d)
 {
-	ck_assert_uint_eq(d->max_attempts, 25);
 	ck_assert_uint_eq(d->retry_initial, 60);
 	ck_assert_uint_eq(d->retry_max, 4 * 3600);
 	ck_assert_uint_eq(d->expire, 5 * 86400);
@@ -178,6 +177,7 @@ START_TEST(full_example)
 	ck_assert_uint_eq(d->burst, 5);
 
 	delivery_has_defaults(&c->delivery);
+	ck_assert_uint_eq(c->delivery.max_attempts, 25);   /* as written */
 	ck_assert_double_eq(c->delivery.rate, 10.0);
 	ck_assert_uint_eq(c->delivery.burst, 20);
 
@@ -298,6 +298,8 @@ check_defaults(struct config *c)
 	ck_assert(TAILQ_EMPTY(&c->domains));
 	ck_assert(TAILQ_EMPTY(&c->plugins));
 	delivery_has_defaults(&c->delivery);
+	/* No limit on attempts: expire alone ends delivery. */
+	ck_assert_uint_eq(c->delivery.max_attempts, 0);
 	ck_assert(c->delivery.rate == 0);
 	ck_assert_ptr_null(c->resolver_addr);
 	ck_assert_uint_eq(c->resolver_port, 53);
@@ -606,6 +608,23 @@ START_TEST(error_unknown_keyword)
 }
 END_TEST
 
+/* max-attempts 0 is no limit: the lifetime alone ends delivery. */
+START_TEST(max_attempts_zero)
+{
+	struct config *c = parse("delivery { max-attempts 7 }\n"
+	    "delivery { max-attempts 0 }");
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(nerrs, 0);
+	ck_assert_uint_eq(c->delivery.max_attempts, 0);
+	config_free(c);
+	c = parse("delivery { max-attempts 7 }");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->delivery.max_attempts, 7);
+	config_free(c);
+}
+END_TEST
+
 START_TEST(error_values)
 {
 	fails_with("listen on 0.0.0.0 {\n max-message-size 10X\n}",
@@ -626,8 +645,8 @@ START_TEST(error_values)
 	    "t.conf:2: invalid duration \"99999999999999999999\"");
 	fails_with("delivery {\n\n rate-limit 10/x }",
 	    "t.conf:3: invalid rate \"10/x\"");
-	fails_with("delivery { max-attempts 0 }",
-	    "t.conf:1: number 0 out of range (1 to 2147483647)");
+	fails_with("delivery { max-attempts 3000000000 }",
+	    "t.conf:1: number 3000000000 out of range (1 to 2147483647)");
 	fails_with("\nlisten on 0.0.0.0 port 0",
 	    "t.conf:2: invalid port 0");
 	fails_with("listen on 0.0.0.0\nport 65536",
@@ -979,6 +998,7 @@ main(void)
 	suite_add_tcase(s, tc);
 	tcase_add_test(tc = tcase_create("errors"), error_unknown_keyword);
 	tcase_add_test(tc, error_values);
+	tcase_add_test(tc, max_attempts_zero);
 	tcase_add_test(tc, error_strings);
 	tcase_add_test(tc, error_braces);
 	tcase_add_test(tc, error_semantic);
