@@ -5,7 +5,7 @@
  * wiped to zeros: see syncer.c); no file handed out holds a byte of
  * another message.
  *
- * A pool file has a private name ("pool.<n>", never a message id): the
+ * A pool file has a private name ("POOL<n>", never a message id): the
  * id is given when the file is handed out, and the file is renamed to it
  * then (one rename within incoming/, no sync: nothing in incoming/ is
  * durable before its commit). So an id tells when its message arrived,
@@ -39,6 +39,7 @@
 
 struct pool_entry {
 	char     name[ULID_LEN + 1];       /* POOL_PREFIX and a number */
+	char     of[ULID_LEN + 1];         /* reused: the message it held */
 	int      fd;
 	bool     reused;
 };
@@ -90,6 +91,8 @@ pool_take(char id[ULID_LEN + 1], int *fd, bool *reused)
 		spool_discard_incoming(e->name);
 		return false;
 	}
+	if (e->reused)
+		log_debug("pool: %s is the wiped file of %s", id, e->of);
 	*fd = e->fd;
 	*reused = e->reused;
 	return true;
@@ -101,10 +104,12 @@ pool_is_name(const char *name)
 	return strncmp(name, POOL_PREFIX, strlen(POOL_PREFIX)) == 0;
 }
 
+/* As long as an id, and as plainly not one (ulid.c: no O, no L). */
 static void
 new_name(char name[ULID_LEN + 1])
 {
-	snprintf(name, ULID_LEN + 1, "%s%llu", POOL_PREFIX, ++nnamed);
+	snprintf(name, ULID_LEN + 1, "%s%0*llu", POOL_PREFIX,
+	    (int)(ULID_LEN - strlen(POOL_PREFIX)), ++nnamed);
 }
 
 size_t
@@ -157,10 +162,13 @@ pool_filled(struct sync_file *files, size_t n)
 			spool_discard_incoming(f->id);
 			continue;
 		}
+		/* Logged again with its id when it is handed out. */
 		if (f->kind == SF_RECYCLE && f->reused)
 			log_debug("pool: %s is the wiped file of %s", f->id,
 			    f->old);
 		strlcpy(pool[npool].name, f->id, sizeof(pool[npool].name));
+		strlcpy(pool[npool].of, f->reused ? f->old : "",
+		    sizeof(pool[npool].of));
 		pool[npool].fd = f->fd;
 		pool[npool].reused = f->reused;
 		npool++;

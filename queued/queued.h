@@ -109,7 +109,7 @@ void commit_batch_stored(bool committed);
 
 /* pool.c: ready message files (see syncer.h struct sync_file), under
  * private names in incoming/ that start with POOL_PREFIX (never an id) */
-#define POOL_PREFIX "pool."
+#define POOL_PREFIX "POOL"
 struct sync_file;
 /* A ready file, renamed to a new message id given now; false when the
  * pool is empty or the rename failed (make one with spool_create()). */

@@ -184,7 +184,7 @@ class QueueOpsTests(EmpathTestCase):
                 sent.append((m.group(0), t0, t1))
         ids = [mid for mid, _, _ in sent]
         for mid in ids:
-            self.assertRegex(e.log(), rf"{mid}: created for request \d+ \(a recycled file\)")
+            self.assertRegex(e.log(), rf"pool: {mid} is the wiped file of [0-9A-Z]{{26}}")
         self.assertEqual(ids, sorted(set(ids)), "ids not increasing in sending order")
         for mid, t0, t1 in sent:
             ms = ulid_ms(mid)

@@ -103,7 +103,7 @@ class RecoveryTests(EmpathTestCase):
         (held,) = [n for n in names if ULID_RE.fullmatch(n)]
         pool = [n for n in names if n != held]
         self.assertTrue(pool, "no ready file in incoming/")
-        self.assertTrue(all(n.startswith("pool.") for n in pool), pool)
+        self.assertTrue(all(n.startswith("POOL") for n in pool), pool)
         # A file made again has a new change time even if its inode is reused.
         before = {(os.stat(os.path.join(inc, n)).st_ino,
                    os.stat(os.path.join(inc, n)).st_ctime_ns) for n in names}
@@ -114,12 +114,12 @@ class RecoveryTests(EmpathTestCase):
                    10, what="the recovery of the new queued")
         self.assertRegex(e.log(), r"recovery: .*, 1 unfinished receptions removed")
         self.assertRegex(e.log(), rf"{held}: removed unfinished incoming message")
-        self.assertRegex(e.log(), r"recovery: removed incoming/pool\.\d+, an unused "
+        self.assertRegex(e.log(), r"recovery: removed incoming/POOL\d+, an unused "
                          r"file of the pool")
         wait_until(lambda: os.listdir(inc), 10, what="a new pool")
         names = os.listdir(inc)
         self.assertNotIn(held, names)
-        self.assertTrue(all(n.startswith("pool.") for n in names), names)
+        self.assertTrue(all(n.startswith("POOL") for n in names), names)
         after = {(os.stat(os.path.join(inc, n)).st_ino,
                   os.stat(os.path.join(inc, n)).st_ctime_ns) for n in names}
         self.assertEqual(before & after, set(), "a file of the old pool survived")
