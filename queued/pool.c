@@ -51,9 +51,10 @@ static uint64_t pause_until;           /* after a round made none: ENFILE... */
 static unsigned long long nnamed;      /* names given so far */
 #define POOL_PAUSE_MS 1000
 
-/* Rename incoming/<name> to incoming/<a new id>. Never over an existing
- * file: a fresh id cannot be taken (ulid.c) unless the clock went back
- * to an id left in incoming/, and then a second one is tried. */
+/* Rename incoming/<name> to incoming/<a new id>: a metadata change on
+ * the loop, no sync (incoming/ is not durable, recovery empties it).
+ * Never over an existing file: ids of this process never repeat (ulid.c),
+ * so one is taken only by a file left there, and a second one is tried. */
 static int
 claim(const char *name, char id[ULID_LEN + 1])
 {
