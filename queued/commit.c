@@ -4,7 +4,9 @@
  *
  * A message goes through the write pipeline (pipeline.c):
  *
- *   open       incoming/<id> handed to smtpd, being written
+ *   open       incoming/<id> handed to smtpd, being written; the id is
+ *              given then (a pool file is renamed to it): it and the
+ *              arrival time tell when the message arrived
  *   waiting    Q_COMMIT received: waits for the next round
  *   syncing    the sync thread renames it into queue/ and syncs
  *   published  its file is durable in queue/: the next index transaction
@@ -60,6 +62,7 @@ struct inmsg {
 	char               id[ULID_LEN + 1];
 	int                fd;         /* until the round that publishes it */
 	bool               reused;     /* a recycled (wiped) file: for the log */
+	int64_t            arrived;    /* wall s, when the file was handed out */
 	uint32_t           reqid;      /* Q_COMMIT request id */
 	enum in_stage      stage;
 	bool               dropped;    /* rolled back while syncing */
@@ -259,7 +262,8 @@ do_create(struct qpeer *p, struct chan_msg *m)
 	}
 	im = xcalloc(1, sizeof(*im));
 	env_init(&im->env);
-	/* A file from the pool costs no system call here. */
+	/* A file from the pool costs one rename here, to the id given now:
+	 * the id and the arrival time are the time of this Q_CREATE. */
 	if (pool_take(im->id, &fd, &im->reused)) {
 		if (pool_wants())
 			pipeline_kick();
@@ -275,6 +279,7 @@ do_create(struct qpeer *p, struct chan_msg *m)
 		free(im);
 		return;
 	}
+	im->arrived = wall_s();
 	im->fd = fd;
 	im->peer = p;
 	im->stage = IN_OPEN;
@@ -384,8 +389,9 @@ do_commit(struct qpeer *p, struct chan_msg *m)
 		return;
 	}
 	env.size = (uint64_t)end;
-	/* The arrival time is queued's clock, whatever smtpd's says. */
-	env.created = wall_s();
+	/* The arrival time is queued's clock, whatever smtpd's says: when
+	 * the file was handed out, as the id tells. */
+	env.created = im->arrived;
 	/* The descriptor stays open until the round that makes the file
 	 * durable has measured it again (syncer.h). */
 	env_clear(&im->env);

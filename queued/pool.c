@@ -1,14 +1,22 @@
-/* The pool of ready message files: incoming/<id> files made in advance by
- * the sync thread (syncer.c), so that a Q_CREATE costs no system call on
- * the loop. They are made new, or recycled from messages whose removal is
- * durable (their inode and blocks reused, their content wiped to zeros:
- * see syncer.c); no file handed out holds a byte of another message.
- * Their ids are given here, on the loop thread; a file that waits in the
- * pool longer than POOL_MAX_AGE gets a fresh id, so that an id still
- * tells when its message arrived.
+/* The pool of ready message files: files in incoming/ made in advance by
+ * the sync thread (syncer.c), so that a Q_CREATE costs no sync and no
+ * allocation on the loop. They are made new, or recycled from messages
+ * whose removal is durable (their inode and blocks reused, their content
+ * wiped to zeros: see syncer.c); no file handed out holds a byte of
+ * another message.
+ *
+ * A pool file has a private name ("POOL<n>", never a message id): the
+ * id is given when the file is handed out, and the file is renamed to it
+ * then (one rename within incoming/, no sync: nothing in incoming/ is
+ * durable before its commit). So an id tells when its message arrived,
+ * however long its file waited in the pool, and ids increase in the
+ * order messages arrive (ulid.c is monotonic).
  *
  * A pool file is an unfinished reception as far as recovery is concerned:
  * after a crash it is removed with the rest of incoming/. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,20 +33,48 @@
  * in as out) nothing is created or freed on the file system at all. */
 #define POOL_TARGET   64
 #define POOL_CAP      256
-#define POOL_MAX_AGE  (30 * 1000)      /* ms */
+
+/* "incoming/" + a name of the pool or an id + NUL, with room to spare. */
+#define POOL_PATH_MAX 64
 
 struct pool_entry {
-	char     id[ULID_LEN + 1];
+	char     name[ULID_LEN + 1];       /* POOL_PREFIX and a number */
+	char     of[ULID_LEN + 1];         /* reused: the message it held */
 	int      fd;
 	bool     reused;
-	uint64_t born;                     /* monotonic ms */
 };
 
 static struct pool_entry pool[POOL_CAP];
 static size_t npool;
 static size_t nasked;                  /* files being made in the round */
 static uint64_t pause_until;           /* after a round made none: ENFILE... */
+static unsigned long long nnamed;      /* names given so far */
 #define POOL_PAUSE_MS 1000
+
+/* Rename incoming/<name> to incoming/<a new id>: a metadata change on
+ * the loop, no sync (incoming/ is not durable, recovery empties it).
+ * Never over an existing file: ids of this process never repeat (ulid.c),
+ * so one is taken only by a file left there, and a second one is tried. */
+static int
+claim(const char *name, char id[ULID_LEN + 1])
+{
+	char from[POOL_PATH_MAX], to[POOL_PATH_MAX];
+	int tries;
+
+	snprintf(from, sizeof(from), "%s/%s", SPOOL_INCOMING, name);
+	for (tries = 0; tries < 2; tries++) {
+		ulid_new(id);
+		snprintf(to, sizeof(to), "%s/%s", SPOOL_INCOMING, id);
+		if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+			return 0;
+		/* A file system without RENAME_NOREPLACE: the id is fresh. */
+		if (errno == EINVAL)
+			return rename(from, to);
+		if (errno != EEXIST)
+			return -1;
+	}
+	return -1;
+}
 
 bool
 pool_take(char id[ULID_LEN + 1], int *fd, bool *reused)
@@ -47,44 +83,49 @@ pool_take(char id[ULID_LEN + 1], int *fd, bool *reused)
 
 	if (npool == 0)
 		return false;
-	/* The newest first: the old ones get renamed, not handed out. */
+	/* The newest first: the most likely to be still in the caches. */
 	e = &pool[--npool];
-	strlcpy(id, e->id, ULID_LEN + 1);
+	if (claim(e->name, id) == -1) {
+		log_warn("pool: cannot rename %s/%s to a message id",
+		    SPOOL_INCOMING, e->name);
+		close(e->fd);
+		spool_discard_incoming(e->name);
+		return false;
+	}
+	if (e->reused)
+		log_debug("pool: %s is the wiped file of %s", id, e->of);
 	*fd = e->fd;
 	*reused = e->reused;
 	return true;
 }
 
+bool
+pool_is_name(const char *name)
+{
+	return strncmp(name, POOL_PREFIX, strlen(POOL_PREFIX)) == 0;
+}
+
+/* As long as an id, and as plainly not one (ulid.c: no O, no L). */
+static void
+new_name(char name[ULID_LEN + 1])
+{
+	snprintf(name, ULID_LEN + 1, "%s%0*llu", POOL_PREFIX,
+	    (int)(ULID_LEN - strlen(POOL_PREFIX)), ++nnamed);
+}
+
 size_t
 pool_fill(struct sync_file *files, size_t max, const char *(*recycle)(void))
 {
-	uint64_t now = mono_ms();
-	size_t n = 0, i = 0, want;
+	size_t n = 0, want;
 	const char *old;
 
-	if (nasked > 0 || Q.stopping || now < pause_until)
+	if (nasked > 0 || Q.stopping || mono_ms() < pause_until)
 		return 0;
-	/* Files that waited too long: renamed with a new id. They leave the
-	 * pool while the round runs. */
-	while (i < npool && n < max) {
-		if (now - pool[i].born < POOL_MAX_AGE) {
-			i++;
-			continue;
-		}
-		memset(&files[n], 0, sizeof(files[n]));
-		files[n].kind = SF_RENAME;
-		strlcpy(files[n].old, pool[i].id, sizeof(files[n].old));
-		ulid_new(files[n].id);
-		files[n].fd = pool[i].fd;
-		files[n].reused = pool[i].reused;
-		n++;
-		pool[i] = pool[--npool];
-	}
 	/* Recycled files first, up to the cap; new ones up to the target. */
 	while (n < max && npool + n < POOL_CAP && recycle != NULL &&
 	    (old = recycle()) != NULL) {
 		memset(&files[n], 0, sizeof(files[n]));
-		ulid_new(files[n].id);
+		new_name(files[n].id);
 		files[n].fd = -1;
 		files[n].kind = SF_RECYCLE;
 		strlcpy(files[n].old, old, sizeof(files[n].old));
@@ -93,7 +134,7 @@ pool_fill(struct sync_file *files, size_t max, const char *(*recycle)(void))
 	want = npool < POOL_TARGET ? POOL_TARGET - npool : 0;
 	while (n < max && n < want) {
 		memset(&files[n], 0, sizeof(files[n]));
-		ulid_new(files[n].id);
+		new_name(files[n].id);
 		files[n].fd = -1;
 		files[n].kind = SF_CREATE;
 		n++;
@@ -111,26 +152,26 @@ pool_filled(struct sync_file *files, size_t n)
 	for (i = 0; i < n; i++) {
 		struct sync_file *f = &files[i];
 
-		if (f->fd != -1)
-			made++;
 		if (f->fd == -1) {
-			if (f->kind != SF_RENAME || f->err != 0)
-				log_debug("pool: cannot make %s/%s (errno %d)",
-				    SPOOL_INCOMING, f->id, f->err);
+			log_debug("pool: cannot make %s/%s (errno %d)",
+			    SPOOL_INCOMING, f->id, f->err);
 			continue;
 		}
+		made++;
 		if (npool == POOL_CAP || Q.stopping) {
 			close(f->fd);
 			spool_discard_incoming(f->id);
 			continue;
 		}
+		/* Logged again with its id when it is handed out. */
 		if (f->kind == SF_RECYCLE && f->reused)
 			log_debug("pool: %s is the wiped file of %s", f->id,
 			    f->old);
-		strlcpy(pool[npool].id, f->id, sizeof(pool[npool].id));
+		strlcpy(pool[npool].name, f->id, sizeof(pool[npool].name));
+		strlcpy(pool[npool].of, f->reused ? f->old : "",
+		    sizeof(pool[npool].of));
 		pool[npool].fd = f->fd;
 		pool[npool].reused = f->reused;
-		pool[npool].born = mono_ms();
 		npool++;
 	}
 	/* None could be made (out of descriptors, of inodes): do not ask
@@ -142,17 +183,9 @@ pool_filled(struct sync_file *files, size_t n)
 bool
 pool_wants(void)
 {
-	uint64_t now = mono_ms();
-	size_t i;
-
-	if (nasked > 0 || Q.stopping || now < pause_until)
+	if (nasked > 0 || Q.stopping || mono_ms() < pause_until)
 		return false;
-	if (npool < POOL_TARGET / 2)
-		return true;
-	for (i = 0; i < npool; i++)
-		if (now - pool[i].born >= POOL_MAX_AGE)
-			return true;
-	return false;
+	return npool < POOL_TARGET / 2;
 }
 
 void
@@ -161,7 +194,7 @@ pool_drain(void)
 	while (npool > 0) {
 		npool--;
 		close(pool[npool].fd);
-		spool_discard_incoming(pool[npool].id);
+		spool_discard_incoming(pool[npool].name);
 	}
 }
 

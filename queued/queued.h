@@ -107,15 +107,20 @@ void commit_round_done(struct sync_item *, size_t, int sync_err);
 void commit_batch_store(void);        /* inserts, inside the transaction */
 void commit_batch_stored(bool committed);
 
-/* pool.c: ready message files (see syncer.h struct sync_file) */
+/* pool.c: ready message files (see syncer.h struct sync_file), under
+ * private names in incoming/ that start with POOL_PREFIX (never an id) */
+#define POOL_PREFIX "POOL"
 struct sync_file;
+/* A ready file, renamed to a new message id given now; false when the
+ * pool is empty or the rename failed (make one with spool_create()). */
 bool   pool_take(char id[ULID_LEN + 1], int *fd, bool *reused);
-/* Up to max files for the next round (renames of old pool files, then
- * new or recycled ones: recycle() gives a queue/ id whose removal is
- * durable, or NULL); 0 while a round is making some. */
+bool   pool_is_name(const char *name);
+/* Up to max files for the next round, recycled or new: recycle() gives a
+ * queue/ id whose removal is durable, or NULL; 0 while a round is making
+ * some. */
 size_t pool_fill(struct sync_file *, size_t max, const char *(*recycle)(void));
 void   pool_filled(struct sync_file *, size_t n);
-bool   pool_wants(void);              /* low, or files too old */
+bool   pool_wants(void);              /* running low */
 size_t pool_max(void);
 void   pool_drain(void);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "queued.h"
 #include "spool.h"
 #include "ulid.h"
 #include "util.h"
@@ -161,9 +162,18 @@ spool_clean_incoming(void)
 			log_warn("recovery: cannot remove %s/%s", SPOOL_INCOMING, name);
 			continue;
 		}
-		log_info("%s: removed unfinished incoming message (never accepted)",
-		    name);
-		n++;
+		/* Only a file named by an id was handed out: the rest is
+		 * the pool of the last run (pool.c), or not ours. */
+		if (ulid_valid(de->d_name)) {
+			log_info("%s: removed unfinished incoming message (never "
+			    "accepted)", name);
+			n++;
+		} else if (pool_is_name(de->d_name))
+			log_debug("recovery: removed %s/%s, an unused file of the "
+			    "pool", SPOOL_INCOMING, name);
+		else
+			log_info("recovery: removed %s/%s, not a message file",
+			    SPOOL_INCOMING, name);
 	}
 	closedir(d);
 	return n;

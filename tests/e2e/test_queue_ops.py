@@ -62,6 +62,14 @@ def wire_str(s):
     return struct.pack("=I", len(b)) + b + b"\0"
 
 
+def ulid_ms(mid):
+    """The time in a ULID: its first 10 characters, Crockford base32, ms."""
+    ms = 0
+    for ch in mid[:10]:
+        ms = ms * 32 + "0123456789ABCDEFGHJKMNPQRSTVWXYZ".index(ch)
+    return ms
+
+
 def error_text(payload):
     (n,) = struct.unpack("=I", payload[:4])
     return payload[4:4 + n].decode()
@@ -140,6 +148,56 @@ class QueueOpsTests(EmpathTestCase):
         text = self.ctl_ok(e, "queue", "view", mid)
         self.assertRegex(text, r"<slow@sink.test> deferred, attempts 1")
         self.assertIn("last error: 451", text)
+
+    def test_list_is_in_arrival_order_after_files_were_recycled(self):
+        """queued makes (and recycles) message files ahead of time; the id
+        must still be given when the message arrives: messages sent one
+        after the other get increasing ids whose time lies between their
+        DATA and their 250, and queue list shows them in that order."""
+        sink, e = self.start()
+        # Three messages delivered: their files go back to the pool, wiped.
+        fast = [f"fast{i}@sink.test" for i in range(3)]
+        for r in fast:
+            e.send(SENDER, [r], b"Subject: fast\r\n\r\ngone\r\n")
+        sink.wait_rcpts(fast)
+        wait_until(lambda: self.ctl_json(e, "queue", "list")["messages"] == [], 10,
+                   what="the delivered messages to leave the queue")
+        wait_until(lambda: len(re.findall(r"pool: \S+ is the wiped file of",
+                                          e.log())) >= 3, 10,
+                   what="the files of the delivered messages to be recycled")
+        slow = [f"slow{i}@sink.test" for i in range(3)]
+        for r in slow:
+            sink.rcpt_reply(r, 451, "4.3.0 not now")
+        sent = []                              # (id, before DATA, after 250)
+        with e.smtp() as s:
+            s.ehlo()
+            for r in slow:
+                time.sleep(0.02)
+                self.assertEqual(s.mail(SENDER)[0], 250)
+                self.assertEqual(s.rcpt(r)[0], 250)
+                t0 = time.time()
+                code, reply = s.data(f"Subject: {r}\r\n\r\nwait\r\n".encode())
+                t1 = time.time()
+                self.assertEqual(code, 250, reply)
+                m = ULID_RE.search(reply.decode())
+                self.assertIsNotNone(m, reply)
+                sent.append((m.group(0), t0, t1))
+        ids = [mid for mid, _, _ in sent]
+        for mid in ids:
+            self.assertRegex(e.log(), rf"pool: {mid} is the wiped file of [0-9A-Z]{{26}}")
+        self.assertEqual(ids, sorted(set(ids)), "ids not increasing in sending order")
+        for mid, t0, t1 in sent:
+            ms = ulid_ms(mid)
+            self.assertTrue(int(t0 * 1000) <= ms <= int(t1 * 1000),
+                            f"{mid}: id made at {ms}, the message arrived between "
+                            f"{int(t0 * 1000)} and {int(t1 * 1000)}")
+        rows = {m["id"]: m for m in self.ctl_json(e, "queue", "list")["messages"]}
+        self.assertEqual([mid for mid in rows if mid in ids], ids)
+        for mid, t0, t1 in sent:
+            self.assertTrue(int(t0) <= rows[mid]["created"] <= int(t1) + 1,
+                            f"{mid}: arrival {rows[mid]['created']}, sent at {t0:.3f}")
+        text = self.ctl_ok(e, "queue", "list")
+        self.assertEqual([mid for mid in ULID_RE.findall(text) if mid in ids], ids)
 
     def test_ids_are_checked_at_every_hop(self):
         sink, e = self.start()

@@ -5,16 +5,18 @@ interrupted removals finish, an unreadable index stops queued without
 touching a file, and one queued at a time owns a spool."""
 
 import os
+import re
 import shutil
 import signal
 import sqlite3
 import time
 import unittest
 
-from harness import Empath, EmpathTestCase, pid_alive, wait_until
+from harness import Empath, EmpathTestCase, RawSMTP, pid_alive, wait_until
 
 SENDER = "sender@sink.test"
 SLOW_RETRY = "delivery {\n\tretry initial 1h max 4h\n}\n"
+ULID_RE = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 IDS = ["01ARZ3NDEKTSV4RRFFQ69G5FAV", "01BX5ZZKBKACTAV9WEVGEMMVRZ",
        "01CQKR3XWZVBE5RM3N4TB1A9QJ", "01DXF6DT00CX9QNNW7PNXQ3YR8"]
 
@@ -79,6 +81,52 @@ class RecoveryTests(EmpathTestCase):
                          r"2 orphan files quarantined")
         self.assertEqual(self.queued_ids(e), [kept])
         self.assertTrue(os.path.exists(os.path.join(q, kept)))
+
+    def test_a_crash_leaves_no_pool_file_and_no_open_reception(self):
+        """queued keeps ready files in incoming/ under names of its own and
+        renames one to its message id when smtpd gets it: after a crash,
+        recovery removes both kinds, counts only the reception, and the
+        new pool is made afresh (nothing of the old one is leaked)."""
+        sink = self.start_sink()
+        e = self.empath(sink)
+        inc = os.path.join(e.spool, "incoming")
+        e.send(SENDER, ["first@sink.test"], b"Subject: first\r\n\r\nx\r\n")
+        sink.wait_rcpts(["first@sink.test"])
+        c = RawSMTP(e.port)
+        self.addCleanup(c.close)
+        self.assertEqual(c.cmd("EHLO client.test")[0], 250)
+        self.assertEqual(c.cmd(f"MAIL FROM:<{SENDER}>")[0], 250)
+        self.assertEqual(c.cmd("RCPT TO:<open@sink.test>")[0], 250)
+        self.assertEqual(c.cmd("DATA")[0], 354)
+        c.send(b"Subject: never finished\r\n\r\nhalf")
+        names = os.listdir(inc)
+        (held,) = [n for n in names if ULID_RE.fullmatch(n)]
+        pool = [n for n in names if n != held]
+        self.assertTrue(pool, "no ready file in incoming/")
+        self.assertTrue(all(n.startswith("POOL") for n in pool), pool)
+        # A file made again has a new change time even if its inode is reused.
+        before = {(os.stat(os.path.join(inc, n)).st_ino,
+                   os.stat(os.path.join(inc, n)).st_ctime_ns) for n in names}
+        old = e.daemon_pids()["queued"]
+        os.kill(old, signal.SIGKILL)
+        e.wait_daemon_restart("queued", old)
+        wait_until(lambda: len(re.findall(r"recovery: \d+ inflight", e.log())) == 2,
+                   10, what="the recovery of the new queued")
+        self.assertRegex(e.log(), r"recovery: .*, 1 unfinished receptions removed")
+        self.assertRegex(e.log(), rf"{held}: removed unfinished incoming message")
+        self.assertRegex(e.log(), r"recovery: removed incoming/POOL\d+, an unused "
+                         r"file of the pool")
+        wait_until(lambda: os.listdir(inc), 10, what="a new pool")
+        names = os.listdir(inc)
+        self.assertNotIn(held, names)
+        self.assertTrue(all(n.startswith("POOL") for n in names), names)
+        after = {(os.stat(os.path.join(inc, n)).st_ino,
+                  os.stat(os.path.join(inc, n)).st_ctime_ns) for n in names}
+        self.assertEqual(before & after, set(), "a file of the old pool survived")
+        c.close()
+        e.send(SENDER, ["later@sink.test"], b"Subject: later\r\n\r\ny\r\n",
+               retry_for=10)
+        sink.wait_rcpts(["later@sink.test"])
 
     def test_inflight_recipients_are_due_again_after_a_crash(self):
         sink = self.start_sink()
