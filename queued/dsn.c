@@ -203,7 +203,7 @@ oneline_utf8(const char *in, char *out, size_t outlen)
  * utf-8-addr-unitext (RFC 6533 3). Octets xtext cannot carry as they
  * are become "+XX"; in the utf-8 forms, ASCII specials become \x{XX}
  * and other characters \x{HEX} (xtext form) or stay (unitext form). */
-enum addr_enc { ENC_XTEXT, ENC_UTF8_XTEXT, ENC_UTF8_UNITEXT };
+enum addr_enc { ENC_TEXT, ENC_XTEXT, ENC_UTF8_XTEXT, ENC_UTF8_UNITEXT };
 
 static void
 encode_addr(const char *addr, enum addr_enc enc, char *out, size_t outlen)
@@ -214,12 +214,13 @@ encode_addr(const char *addr, enum addr_enc enc, char *out, size_t outlen)
 	char esc[16];
 
 	while (s[i] != '\0' && o < FIELD_MAX) {
-		if (s[i] >= 0x21 && s[i] <= 0x7e && s[i] != '+' && s[i] != '=' &&
-		    (enc == ENC_XTEXT || s[i] != '\\')) {
+		if (s[i] >= 0x21 && s[i] <= 0x7e && (enc == ENC_TEXT ||
+		    (s[i] != '+' && s[i] != '=' &&
+		    (enc == ENC_XTEXT || s[i] != '\\')))) {
 			n = 1;
 			memcpy(esc, s + i, 1);
 			esc[1] = '\0';
-		} else if (enc == ENC_XTEXT) {
+		} else if (enc == ENC_XTEXT || enc == ENC_TEXT) {
 			n = 1;
 			snprintf(esc, sizeof(esc), "+%02X", s[i]);
 		} else if (s[i] < 0x20) {
@@ -259,10 +260,12 @@ address_field(const char *addr, bool global, char *out, size_t outlen)
 	encode_addr(addr, ENC_UTF8_UNITEXT, out, outlen);
 }
 
-/* ORCPT as smtpd keeps it, "type;address" with the address decoded,
- * back in the encoding of its type: rfc822 (and any other type) as
- * xtext, as the sender gave it; utf-8 as utf-8-addr-xtext in a plain
- * notice, with its UTF-8 characters in an internationalised one. */
+/* ORCPT as smtpd keeps it, "type;address" with the address decoded.
+ * rfc822 (and any other type) is written decoded, as Postfix does: the
+ * field's generic-address is text (RFC 3464 2.3.1), so only octets
+ * outside printable ASCII keep an xtext escape. utf-8 goes as
+ * utf-8-addr-xtext in a plain notice, with its UTF-8 characters in an
+ * internationalised one (RFC 6533 3). */
 static void
 orcpt_field(const char *orcpt, bool global, char *out, size_t outlen)
 {
@@ -285,7 +288,7 @@ orcpt_field(const char *orcpt, bool global, char *out, size_t outlen)
 		encode_addr(semi + 1, global ? ENC_UTF8_UNITEXT : ENC_UTF8_XTEXT,
 		    out, outlen);
 	else
-		encode_addr(semi + 1, ENC_XTEXT, out, outlen);
+		encode_addr(semi + 1, ENC_TEXT, out, outlen);
 }
 
 bool

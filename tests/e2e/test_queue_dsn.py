@@ -198,9 +198,9 @@ class NoticeTests(EmpathTestCase):
         self.assertEqual(groups[0]["Original-Envelope-Id"], "env+42")
         per = {g["Final-Recipient"]: g for g in groups[1:]}
         self.assertEqual(set(per), {"rfc822;bad@sink.test", "rfc822;glad@sink.test"})
-        # As the sender gave it, xtext and all (RFC 3461 4.2).
+        # Decoded, as Postfix writes it (RFC 3464 2.3.1: text).
         self.assertEqual(per["rfc822;bad@sink.test"]["Original-Recipient"],
-                         "rfc822;Orig+2Bbad@sink.test")
+                         "rfc822;Orig+bad@sink.test")
         # The sink offers no DSN: NOTIFY=SUCCESS ends here, "relayed"
         # (RFC 3461 5.2.2).
         self.assertNotIn("DSN", sink.extensions)
