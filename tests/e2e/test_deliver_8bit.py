@@ -70,8 +70,8 @@ class EightBitTests(EmpathTestCase):
         self.assertNotIn("BODY=", mail.upper())
         size = re.search(r"SIZE=(\d+)", mail)
         self.assertIsNotNone(size, mail)
-        self.assertGreaterEqual(int(size.group(1)), len(msg.data),
-                                "SIZE= understates the converted message")
+        self.assertEqual(int(size.group(1)), len(msg.data),
+                                "SIZE= is not the size of the converted message")
         m = parse(msg.data)
         text, attachment = m.get_payload()
         self.assertEqual(text["Content-Transfer-Encoding"], "quoted-printable")
