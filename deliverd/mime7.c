@@ -768,7 +768,16 @@ header_line(struct mime7 *m)
 		/* Not a header field: the body starts without a blank line. */
 		m->hlen = m->hline;
 		header_done(m);
-		content(m, l, n);
+		if (m->err != NULL || m->stack[m->depth - 1].kind != E_MESSAGE) {
+			content(m, l, n);
+			return;
+		}
+		/* The line starts the header of the nested message: it
+		 * becomes a header of one body line, no recursion beyond. */
+		memmove(m->hbuf, l, n);
+		start_header(m, false);
+		m->hlen = n;
+		header_line(m);
 		return;
 	}
 	/* RFC 6152 gives no way to carry 8-bit header octets in 7 bits. */

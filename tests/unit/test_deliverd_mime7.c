@@ -373,6 +373,58 @@ START_TEST(header_over_the_bound_is_refused)
 }
 END_TEST
 
+/* A message/rfc822 part whose message starts right with its body. */
+START_TEST(nested_message_without_header)
+{
+	const char *msg = "Content-Type: message/rfc822\r\n\r\n"
+	    "\xe9t\xe9 no header\r\n";
+	struct mime7_plan plan;
+	struct buf out;
+	const char *why;
+
+	ck_assert_int_eq(convert(msg, strlen(msg), 5, &out, &plan, &why), 0);
+	ck_assert_str_eq(out.p, "Content-Type: message/rfc822\r\n"
+	    "MIME-Version: 1.0\r\n\r\n"
+	    "Content-Type: text/plain; charset=unknown-8bit\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n"
+	    "=E9t=E9 no header\r\n");
+	ck_assert_uint_eq(plan.size, out.len);
+	mime7_plan_free(&plan);
+	free(out.p);
+}
+END_TEST
+
+START_TEST(nesting_is_bounded)
+{
+	char msg[8192];
+	size_t n = 0;
+	int d, ok;
+	struct mime7_plan plan;
+	struct buf out;
+	const char *why;
+
+	for (ok = 0; ok < 2; ok++) {
+		/* MIME7_DEPTH_MAX multiparts and the leaf: one level too
+		 * many; one multipart less is fine. */
+		n = 0;
+		for (d = 0; d < MIME7_DEPTH_MAX - ok; d++)
+			n += (size_t)snprintf(msg + n, sizeof(msg) - n,
+			    "Content-Type: multipart/mixed; boundary=b%d\r\n"
+			    "\r\n--b%d\r\n", d, d);
+		n += (size_t)snprintf(msg + n, sizeof(msg) - n,
+		    "\r\n\xe9\r\n");
+		ck_assert_int_eq(convert(msg, n, 64, &out, &plan, &why),
+		    ok ? 0 : -1);
+		if (ok) {
+			ck_assert_ptr_nonnull(strstr(out.p, "\r\n=E9\r\n"));
+			mime7_plan_free(&plan);
+			free(out.p);
+		} else
+			ck_assert_ptr_nonnull(strstr(why, "deep"));
+	}
+}
+END_TEST
+
 START_TEST(one_byte_chunks_give_the_same_output)
 {
 	struct mime7_plan p1, p2;
@@ -506,6 +558,8 @@ mime7_suite(void)
 	tcase_add_test(tc, eight_bit_header_is_refused);
 	tcase_add_test(tc, binary_is_refused);
 	tcase_add_test(tc, header_over_the_bound_is_refused);
+	tcase_add_test(tc, nested_message_without_header);
+	tcase_add_test(tc, nesting_is_bounded);
 	tcase_add_test(tc, one_byte_chunks_give_the_same_output);
 	tcase_add_test(tc, qp_lines_are_short_and_decode_back);
 	tcase_add_test(tc, prescan_decides);
