@@ -102,6 +102,22 @@ class EightBitTests(EmpathTestCase):
         self.assertEqual([g["Status"] for g in per], ["5.6.3"])
         self.assertIn("8BITMIME", per[0]["Diagnostic-Code"])
 
+    def test_size_limit_sees_the_converted_size(self):
+        """Within the server's SIZE limit as received, over it once
+        quoted-printable: 5.3.4 before anything is sent."""
+        data = message().replace(TEXT, ("é" * 400 + "\r\n").encode("utf-8") * 8)
+        limit = len(data) + 2000          # the Received: header fits
+        sink = self.start_sink(extensions=("PIPELINING", f"SIZE {limit}"))
+        e = self.empath(sink, extra=DSN_CONF)
+        self.send_8bit(e, data)
+        (n,) = wait_until(
+            lambda: [m for m in sink.messages if m.mail_from == ""] or None,
+            30, interval=0.1, what="a failure notice")
+        self.assertEqual([m for m in sink.messages if m.mail_from != ""], [])
+        status = parse(n.data).get_payload()[1].get_payload()
+        self.assertEqual([dict(g.items())["Status"] for g in status[1:]],
+                         ["5.3.4"])
+
     def test_unchanged_for_a_server_with_8bitmime(self):
         sink = self.start_sink()
         e = self.empath(sink)
