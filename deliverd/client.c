@@ -186,6 +186,10 @@ txn_reset(struct client *c)
 	c->nsend = c->naccepted = c->sent = c->replied = 0;
 	c->pipelining = c->mail_failed = c->discard = c->body_sent = false;
 	c->off = 0;
+	mime7_free(c->m7);
+	c->m7 = NULL;
+	mime7_plan_free(&c->m7plan);
+	c->convert = false;
 }
 
 void

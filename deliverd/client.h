@@ -12,6 +12,7 @@
 #include "body.h"
 #include "deliverd.h"
 #include "lineio.h"
+#include "mime7.h"
 #include "reply.h"
 
 /* The body is read in chunks of this size and more is produced only when
@@ -83,6 +84,12 @@ struct client {
 	uint64_t off;                   /* next byte of the file to send */
 	struct dotstuff ds;
 	bool     body_sent;
+
+	/* 8-bit MIME for a server without 8BITMIME (RFC 6152 3): the plan
+	 * made before MAIL, and the converter while the body goes out. */
+	bool     convert;
+	struct mime7_plan m7plan;
+	struct mime7 *m7;
 };
 
 /* client.c: the connection. Functions returning int return -1 when the

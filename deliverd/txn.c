@@ -73,11 +73,57 @@ needs_smtputf8(const struct job *j)
 	return false;
 }
 
+static bool
+eightbit_body(const struct job *j)
+{
+	return j->env.body != NULL && (strcasecmp(j->env.body, "8BITMIME") == 0 ||
+	    strcasecmp(j->env.body, "BINARYMIME") == 0);
+}
+
+/* RFC 6152 3: 8-bit content goes to a server without 8BITMIME only
+ * converted to 7bit, else the recipients fail with 5.6.3 (RFC 3463).
+ * Returns -1 when the transaction is off (the client finished). */
+static int
+plan_7bit(struct client *c)
+{
+	struct job *j = c->job;
+	char diag[REPLY_TEXT_MAX], why[128];
+
+	switch (mime7_prescan(j->fd, j->size, &c->m7plan, why, sizeof(why))) {
+	case MIME7_SCAN_7BIT:
+		return 0;             /* no 8-bit octet after all */
+	case MIME7_SCAN_CONVERT:
+		log_info("%s: converting 8-bit MIME to 7bit for %s, which does "
+		    "not support 8BITMIME", j->env.id, c->peer);
+		c->convert = true;
+		return 0;
+	case MIME7_SCAN_FAIL:
+		/* A long peer name may cut the reason short: fine. */
+		if (snprintf(diag, sizeof(diag), "5.6.3 conversion required "
+		    "but not supported: %s does not support 8BITMIME and the "
+		    "message cannot be made 7-bit (%s)", c->peer, why) < 0)
+			diag[0] = '\0';
+		job_pending_result(j, RCPT_FAILED, diag);
+		return client_finish(c);
+	case MIME7_SCAN_READ:
+	default:
+		if (errno == ENODATA)
+			log_warnx("%s: the message file is shorter than its "
+			    "%ju bytes", j->env.id, (uintmax_t)j->size);
+		else
+			log_warn("%s: read of the message file", j->env.id);
+		job_pending_result(j, RCPT_DEFERRED,
+		    "4.3.0 cannot read the message file");
+		return client_finish(c);
+	}
+}
+
 int
 txn_begin(struct client *c)
 {
 	struct job *j = c->job;
 	char diag[REPLY_TEXT_MAX];
+	uint64_t size;
 	size_t i;
 
 	/* The server took the session: the next hop works (flow.c). */
@@ -87,9 +133,14 @@ txn_begin(struct client *c)
 		    "which the addresses of this message need", c->peer);
 		job_pending_result(j, RCPT_FAILED, diag);
 		return client_finish(c);
-	}	if (c->caps.size && c->caps.size_max > 0 && j->size > c->caps.size_max) {
+	}
+	if (!c->caps.eightbitmime && eightbit_body(j) && plan_7bit(c) == -1)
+		return -1;
+	/* Converted, the message grows: SIZE= and the limit see that. */
+	size = c->convert ? c->m7plan.size : j->size;
+	if (c->caps.size && c->caps.size_max > 0 && size > c->caps.size_max) {
 		snprintf(diag, sizeof(diag), "5.3.4 message size %ju exceeds the "
-		    "limit of %s (%ju)", (uintmax_t)j->size, c->peer,
+		    "limit of %s (%ju)", (uintmax_t)size, c->peer,
 		    (uintmax_t)c->caps.size_max);
 		job_pending_result(j, RCPT_FAILED, diag);
 		return client_finish(c);
@@ -103,11 +154,17 @@ txn_begin(struct client *c)
 		return client_finish(c);
 	c->state = C_TXN;
 	c->pipelining = c->caps.pipelining;
+	/* MAIL goes out here, whatever the pipelining: send_pos() declares
+	 * j->size, so for that moment it is the size sent. */
+	size = j->size;
+	if (c->convert)
+		j->size = c->m7plan.size;
 	if (c->pipelining) {
 		while (c->sent < c->nsend + 2)
 			send_pos(c, c->sent++);
 	} else
 		send_pos(c, c->sent++);
+	j->size = size;
 	client_arm(c);
 	return client_pump(c);
 }
@@ -123,16 +180,29 @@ start_body(struct client *c)
 	return client_pump(c);
 }
 
-/* Produce body bytes while the output buffer is low. */
+/* Converted bytes (mime7.c) on their way to the server. */
+static void
+convert_emit(void *arg, const char *p, size_t len)
+{
+	static char out[DOTSTUFF_OUT_MAX(MIME7_EMIT_MAX)];
+	struct client *c = arg;
+
+	lio_write(&c->lio, out, dotstuff(&c->ds, p, len, out));
+}
+
+/* Produce body bytes while the output buffer is low. Converting, less
+ * is read at a time: quoted-printable may triple it. */
 int
 txn_body_fill(struct client *c)
 {
 	ssize_t n;
 	size_t out;
 
+	if (c->convert && c->m7 == NULL && !c->body_sent)
+		c->m7 = mime7_new(&c->m7plan, convert_emit, c);
 	while (!c->body_sent && lio_out_pending(&c->lio) < BODY_LOW_WATER) {
 		n = body_read(c->job->fd, c->off, c->job->size, body_in,
-		    sizeof(body_in));
+		    c->convert ? MIME7_SCAN_CHUNK : sizeof(body_in));
 		if (n == -1 && errno == ENODATA) {
 			log_warnx("%s: the message file ends after %ju of its "
 			    "%ju bytes", c->job->env.id, (uintmax_t)c->off,
@@ -146,11 +216,22 @@ txn_body_fill(struct client *c)
 			return client_fail(c, RCPT_DEFERRED,
 			    "4.3.0 cannot read the message file");
 		}
+		if (c->convert && (n == 0 ? mime7_end(c->m7) :
+		    mime7_feed(c->m7, body_in, (size_t)n)) == -1) {
+			/* The plan held: only a changed file gets here. */
+			log_warnx("%s: 7bit conversion failed: %s",
+			    c->job->env.id, mime7_error(c->m7));
+			return client_fail(c, RCPT_DEFERRED,
+			    "4.3.0 the message changed while being converted");
+		}
 		if (n == 0) {
 			out = dotstuff_end(&c->ds, body_out);
 			c->body_sent = true;
 			c->state = C_DATAEND;
 			client_arm(c);
+		} else if (c->convert) {
+			out = 0;      /* convert_emit() wrote it */
+			c->off += (uint64_t)n;
 		} else {
 			out = dotstuff(&c->ds, body_in, (size_t)n, body_out);
 			c->off += (uint64_t)n;

@@ -1,0 +1,95 @@
+/* libFuzzer harness for deliverd's 8bit to 7bit MIME conversion
+ * (deliverd/mime7.c): a message from any SMTP client, converted for a
+ * server without 8BITMIME. The first byte picks a chunk size, the rest is
+ * the message. Asserted: the plan is the same whatever the chunks; when
+ * it says convertible, the conversion succeeds, gives the same bytes in
+ * chunks as whole, exactly the planned size, and not one 8-bit octet. */
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mime7.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct out {
+	char  *p;
+	size_t len, cap;
+};
+
+static void
+collect(void *arg, const char *p, size_t n)
+{
+	struct out *o = arg;
+
+	assert(n > 0 && n <= MIME7_EMIT_MAX);
+	if (o->len + n > o->cap) {
+		o->cap = (o->len + n) * 2;
+		o->p = realloc(o->p, o->cap);
+		assert(o->p != NULL);
+	}
+	memcpy(o->p + o->len, p, n);
+	o->len += n;
+}
+
+static int
+run(struct mime7 *m, const char *msg, size_t len, size_t chunk)
+{
+	size_t off, n;
+	int r = 0;
+
+	for (off = 0; off < len; off += n) {
+		n = len - off < chunk ? len - off : chunk;
+		if (mime7_feed(m, msg + off, n) == -1)
+			r = -1;
+	}
+	return mime7_end(m) == -1 ? -1 : r;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct mime7_plan p1, p2;
+	struct out o1 = { 0 }, o2 = { 0 };
+	struct mime7 *m;
+	const char *msg = (const char *)data + 1;
+	size_t len, chunk, i;
+	int r1, r2;
+
+	if (size < 1)
+		return 0;
+	len = size - 1;
+	chunk = (size_t)data[0] % 17 + 1;
+
+	m = mime7_new(NULL, NULL, NULL);
+	r1 = run(m, msg, len, len + 1);
+	mime7_plan_take(m, &p1);
+	mime7_free(m);
+	m = mime7_new(NULL, NULL, NULL);
+	r2 = run(m, msg, len, chunk);
+	mime7_plan_take(m, &p2);
+	mime7_free(m);
+	assert(r1 == r2 && p1.any8 == p2.any8);
+	if (r1 == 0) {
+		assert(p1.size == p2.size && p1.nleaves == p2.nleaves);
+		assert(p1.nleaves == 0 ||
+		    memcmp(p1.has8, p2.has8, (p1.nleaves + 7) / 8) == 0);
+		m = mime7_new(&p1, collect, &o1);
+		assert(run(m, msg, len, len + 1) == 0);
+		mime7_free(m);
+		m = mime7_new(&p1, collect, &o2);
+		assert(run(m, msg, len, chunk) == 0);
+		mime7_free(m);
+		assert(o1.len == p1.size && o2.len == o1.len);
+		assert(o1.len == 0 || memcmp(o1.p, o2.p, o1.len) == 0);
+		if (p1.any8)
+			for (i = 0; i < o1.len; i++)
+				assert((unsigned char)o1.p[i] < 0x80);
+	}
+	free(o1.p);
+	free(o2.p);
+	mime7_plan_free(&p1);
+	mime7_plan_free(&p2);
+	return 0;
+}
