@@ -139,6 +139,9 @@ encode_result(const struct job *j, struct msgbuf *mb, size_t max_remote,
 		if (st == RCPT_POSTPONED)
 			st |= (uint32_t)(j->postpone_s > RCPT_POSTPONE_MASK ?
 			    RCPT_POSTPONE_MASK : j->postpone_s) << RCPT_POSTPONE_SHIFT;
+		/* RFC 3461 5.2: the next hop now answers for its notices. */
+		if (st == RCPT_DELIVERED && j->rcpt[i].dsn_passed)
+			st |= RCPT_DSN_PASSED;
 		mb_u64(mb, j->env.rcpt[i].id);
 		mb_u32(mb, st);
 		mb_str_max(mb, j->rcpt[i].remote, max_remote);
