@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "deliverd.h"
 #include "event.h"
+#include "idn.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -411,7 +412,9 @@ job_check(struct job *j)
 	strlcpy(j->domain, dom, sizeof(j->domain));
 	route_nexthop(daemon_config(), j->domain, j->nexthop, sizeof(j->nexthop));
 	for (i = 0; i < j->env.nrcpt; i++) {
-		if (strcasecmp(addr_domain(j->env.rcpt[i].addr), j->domain) != 0) {
+		/* One domain may come in both spellings (U- and A-label). */
+		if (strcasecmp(addr_domain(j->env.rcpt[i].addr), j->domain) != 0 &&
+		    !idn_equal(addr_domain(j->env.rcpt[i].addr), j->domain)) {
 			log_warnx("%s: job %u mixes domains", j->env.id, j->id);
 			job_pending_result(j, RCPT_DEFERRED,
 			    "4.3.0 delivery job mixes domains");
