@@ -69,7 +69,9 @@ send_pos(struct client *c, size_t pos)
 
 		if (c->caps.size)
 			snprintf(size, sizeof(size), " SIZE=%ju", (uintmax_t)j->size);
-		if ((addr = peer_addr(c->caps.smtputf8, j->env.sender, abuf, sizeof(abuf))) == NULL)
+		addr = peer_addr(c->caps.smtputf8, j->env.sender, abuf,
+		    sizeof(abuf));
+		if (addr == NULL)
 			addr = j->env.sender;
 		n = snprintf(line, sizeof(line), "MAIL FROM:<%s>%s%s%s", addr, size,
 		    c->caps.eightbitmime && j->env.body != NULL &&
@@ -83,7 +85,8 @@ send_pos(struct client *c, size_t pos)
 	} else if (pos <= c->nsend) {
 		const struct env_rcpt *r = &j->env.rcpt[c->rcpt_idx[pos - 1]];
 
-		if ((addr = peer_addr(c->caps.smtputf8, r->addr, abuf, sizeof(abuf))) == NULL)
+		addr = peer_addr(c->caps.smtputf8, r->addr, abuf, sizeof(abuf));
+		if (addr == NULL)
 			addr = r->addr;
 		n = snprintf(line, sizeof(line), "RCPT TO:<%s>", addr);
 		/* ... and NOTIFY and ORCPT of each recipient. */
@@ -117,7 +120,8 @@ needs_smtputf8(const struct job *j)
 	if (addr_needs_smtputf8(j->env.sender))
 		return true;
 	for (i = 0; i < j->env.nrcpt; i++)
-		if (job_rcpt_pending(j, i) && addr_needs_smtputf8(j->env.rcpt[i].addr))
+		if (job_rcpt_pending(j, i) &&
+		    addr_needs_smtputf8(j->env.rcpt[i].addr))
 			return true;
 	return false;
 }
