@@ -96,16 +96,31 @@ class DSNPassingTests(EmpathTestCase):
 
     def test_success_notify_to_a_dsn_hop_gets_no_relayed_notice(self):
         sink = self.start_sink(extensions=DSN_EXT)
+        sink.rcpt_reply("bad@sink.test", 550, "5.1.1 no such user")
         e = self.empath(sink, extra='dsn {\n\treporting-mta "dsn.example.net"\n}\n')
-        self.submit(e, [("glad@sink.test", ["NOTIFY=SUCCESS"])])
+        with e.smtp() as s:
+            s.ehlo()
+            if not s.has_extn("dsn"):
+                self.skipTest("smtpd does not offer DSN")
+            s.mail("back@sink.test")
+            self.assertEqual(s.rcpt("glad@sink.test", ["NOTIFY=SUCCESS"])[0], 250)
+            self.assertEqual(s.rcpt("bad@sink.test", ["NOTIFY=FAILURE"])[0], 250)
+            self.assertEqual(s.data(BODY)[0], 250)
         sink.wait_rcpts(["glad@sink.test"])
-        wait_until(lambda: "to=<glad@sink.test>" in e.log(), 10, what="the log line")
+        # queued either records the result or refuses the state it holds.
+        wait_until(lambda: re.search(r"queued\[\d+\]: (info: \S+ to=<glad@sink\.test>.*"
+                                     r"status=sent|warn: .*invalid state)", e.log()),
+                   10, what="queued's word on the result")
         if re.search(r"invalid state \d+ for recipient", e.log()):
             self.skipTest("this queued does not take RCPT_DSN_PASSED yet")
-        wait_until(lambda: json.loads(e.ctl("--json", "queue", "list").stdout)
-                   ["messages"] == [], 10, what="the message to leave the queue")
-        # The next hop answers for SUCCESS now: nothing from us.
-        self.assertEqual([m for m in sink.messages if m.mail_from == ""], [])
+        # The failure is ours to report; SUCCESS is the next hop's now
+        # (RFC 3461 5.2): no "relayed" action for glad.
+        notice = wait_until(lambda: [m for m in sink.messages if m.mail_from == ""],
+                            15, what="the failure notice")[0]
+        text = notice.data.decode("utf-8", "replace")
+        self.assertIn("bad@sink.test", text)
+        self.assertNotIn("glad@sink.test", text)
+        self.assertNotRegex(text, r"(?i)Action:\s*relayed")
 
 
 if __name__ == "__main__":
