@@ -77,6 +77,35 @@ class LimitTests(EmpathTestCase):
                           "MAIL", "RCPT", "RCPT", "RCPT", "DATA",
                           "MAIL", "RCPT", "DATA"])
 
+    def test_plain_452_too_many_recipients_is_a_limit_too(self):
+        sink, e = self.start()
+        # No enhanced status code, the RFC 5321 4.5.3.1.10 text.
+        sink.rcpt_reply("p2@sink.test", 452, "Too many recipients", times=1)
+        rcpts = ["p1@sink.test", "p2@sink.test", "p3@sink.test"]
+        e.send(SENDER, rcpts, BODY)
+        msgs = sink.wait_rcpts(rcpts, timeout=10)
+        self.assertEqual([m.rcpts for m in msgs],
+                         [["p1@sink.test", "p3@sink.test"], ["p2@sink.test"]])
+        self.assertEqual(sink.connections, 1)
+
+    def test_other_452_is_an_ordinary_deferral(self):
+        sink, e = self.start()
+        sink.rcpt_reply("full@sink.test", 452, "4.2.2 mailbox full")
+        e.send(SENDER, ["ok@sink.test", "full@sink.test"], BODY)
+        sink.wait_rcpts(["ok@sink.test"])
+
+        def deferred():
+            q = self.queue()
+            return q if q and q[0]["recipients"].get("deferred") == 1 else None
+        (row,) = wait_until(deferred, 15, what="full@ deferred")
+        view = json.loads(e.ctl("--json", "queue", "view", row["id"]).stdout)
+        (rc,) = [r for r in view["recipients"] if r["address"] == "full@sink.test"]
+        self.assertEqual(rc["attempts"], 1)
+        self.assertIn("4.2.2", rc["last_error"])
+        time.sleep(1)
+        self.assertEqual(sink.rcpt_attempts["full@sink.test"], 1)
+        self.assertEqual(len(sink.messages), 1)
+
     def test_no_recipient_accepted_is_an_ordinary_attempt(self):
         sink, e = self.start(max_rcpts=0)
         e.send(SENDER, ["a@sink.test", "b@sink.test"], BODY)
