@@ -176,7 +176,7 @@ conn_close(struct client *c)
 	ev_timer_stop(c->timer);
 }
 
-static void
+void
 txn_reset(struct client *c)
 {
 	free(c->rcpt_idx);
@@ -185,6 +185,8 @@ txn_reset(struct client *c)
 	c->accepted = NULL;
 	c->nsend = c->naccepted = c->sent = c->replied = 0;
 	c->pipelining = c->mail_failed = c->discard = c->body_sent = false;
+	c->nlimited = 0;
+	c->limit_hit = c->followup = false;
 	c->off = 0;
 	mime7_free(c->m7);
 	c->m7 = NULL;
@@ -239,8 +241,14 @@ client_release(struct client *c)
 int
 client_fail(struct client *c, uint32_t state, const char *diag)
 {
-	if (c->job != NULL)
+	if (c->job != NULL) {
+		/* A follow-up transaction for recipients over the server's
+		 * limit (txn.c) that did not get to the body: the transaction
+		 * before made progress, so no attempt is spent on them. */
+		if (c->followup && c->state == C_TXN && state == RCPT_DEFERRED)
+			state = RCPT_POSTPONED;
 		job_pending_result(c->job, state, diag);
+	}
 	client_release(c);
 	client_free(c);
 	return -1;

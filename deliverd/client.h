@@ -80,6 +80,12 @@ struct client {
 	bool     pipelining;
 	bool     mail_failed;
 	bool     discard;               /* a 354 nobody needs: send "." only */
+	/* RFC 5321 4.5.3.1.10: recipients refused for the server's
+	 * recipient limit stay pending for a follow-up transaction. */
+	size_t   nlimited;
+	bool     limit_hit;             /* no pipelining: send no more RCPTs */
+	bool     followup;              /* this transaction carries them */
+	char     limit_diag[REPLY_TEXT_MAX];
 
 	uint64_t off;                   /* next byte of the file to send */
 	struct dotstuff ds;
@@ -105,6 +111,7 @@ void client_free(struct client *);
 int  client_fail(struct client *, uint32_t state, const char *diag);
 int  client_broken(struct client *, const char *what);
 int  client_finish(struct client *);          /* results, then reuse or QUIT */
+void txn_reset(struct client *);              /* forget the transaction */
 /* Before MAIL: give up on this address, try the next one. */
 int  client_next_dest(struct client *, const char *diag);
 /* Connect to the same address again, without STARTTLS this time. */

@@ -20,6 +20,7 @@ struct job_rcpt {
 	uint32_t state;
 	char    *remote;              /* NULL: no connection was made */
 	char    *diag;
+	bool     dsn_passed;          /* delivered with NOTIFY/ORCPT to a DSN hop */
 };
 
 struct client;

@@ -13,6 +13,7 @@
 
 #include "dns_cache.h"
 #include "event.h"
+#include "idn.h"
 #include "log.h"
 #include "util.h"
 
@@ -119,7 +120,17 @@ dnsc_status_name(enum dnsc_status st)
 int
 dnsc_normalize(const char *name, char *out, size_t len)
 {
-	size_t n = strlen(name), i, label = 0;
+	char alabel[IDN_DOMAIN_MAX];
+	size_t n, i, label = 0;
+
+	/* An internationalised name is looked up by its A-label (RFC 5890
+	 * 2.3.2.1); one that is no valid IDNA2008 name is no name. */
+	if (idn_non_ascii(name)) {
+		if (idn_to_ascii(name, alabel, sizeof(alabel)) == -1)
+			return -1;
+		name = alabel;
+	}
+	n = strlen(name);
 
 	if (n > 0 && name[n - 1] == '.')
 		n--;

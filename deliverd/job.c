@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "deliverd.h"
 #include "event.h"
+#include "idn.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -139,6 +140,9 @@ encode_result(const struct job *j, struct msgbuf *mb, size_t max_remote,
 		if (st == RCPT_POSTPONED)
 			st |= (uint32_t)(j->postpone_s > RCPT_POSTPONE_MASK ?
 			    RCPT_POSTPONE_MASK : j->postpone_s) << RCPT_POSTPONE_SHIFT;
+		/* RFC 3461 5.2: the next hop now answers for its notices. */
+		if (st == RCPT_DELIVERED && j->rcpt[i].dsn_passed)
+			st |= RCPT_DSN_PASSED;
 		mb_u64(mb, j->env.rcpt[i].id);
 		mb_u32(mb, st);
 		mb_str_max(mb, j->rcpt[i].remote, max_remote);
@@ -408,7 +412,9 @@ job_check(struct job *j)
 	strlcpy(j->domain, dom, sizeof(j->domain));
 	route_nexthop(daemon_config(), j->domain, j->nexthop, sizeof(j->nexthop));
 	for (i = 0; i < j->env.nrcpt; i++) {
-		if (strcasecmp(addr_domain(j->env.rcpt[i].addr), j->domain) != 0) {
+		/* One domain may come in both spellings (U- and A-label). */
+		if (strcasecmp(addr_domain(j->env.rcpt[i].addr), j->domain) != 0 &&
+		    !idn_equal(addr_domain(j->env.rcpt[i].addr), j->domain)) {
 			log_warnx("%s: job %u mixes domains", j->env.id, j->id);
 			job_pending_result(j, RCPT_DEFERRED,
 			    "4.3.0 delivery job mixes domains");

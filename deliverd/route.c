@@ -45,6 +45,7 @@ struct route_query {
 	bool     deferred;
 	struct route *route;
 	char     domain[ROUTE_HOST_MAX]; /* lower case */
+	char     alabel[ROUTE_HOST_MAX]; /* ... as DNS knows it (IDNA2008) */
 	uint16_t port;
 	struct dnsc_req *mxreq;
 	size_t   nhosts, pending;
@@ -345,7 +346,7 @@ mx_done(const struct dns_rrset *rs, void *arg)
 	if (n == 0) {
 		/* RFC 5321 5.1: no MX, the domain is its own mail host. */
 		r->kind = ROUTE_IMPLICIT_MX;
-		strlcpy(q->hosts[0].name, q->domain, sizeof(q->hosts[0].name));
+		strlcpy(q->hosts[0].name, q->alabel, sizeof(q->hosts[0].name));
 		q->nhosts = 1;
 	} else {
 		route_mx_order(mx, n);
@@ -444,12 +445,12 @@ route_lookup(const char *domain, route_cb cb, void *arg)
 		relay(q, cfg->delivery.relay_host, cfg->delivery.relay_port);
 	else if (address_literal(q->domain, q->route, q->port) == 0)
 		defer_answer(q);
-	else if (dnsc_normalize(q->domain, q->hosts[0].name,
-	    sizeof(q->hosts[0].name)) == -1) {
+	else if (dnsc_normalize(q->domain, q->alabel, sizeof(q->alabel)) == -1) {
+		/* Also a UTF-8 domain that is no valid IDNA2008 name. */
 		route_fail(q->route, ROUTE_PERMFAIL, "5.1.2 invalid domain name");
 		defer_answer(q);
 	} else
-		q->mxreq = dnsc_lookup(q->domain, LDNS_RR_TYPE_MX, mx_done, q);
+		q->mxreq = dnsc_lookup(q->alabel, LDNS_RR_TYPE_MX, mx_done, q);
 	return q;
 }
 

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "dsn_params.h"
+#include "idn.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -21,43 +23,93 @@
 static char body_in[BODY_CHUNK];
 static char body_out[DOTSTUFF_OUT_MAX(BODY_CHUNK) + DOTSTUFF_END_MAX];
 
+/* An address with its domain as A-label: a local part of up to 256 octets
+ * (job_check) and a domain name. */
+#define ADDR_PEER_MAX (256 + IDN_DOMAIN_MAX + 2)
+
 static uint32_t
 fail_state(int code)
 {
 	return code >= 500 && code <= 599 ? RCPT_FAILED : RCPT_DEFERRED;
 }
 
+/* The address as this next hop can take it. Without SMTPUTF8 a UTF-8
+ * domain goes as its A-label: only a non-ASCII local part needs the
+ * extension (RFC 6531 3.2, RFC 5890). NULL when it cannot go at all. */
+static const char *
+peer_addr(bool utf8, const char *addr, char *buf, size_t len)
+{
+	char dom[IDN_DOMAIN_MAX];
+	const char *at;
+	int n;
+
+	if (utf8 || !idn_non_ascii(addr))
+		return addr;
+	if ((at = strrchr(addr, '@')) == NULL)
+		return NULL;
+	for (n = 0; addr + n < at; n++)
+		if ((unsigned char)addr[n] >= 0x80)
+			return NULL;
+	if (idn_to_ascii(at + 1, dom, sizeof(dom)) == -1)
+		return NULL;
+	n = snprintf(buf, len, "%.*s@%s", (int)(at - addr), addr, dom);
+	return n < 0 || (size_t)n >= len ? NULL : buf;
+}
+
 static void
 send_pos(struct client *c, size_t pos)
 {
 	const struct job *j = c->job;
+	char line[DSN_LINE_MAX], abuf[ADDR_PEER_MAX];
+	const char *addr;
+	int n;
 
 	if (pos == 0) {
 		char size[32] = "";
 
 		if (c->caps.size)
 			snprintf(size, sizeof(size), " SIZE=%ju", (uintmax_t)j->size);
-		client_send(c, "MAIL FROM:<%s>%s%s%s", j->env.sender, size,
+		addr = peer_addr(c->caps.smtputf8, j->env.sender, abuf,
+		    sizeof(abuf));
+		if (addr == NULL)
+			addr = j->env.sender;
+		n = snprintf(line, sizeof(line), "MAIL FROM:<%s>%s%s%s", addr, size,
 		    c->caps.eightbitmime && j->env.body != NULL &&
 		    strcasecmp(j->env.body, "8BITMIME") == 0 ? " BODY=8BITMIME" : "",
 		    c->caps.smtputf8 && j->env.smtputf8 ? " SMTPUTF8" : "");
-	} else if (pos <= c->nsend)
-		client_send(c, "RCPT TO:<%s>", j->env.rcpt[c->rcpt_idx[pos - 1]].addr);
-	else
+		/* RFC 3461 5.2: a DSN-capable next hop gets RET and ENVID. */
+		if (c->caps.dsn && n > 0 && (size_t)n < sizeof(line))
+			dsn_mail_params(&j->env, (size_t)n, line + n,
+			    sizeof(line) - (size_t)n);
+		client_send(c, "%s", line);
+	} else if (pos <= c->nsend) {
+		const struct env_rcpt *r = &j->env.rcpt[c->rcpt_idx[pos - 1]];
+
+		addr = peer_addr(c->caps.smtputf8, r->addr, abuf, sizeof(abuf));
+		if (addr == NULL)
+			addr = r->addr;
+		n = snprintf(line, sizeof(line), "RCPT TO:<%s>", addr);
+		/* ... and NOTIFY and ORCPT of each recipient. */
+		if (c->caps.dsn && n > 0 && (size_t)n < sizeof(line))
+			dsn_rcpt_params(r, (size_t)n, line + n,
+			    sizeof(line) - (size_t)n);
+		client_send(c, "%s", line);
+	} else
 		client_send(c, "DATA");
 }
 
+/* Whether addr needs SMTPUTF8 on its way to this next hop. */
 static bool
-non_ascii(const char *s)
+addr_needs_smtputf8(const char *addr)
 {
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80)
-			return true;
-	return false;
+	char buf[ADDR_PEER_MAX];
+
+	return peer_addr(false, addr, buf, sizeof(buf)) == NULL;
 }
 
-/* RFC 6531 3.2: an envelope with UTF-8 addresses cannot go to a server
- * without SMTPUTF8 (ASCII addresses can, the parameter aside). */
+/* RFC 6531 3.2: an envelope with UTF-8 local parts cannot go to a server
+ * without SMTPUTF8 (UTF-8 domains go as A-labels, ASCII addresses as
+ * they are, the parameter aside). */
 static bool
 needs_smtputf8(const struct job *j)
 {
@@ -65,10 +117,11 @@ needs_smtputf8(const struct job *j)
 
 	if (!j->env.smtputf8)
 		return false;
-	if (non_ascii(j->env.sender))
+	if (addr_needs_smtputf8(j->env.sender))
 		return true;
 	for (i = 0; i < j->env.nrcpt; i++)
-		if (job_rcpt_pending(j, i) && non_ascii(j->env.rcpt[i].addr))
+		if (job_rcpt_pending(j, i) &&
+		    addr_needs_smtputf8(j->env.rcpt[i].addr))
 			return true;
 	return false;
 }
@@ -241,6 +294,47 @@ txn_body_fill(struct client *c)
 	return 0;
 }
 
+/* RFC 5321 4.5.3.1.10: "452 too many recipients" (4.5.3, RFC 3463) says
+ * that this transaction is full, not that the recipient is wrong. */
+static bool
+over_limit(const struct smtp_reply *r)
+{
+	if (r->code != 452)
+		return false;
+	if (strcmp(r->esc, "4.5.3") == 0)
+		return true;
+	return r->esc[0] == '\0' && strcasestr(r->text, "too many recipients");
+}
+
+/* The transaction is over. Recipients the server had no room for go at
+ * once in a new transaction on this connection when this one delivered
+ * something; when it delivered nothing they are deferred like any
+ * temporary failure (an attempt), so a server that never takes them
+ * cannot keep them coming back. */
+static int
+txn_end(struct client *c, bool progress)
+{
+	struct job *j = c->job;
+
+	if (j != NULL && c->nlimited > 0 && j->npending > 0) {
+		if (!progress)
+			job_pending_result(j, RCPT_DEFERRED, c->limit_diag);
+		else if (c->wdead)
+			/* No follow-up possible: due again at once, free. */
+			job_pending_result(j, RCPT_POSTPONED, c->limit_diag);
+		else {
+			log_info("%s: %zu recipient(s) over the limit of %s, "
+			    "sending them in a new transaction", j->env.id,
+			    j->npending, c->peer);
+			c->ntxn++;
+			txn_reset(c);
+			c->followup = true;
+			return txn_begin(c);
+		}
+	}
+	return client_finish(c);
+}
+
 int
 txn_reply(struct client *c)
 {
@@ -254,14 +348,24 @@ txn_reply(struct client *c)
 	pos = c->replied++;
 	if (pos == 0) {
 		if (code / 100 != 2) {
+			uint32_t st = fail_state(code);
+
+			/* A follow-up refused for now costs no attempt. */
+			if (c->followup && st == RCPT_DEFERRED)
+				st = RCPT_POSTPONED;
 			c->mail_failed = true;
-			job_pending_result(j, fail_state(code), diag);
+			job_pending_result(j, st, diag);
 		}
 	} else if (pos <= c->nsend) {
 		if (!c->mail_failed) {
 			if (code / 100 == 2) {
 				c->accepted[pos - 1] = true;
 				c->naccepted++;
+			} else if (over_limit(&c->reply)) {
+				/* Pending still: for the next transaction. */
+				c->nlimited++;
+				c->limit_hit = true;
+				strlcpy(c->limit_diag, diag, sizeof(c->limit_diag));
 			} else
 				job_rcpt_result(j, c->rcpt_idx[pos - 1],
 				    fail_state(code), diag);
@@ -270,7 +374,7 @@ txn_reply(struct client *c)
 		/* The reply to DATA. */
 		if (c->mail_failed || c->naccepted == 0) {
 			if (code != 354)
-				return client_finish(c);
+				return txn_end(c, false);
 			/* RFC 2920 3.1: a 354 with no valid recipient
 			 * gets an empty message that is then ignored. */
 			c->discard = true;
@@ -285,14 +389,17 @@ txn_reply(struct client *c)
 			if (c->accepted[k])
 				job_rcpt_result(j, c->rcpt_idx[k],
 				    fail_state(code), diag);
-		return client_finish(c);
+		return txn_end(c, false);
 	}
 	if (!c->pipelining) {
 		if (c->mail_failed)
 			return client_finish(c);
+		/* The server is full: the rest wait for the next transaction. */
+		if (c->limit_hit && c->sent <= c->nsend)
+			c->sent = c->replied = c->nsend + 1;
 		/* Every recipient refused: no DATA, just QUIT. */
 		if (c->sent == c->nsend + 1 && c->naccepted == 0)
-			return client_finish(c);
+			return txn_end(c, false);
 		send_pos(c, c->sent++);
 	}
 	client_arm(c);
@@ -314,15 +421,22 @@ txn_data_reply(struct client *c, bool early)
 			st = RCPT_DELIVERED;
 		else
 			st = fail_state(code);
-		for (k = 0; k < c->nsend; k++)
-			if (c->accepted[k])
-				job_rcpt_result(c->job, c->rcpt_idx[k], st, diag);
+		for (k = 0; k < c->nsend; k++) {
+			if (!c->accepted[k])
+				continue;
+			/* RFC 3461 5.2: its NOTIFY and ORCPT went along. */
+			if (st == RCPT_DELIVERED && c->caps.dsn)
+				c->job->rcpt[c->rcpt_idx[k]].dsn_passed = true;
+			job_rcpt_result(c->job, c->rcpt_idx[k], st, diag);
+		}
 	}
 	if (early) {
+		if (c->nlimited > 0)
+			job_pending_result(c->job, RCPT_DEFERRED, c->limit_diag);
 		/* Mid-body, no QUIT can follow. */
 		client_release(c);
 		client_free(c);
 		return -1;
 	}
-	return client_finish(c);
+	return txn_end(c, !c->discard && code / 100 == 2);
 }

@@ -40,8 +40,11 @@ class Sink:
                                            if the client disconnects
                                            meanwhile the message is dropped
                                            (counted in `aborted`)
-      drop(stage, times)                   close the connection at a stage:
+      drop(stage, times, after)            close the connection at a stage:
                                            connect, ehlo, mail, rcpt, data, dot
+                                           (after: let that many pass first)
+    max_rcpts (constructor): recipients per transaction; past it RCPT gets
+    "452 4.5.3 Too many recipients" (RFC 5321 4.5.3.1.10).
     `times` None means for ever. Everything received is in `messages`,
     every command line in `commands`, protocol violations by the client
     (bare LF, a line without CRLF) in `violations`.
@@ -49,7 +52,7 @@ class Sink:
 
     def __init__(self, hostname=SINK_DOMAIN,
                  extensions=("8BITMIME", "PIPELINING", "SIZE 104857600"),
-                 host="127.0.0.1", port=0, tls_context=None):
+                 host="127.0.0.1", port=0, tls_context=None, max_rcpts=None):
         """host/port: where to listen ("::1" for IPv6); tls_context: an
         ssl.SSLContext for the server side makes the sink offer STARTTLS."""
         self.hostname = hostname
@@ -67,6 +70,8 @@ class Sink:
         self._drops = {}
         self._socks = set()
         self.tls_context = tls_context
+        self.max_rcpts = max_rcpts
+        self._drop_after = {}
         self.server = (_SinkServer6 if ":" in host else _SinkServer)(
             (host, port), _SinkHandler)
         self.server.sink = self
@@ -90,18 +95,23 @@ class Sink:
             self._data_rules.append({"code": 250, "text": "2.0.0 Ok", "delay": seconds,
                                      "times": times})
 
-    def drop(self, stage, times=1):
+    def drop(self, stage, times=1, after=0):
         with self.cond:
             self._drops[stage] = times
+            self._drop_after[stage] = after
 
     def clear_rules(self):
         with self.cond:
             self._rcpt_rules.clear()
             self._data_rules.clear()
             self._drops.clear()
+            self._drop_after.clear()
 
     def _take_drop(self, stage):
         with self.cond:
+            if self._drop_after.get(stage, 0) > 0 and stage in self._drops:
+                self._drop_after[stage] -= 1
+                return False
             n = self._drops.get(stage, 0)
             if n is None:
                 return True
@@ -274,6 +284,11 @@ class _SinkHandler(socketserver.BaseRequestHandler):
                     self._send("501 5.5.4 syntax: RCPT TO:<address>")
                 elif sink._take_drop("rcpt"):
                     return
+                elif sink.max_rcpts is not None and len(rcpts) >= sink.max_rcpts:
+                    with sink.cond:
+                        sink.rcpt_attempts[m.group(1).lower()] = \
+                            sink.rcpt_attempts.get(m.group(1).lower(), 0) + 1
+                    self._send("452 4.5.3 Too many recipients")
                 else:
                     code, text = sink._rcpt_rule(m.group(1))
                     if code == 250:

@@ -282,6 +282,15 @@ START_TEST(normalize)
 	ck_assert_int_eq(dnsc_normalize(".", out, sizeof(out)), -1);
 	ck_assert_int_eq(dnsc_normalize("a b.org", out, sizeof(out)), -1);
 	ck_assert_int_eq(dnsc_normalize("[127.0.0.1]", out, sizeof(out)), -1);
+	/* IDNA2008: a UTF-8 name is looked up by its A-label. */
+	ck_assert_int_eq(dnsc_normalize("B\xc3\xbc" "cher.TEST", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "xn--bcher-kva.test");
+	ck_assert_int_eq(dnsc_normalize("mx.b\xc3\xbc" "cher.test.", out,
+	    sizeof(out)), 0);
+	ck_assert_str_eq(out, "mx.xn--bcher-kva.test");
+	/* Not UTF-8, or not a valid IDNA2008 label (a symbol). */
+	ck_assert_int_eq(dnsc_normalize("b\xfc" "cher.test", out, sizeof(out)), -1);
+	ck_assert_int_eq(dnsc_normalize("\xe2\x98\x83.test", out, sizeof(out)), -1);
 }
 END_TEST
 
