@@ -68,7 +68,8 @@ send_pos(struct client *c, size_t pos)
 		char size[32] = "";
 
 		if (c->caps.size)
-			snprintf(size, sizeof(size), " SIZE=%ju", (uintmax_t)j->size);
+			snprintf(size, sizeof(size), " SIZE=%ju", (uintmax_t)
+			    (c->convert ? c->m7plan.size : j->size));
 		addr = peer_addr(c->caps.smtputf8, j->env.sender, abuf,
 		    sizeof(abuf));
 		if (addr == NULL)
@@ -207,17 +208,11 @@ txn_begin(struct client *c)
 		return client_finish(c);
 	c->state = C_TXN;
 	c->pipelining = c->caps.pipelining;
-	/* MAIL goes out here, whatever the pipelining: send_pos() declares
-	 * j->size, so for that moment it is the size sent. */
-	size = j->size;
-	if (c->convert)
-		j->size = c->m7plan.size;
 	if (c->pipelining) {
 		while (c->sent < c->nsend + 2)
 			send_pos(c, c->sent++);
 	} else
 		send_pos(c, c->sent++);
-	j->size = size;
 	client_arm(c);
 	return client_pump(c);
 }
