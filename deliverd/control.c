@@ -243,7 +243,9 @@ overrides(struct channel *c, uint32_t id)
 		if (d->rate > 0)
 			snprintf(rate, sizeof(rate), "%g/s burst %u", d->rate,
 			    d->burst);
-		mb_str(&mb, d->name);
+		/* As the configuration writes it (U-labels kept), not the
+		 * A-label the routes are keyed by. */
+		mb_str(&mb, d->spelling != NULL ? d->spelling : d->name);
 		mb_str(&mb, d->relay_host != NULL ? d->relay_host : "");
 		mb_u32(&mb, d->relay_host != NULL ? d->relay_port : 0);
 		mb_str(&mb, d->tls == TLS_NONE ? "none" :

@@ -1,14 +1,15 @@
 /* Parsing of SMTP replies read by the delivery client.
  *
  * The summary text is what ends up in logs, the queue and bounces, so it
- * is built from the server's bytes with every control or non-ASCII byte
- * replaced (log_sanitize semantics) and bounded; it can never carry a
- * line break into a log line or a DSN. */
+ * is built from the server's bytes through text_escape() (textesc.h:
+ * UTF-8 kept, controls and undecodable octets as \xHH) and bounded; it
+ * can never carry a line break into a log line, a queue row or a DSN. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "reply.h"
+#include "textesc.h"
 
 void
 reply_init(struct smtp_reply *r)
@@ -49,22 +50,23 @@ esc_len(const char *s, size_t len)
 	return i;
 }
 
-/* Append bytes to the summary, sanitized; "..." marks a truncation. */
+/* Append bytes to the summary through text_escape(): UTF-8 is kept,
+ * controls (CR and LF among them) and octets that are not UTF-8 become
+ * \xHH, so the text never holds a line end. The last three octets are
+ * kept free for the "..." that marks a cut (made between whole
+ * characters); a cut ends the summary: later lines add nothing. */
 static void
 text_append(struct smtp_reply *r, const char *s, size_t len)
 {
-	size_t i;
+	size_t room = sizeof(r->text) - 3 - r->text_len;
 
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (r->text_len + 1 >= sizeof(r->text)) {
-			memcpy(r->text + sizeof(r->text) - 4, "...", 4);
-			return;
-		}
-		r->text[r->text_len++] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
-		r->text[r->text_len] = '\0';
+	if (r->cut || len == 0)
+		return;
+	if (text_escape(r->text + r->text_len, room, s, len) < len) {
+		strlcat(r->text, "...", sizeof(r->text));
+		r->cut = true;
 	}
+	r->text_len = strlen(r->text);
 }
 
 enum reply_status

@@ -25,6 +25,7 @@ struct smtp_reply {
 	char     esc[REPLY_ESC_MAX];     /* enhanced status code of line 1, or "" */
 	char     text[REPLY_TEXT_MAX];   /* "250 2.0.0 Ok" + " more lines", sanitized */
 	size_t   text_len;
+	bool     cut;                    /* text full, ends in "..." */
 	/* The text of the line just fed (after "250-"), raw and not
 	 * NUL-terminated, valid until the caller's line buffer changes:
 	 * for reading EHLO keywords. */

@@ -3,7 +3,8 @@
  * LF (a CR before it is dropped, as the line reader does) and fed in
  * order; each line is also read as an EHLO keyword line and a
  * diagnostic. Asserted: the summary stays NUL-terminated, bounded and
- * printable; codes are in range; the DSN status is well formed. */
+ * printable (no control, only well-formed UTF-8 past ASCII, no C1
+ * control); codes are in range; the DSN status is well formed. */
 #include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,19 +12,28 @@
 #include <string.h>
 
 #include "reply.h"
+#include "textesc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void
 check_reply(const struct smtp_reply *r)
 {
-	size_t i;
+	const unsigned char *t = (const unsigned char *)r->text;
+	size_t i, k;
+	unsigned cp;
 
 	assert(r->text_len < sizeof(r->text));
-	assert(strlen(r->text) == r->text_len ||
-	    strlen(r->text) == sizeof(r->text) - 1);
-	for (i = 0; r->text[i] != '\0'; i++)
-		assert(r->text[i] >= 0x20 && r->text[i] < 0x7f);
+	assert(strlen(r->text) == r->text_len);
+	for (i = 0; t[i] != '\0'; i += k) {
+		k = 1;
+		if (t[i] < 0x80) {
+			assert(t[i] >= 0x20 && t[i] != 0x7f);
+			continue;
+		}
+		k = utf8_seq(t + i, r->text_len - i, &cp);
+		assert(k > 0 && cp > 0x9f);
+	}
 	assert(memchr(r->esc, '\0', sizeof(r->esc)) != NULL);
 	if (r->nlines > 0)
 		assert(r->code >= 200 && r->code <= 559);

@@ -375,11 +375,11 @@ delivery_opts	: %empty
 		;
 delivery_opt	: MAXATTEMPTS NUMBER {
 			/* 0: no limit, the lifetime (expire) alone ends it. */
-			if ($2 == 0)
-				DLV.max_attempts = 0;
+			if ($2 < 0 || $2 > COUNT_MAX)
+				cfg_error(p, LINE(@2), "number %lld out of range "
+				    "(0 to %d)", (long long)$2, COUNT_MAX);
 			else
-				SET_COUNT(DLV.max_attempts,
-				    count_value(p, $2, LINE(@2)));
+				DLV.max_attempts = (unsigned)$2;
 		}
 		| RETRY { p->retry_line = LINE(@1); } retry_opts
 		| EXPIRE duration { SET_DURATION(DLV.expire, $2, @2); }

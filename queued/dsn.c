@@ -348,9 +348,11 @@ put_text(struct out *o, const char *s)
 	fputs(s, o->f);
 }
 
-/* An address on one line, in UTF-8 in a global notice. */
+/* An address or a reply text on one line for the human-readable part:
+ * in UTF-8 in a global notice (its text/plain is charset=utf-8), in
+ * ASCII ('?' for what is not) in a plain one. */
 static void
-show_addr(const struct out *o, const char *addr, char *out, size_t outlen)
+show_line(const struct out *o, const char *addr, char *out, size_t outlen)
 {
 	if (o->global)
 		oneline_utf8(addr, out, outlen);
@@ -461,13 +463,15 @@ human_part(struct out *o, const struct dsn_info *d, bool file_gone,
 				}
 				any = true;
 			}
-			show_addr(o, r->addr, line, sizeof(line));
+			show_line(o, r->addr, line, sizeof(line));
 			fputs("<", o->f);
 			put_text(o, line);
 			fputs(">:\r\n", o->f);
 			if (r->diag != NULL && r->diag[0] != '\0') {
-				oneline(r->diag, line, sizeof(line));
-				fprintf(o->f, "    %s\r\n", line);
+				show_line(o, r->diag, line, sizeof(line));
+				fputs("    ", o->f);
+				put_text(o, line);
+				fputs("\r\n", o->f);
 			}
 			if (pass == DSN_FAILED && r->attempts > 1)
 				fprintf(o->f, "    (after %u delivery attempts)\r\n",
@@ -588,7 +592,7 @@ dsn_write(int fd, const struct dsn_info *d, int orig_fd, bool *eightbit)
 		if (!isalnum((unsigned char)boundary[i]) && boundary[i] != '.' &&
 		    boundary[i] != '-')
 			boundary[i] = '/';
-	show_addr(&o, d->orig_sender, to, sizeof(to));
+	show_line(&o, d->orig_sender, to, sizeof(to));
 	dsn_date(d->now, date, sizeof(date));
 
 	fprintf(o.f, "From: Mail Delivery System <%s>\r\n", d->from);

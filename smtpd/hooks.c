@@ -68,7 +68,9 @@ is_enhanced(const char *t, char cls)
 }
 
 /* Make the hook's reply sendable: code in range, printable text with an
- * enhanced code of the code's class. */
+ * enhanced code of the code's class. Reply text is printable ASCII on
+ * the wire (RFC 5321 4.2; RFC 6531 does not widen it), so other octets
+ * become '?' here; the log escapes what it shows of it anyway. */
 static void
 reply_fix(struct hook_reply *r, bool reject)
 {

@@ -196,7 +196,9 @@ qc_take(uint32_t id, uint16_t type)
 }
 
 /* queued's "u32 code, str enhanced code + text": only a 4xx/5xx with
- * printable text is passed on to a client; else a plain tempfail. */
+ * printable text is passed on to a client; else a plain tempfail. The
+ * text becomes an SMTP reply, whose textstring is printable ASCII
+ * (RFC 5321 4.2, not widened by RFC 6531): other octets become '?'. */
 static void
 read_failure(struct msgreader *mr, unsigned *code, char *text, size_t len)
 {

@@ -196,7 +196,8 @@ class DNSControlTests(DNSCase):
         self.dns.mx("ctl.test", (10, "mx.ctl.test"))
         self.dns.addr("mx.ctl.test", "127.0.0.1")
         self.start(extra='domain "override.test" {\n\trelay via "127.0.0.1:2525"\n'
-                   "\ttls required\n\trate-limit 5/s burst 2\n}\n")
+                   "\ttls required\n\trate-limit 5/s burst 2\n}\n"
+                   'domain "B\u00fccher.test" {\n\ttls none\n}\n')
         self.e.send("", ["r@ctl.test"], BODY)
         self.sink.wait_messages(1)
 
@@ -227,6 +228,13 @@ class DNSControlTests(DNSCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(r.stdout, r"override\.test +127\.0\.0\.1:2525 +required +5/s burst 2")
         self.assertRegex(r.stdout, rf"sink\.test +127\.0\.0\.1:{self.sink.port}")
+        # The domain as the configuration spells it, not its A-label.
+        self.assertRegex(r.stdout, r"B\u00fccher\.test +MX +none")
+        self.assertNotIn("xn--", r.stdout)
+        r = self.e.ctl("-j", "dns", "list-overrides")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn({"domain": "B\u00fccher.test", "relay": "", "tls": "none",
+                       "rate": ""}, json.loads(r.stdout))
 
         r = self.e.ctl("dns", "clear-cache")
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -177,7 +177,7 @@ START_TEST(full_example)
 	ck_assert_uint_eq(d->burst, 5);
 
 	delivery_has_defaults(&c->delivery);
-	ck_assert_uint_eq(c->delivery.max_attempts, 25);   /* as written */
+	ck_assert_uint_eq(c->delivery.max_attempts, 0);    /* the default */
 	ck_assert_double_eq(c->delivery.rate, 10.0);
 	ck_assert_uint_eq(c->delivery.burst, 20);
 
@@ -646,7 +646,7 @@ START_TEST(error_values)
 	fails_with("delivery {\n\n rate-limit 10/x }",
 	    "t.conf:3: invalid rate \"10/x\"");
 	fails_with("delivery { max-attempts 3000000000 }",
-	    "t.conf:1: number 3000000000 out of range (1 to 2147483647)");
+	    "t.conf:1: number 3000000000 out of range (0 to 2147483647)");
 	fails_with("\nlisten on 0.0.0.0 port 0",
 	    "t.conf:2: invalid port 0");
 	fails_with("listen on 0.0.0.0\nport 65536",

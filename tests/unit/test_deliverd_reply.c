@@ -147,15 +147,57 @@ END_TEST
 
 START_TEST(sanitized)
 {
-	static const char raw[] = "550 5.7.1 bad\0nul\r\x1b[31mred\xc3\xa9\x7f end";
+	static const char raw[] = "550 5.7.1 bad\0nul\r\x1b[31mred\xc3\xa9\x7f end"
+	    "\n\xff\xc2\x85";
 	struct smtp_reply r;
 	size_t i;
 
 	reply_init(&r);
 	ck_assert_int_eq(reply_feed(&r, raw, sizeof(raw) - 1), REPLY_DONE);
-	ck_assert_str_eq(r.text, "550 5.7.1 bad?nul??[31mred??? end");
+	/* UTF-8 stays, controls (C1 too) and stray octets become \xHH. */
+	ck_assert_str_eq(r.text, "550 5.7.1 bad\\x00nul\\x0d\\x1b[31mred"
+	    "\xc3\xa9\\x7f end\\x0a\\xff\\xc2\\x85");
+	ck_assert_uint_eq(r.text_len, strlen(r.text));
 	for (i = 0; i < r.text_len; i++)
-		ck_assert(r.text[i] >= 0x20 && r.text[i] < 0x7f);
+		ck_assert((unsigned char)r.text[i] >= 0x20 && r.text[i] != 0x7f);
+}
+END_TEST
+
+/* A cut never splits a character or an escape, and ends the text. */
+START_TEST(sanitized_cut)
+{
+	char line[REPLY_LINE_MAX];
+	struct smtp_reply r;
+	size_t i, n, lead;
+
+	for (lead = 0; lead < 4; lead++) {
+		n = 0;
+		memcpy(line, "550 ", 4);
+		n = 4;
+		for (i = 0; i < lead; i++)
+			line[n++] = 'a';
+		while (n + 2 <= 700) {
+			memcpy(line + n, n % 4 ? "\xc3\xb6" : "\x01x", 2);
+			n += 2;
+		}
+		reply_init(&r);
+		ck_assert_int_eq(reply_feed(&r, line, n), REPLY_DONE);
+		ck_assert_uint_eq(r.text_len, strlen(r.text));
+		ck_assert_uint_lt(r.text_len, REPLY_TEXT_MAX);
+		ck_assert(r.text_len > REPLY_TEXT_MAX - 8);
+		ck_assert_str_eq(r.text + r.text_len - 3, "...");
+		/* Before the mark: a whole "\xc3\xb6", "x" or "\x01". */
+		ck_assert(memcmp(r.text + r.text_len - 5, "\xc3\xb6", 2) == 0 ||
+		    r.text[r.text_len - 4] == 'x' ||
+		    memcmp(r.text + r.text_len - 7, "\\x01", 4) == 0);
+		/* Later lines add nothing. */
+		reply_init(&r);
+		line[3] = '-';
+		ck_assert_int_eq(reply_feed(&r, line, n), REPLY_MORE);
+		ck_assert_int_eq(feed(&r, "550 more"), REPLY_DONE);
+		ck_assert_str_eq(r.text + r.text_len - 3, "...");
+		ck_assert_ptr_null(strstr(r.text, "more"));
+	}
 }
 END_TEST
 
@@ -395,6 +437,7 @@ reply_suite(void)
 	tcase_add_test(tc, mixed_codes);
 	tcase_add_test(tc, long_lines);
 	tcase_add_test(tc, sanitized);
+	tcase_add_test(tc, sanitized_cut);
 	tcase_add_test(tc, enhanced_codes);
 	tcase_add_test(tc, ehlo_keywords);
 	tcase_add_test(tc, dsn_of_diagnostics);

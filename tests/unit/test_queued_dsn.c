@@ -283,6 +283,51 @@ START_TEST(global_fields_are_clean)
 }
 END_TEST
 
+/* A remote's reply text in UTF-8 (deliverd keeps it, controls as \xHH):
+ * the human-readable part of a global notice shows it, the ASCII
+ * Diagnostic-Code and a plain notice's text/plain never carry 8-bit. */
+START_TEST(reply_text_in_utf8)
+{
+	struct dsn_rcpt r;
+	struct dsn_info d;
+	char *t, *human, *ds;
+	bool e8;
+
+	memset(&r, 0, sizeof(r));
+	r.addr = JORG "@" BUCHER;
+	r.action = DSN_FAILED;
+	r.diag = "550 5.2.2 Postfach von " JORG " voll\\x0d";
+	info_init(&d, &r, 1);
+	d.smtputf8 = true;
+	e8 = false;
+	t = notice(&d, NULL, &e8);
+	check_lines(t);
+	ck_assert(e8);
+	human = part(t, "Content-Type: text/plain; charset=utf-8\r\n");
+	ck_assert_ptr_nonnull(strstr(human, "\r\n    550 5.2.2 Postfach von "
+	    JORG " voll\\x0d\r\n"));
+	ds = part(t, "Content-Type: message/global-delivery-status\r\n");
+	ck_assert_ptr_nonnull(strstr(ds, "Diagnostic-Code: smtp; 550 5.2.2 "
+	    "Postfach von j??rg voll\\x0d\r\n"));
+	free(ds);
+	free(human);
+	free(t);
+
+	/* ASCII addresses, a plain notice: the text in ASCII. */
+	r.addr = "joerg@example.com";
+	d.smtputf8 = false;
+	ck_assert(!dsn_global(&d));
+	e8 = true;
+	t = notice(&d, NULL, &e8);
+	check_lines(t);
+	ck_assert(!e8);
+	ck_assert_ptr_nonnull(strstr(t, "\r\n    550 5.2.2 Postfach von j??rg "
+	    "voll\\x0d\r\n"));
+	ck_assert_ptr_null(strstr(t, JORG));
+	free(t);
+}
+END_TEST
+
 /* deliverd's state: exactly one of the three results, and "DSN passed
  * on" only with delivered; everything else is refused. */
 START_TEST(result_state_decoding)
@@ -335,6 +380,7 @@ suite(void)
 	tcase_add_test(tc, global_notice_for_a_utf8_address);
 	tcase_add_test(tc, plain_notice_for_ascii);
 	tcase_add_test(tc, global_fields_are_clean);
+	tcase_add_test(tc, reply_text_in_utf8);
 	tcase_add_test(tc, result_state_decoding);
 	suite_add_tcase(s, tc);
 	return s;
