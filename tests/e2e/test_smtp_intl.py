@@ -27,8 +27,9 @@ def held_config(port, domains=()):
 
 
 class IntlCase(SmtpCase):
-    """empathctl shows non-ASCII as "?": the envelope is read from the
-    queue database and the file from the spool, with Empath stopped."""
+    """The envelope is read from the queue database and the file from
+    the spool, with Empath stopped: what was stored, not a rendering of
+    it (test_utf8_output covers what empathctl shows)."""
 
     def send_raw(self, e, c, lines, body=b"Subject: intl\r\n\r\nx\r\n"):
         """EHLO, then each (line, code); DATA; the queue id."""
