@@ -923,11 +923,11 @@ int
 mime7_end(struct mime7 *m)
 {
 	if (m->err == NULL && m->in_header) {
-		/* A last header line without its line end. */
-		if (m->hlen > m->hline && has_8bit(m->hbuf + m->hline,
-		    m->hlen - m->hline))
-			fail(m, "8-bit octets in a header");
-		else
+		/* A last header line without its line end: read like any
+		 * other (a field, a boundary or the start of the body). */
+		if (m->hlen > m->hline)
+			header_line(m);
+		if (m->err == NULL && m->in_header)
 			header_done(m);
 	}
 	if (m->err == NULL && m->llen > 0)

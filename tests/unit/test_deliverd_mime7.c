@@ -649,6 +649,32 @@ START_TEST(nested_message_gets_mime_version)
 }
 END_TEST
 
+
+/* The message ends in its header, without a line end: that last line is
+ * read like any other (here the start of the body, or an 8-bit field). */
+START_TEST(last_header_line_without_line_end)
+{
+	const char *body = "Subject: a\r\nnot a field \xe9";
+	const char *field = "Subject: a\r\nX-Y: \xe9";
+	struct mime7_plan plan;
+	struct buf out;
+	const char *why;
+
+	ck_assert_int_eq(convert(body, strlen(body), 4, &out, &plan, &why), 0);
+	ck_assert_str_eq(out.p, "Subject: a\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=unknown-8bit\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+	    "not a field =E9");
+	ck_assert_uint_eq(plan.size, out.len);
+	mime7_plan_free(&plan);
+	free(out.p);
+	ck_assert_int_eq(convert(field, strlen(field), 4, &out, &plan, &why),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(why, "header"));
+}
+END_TEST
+
 static int
 file_of(const char *text, size_t len)
 {
@@ -720,6 +746,7 @@ mime7_suite(void)
 	tcase_add_test(tc, soft_break_never_starts_a_boundary);
 	tcase_add_test(tc, header_without_blank_line_stays_apart);
 	tcase_add_test(tc, nested_message_gets_mime_version);
+	tcase_add_test(tc, last_header_line_without_line_end);
 	suite_add_tcase(s, tc);
 	return s;
 }
