@@ -92,6 +92,26 @@ ascii(const char *s)
 	return true;
 }
 
+/* A stored "type;address" fit to pass on: the type an atom of letters,
+ * digits and "-" (RFC 3461 4.2 addr-type; the registered ones are such),
+ * the address without controls. It came from another daemon: hostile. */
+static bool
+orcpt_ok(const char *orcpt, const char *semi)
+{
+	const char *p;
+
+	if (semi == NULL || semi == orcpt || semi - orcpt > DSN_ORCPT_TYPE_MAX)
+		return false;
+	for (p = orcpt; p < semi; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-'))
+			return false;
+	for (p = semi + 1; *p != '\0'; p++)
+		if ((unsigned char)*p < 32 || *p == 127)
+			return false;
+	return true;
+}
+
 int
 dsn_orcpt_value(const char *orcpt, const char *addr, char *out, size_t outlen)
 {
@@ -99,7 +119,7 @@ dsn_orcpt_value(const char *orcpt, const char *addr, char *out, size_t outlen)
 	size_t tlen;
 	int r;
 
-	if (semi == NULL || semi == orcpt) {
+	if (!orcpt_ok(orcpt, semi)) {
 		/* None stored (or unusable): the recipient as given. */
 		if (addr == NULL || *addr == '\0')
 			return -1;
@@ -119,7 +139,7 @@ dsn_orcpt_value(const char *orcpt, const char *addr, char *out, size_t outlen)
 	tlen = (size_t)(semi - orcpt);
 	if (tlen + 2 > outlen)
 		return -1;
-	/* The type was checked as an atom when it was received. */
+	/* The type is an atom (orcpt_ok); the address is encoded. */
 	memcpy(out, orcpt, tlen + 1);
 	if (tlen == 5 && strncasecmp(orcpt, "utf-8", 5) == 0)
 		r = dsn_utf8_xtext_encode(semi + 1, out + tlen + 1,

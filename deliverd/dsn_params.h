@@ -24,8 +24,11 @@ int dsn_xtext_encode(const char *in, char *out, size_t outlen);
 int dsn_utf8_xtext_encode(const char *in, char *out, size_t outlen);
 
 /* The ORCPT value ("type;encoded") of a recipient: orcpt is stored as
- * "type;decoded address"; without one, the recipient address itself
- * (rfc822, or utf-8 when it is not ASCII; RFC 3461 4.2). */
+ * "type;decoded address"; without one, or when its type is not 1 to
+ * DSN_ORCPT_TYPE_MAX letters, digits and "-" or its address holds a
+ * control, the recipient address itself (rfc822, or utf-8 when it is not
+ * ASCII; RFC 3461 4.2). */
+#define DSN_ORCPT_TYPE_MAX 32
 int dsn_orcpt_value(const char *orcpt, const char *addr, char *out,
     size_t outlen);
 

@@ -49,6 +49,7 @@ struct mime7 {
 	/* The header being read: of the entity to be pushed at depth. */
 	bool    in_header;
 	bool    hdr_digest;       /* its default type is message/rfc822 */
+	bool    hdr_noblank;      /* it ended at a line that is no field */
 	char   *hbuf;
 	size_t  hlen, hline;      /* bytes held, start of the current line */
 
@@ -148,6 +149,12 @@ qp_token(struct mime7 *m, const char *t, size_t w)
 	if (m->col + w > QP_LINE - 1) {
 		out(m, "=\r\n", 3);
 		m->col = 0;
+	}
+	/* No encoded line starts with "-", so none can be a boundary
+	 * delimiter (RFC 2046 5.1.1), whatever the soft breaks do. */
+	if (m->col == 0 && w == 1 && t[0] == '-') {
+		t = "=2D";
+		w = 3;
 	}
 	out(m, t, w);
 	m->col += w;
@@ -486,6 +493,17 @@ start_header(struct mime7 *m, bool digest)
 	m->hlen = m->hline = 0;
 }
 
+/* The header of a leaf converted to quoted-printable. One that ended
+ * without a blank line gets one: else the encoded body would continue
+ * the header, where "X=E9: y" is a field (RFC 5322 2.1). */
+static void
+conv_header(struct mime7 *m, bool has_ct, bool add_mv)
+{
+	emit_header(m, "quoted-printable", !has_ct, add_mv);
+	if (m->hdr_noblank)
+		outs(m, "\r\n");
+}
+
 static void
 start_leaf(struct mime7 *m, enum cte cte, bool has_ct, bool top_mv)
 {
@@ -527,11 +545,11 @@ start_leaf(struct mime7 *m, enum cte cte, bool has_ct, bool top_mv)
 		emit_header(m, asis, false, top_mv);
 		m->hdr_asis = m->tmp;
 		m->tmp = 0;
-		emit_header(m, "quoted-printable", !has_ct, top_mv);
+		conv_header(m, has_ct, top_mv);
 		m->hdr_conv = m->tmp;
 		m->sink = SINK_OUT;
 	} else if (m->conv)
-		emit_header(m, "quoted-printable", !has_ct, top_mv);
+		conv_header(m, has_ct, top_mv);
 	else
 		emit_header(m, asis, false, top_mv);
 }
@@ -583,8 +601,10 @@ header_done(struct mime7 *m)
 		    m->hdr_digest ? "rfc822" : "plain");
 		ct.has_boundary = false;
 	}
-	/* Converting, the top-level header says the message is MIME. */
-	add_mv = m->depth == 0 && !has_mv;
+	/* Converting, the header of a message says it is MIME: the top one
+	 * and that of a message/rfc822 part (RFC 2045 4). */
+	add_mv = !has_mv && (m->depth == 0 ||
+	    m->stack[m->depth - 1].kind == E_MESSAGE);
 	if (cte == CTE_BINARY) {
 		fail(m, "binary content");
 		return;
@@ -767,13 +787,18 @@ header_line(struct mime7 *m)
 	if (!field_line(l, n)) {
 		/* Not a header field: the body starts without a blank line. */
 		m->hlen = m->hline;
+		m->hdr_noblank = true;
 		header_done(m);
+		m->hdr_noblank = false;
 		if (m->err != NULL || m->stack[m->depth - 1].kind != E_MESSAGE) {
 			content(m, l, n);
 			return;
 		}
 		/* The line starts the header of the nested message: it
-		 * becomes a header of one body line, no recursion beyond. */
+		 * becomes a header of one body line, no recursion beyond.
+		 * A blank line ends the part's header here, so that the
+		 * fields the nested one may get are not read as the part's. */
+		outs(m, "\r\n");
 		memmove(m->hbuf, l, n);
 		start_header(m, false);
 		m->hlen = n;
@@ -898,11 +923,11 @@ int
 mime7_end(struct mime7 *m)
 {
 	if (m->err == NULL && m->in_header) {
-		/* A last header line without its line end. */
-		if (m->hlen > m->hline && has_8bit(m->hbuf + m->hline,
-		    m->hlen - m->hline))
-			fail(m, "8-bit octets in a header");
-		else
+		/* A last header line without its line end: read like any
+		 * other (a field, a boundary or the start of the body). */
+		if (m->hlen > m->hline)
+			header_line(m);
+		if (m->err == NULL && m->in_header)
 			header_done(m);
 	}
 	if (m->err == NULL && m->llen > 0)

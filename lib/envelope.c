@@ -110,6 +110,26 @@ get_str(struct msgreader *r, bool empty_is_null)
 	return xstrdup(s);
 }
 
+/* An ORCPT as smtpd stores it (lib/smtp_dsn.c): "type;address", the
+ * type an atom of letters, digits and "-" (RFC 3461 4.2), the decoded
+ * address free of controls. deliverd writes it into a command line. */
+static bool
+orcpt_valid(const char *s)
+{
+	const char *p = s;
+
+	for (; *p != ';'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-'))
+			return false;     /* the NUL too: no ";" */
+	if (p == s)
+		return false;
+	for (p++; *p != '\0'; p++)
+		if ((unsigned char)*p < 32 || *p == 127)
+			return false;
+	return true;
+}
+
 int
 env_decode(struct envelope *env, struct msgreader *r)
 {
@@ -157,7 +177,8 @@ env_decode(struct envelope *env, struct msgreader *r)
 		rc->state = mr_u32(r);
 		rc->attempts = mr_u32(r);
 		if (r->err || (rc->notify & ~(uint32_t)DSN_NOTIFY_ALL) ||
-		    rc->state >= RCPT_STATE_COUNT)
+		    rc->state >= RCPT_STATE_COUNT ||
+		    (rc->orcpt != NULL && !orcpt_valid(rc->orcpt)))
 			goto bad;
 	}
 	if (!mr_done(r))

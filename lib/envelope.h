@@ -62,7 +62,9 @@ void env_encode(const struct envelope *, struct msgbuf *);
  * client_name and orcpt becomes NULL. Returns 0, or -1 on a malformed
  * payload: short, trailing bytes, id not a ULID (or ""), more than
  * ENV_MAX_RCPT recipients, an empty recipient, a string over
- * ENV_MAX_STR, or an out-of-range ret/notify/state (env is cleared). */
+ * ENV_MAX_STR, an out-of-range ret/notify/state, or an ORCPT not of the
+ * form "type;address" (type: letters, digits, "-"; no control
+ * characters) (env is cleared). */
 int  env_decode(struct envelope *, struct msgreader *);
 
 #endif

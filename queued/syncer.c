@@ -102,16 +102,6 @@ make_file(struct sync_file *f)
 
 	f->err = 0;
 	f->old_gone = false;
-	/* A renamed pool file keeps its fd and its `reused`. */
-	if (f->kind == SF_RENAME) {
-		if (renameat(Y.incoming_fd, f->old, Y.incoming_fd, f->id) == -1) {
-			f->err = errno;
-			close(f->fd);
-			f->fd = -1;
-			(void)unlinkat(Y.incoming_fd, f->old, 0);
-		}
-		return;
-	}
 	f->fd = -1;
 	f->reused = false;
 	if (f->kind == SF_RECYCLE) {

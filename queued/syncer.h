@@ -39,14 +39,13 @@ struct sync_item {
 
 /* A file for the pool of ready message files (pool.c): incoming/<id>,
  * open for writing. Made from `old` when given: a message file whose
- * removal is durable (queue/<old>, kind RECYCLE) or a pool file that
- * waited too long (incoming/<old>, RENAME, fd given and kept); else new. */
-enum sync_file_kind { SF_CREATE, SF_RECYCLE, SF_RENAME };
+ * removal is durable (queue/<old>, kind RECYCLE); else new. */
+enum sync_file_kind { SF_CREATE, SF_RECYCLE };
 struct sync_file {
 	enum sync_file_kind kind;
 	char id[ULID_LEN + 1];
 	char old[ULID_LEN + 1];
-	int  fd;                       /* in (RENAME) / out: the open file */
+	int  fd;                       /* out: the open file */
 	bool reused;                   /* out: a recycled inode (wiped) */
 	bool old_gone;                 /* out: queue/<old> no longer exists */
 	int  err;                      /* out: errno when there is no file */

@@ -155,6 +155,64 @@ START_TEST(rcpt_params)
 }
 END_TEST
 
+
+/* Every octet of s printable ASCII, no space (one SMTP parameter). */
+static void
+assert_one_param(const char *s)
+{
+	for (; *s != '\0'; s++)
+		ck_assert(*s > 32 && *s < 127);
+}
+
+/* A stored ORCPT comes from another daemon: a type that is not an atom
+ * (RFC 3461 4.2: addr-type) or an address with controls is not passed
+ * on; the recipient stands in for it, and nothing can end the line. */
+START_TEST(stored_orcpt_is_checked)
+{
+	struct env_rcpt r;
+	char line[DSN_LINE_MAX], out[600], type[64];
+	int n;
+
+	memset(&r, 0, sizeof(r));
+	r.addr = (char *)"bob@example.org";
+	r.orcpt = (char *)"rfc822\r\nRCPT TO:<victim@evil.example> "
+	    "NOTIFY=NEVER\r\nX;bob@example.org";
+	n = snprintf(line, sizeof(line), "RCPT TO:<%s>", r.addr);
+	dsn_rcpt_params(&r, (size_t)n, line + n, sizeof(line) - (size_t)n);
+	ck_assert_str_eq(line, "RCPT TO:<bob@example.org> "
+	    "ORCPT=rfc822;bob@example.org");
+
+	ck_assert_int_gt(dsn_orcpt_value("rfc 822;a@b", "x@y", out,
+	    sizeof(out)), 0);
+	ck_assert_str_eq(out, "rfc822;x@y");
+	ck_assert_int_gt(dsn_orcpt_value("rfc822:x;a@b", "x@y", out,
+	    sizeof(out)), 0);
+	ck_assert_str_eq(out, "rfc822;x@y");
+	ck_assert_int_gt(dsn_orcpt_value("rfc822;a\r\nb@c", "x@y", out,
+	    sizeof(out)), 0);
+	ck_assert_str_eq(out, "rfc822;x@y");
+	ck_assert_int_gt(dsn_orcpt_value("rfc822;a\x7f@c", "x@y", out,
+	    sizeof(out)), 0);
+	ck_assert_str_eq(out, "rfc822;x@y");
+	ck_assert_int_gt(dsn_orcpt_value("utf-8;a\tb@c", "x@y", out,
+	    sizeof(out)), 0);
+	ck_assert_str_eq(out, "rfc822;x@y");
+	/* 32 octets of letters, digits and "-" are a type; 33 are not. */
+	memset(type, 'a', 32);
+	strcpy(type + 32, ";u@v");
+	ck_assert_int_gt(dsn_orcpt_value(type, "x@y", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, type);
+	memset(type, 'b', 33);
+	strcpy(type + 33, ";u@v");
+	ck_assert_int_gt(dsn_orcpt_value(type, "x@y", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "rfc822;x@y");
+	ck_assert_int_gt(dsn_orcpt_value("X-9-z;u v@w", "x@y", out,
+	    sizeof(out)), 0);
+	ck_assert_str_eq(out, "X-9-z;u+20v@w");
+	assert_one_param(out);
+}
+END_TEST
+
 static Suite *
 dsn_params_suite(void)
 {
@@ -166,6 +224,7 @@ dsn_params_suite(void)
 	tcase_add_test(tc, orcpt_values);
 	tcase_add_test(tc, mail_params);
 	tcase_add_test(tc, rcpt_params);
+	tcase_add_test(tc, stored_orcpt_is_checked);
 	suite_add_tcase(s, tc);
 	return s;
 }

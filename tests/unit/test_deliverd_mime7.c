@@ -299,10 +299,13 @@ START_TEST(nested_multipart_and_message)
 	ck_assert_ptr_nonnull(strstr(out.p,
 	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
 	    "=C3=A9t=C3=A9\r\n--A--\r\n"));
-	/* The inner message had no MIME-Version: only the top one gets it. */
-	ck_assert_ptr_nonnull(strstr(out.p, "MIME-Version: 1.0\r\n"));
-	ck_assert_ptr_null(strstr(strstr(out.p, "MIME-Version") + 1,
-	    "MIME-Version"));
+	/* Neither message had a MIME-Version: both get one (RFC 2045 4),
+	 * the inner one in its own header. */
+	ck_assert(strncmp(out.p, "Content-Type: multipart/mixed; boundary=A\r\n"
+	    "MIME-Version: 1.0\r\n\r\n--A\r\n", 67) == 0);
+	ck_assert_ptr_nonnull(strstr(out.p, "Subject: inner\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\nMIME-Version: 1.0\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"));
 	ck_assert_uint_eq(plan.size, out.len);
 	mime7_plan_free(&plan);
 	free(out.p);
@@ -383,10 +386,12 @@ START_TEST(nested_message_without_header)
 	const char *why;
 
 	ck_assert_int_eq(convert(msg, strlen(msg), 5, &out, &plan, &why), 0);
+	/* Its header is empty: what it gets ends with a blank line. */
 	ck_assert_str_eq(out.p, "Content-Type: message/rfc822\r\n"
 	    "MIME-Version: 1.0\r\n\r\n"
+	    "MIME-Version: 1.0\r\n"
 	    "Content-Type: text/plain; charset=unknown-8bit\r\n"
-	    "Content-Transfer-Encoding: quoted-printable\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
 	    "=E9t=E9 no header\r\n");
 	ck_assert_uint_eq(plan.size, out.len);
 	mime7_plan_free(&plan);
@@ -495,6 +500,181 @@ START_TEST(qp_lines_are_short_and_decode_back)
 }
 END_TEST
 
+
+/* Lines of s (CRLF or LF ended) that start with prefix. */
+static size_t
+lines_starting(const char *s, size_t len, const char *prefix)
+{
+	size_t i, n = 0, pl = strlen(prefix);
+
+	for (i = 0; i < len; i++)
+		if ((i == 0 || s[i - 1] == '\n') && len - i >= pl &&
+		    memcmp(s + i, prefix, pl) == 0)
+			n++;
+	return n;
+}
+
+/* RFC 2046 5.1.1: the encoded body must not contain a delimiter line.
+ * A 75-octet line then "--B": the soft break at column 75 must not put
+ * "--B" at the start of a line. */
+START_TEST(soft_break_never_starts_a_boundary)
+{
+	char msg[512], line[80], dec[512];
+	const char *b, *e;
+	struct mime7_plan plan;
+	struct buf out;
+	const char *why;
+	size_t n, w, chunk;
+
+	for (w = 70; w <= 78; w++) {
+		memset(line, 'x', w);
+		line[w] = '\0';
+		n = (size_t)snprintf(msg, sizeof(msg),
+		    "MIME-Version: 1.0\r\n"
+		    "Content-Type: multipart/mixed; boundary=\"BND\"\r\n\r\n"
+		    "--BND\r\n"
+		    "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+		    "caf\xc3\xa9\r\n%s--BND\r\n-\r\n--x\r\n"
+		    "Content-Type: text/html\r\n\r\n"
+		    "<script>evil</script>\r\n"
+		    "--BND--\r\n", line);
+		for (chunk = 1; chunk <= 4096; chunk *= 64) {
+			ck_assert_int_eq(convert(msg, n, chunk, &out, &plan,
+			    &why), 0);
+			ck_assert_uint_eq(plan.size, out.len);
+			/* The opening and the closing delimiter only. */
+			ck_assert_uint_eq(lines_starting(out.p, out.len, "--"), 2);
+			ck_assert_uint_eq(lines_starting(out.p, out.len, "--BND\r\n"),
+			    1);
+			b = strstr(out.p, "quoted-printable\r\n\r\n");
+			ck_assert_ptr_nonnull(b);
+			b += strlen("quoted-printable\r\n\r\n");
+			e = strstr(b, "\r\n--BND--\r\n");
+			ck_assert_ptr_nonnull(e);
+			e += 2;
+			assert_qp_lines(b, (size_t)(e - b));
+			/* It decodes to the whole part, the fake parts too. */
+			dec[qp_decode(b, (size_t)(e - b), dec)] = '\0';
+			ck_assert_ptr_nonnull(strstr(msg, dec));
+			ck_assert_ptr_nonnull(strstr(dec, "--BND\r\n-\r\n--x\r\n"
+			    "Content-Type: text/html\r\n\r\n<script>"));
+			mime7_plan_free(&plan);
+			free(out.p);
+		}
+	}
+}
+END_TEST
+
+/* A part header that ends without a blank line (the next line is not
+ * a field): the converted body must not read as header fields. */
+START_TEST(header_without_blank_line_stays_apart)
+{
+	const char *m3 =
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=B\r\n\r\n"
+	    "--B\r\n"
+	    "Content-Type: text/plain\r\n"
+	    "X\xe9: y\r\n"
+	    "Content-Disposition: attachment; filename=\"invoice.html\"\r\n"
+	    "\r\n"
+	    "hi\r\n"
+	    "--B--\r\n";
+	const char *m2 =
+	    "Subject: hi\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=B\r\n\r\n"
+	    "--B\r\n"
+	    "X\xe9: y\r\n"
+	    "Content-Type: text/html\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n"
+	    "PHNjcmlwdD4=\r\n"
+	    "--B--\r\n";
+	struct mime7_plan plan;
+	struct buf out;
+	const char *why;
+	size_t chunk;
+
+	for (chunk = 1; chunk <= 4096; chunk *= 64) {
+		ck_assert_int_eq(convert(m3, strlen(m3), chunk, &out, &plan,
+		    &why), 0);
+		ck_assert_ptr_nonnull(strstr(out.p, "--B\r\n"
+		    "Content-Type: text/plain\r\n"
+		    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+		    "X=E9: y\r\n"
+		    "Content-Disposition: attachment; filename=3D\"invoice.html\"\r\n"
+		    "\r\nhi\r\n--B--\r\n"));
+		ck_assert_uint_eq(plan.size, out.len);
+		mime7_plan_free(&plan);
+		free(out.p);
+		ck_assert_int_eq(convert(m2, strlen(m2), chunk, &out, &plan,
+		    &why), 0);
+		ck_assert_ptr_nonnull(strstr(out.p, "--B\r\n"
+		    "Content-Type: text/plain; charset=unknown-8bit\r\n"
+		    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+		    "X=E9: y\r\nContent-Type: text/html\r\n"));
+		ck_assert_uint_eq(plan.size, out.len);
+		mime7_plan_free(&plan);
+		free(out.p);
+	}
+}
+END_TEST
+
+/* RFC 2045 4: a message/rfc822 part's message that gets MIME labels
+ * gets MIME-Version too. */
+START_TEST(nested_message_gets_mime_version)
+{
+	const char *m4 =
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: message/rfc822\r\n\r\n"
+	    "Subject: inner\r\n"
+	    "From: a@b\r\n\r\n"
+	    "caf\xc3\xa9\r\n";
+	struct mime7_plan plan;
+	struct buf out;
+	const char *why;
+
+	ck_assert_int_eq(convert(m4, strlen(m4), 3, &out, &plan, &why), 0);
+	ck_assert_str_eq(out.p,
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: message/rfc822\r\n\r\n"
+	    "Subject: inner\r\n"
+	    "From: a@b\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=unknown-8bit\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+	    "caf=C3=A9\r\n");
+	ck_assert_uint_eq(plan.size, out.len);
+	mime7_plan_free(&plan);
+	free(out.p);
+}
+END_TEST
+
+
+/* The message ends in its header, without a line end: that last line is
+ * read like any other (here the start of the body, or an 8-bit field). */
+START_TEST(last_header_line_without_line_end)
+{
+	const char *body = "Subject: a\r\nnot a field \xe9";
+	const char *field = "Subject: a\r\nX-Y: \xe9";
+	struct mime7_plan plan;
+	struct buf out;
+	const char *why;
+
+	ck_assert_int_eq(convert(body, strlen(body), 4, &out, &plan, &why), 0);
+	ck_assert_str_eq(out.p, "Subject: a\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=unknown-8bit\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+	    "not a field =E9");
+	ck_assert_uint_eq(plan.size, out.len);
+	mime7_plan_free(&plan);
+	free(out.p);
+	ck_assert_int_eq(convert(field, strlen(field), 4, &out, &plan, &why),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(why, "header"));
+}
+END_TEST
+
 static int
 file_of(const char *text, size_t len)
 {
@@ -563,6 +743,10 @@ mime7_suite(void)
 	tcase_add_test(tc, one_byte_chunks_give_the_same_output);
 	tcase_add_test(tc, qp_lines_are_short_and_decode_back);
 	tcase_add_test(tc, prescan_decides);
+	tcase_add_test(tc, soft_break_never_starts_a_boundary);
+	tcase_add_test(tc, header_without_blank_line_stays_apart);
+	tcase_add_test(tc, nested_message_gets_mime_version);
+	tcase_add_test(tc, last_header_line_without_line_end);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -8,6 +8,7 @@
 
 #include "envelope.h"
 #include "proto.h"
+#include "smtp.h"
 #include "ulid.h"
 #include "util.h"
 
@@ -236,6 +237,67 @@ START_TEST(bad_fields_rejected)
 }
 END_TEST
 
+
+/* An ORCPT crosses from smtpd to queued and on to deliverd, which puts
+ * it on a command line: it must be "type;address" with an atom for a
+ * type (RFC 3461 4.2) and no control characters. */
+static const char *orcpt_now;
+static void
+set_orcpt(struct envelope *e)
+{
+	free(e->rcpt[0].orcpt);
+	e->rcpt[0].orcpt = xstrdup(orcpt_now);
+}
+
+START_TEST(orcpt_checked)
+{
+	static const char *bad[] = {
+		"rfc822\r\nRCPT TO:<victim@evil.example> NOTIFY=NEVER\r\n"
+		    "X;bob@example.org",
+		"rfc822;bob@example.org\r\nRSET",
+		"rfc822",
+		";bob@example.org",
+		"rfc 822;bob@example.org",
+		"rfc822:x;bob@example.org",
+		"rfc822;b\tob@example.org",
+		"rfc822;b\x01ob@example.org",
+		"rfc822;bob@example.org\x7f",
+	};
+	/* What clients send; smtpd keeps the decoded form. */
+	static const char *sent[] = {
+		"rfc822;bob@example.org",
+		"rfc822;a+2Bb+3D@example.org",
+		"RFC822;x+20y@example.org",
+		"utf-8;j\\x{F6}rg@b\\x{FC}cher.example",
+		"rfc822;j\xc3\xb6rg@example.org",
+		"x-local-Type-9;what+20ever",
+	};
+	struct envelope a, b;
+	struct msgbuf mb;
+	char stored[SMTP_ORCPT_MAX + 1];
+	size_t i;
+
+	for (i = 0; i < nitems(bad); i++) {
+		orcpt_now = bad[i];
+		expect_rejected(set_orcpt);
+	}
+	for (i = 0; i < nitems(sent); i++) {
+		ck_assert_int_gt(smtp_dsn_orcpt(sent[i], true, stored,
+		    sizeof(stored)), 0);
+		sample(&a);
+		orcpt_now = stored;
+		set_orcpt(&a);
+		mb_init(&mb);
+		env_encode(&a, &mb);
+		ck_assert_int_eq(decode(&b, mb.data, mb.len), 0);
+		ck_assert_str_eq(b.rcpt[0].orcpt, stored);
+		mb_free(&mb);
+		env_clear(&a);
+		env_clear(&b);
+	}
+}
+END_TEST
+
 /* Recipient counts over the limit or beyond what the payload holds. */
 START_TEST(huge_count_rejected)
 {
@@ -315,6 +377,7 @@ envelope_suite(void)
 	tcase_add_test(tc, truncated_rejected);
 	tcase_add_test(tc, trailing_bytes_rejected);
 	tcase_add_test(tc, bad_fields_rejected);
+	tcase_add_test(tc, orcpt_checked);
 	tcase_add_test(tc, huge_count_rejected);
 	tcase_add_test(tc, many_recipients);
 	suite_add_tcase(s, tc);

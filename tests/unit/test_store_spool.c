@@ -176,20 +176,6 @@ START_TEST(recycle_only_when_nobody_reads)
 	ck_assert(!f[2].reused);
 	ck_assert_int_eq(size_of("incoming/01E5Z8K6K4GJ0Z5X1V7M2W3Y4Z"), 0);
 	ck_assert_int_eq(r.nsyncs, 0);
-
-	/* An old pool file gets a new name and keeps its descriptor. */
-	memset(&r, 0, sizeof(r));
-	f[0].kind = SF_RENAME;
-	strlcpy(f[0].old, f[0].id, sizeof(f[0].old));
-	strlcpy(f[0].id, "01F8MECHZX3TBDSZ7XRADM79XE", sizeof(f[0].id));
-	r.files = f;
-	r.nfiles = 1;
-	run(&r);
-	ck_assert_int_eq(f[0].err, 0);
-	ck_assert_int_eq(size_of("incoming/01F8MECHZX3TBDSZ7XRADM79XE"), 3);
-	ck_assert_int_eq(size_of("incoming/01CQKR3XWZVBE5RM3N4TB1A9QJ"), -1);
-	ck_assert_int_eq(write(f[0].fd, "+", 1), 1);
-	ck_assert_int_eq(size_of("incoming/01F8MECHZX3TBDSZ7XRADM79XE"), 4);
 	close(f[0].fd);
 	close(f[1].fd);
 	close(f[2].fd);
