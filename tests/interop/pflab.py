@@ -17,6 +17,10 @@ by tests/e2e/harness.py, a test DNS server, and a Python SMTP sink
                    host name mx.pf.test) to Postfix, then to the sink.
   *@pf8.test       Postfix's smtpd there does not announce 8BITMIME.
   *@pflim.test     Postfix's smtpd there takes 2 recipients per message.
+  *@bücher.test    Empath relays to Postfix's plain smtpd (SMTPUTF8), then
+                   to the sink; Postfix knows both spellings of the domain.
+  *@müller.test    Postfix's smtpd there runs with smtputf8_enable=no;
+                   then to the sink (as xn--mller-kva.test).
   *@vm.test        Postfix delivers into a Maildir (final delivery).
   *@rj.test        Postfix refuses nouser@rj.test with 550 at RCPT.
 
@@ -46,6 +50,8 @@ POSTFIX = "/usr/sbin/postfix"
 POSTQUEUE = "/usr/sbin/postqueue"
 OPENSSL = shutil.which("openssl")
 PF_HOSTNAME = "pf.interop.test"
+# Postfix relays both spellings of these domains to the sink.
+IDN_DOMAINS = ("bücher.test", "xn--bcher-kva.test", "müller.test", "xn--mller-kva.test")
 WAIT = 20.0        # seconds for anything that should happen at once
 
 
@@ -148,9 +154,9 @@ class Postfix:
         }
         settings.update(main)
         for name, text in maps.items():
-            with open(os.path.join(self.conf, name), "w") as f:
+            with open(os.path.join(self.conf, name), "w", encoding="utf-8") as f:
                 f.write(text)
-        with open(os.path.join(self.conf, "main.cf"), "w") as f:
+        with open(os.path.join(self.conf, "main.cf"), "w", encoding="utf-8") as f:
             f.write("# written by tests/interop/pflab.py\n")
             f.writelines(f"{k} = {v}\n" for k, v in settings.items())
         lines = ["# written by tests/interop/pflab.py"]
@@ -295,7 +301,8 @@ class PostfixLab(unittest.TestCase):
         cls.dns.start()
         cls._stack.append(cls.dns.close)
 
-        pf = {name: harness.free_port() for name in ("plain", "tls", "7bit", "lim")}
+        pf = {name: harness.free_port() for name in ("plain", "tls", "7bit", "lim",
+                                                     "ascii")}
         cls.pf_ports = pf
         edir = os.path.join(cls.tmp, "empath")
         os.mkdir(edir, 0o755)
@@ -315,6 +322,8 @@ class PostfixLab(unittest.TestCase):
             f'domain "pftls.test" {{ relay via "mx.pf.test:{pf["tls"]}" tls required }}',
             f'domain "pf8.test" {{ relay via "127.0.0.1:{pf["7bit"]}" }}',
             f'domain "pflim.test" {{ relay via "127.0.0.1:{pf["lim"]}" }}',
+            f'domain "bücher.test" {{ relay via "127.0.0.1:{pf["plain"]}" }}',
+            f'domain "müller.test" {{ relay via "127.0.0.1:{pf["ascii"]}" }}',
         ])
         cls.empath = Empath(edir, cls.identity, sink_port=cls.sink.port, extra=extra,
                             listen_opts=(f'tls certificate "{cls.cert}" key "{cls.key}"',))
@@ -323,7 +332,8 @@ class PostfixLab(unittest.TestCase):
         to_sink = f"smtp:[127.0.0.1]:{cls.sink.port}"
         maps = {
             "transport": "".join(f"{d} {to_sink}\n" for d in
-                                 ("pf.test", "pftls.test", "pf8.test", "pflim.test")) +
+                                 ("pf.test", "pftls.test", "pf8.test", "pflim.test") +
+                                 IDN_DOMAINS) +
             f"tls@sink.test smtpv:[localhost]:{cls.empath.port}\n",
             "vmailbox": "user@vm.test vm/user/\nenv@vm.test vm/env/\n",
             "access": "nouser@rj.test 550 5.1.1 <nouser@rj.test>: no such user here\n",
@@ -332,7 +342,8 @@ class PostfixLab(unittest.TestCase):
         main = {
             "relayhost": f"[127.0.0.1]:{cls.empath.port}",
             "transport_maps": f"texthash:{conf}/transport",
-            "relay_domains": "pf.test pftls.test pf8.test pflim.test rj.test",
+            "relay_domains": " ".join(("pf.test pftls.test pf8.test pflim.test rj.test",)
+                                      + IDN_DOMAINS),
             "virtual_mailbox_domains": "vm.test",
             "virtual_mailbox_maps": f"texthash:{conf}/vmailbox",
             "smtpd_recipient_restrictions":
@@ -344,6 +355,7 @@ class PostfixLab(unittest.TestCase):
         services = [(pf["plain"], {}), (pf["tls"], tls_in),
                     (pf["7bit"], {"smtpd_discard_ehlo_keywords": "8bitmime"}),
                     (pf["lim"], {"smtpd_recipient_limit": "2"}),
+                    (pf["ascii"], {"smtputf8_enable": "no"}),
                     # The client that relays to Empath over verified TLS.
                     "smtpv unix - - n - - smtp -o smtp_tls_security_level=verify "
                     f"-o smtp_tls_CAfile={cls.ca} -o smtp_tls_verify_cert_match=hostname"]

@@ -158,5 +158,72 @@ class EmpathToPostfixTest(PostfixLab):
             time.sleep(0.1)
         self.assertEqual(counts, [1, 2, 2])
 
+    def test_smtputf8_recipient_to_postfix_with_smtputf8(self):
+        # RFC 6531: Postfix offers SMTPUTF8, so Empath passes the UTF-8
+        # address as it is, with SMTPUTF8 on MAIL; Postfix passes both on.
+        sender = unique("utf8s") + "@sink.test"
+        rcpt = unique("jörg") + "@bücher.test"
+        msg = message(rcpt, "utf8", "Grüße an Jörg\r\n".encode(),
+                      "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                      "Content-Transfer-Encoding: 8bit\r\n")
+        self.to_empath(sender, [rcpt], msg, mail_options=["SMTPUTF8", "BODY=8BITMIME"])
+        (got,) = self.sink_messages(rcpt)
+        self.assertEqual(got.rcpts, [rcpt], "the UTF-8 address did not arrive as it is")
+        self.assertEqual(got.mail_from, sender)
+        traces, rest = split_trace(got.data)
+        self.assertEqual(rest, msg, "the message changed on the way Empath -> Postfix")
+        # Postfix's smtpd names the protocol UTF8SMTP only when the
+        # client's MAIL carried SMTPUTF8.
+        self.assertIn(f"by {PF_HOSTNAME} (Postfix) with UTF8SMTP ", traces[0])
+        self.assertIn(f"from {HOSTNAME} ", traces[0])
+        mails = [c for c in self.sink_commands("MAIL FROM:") if f"<{sender}>" in c]
+        self.assertEqual(len(mails), 1, mails)
+        self.assertRegex(mails[0], r"(?i) SMTPUTF8( |$)")
+        self.postfix.wait_log(rf"to=<{re.escape(rcpt)}>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:"
+                              rf"{self.sink.port}, .*status=sent")
+        self.wait_empath_log(rf"to=<{re.escape(rcpt)}>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:"
+                             rf"{self.pf_ports['plain']}, .*status=sent")
+
+    def test_no_smtputf8_next_hop_gets_the_a_label_domain(self):
+        # Postfix's smtpd here runs with smtputf8_enable=no. An ASCII
+        # local part needs no SMTPUTF8: its domain goes as the A-label
+        # (RFC 6531 section 3.2, RFC 5890), without SMTPUTF8 on MAIL.
+        sender = unique("idn") + "@sink.test"
+        local = unique("user")
+        msg = message("undisclosed-recipients:;", "alabel", b"to the A-label\r\n")
+        self.to_empath(sender, [f"{local}@müller.test"], msg, mail_options=["SMTPUTF8"])
+        alabel = f"{local}@xn--mller-kva.test"
+        (got,) = self.sink_messages(alabel)
+        self.assertEqual(got.rcpts, [alabel])
+        self.assertEqual(got.mail_from, sender)
+        traces, rest = split_trace(got.data)
+        self.assertEqual(rest, msg)
+        self.assertIn(f"by {PF_HOSTNAME} (Postfix) with ESMTP ", traces[0])
+        self.postfix.wait_log(rf"to=<{re.escape(alabel)}>, relay=127\.0\.0\.1.*status=sent")
+        self.wait_empath_log(rf"to=<{re.escape(local)}@müller\.test>, relay=127\.0\.0\.1"
+                             rf"\[127\.0\.0\.1\]:{self.pf_ports['ascii']}, .*status=sent")
+
+    def test_no_smtputf8_next_hop_utf8_local_part_bounces_5_6_7(self):
+        # A UTF-8 local part cannot be written in ASCII: the recipient
+        # fails with 5.6.7 (RFC 6531 section 3.2) and the sender gets an
+        # RFC 6533 notice; Postfix never hears of it.
+        sender = unique("idnbad") + "@sink.test"
+        bad = unique("jörg") + "@müller.test"
+        self.to_empath(sender, [bad], message("undisclosed-recipients:;", "utf8local",
+                                              b"cannot go\r\n"),
+                       mail_options=["SMTPUTF8"])
+        self.wait_empath_log(rf"to=<{re.escape(bad)}>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:"
+                             rf"{self.pf_ports['ascii']}, .*dsn=5\.6\.7, status=bounced")
+        (notice,) = self.sink_messages(sender)
+        self.assertEqual(notice.mail_from, "")
+        text = notice.data.decode("utf-8", "replace")
+        self.assertRegex(text, r"(?i)Content-Type: multipart/report; *report-type=\"?"
+                               r"global-delivery-status")
+        self.assertRegex(text, r"(?im)^Status: 5\.6\.7")
+        self.assertRegex(text, r"(?im)^Action: failed")
+        self.assertRegex(text, rf"(?im)^Final-Recipient: utf-8; ?{re.escape(bad)}")
+        self.assertNotIn(bad.split("@")[0], self.postfix.log())
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -2,6 +2,8 @@
 for a recipient Postfix refuses travels back through Postfix, and
 Postfix's notice for a message Empath relayed comes back through Empath."""
 
+import email
+import email.policy
 import re
 import unittest
 
@@ -60,6 +62,43 @@ class PostfixBounceTest(PostfixLab):
         self.assertIn("mailbox unavailable", text)
         self.assertIn(f"Subject: {subject}", text)
         self.wait_empath_log(rf"to=<{re.escape(sender)}>, .*status=sent")
+
+
+    def test_postfix_bounce_with_ret_hdrs_and_envid(self):
+        # RFC 3461: Empath passes NOTIFY=FAILURE, RET=HDRS and ENVID on
+        # to Postfix; Postfix's next hop refuses the recipient after
+        # Postfix took the message, so Postfix's notice (back through
+        # Empath) names the ENVID and returns the headers only.
+        sender = unique("carol") + "@sink.test"
+        rcpt = unique("nobody") + "@pf.test"
+        subject = unique("subj")
+        envid = "xyz-" + unique("env")
+        secret = unique("BODYMARKER")
+        self.sink.rcpt_reply(rcpt, 550, "5.1.1 mailbox unavailable")
+        msg = (f"From: {sender}\r\nTo: {rcpt}\r\nSubject: {subject}\r\n"
+               f"Message-ID: <{subject}@sink.test>\r\n\r\n{secret}\r\n").encode()
+        self.to_empath(sender, [rcpt], msg, mail_options=["RET=HDRS", f"ENVID={envid}"],
+                       rcpt_options=["NOTIFY=FAILURE"])
+        self.wait_empath_log(rf"to=<{re.escape(rcpt)}>, relay=127\.0\.0\.1.*status=sent")
+        (notice,) = self.sink_messages(sender)
+        self.assertEqual(notice.mail_from, "")
+        self.assertEqual(notice.helo, HOSTNAME, "the notice did not come through Empath")
+        _, rest = split_trace(notice.data)
+        report = email.message_from_bytes(rest, policy=email.policy.default)
+        self.assertEqual(report.get_content_type(), "multipart/report")
+        self.assertEqual(report.get_param("report-type"), "delivery-status")
+        types = [p.get_content_type() for p in report.iter_parts()]
+        self.assertEqual(types, ["text/plain", "message/delivery-status",
+                                 "text/rfc822-headers"])
+        status = rest.decode("utf-8", "replace")
+        self.assertRegex(status, rf"(?im)^Reporting-MTA: dns; ?{re.escape(PF_HOSTNAME)}")
+        self.assertRegex(status, rf"(?im)^Original-Envelope-Id: {re.escape(envid)}\r?$")
+        self.assertRegex(status, rf"(?im)^Final-Recipient: rfc822; ?{re.escape(rcpt)}")
+        self.assertRegex(status, r"(?im)^Action: failed")
+        self.assertRegex(status, r"(?im)^Status: 5\.1\.1")
+        headers = list(report.iter_parts())[2].get_content()
+        self.assertIn(f"Subject: {subject}", headers)
+        self.assertNotIn(secret.encode(), notice.data, "RET=HDRS, yet the body came back")
 
 
 if __name__ == "__main__":

@@ -105,5 +105,32 @@ class PostfixToEmpathTest(PostfixLab):
         self.assertIn("with UTF8SMTP", traces[0])
 
 
+    def test_8bitmime_body_passes_unchanged(self):
+        # RFC 6152: Postfix sends BODY=8BITMIME to Empath, which offers
+        # 8BITMIME; the sink offers it too, so the 8-bit octets go on as
+        # they are, with BODY=8BITMIME on Empath's MAIL.
+        sender = unique("eightfrom") + "@pf.test"
+        rcpt = unique("eight") + "@sink.test"
+        body = ("Grüße aus Köln – ünïcödé ✓\r\n" * 3).encode() + \
+            b"latin-1 \xe9t\xe9 \xff\r\n" + "é".encode() * 400 + b"\r\n.\r\n"
+        msg = (f"From: {sender}\r\nTo: {rcpt}\r\nSubject: 8bit\r\n"
+               "Date: Sun, 06 Dec 2026 01:00:00 +0000\r\n"
+               f"Message-ID: <{rcpt}>\r\nMIME-Version: 1.0\r\n"
+               "Content-Type: text/plain; charset=utf-8\r\n"
+               "Content-Transfer-Encoding: 8bit\r\n\r\n").encode() + body
+        self.to_postfix(sender, [rcpt], msg, mail_options=["BODY=8BITMIME"])
+        (got,) = self.sink_messages(rcpt)
+        traces, rest = split_trace(got.data)
+        self.assertEqual(rest, msg, "the 8-bit body changed on the way Postfix -> Empath")
+        self.assertEqual(len(traces), 2, traces)
+        self.assertIn(f"by {HOSTNAME} (Empath) with ESMTP ", traces[0])
+        self.assertIn(f"from {PF_HOSTNAME} ", traces[0])
+        mails = [c for c in self.sink_commands("MAIL FROM:") if f"<{sender}>" in c]
+        self.assertEqual(len(mails), 1, mails)
+        self.assertRegex(mails[0], r"(?i) BODY=8BITMIME( |$)")
+        self.postfix.wait_log(rf"to=<{re.escape(rcpt)}>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:"
+                              rf"{self.empath.port}, .*status=sent \(250 ")
+
+
 if __name__ == "__main__":
     unittest.main()
