@@ -224,6 +224,28 @@ class EmpathToPostfixTest(PostfixLab):
         self.assertRegex(text, rf"(?im)^Final-Recipient: utf-8; ?{re.escape(bad)}")
         self.assertNotIn(bad.split("@")[0], self.postfix.log())
 
+    def test_no_smtputf8_next_hop_ascii_local_part_goes_beside_a_utf8_one(self):
+        # One message, two recipients in one domain behind a server
+        # without SMTPUTF8: only the UTF-8 local part needs the extension
+        # (RFC 6531 section 3.2), so the ASCII one goes as the A-label and
+        # only the other fails with 5.6.7.
+        sender = unique("idnmix") + "@sink.test"
+        local = unique("user")
+        bad = unique("jörg") + "@müller.test"
+        msg = message("undisclosed-recipients:;", "mixed", b"one of two\r\n")
+        self.to_empath(sender, [f"{local}@müller.test", bad], msg,
+                       mail_options=["SMTPUTF8"])
+        alabel = f"{local}@xn--mller-kva.test"
+        (got,) = self.sink_messages(alabel)
+        self.assertEqual(got.rcpts, [alabel])
+        self.wait_empath_log(rf"to=<{re.escape(bad)}>, .*dsn=5\.6\.7, status=bounced")
+        notices = [m for m in self.sink_messages(sender) if m.mail_from == ""]
+        self.assertEqual(len(notices), 1, notices)
+        text = notices[0].data.decode("utf-8", "replace")
+        self.assertRegex(text, rf"(?im)^Final-Recipient: utf-8; ?{re.escape(bad)}")
+        self.assertNotRegex(text, rf"(?im)^Final-Recipient: .*{re.escape(local)}@",
+                            "the ASCII recipient was bounced too")
+
 
 if __name__ == "__main__":
     unittest.main()
