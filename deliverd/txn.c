@@ -108,23 +108,81 @@ addr_needs_smtputf8(const char *addr)
 	return peer_addr(false, addr, buf, sizeof(buf)) == NULL;
 }
 
-/* RFC 6531 3.2: an envelope with UTF-8 local parts cannot go to a server
- * without SMTPUTF8 (UTF-8 domains go as A-labels, ASCII addresses as
- * they are, the parameter aside). */
-static bool
-needs_smtputf8(const struct job *j)
-{
-	size_t i;
+/* Whether the message's own header (up to the first empty line, at most
+ * HEADER_SCAN_MAX octets) holds a UTF-8 octet: RFC 6532 headers, which a
+ * server without SMTPUTF8 must not get. -1 when the file cannot be read. */
+#define HEADER_SCAN_MAX (256 * 1024)
 
-	if (!j->env.smtputf8)
-		return false;
-	if (addr_needs_smtputf8(j->env.sender))
+static int
+header_is_8bit(const struct job *j)
+{
+	char buf[4096];
+	uint64_t off = 0;
+	unsigned char prev[3] = { 0, 0, 0 };
+	ssize_t n, k;
+
+	while (off < j->size && off < HEADER_SCAN_MAX) {
+		n = body_read(j->fd, off, j->size, buf, sizeof(buf));
+		if (n <= 0)
+			return n == 0 ? 0 : -1;
+		for (k = 0; k < n; k++) {
+			unsigned char ch = (unsigned char)buf[k];
+
+			if (ch >= 0x80)
+				return 1;
+			/* "\n\r\n" or "\n\n": the header ends. */
+			if (ch == '\n' && (prev[2] == '\n' ||
+			    (prev[2] == '\r' && prev[1] == '\n')))
+				return 0;
+			prev[0] = prev[1];
+			prev[1] = prev[2];
+			prev[2] = ch;
+		}
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* RFC 6531 3.2: to a server without SMTPUTF8, a UTF-8 domain goes as its
+ * A-label and ASCII addresses as they are; a UTF-8 local part, or UTF-8
+ * in the message header, cannot go at all. The recipients that cannot go
+ * fail with 5.6.7 one by one, the others go on; a sender or a header that
+ * cannot go fails them all. Returns false when no recipient is left to
+ * send: the caller then finishes the client. */
+static bool
+check_smtputf8(struct client *c)
+{
+	struct job *j = c->job;
+	char diag[REPLY_TEXT_MAX];
+	const char *what = NULL;
+	size_t i;
+	int h;
+
+	if (c->caps.smtputf8 || !j->env.smtputf8)
 		return true;
+	if (addr_needs_smtputf8(j->env.sender))
+		what = "the sender address of this message needs";
+	else if ((h = header_is_8bit(j)) == 1)
+		what = "the header of this message needs";
+	else if (h == -1) {
+		log_warn("%s: read of the message file", j->env.id);
+		job_pending_result(j, RCPT_DEFERRED,
+		    "4.3.0 cannot read the message file");
+		return false;
+	}
+	if (what != NULL) {
+		snprintf(diag, sizeof(diag), "5.6.7 %s does not support "
+		    "SMTPUTF8, which %s", c->peer, what);
+		job_pending_result(j, RCPT_FAILED, diag);
+		return false;
+	}
+	snprintf(diag, sizeof(diag), "5.6.7 %s does not support SMTPUTF8, "
+	    "which this recipient address needs", c->peer);
 	for (i = 0; i < j->env.nrcpt; i++)
 		if (job_rcpt_pending(j, i) &&
 		    addr_needs_smtputf8(j->env.rcpt[i].addr))
-			return true;
-	return false;
+			job_rcpt_result(j, i, RCPT_FAILED, diag);
+	return j->npending > 0;
 }
 
 static bool
@@ -136,8 +194,9 @@ eightbit_body(const struct job *j)
 
 /* RFC 6152 3: 8-bit content goes to a server without 8BITMIME only
  * converted to 7bit, else the recipients fail with 5.6.3 (RFC 3463).
- * Returns -1 when the transaction is off (the client finished). */
-static int
+ * Returns false when the recipients got their result: the caller then
+ * finishes the client. */
+static bool
 plan_7bit(struct client *c)
 {
 	struct job *j = c->job;
@@ -145,12 +204,12 @@ plan_7bit(struct client *c)
 
 	switch (mime7_prescan(j->fd, j->size, &c->m7plan, why, sizeof(why))) {
 	case MIME7_SCAN_7BIT:
-		return 0;             /* no 8-bit octet after all */
+		return true;          /* no 8-bit octet after all */
 	case MIME7_SCAN_CONVERT:
 		log_info("%s: converting 8-bit MIME to 7bit for %s, which does "
 		    "not support 8BITMIME", j->env.id, c->peer);
 		c->convert = true;
-		return 0;
+		return true;
 	case MIME7_SCAN_FAIL:
 		/* A long peer name may cut the reason short: fine. */
 		if (snprintf(diag, sizeof(diag), "5.6.3 conversion required "
@@ -158,7 +217,7 @@ plan_7bit(struct client *c)
 		    "message cannot be made 7-bit (%s)", c->peer, why) < 0)
 			diag[0] = '\0';
 		job_pending_result(j, RCPT_FAILED, diag);
-		return client_finish(c);
+		return false;
 	case MIME7_SCAN_READ:
 	default:
 		if (errno == ENODATA)
@@ -168,7 +227,7 @@ plan_7bit(struct client *c)
 			log_warn("%s: read of the message file", j->env.id);
 		job_pending_result(j, RCPT_DEFERRED,
 		    "4.3.0 cannot read the message file");
-		return client_finish(c);
+		return false;
 	}
 }
 
@@ -182,14 +241,10 @@ txn_begin(struct client *c)
 
 	/* The server took the session: the next hop works (flow.c). */
 	j->session_ok = true;
-	if (!c->caps.smtputf8 && needs_smtputf8(j)) {
-		snprintf(diag, sizeof(diag), "5.6.7 %s does not support SMTPUTF8, "
-		    "which the addresses of this message need", c->peer);
-		job_pending_result(j, RCPT_FAILED, diag);
+	if (!check_smtputf8(c))
 		return client_finish(c);
-	}
-	if (!c->caps.eightbitmime && eightbit_body(j) && plan_7bit(c) == -1)
-		return -1;
+	if (!c->caps.eightbitmime && eightbit_body(j) && !plan_7bit(c))
+		return client_finish(c);
 	/* Converted, the message grows: SIZE= and the limit see that. */
 	size = c->convert ? c->m7plan.size : j->size;
 	if (c->caps.size && c->caps.size_max > 0 && size > c->caps.size_max) {

@@ -52,6 +52,20 @@ class IDNTests(DNSCase):
         self.assertNotIn("SMTPUTF8", mail)
         self.wait_log(r"to=<user@b\S*cher\.test>, relay=.*status=sent")
 
+    def test_utf8_header_needs_smtputf8(self):
+        # RFC 6532 headers cannot go to a server without SMTPUTF8, even
+        # when every address can be written in ASCII.
+        self.zone()
+        self.start(extensions=NO_UTF8)
+        with self.e.smtp() as s:
+            s.ehlo()
+            s.sendmail(SENDER, ["user@bücher.test"],
+                       "Subject: Grüße\r\n\r\nbody\r\n".encode(),
+                       mail_options=["SMTPUTF8"])
+        self.wait_log(r"to=<user@b\S*cher\.test>, .*dsn=5\.6\.7, status=bounced "
+                      r"\(5\.6\.7 .*does not support SMTPUTF8, which the header")
+        self.assertEqual(self.sink.messages, [])
+
     def test_utf8_local_part_still_needs_smtputf8(self):
         self.zone()
         self.start(extensions=NO_UTF8)
