@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "idn.h"
 #include "smtpd.h"
 
 /* Copy in to out, each byte outside the allowed set as '?'. */
@@ -66,11 +67,34 @@ rcpt_plain(const char *a, bool utf8)
 	return true;
 }
 
+/* An ASCII local part with a UTF-8 domain is written with the domain's
+ * A-label: the header then stays ASCII whenever the envelope can go to a
+ * next hop without SMTPUTF8 (deliverd refuses UTF-8 headers there). A
+ * UTF-8 local part stays as it is: that mail needs SMTPUTF8 anyway. */
+static const char *
+ascii_domain(const char *a, char *buf, size_t len)
+{
+	const char *at = strrchr(a, '@'), *p;
+	char dom[IDN_DOMAIN_MAX];
+	int n;
+
+	if (at == NULL || !idn_non_ascii(at + 1))
+		return a;
+	for (p = a; p < at; p++)
+		if ((unsigned char)*p >= 0x80)
+			return a;
+	if (idn_to_ascii(at + 1, dom, sizeof(dom)) == -1)
+		return a;
+	n = snprintf(buf, len, "%.*s@%s", (int)(at - a), a, dom);
+	return n < 0 || (size_t)n >= len ? a : buf;
+}
+
 size_t
 received_format(char *out, size_t outlen, const struct received_info *ri)
 {
 	char helo[SMTP_DOMAIN_MAX + 1], date[64], forpart[SMTP_PATH_MAX + 16];
-	char tlspart[192], ver[32], cipher[96];
+	char tlspart[192], ver[32], cipher[96], abuf[SMTP_PATH_MAX + 1];
+	const char *rcpt;
 	struct tm tm;
 	time_t t = (time_t)ri->when;
 	int n;
@@ -82,9 +106,11 @@ received_format(char *out, size_t outlen, const struct received_info *ri)
 	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
 		strlcpy(date, "Thu, 01 Jan 1970 00:00:00 +0000", sizeof(date));
 	forpart[0] = '\0';
-	if (ri->rcpt && rcpt_plain(ri->rcpt, ri->utf8) &&
+	rcpt = ri->rcpt != NULL ? ascii_domain(ri->rcpt, abuf, sizeof(abuf)) :
+	    NULL;
+	if (rcpt && rcpt_plain(rcpt, ri->utf8) &&
 	    snprintf(forpart, sizeof(forpart), "\r\n\tfor <%s>",
-	    ri->rcpt) >= (int)sizeof(forpart))
+	    rcpt) >= (int)sizeof(forpart))
 		return 0;
 	tlspart[0] = '\0';
 	if (ri->tls_version) {

@@ -67,6 +67,12 @@ START_TEST(received_header)
 	ck_assert_uint_gt(received_format(out, sizeof(out), &ri), 0);
 	ck_assert_msg(strstr(out, " with UTF8SMTP id 01HZZZZZZZZZZZZZZZZZZZZZZZ\r\n"
 	    "\tfor <j\xc3\xb6rg@b\xc3\xbc" "cher.test>; Tue") != NULL, "%s", out);
+	/* An ASCII local part takes the A-label: the header stays ASCII
+	 * for a next hop without SMTPUTF8. */
+	ri.rcpt = "jorg@b\xc3\xbc" "cher.test";
+	ck_assert_uint_gt(received_format(out, sizeof(out), &ri), 0);
+	ck_assert_msg(strstr(out, "\tfor <jorg@xn--bcher-kva.test>; Tue") != NULL,
+	    "%s", out);
 	ri.rcpt = "\"a>\r\nX: \xc3\xb6\"@b.test";
 	ck_assert_uint_gt(received_format(out, sizeof(out), &ri), 0);
 	ck_assert_ptr_null(strstr(out, "\tfor <"));
