@@ -395,7 +395,6 @@ cfg_new(void)
 	TAILQ_INIT(&c->listeners);
 	TAILQ_INIT(&c->relay_from);
 	TAILQ_INIT(&c->domains);
-	TAILQ_INIT(&c->plugins);
 	c->delivery.max_attempts = 0;       /* no limit: expire governs */
 	c->delivery.retry_initial = 60;
 	c->delivery.retry_max = 4 * 3600;
@@ -424,7 +423,6 @@ cfg_new(void)
 	c->max_hops = 100;
 	c->address_literals = ADDRLIT_REFUSE;
 	TAILQ_INIT(&c->delivery.mx_allow);
-	c->health_max_queue = 10000;
 	c->log_target = LOGT_SYSLOG;
 	c->log_format = LOGF_TEXT;
 	c->log_level = LOGL_INFO;
@@ -453,7 +451,6 @@ cfg_listen_new(void)
 {
 	struct cfg_listen *l = xcalloc(1, sizeof(*l));
 
-	TAILQ_INIT(&l->context);
 	l->port = 25;
 	l->max_message_size = 35 * 1024 * 1024;
 	l->max_recipients = 1000;
@@ -831,23 +828,14 @@ void
 config_free(struct config *cfg)
 {
 	struct cfg_listen *l;
-	struct cfg_kv *kv;
 	struct cfg_netmask *m;
 	struct cfg_domain *d;
-	struct cfg_plugin *pl;
 	size_t i;
-	int j;
 
 	if (cfg == NULL)
 		return;
 	while ((l = TAILQ_FIRST(&cfg->listeners)) != NULL) {
 		TAILQ_REMOVE(&cfg->listeners, l, entry);
-		while ((kv = TAILQ_FIRST(&l->context)) != NULL) {
-			TAILQ_REMOVE(&l->context, kv, entry);
-			free(kv->key);
-			free(kv->value);
-			free(kv);
-		}
 		free(l->addr);
 		free(l->tls_cert);
 		free(l->tls_key);
@@ -864,14 +852,6 @@ config_free(struct config *cfg)
 		free(d->relay_host);
 		cfg_netmasks_free(&d->mx_allow);
 		free(d);
-	}
-	while ((pl = TAILQ_FIRST(&cfg->plugins)) != NULL) {
-		TAILQ_REMOVE(&cfg->plugins, pl, entry);
-		for (j = 0; j < pl->argc; j++)
-			free(pl->argv[j]);
-		free(pl->argv);
-		free(pl->name);
-		free(pl);
 	}
 	for (i = 0; i < cfg->ntoken_hashes; i++)
 		free(cfg->token_hashes[i]);

@@ -17,12 +17,6 @@ enum addr_literals { ADDRLIT_REFUSE = 0, ADDRLIT_ACCEPT };
  * before MAIL, or TLS from the first byte (port 465). */
 enum listen_tls { LTLS_STARTTLS = 0, LTLS_REQUIRED, LTLS_IMPLICIT };
 
-struct cfg_kv {
-	TAILQ_ENTRY(cfg_kv) entry;
-	char *key, *value;
-};
-TAILQ_HEAD(cfg_kv_list, cfg_kv);
-
 struct cfg_listen {
 	TAILQ_ENTRY(cfg_listen) entry;
 	unsigned index;                   /* 0-based order in the file */
@@ -43,7 +37,6 @@ struct cfg_listen {
 	unsigned to_data_block;           /* 3m */
 	unsigned to_data_term;            /* 10m */
 	unsigned to_connection;           /* 30m */
-	struct cfg_kv_list context;       /* context "key" "value" */
 	int      address_literals;        /* -1 unset (use global), else enum */
 };
 TAILQ_HEAD(cfg_listen_list, cfg_listen);
@@ -94,14 +87,6 @@ struct cfg_delivery {
 	struct cfg_netmask_list mx_allow;
 };
 
-struct cfg_plugin {
-	TAILQ_ENTRY(cfg_plugin) entry;
-	char  *name;
-	int    argc;
-	char **argv;
-};
-TAILQ_HEAD(cfg_plugin_list, cfg_plugin);
-
 struct config {
 	char    *hostname;                /* default: gethostname() */
 	char    *user;                    /* "_empath" */
@@ -137,13 +122,10 @@ struct config {
 	struct sockaddr_storage health_ss;
 	socklen_t health_sslen;
 	uint16_t health_port;
-	unsigned health_max_queue;        /* 10000 */
 
 	int      log_target;              /* enum log_target */
 	int      log_format;              /* enum log_format */
 	int      log_level;               /* enum log_level */
-
-	struct cfg_plugin_list plugins;
 };
 
 /* Parse text (name is used in error messages). On error, prints

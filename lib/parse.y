@@ -35,7 +35,6 @@ struct parser {
 	/* The block being filled. */
 	struct cfg_listen *listen;
 	struct cfg_domain *domain;
-	struct cfg_plugin *plugin;
 	unsigned        listen_line, tls_line;
 
 	/* Facts for the checks done once the whole file is read. */
@@ -139,13 +138,12 @@ static void set_duration(struct parser *, unsigned *, int64_t, unsigned);
 static void listen_begin(struct parser *, char *, int64_t, unsigned);
 static void listen_end(struct parser *);
 static void listen_tls_mode(struct parser *, enum listen_tls, unsigned);
-static void listen_context(struct parser *, char *, char *, unsigned);
 static void relay_add(struct parser *, char *, unsigned);
 static void domain_begin(struct parser *, char *, unsigned);
 static void health_begin(struct parser *, char *, int64_t, unsigned);
 static void token_hash_add(struct parser *, char *, unsigned);
-static void plugin_begin(struct parser *, char *, unsigned);
-static void plugin_arg(struct parser *, char *);
+static void not_implemented(struct parser *, const char *, const char *,
+    unsigned);
 }
 
 %token <str> STRING "string"
@@ -264,7 +262,12 @@ health_head	: HEALTH LISTEN ON STRING PORT port {
 			health_begin(p, $4, $6, LINE(@1));
 		}
 		;
-plugin_head	: PLUGIN STRING { plugin_begin(p, $2, LINE(@2)); }
+plugin_head	: PLUGIN STRING {
+			not_implemented(p, "plugin", "plugins are not loaded by"
+			    " this version",
+			    LINE(@1));
+			free($2);
+		}
 		;
 
 port		: NUMBER { $$ = port_value(p, $1, LINE(@1)); }
@@ -312,7 +315,12 @@ listen_opt	: MAXMSGSIZE size {
 		| MAXERRORS count { SET_COUNT(LST.max_errors, $2); }
 		| TLS { p->tls_line = LINE(@1); } listen_tls_opts
 		| TIMEOUT listen_timeouts
-		| CONTEXT STRING STRING { listen_context(p, $2, $3, LINE(@2)); }
+		| CONTEXT STRING STRING {
+			not_implemented(p, "context", "no daemon of this version"
+			    " reads a listener's context", LINE(@1));
+			free($2);
+			free($3);
+		}
 		| ADDRLITERALS addr_literals { LST.address_literals = (int)$2; }
 		;
 listen_tls_opts	: listen_tls_opt
@@ -496,7 +504,11 @@ health_opts	: %empty
 		| health_opts health_opt
 		| health_opts error
 		;
-health_opt	: MAXQUEUE count { SET_COUNT(p->cfg->health_max_queue, $2); }
+health_opt	: MAXQUEUE count {
+			(void)$2;
+			not_implemented(p, "max-queue-size", "the readiness check of"
+			    " this version does not count the queue", LINE(@1));
+		}
 		;
 
 log_opts	: %empty
@@ -524,8 +536,8 @@ plugin_opts	: %empty
 		;
 plugin_opt	: ARGS plugin_args
 		;
-plugin_args	: STRING { plugin_arg(p, $1); }
-		| plugin_args STRING { plugin_arg(p, $2); }
+plugin_args	: STRING { free($1); }
+		| plugin_args STRING { free($2); }
 		;
 
 %%
@@ -809,25 +821,6 @@ listen_tls_mode(struct parser *p, enum listen_tls mode, unsigned line)
 }
 
 static void
-listen_context(struct parser *p, char *key, char *value, unsigned line)
-{
-	char qbuf[80];
-	struct cfg_kv *kv;
-
-	if (key[0] == '\0')
-		cfg_error(p, line, "empty context key");
-	TAILQ_FOREACH(kv, &p->listen->context, entry)
-		if (strcmp(kv->key, key) == 0) {
-			cfg_error(p, line, "duplicate context %s", Q(key));
-			break;
-		}
-	kv = xcalloc(1, sizeof(*kv));
-	kv->key = key;
-	kv->value = value;
-	TAILQ_INSERT_TAIL(&p->listen->context, kv, entry);
-}
-
-static void
 relay_add(struct parser *p, char *s, unsigned line)
 {
 	char qbuf[80];
@@ -934,38 +927,14 @@ token_hash_add(struct parser *p, char *s, unsigned line)
 	c->token_hashes[c->ntoken_hashes++] = s;
 }
 
+/* Keywords of the language that nothing implements yet are refused, so
+ * that a configuration never seems to do what it does not. */
 static void
-plugin_begin(struct parser *p, char *name, unsigned line)
+not_implemented(struct parser *p, const char *keyword, const char *why,
+    unsigned line)
 {
-	char qbuf[80];
-	struct cfg_plugin *pl;
-
-	/* The name becomes a file name in the plugin directory. */
-	if (name[0] == '\0' || name[0] == '.' || strlen(name) > 64 ||
-	    !valid_chars(name, "-._"))
-		cfg_error(p, line, "invalid plugin name %s", Q(name));
-	TAILQ_FOREACH(pl, &p->cfg->plugins, entry)
-		if (strcmp(pl->name, name) == 0) {
-			cfg_error(p, line, "duplicate plugin %s", Q(name));
-			break;
-		}
-	pl = xcalloc(1, sizeof(*pl));
-	pl->name = name;
-	pl->argv = xcalloc(1, sizeof(*pl->argv));
-	TAILQ_INSERT_TAIL(&p->cfg->plugins, pl, entry);
-	p->plugin = pl;
-}
-
-static void
-plugin_arg(struct parser *p, char *arg)
-{
-	struct cfg_plugin *pl = p->plugin;
-
-	/* argv stays NULL-terminated. */
-	pl->argv = xreallocarray(pl->argv, (size_t)pl->argc + 2,
-	    sizeof(*pl->argv));
-	pl->argv[pl->argc++] = arg;
-	pl->argv[pl->argc] = NULL;
+	cfg_error(p, line, "%s: not implemented yet (%s)",
+	    keyword, why);
 }
 
 /* ---------------------------------------------------------------- */

@@ -1,0 +1,147 @@
+/* Keywords of empath.conf(5) that no daemon of this version implements
+ * are refused with "file:line: keyword: not implemented yet (...)", not
+ * accepted and ignored: `plugin` (nothing loads plugins), a listener's
+ * `context` (nothing reads it) and health's `max-queue-size` (the
+ * readiness check does not count the queue). The error names the line of
+ * the keyword, the rest of the file is still checked, and the keywords
+ * that are implemented around them keep working. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+static char *errs[8];
+static int nerrs;
+
+static void
+collect(const char *line)
+{
+	if (nerrs < (int)(sizeof(errs) / sizeof(errs[0])))
+		errs[nerrs++] = strdup(line);
+}
+
+static void
+reset_errs(void)
+{
+	while (nerrs > 0)
+		free(errs[--nerrs]);
+}
+
+/* The text must be refused with exactly these errors, in this order. */
+static void
+refused(const char *text, const char *const *expect, int n)
+{
+	struct config *c;
+	int i;
+
+	reset_errs();
+	c = config_parse("t.conf", text, strlen(text), collect);
+	ck_assert_msg(c == NULL, "accepted: %s", text);
+	config_free(c);
+	ck_assert_msg(nerrs == n, "%d errors for: %s (first: %s)", nerrs, text,
+	    nerrs ? errs[0] : "none");
+	for (i = 0; i < n; i++)
+		ck_assert_str_eq(errs[i], expect[i]);
+	reset_errs();
+}
+
+#define PLUGIN_ERR(line) "t.conf:" #line ": plugin: not implemented yet" \
+    " (plugins are not loaded by this version)"
+#define CONTEXT_ERR(line) "t.conf:" #line ": context: not implemented yet" \
+    " (no daemon of this version reads a listener's context)"
+#define MAXQ_ERR(line) "t.conf:" #line ": max-queue-size: not implemented" \
+    " yet (the readiness check of this version does not count the queue)"
+
+START_TEST(plugin_is_refused)
+{
+	static const char *const one[] = { PLUGIN_ERR(1) };
+	static const char *const block[] = { PLUGIN_ERR(2) };
+	static const char *const two[] = { PLUGIN_ERR(1), PLUGIN_ERR(3) };
+
+	refused("plugin \"example\"", one, 1);
+	refused("hostname \"mx.test\"\nplugin \"example\" {\n"
+	    "  args \"arg1\" \"arg2\"\n  args \"arg3\"\n}\n", block, 1);
+	/* Each statement is reported, even a name that could never load. */
+	refused("plugin \"a\"\n\nplugin \"../evil\" { }", two, 2);
+}
+END_TEST
+
+START_TEST(context_is_refused)
+{
+	static const char *const one[] = { CONTEXT_ERR(3) };
+
+	refused("listen on 127.0.0.1 port 2525 {\n  max-recipients 10\n"
+	    "  context \"service\" \"smtp\"\n}", one, 1);
+}
+END_TEST
+
+START_TEST(max_queue_size_is_refused)
+{
+	static const char *const one[] = { MAXQ_ERR(2) };
+
+	refused("health listen on 127.0.0.1 port 8080 {\n max-queue-size 10 }",
+	    one, 1);
+}
+END_TEST
+
+/* A refusal does not stop the checks of the rest of the file. */
+START_TEST(other_errors_still_reported)
+{
+	static const char *const errs3[] = {
+		PLUGIN_ERR(1),
+		"t.conf:2: invalid hostname \"a b\"",
+		MAXQ_ERR(3),
+	};
+
+	refused("plugin \"p\" { args \"x\" }\nhostname \"a b\"\n"
+	    "health listen on ::1 port 1 { max-queue-size 5 }", errs3, 3);
+}
+END_TEST
+
+/* What remains of each statement parses as before. */
+START_TEST(neighbours_still_accepted)
+{
+	const char *text =
+	    "listen on 127.0.0.1 port 2525 { max-recipients 10 }\n"
+	    "health listen on 127.0.0.1 port 8080 { }\n";
+	struct config *c;
+
+	reset_errs();
+	c = config_parse("t.conf", text, strlen(text), collect);
+	ck_assert_msg(c != NULL, "%s", nerrs ? errs[0] : "");
+	ck_assert_uint_eq(TAILQ_FIRST(&c->listeners)->max_recipients, 10);
+	ck_assert(c->health_enabled);
+	ck_assert_uint_eq(c->health_port, 8080);
+	config_free(c);
+	reset_errs();
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("config_refused");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, plugin_is_refused);
+	tcase_add_test(tc, context_is_refused);
+	tcase_add_test(tc, max_queue_size_is_refused);
+	tcase_add_test(tc, other_errors_still_reported);
+	tcase_add_test(tc, neighbours_still_accepted);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	reset_errs();
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
