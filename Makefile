@@ -199,6 +199,8 @@ install: all
 	install -m 755 $(DAEMONS:%=$(BUILD)/empath-%) $(DESTDIR)$(LIBEXECDIR)/
 	for m in man/*.5; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man5/; done
 	for m in man/*.8; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man8/; done
+	# The example only: a reinstall never overwrites a real empath.conf.
+	install -m 644 etc/empath.conf $(DESTDIR)$(SYSCONFDIR)/empath.conf.example
 
 clean:
 	rm -rf build build-san
