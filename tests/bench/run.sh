@@ -1,5 +1,5 @@
 #!/bin/sh
-# make bench: the figures of DESIGN §11, measured on this machine.
+# make bench: the performance figures of Empath, measured on this machine.
 #   accepted messages/s (4 KiB, a 250 only after the sync) at 1, 10, 50 sessions
 #   relayed messages/s end to end (SMTP in, SMTP out to a local sink), 50 sessions
 #   memory of smtpd per idle session (1,000 idle connections)

@@ -36,8 +36,8 @@ parse(const char *text)
 	return config_parse("t.conf", text, strlen(text), collect);
 }
 
-/* etc/empath.conf is the configuration example of the shared design, less
- * the keywords this version refuses (test_config_refused.c); the tests run
+/* etc/empath.conf is the shipped example configuration (without the
+ * keywords this version refuses, test_config_refused.c); the tests run
  * from the top of the source tree. */
 static char *
 example_text(void)
