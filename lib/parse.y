@@ -264,8 +264,7 @@ health_head	: HEALTH LISTEN ON STRING PORT port {
 		;
 plugin_head	: PLUGIN STRING {
 			not_implemented(p, "plugin", "plugins are not loaded by"
-			    " this version",
-			    LINE(@1));
+			    " this version", LINE(@1));
 			free($2);
 		}
 		;
