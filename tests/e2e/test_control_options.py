@@ -5,11 +5,13 @@ usage line, and --help prints that usage line and exits 0. None of this
 needs a running Empath: the socket given does not exist, so a command
 that got past its parser fails with 1 (cannot connect) instead."""
 
+import json
 import os
 import subprocess
 import unittest
 
-from harness import BUILD
+from harness import BUILD, EmpathTestCase
+from test_queue_ops import CTL_ERROR, RawControl, error_text
 
 EX_USAGE = 64
 GOOD_ID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
@@ -119,6 +121,48 @@ class OptionTests(unittest.TestCase):
                 r = self.ctl(*args)
                 self.assertEqual(r.returncode, EX_USAGE, r.stderr)
                 self.assertIn("unknown command frob", r.stderr)
+
+
+# proto.h: requests ctld sends to queued and deliverd, the answer types it
+# relays, and two commands of the table.
+Q_STATUS_REQ, Q_LIST_REQ, Q_DELETE_REQ, Q_FREEZE_REQ = 70, 80, 84, 86
+D_DNS_CLEAR_REQ = 62
+CTL_PING, CTL_PONG, CTL_QUEUE_FREEZE, CTL_QUEUE_OK = 100, 101, 116, 119
+
+
+class DispatchTests(EmpathTestCase):
+    """ctld answers only the types of its command table: the daemons'
+    own request and answer types are not commands, however well formed,
+    and a command's payload is checked before anything is forwarded."""
+
+    def test_only_table_types_are_commands(self):
+        e = self.empath()
+        c = RawControl(e.control)
+        self.addCleanup(c.close)
+        for i, mtype in enumerate((Q_FREEZE_REQ, Q_DELETE_REQ, Q_LIST_REQ,
+                                   Q_STATUS_REQ, D_DNS_CLEAR_REQ, CTL_QUEUE_OK,
+                                   CTL_PONG, 0xffff)):
+            c.send(mtype, 10 + i)
+            rtype, peerid, reply = c.recv()
+            self.assertEqual((rtype, peerid), (CTL_ERROR, 10 + i))
+            self.assertEqual(error_text(reply), "unknown command")
+        self.assertRegex(e.log(), rf"command=unknown\({Q_FREEZE_REQ}\) result=error")
+        # Q_FREEZE_REQ went nowhere: the queue is not frozen.
+        r = e.ctl("--json", "queue", "stats")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertFalse(json.loads(r.stdout)["frozen"])
+        # A command with a payload it does not take is refused by ctld.
+        c.send(CTL_QUEUE_FREEZE, 30, b"x")
+        rtype, peerid, reply = c.recv()
+        self.assertEqual((rtype, peerid), (CTL_ERROR, 30))
+        self.assertEqual(error_text(reply), "malformed request")
+        self.assertRegex(e.log(), r"command=queue freeze result=malformed")
+        # The same command well formed is forwarded and relayed.
+        c.send(CTL_QUEUE_FREEZE, 31)
+        rtype, peerid, _ = c.recv()
+        self.assertEqual((rtype, peerid), (CTL_QUEUE_OK, 31))
+        c.send(CTL_PING, 32)
+        self.assertEqual(c.recv()[:2], (CTL_PONG, 32))
 
 
 if __name__ == "__main__":
