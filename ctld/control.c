@@ -39,6 +39,7 @@ struct ctl_pending {
 	struct ctl_client *c;
 	uint32_t         peerid;      /* the client's request id, echoed */
 	char             command[CTL_COMMAND_MAX];   /* for the audit line */
+	const struct ctl_cmd *cmd;
 	struct peer_req *req;
 	ctl_answer_fn    answer;
 };
@@ -58,38 +59,11 @@ struct ctl_client {
 	TAILQ_HEAD(, ctl_pending) inflight;
 };
 
-struct ctl_command {
-	uint16_t    type;
-	const char *name;             /* as empathctl spells it */
-	bool        open;             /* anyone who can connect may ask */
-	void      (*run)(struct ctl_client *, const char *name, const struct chan_msg *);
-};
-
 static TAILQ_HEAD(, ctl_client) clients = TAILQ_HEAD_INITIALIZER(clients);
 static bool client_new(int fd);
 static struct ctl_listener listener = {
 	.name = "control", .max = CTL_MAX_CLIENTS, .on_accept = client_new,
 	.fd = -1,
-};
-
-static void cmd_ping(struct ctl_client *, const char *, const struct chan_msg *);
-static void cmd_status(struct ctl_client *, const char *, const struct chan_msg *);
-
-static const struct ctl_command commands[] = {
-	{ CTL_PING,           "system ping",        true,  cmd_ping },
-	{ CTL_STATUS,         "system status",      false, cmd_status },
-	{ CTL_QUEUE_LIST,     "queue list",         false, cmd_queue },
-	{ CTL_QUEUE_VIEW,     "queue view",         false, cmd_queue },
-	{ CTL_QUEUE_DELETE,   "queue delete",       false, cmd_queue },
-	{ CTL_QUEUE_RETRY,    "queue retry",        false, cmd_queue },
-	{ CTL_QUEUE_FREEZE,   "queue freeze",       false, cmd_queue },
-	{ CTL_QUEUE_UNFREEZE, "queue unfreeze",     false, cmd_queue },
-	{ CTL_QUEUE_PROCESS,  "queue process-now",  false, cmd_queue },
-	{ CTL_QUEUE_STATS,    "queue stats",        false, cmd_queue },
-	{ CTL_DNS_LIST,       "dns list-cache",     false, cmd_dns },
-	{ CTL_DNS_CLEAR,      "dns clear-cache",    false, cmd_dns },
-	{ CTL_DNS_REFRESH,    "dns refresh",        false, cmd_dns },
-	{ CTL_DNS_OVERRIDES,  "dns list-overrides", false, cmd_dns },
 };
 
 void
@@ -258,12 +232,60 @@ client_admitted(struct ctl_client *c, uint32_t peerid, const char *name)
 	return true;
 }
 
+/* A forwarded command's answer: the one the table accepts is relayed
+ * under the command's reply type; the daemon's failure becomes a
+ * CTL_ERROR with its text; anything else is a malformed answer. */
+static void
+relay_answer(struct ctl_client *c, uint32_t peerid, const char *command,
+    const struct ctl_cmd *cmd, const struct chan_msg *reply)
+{
+	const struct ctl_target *to = cmd->to;
+	struct msgreader mr;
+	char text[256], clean[256];
+	uint32_t code = 0;
+
+	if (reply == NULL) {
+		ctl_error(c, peerid, to->silent);
+		ctl_audit(c, command, "unavailable");
+		return;
+	}
+	if (reply->type == cmd->answer) {
+		ctl_send(c, cmd->reply, peerid, reply->data, reply->len);
+		ctl_audit(c, command, "ok");
+		return;
+	}
+	if (reply->type == to->fail) {
+		mr_init(&mr, reply);
+		if (to->fail_code)
+			code = mr_u32(&mr);
+		strlcpy(text, mr_str(&mr), sizeof(text));
+		if (mr_done(&mr)) {
+			log_sanitize(text, clean, sizeof(clean));
+			ctl_error(c, peerid, clean);
+			ctl_audit(c, command, !to->fail_code ? "error" :
+			    code == Q_ERR_NOTFOUND ? "not-found" :
+			    code == Q_ERR_BADREQ ? "refused" : "error");
+			return;
+		}
+	}
+	log_warnx("%s: unexpected answer %s to %s", to->name,
+	    msg_name(reply->type), command);
+	(void)snprintf(text, sizeof(text), "malformed answer from %s", to->name);
+	ctl_error(c, peerid, text);
+	ctl_audit(c, command, "error");
+}
+
+/* Every command goes through the table (commands.c): who may ask, its
+ * payload checked, then answered here or forwarded as it came. */
 static void
 client_msg(struct channel *ch, struct chan_msg *m, void *arg)
 {
 	struct ctl_client *c = arg;
-	char name[32];
-	size_t i;
+	const struct ctl_cmd *cmd;
+	char command[CTL_COMMAND_MAX], text[96];
+	const char *problem;
+	struct msgbuf mb;
+	int rv;
 
 	(void)ch;
 	if (c->closing)
@@ -273,18 +295,41 @@ client_msg(struct channel *ch, struct chan_msg *m, void *arg)
 		client_auth(c, m);
 		return;
 	}
-	for (i = 0; i < nitems(commands); i++) {
-		if (commands[i].type == m->type) {
-			if (!commands[i].open && !client_admitted(c, m->peerid,
-			    commands[i].name))
-				return;
-			commands[i].run(c, commands[i].name, m);
-			return;
-		}
+	if ((cmd = ctl_cmd_find(m->type)) == NULL) {
+		(void)snprintf(command, sizeof(command), "unknown(%u)",
+		    (unsigned)m->type);
+		ctl_error(c, m->peerid, "unknown command");
+		ctl_audit(c, command, "error");
+		return;
 	}
-	(void)snprintf(name, sizeof(name), "unknown(%u)", (unsigned)m->type);
-	ctl_error(c, m->peerid, "unknown command");
-	ctl_audit(c, name, "error");
+	if (!cmd->open && !client_admitted(c, m->peerid, cmd->name))
+		return;
+	if ((problem = cmd->check(m, cmd->name, command, sizeof(command))) !=
+	    NULL) {
+		ctl_error(c, m->peerid, problem);
+		ctl_audit(c, cmd->name, "malformed");
+		return;
+	}
+	if (cmd->local != NULL) {
+		cmd->local(c, cmd, command, m);
+		return;
+	}
+	/* The payload was checked: it goes on as it came. */
+	mb_init(&mb);
+	if (m->len > 0) {
+		mb.data = xmalloc(m->len);
+		memcpy(mb.data, m->data, m->len);
+		mb.len = mb.cap = m->len;
+	}
+	rv = ctl_forward(c, m->peerid, command, cmd, m->len > 0 ? &mb : NULL,
+	    relay_answer);
+	mb_free(&mb);
+	if (rv == -1) {
+		(void)snprintf(text, sizeof(text), "%s is not running "
+		    "(restarting?); try again", cmd->to->name);
+		ctl_error(c, m->peerid, text);
+		ctl_audit(c, command, "unavailable");
+	}
 }
 
 /* The credentials check, with the peer's supplementary groups as the
@@ -359,16 +404,13 @@ client_new(int fd)
 
 /* ---- commands ---- */
 
-static void
-cmd_ping(struct ctl_client *c, const char *name, const struct chan_msg *m)
+void
+cmd_ping(struct ctl_client *c, const struct ctl_cmd *cmd, const char *name,
+    const struct chan_msg *m)
 {
 	struct msgbuf mb;
 
-	if (m->len != 0) {
-		ctl_error(c, m->peerid, "malformed request");
-		ctl_audit(c, name, "malformed");
-		return;
-	}
+	(void)cmd;
 	mb_init(&mb);
 	mb_str(&mb, EMPATH_VERSION);
 	client_send(c, CTL_PONG, m->peerid, &mb);
@@ -426,31 +468,28 @@ status_reply(struct ctl_client *c, uint32_t peerid, const struct queue_counts *q
 
 static void
 status_answer(struct ctl_client *c, uint32_t peerid, const char *command,
-    const struct chan_msg *reply)
+    const struct ctl_cmd *cmd, const struct chan_msg *reply)
 {
 	struct queue_counts qc;
 	bool ok = false;
 
 	if (reply != NULL) {
-		ok = queue_counts_parse(reply, &qc);
+		ok = reply->type == cmd->answer && queue_counts_parse(reply, &qc);
 		if (!ok)
-			log_warnx("queued: malformed answer (%s) to Q_STATUS_REQ",
-			    msg_name(reply->type));
+			log_warnx("%s: malformed answer (%s) to %s", cmd->to->name,
+			    msg_name(reply->type), msg_name(cmd->req));
 	}
 	status_reply(c, peerid, ok ? &qc : NULL);
 	ctl_audit(c, command, ok ? "ok" : "partial");
 }
 
-static void
-cmd_status(struct ctl_client *c, const char *name, const struct chan_msg *m)
+/* The process table is ctld's own; the queue size is asked of queued, and
+ * the status is answered without it when queued cannot tell. */
+void
+cmd_status(struct ctl_client *c, const struct ctl_cmd *cmd, const char *name,
+    const struct chan_msg *m)
 {
-	if (m->len != 0) {
-		ctl_error(c, m->peerid, "malformed request");
-		ctl_audit(c, name, "malformed");
-		return;
-	}
-	if (ctl_forward(c, m->peerid, name, PROC_QUEUED, Q_STATUS_REQ, NULL,
-	    status_answer) == -1) {
+	if (ctl_forward(c, m->peerid, name, cmd, NULL, status_answer) == -1) {
 		/* queued is down or restarting: answer with what we know. */
 		status_reply(c, m->peerid, NULL);
 		ctl_audit(c, name, "partial");
@@ -467,14 +506,13 @@ pending_answer(const struct chan_msg *reply, void *arg)
 
 	TAILQ_REMOVE(&c->inflight, p, entry);
 	c->ninflight--;
-	p->answer(c, p->peerid, p->command, reply);
+	p->answer(c, p->peerid, p->command, p->cmd, reply);
 	free(p);
 }
 
 int
 ctl_forward(struct ctl_client *c, uint32_t peerid, const char *command,
-    enum proc_id to, uint16_t type, const struct msgbuf *mb,
-    ctl_answer_fn answer)
+    const struct ctl_cmd *cmd, const struct msgbuf *mb, ctl_answer_fn answer)
 {
 	struct ctl_pending *p;
 
@@ -487,8 +525,10 @@ ctl_forward(struct ctl_client *c, uint32_t peerid, const char *command,
 	p->c = c;
 	p->peerid = peerid;
 	strlcpy(p->command, command, sizeof(p->command));
+	p->cmd = cmd;
 	p->answer = answer;
-	p->req = peer_request(to, type, mb, CTL_PEER_TIMEOUT_MS, pending_answer, p);
+	p->req = peer_request(cmd->to->proc, cmd->req, mb, CTL_PEER_TIMEOUT_MS,
+	    pending_answer, p);
 	if (p->req == NULL) {
 		free(p);
 		return -1;

@@ -55,32 +55,72 @@ void control_listen(int fd);                 /* takes the listening socket */
 void control_start(void);
 void control_shutdown(void);
 
-/* For the command modules (queue.c): one client of the control socket. */
+/* One client of the control socket. */
 struct ctl_client;
 #define CTL_COMMAND_MAX 96                   /* audit name of a command */
+
+/* ---- commands.c: the one table of control commands ---- */
+
+/* A daemon that answers control commands. */
+struct ctl_target {
+	enum proc_id proc;
+	const char  *name;            /* in messages and logs */
+	uint16_t     fail;            /* its failure answer: [u32 Q_ERR_*] str text */
+	bool         fail_code;       /* ... with the u32 code first */
+	const char  *silent;          /* for the client when it did not answer */
+};
+
+struct ctl_cmd;
+/* Check a command's payload: NULL when acceptable, else the error for the
+ * client; command gets the audit name (with the argument). */
+typedef const char *(*ctl_check_fn)(const struct chan_msg *, const char *name,
+                                    char *command, size_t len);
+/* A command ctld answers itself (payload checked, caller admitted). */
+typedef void (*ctl_local_fn)(struct ctl_client *, const struct ctl_cmd *,
+                             const char *command, const struct chan_msg *);
+
+struct ctl_cmd {
+	uint16_t                 type;     /* from empathctl */
+	const char              *name;     /* as empathctl spells it; audited */
+	bool                     open;     /* anyone who can connect may ask */
+	ctl_check_fn             check;
+	const struct ctl_target *to;       /* NULL: ctld alone answers */
+	uint16_t                 req;      /* forwarded to it, same payload */
+	uint16_t                 answer;   /* the one answer accepted from it */
+	uint16_t                 reply;    /* ... relayed to empathctl as */
+	ctl_local_fn             local;    /* NULL: forward and relay */
+};
+
+const struct ctl_cmd *ctl_cmd_find(uint16_t type);
+
+/* ---- control.c: the control socket ---- */
+
+void control_listen(int fd);                 /* takes the listening socket */
+void control_start(void);
+void control_shutdown(void);
+
 /* Called once per forwarded request: reply NULL when the daemon is down,
  * restarting or did not answer in time. */
 typedef void (*ctl_answer_fn)(struct ctl_client *, uint32_t peerid,
-                              const char *command, const struct chan_msg *reply);
+                              const char *command, const struct ctl_cmd *,
+                              const struct chan_msg *reply);
 void ctl_send(struct ctl_client *, uint16_t type, uint32_t peerid,
               const void *data, size_t len);
 void ctl_error(struct ctl_client *, uint32_t peerid, const char *text);
 /* The audit line of a command: who, what, the result. */
 void ctl_audit(const struct ctl_client *, const char *command, const char *result);
-/* Forward a request to a daemon (with an id and a deadline). 0: sent,
- * answer() will be called; 1: refused (too many in flight), the client is
- * answered; -1: the daemon is not there, nothing was sent. */
+/* Forward cmd's request with payload (NULL: none) to cmd's daemon, with an
+ * id and a deadline. 0: sent, answer() will be called; 1: refused (too
+ * many in flight), the client is answered; -1: the daemon is not there,
+ * nothing was sent. */
 int  ctl_forward(struct ctl_client *, uint32_t peerid, const char *command,
-                 enum proc_id to, uint16_t type, const struct msgbuf *,
+                 const struct ctl_cmd *, const struct msgbuf *,
                  ctl_answer_fn answer);
-
-/* ---- queue.c: the `empathctl queue` commands ---- */
-
-void cmd_queue(struct ctl_client *, const char *name, const struct chan_msg *);
-
-/* ---- dns.c: the `empathctl dns` commands, to deliverd ---- */
-
-void cmd_dns(struct ctl_client *, const char *name, const struct chan_msg *);
+/* The commands ctld answers itself. */
+void cmd_ping(struct ctl_client *, const struct ctl_cmd *, const char *command,
+              const struct chan_msg *);
+void cmd_status(struct ctl_client *, const struct ctl_cmd *, const char *command,
+                const struct chan_msg *);
 
 /* ---- health.c: minimal HTTP health endpoint ---- */
 

@@ -197,40 +197,58 @@ print_overrides(const struct ctl_reply *reply, bool json)
 	return EXIT_OK;
 }
 
+static const struct subcmd dns_subs[] = {
+	{ "dns list-cache",     "",       NULL },
+	{ "dns clear-cache",    "",       NULL },
+	{ "dns refresh",        "DOMAIN", NULL },
+	{ "dns list-overrides", "",       NULL },
+};
+static const uint16_t dns_types[] = { CTL_DNS_LIST, CTL_DNS_CLEAR,
+    CTL_DNS_REFRESH, CTL_DNS_OVERRIDES };
+
 int
 cmd_dns(int argc, char **argv, struct ctl_opts *o)
 {
 	static struct ctl_reply reply;   /* large: off the stack */
+	const struct subcmd *sc = NULL;
 	struct msgbuf mb;
 	char err[512];
 	const char *domain = NULL;
-	uint16_t type;
-	int i, last = argc;
+	uint16_t type = 0;
+	size_t k;
+	int i, ch, want;
 
 	if (argc < 1)
 		return dns_usage();
-	/* Trailing -j/--json after the command, as for the others. */
-	while (last > 1 && (strcmp(argv[last - 1], "-j") == 0 ||
-	    strcmp(argv[last - 1], "--json") == 0)) {
-		o->json = true;
-		last--;
+	for (k = 0; k < sizeof(dns_subs) / sizeof(dns_subs[0]); k++)
+		if (strcmp(argv[0], dns_subs[k].name + 4) == 0) {
+			sc = &dns_subs[k];
+			type = dns_types[k];
+		}
+	if (sc == NULL) {
+		fprintf(stderr, "empathctl: dns: unknown command %.64s\n", argv[0]);
+		return dns_usage();
 	}
-	if (strcmp(argv[0], "list-cache") == 0 && last == 1)
-		type = CTL_DNS_LIST;
-	else if (strcmp(argv[0], "clear-cache") == 0 && last == 1)
-		type = CTL_DNS_CLEAR;
-	else if (strcmp(argv[0], "list-overrides") == 0 && last == 1)
-		type = CTL_DNS_OVERRIDES;
-	else if (strcmp(argv[0], "refresh") == 0 && last == 2) {
-		type = CTL_DNS_REFRESH;
-		domain = argv[1];
+	/* argv[0] is the sub-command: getopt_long starts after it. */
+	optind = 0;
+	if ((ch = sub_getopt(argc, argv, sc, o)) != -1)
+		return ch == SUB_HELP ? EXIT_OK : EXIT_USAGE;
+	want = type == CTL_DNS_REFRESH;
+	if (argc - optind < want)
+		return sub_error(sc, "%s", "a domain is needed");
+	if (argc - optind > want)
+		return sub_error(sc, "unexpected argument %.64s",
+		    argv[optind + want]);
+	if (want) {
+		domain = argv[optind];
 		if (*domain == '\0' || strlen(domain) > 253)
-			return dns_usage();
+			return sub_error(sc, "%s", "a domain is 1 to 253 "
+			    "characters");
 		for (i = 0; domain[i] != '\0'; i++)
 			if (domain[i] <= ' ' || domain[i] >= 0x7f)
-				return dns_usage();
-	} else
-		return dns_usage();
+				return sub_error(sc, "%s", "a domain is printable "
+				    "ASCII (an IDN as its A-label)");
+	}
 	mb_init(&mb);
 	if (domain != NULL)
 		mb_str(&mb, domain);

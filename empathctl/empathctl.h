@@ -2,7 +2,9 @@
 #ifndef EMPATH_EMPATHCTL_H
 #define EMPATH_EMPATHCTL_H
 
+#include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,7 +16,7 @@
 /* Exit statuses, as documented in empathctl(8). */
 #define EXIT_OK    0
 #define EXIT_FAIL  1
-#define EXIT_USAGE 2
+#define EXIT_USAGE 64       /* EX_USAGE of sysexits(3) */
 
 /* One answer from ctld, copied out of the channel's buffer. */
 struct ctl_reply {
@@ -54,6 +56,24 @@ struct ctl_opts {
 int  cmd_queue(int argc, char **argv, struct ctl_opts *);
 /* dns.c: `empathctl dns ...`; argv starts after "dns". */
 int  cmd_dns(int argc, char **argv, struct ctl_opts *);
+
+/* opts.c: one sub-command's options. Its table lists its own long
+ * options (a printable val is also the short form); -j/--json and
+ * -h/--help are added. Reset optind to 0, then call sub_getopt() until
+ * it returns -1; the operands are then argv[optind..argc-1]. */
+#define SUB_MAXOPTS 8
+#define SUB_HELP    (-2)   /* usage printed on stdout: exit EXIT_OK */
+#define SUB_ERROR   (-3)   /* reported on stderr: exit EXIT_USAGE */
+struct subcmd {
+	const char          *name;      /* "queue list" */
+	const char          *args;      /* "[--limit=N] ...", for the usage line */
+	const struct option *longopts;  /* its own; NULL or { NULL } ended */
+};
+int  sub_getopt(int argc, char **argv, const struct subcmd *, struct ctl_opts *);
+void sub_usage(FILE *, const struct subcmd *);
+/* An argument refused: one line and the usage line; EXIT_USAGE. */
+int  sub_error(const struct subcmd *, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* queue_output.c */
 int  print_queue_list(const struct ctl_reply *, bool json, uint32_t state);

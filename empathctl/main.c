@@ -7,7 +7,8 @@
  * token is --token-file's first line or --token, else $EMPATHCTL_TOKEN
  * (--token shows in ps to every local user; the other two do not). The configuration file is
  * never read, so any user in the socket's group can run it. Exit 0 on
- * success, 1 on failure, 2 on a usage error. */
+ * success, 1 on failure, 64 (EX_USAGE) on a usage error. Each command
+ * parses its own options (opts.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -41,20 +42,6 @@ usage(FILE *f, int status)
 	exit(status);
 }
 
-/* Trailing -j/--json after the command, for convenience. */
-static void
-trailing_opts(int argc, char **argv, struct ctl_opts *o)
-{
-	int i;
-
-	for (i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "-j") == 0 || strcmp(argv[i], "--json") == 0)
-			o->json = true;
-		else
-			usage(stderr, EXIT_USAGE);
-	}
-}
-
 static int
 run(const struct ctl_opts *o, uint16_t type, int (*print)(const struct ctl_reply *, bool))
 {
@@ -68,17 +55,34 @@ run(const struct ctl_opts *o, uint16_t type, int (*print)(const struct ctl_reply
 	return print(&reply, o->json);
 }
 
+static const struct subcmd sub_ping = { "system ping", "", NULL };
+static const struct subcmd sub_status = { "system status", "", NULL };
+
 static int
 cmd_system(int argc, char **argv, struct ctl_opts *o)
 {
+	const struct subcmd *sc;
+	int ch;
+
 	if (argc < 1)
 		usage(stderr, EXIT_USAGE);
-	trailing_opts(argc - 1, argv + 1, o);
 	if (strcmp(argv[0], "ping") == 0)
-		return run(o, CTL_PING, print_pong);
-	if (strcmp(argv[0], "status") == 0)
-		return run(o, CTL_STATUS, print_status);
-	usage(stderr, EXIT_USAGE);
+		sc = &sub_ping;
+	else if (strcmp(argv[0], "status") == 0)
+		sc = &sub_status;
+	else {
+		fprintf(stderr, "empathctl: system: unknown command %.64s\n",
+		    argv[0]);
+		usage(stderr, EXIT_USAGE);
+	}
+	/* argv[0] is the sub-command: getopt_long starts after it. */
+	optind = 0;
+	if ((ch = sub_getopt(argc, argv, sc, o)) != -1)
+		return ch == SUB_HELP ? EXIT_OK : EXIT_USAGE;
+	if (optind < argc)
+		return sub_error(sc, "unexpected argument %.64s", argv[optind]);
+	return sc == &sub_ping ? run(o, CTL_PING, print_pong) :
+	    run(o, CTL_STATUS, print_status);
 }
 
 /* The token is the first line of path ("-": standard input), without its
@@ -217,5 +221,6 @@ main(int argc, char **argv)
 		return cmd_queue(argc - 1, argv + 1, &o);
 	if (strcmp(argv[0], "dns") == 0)
 		return cmd_dns(argc - 1, argv + 1, &o);
+	fprintf(stderr, "empathctl: unknown command %.64s\n", argv[0]);
 	usage(stderr, EXIT_USAGE);
 }

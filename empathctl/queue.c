@@ -34,20 +34,54 @@ queue_usage(void)
 	return EXIT_USAGE;
 }
 
-/* "--name=value" or "--name value": the value, or NULL when arg is not
- * that option. */
-static const char *
-opt_value(int argc, char **argv, int *i, const char *name)
-{
-	size_t n = strlen(name);
+enum { OPT_STATUS = 256, OPT_LIMIT, OPT_AFTER, OPT_WATCH, OPT_INTERVAL,
+    OPT_COUNT };
 
-	if (strncmp(argv[*i], name, n) != 0)
-		return NULL;
-	if (argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (argv[*i][n] == '\0' && *i + 1 < argc)
-		return argv[++*i];
-	return NULL;
+static const struct option list_opts[] = {
+	{ "status", required_argument, NULL, OPT_STATUS },
+	{ "limit",  required_argument, NULL, OPT_LIMIT },
+	{ "after",  required_argument, NULL, OPT_AFTER },
+	{ NULL, 0, NULL, 0 }
+};
+static const struct option stats_opts[] = {
+	{ "watch",    no_argument,       NULL, OPT_WATCH },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "count",    required_argument, NULL, OPT_COUNT },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct subcmd sub_list = { "queue list",
+    "[--status=S] [--limit=N] [--after=ID]", list_opts };
+static const struct subcmd sub_view = { "queue view", "ID", NULL };
+static const struct subcmd sub_delete = { "queue delete", "ID", NULL };
+static const struct subcmd sub_retry = { "queue retry", "ID", NULL };
+static const struct subcmd sub_freeze = { "queue freeze", "", NULL };
+static const struct subcmd sub_unfreeze = { "queue unfreeze", "", NULL };
+static const struct subcmd sub_process = { "queue process-now", "", NULL };
+static const struct subcmd sub_stats = { "queue stats",
+    "[--watch [--interval=N] [--count=N]]", stats_opts };
+
+/* Options only (no operands): SUB_HELP, SUB_ERROR or 0. */
+static int
+no_operands(int argc, char **argv, const struct subcmd *sc, struct ctl_opts *o)
+{
+	int ch;
+
+	optind = 0;
+	while ((ch = sub_getopt(argc, argv, sc, o)) != -1)
+		if (ch < 0)
+			return ch;
+	if (optind < argc) {
+		(void)sub_error(sc, "unexpected argument %.64s", argv[optind]);
+		return SUB_ERROR;
+	}
+	return 0;
+}
+
+static int
+sub_exit(int rc)
+{
+	return rc == SUB_HELP ? EXIT_OK : EXIT_USAGE;
 }
 
 static bool
@@ -86,38 +120,41 @@ static int
 do_list(int argc, char **argv, struct ctl_opts *o)
 {
 	uint32_t state = Q_STATE_ANY, limit = LIST_DEFAULT, s;
-	const char *after = "", *v;
+	const char *after = "";
 	struct msgbuf mb;
-	int i, rc;
+	int ch, rc;
 
-	for (i = 0; i < argc; i++) {
-		if ((v = opt_value(argc, argv, &i, "--status")) != NULL) {
+	optind = 0;
+	while ((ch = sub_getopt(argc, argv, &sub_list, o)) != -1) {
+		switch (ch) {
+		case OPT_STATUS:
 			for (s = 0; s < RCPT_STATE_COUNT; s++)
-				if (strcmp(v, rcpt_state_name(s)) == 0)
+				if (strcmp(optarg, rcpt_state_name(s)) == 0)
 					break;
-			if (s == RCPT_STATE_COUNT) {
-				fprintf(stderr, "empathctl: unknown state %s\n", v);
-				return queue_usage();
-			}
+			if (s == RCPT_STATE_COUNT)
+				return sub_error(&sub_list, "unknown state %.64s "
+				    "(queued, inflight, deferred, delivered, failed)",
+				    optarg);
 			state = s;
-		} else if ((v = opt_value(argc, argv, &i, "--limit")) != NULL) {
-			if (!number(v, 1, Q_LIST_MAX, &limit)) {
-				fprintf(stderr, "empathctl: --limit takes 1 to %d\n",
+			break;
+		case OPT_LIMIT:
+			if (!number(optarg, 1, Q_LIST_MAX, &limit))
+				return sub_error(&sub_list, "--limit takes 1 to %d",
 				    Q_LIST_MAX);
-				return EXIT_USAGE;
-			}
-		} else if ((v = opt_value(argc, argv, &i, "--after")) != NULL) {
-			if (!ulid_valid(v)) {
-				fprintf(stderr, "empathctl: %s is not a message id\n", v);
-				return EXIT_USAGE;
-			}
-			after = v;
-		} else if (strcmp(argv[i], "-j") == 0 ||
-		    strcmp(argv[i], "--json") == 0)
-			o->json = true;
-		else
-			return queue_usage();
+			break;
+		case OPT_AFTER:
+			if (!ulid_valid(optarg))
+				return sub_error(&sub_list, "%.64s is not a message "
+				    "id", optarg);
+			after = optarg;
+			break;
+		default:
+			return sub_exit(ch);
+		}
 	}
+	if (optind < argc)
+		return sub_error(&sub_list, "unexpected argument %.64s",
+		    argv[optind]);
 	mb_init(&mb);
 	mb_u32(&mb, state);
 	mb_str(&mb, after);
@@ -131,27 +168,25 @@ do_list(int argc, char **argv, struct ctl_opts *o)
 
 /* view, delete, retry: one message id. */
 static int
-do_id(int argc, char **argv, struct ctl_opts *o, uint16_t type)
+do_id(int argc, char **argv, struct ctl_opts *o, const struct subcmd *sc,
+    uint16_t type)
 {
-	const char *id = NULL;
+	const char *id;
 	struct msgbuf mb;
-	int i, rc;
+	int ch, rc;
 
-	for (i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "-j") == 0 || strcmp(argv[i], "--json") == 0)
-			o->json = true;
-		else if (id == NULL)
-			id = argv[i];
-		else
-			return queue_usage();
-	}
-	if (id == NULL)
-		return queue_usage();
-	if (!ulid_valid(id)) {
-		fprintf(stderr, "empathctl: %s is not a message id (26 characters "
-		    "of Crockford base 32)\n", id);
-		return EXIT_USAGE;
-	}
+	optind = 0;
+	if ((ch = sub_getopt(argc, argv, sc, o)) != -1)
+		return sub_exit(ch);        /* no options of its own */
+	if (optind >= argc)
+		return sub_error(sc, "%s", "a message id is needed");
+	if (optind + 1 < argc)
+		return sub_error(sc, "unexpected argument %.64s",
+		    argv[optind + 1]);
+	id = argv[optind];
+	if (!ulid_valid(id))
+		return sub_error(sc, "%.64s is not a message id (26 characters "
+		    "of Crockford base 32)", id);
 	mb_init(&mb);
 	mb_str(&mb, id);
 	rc = request(o, type, &mb, &reply);
@@ -163,16 +198,13 @@ do_id(int argc, char **argv, struct ctl_opts *o, uint16_t type)
 }
 
 static int
-do_simple(int argc, char **argv, struct ctl_opts *o, uint16_t type)
+do_simple(int argc, char **argv, struct ctl_opts *o, const struct subcmd *sc,
+    uint16_t type)
 {
-	int i, rc;
+	int rc;
 
-	for (i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "-j") == 0 || strcmp(argv[i], "--json") == 0)
-			o->json = true;
-		else
-			return queue_usage();
-	}
+	if ((rc = no_operands(argc, argv, sc, o)) != 0)
+		return sub_exit(rc);
 	if ((rc = request(o, type, NULL, &reply)) != EXIT_OK)
 		return rc;
 	return print_queue_ok(&reply, o->json);
@@ -183,31 +215,33 @@ do_stats(int argc, char **argv, struct ctl_opts *o)
 {
 	uint32_t interval = WATCH_DEFAULT, count = 0, n;
 	bool watch = false;
-	const char *v;
 	char stamp[32];
 	time_t now;
-	int i, rc;
+	int ch, rc;
 
-	for (i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--watch") == 0)
+	optind = 0;
+	while ((ch = sub_getopt(argc, argv, &sub_stats, o)) != -1) {
+		switch (ch) {
+		case OPT_WATCH:
 			watch = true;
-		else if ((v = opt_value(argc, argv, &i, "--interval")) != NULL) {
-			if (!number(v, 1, WATCH_MAX, &interval)) {
-				fprintf(stderr, "empathctl: --interval takes 1 to %d "
-				    "seconds\n", WATCH_MAX);
-				return EXIT_USAGE;
-			}
-		} else if ((v = opt_value(argc, argv, &i, "--count")) != NULL) {
-			if (!number(v, 1, UINT32_MAX, &count)) {
-				fprintf(stderr, "empathctl: bad --count\n");
-				return EXIT_USAGE;
-			}
-		} else if (strcmp(argv[i], "-j") == 0 ||
-		    strcmp(argv[i], "--json") == 0)
-			o->json = true;
-		else
-			return queue_usage();
+			break;
+		case OPT_INTERVAL:
+			if (!number(optarg, 1, WATCH_MAX, &interval))
+				return sub_error(&sub_stats, "--interval takes 1 to "
+				    "%d seconds", WATCH_MAX);
+			break;
+		case OPT_COUNT:
+			if (!number(optarg, 1, UINT32_MAX, &count))
+				return sub_error(&sub_stats, "--count takes 1 to %u",
+				    UINT32_MAX);
+			break;
+		default:
+			return sub_exit(ch);
+		}
 	}
+	if (optind < argc)
+		return sub_error(&sub_stats, "unexpected argument %.64s",
+		    argv[optind]);
 	if (!watch)
 		count = 1;
 	for (n = 0; count == 0 || n < count; n++) {
@@ -232,21 +266,23 @@ cmd_queue(int argc, char **argv, struct ctl_opts *o)
 {
 	if (argc < 1)
 		return queue_usage();
+	/* argv[0] is the sub-command: getopt_long starts after it. */
 	if (strcmp(argv[0], "list") == 0)
-		return do_list(argc - 1, argv + 1, o);
+		return do_list(argc, argv, o);
 	if (strcmp(argv[0], "view") == 0)
-		return do_id(argc - 1, argv + 1, o, CTL_QUEUE_VIEW);
+		return do_id(argc, argv, o, &sub_view, CTL_QUEUE_VIEW);
 	if (strcmp(argv[0], "delete") == 0)
-		return do_id(argc - 1, argv + 1, o, CTL_QUEUE_DELETE);
+		return do_id(argc, argv, o, &sub_delete, CTL_QUEUE_DELETE);
 	if (strcmp(argv[0], "retry") == 0)
-		return do_id(argc - 1, argv + 1, o, CTL_QUEUE_RETRY);
+		return do_id(argc, argv, o, &sub_retry, CTL_QUEUE_RETRY);
 	if (strcmp(argv[0], "freeze") == 0)
-		return do_simple(argc - 1, argv + 1, o, CTL_QUEUE_FREEZE);
+		return do_simple(argc, argv, o, &sub_freeze, CTL_QUEUE_FREEZE);
 	if (strcmp(argv[0], "unfreeze") == 0)
-		return do_simple(argc - 1, argv + 1, o, CTL_QUEUE_UNFREEZE);
+		return do_simple(argc, argv, o, &sub_unfreeze, CTL_QUEUE_UNFREEZE);
 	if (strcmp(argv[0], "process-now") == 0)
-		return do_simple(argc - 1, argv + 1, o, CTL_QUEUE_PROCESS);
+		return do_simple(argc, argv, o, &sub_process, CTL_QUEUE_PROCESS);
 	if (strcmp(argv[0], "stats") == 0)
-		return do_stats(argc - 1, argv + 1, o);
+		return do_stats(argc, argv, o);
+	fprintf(stderr, "empathctl: queue: unknown command %.64s\n", argv[0]);
 	return queue_usage();
 }

@@ -79,7 +79,7 @@ class TokenTests(EmpathTestCase):
     def test_an_oversized_token_is_a_usage_error(self):
         e = self.empath(start=False)
         r = e.ctl("--token", "x" * 300, "system", "ping")
-        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertEqual(r.returncode, 64, r.stdout + r.stderr)
 
     def token_file(self, e, name, content, mode=0o600):
         path = os.path.join(e.tmp, name)
@@ -135,19 +135,19 @@ class TokenTests(EmpathTestCase):
         e = self.empath(start=False)
         missing = os.path.join(e.tmp, "no-such-token")
         r = e.ctl("--token-file", missing, "system", "ping")
-        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertEqual(r.returncode, 64, r.stdout + r.stderr)
         self.assertIn(f"cannot open token file {missing}", r.stderr)
         self.assertIn("No such file or directory", r.stderr)
         empty = self.token_file(e, "empty", "\nTOKEN\n")
         r = e.ctl("--token-file", empty, "system", "ping")
-        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertEqual(r.returncode, 64, r.stdout + r.stderr)
         self.assertIn("the first line is empty", r.stderr)
         long = self.token_file(e, "long", "x" * 300 + "\n")
         r = e.ctl("--token-file", long, "system", "ping")
-        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertEqual(r.returncode, 64, r.stdout + r.stderr)
         self.assertIn("longer than the limit", r.stderr)
         r = e.ctl("--token", TOKEN, "--token-file", long, "system", "ping")
-        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertEqual(r.returncode, 64, r.stdout + r.stderr)
         self.assertIn("exclusive", r.stderr)
 
 

@@ -204,7 +204,7 @@ class QueueOpsTests(EmpathTestCase):
         # empathctl refuses a malformed id itself (usage error).
         for bad in ("../../queue.db", "01ARZ3NDEKTSV4RRFFQ69G5FA", "x" * 26):
             r = e.ctl("queue", "view", bad)
-            self.assertEqual(r.returncode, 2, f"{bad}: {r.stdout!r} {r.stderr!r}")
+            self.assertEqual(r.returncode, 64, f"{bad}: {r.stdout!r} {r.stderr!r}")
         # A well-formed id that is not queued: a clean failure.
         r = e.ctl("queue", "view", "01ARZ3NDEKTSV4RRFFQ69G5FAV")
         self.assertEqual(r.returncode, 1, r.stdout)
@@ -243,7 +243,7 @@ class QueueOpsTests(EmpathTestCase):
         self.assertIn(f"--after={ids[2]}", text)
         self.assertIn("truncated", text)
         r = e.ctl("queue", "list", "--limit=0")
-        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.returncode, 64)
 
     def test_a_full_page_is_capped_and_marked(self):
         sink, e = self.start(extra="")
