@@ -19,6 +19,7 @@
 #include "log.h"
 #include "proto.h"
 #include "util.h"
+#include "wire.h"
 
 /* Jobs waiting for a slot each hold a message fd: bound them. queued
  * limits what it sends too; past this a job is deferred at once. */
@@ -107,33 +108,15 @@ job_pending_result(struct job *j, uint32_t state, const char *diag)
 		job_rcpt_result(j, i, state, diag);
 }
 
-/* A copy of s cut to at most max bytes (the payload must fit a frame). */
+/* The result's recipients, their texts pointing into the job. */
 static void
-mb_str_max(struct msgbuf *mb, const char *s, size_t max)
-{
-	char buf[REPLY_TEXT_MAX + REMOTE_MAX];
-
-	if (s == NULL)
-		s = "";
-	if (strlen(s) <= max) {
-		mb_str(mb, s);
-		return;
-	}
-	if (max >= sizeof(buf))
-		max = sizeof(buf) - 1;
-	memcpy(buf, s, max);
-	buf[max] = '\0';
-	mb_str(mb, buf);
-}
-
-static void
-encode_result(const struct job *j, struct msgbuf *mb, size_t max_remote,
-    size_t max_diag)
+result_of(const struct job *j, struct wire_result *w)
 {
 	size_t i;
 
-	mb_str(mb, j->env.id);
-	mb_u32(mb, (uint32_t)j->env.nrcpt);
+	strlcpy(w->msgid, j->env.id, sizeof(w->msgid));
+	w->n = (uint32_t)j->env.nrcpt;
+	w->r = xcalloc(j->env.nrcpt ? j->env.nrcpt : 1, sizeof(*w->r));
 	for (i = 0; i < j->env.nrcpt; i++) {
 		uint32_t st = j->rcpt[i].state;
 
@@ -143,10 +126,10 @@ encode_result(const struct job *j, struct msgbuf *mb, size_t max_remote,
 		/* RFC 3461 5.2: the next hop now answers for its notices. */
 		if (st == RCPT_DELIVERED && j->rcpt[i].dsn_passed)
 			st |= RCPT_DSN_PASSED;
-		mb_u64(mb, j->env.rcpt[i].id);
-		mb_u32(mb, st);
-		mb_str_max(mb, j->rcpt[i].remote, max_remote);
-		mb_str_max(mb, j->rcpt[i].diag, max_diag);
+		w->r[i].id = j->env.rcpt[i].id;
+		w->r[i].state = st;
+		w->r[i].host = j->rcpt[i].remote;
+		w->r[i].diag = j->rcpt[i].diag;
 	}
 }
 
@@ -154,17 +137,20 @@ static void
 send_result(const struct job *j)
 {
 	struct channel *c = deliverd_queued();
+	struct wire_result w;
 	struct msgbuf mb;
 	size_t per, n = j->env.nrcpt;
+	int rv;
 
 	if (c == NULL) {
 		log_warnx("%s: queued is away, result of job %u dropped",
 		    j->env.id, j->id);
 		return;
 	}
+	result_of(j, &w);
 	mb_init(&mb);
-	encode_result(j, &mb, SIZE_MAX, SIZE_MAX);
-	if (mb.err || mb.len > CHAN_MAX_PAYLOAD) {
+	rv = wire_result_encode(&mb, &w, SIZE_MAX, SIZE_MAX);
+	if (rv == -1 || mb.len > CHAN_MAX_PAYLOAD) {
 		/* Many recipients: cut the texts so that one frame holds
 		 * them all (u64, u32, two strings of u32 length + NUL each:
 		 * 22 bytes, and some slack). */
@@ -172,11 +158,12 @@ send_result(const struct job *j)
 		mb_init(&mb);
 		per = (CHAN_MAX_PAYLOAD - 64 - ULID_LEN) / (n ? n : 1);
 		per = per > 24 ? per - 24 : 0;
-		encode_result(j, &mb, per / 3, per - per / 3);
+		rv = wire_result_encode(&mb, &w, per / 3, per - per / 3);
 	}
-	if (mb.err || chan_send_mb(c, D_RESULT, j->id, -1, &mb) == -1)
+	if (rv == -1 || chan_send_mb(c, D_RESULT, j->id, -1, &mb) == -1)
 		log_warnx("%s: cannot send the result of job %u", j->env.id, j->id);
 	mb_free(&mb);
+	free(w.r);
 }
 
 static void

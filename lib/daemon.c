@@ -18,6 +18,7 @@
 #include "log.h"
 #include "privdrop.h"
 #include "util.h"
+#include "wire.h"
 
 #define MAX_CONFIG_SIZE (4 * 1024 * 1024)
 
@@ -121,12 +122,11 @@ do_start(void)
 static void
 master_msg(struct channel *c, struct chan_msg *m, void *arg)
 {
-	struct msgreader r;
-	uint32_t a, b;
+	struct wire_listen wl;
+	struct wire_peer wp;
 
 	(void)c;
 	(void)arg;
-	mr_init(&r, m);
 	switch (m->type) {
 	case M_CONFIG:
 		if (m->fd == -1)
@@ -134,25 +134,23 @@ master_msg(struct channel *c, struct chan_msg *m, void *arg)
 		load_config(m->fd);
 		break;
 	case M_LISTEN:
-		a = mr_u32(&r);
-		b = mr_u32(&r);
-		if (!mr_done(&r) || m->fd == -1 || cfg == NULL) {
+		if (wire_listen_decode(m, &wl) == -1 || m->fd == -1 ||
+		    cfg == NULL) {
 			log_warnx("malformed M_LISTEN ignored");
 			break;
 		}
 		if (ops->listen) {
-			ops->listen((enum listen_kind)a, b, m->fd);
+			ops->listen((enum listen_kind)wl.kind, wl.index, m->fd);
 			m->fd = -1;
 		}
 		break;
 	case M_PEER:
-		a = mr_u32(&r);
-		if (!mr_done(&r) || m->fd == -1 || a >= PROC_COUNT) {
+		if (wire_peer_decode(m, &wp) == -1 || m->fd == -1) {
 			log_warnx("malformed M_PEER ignored");
 			break;
 		}
 		if (ops->peer) {
-			ops->peer((enum proc_id)a, m->fd);
+			ops->peer((enum proc_id)wp.proc, m->fd);
 			m->fd = -1;
 		}
 		break;

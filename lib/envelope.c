@@ -93,6 +93,40 @@ env_encode(const struct envelope *env, struct msgbuf *mb)
 	}
 }
 
+/* What mb_str() writes for s: u32 length, the bytes, a NUL. */
+static size_t
+str_wire_size(const char *s)
+{
+	return 4 + (s ? strlen(s) : 0) + 1;
+}
+
+/* Each size below follows env_encode() field by field: change them
+ * together (test_wire checks they agree). */
+size_t
+env_rcpt_wire_size(const char *addr, const char *orcpt)
+{
+	return 8 + str_wire_size(addr) + str_wire_size(orcpt) + 4 + 4 + 4;
+}
+
+size_t
+env_base_wire_size(const struct envelope *env)
+{
+	return str_wire_size(env->id) + str_wire_size(env->sender) +
+	    str_wire_size(env->helo) + str_wire_size(env->client_addr) +
+	    str_wire_size(env->client_name) + str_wire_size(env->body) +
+	    str_wire_size(env->envid) + 4 + 4 + 8 + 8 + 4;
+}
+
+size_t
+env_wire_size(const struct envelope *env)
+{
+	size_t i, n = env_base_wire_size(env);
+
+	for (i = 0; i < env->nrcpt; i++)
+		n += env_rcpt_wire_size(env->rcpt[i].addr, env->rcpt[i].orcpt);
+	return n;
+}
+
 /* A bounded copy of the next string; NULL (err set) when too long. */
 static char *
 get_str(struct msgreader *r, bool empty_is_null)

@@ -56,6 +56,13 @@ struct env_rcpt *env_add_rcpt(struct envelope *, const char *addr);
  * u64 created, u32 nrcpt, then nrcpt * (u64 id, str addr, str orcpt,
  * u32 notify, u32 state, u32 attempts). NULL strings travel as "". */
 void env_encode(const struct envelope *, struct msgbuf *);
+/* Octets env_encode() writes: in all; for everything but the
+ * recipients (with their count); for one recipient of this address and
+ * ORCPT (NULL: none). smtpd keeps a transaction within one frame with
+ * these. */
+size_t env_wire_size(const struct envelope *);
+size_t env_base_wire_size(const struct envelope *);
+size_t env_rcpt_wire_size(const char *addr, const char *orcpt);
 /* Decode an envelope that makes up the rest of the payload. env is
  * overwritten (initialised here: clear an old content first); strings are
  * copied, "" for body, envid,

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "master.h"
 #include "util.h"
+#include "wire.h"
 
 #ifndef LIBEXECDIR
 #define LIBEXECDIR "/usr/libexec/empath"
@@ -122,34 +123,39 @@ static void
 send_procs(void)
 {
 	struct proc *ctld = &M.procs[PROC_CTLD];
+	struct wire_procs w;
 	struct msgbuf b;
 	int i;
 
 	if (ctld->chan == NULL)
 		return;
-	mb_init(&b);
-	mb_u64(&b, (uint64_t)M.started);
-	mb_u32(&b, PROC_COUNT - 1);
+	w.start = (uint64_t)M.started;
+	w.n = 0;
 	for (i = PROC_SMTPD; i < PROC_COUNT; i++) {
-		mb_u32(&b, (uint32_t)i);
+		struct wire_proc *p = &w.p[w.n++];
+
+		p->proc = (uint32_t)i;
 		/* A daemon given up on is down even while it tries again. */
-		mb_u32(&b, M.procs[i].down && !M.procs[i].ready ? 0 :
-		    (uint32_t)M.procs[i].pid);
-		mb_u64(&b, (uint64_t)M.procs[i].started);
-		mb_u32(&b, M.procs[i].restarts);
+		p->pid = M.procs[i].down && !M.procs[i].ready ? 0 :
+		    (uint32_t)M.procs[i].pid;
+		p->started = (uint64_t)M.procs[i].started;
+		p->restarts = M.procs[i].restarts;
 	}
-	chan_send_mb(ctld->chan, M_PROCS, 0, -1, &b);
+	mb_init(&b);
+	if (wire_procs_encode(&b, &w) == 0)
+		chan_send_mb(ctld->chan, M_PROCS, 0, -1, &b);
 	mb_free(&b);
 }
 
 static void
 send_peer(struct proc *p, enum proc_id peer, int fd)
 {
+	struct wire_peer w = { .proc = peer };
 	struct msgbuf b;
 
 	mb_init(&b);
-	mb_u32(&b, peer);
-	chan_send_mb(p->chan, M_PEER, 0, fd, &b);
+	if (wire_peer_encode(&b, &w) == 0)
+		chan_send_mb(p->chan, M_PEER, 0, fd, &b);
 	mb_free(&b);
 }
 
@@ -186,12 +192,14 @@ plumb(struct proc *p)
 static void
 send_listen(struct proc *p, enum listen_kind kind, unsigned index, int fd)
 {
+	struct wire_listen w = { .kind = kind, .index = index };
 	struct msgbuf b;
 
 	mb_init(&b);
-	mb_u32(&b, kind);
-	mb_u32(&b, index);
-	chan_send_mb(p->chan, M_LISTEN, 0, fd, &b);
+	if (wire_listen_encode(&b, &w) == 0)
+		chan_send_mb(p->chan, M_LISTEN, 0, fd, &b);
+	else
+		log_warnx("listener %u of unknown kind %u", index, kind);
 	mb_free(&b);
 }
 

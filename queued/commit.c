@@ -37,6 +37,7 @@
 #include "syncer.h"
 #include "ulid.h"
 #include "util.h"
+#include "wire.h"
 
 /* Free room below which no new message is taken (452 4.3.1 at DATA): the
  * largest message a listener accepts, within these bounds, so that a
@@ -124,16 +125,38 @@ static void
 reply_fail(struct qpeer *p, uint16_t type, uint32_t reqid, int err,
     const char *text)
 {
+	struct wire_fail w;
 	struct msgbuf mb;
 	bool full = err == ENOSPC || err == EDQUOT;
 
 	if (p == NULL || p->ch == NULL)
 		return;
+	w.code = full ? 452 : 451;
+	strlcpy(w.text, full ? "4.3.1 Insufficient system storage" : text,
+	    sizeof(w.text));
 	mb_init(&mb);
-	mb_u32(&mb, full ? 452 : 451);
-	mb_str(&mb, full ? "4.3.1 Insufficient system storage" : text);
-	chan_send_mb(p->ch, type, reqid, -1, &mb);
+	if (wire_fail_encode(&mb, &w) == 0)
+		chan_send_mb(p->ch, type, reqid, -1, &mb);
+	else
+		log_warnx("cannot encode %s", msg_name(type));
 	mb_free(&mb);
+}
+
+/* Q_CREATE_OK, Q_COMMIT_OK: the message's id. */
+static int
+send_msgid(struct channel *ch, uint16_t type, uint32_t reqid, int fd,
+    const char *id)
+{
+	struct wire_msgid w;
+	struct msgbuf mb;
+	int rv = -1;
+
+	mb_init(&mb);
+	if (strlcpy(w.msgid, id, sizeof(w.msgid)) < sizeof(w.msgid) &&
+	    wire_msgid_encode(&mb, &w) == 0)
+		rv = chan_send_mb(ch, type, reqid, fd, &mb);
+	mb_free(&mb);
+	return rv;
 }
 
 static struct inmsg *
@@ -240,7 +263,6 @@ static void
 do_create(struct qpeer *p, struct chan_msg *m)
 {
 	struct inmsg *im;
-	struct msgbuf mb;
 	int fd;
 
 	if (Q.stopping || Q.store == NULL) {
@@ -286,15 +308,12 @@ do_create(struct qpeer *p, struct chan_msg *m)
 	TAILQ_INSERT_TAIL(&p->incoming, im, pentry);
 	p->nincoming++;
 
-	mb_init(&mb);
-	mb_str(&mb, im->id);
-	if (chan_send_mb(p->ch, Q_CREATE_OK, m->peerid, fd, &mb) == -1) {
+	if (send_msgid(p->ch, Q_CREATE_OK, m->peerid, fd, im->id) == -1) {
 		log_warnx("%s: cannot hand the file to smtpd", im->id);
 		inmsg_free(im, false);
 	} else
 		log_debug("%s: created for request %u (%s file)", im->id,
 		    m->peerid, im->reused ? "a recycled" : "a new");
-	mb_free(&mb);
 }
 
 /* Checks on an envelope from smtpd; NULL when acceptable. */
@@ -419,17 +438,12 @@ commit_internal(const char *id, struct envelope *env,
 static void
 do_rollback(struct qpeer *p, struct chan_msg *m)
 {
-	struct msgreader mr;
+	struct wire_msgid w;
 	struct inmsg *im;
-	const char *id;
 
-	mr_init(&mr, m);
-	id = mr_str(&mr);
-	if (!mr_done(&mr) || !ulid_valid(id) || (im = find(p, id)) == NULL) {
-		char buf[64];
-
+	if (wire_msgid_decode(m, &w) == -1 || (im = find(p, w.msgid)) == NULL) {
 		log_debug("smtpd: Q_ROLLBACK for unknown message %s",
-		    log_sanitize(id, buf, sizeof(buf)));
+		    w.msgid[0] != '\0' ? w.msgid : "(malformed)");
 		return;
 	}
 	/* The client never saw a 250: the message must not be delivered
@@ -643,7 +657,6 @@ static void
 stored_durable(void *arg, bool ok)
 {
 	struct inmsg *im = arg;
-	struct msgbuf mb;
 
 	if (!ok) {
 		/* In the index but maybe not on disk: refuse (the client
@@ -658,11 +671,9 @@ stored_durable(void *arg, bool ok)
 	}
 	log_queued(im);
 	if (im->peer != NULL) {
-		mb_init(&mb);
-		mb_str(&mb, im->id);
 		if (im->peer->ch != NULL)
-			chan_send_mb(im->peer->ch, Q_COMMIT_OK, im->reqid, -1, &mb);
-		mb_free(&mb);
+			(void)send_msgid(im->peer->ch, Q_COMMIT_OK, im->reqid,
+			    -1, im->id);
 		QC.messages++;
 	}
 	inmsg_free(im, true);

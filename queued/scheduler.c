@@ -21,6 +21,7 @@
 #include "retry.h"
 #include "spool.h"
 #include "util.h"
+#include "wire.h"
 
 #define SCHED_TICK_MS     1000
 /* RFC 5321 4.5.3.1.8: a server must accept at least 100 recipients. */
@@ -518,15 +519,14 @@ record(struct job *j, struct job_rcpt *r, uint32_t state, bool dsn_passed,
 void
 sched_result(struct chan_msg *m)
 {
-	struct msgreader mr;
+	struct wire_result res;
 	struct job *j;
 	struct job_rcpt *r;
-	const char *msgid, *host, *diag;
+	const char *host, *diag;
 	uint32_t n, i, raw, state, missing = 0;
 	bool passed;
 	uint64_t id;
 	int64_t now = wall_s();
-	char buf[64];
 
 	if (m->type != D_RESULT) {
 		if (m->type != D_STATUS)
@@ -538,24 +538,23 @@ sched_result(struct chan_msg *m)
 		log_warnx("deliverd: result for unknown job %u, ignored", m->peerid);
 		return;
 	}
-	mr_init(&mr, m);
-	msgid = mr_str(&mr);
-	n = mr_u32(&mr);
-	if (mr.err || strcmp(msgid, j->msgid) != 0) {
-		log_warnx("deliverd: result for job %u names message %s, not %s: "
-		    "recipients queued again", j->id,
-		    log_sanitize(msgid, buf, sizeof(buf)), j->msgid);
+	/* All or nothing: a malformed result leaves every recipient
+	 * without one, and they are queued again below. */
+	if (wire_result_decode(m, &res) == -1) {
+		log_warnx("deliverd: malformed result for job %u: recipients "
+		    "queued again", j->id);
 		n = 0;
-	}
+	} else if (strcmp(res.msgid, j->msgid) != 0) {
+		log_warnx("deliverd: result for job %u names message %s, not %s: "
+		    "recipients queued again", j->id, res.msgid, j->msgid);
+		n = 0;
+	} else
+		n = res.n;
 	for (i = 0; i < n; i++) {
-		id = mr_u64(&mr);
-		raw = mr_u32(&mr);
-		host = mr_str(&mr);
-		diag = mr_str(&mr);
-		if (mr.err) {
-			log_warnx("deliverd: truncated result for job %u", j->id);
-			break;
-		}
+		id = res.r[i].id;
+		raw = res.r[i].state;
+		host = res.r[i].host;
+		diag = res.r[i].diag;
 		if ((r = job_rcpt(j, id)) == NULL || r->done) {
 			log_warnx("%s: result for recipient %llu not in job %u, "
 			    "ignored", j->msgid, (unsigned long long)id, j->id);
@@ -576,6 +575,7 @@ sched_result(struct chan_msg *m)
 		}
 		record(j, r, state, passed, host, diag, now);
 	}
+	wire_result_free(&res);
 	for (i = 0; i < j->n; i++)
 		if (!j->r[i].done)
 			missing++;

@@ -13,15 +13,28 @@
 #include "smtpd.h"
 #include "util.h"
 
-/* Encoded size of an envelope apart from its recipients, and per
- * recipient apart from the address (see env_encode). */
-#define ENV_WIRE_BASE 160
-#define ENV_WIRE_RCPT 32
 /* Heap estimate (SESSION_ENV_MAX): the allocator's cost of one block
  * beyond its bytes, and of a recipient's slot in the array, which
  * grows by doubling (so up to two slots per recipient). */
 #define ENV_MEM_BLOCK 24
 #define ENV_MEM_RCPT  (2 * sizeof(struct env_rcpt))
+
+/* The encoded size of the transaction's envelope without recipients as
+ * Q_COMMIT will carry it: data.c fills in the id, the HELO, the client's
+ * address and name ("unknown") just before it commits. */
+static size_t
+commit_base_wire(const struct txn *tx, struct session *s)
+{
+	struct envelope est = tx->env;     /* shallow: only measured */
+	char unknown[] = "unknown";
+
+	memset(est.id, 'x', ULID_LEN);
+	est.id[ULID_LEN] = '\0';
+	est.helo = s->helo;
+	est.client_addr = s->addr;
+	est.client_name = unknown;
+	return env_base_wire_size(&est);
+}
 
 /* What a string copied to the heap costs. */
 static size_t
@@ -168,8 +181,7 @@ cmd_mail(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 	tx->env.ret = mp.ret > 0 ? (uint32_t)mp.ret : DSN_RET_UNSET;
 	if (mp.has_envid)
 		tx->env.envid = xstrdup(mp.envid);
-	tx->env_wire = ENV_WIRE_BASE + strlen(cmd->addr) + strlen(s->helo) +
-	    strlen(s->addr) + strlen(mp.envid);
+	tx->env_wire = commit_base_wire(tx, s);
 	/* The session's HELO, and at the end the envelope's copies of it,
 	 * of the client's address and name. */
 	tx->env_mem = sizeof(*tx) + ENV_MEM_BLOCK + str_mem(cmd->addr) +
@@ -317,7 +329,7 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 		addr = xstrdup(cmd->addr);
 	/* The envelope must fit in one Q_COMMIT frame and in the memory a
 	 * session may hold. */
-	wire = ENV_WIRE_RCPT + strlen(addr) + strlen(orcpt);
+	wire = env_rcpt_wire_size(addr, orcpt[0] ? orcpt : NULL);
 	mem = ENV_MEM_RCPT + str_mem(addr) + (orcpt[0] ? str_mem(orcpt) : 0);
 	if (tx->env_wire + wire > CHAN_MAX_PAYLOAD ||
 	    tx->env_mem + mem > SESSION_ENV_MAX) {

@@ -17,6 +17,7 @@
 #include "smtpd.h"
 #include "ulid.h"
 #include "util.h"
+#include "wire.h"
 
 #define QC_TEMPFAIL "4.3.0 Error: queue unavailable, try again later"
 
@@ -200,41 +201,38 @@ qc_take(uint32_t id, uint16_t type)
  * text becomes an SMTP reply, whose textstring is printable ASCII
  * (RFC 5321 4.2, not widened by RFC 6531): other octets become '?'. */
 static void
-read_failure(struct msgreader *mr, unsigned *code, char *text, size_t len)
+read_failure(const struct chan_msg *m, unsigned *code, char *text, size_t len)
 {
-	uint32_t c = mr_u32(mr);
-	const char *t = mr_str(mr);
-	size_t i, n = strlen(t);
+	struct wire_fail w;
+	size_t i, n;
 
-	if (!mr_done(mr) || c < 400 || c > 599 || n == 0 || n >= len) {
+	if (wire_fail_decode(m, &w) == -1 || (n = strlen(w.text)) >= len) {
 		*code = 451;
 		strlcpy(text, QC_TEMPFAIL, len);
 		return;
 	}
 	for (i = 0; i < n; i++)
-		text[i] = (t[i] >= 32 && t[i] < 127) ? t[i] : '?';
+		text[i] = (w.text[i] >= 32 && w.text[i] < 127) ? w.text[i] : '?';
 	text[n] = '\0';
-	*code = c;
+	*code = w.code;
 }
 
 static void
 qc_msg(struct channel *ch, struct chan_msg *m, void *arg)
 {
-	struct msgreader mr;
+	struct wire_msgid w;
 	struct qreq *r;
-	const char *msgid;
-	char text[256];
+	const char *msgid = w.msgid;
+	char text[WIRE_FAIL_TEXT_MAX];
 	unsigned code;
 	int fd;
 
 	(void)ch;
 	(void)arg;
-	mr_init(&mr, m);
 	switch (m->type) {
 	case Q_CREATE_OK:
-		msgid = mr_str(&mr);
 		r = qc_take(m->peerid, Q_CREATE);
-		if (!mr_done(&mr) || !ulid_valid(msgid) || m->fd == -1) {
+		if (wire_msgid_decode(m, &w) == -1 || m->fd == -1) {
 			log_warnx("malformed Q_CREATE_OK from queued");
 			if (r) {
 				qc_fail(r, 451, QC_TEMPFAIL);
@@ -275,18 +273,18 @@ qc_msg(struct channel *ch, struct chan_msg *m, void *arg)
 			log_warnx("Q_CREATE_FAIL for unknown request %u", m->peerid);
 			return;
 		}
-		read_failure(&mr, &code, text, sizeof(text));
+		read_failure(m, &code, text, sizeof(text));
 		if (r->s)
 			session_create_failed(r->s, code, text);
 		free(r);
 		return;
 	case Q_COMMIT_OK:
-		msgid = mr_str(&mr);
 		if ((r = qc_take(m->peerid, Q_COMMIT)) == NULL) {
 			log_warnx("Q_COMMIT_OK for unknown request %u", m->peerid);
 			return;
 		}
-		if (!mr_done(&mr) || strcmp(msgid, r->msgid) != 0) {
+		if (wire_msgid_decode(m, &w) == -1 ||
+		    strcmp(msgid, r->msgid) != 0) {
 			/* Whatever queued did, the client must not get 250. */
 			log_warnx("malformed Q_COMMIT_OK from queued");
 			qc_fail(r, 451, QC_TEMPFAIL);
@@ -305,7 +303,7 @@ qc_msg(struct channel *ch, struct chan_msg *m, void *arg)
 			log_warnx("Q_COMMIT_FAIL for unknown request %u", m->peerid);
 			return;
 		}
-		read_failure(&mr, &code, text, sizeof(text));
+		read_failure(m, &code, text, sizeof(text));
 		if (r->s)
 			session_commit_failed(r->s, code, text);
 		free(r);
@@ -443,15 +441,18 @@ qc_commit(struct session *s, const struct envelope *env)
 void
 qc_rollback(const char *msgid)
 {
+	struct wire_msgid w;
 	struct msgbuf mb;
 
 	if (Q.ch == NULL)
 		return;
 	if (F.held[0] != '\0' && strcmp(msgid, F.held) == 0)
 		return;                       /* test fault: left open */
+	if (strlcpy(w.msgid, msgid, sizeof(w.msgid)) >= sizeof(w.msgid))
+		return;
 	mb_init(&mb);
-	mb_str(&mb, msgid);
-	(void)chan_send_mb(Q.ch, Q_ROLLBACK, 0, -1, &mb);
+	if (wire_msgid_encode(&mb, &w) == 0)
+		(void)chan_send_mb(Q.ch, Q_ROLLBACK, 0, -1, &mb);
 	mb_free(&mb);
 }
 
