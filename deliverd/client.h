@@ -116,8 +116,6 @@ void txn_reset(struct client *);              /* forget the transaction */
 int  client_next_dest(struct client *, const char *diag);
 /* Connect to the same address again, without STARTTLS this time. */
 int  client_retry_plain(struct client *, const char *diag);
-/* EHLO done: STARTTLS, or the transaction. */
-int  client_ehlo_done(struct client *);
 void client_send_ehlo(struct client *);
 
 /* client_tls.c */

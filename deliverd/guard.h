@@ -27,8 +27,6 @@
 
 /* Before the privilege drop: the addresses of the local interfaces. */
 void guard_configure(void);
-/* Loopback, unspecified, or an address of a local interface. */
-bool guard_is_local(const struct sockaddr *);
 /* Does a connection to sa (address and port) reach one of our
  * listeners? */
 bool guard_is_self(const struct config *, const struct sockaddr *);

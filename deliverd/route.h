@@ -59,8 +59,6 @@ void route_free(struct route *);
  * smarthost) when it has one, otherwise the domain, in lower case. */
 void route_nexthop(const struct config *, const char *domain, char *buf,
     size_t len);
-/* Is this domain routed by a `relay via` (its own or the smarthost)? */
-bool route_is_relayed(const struct config *, const char *domain);
 
 /* For the unit tests: order MX records by preference, shuffling equal
  * preferences. */

@@ -144,7 +144,6 @@ bool sched_frozen(void);
 void bounce_settle(const char *msgid);
 void bounce_run(void);                /* write the listed notices */
 void bounce_tick(void);
-void bounce_rescan(void);
 
 /* recover.c */
 void recover(struct store *);
