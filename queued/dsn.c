@@ -9,6 +9,7 @@
  * well-formed ones; controls never). */
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "dsn.h"
 #include "proto.h"
 #include "smtp.h"
+#include "utf8.h"
 #include "util.h"
 
 /* A field body is kept well under the 998-octet line limit. */
@@ -85,39 +87,18 @@ oneline(const char *in, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-/* Decode one UTF-8 sequence at s; returns its length (1 for a bad byte,
- * *cp then 0xFFFD). */
+/* Decode one UTF-8 sequence at s (NUL-terminated); returns its length
+ * (1 for a byte that does not start a well-formed sequence, *cp then
+ * 0xFFFD). */
 static size_t
-utf8_next(const unsigned char *s, unsigned *cp)
+utf8_next(const unsigned char *s, uint32_t *cp)
 {
-	size_t n, i;
-	unsigned v;
+	size_t n = utf8_decode(s, strnlen((const char *)s, 4), cp);
 
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if ((s[0] & 0xe0) == 0xc0) {
-		n = 2;
-		v = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 3;
-		v = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n = 4;
-		v = s[0] & 0x07;
-	} else {
+	if (n == 0) {
 		*cp = 0xfffd;
 		return 1;
 	}
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			*cp = 0xfffd;
-			return 1;
-		}
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	*cp = v;
 	return n;
 }
 
@@ -127,7 +108,7 @@ dsn_address(const char *addr, char *out, size_t outlen)
 	const unsigned char *s = (const unsigned char *)(addr ? addr : "");
 	bool ascii = true;
 	size_t i, o;
-	unsigned cp;
+	uint32_t cp;
 	char esc[16];
 
 	for (i = 0; s[i] != '\0'; i++)
@@ -137,7 +118,7 @@ dsn_address(const char *addr, char *out, size_t outlen)
 	for (i = 0; s[i] != '\0' && o + 1 < outlen && o < FIELD_MAX; ) {
 		if (s[i] >= 0x80) {
 			i += utf8_next(s + i, &cp);
-			snprintf(esc, sizeof(esc), "\\x{%X}", cp);
+			snprintf(esc, sizeof(esc), "\\x{%" PRIX32 "}", cp);
 			if (o + strlen(esc) >= outlen)
 				break;
 			o = strlcat(out, esc, outlen);
@@ -168,7 +149,7 @@ utf8_keep(const unsigned char *s)
 
 	if (s[0] < 0x80)
 		return s[0] >= 0x20 && s[0] < 0x7f ? 1 : 0;
-	n = smtp_utf8_len(s, strnlen((const char *)s, 4));
+	n = utf8_decode(s, strnlen((const char *)s, 4), NULL);
 	/* U+0080..U+009F: C1 controls. */
 	if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)
 		return 0;
@@ -210,7 +191,7 @@ encode_addr(const char *addr, enum addr_enc enc, char *out, size_t outlen)
 {
 	const unsigned char *s = (const unsigned char *)(addr ? addr : "");
 	size_t o = strlen(out), i = 0, n;
-	unsigned cp;
+	uint32_t cp;
 	char esc[16];
 
 	while (s[i] != '\0' && o < FIELD_MAX) {
@@ -237,7 +218,7 @@ encode_addr(const char *addr, enum addr_enc enc, char *out, size_t outlen)
 			esc[n] = '\0';
 		} else {
 			n = utf8_next(s + i, &cp);
-			snprintf(esc, sizeof(esc), "\\x{%X}", cp);
+			snprintf(esc, sizeof(esc), "\\x{%" PRIX32 "}", cp);
 		}
 		if (o + strlen(esc) >= outlen)
 			break;

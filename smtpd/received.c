@@ -23,6 +23,7 @@
 
 #include "idn.h"
 #include "smtpd.h"
+#include "utf8.h"
 
 /* Copy in to out, each byte outside the allowed set as '?'. */
 static void
@@ -54,8 +55,8 @@ rcpt_plain(const char *a, bool utf8)
 	while (*a) {
 		unsigned char c = (unsigned char)*a;
 
-		if (c >= 0x80 && utf8 && (u = smtp_utf8_len(
-		    (const unsigned char *)a, strnlen(a, 4))) > 0) {
+		if (c >= 0x80 && utf8 && (u = utf8_decode(
+		    (const unsigned char *)a, strnlen(a, 4), NULL)) > 0) {
 			a += u;
 			continue;
 		}
