@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "dsn.h"
+#include "maildate.h"
 #include "proto.h"
 #include "smtp.h"
 #include "utf8.h"
@@ -49,26 +50,6 @@ dsn_result_state(uint32_t raw, uint32_t *state, bool *passed)
 		return -1;
 	*state = raw;
 	return 0;
-}
-
-void
-dsn_date(int64_t t, char *out, size_t outlen)
-{
-	static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
-	    "Fri", "Sat" };
-	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May",
-	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	/* By hand: strftime's names follow the locale. */
-	if (gmtime_r(&tt, &tm) == NULL) {
-		strlcpy(out, "Thu, 01 Jan 1970 00:00:00 +0000", outlen);
-		return;
-	}
-	snprintf(out, outlen, "%s, %02d %s %04d %02d:%02d:%02d +0000",
-	    wd[tm.tm_wday % 7], tm.tm_mday, mon[tm.tm_mon % 12],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 /* One printable ASCII line of at most FIELD_MAX octets. */
@@ -458,7 +439,7 @@ human_part(struct out *o, const struct dsn_info *d, bool file_gone,
 				fprintf(o->f, "    (after %u delivery attempts)\r\n",
 				    r->attempts);
 			if (pass == DSN_DELAYED && r->retry_until > 0) {
-				dsn_date(r->retry_until, date, sizeof(date));
+				mail_date(r->retry_until, date, sizeof(date));
 				fprintf(o->f, "    (retried until %s)\r\n", date);
 			}
 			fputs("\r\n", o->f);
@@ -484,7 +465,7 @@ status_part(struct out *o, const struct dsn_info *d)
 		fprintf(o->f, "Original-Envelope-Id: %s\r\n", buf);
 	}
 	fprintf(o->f, "X-Empath-Queue-ID: %s\r\n", d->orig_id);
-	dsn_date(d->arrival, date, sizeof(date));
+	mail_date(d->arrival, date, sizeof(date));
 	fprintf(o->f, "Arrival-Date: %s\r\n", date);
 	for (i = 0; i < d->nrcpt; i++) {
 		const struct dsn_rcpt *r = &d->rcpt[i];
@@ -523,11 +504,11 @@ status_part(struct out *o, const struct dsn_info *d)
 				fprintf(o->f, "Diagnostic-Code: X-Empath; %s\r\n", buf);
 		}
 		if (r->last_attempt > 0) {
-			dsn_date(r->last_attempt, date, sizeof(date));
+			mail_date(r->last_attempt, date, sizeof(date));
 			fprintf(o->f, "Last-Attempt-Date: %s\r\n", date);
 		}
 		if (r->action == DSN_DELAYED && r->retry_until > 0) {
-			dsn_date(r->retry_until, date, sizeof(date));
+			mail_date(r->retry_until, date, sizeof(date));
 			fprintf(o->f, "Will-Retry-Until: %s\r\n", date);
 		}
 	}
@@ -574,7 +555,7 @@ dsn_write(int fd, const struct dsn_info *d, int orig_fd, bool *eightbit)
 		    boundary[i] != '-')
 			boundary[i] = '/';
 	show_line(&o, d->orig_sender, to, sizeof(to));
-	dsn_date(d->now, date, sizeof(date));
+	mail_date(d->now, date, sizeof(date));
 
 	fprintf(o.f, "From: Mail Delivery System <%s>\r\n", d->from);
 	fputs("To: <", o.f);

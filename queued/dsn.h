@@ -70,9 +70,6 @@ void dsn_status(const struct dsn_rcpt *, char *out, size_t outlen);
  * is not trusted. */
 int  dsn_result_state(uint32_t raw, uint32_t *state, bool *passed);
 
-/* RFC 5322 date in UTC: "Tue, 25 Nov 2026 13:10:46 +0000". */
-void dsn_date(int64_t t, char *out, size_t outlen);
-
 /* An address for a DSN field: "rfc822;" + the address when it is
  * printable ASCII, else "utf-8;" with each non-ASCII character written
  * as \x{HEX} (RFC 6533); control characters become '?'. */
