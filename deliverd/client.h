@@ -1,8 +1,8 @@
 /* Inside the SMTP client: the connection (client.c) and the transaction
  * on it (txn.c) share this state. Not for the rest of deliverd, which
  * sees only client_start() and friends in deliverd.h. */
-#ifndef DELIVERD_CLIENT_H
-#define DELIVERD_CLIENT_H
+#ifndef EMPATH_DELIVERD_CLIENT_H
+#define EMPATH_DELIVERD_CLIENT_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -9,8 +9,8 @@
  * other address); an answer counts only when its id, question name, type
  * and class are those asked. Anything else is ignored as if never
  * received, and the wait goes on. */
-#ifndef DELIVERD_DNS_H
-#define DELIVERD_DNS_H
+#ifndef EMPATH_DELIVERD_DNS_H
+#define EMPATH_DELIVERD_DNS_H
 
 #include <stdbool.h>
 #include <stddef.h>

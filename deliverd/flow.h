@@ -12,8 +12,8 @@
  * greetings) it opens, and jobs for that hop are postponed for the
  * `cool-down`; then one job goes through as a probe (half-open): its
  * success closes the breaker, its failure opens it again. */
-#ifndef DELIVERD_FLOW_H
-#define DELIVERD_FLOW_H
+#ifndef EMPATH_DELIVERD_FLOW_H
+#define EMPATH_DELIVERD_FLOW_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -16,8 +16,8 @@
  *    lists them. Nothing left: 5.4.4 "unable to route".
  * `relay via` routes are the operator's choice: only the first rule
  * applies to them. */
-#ifndef DELIVERD_GUARD_H
-#define DELIVERD_GUARD_H
+#ifndef EMPATH_DELIVERD_GUARD_H
+#define EMPATH_DELIVERD_GUARD_H
 
 #include <stdbool.h>
 #include <sys/socket.h>

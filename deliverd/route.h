@@ -9,8 +9,8 @@
  * (implicit MX); a null MX (RFC 7505) fails for good with 5.1.10, a
  * domain that does not exist with 5.1.2; DNS failures are temporary.
  * Each host contributes its IPv6 addresses, then its IPv4 ones. */
-#ifndef DELIVERD_ROUTE_H
-#define DELIVERD_ROUTE_H
+#ifndef EMPATH_DELIVERD_ROUTE_H
+#define EMPATH_DELIVERD_ROUTE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -2,8 +2,8 @@
  * notice, nothing about the queue (bounce.c decides who is told what and
  * queues the notice). Pure enough to be unit tested: it writes to a
  * descriptor and reads the original message from another. */
-#ifndef QUEUED_DSN_H
-#define QUEUED_DSN_H
+#ifndef EMPATH_QUEUED_DSN_H
+#define EMPATH_QUEUED_DSN_H
 
 #include <stdbool.h>
 #include <stddef.h>

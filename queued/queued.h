@@ -12,8 +12,8 @@
  *   store.c, store_query.c  the sqlite3 index;  spool.c  the message files
  *
  * See empath-queued(8) for the queue as the operator sees it. */
-#ifndef QUEUED_QUEUED_H
-#define QUEUED_QUEUED_H
+#ifndef EMPATH_QUEUED_H
+#define EMPATH_QUEUED_H
 
 #include <stdbool.h>
 #include <stddef.h>

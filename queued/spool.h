@@ -7,8 +7,8 @@
  *
  * Ids are ULIDs made here or checked with ulid_valid(): never a path from a
  * peer. */
-#ifndef QUEUED_SPOOL_H
-#define QUEUED_SPOOL_H
+#ifndef EMPATH_QUEUED_SPOOL_H
+#define EMPATH_QUEUED_SPOOL_H
 
 #include <stdbool.h>
 
