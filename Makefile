@@ -117,7 +117,7 @@ FUZZERS      := fuzz_smtp_parse fuzz_decode
 FUZZERS      += fuzz_health
 $(BUILD)/fuzz/fuzz_health: FUZZ_CFLAGS += -Ictld
 $(BUILD)/fuzz/fuzz_health: fuzz/fuzz_health.c ctld/health_request.c
-$(BUILD)/fuzz/fuzz_smtp_parse: fuzz/fuzz_smtp_parse.c lib/smtp.c lib/smtp_dsn.c lib/idn.c
+$(BUILD)/fuzz/fuzz_smtp_parse: fuzz/fuzz_smtp_parse.c lib/smtp.c lib/smtp_dsn.c lib/idn.c lib/utf8.c
 $(BUILD)/fuzz/fuzz_smtp_parse: FUZZ_LIBS = -lidn2
 $(BUILD)/fuzz/fuzz_decode: fuzz/fuzz_decode.c smtpd/decode.c
 $(FUZZERS:%=$(BUILD)/fuzz/%):

@@ -1,8 +1,8 @@
 /* The message body on the wire: dot-stuffing (RFC 5321 4.5.2) of the
  * spooled file, streamed in chunks, with line ends made CRLF and the
  * terminating "<CRLF>.<CRLF>". */
-#ifndef DELIVERD_BODY_H
-#define DELIVERD_BODY_H
+#ifndef EMPATH_DELIVERD_BODY_H
+#define EMPATH_DELIVERD_BODY_H
 
 #include <stdbool.h>
 #include <stddef.h>

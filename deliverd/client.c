@@ -416,7 +416,7 @@ client_send_ehlo(struct client *c)
 	client_arm(c);
 }
 
-int
+static int
 client_ehlo_done(struct client *c)
 {
 	return tls_after_ehlo(c);

@@ -1,8 +1,8 @@
 /* Inside the SMTP client: the connection (client.c) and the transaction
  * on it (txn.c) share this state. Not for the rest of deliverd, which
  * sees only client_start() and friends in deliverd.h. */
-#ifndef DELIVERD_CLIENT_H
-#define DELIVERD_CLIENT_H
+#ifndef EMPATH_DELIVERD_CLIENT_H
+#define EMPATH_DELIVERD_CLIENT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -116,8 +116,6 @@ void txn_reset(struct client *);              /* forget the transaction */
 int  client_next_dest(struct client *, const char *diag);
 /* Connect to the same address again, without STARTTLS this time. */
 int  client_retry_plain(struct client *, const char *diag);
-/* EHLO done: STARTTLS, or the transaction. */
-int  client_ehlo_done(struct client *);
 void client_send_ehlo(struct client *);
 
 /* client_tls.c */

@@ -1,6 +1,6 @@
 /* Control requests from ctld about DNS and routes (control.c). */
-#ifndef DELIVERD_CONTROL_H
-#define DELIVERD_CONTROL_H
+#ifndef EMPATH_DELIVERD_CONTROL_H
+#define EMPATH_DELIVERD_CONTROL_H
 
 #include <stdbool.h>
 

@@ -1,7 +1,7 @@
 /* empath-deliverd: jobs from queued, the SMTP client that runs them, and
  * the glue between the two. */
-#ifndef DELIVERD_H
-#define DELIVERD_H
+#ifndef EMPATH_DELIVERD_H
+#define EMPATH_DELIVERD_H
 
 #include <stdbool.h>
 #include <stdint.h>

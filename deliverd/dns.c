@@ -43,7 +43,6 @@ struct dns_query {
 	unsigned tries;                   /* tries started */
 	size_t   server;
 	bool     tcp;
-	bool     finishing;
 	int      fd;
 	struct ev_io *io;
 	struct ev_timer *timer;
@@ -59,7 +58,6 @@ static size_t nservers;
 static unsigned timeout_ms = DNS_TIMEOUT_DEF * 1000;
 static unsigned attempts = DNS_ATTEMPTS_DEF;
 static LIST_HEAD(, dns_query) queries = LIST_HEAD_INITIALIZER(queries);
-static unsigned ninflight;
 static uint8_t udpbuf[DNS_MSG_MAX];
 
 static void try_start(struct dns_query *);
@@ -153,12 +151,6 @@ dns_servers(char buf[][64], size_t max)
 	for (i = 0; i < nservers && i < max; i++)
 		strlcpy(buf[i], servers[i].text, sizeof(buf[i]));
 	return i;
-}
-
-unsigned
-dns_inflight(void)
-{
-	return ninflight;
 }
 
 uint8_t *
@@ -278,7 +270,6 @@ query_free(struct dns_query *q)
 	try_close(q);
 	ev_timer_free(q->timer);
 	LIST_REMOVE(q, entry);
-	ninflight--;
 	free(q->wire);
 	free(q);
 }
@@ -286,7 +277,6 @@ query_free(struct dns_query *q)
 static void
 finish(struct dns_query *q, enum dns_status st, const ldns_pkt *pkt)
 {
-	q->finishing = true;
 	try_close(q);
 	q->cb(st, pkt, q->err, q->arg);
 	query_free(q);
@@ -532,16 +522,7 @@ dns_send(const char *name, uint16_t qtype, dns_cb cb, void *arg)
 	q->fd = -1;
 	q->timer = ev_timer_new(timer_cb, q);
 	LIST_INSERT_HEAD(&queries, q, entry);
-	ninflight++;
 	q->server = 0;
 	try_start(q);
 	return q;
-}
-
-void
-dns_cancel(struct dns_query *q)
-{
-	if (q == NULL || q->finishing)
-		return;
-	query_free(q);
 }

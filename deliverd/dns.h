@@ -9,8 +9,8 @@
  * other address); an answer counts only when its id, question name, type
  * and class are those asked. Anything else is ignored as if never
  * received, and the wait goes on. */
-#ifndef DELIVERD_DNS_H
-#define DELIVERD_DNS_H
+#ifndef EMPATH_DELIVERD_DNS_H
+#define EMPATH_DELIVERD_DNS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -45,11 +45,9 @@ void dns_configure(const struct config *);
 /* The servers in use, for logs and the control channel. */
 size_t dns_servers(char buf[][64], size_t max);
 /* Ask name (text, trailing dot optional) for qtype (LDNS_RR_TYPE_*). The
- * callback runs later from the event loop, exactly once unless the query
- * is cancelled first. NULL only for a name that is not a valid name. */
+ * callback runs later from the event loop, exactly once. NULL only for a
+ * name that is not a valid name. */
 struct dns_query *dns_send(const char *name, uint16_t qtype, dns_cb, void *arg);
-void dns_cancel(struct dns_query *);
-unsigned dns_inflight(void);
 
 /* Pieces exposed for the unit tests. */
 /* Add a server after dns_configure() (resolv.conf servers are all on

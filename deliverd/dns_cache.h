@@ -5,8 +5,8 @@
  * (SERVFAIL, timeouts) are not cached. CNAMEs are followed, in the answer
  * and by asking again, at most DNS_CNAME_MAX times. Concurrent lookups of
  * the same name and type share one query. */
-#ifndef DELIVERD_DNS_CACHE_H
-#define DELIVERD_DNS_CACHE_H
+#ifndef EMPATH_DELIVERD_DNS_CACHE_H
+#define EMPATH_DELIVERD_DNS_CACHE_H
 
 #include <stdbool.h>
 #include <stddef.h>

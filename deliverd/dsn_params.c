@@ -1,6 +1,7 @@
 /* RFC 3461 DSN parameters for the next hop (see dsn_params.h). Values
  * come from the queue, decoded; every byte is encoded again here, so a
  * stored value can never break the command line. */
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "dsn_params.h"
 #include "smtp.h"
+#include "utf8.h"
 
 static const char hex[] = "0123456789ABCDEF";
 
@@ -36,33 +38,19 @@ dsn_xtext_encode(const char *in, char *out, size_t outlen)
 	return (int)n;
 }
 
-/* The code point of the UTF-8 sequence of length len at s. */
-static uint32_t
-utf8_cp(const unsigned char *s, size_t len)
-{
-	uint32_t cp;
-	size_t i;
-
-	if (len == 1)
-		return s[0];
-	cp = s[0] & (0xff >> (len + 1));
-	for (i = 1; i < len; i++)
-		cp = cp << 6 | (s[i] & 0x3f);
-	return cp;
-}
-
 int
 dsn_utf8_xtext_encode(const char *in, char *out, size_t outlen)
 {
 	const unsigned char *s = (const unsigned char *)in;
 	size_t n = 0, avail = strlen(in), u;
+	uint32_t cp;
 	char esc[16];
 	int k;
 
 	if (outlen == 0)
 		return -1;
 	while (avail > 0) {
-		if ((u = smtp_utf8_len(s, avail)) == 0)
+		if ((u = utf8_decode(s, avail, &cp)) == 0)
 			return -1;
 		if (u == 1 && *s >= 33 && *s <= 126 && *s != '+' && *s != '=' &&
 		    *s != '\\') {
@@ -70,7 +58,7 @@ dsn_utf8_xtext_encode(const char *in, char *out, size_t outlen)
 				return -1;
 			out[n++] = (char)*s;
 		} else {
-			k = snprintf(esc, sizeof(esc), "\\x{%X}", utf8_cp(s, u));
+			k = snprintf(esc, sizeof(esc), "\\x{%" PRIX32 "}", cp);
 			if (k < 0 || n + (size_t)k >= outlen)
 				return -1;
 			memcpy(out + n, esc, (size_t)k);

@@ -1,8 +1,8 @@
 /* RFC 3461 DSN parameters as deliverd passes them on to a next hop that
  * offers DSN: RET and ENVID on MAIL, NOTIFY and ORCPT on RCPT, encoded
  * from the decoded values the envelope keeps. Pure code, no allocation. */
-#ifndef DELIVERD_DSN_PARAMS_H
-#define DELIVERD_DSN_PARAMS_H
+#ifndef EMPATH_DELIVERD_DSN_PARAMS_H
+#define EMPATH_DELIVERD_DSN_PARAMS_H
 
 #include <stddef.h>
 #include <stdint.h>

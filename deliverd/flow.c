@@ -78,7 +78,7 @@ bucket_idle(struct bucket *b, uint64_t now)
 
 /* ---- circuit breaker ---- */
 
-const char *
+static const char *
 breaker_state_name(enum breaker_state st)
 {
 	switch (st) {
@@ -348,14 +348,4 @@ flow_gc(void)
 			RB_REMOVE(ftree, &hops, n);
 			free(n);
 		}
-}
-
-void
-flow_foreach_breaker(void (*fn)(const char *, const struct breaker *, void *),
-    void *arg)
-{
-	struct fnode *n;
-
-	RB_FOREACH(n, ftree, &hops)
-		fn(n->name, &n->br, arg);
 }

@@ -12,8 +12,8 @@
  * greetings) it opens, and jobs for that hop are postponed for the
  * `cool-down`; then one job goes through as a probe (half-open): its
  * success closes the breaker, its failure opens it again. */
-#ifndef DELIVERD_FLOW_H
-#define DELIVERD_FLOW_H
+#ifndef EMPATH_DELIVERD_FLOW_H
+#define EMPATH_DELIVERD_FLOW_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -79,9 +79,5 @@ void flow_done(const char *domain, const char *nexthop, struct flow_ticket *,
 unsigned flow_running(const char *domain);
 /* Drop state nobody needs (idle domains, closed breakers). */
 void flow_gc(void);
-/* For the control channel and logs: the state of a next hop's breaker. */
-const char *breaker_state_name(enum breaker_state);
-void flow_foreach_breaker(void (*fn)(const char *hop, const struct breaker *,
-    void *), void *arg);
 
 #endif

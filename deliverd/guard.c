@@ -113,16 +113,6 @@ local_addr(int family, const uint8_t *a)
 }
 
 bool
-guard_is_local(const struct sockaddr *sa)
-{
-	uint8_t a[16];
-	uint16_t port;
-	int family;
-
-	return unpack(sa, &family, a, &port) && local_addr(family, a);
-}
-
-bool
 guard_is_self(const struct config *cfg, const struct sockaddr *sa)
 {
 	const struct cfg_listen *l;

@@ -16,8 +16,8 @@
  *    lists them. Nothing left: 5.4.4 "unable to route".
  * `relay via` routes are the operator's choice: only the first rule
  * applies to them. */
-#ifndef DELIVERD_GUARD_H
-#define DELIVERD_GUARD_H
+#ifndef EMPATH_DELIVERD_GUARD_H
+#define EMPATH_DELIVERD_GUARD_H
 
 #include <stdbool.h>
 #include <sys/socket.h>
@@ -27,8 +27,6 @@
 
 /* Before the privilege drop: the addresses of the local interfaces. */
 void guard_configure(void);
-/* Loopback, unspecified, or an address of a local interface. */
-bool guard_is_local(const struct sockaddr *);
 /* Does a connection to sa (address and port) reach one of our
  * listeners? */
 bool guard_is_self(const struct config *, const struct sockaddr *);

@@ -9,8 +9,8 @@
  * and the size of the result; the conversion (mime7_new(plan, ...)) then
  * writes the converted message. Memory is bounded: one part header at a
  * time (MIME7_HEADER_MAX), one boundary line, one bit per leaf part. */
-#ifndef DELIVERD_MIME7_H
-#define DELIVERD_MIME7_H
+#ifndef EMPATH_DELIVERD_MIME7_H
+#define EMPATH_DELIVERD_MIME7_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,8 +1,8 @@
 /* SMTP replies as the delivery client reads them: one line at a time into
  * a bounded, sanitized summary ("550 5.1.1 no such user") fit for logs,
  * queue rows and bounces; EHLO keywords; the DSN code of a diagnostic. */
-#ifndef DELIVERD_REPLY_H
-#define DELIVERD_REPLY_H
+#ifndef EMPATH_DELIVERD_REPLY_H
+#define EMPATH_DELIVERD_REPLY_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -101,15 +101,6 @@ domain_cfg(const struct config *cfg, const char *domain)
 	return config_domain(cfg, l);
 }
 
-bool
-route_is_relayed(const struct config *cfg, const char *domain)
-{
-	const struct cfg_domain *d = domain_cfg(cfg, domain);
-
-	return (d != NULL && d->relay_host != NULL) ||
-	    (cfg != NULL && cfg->delivery.relay_host != NULL);
-}
-
 void
 route_nexthop(const struct config *cfg, const char *domain, char *buf,
     size_t len)

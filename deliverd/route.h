@@ -9,8 +9,8 @@
  * (implicit MX); a null MX (RFC 7505) fails for good with 5.1.10, a
  * domain that does not exist with 5.1.2; DNS failures are temporary.
  * Each host contributes its IPv6 addresses, then its IPv4 ones. */
-#ifndef DELIVERD_ROUTE_H
-#define DELIVERD_ROUTE_H
+#ifndef EMPATH_DELIVERD_ROUTE_H
+#define EMPATH_DELIVERD_ROUTE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,8 +59,6 @@ void route_free(struct route *);
  * smarthost) when it has one, otherwise the domain, in lower case. */
 void route_nexthop(const struct config *, const char *domain, char *buf,
     size_t len);
-/* Is this domain routed by a `relay via` (its own or the smarthost)? */
-bool route_is_relayed(const struct config *, const char *domain);
 
 /* For the unit tests: order MX records by preference, shuffling equal
  * preferences. */

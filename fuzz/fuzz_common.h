@@ -1,8 +1,8 @@
 /* Shared by the harnesses: quiet logs (stderr, errors only, so hostile
  * bytes still go through the formatting but the run is not slowed by
  * output), and a byte-stream reader for harness choices. */
-#ifndef FUZZ_COMMON_H
-#define FUZZ_COMMON_H
+#ifndef EMPATH_FUZZ_COMMON_H
+#define EMPATH_FUZZ_COMMON_H
 
 #include <stddef.h>
 #include <stdint.h>

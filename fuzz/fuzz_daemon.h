@@ -13,8 +13,8 @@
  * handed to the handler as the channel would (a descriptor left in the
  * message is closed after it). A harness whose daemon does not use
  * lib/daemon.c's glue the same way defines FUZZ_NO_DAEMON_C first. */
-#ifndef FUZZ_DAEMON_H
-#define FUZZ_DAEMON_H
+#ifndef EMPATH_FUZZ_DAEMON_H
+#define EMPATH_FUZZ_DAEMON_H
 
 #include <sys/mman.h>
 #include <sys/socket.h>

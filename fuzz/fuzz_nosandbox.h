@@ -6,8 +6,8 @@
  * touched: this only renames the call in the harness's translation unit;
  * the filter itself is tested in tests/unit/test_sandbox.c and the e2e
  * suite. */
-#ifndef FUZZ_NOSANDBOX_H
-#define FUZZ_NOSANDBOX_H
+#ifndef EMPATH_FUZZ_NOSANDBOX_H
+#define EMPATH_FUZZ_NOSANDBOX_H
 
 #include "sandbox.h"
 

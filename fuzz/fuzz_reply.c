@@ -13,6 +13,7 @@
 
 #include "reply.h"
 #include "textesc.h"
+#include "utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,7 +22,7 @@ check_reply(const struct smtp_reply *r)
 {
 	const unsigned char *t = (const unsigned char *)r->text;
 	size_t i, k;
-	unsigned cp;
+	uint32_t cp;
 
 	assert(r->text_len < sizeof(r->text));
 	assert(strlen(r->text) == r->text_len);
@@ -31,7 +32,7 @@ check_reply(const struct smtp_reply *r)
 			assert(t[i] >= 0x20 && t[i] != 0x7f);
 			continue;
 		}
-		k = utf8_seq(t + i, r->text_len - i, &cp);
+		k = utf8_decode(t + i, r->text_len - i, &cp);
 		assert(k > 0 && cp > 0x9f);
 	}
 	assert(memchr(r->esc, '\0', sizeof(r->esc)) != NULL);

@@ -33,12 +33,6 @@ daemon_config(void)
 	return cfg;
 }
 
-struct channel *
-daemon_master(void)
-{
-	return master;
-}
-
 const char *
 daemon_empty_dir(const struct config *c)
 {

@@ -36,7 +36,6 @@ struct daemon_ops {
 
 int  daemon_main(int argc, char **argv, const struct daemon_ops *);
 const struct config *daemon_config(void);
-struct channel *daemon_master(void);
 /* Flush the master channel and exit with status. */
 void daemon_exit(int status) __attribute__((noreturn));
 /* The empty directory that smtpd, deliverd and ctld chroot into. */

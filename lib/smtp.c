@@ -10,6 +10,7 @@
 
 #include "idn.h"
 #include "smtp.h"
+#include "utf8.h"
 
 static const struct {
 	const char *name;
@@ -31,41 +32,6 @@ smtp_verb_name(enum smtp_verb v)
 		if (verbs[i].verb == v)
 			return verbs[i].name;
 	return "?";
-}
-
-size_t
-smtp_utf8_len(const unsigned char *s, size_t avail)
-{
-	unsigned c = s[0];
-	size_t n, i;
-	uint32_t cp;
-
-	if (avail == 0)
-		return 0;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-	} else
-		return 0;       /* continuation byte, overlong lead, or > U+10FFFF */
-	if (avail < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
 }
 
 static bool
@@ -128,7 +94,7 @@ check_domain(const char *s, size_t len, bool utf8, const char **why)
 		} else if (is_alpha(c) || is_digit(c))
 			u = 1;
 		else if (c >= 0x80 && utf8 &&
-		    (u = smtp_utf8_len((const unsigned char *)s + i, len - i)) > 0)
+		    (u = utf8_decode((const unsigned char *)s + i, len - i, NULL)) > 0)
 			nonascii = true;
 		else {
 			*why = "bad character in domain";
@@ -202,8 +168,8 @@ parse_local(char *p, struct smtp_cmd *cmd)
 				p += 2;
 			} else if (c >= 32 && c <= 126)
 				p++;
-			else if (c >= 0x80 && (u = smtp_utf8_len(
-			    (const unsigned char *)p, strnlen(p, 4))) > 0) {
+			else if (c >= 0x80 && (u = utf8_decode(
+			    (const unsigned char *)p, strnlen(p, 4), NULL)) > 0) {
 				cmd->utf8 = true;
 				p += u;
 			} else {
@@ -222,8 +188,8 @@ parse_local(char *p, struct smtp_cmd *cmd)
 
 			if (is_atext(c))
 				p++;
-			else if (c >= 0x80 && (u = smtp_utf8_len(
-			    (const unsigned char *)p, strnlen(p, 4))) > 0) {
+			else if (c >= 0x80 && (u = utf8_decode(
+			    (const unsigned char *)p, strnlen(p, 4), NULL)) > 0) {
 				cmd->utf8 = true;
 				p += u;
 			} else
@@ -377,8 +343,8 @@ parse_params(char *p, struct smtp_cmd *cmd)
 
 				if (c > 32 && c < 127 && c != '=')
 					p++;
-				else if (c >= 0x80 && (u = smtp_utf8_len(
-				    (const unsigned char *)p, strnlen(p, 4))) > 0)
+				else if (c >= 0x80 && (u = utf8_decode(
+				    (const unsigned char *)p, strnlen(p, 4), NULL)) > 0)
 					p += u;
 				else {
 					cmd->error = "bad parameter value";

@@ -102,9 +102,6 @@ const struct smtp_param *smtp_param_find(const struct smtp_cmd *, const char *ke
 bool smtp_domain_valid(const char *s, size_t len, bool utf8);
 bool smtp_addr_literal_valid(const char *s, size_t len);
 
-/* Length of a well-formed UTF-8 sequence at s (1 for ASCII), 0 when the
- * bytes are not valid UTF-8 (overlong, surrogate, truncated, > U+10FFFF). */
-size_t smtp_utf8_len(const unsigned char *s, size_t avail);
 
 /* ---- RFC 3461 DSN parameters (lib/smtp_dsn.c) ----
  * Every decoder refuses what could not be written safely into a delivery

@@ -6,6 +6,7 @@
 
 #include "envelope.h"
 #include "smtp.h"
+#include "utf8.h"
 
 static int
 hexval(unsigned char c)
@@ -115,28 +116,7 @@ put_utf8(uint32_t cp, char *out, size_t *n, size_t outlen)
 	unsigned char b[4];
 	size_t k;
 
-	if (cp < 0x80)
-		b[0] = (unsigned char)cp, k = 1;
-	else if (cp < 0x800) {
-		b[0] = (unsigned char)(0xc0 | (cp >> 6));
-		b[1] = (unsigned char)(0x80 | (cp & 0x3f));
-		k = 2;
-	} else if (cp < 0x10000) {
-		if (cp >= 0xd800 && cp <= 0xdfff)
-			return -1;
-		b[0] = (unsigned char)(0xe0 | (cp >> 12));
-		b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		b[2] = (unsigned char)(0x80 | (cp & 0x3f));
-		k = 3;
-	} else if (cp <= 0x10ffff) {
-		b[0] = (unsigned char)(0xf0 | (cp >> 18));
-		b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-		b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		b[3] = (unsigned char)(0x80 | (cp & 0x3f));
-		k = 4;
-	} else
-		return -1;
-	if (*n + k >= outlen)
+	if ((k = utf8_encode(cp, b)) == 0 || *n + k >= outlen)
 		return -1;
 	memcpy(out + *n, b, k);
 	*n += k;
@@ -155,7 +135,7 @@ orcpt_text_ok(const char *s, size_t len)
 	while (i < len) {
 		if (p[i] < 32 || p[i] == 127)
 			return false;
-		if ((u = smtp_utf8_len(p + i, len - i)) == 0)
+		if ((u = utf8_decode(p + i, len - i, NULL)) == 0)
 			return false;
 		/* U+0080..U+009F: C2 80..C2 9F */
 		if (u == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)

@@ -1,45 +1,11 @@
 /* The shared text escaper (see textesc.h): one pass, bounded, no
  * allocation, so that the log can use it from fatalx(). */
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "textesc.h"
-
-size_t
-utf8_seq(const unsigned char *p, size_t n, unsigned *cp)
-{
-	size_t len, i;
-	unsigned v;
-
-	if (n == 0)
-		return 0;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		v = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		v = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		v = p[0] & 0x07;
-	} else
-		return 0;        /* ASCII, continuation, C0/C1 overlong, > F4 */
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (p[i] & 0x3f);
-	}
-	/* RFC 3629 section 3: no overlong forms, no surrogates, nothing
-	 * past U+10FFFF. */
-	if ((len == 3 && v < 0x800) || (len == 4 && v < 0x10000) ||
-	    (v >= 0xd800 && v <= 0xdfff) || v > 0x10ffff)
-		return 0;
-	if (cp != NULL)
-		*cp = v;
-	return len;
-}
+#include "utf8.h"
 
 static const char hex[] = "0123456789abcdef";
 
@@ -50,7 +16,7 @@ escape(char *dst, size_t dstlen, const char *src, size_t srclen, bool json)
 	size_t i = 0, o = 0, k, j, addlen;
 	char esc[4 * 4];
 	const char *add;
-	unsigned cp;
+	uint32_t cp;
 	bool bad;
 
 	if (dstlen == 0)
@@ -59,7 +25,7 @@ escape(char *dst, size_t dstlen, const char *src, size_t srclen, bool json)
 		cp = s[i];
 		k = 1;
 		bad = false;
-		if (cp >= 0x80 && (k = utf8_seq(&s[i], srclen - i, &cp)) == 0) {
+		if (cp >= 0x80 && (k = utf8_decode(&s[i], srclen - i, &cp)) == 0) {
 			k = 1;
 			bad = true;
 		}

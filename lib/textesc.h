@@ -6,12 +6,6 @@
 
 #include <stddef.h>
 
-/* Length (2 to 4) of the well-formed UTF-8 sequence at p, of which n
- * octets are readable, with its code point in *cp; 0 when p[0] does not
- * start one (ASCII, a stray continuation octet, an overlong form, a
- * surrogate, past U+10FFFF, or cut short). */
-size_t utf8_seq(const unsigned char *p, size_t n, unsigned *cp);
-
 /* Copy srclen octets of src into dst as text: printable ASCII and
  * well-formed UTF-8 stay as they are; C0 controls, DEL, the C1 controls
  * U+0080-U+009F and octets that are not UTF-8 become the four

@@ -335,10 +335,3 @@ bounce_tick(void)
 	}
 	bounce_run();
 }
-
-/* Recovery and tests: scan at the next tick. */
-void
-bounce_rescan(void)
-{
-	last_scan = 0;
-}

@@ -9,6 +9,7 @@
  * well-formed ones; controls never). */
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,10 @@
 #include <unistd.h>
 
 #include "dsn.h"
+#include "maildate.h"
 #include "proto.h"
 #include "smtp.h"
+#include "utf8.h"
 #include "util.h"
 
 /* A field body is kept well under the 998-octet line limit. */
@@ -49,26 +52,6 @@ dsn_result_state(uint32_t raw, uint32_t *state, bool *passed)
 	return 0;
 }
 
-void
-dsn_date(int64_t t, char *out, size_t outlen)
-{
-	static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
-	    "Fri", "Sat" };
-	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May",
-	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	/* By hand: strftime's names follow the locale. */
-	if (gmtime_r(&tt, &tm) == NULL) {
-		strlcpy(out, "Thu, 01 Jan 1970 00:00:00 +0000", outlen);
-		return;
-	}
-	snprintf(out, outlen, "%s, %02d %s %04d %02d:%02d:%02d +0000",
-	    wd[tm.tm_wday % 7], tm.tm_mday, mon[tm.tm_mon % 12],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 /* One printable ASCII line of at most FIELD_MAX octets. */
 static void
 oneline(const char *in, char *out, size_t outlen)
@@ -85,39 +68,18 @@ oneline(const char *in, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-/* Decode one UTF-8 sequence at s; returns its length (1 for a bad byte,
- * *cp then 0xFFFD). */
+/* Decode one UTF-8 sequence at s (NUL-terminated); returns its length
+ * (1 for a byte that does not start a well-formed sequence, *cp then
+ * 0xFFFD). */
 static size_t
-utf8_next(const unsigned char *s, unsigned *cp)
+utf8_next(const unsigned char *s, uint32_t *cp)
 {
-	size_t n, i;
-	unsigned v;
+	size_t n = utf8_decode(s, strnlen((const char *)s, 4), cp);
 
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if ((s[0] & 0xe0) == 0xc0) {
-		n = 2;
-		v = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 3;
-		v = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n = 4;
-		v = s[0] & 0x07;
-	} else {
+	if (n == 0) {
 		*cp = 0xfffd;
 		return 1;
 	}
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			*cp = 0xfffd;
-			return 1;
-		}
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	*cp = v;
 	return n;
 }
 
@@ -127,7 +89,7 @@ dsn_address(const char *addr, char *out, size_t outlen)
 	const unsigned char *s = (const unsigned char *)(addr ? addr : "");
 	bool ascii = true;
 	size_t i, o;
-	unsigned cp;
+	uint32_t cp;
 	char esc[16];
 
 	for (i = 0; s[i] != '\0'; i++)
@@ -137,7 +99,7 @@ dsn_address(const char *addr, char *out, size_t outlen)
 	for (i = 0; s[i] != '\0' && o + 1 < outlen && o < FIELD_MAX; ) {
 		if (s[i] >= 0x80) {
 			i += utf8_next(s + i, &cp);
-			snprintf(esc, sizeof(esc), "\\x{%X}", cp);
+			snprintf(esc, sizeof(esc), "\\x{%" PRIX32 "}", cp);
 			if (o + strlen(esc) >= outlen)
 				break;
 			o = strlcat(out, esc, outlen);
@@ -168,7 +130,7 @@ utf8_keep(const unsigned char *s)
 
 	if (s[0] < 0x80)
 		return s[0] >= 0x20 && s[0] < 0x7f ? 1 : 0;
-	n = smtp_utf8_len(s, strnlen((const char *)s, 4));
+	n = utf8_decode(s, strnlen((const char *)s, 4), NULL);
 	/* U+0080..U+009F: C1 controls. */
 	if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)
 		return 0;
@@ -210,7 +172,7 @@ encode_addr(const char *addr, enum addr_enc enc, char *out, size_t outlen)
 {
 	const unsigned char *s = (const unsigned char *)(addr ? addr : "");
 	size_t o = strlen(out), i = 0, n;
-	unsigned cp;
+	uint32_t cp;
 	char esc[16];
 
 	while (s[i] != '\0' && o < FIELD_MAX) {
@@ -237,7 +199,7 @@ encode_addr(const char *addr, enum addr_enc enc, char *out, size_t outlen)
 			esc[n] = '\0';
 		} else {
 			n = utf8_next(s + i, &cp);
-			snprintf(esc, sizeof(esc), "\\x{%X}", cp);
+			snprintf(esc, sizeof(esc), "\\x{%" PRIX32 "}", cp);
 		}
 		if (o + strlen(esc) >= outlen)
 			break;
@@ -477,7 +439,7 @@ human_part(struct out *o, const struct dsn_info *d, bool file_gone,
 				fprintf(o->f, "    (after %u delivery attempts)\r\n",
 				    r->attempts);
 			if (pass == DSN_DELAYED && r->retry_until > 0) {
-				dsn_date(r->retry_until, date, sizeof(date));
+				mail_date(r->retry_until, date, sizeof(date));
 				fprintf(o->f, "    (retried until %s)\r\n", date);
 			}
 			fputs("\r\n", o->f);
@@ -503,7 +465,7 @@ status_part(struct out *o, const struct dsn_info *d)
 		fprintf(o->f, "Original-Envelope-Id: %s\r\n", buf);
 	}
 	fprintf(o->f, "X-Empath-Queue-ID: %s\r\n", d->orig_id);
-	dsn_date(d->arrival, date, sizeof(date));
+	mail_date(d->arrival, date, sizeof(date));
 	fprintf(o->f, "Arrival-Date: %s\r\n", date);
 	for (i = 0; i < d->nrcpt; i++) {
 		const struct dsn_rcpt *r = &d->rcpt[i];
@@ -542,11 +504,11 @@ status_part(struct out *o, const struct dsn_info *d)
 				fprintf(o->f, "Diagnostic-Code: X-Empath; %s\r\n", buf);
 		}
 		if (r->last_attempt > 0) {
-			dsn_date(r->last_attempt, date, sizeof(date));
+			mail_date(r->last_attempt, date, sizeof(date));
 			fprintf(o->f, "Last-Attempt-Date: %s\r\n", date);
 		}
 		if (r->action == DSN_DELAYED && r->retry_until > 0) {
-			dsn_date(r->retry_until, date, sizeof(date));
+			mail_date(r->retry_until, date, sizeof(date));
 			fprintf(o->f, "Will-Retry-Until: %s\r\n", date);
 		}
 	}
@@ -593,7 +555,7 @@ dsn_write(int fd, const struct dsn_info *d, int orig_fd, bool *eightbit)
 		    boundary[i] != '-')
 			boundary[i] = '/';
 	show_line(&o, d->orig_sender, to, sizeof(to));
-	dsn_date(d->now, date, sizeof(date));
+	mail_date(d->now, date, sizeof(date));
 
 	fprintf(o.f, "From: Mail Delivery System <%s>\r\n", d->from);
 	fputs("To: <", o.f);

@@ -2,8 +2,8 @@
  * notice, nothing about the queue (bounce.c decides who is told what and
  * queues the notice). Pure enough to be unit tested: it writes to a
  * descriptor and reads the original message from another. */
-#ifndef QUEUED_DSN_H
-#define QUEUED_DSN_H
+#ifndef EMPATH_QUEUED_DSN_H
+#define EMPATH_QUEUED_DSN_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -69,9 +69,6 @@ void dsn_status(const struct dsn_rcpt *, char *out, size_t outlen);
  * Returns 0 with *state and *passed set, -1 for anything else: deliverd
  * is not trusted. */
 int  dsn_result_state(uint32_t raw, uint32_t *state, bool *passed);
-
-/* RFC 5322 date in UTC: "Tue, 25 Nov 2026 13:10:46 +0000". */
-void dsn_date(int64_t t, char *out, size_t outlen);
 
 /* An address for a DSN field: "rfc822;" + the address when it is
  * printable ASCII, else "utf-8;" with each non-ASCII character written

@@ -12,8 +12,8 @@
  *   store.c, store_query.c  the sqlite3 index;  spool.c  the message files
  *
  * See empath-queued(8) for the queue as the operator sees it. */
-#ifndef QUEUED_QUEUED_H
-#define QUEUED_QUEUED_H
+#ifndef EMPATH_QUEUED_H
+#define EMPATH_QUEUED_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -144,7 +144,6 @@ bool sched_frozen(void);
 void bounce_settle(const char *msgid);
 void bounce_run(void);                /* write the listed notices */
 void bounce_tick(void);
-void bounce_rescan(void);
 
 /* recover.c */
 void recover(struct store *);

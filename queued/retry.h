@@ -1,8 +1,8 @@
 /* The retry policy: when a temporarily failed recipient is tried again,
  * and when it has been tried enough. Pure functions of the configuration
  * and the clock, shared by the scheduler and the unit tests. */
-#ifndef QUEUED_RETRY_H
-#define QUEUED_RETRY_H
+#ifndef EMPATH_QUEUED_RETRY_H
+#define EMPATH_QUEUED_RETRY_H
 
 #include <stdint.h>
 

@@ -79,26 +79,6 @@ spool_create(char id[ULID_LEN + 1])
 	return -1;
 }
 
-int
-spool_publish(const char *id)
-{
-	char from[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX];
-
-	path(from, SPOOL_INCOMING, id);
-	path(to, SPOOL_QUEUE, id);
-	return rename(from, to);
-}
-
-int
-spool_sync_queue(void)
-{
-	if (queue_dirfd == -1) {
-		errno = EBADF;
-		return -1;
-	}
-	return fsync(queue_dirfd);
-}
-
 static void
 remove_file(const char *dir, const char *id)
 {

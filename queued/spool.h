@@ -7,8 +7,8 @@
  *
  * Ids are ULIDs made here or checked with ulid_valid(): never a path from a
  * peer. */
-#ifndef QUEUED_SPOOL_H
-#define QUEUED_SPOOL_H
+#ifndef EMPATH_QUEUED_SPOOL_H
+#define EMPATH_QUEUED_SPOOL_H
 
 #include <stdbool.h>
 
@@ -27,12 +27,6 @@ void spool_close(void);
 /* A new incoming/<id>, O_EXCL, mode 0600, for writing; id is filled in.
  * Returns the fd or -1 with errno. */
 int  spool_create(char id[ULID_LEN + 1]);
-/* incoming/<id> -> queue/<id>. The caller has synced the data; the new
- * name is durable after spool_sync_queue(). 0 or -1 with errno. */
-int  spool_publish(const char *id);
-/* fsync the queue/ directory: one call makes every rename before it
- * durable. 0 or -1 with errno. */
-int  spool_sync_queue(void);
 /* Remove incoming/<id> or queue/<id>; a missing file is not an error. */
 void spool_discard_incoming(const char *id);
 void spool_remove(const char *id);

@@ -7,8 +7,8 @@
  * Writes happen inside a transaction opened by store_begin(); savepoints
  * isolate one message or one result inside a grouped transaction, so one
  * bad row does not fail its neighbours. */
-#ifndef QUEUED_STORE_H
-#define QUEUED_STORE_H
+#ifndef EMPATH_QUEUED_STORE_H
+#define EMPATH_QUEUED_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>

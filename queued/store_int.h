@@ -1,7 +1,7 @@
 /* Private to the queue index (store.c, store_query.c): the handle and the
  * small helpers both halves use. Nothing outside store*.c includes this. */
-#ifndef QUEUED_STORE_INT_H
-#define QUEUED_STORE_INT_H
+#ifndef EMPATH_QUEUED_STORE_INT_H
+#define EMPATH_QUEUED_STORE_INT_H
 
 #include <stdbool.h>
 

@@ -14,8 +14,8 @@
  * logger: it makes system calls on names and descriptors it is given and
  * reports errnos; its only sqlite use is its own connection for WAL
  * checkpoints (sqlite allows one connection per thread). */
-#ifndef QUEUED_SYNCER_H
-#define QUEUED_SYNCER_H
+#ifndef EMPATH_QUEUED_SYNCER_H
+#define EMPATH_QUEUED_SYNCER_H
 
 #include <stdbool.h>
 #include <stddef.h>

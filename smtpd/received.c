@@ -19,10 +19,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "idn.h"
+#include "maildate.h"
 #include "smtpd.h"
+#include "utf8.h"
 
 /* Copy in to out, each byte outside the allowed set as '?'. */
 static void
@@ -54,8 +55,8 @@ rcpt_plain(const char *a, bool utf8)
 	while (*a) {
 		unsigned char c = (unsigned char)*a;
 
-		if (c >= 0x80 && utf8 && (u = smtp_utf8_len(
-		    (const unsigned char *)a, strnlen(a, 4))) > 0) {
+		if (c >= 0x80 && utf8 && (u = utf8_decode(
+		    (const unsigned char *)a, strnlen(a, 4), NULL)) > 0) {
 			a += u;
 			continue;
 		}
@@ -95,16 +96,12 @@ received_format(char *out, size_t outlen, const struct received_info *ri)
 	char helo[SMTP_DOMAIN_MAX + 1], date[64], forpart[SMTP_PATH_MAX + 16];
 	char tlspart[192], ver[32], cipher[96], abuf[SMTP_PATH_MAX + 1];
 	const char *rcpt;
-	struct tm tm;
-	time_t t = (time_t)ri->when;
 	int n;
 
 	sanitize(ri->helo ? ri->helo : "", helo, sizeof(helo), ".-_[]:");
 	if (helo[0] == '\0')
 		strlcpy(helo, "unknown", sizeof(helo));
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
-		strlcpy(date, "Thu, 01 Jan 1970 00:00:00 +0000", sizeof(date));
+	mail_date(ri->when, date, sizeof(date));
 	forpart[0] = '\0';
 	rcpt = ri->rcpt != NULL ? ascii_domain(ri->rcpt, abuf, sizeof(abuf)) :
 	    NULL;

@@ -29,6 +29,8 @@ session_init(const struct config *cfg)
 	    "localhost";
 }
 
+static void session_io(int, int, void *);
+
 struct session *
 session_new(int fd, const struct sockaddr *sa, socklen_t salen,
     const struct cfg_listen *l)
@@ -427,7 +429,7 @@ session_resume(struct session *s)
 	session_after(s);
 }
 
-void
+static void
 session_io(int fd, int events, void *arg)
 {
 	struct session *s = arg;

@@ -146,7 +146,6 @@ void session_greet(struct session *);
 void session_tls_reset(struct session *);
 struct session *session_new(int fd, const struct sockaddr *, socklen_t,
                             const struct cfg_listen *);
-void session_io(int fd, int events, void *arg);
 void session_reply(struct session *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* A 4xx/5xx reply to a client mistake: counted against max-errors. */
@@ -246,8 +245,6 @@ void cmd_starttls(struct session *, enum smtp_error);
 void starttls_begin(struct session *);
 /* Drive the handshake on an I/O event. */
 void starttls_step(struct session *);
-/* For tests: the server context of a listener (NULL without TLS). */
-struct ssl_ctx_st *starttls_ctx(const struct cfg_listen *);
 void starttls_free(void);
 
 /* limits.c: sessions per client address and listener; IPv6 clients

@@ -62,7 +62,7 @@ starttls_free(void)
 	nctxs = 0;
 }
 
-SSL_CTX *
+static SSL_CTX *
 starttls_ctx(const struct cfg_listen *l)
 {
 	for (size_t i = 0; i < nctxs; i++)

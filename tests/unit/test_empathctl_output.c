@@ -13,6 +13,7 @@
 #include "../../empathctl/empathctl.h"
 #include "proto.h"
 #include "textesc.h"
+#include "utf8.h"
 
 static struct ctl_reply reply;          /* 1 MiB: off the stack */
 static char out[Q_VIEW_HEADERS + 2];
@@ -93,14 +94,14 @@ assert_printable(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s), k;
-	unsigned cp;
+	uint32_t cp;
 
 	while (*p != '\0') {
 		if (*p == '\n' || (*p >= 0x20 && *p < 0x7f)) {
 			p++;
 			continue;
 		}
-		k = utf8_seq(p, n - (size_t)(p - (const unsigned char *)s), &cp);
+		k = utf8_decode(p, n - (size_t)(p - (const unsigned char *)s), &cp);
 		ck_assert_msg(k > 0 && cp >= 0xa0, "byte 0x%02x printed", *p);
 		p += k;
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "smtp.h"
+#include "utf8.h"
 #include "util.h"
 
 /* ------------------------------------------------------------------ */
@@ -295,11 +296,11 @@ START_TEST(utf8_paths)
 	ck_assert_int_eq(parse("RCPT TO:<a\xed\xa0\x80@example.org>"), SMTP_ERR_ADDRESS);
 	ck_assert_int_eq(parse("RCPT TO:<a@b\xc3>"), SMTP_ERR_ADDRESS);
 
-	ck_assert_uint_eq(smtp_utf8_len((const unsigned char *)"\xf0\x9f\x98\x80", 4), 4);
-	ck_assert_uint_eq(smtp_utf8_len((const unsigned char *)"\xf4\x90\x80\x80", 4), 0);
-	ck_assert_uint_eq(smtp_utf8_len((const unsigned char *)"\xe0\x80\x80", 3), 0);
-	ck_assert_uint_eq(smtp_utf8_len((const unsigned char *)"\xe2\x82", 2), 0);
-	ck_assert_uint_eq(smtp_utf8_len((const unsigned char *)"A", 1), 1);
+	ck_assert_uint_eq(utf8_decode((const unsigned char *)"\xf0\x9f\x98\x80", 4, NULL), 4);
+	ck_assert_uint_eq(utf8_decode((const unsigned char *)"\xf4\x90\x80\x80", 4, NULL), 0);
+	ck_assert_uint_eq(utf8_decode((const unsigned char *)"\xe0\x80\x80", 3, NULL), 0);
+	ck_assert_uint_eq(utf8_decode((const unsigned char *)"\xe2\x82", 2, NULL), 0);
+	ck_assert_uint_eq(utf8_decode((const unsigned char *)"A", 1, NULL), 1);
 }
 END_TEST
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../../queued/dsn.h"
+#include "maildate.h"
 #include "util.h"
 
 #define NOW 1764072000        /* Tue, 25 Nov 2025 12:00:00 +0000 */
@@ -341,9 +342,9 @@ START_TEST(dates_and_addresses)
 {
 	char buf[128];
 
-	dsn_date(0, buf, sizeof(buf));
+	mail_date(0, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "Thu, 01 Jan 1970 00:00:00 +0000");
-	dsn_date(NOW, buf, sizeof(buf));
+	mail_date(NOW, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "Tue, 25 Nov 2025 12:00:00 +0000");
 	dsn_address("a@b.example", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "rfc822;a@b.example");

@@ -3,10 +3,12 @@
  * that do not decode are escaped; a cut never splits a character or an
  * escape and the result is always NUL-terminated inside its buffer. */
 #include <check.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "textesc.h"
+#include "utf8.h"
 
 static char out[512];
 
@@ -130,16 +132,16 @@ END_TEST
 
 START_TEST(sequence_lengths)
 {
-	unsigned cp = 0;
+	uint32_t cp = 0;
 
-	ck_assert_uint_eq(utf8_seq((const unsigned char *)"\xc3\xb6", 2, &cp), 2);
+	ck_assert_uint_eq(utf8_decode((const unsigned char *)"\xc3\xb6", 2, &cp), 2);
 	ck_assert_uint_eq(cp, 0xf6);
-	ck_assert_uint_eq(utf8_seq((const unsigned char *)"\xf4\x8f\xbf\xbf", 4,
+	ck_assert_uint_eq(utf8_decode((const unsigned char *)"\xf4\x8f\xbf\xbf", 4,
 	    &cp), 4);
 	ck_assert_uint_eq(cp, 0x10ffff);
-	ck_assert_uint_eq(utf8_seq((const unsigned char *)"\xc3\xb6", 1, &cp), 0);
-	ck_assert_uint_eq(utf8_seq((const unsigned char *)"A", 1, &cp), 0);
-	ck_assert_uint_eq(utf8_seq((const unsigned char *)"\x80", 1, &cp), 0);
+	ck_assert_uint_eq(utf8_decode((const unsigned char *)"\xc3\xb6", 1, &cp), 0);
+	ck_assert_uint_eq(utf8_decode((const unsigned char *)"A", 1, &cp), 1);
+	ck_assert_uint_eq(utf8_decode((const unsigned char *)"\x80", 1, &cp), 0);
 }
 END_TEST
 
