@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "config.h"
 #include "log.h"
 
@@ -978,13 +979,11 @@ START_TEST(domain_lookup)
 END_TEST
 
 /* queue-user: a user name, once, and the line of a listener's tls. */
-int
-main(void)
+static Suite *
+config_suite(void)
 {
 	Suite *s = suite_create("config");
 	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc = tcase_create("valid"), full_example);
 	tcase_add_test(tc, shipped_files);
@@ -1010,11 +1009,7 @@ main(void)
 	tcase_add_test(tc = tcase_create("lookups"), relay_allowed);
 	tcase_add_test(tc, domain_lookup);
 	suite_add_tcase(s, tc);
-
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	reset_errs();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+TEST_SUITES(config_suite);

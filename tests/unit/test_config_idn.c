@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fixture.h"
 #include "config.h"
 
 static char *errs[8];
@@ -218,14 +219,4 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+TEST_SUITES(suite);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "config.h"
 
 static char *errs[16];
@@ -159,23 +160,18 @@ START_TEST(queue_user_and_tls_line)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+config_loops_suite(void)
 {
 	Suite *s = suite_create("config_loops");
 	TCase *tc = tcase_create("keywords");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, values);
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, queue_user_and_tls_line);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	reset_errs();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+TEST_SUITES(config_loops_suite);

@@ -1,6 +1,5 @@
 /* master/safedir.c: directories opened without following links, through
  * directories nobody else can change. */
-// LINK: master/safedir.c
 #include <sys/stat.h>
 
 #include <check.h>
@@ -12,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "../../master/master.h"
 
 static char top[64];
@@ -185,14 +185,4 @@ safedir_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(safedir_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(safedir_suite);

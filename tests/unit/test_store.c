@@ -3,7 +3,6 @@
  * follows state and next_attempt, backoff doubles up to its cap and ends in
  * failure, recovery requeues inflight recipients, finished messages go, and
  * a damaged database is refused rather than recreated. */
-// LINK: queued/store.c queued/store_query.c queued/retry.c
 #include <check.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "envelope.h"
 #include "proto.h"
 #include "../../queued/retry.h"
@@ -545,14 +545,4 @@ store_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(store_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(store_suite);

@@ -3,7 +3,6 @@
  * notices owed (RFC 3461 NOTIFY, never to the null sender), delay warning
  * selection, list paging and filters, per-domain counts, retry, and the
  * `removed` table that lets recovery finish interrupted removals. */
-// LINK: queued/store.c queued/store_query.c
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include "fixture.h"
 #include "envelope.h"
 #include "proto.h"
 #include "../../queued/store.h"
@@ -516,14 +516,4 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(suite);

@@ -3,7 +3,6 @@
  * recycle the files of finished messages, and sync; a file still open
  * elsewhere (a delivery in flight) is never recycled, only unlinked, so
  * its reader keeps its content; a recycled file is handed out empty. */
-// LINK: queued/syncer.c
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "event.h"
 #include "../../queued/spool.h"
 #include "../../queued/syncer.h"
@@ -265,14 +265,4 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(suite);

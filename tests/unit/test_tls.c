@@ -14,6 +14,7 @@
 
 #include <openssl/ssl.h>
 
+#include "fixture.h"
 #include "event.h"
 #include "lineio.h"
 #include "util.h"
@@ -384,14 +385,4 @@ tls_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(tls_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(tls_suite);
