@@ -66,12 +66,18 @@ rm_at(int dfd, const char *name)
 int
 fx_rmtree(const char *path)
 {
+	char copy[PATH_MAX];
 	int i;
 
+	/* path may be the registry's own copy, forgotten below. */
+	if (strlcpy(copy, path, sizeof(copy)) >= sizeof(copy)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	for (i = 0; i < FX_MAX_DIRS; i++)
-		if (strcmp(tmpdirs[i].path, path) == 0)
+		if (strcmp(tmpdirs[i].path, copy) == 0)
 			tmpdirs[i].path[0] = '\0';
-	return rm_at(AT_FDCWD, path);
+	return rm_at(AT_FDCWD, copy);
 }
 
 static void
@@ -84,25 +90,31 @@ rm_tmpdirs(void)
 			(void)rm_at(AT_FDCWD, tmpdirs[i].path);
 }
 
-const char *
-fx_tmpdir(const char *tag)
+/* The directory of this run, made by main: check's forked children may
+ * end with _exit() (a failed test), so the parent removes what they
+ * left in it. */
+static const char *rundir;
+
+/* Make and register base/empath-TAG.XXXXXX: its path, or NULL. */
+static const char *
+make_tmpdir(const char *base, const char *tag)
 {
-	const char *base = getenv("TMPDIR");
 	int i, n;
 
-	if (base == NULL || base[0] != '/')
-		base = "/tmp";
 	for (i = 0; i < FX_MAX_DIRS && tmpdirs[i].path[0] != '\0'; i++)
 		;
-	ck_assert_msg(i < FX_MAX_DIRS, "more than %d temporary directories",
-	    FX_MAX_DIRS);
+	if (i == FX_MAX_DIRS) {
+		errno = EMFILE;
+		return NULL;
+	}
 	n = snprintf(tmpdirs[i].path, sizeof(tmpdirs[i].path),
 	    "%s/empath-%s.XXXXXX", base, tag);
-	ck_assert_msg(n > 0 && (size_t)n < sizeof(tmpdirs[i].path),
-	    "TMPDIR too long");
-	if (mkdtemp(tmpdirs[i].path) == NULL) {
+	if (n < 0 || (size_t)n >= sizeof(tmpdirs[i].path) ||
+	    mkdtemp(tmpdirs[i].path) == NULL) {
+		if (n >= 0 && (size_t)n >= sizeof(tmpdirs[i].path))
+			errno = ENAMETOOLONG;
 		tmpdirs[i].path[0] = '\0';
-		ck_abort_msg("mkdtemp in %s: %s", base, strerror(errno));
+		return NULL;
 	}
 	tmpdirs[i].pid = getpid();
 	if (!atexit_done) {
@@ -110,6 +122,25 @@ fx_tmpdir(const char *tag)
 		atexit_done = 1;
 	}
 	return tmpdirs[i].path;
+}
+
+static const char *
+tmpdir_base(void)
+{
+	const char *base = getenv("TMPDIR");
+
+	return base != NULL && base[0] == '/' ? base : "/tmp";
+}
+
+const char *
+fx_tmpdir(const char *tag)
+{
+	const char *base = rundir != NULL ? rundir : tmpdir_base();
+	const char *dir = make_tmpdir(base, tag);
+
+	ck_assert_msg(dir != NULL, "temporary directory in %s: %s", base,
+	    strerror(errno));
+	return dir;
 }
 
 /* --- configuration from text ----------------------------------------- */
@@ -204,6 +235,11 @@ main(void)
 	SRunner *sr = NULL;
 	int i, failed;
 
+	if ((rundir = make_tmpdir(tmpdir_base(), "unit")) == NULL) {
+		fprintf(stderr, "temporary directory in %s: %s\n",
+		    tmpdir_base(), strerror(errno));
+		return EXIT_FAILURE;
+	}
 	for (i = 0; fx_suites[i] != NULL; i++) {
 		if (sr == NULL)
 			sr = srunner_create(fx_suites[i]());
@@ -216,5 +252,6 @@ main(void)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	fx_reset_errs();
+	(void)fx_rmtree(rundir);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

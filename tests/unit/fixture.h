@@ -17,10 +17,12 @@ extern const fx_suite_fn fx_suites[];
 #define TEST_SUITES(...) \
 	const fx_suite_fn fx_suites[] = { __VA_ARGS__, NULL }
 
-/* A new directory $TMPDIR/empath-TAG.XXXXXX (/tmp when $TMPDIR is not
- * an absolute path), removed with all it holds when the process that
- * made it exits, unless fx_rmtree() removed it before. Fails the test
- * when it cannot be made. */
+/* A new directory empath-TAG.XXXXXX in the run's own directory
+ * ($TMPDIR/empath-unit.XXXXXX, /tmp when $TMPDIR is not an absolute
+ * path), removed with all it holds when the process that made it exits,
+ * unless fx_rmtree() removed it before; whatever is left goes with the
+ * run's directory when main returns. Fails the test when it cannot be
+ * made. */
 const char *fx_tmpdir(const char *tag);
 
 /* Remove path and, if it is a directory, all it holds, never following

@@ -14,23 +14,19 @@
 #include "fixture.h"
 #include "../../master/master.h"
 
-static char top[64];
+static const char *top;
 
 static void
 setup(void)
 {
-	strcpy(top, "/tmp/test_safedir.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(top));
+	top = fx_tmpdir("safedir");
 	ck_assert_int_eq(chmod(top, 0755), 0);
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(fx_rmtree(top), 0);
 }
 
 static const char *
