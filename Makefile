@@ -112,7 +112,9 @@ UNIT_SMTPD_FIXTURE := test_smtpd test_smtpd_ext test_smtpd_hooks \
     test_smtpd_loops test_smtpd_tls
 
 $(UNIT_OBJ)/%.o: CFLAGS += $(CHECK_CFLAGS)
-$(foreach t,$(UNIT_BINS),$(eval $(t): $(call unit_archive,$(notdir $(t))) \
+# (Named here, the objects are not intermediate files make would delete.)
+$(foreach t,$(UNIT_BINS),$(eval $(t): $(UNIT_OBJ)/$(notdir $(t)).o \
+    $(UNIT_OBJ)/check_main.o $(call unit_archive,$(notdir $(t))) \
     $(if $(filter $(notdir $(t)),$(UNIT_SMTPD_FIXTURE)),$(UNIT_OBJ)/smtpd_fixture.o)))
 $(BUILD)/tests/%: $(UNIT_OBJ)/%.o $(UNIT_OBJ)/check_main.o $(LIBA)
 	@mkdir -p $(dir $@)
