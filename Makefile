@@ -107,15 +107,13 @@ unit_archive = $(strip \
     $(if $(filter test_ctld_%,$(1)),$(call unit_lib,ctld)) \
     $(if $(filter test_empathctl_%,$(1)),$(call unit_lib,empathctl)) \
     $(if $(filter test_safedir,$(1)),$(call unit_lib,master)))
-# The smtpd session tests share a fake client and queue.
-UNIT_SMTPD_FIXTURE := test_smtpd test_smtpd_ext test_smtpd_hooks \
-    test_smtpd_loops test_smtpd_tls
+# The smtpd tests share a fake client and queue (smtpd_fixture.c).
 
 $(UNIT_OBJ)/%.o: CFLAGS += $(CHECK_CFLAGS)
 # (Named here, the objects are not intermediate files make would delete.)
 $(foreach t,$(UNIT_BINS),$(eval $(t): $(UNIT_OBJ)/$(notdir $(t)).o \
     $(UNIT_OBJ)/check_main.o $(call unit_archive,$(notdir $(t))) \
-    $(if $(filter $(notdir $(t)),$(UNIT_SMTPD_FIXTURE)),$(UNIT_OBJ)/smtpd_fixture.o)))
+    $(if $(filter test_smtpd%,$(notdir $(t))),$(UNIT_OBJ)/smtpd_fixture.o)))
 $(BUILD)/tests/%: $(UNIT_OBJ)/%.o $(UNIT_OBJ)/check_main.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(CHECK_CFLAGS) -o $@ $(filter %.o,$^) \
