@@ -81,17 +81,43 @@ $(eval $(call prog_rule,empath-master,master))
 $(eval $(call prog_rule,empathctl,empathctl))
 $(foreach d,$(DAEMONS),$(eval $(call prog_rule,empath-$(d),$(d))))
 
-# Unit tests may link a daemon's own modules: tests/unit/test_X.c names the
-# objects it needs in a `// LINK: dir/file.c ...` comment.
-$(BUILD)/tests/%: tests/unit/%.c $(LIBA)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ $< \
-	    $(shell sed -n 's@^// LINK: @@p' $<) $(LIBA) $(PKG_LIBS) $(CHECK_LIBS)
+# Unit tests: tests/unit/test_X.c lists its suites (TEST_SUITES, see
+# tests/unit/fixture.h) and is linked with the shared main and helpers
+# (check_main.c) and with the archive of a daemon's modules (all but its
+# main.c) that its name prefix names; the linker pulls only the members
+# the test needs. Two daemons may define one name: a test links only its
+# own daemon's archive.
+UNIT_OBJ     := $(OBJ)/tests/unit
+UNIT_DAEMONS := smtpd queued deliverd ctld master empathctl
+unit_lib      = $(BUILD)/lib$(1).a
+define unit_lib_rule
+$(call unit_lib,$(1)): $(patsubst %.c,$(OBJ)/%.o,$(filter-out $(1)/main.c,$(wildcard $(1)/*.c)))
+	rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach d,$(UNIT_DAEMONS),$(eval $(call unit_lib_rule,$(d))))
 
-# ... and those modules (and what they include, through the .d files
-# their objects leave) are prerequisites of the test binary.
-$(foreach t,$(UNIT_SRCS),$(eval $(t:tests/unit/%.c=$(BUILD)/tests/%): \
-    $(shell sed -n 's@^// LINK: @@p' $(t))))
+# The archive of test_X by its name: test_smtpd* smtpd, test_deliverd_*
+# deliverd, test_store* and test_queued_* queued, test_ctld_* ctld,
+# test_empathctl_* empathctl, test_safedir master.
+unit_archive = $(strip \
+    $(if $(filter test_smtpd%,$(1)),$(call unit_lib,smtpd)) \
+    $(if $(filter test_deliverd_%,$(1)),$(call unit_lib,deliverd)) \
+    $(if $(filter test_store% test_queued_%,$(1)),$(call unit_lib,queued)) \
+    $(if $(filter test_ctld_%,$(1)),$(call unit_lib,ctld)) \
+    $(if $(filter test_empathctl_%,$(1)),$(call unit_lib,empathctl)) \
+    $(if $(filter test_safedir,$(1)),$(call unit_lib,master)))
+# The smtpd tests share a fake client and queue (smtpd_fixture.c).
+
+$(UNIT_OBJ)/%.o: CFLAGS += $(CHECK_CFLAGS)
+# (Named here, the objects are not intermediate files make would delete.)
+$(foreach t,$(UNIT_BINS),$(eval $(t): $(UNIT_OBJ)/$(notdir $(t)).o \
+    $(UNIT_OBJ)/check_main.o $(call unit_archive,$(notdir $(t))) \
+    $(if $(filter test_smtpd%,$(notdir $(t))),$(UNIT_OBJ)/smtpd_fixture.o)))
+$(BUILD)/tests/%: $(UNIT_OBJ)/%.o $(UNIT_OBJ)/check_main.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $(CHECK_CFLAGS) -o $@ $(filter %.o,$^) \
+	    $(filter-out $(LIBA),$(filter %.a,$^)) $(LIBA) $(PKG_LIBS) $(CHECK_LIBS)
 
 unit: $(UNIT_BINS)
 

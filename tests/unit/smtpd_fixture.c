@@ -20,10 +20,11 @@
 #include "proto.h"
 #include "smtp.h"
 #include "util.h"
+#include "fixture.h"
 #include "smtpd_fixture.h"
 #include "../../smtpd/hooks.h"
 
-static char certdir[64];
+static const char *certdir;
 struct lineio tc;                 /* the client's TLS side */
 static SSL_CTX *cctx;
 char tbuf[65536];
@@ -274,16 +275,9 @@ connect_from(const char *ip, struct cfg_listen *l)
 static void
 make_cert(void)
 {
-	char cmd[512];
-
-	strlcpy(certdir, "/tmp/empath-smtpd-test.XXXXXX", sizeof(certdir));
-	ck_assert_ptr_nonnull(mkdtemp(certdir));
-	snprintf(fixture_cert, sizeof(fixture_cert), "%s/cert.pem", certdir);
-	snprintf(fixture_key, sizeof(fixture_key), "%s/key.pem", certdir);
-	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey ec -pkeyopt "
-	    "ec_paramgen_curve:prime256v1 -nodes -keyout %s -out %s -days 2 "
-	    "-subj /CN=mx.test >/dev/null 2>&1", fixture_key, fixture_cert);
-	ck_assert_int_eq(system(cmd), 0);
+	certdir = fx_tmpdir("smtpd-test");
+	fx_make_cert(certdir, "mx.test", NULL, fixture_cert,
+	    sizeof(fixture_cert), fixture_key, sizeof(fixture_key));
 }
 
 static void
@@ -350,11 +344,9 @@ fixture_teardown(void)
 	starttls_free();
 	hooks_clear();
 	config_free(cfg);
-	if (certdir[0] != '\0') {
-		unlink(fixture_cert);
-		unlink(fixture_key);
-		rmdir(certdir);
-		certdir[0] = '\0';
+	if (certdir != NULL) {
+		ck_assert_int_eq(fx_rmtree(certdir), 0);
+		certdir = NULL;
 	}
 }
 

@@ -8,33 +8,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "config.h"
 #include "log.h"
-
-/* Error lines reported by the parser. */
-static char *errs[64];
-static int nerrs;
-
-static void
-collect(const char *line)
-{
-	if (nerrs < (int)(sizeof(errs) / sizeof(errs[0])))
-		errs[nerrs++] = strdup(line);
-}
-
-static void
-reset_errs(void)
-{
-	while (nerrs > 0)
-		free(errs[--nerrs]);
-}
-
-static struct config *
-parse(const char *text)
-{
-	reset_errs();
-	return config_parse("t.conf", text, strlen(text), collect);
-}
 
 /* etc/empath.conf is the shipped example configuration (without the
  * keywords this version refuses, test_config_refused.c); the tests run
@@ -45,10 +21,10 @@ example_text(void)
 	struct config *c;
 	char *text = NULL;
 
-	reset_errs();
-	c = config_load("etc/empath.conf", &text, NULL, collect);
+	fx_reset_errs();
+	c = config_load("etc/empath.conf", &text, NULL, fx_collect);
 	ck_assert_msg(c != NULL, "etc/empath.conf: %s (run from the top of "
-	    "the source tree)", nerrs ? errs[0] : "?");
+	    "the source tree)", fx_nerrs ? fx_errs[0] : "?");
 	config_free(c);
 	return text;
 }
@@ -57,13 +33,13 @@ example_text(void)
 static void
 fails_with(const char *text, const char *expect)
 {
-	struct config *c = parse(text);
+	struct config *c = fx_parse(text);
 
 	ck_assert_msg(c == NULL, "accepted: %s", text);
-	ck_assert_msg(nerrs == 1, "%d errors for: %s (first: %s)", nerrs, text,
-	    nerrs ? errs[0] : "none");
-	ck_assert_str_eq(errs[0], expect);
-	reset_errs();
+	ck_assert_msg(fx_nerrs == 1, "%d errors for: %s (first: %s)", fx_nerrs, text,
+	    fx_nerrs ? fx_errs[0] : "none");
+	ck_assert_str_eq(fx_errs[0], expect);
+	fx_reset_errs();
 }
 
 static bool
@@ -122,13 +98,13 @@ delivery_has_defaults(const struct cfg_delivery *d)
 START_TEST(full_example)
 {
 	char *example = example_text();
-	struct config *c = parse(example);
+	struct config *c = fx_parse(example);
 	struct cfg_listen *l;
 	struct cfg_domain *d;
 	struct sockaddr_in *sin;
 
-	ck_assert_msg(c != NULL, "%s", nerrs ? errs[0] : "");
-	ck_assert_int_eq(nerrs, 0);
+	ck_assert_msg(c != NULL, "%s", fx_nerrs ? fx_errs[0] : "");
+	ck_assert_int_eq(fx_nerrs, 0);
 	ck_assert_str_eq(c->hostname, "mx.example.org");
 	ck_assert_str_eq(c->user, "_empath");
 	ck_assert_str_eq(c->spool, "/var/spool/empath");
@@ -211,15 +187,15 @@ START_TEST(shipped_files)
 	char *text = NULL;
 	size_t len = 0;
 
-	reset_errs();
-	c = config_load("etc/empath.conf", &text, &len, collect);
-	ck_assert_msg(c != NULL, "%s", nerrs ? errs[0] : "");
+	fx_reset_errs();
+	c = config_load("etc/empath.conf", &text, &len, fx_collect);
+	ck_assert_msg(c != NULL, "%s", fx_nerrs ? fx_errs[0] : "");
 	ck_assert_uint_eq(strlen(text), len);
 	config_free(c);
 	free(text);
 
-	c = config_load("etc/empath.dev.conf", NULL, NULL, collect);
-	ck_assert_msg(c != NULL, "%s", nerrs ? errs[0] : "");
+	c = config_load("etc/empath.dev.conf", NULL, NULL, fx_collect);
+	ck_assert_msg(c != NULL, "%s", fx_nerrs ? fx_errs[0] : "");
 	ck_assert_str_eq(c->spool, "./run/spool");
 	ck_assert_str_eq(c->control_socket, "./run/control.sock");
 	ck_assert_uint_eq(TAILQ_FIRST(&c->listeners)->port, 2525);
@@ -239,31 +215,31 @@ START_TEST(load_errors)
 	char *text = (char *)"untouched";
 	int fd;
 
-	reset_errs();
+	fx_reset_errs();
 	ck_assert_ptr_null(config_load("/nonexistent/empath.conf", &text, NULL,
-	    collect));
+	    fx_collect));
 	ck_assert_ptr_null(text);
-	ck_assert_int_eq(nerrs, 1);
-	ck_assert_str_eq(errs[0],
+	ck_assert_int_eq(fx_nerrs, 1);
+	ck_assert_str_eq(fx_errs[0],
 	    "/nonexistent/empath.conf: No such file or directory");
 
-	reset_errs();
-	ck_assert_ptr_null(config_load("/tmp", NULL, NULL, collect));
-	ck_assert_int_eq(nerrs, 1);
-	ck_assert_str_eq(errs[0], "/tmp: not a regular file");
+	fx_reset_errs();
+	ck_assert_ptr_null(config_load("/tmp", NULL, NULL, fx_collect));
+	ck_assert_int_eq(fx_nerrs, 1);
+	ck_assert_str_eq(fx_errs[0], "/tmp: not a regular file");
 
 	/* A file with an error: reported under its path, no text returned. */
 	fd = mkstemp(path);
 	ck_assert_int_ne(fd, -1);
 	ck_assert_int_eq(write(fd, "user \"a\"\nbogus\n", 15), 15);
 	close(fd);
-	reset_errs();
+	fx_reset_errs();
 	text = (char *)"untouched";
-	ck_assert_ptr_null(config_load(path, &text, NULL, collect));
+	ck_assert_ptr_null(config_load(path, &text, NULL, fx_collect));
 	ck_assert_ptr_null(text);
-	ck_assert_int_eq(nerrs, 1);
-	ck_assert(strncmp(errs[0], path, strlen(path)) == 0);
-	ck_assert_str_eq(errs[0] + strlen(path), ":2: unknown keyword \"bogus\"");
+	ck_assert_int_eq(fx_nerrs, 1);
+	ck_assert(strncmp(fx_errs[0], path, strlen(path)) == 0);
+	ck_assert_str_eq(fx_errs[0] + strlen(path), ":2: unknown keyword \"bogus\"");
 	unlink(path);
 }
 END_TEST
@@ -308,14 +284,14 @@ check_defaults(struct config *c)
 
 START_TEST(defaults_empty)
 {
-	struct config *c = parse("");
+	struct config *c = fx_parse("");
 
 	check_defaults(c);
 	config_free(c);
-	c = config_parse("t.conf", NULL, 0, collect);
+	c = config_parse("t.conf", NULL, 0, fx_collect);
 	check_defaults(c);
 	config_free(c);
-	c = parse("# nothing but a comment\n\n   \t# and another");
+	c = fx_parse("# nothing but a comment\n\n   \t# and another");
 	check_defaults(c);
 	config_free(c);
 }
@@ -323,7 +299,7 @@ END_TEST
 
 START_TEST(defaults_in_blocks)
 {
-	struct config *c = parse(
+	struct config *c = fx_parse(
 	    "hostname \"mx.test\"\n"
 	    "listen on ::1 port 2525\n"
 	    "listen on 127.0.0.1 { }\n"
@@ -338,7 +314,7 @@ START_TEST(defaults_in_blocks)
 	struct cfg_domain *d;
 	struct sockaddr_in6 *sin6;
 
-	ck_assert_msg(c != NULL, "%s", nerrs ? errs[0] : "");
+	ck_assert_msg(c != NULL, "%s", fx_nerrs ? fx_errs[0] : "");
 	ck_assert_str_eq(c->dsn_reporting_mta, "mx.test");
 	ck_assert_str_eq(c->dsn_postmaster, "postmaster@mx.test");
 	l = TAILQ_FIRST(&c->listeners);
@@ -382,7 +358,7 @@ START_TEST(syntax_variants)
 	    "log{level info}", "log{level debug}" };
 	int i;
 	/* Newlines are not significant; keywords only when bare. */
-	struct config *c = parse(
+	struct config *c = fx_parse(
 	    "hostname mx.example.net user \"_mta\" spool \"/s p\\\"o\\\\ol\" "
 	    "listen on [::] port 587 { tls required certificate \"c\" "
 	    "key \"k\" max-connections 5 max-connections-per-ip 2 "
@@ -409,7 +385,7 @@ START_TEST(syntax_variants)
 	struct cfg_listen *l;
 	struct cfg_domain *d;
 
-	ck_assert_msg(c != NULL, "%s", nerrs ? errs[0] : "");
+	ck_assert_msg(c != NULL, "%s", fx_nerrs ? fx_errs[0] : "");
 	ck_assert_str_eq(c->hostname, "mx.example.net");
 	ck_assert_str_eq(c->user, "_mta");
 	ck_assert_str_eq(c->spool, "/s p\"o\\ol");
@@ -488,12 +464,12 @@ START_TEST(syntax_variants)
 	config_free(c);
 
 	/* A keyword is a plain string when quoted. */
-	ck_assert_ptr_nonnull(c = parse("user \"info\" domain \"accept\" { }"));
+	ck_assert_ptr_nonnull(c = fx_parse("user \"info\" domain \"accept\" { }"));
 	ck_assert_str_eq(c->user, "info");
 	ck_assert_ptr_nonnull(config_domain(c, "accept"));
 	config_free(c);
 	for (i = 0; i < 4; i++) {                /* no space is needed */
-		ck_assert_ptr_nonnull(c = parse(levels[i]));
+		ck_assert_ptr_nonnull(c = fx_parse(levels[i]));
 		ck_assert_int_eq(c->log_level, LOGL_ERR + i);
 		config_free(c);
 	}
@@ -508,20 +484,20 @@ START_TEST(not_nul_terminated)
 	struct config *c;
 
 	memcpy(buf, text, sizeof(text) - 1);
-	reset_errs();
+	fx_reset_errs();
 	ck_assert_ptr_nonnull(c = config_parse("t.conf", buf, sizeof(text) - 1,
-	    collect));
+	    fx_collect));
 	ck_assert_str_eq(c->user, "b");
 	config_free(c);
 	/* "spool \"/a\"" */
-	ck_assert_ptr_nonnull(c = config_parse("t.conf", buf, 10, collect));
+	ck_assert_ptr_nonnull(c = config_parse("t.conf", buf, 10, fx_collect));
 	ck_assert_str_eq(c->spool, "/a");
 	ck_assert_str_eq(c->user, "_empath");
 	config_free(c);
-	c = config_parse("t.conf", buf, 9, collect);    /* "spool \"/a" */
+	c = config_parse("t.conf", buf, 9, fx_collect);    /* "spool \"/a" */
 	ck_assert_ptr_null(c);
-	ck_assert_int_eq(nerrs, 1);
-	ck_assert_str_eq(errs[0], "t.conf:1: unterminated string");
+	ck_assert_int_eq(fx_nerrs, 1);
+	ck_assert_str_eq(fx_errs[0], "t.conf:1: unterminated string");
 	free(buf);
 }
 END_TEST
@@ -533,8 +509,8 @@ START_TEST(parsed_twice)
 	int i;
 
 	for (i = 0; i < 3; i++) {
-		a = parse(example);
-		b = parse(example);
+		a = fx_parse(example);
+		b = fx_parse(example);
 		ck_assert_ptr_nonnull(a);
 		ck_assert_ptr_nonnull(b);
 		ck_assert_ptr_ne(a, b);
@@ -543,8 +519,8 @@ START_TEST(parsed_twice)
 		    TAILQ_FIRST(&b->listeners)->port);
 		config_free(a);
 		/* An error in between leaves no state behind. */
-		ck_assert_ptr_null(parse("listen on 0.0.0.0 port 25 {"));
-		ck_assert_int_eq(nerrs, 1);
+		ck_assert_ptr_null(fx_parse("listen on 0.0.0.0 port 25 {"));
+		ck_assert_int_eq(fx_nerrs, 1);
 		ck_assert_ptr_nonnull(config_domain(b, "example.org"));
 		config_free(b);
 	}
@@ -584,14 +560,14 @@ END_TEST
 /* max-attempts 0 is no limit: the lifetime alone ends delivery. */
 START_TEST(max_attempts_zero)
 {
-	struct config *c = parse("delivery { max-attempts 7 }\n"
+	struct config *c = fx_parse("delivery { max-attempts 7 }\n"
 	    "delivery { max-attempts 0 }");
 
 	ck_assert_ptr_nonnull(c);
-	ck_assert_int_eq(nerrs, 0);
+	ck_assert_int_eq(fx_nerrs, 0);
 	ck_assert_uint_eq(c->delivery.max_attempts, 0);
 	config_free(c);
-	c = parse("delivery { max-attempts 7 }");
+	c = fx_parse("delivery { max-attempts 7 }");
 	ck_assert_ptr_nonnull(c);
 	ck_assert_uint_eq(c->delivery.max_attempts, 7);
 	config_free(c);
@@ -664,8 +640,8 @@ START_TEST(error_strings)
 	memcpy(big, "spool \"", 7);
 	memset(big + 7, 'a', 1024);
 	memcpy(big + 7 + 1024, "\"", 1);
-	reset_errs();
-	ck_assert_ptr_nonnull(c = config_parse("t.conf", big, strlen(big), collect));
+	fx_reset_errs();
+	ck_assert_ptr_nonnull(c = config_parse("t.conf", big, strlen(big), fx_collect));
 	ck_assert_uint_eq(strlen(c->spool), 1024);
 	config_free(c);
 	memset(big + 7, 'a', 1025);
@@ -740,7 +716,7 @@ END_TEST
 
 START_TEST(several_errors)
 {
-	struct config *c = parse(
+	struct config *c = fx_parse(
 	    "hostname \"mx.example.org\"\n"          /* 1 */
 	    "listen on 1.2.3.4 port 99999 {\n"        /* 2: bad port */
 	    "  max-msg-size 5\n"                      /* 3: unknown keyword */
@@ -771,9 +747,9 @@ START_TEST(several_errors)
 	size_t i;
 
 	ck_assert_ptr_null(c);
-	ck_assert_int_eq(nerrs, (int)(sizeof(expect) / sizeof(expect[0])));
+	ck_assert_int_eq(fx_nerrs, (int)(sizeof(expect) / sizeof(expect[0])));
 	for (i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
-		ck_assert_str_eq(errs[i], expect[i]);
+		ck_assert_str_eq(fx_errs[i], expect[i]);
 }
 END_TEST
 
@@ -784,12 +760,12 @@ START_TEST(too_many_errors)
 
 	for (i = 0; i < 80; i++)
 		strlcat(text, "user \"a b\"\n", sizeof(text));
-	ck_assert_ptr_null(parse(text));
+	ck_assert_ptr_null(fx_parse(text));
 	/* 50 errors and the line that says the rest was not read. */
-	ck_assert_int_eq(nerrs, 51);
-	ck_assert_str_eq(errs[0], "t.conf:1: invalid user \"a b\"");
-	ck_assert_str_eq(errs[49], "t.conf:50: invalid user \"a b\"");
-	ck_assert_str_eq(errs[50], "t.conf: too many errors, giving up");
+	ck_assert_int_eq(fx_nerrs, 51);
+	ck_assert_str_eq(fx_errs[0], "t.conf:1: invalid user \"a b\"");
+	ck_assert_str_eq(fx_errs[49], "t.conf:50: invalid user \"a b\"");
+	ck_assert_str_eq(fx_errs[50], "t.conf: too many errors, giving up");
 }
 END_TEST
 
@@ -884,7 +860,7 @@ END_TEST
 
 START_TEST(relay_allowed)
 {
-	struct config *c = parse("relay from { 192.0.2.0/24, 2001:db8::/48, "
+	struct config *c = fx_parse("relay from { 192.0.2.0/24, 2001:db8::/48, "
 	    "198.51.100.7 }");
 	struct sockaddr_un sun;
 
@@ -910,12 +886,12 @@ START_TEST(relay_allowed)
 	ck_assert(!config_relay_allowed(c, NULL));
 	config_free(c);
 
-	c = parse("relay from { 0.0.0.0/0 }");
+	c = fx_parse("relay from { 0.0.0.0/0 }");
 	ck_assert(relay_ok(c, "203.0.113.1"));
 	ck_assert(relay_ok(c, "::ffff:203.0.113.1"));
 	ck_assert(!relay_ok(c, "2001:db8::1"));
 	config_free(c);
-	c = parse("relay from ::/0");
+	c = fx_parse("relay from ::/0");
 	ck_assert(relay_ok(c, "2001:db8::1"));
 	ck_assert(!relay_ok(c, "203.0.113.1"));
 	config_free(c);
@@ -924,7 +900,7 @@ END_TEST
 
 START_TEST(domain_lookup)
 {
-	struct config *c = parse("domain \"Example.ORG\" { accept }\n"
+	struct config *c = fx_parse("domain \"Example.ORG\" { accept }\n"
 	    "domain \"sub.example.org\" { relay via \"h:1\" }");
 
 	ck_assert_ptr_nonnull(c);
@@ -947,13 +923,11 @@ START_TEST(domain_lookup)
 END_TEST
 
 /* queue-user: a user name, once, and the line of a listener's tls. */
-int
-main(void)
+static Suite *
+config_suite(void)
 {
 	Suite *s = suite_create("config");
 	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc = tcase_create("valid"), full_example);
 	tcase_add_test(tc, shipped_files);
@@ -979,11 +953,7 @@ main(void)
 	tcase_add_test(tc = tcase_create("lookups"), relay_allowed);
 	tcase_add_test(tc, domain_lookup);
 	suite_add_tcase(s, tc);
-
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	reset_errs();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+TEST_SUITES(config_suite);

@@ -10,33 +10,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "fixture.h"
 #include "config.h"
-
-static char *errs[8];
-static int nerrs;
-
-static void
-collect(const char *line)
-{
-	if (nerrs < (int)(sizeof(errs) / sizeof(errs[0])))
-		errs[nerrs++] = strdup(line);
-}
-
-static void
-reset_errs(void)
-{
-	while (nerrs > 0)
-		free(errs[--nerrs]);
-}
 
 static struct config *
 parse(const char *text)
 {
 	struct config *c;
 
-	reset_errs();
-	c = config_parse("t.conf", text, strlen(text), collect);
-	ck_assert_msg(c != NULL, "%s: %s", text, nerrs ? errs[0] : "?");
+	c = fx_parse(text);
+	ck_assert_msg(c != NULL, "%s: %s", text, fx_nerrs ? fx_errs[0] : "?");
 	return c;
 }
 
@@ -46,13 +29,12 @@ fails_with(const char *text, const char *expect)
 {
 	struct config *c;
 
-	reset_errs();
-	c = config_parse("t.conf", text, strlen(text), collect);
+	c = fx_parse(text);
 	ck_assert_msg(c == NULL, "accepted: %s", text);
-	ck_assert_msg(nerrs == 1, "%d errors for: %s (first: %s)", nerrs, text,
-	    nerrs ? errs[0] : "none");
-	ck_assert_str_eq(errs[0], expect);
-	reset_errs();
+	ck_assert_msg(fx_nerrs == 1, "%d errors for: %s (first: %s)", fx_nerrs, text,
+	    fx_nerrs ? fx_errs[0] : "none");
+	ck_assert_str_eq(fx_errs[0], expect);
+	fx_reset_errs();
 }
 
 #define UBUCHER "b\xc3\xbc" "cher.test"          /* bücher.test */
@@ -218,14 +200,4 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+TEST_SUITES(suite);

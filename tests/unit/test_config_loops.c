@@ -9,31 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "config.h"
-
-static char *errs[16];
-static int nerrs;
-
-static void
-collect(const char *line)
-{
-	if (nerrs < (int)(sizeof(errs) / sizeof(errs[0])))
-		errs[nerrs++] = strdup(line);
-}
-
-static void
-reset_errs(void)
-{
-	while (nerrs > 0)
-		free(errs[--nerrs]);
-}
-
-static struct config *
-parse(const char *text)
-{
-	reset_errs();
-	return config_parse("t.conf", text, strlen(text), collect);
-}
 
 /* A socket address of ip (a few at once: a rotating buffer). */
 static const struct sockaddr *
@@ -57,7 +34,7 @@ SA(const char *ip)
 
 START_TEST(defaults)
 {
-	struct config *c = parse("listen on 127.0.0.1 port 2525\n");
+	struct config *c = fx_parse("listen on 127.0.0.1 port 2525\n");
 
 	ck_assert_ptr_nonnull(c);
 	ck_assert_uint_eq(c->max_hops, 100);
@@ -77,7 +54,7 @@ END_TEST
 
 START_TEST(values)
 {
-	struct config *c = parse(
+	struct config *c = fx_parse(
 	    "max-hops 30\n"
 	    "address-literals accept\n"
 	    "listen on 127.0.0.1 port 2525 { address-literals refuse }\n"
@@ -90,7 +67,7 @@ START_TEST(values)
 	    "dsn { return-limit 10K }\n");
 	struct cfg_listen *l1, *l2;
 
-	ck_assert_msg(c != NULL, "%s", nerrs ? errs[0] : "?");
+	ck_assert_msg(c != NULL, "%s", fx_nerrs ? fx_errs[0] : "?");
 	ck_assert_uint_eq(c->max_hops, 30);
 	ck_assert_int_eq(c->address_literals, ADDRLIT_ACCEPT);
 	ck_assert_uint_eq(c->dsn_return_limit, 10 * 1024);
@@ -120,12 +97,12 @@ END_TEST
 static void
 fails_with(const char *text, const char *expect)
 {
-	struct config *c = parse(text);
+	struct config *c = fx_parse(text);
 
 	ck_assert_ptr_null(c);
-	ck_assert_int_ge(nerrs, 1);
-	ck_assert_msg(strstr(errs[0], expect) != NULL, "got '%s' want '%s'",
-	    errs[0], expect);
+	ck_assert_int_ge(fx_nerrs, 1);
+	ck_assert_msg(strstr(fx_errs[0], expect) != NULL, "got '%s' want '%s'",
+	    fx_errs[0], expect);
 }
 
 START_TEST(errors)
@@ -145,37 +122,32 @@ END_TEST
 
 START_TEST(queue_user_and_tls_line)
 {
-	struct config *c = parse("user \"_a\"\nqueue-user \"_q\"\n"
+	struct config *c = fx_parse("user \"_a\"\nqueue-user \"_q\"\n"
 	    "listen on 127.0.0.1 port 2525 {\n"
 	    "\ttls certificate \"c\" key \"k\"\n}\n");
 
-	ck_assert_msg(c != NULL, "%s", nerrs ? errs[0] : "");
+	ck_assert_msg(c != NULL, "%s", fx_nerrs ? fx_errs[0] : "");
 	ck_assert_str_eq(c->user, "_a");
 	ck_assert_str_eq(c->queue_user, "_q");
 	ck_assert_uint_eq(TAILQ_FIRST(&c->listeners)->tls_line, 4);
 	config_free(c);
-	ck_assert_ptr_null(parse("queue-user \"a b\"\n"));
-	ck_assert_ptr_null(parse("queue-user \"_q\"\nqueue-user \"_r\"\n"));
+	ck_assert_ptr_null(fx_parse("queue-user \"a b\"\n"));
+	ck_assert_ptr_null(fx_parse("queue-user \"_q\"\nqueue-user \"_r\"\n"));
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+config_loops_suite(void)
 {
 	Suite *s = suite_create("config_loops");
 	TCase *tc = tcase_create("keywords");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, values);
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, queue_user_and_tls_line);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	reset_errs();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+TEST_SUITES(config_loops_suite);

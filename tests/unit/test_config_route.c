@@ -6,24 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "config.h"
-
-static char *errs[8];
-static int nerrs;
-
-static void
-collect(const char *line)
-{
-	if (nerrs < (int)(sizeof(errs) / sizeof(errs[0])))
-		errs[nerrs++] = strdup(line);
-}
-
-static void
-reset_errs(void)
-{
-	while (nerrs > 0)
-		free(errs[--nerrs]);
-}
 
 #define ROUTE_IS(s, h, p) do { char *host_; uint16_t port_ = 0; \
 	ck_assert_msg(config_parse_hostport(s, &host_, &port_) == 0, \
@@ -94,19 +78,18 @@ START_TEST(errors_cite_the_line)
 	    "\"[::1]:2525\" }\ndelivery { relay via \"[2001:db8::1]\" }\n";
 	struct config *c;
 
-	reset_errs();
-	c = config_parse("t.conf", text, strlen(text), collect);
+	c = fx_parse(text);
 	ck_assert_ptr_null(c);
-	ck_assert_int_eq(nerrs, 2);
-	ck_assert_str_eq(errs[0], "t.conf:2: ambiguous relay \"::1:2525\": an "
+	ck_assert_int_eq(fx_nerrs, 2);
+	ck_assert_str_eq(fx_errs[0], "t.conf:2: ambiguous relay \"::1:2525\": an "
 	    "IPv6 address with a port goes in brackets, \"[address]:port\", "
 	    "an address alone as \"[address]\"");
-	ck_assert_str_eq(errs[1], "t.conf:5: invalid relay \"[mx.example]:25\" "
+	ck_assert_str_eq(fx_errs[1], "t.conf:5: invalid relay \"[mx.example]:25\" "
 	    "(\"host\", \"host:port\" or \"[IPv6]:port\")");
-	reset_errs();
+	fx_reset_errs();
 
-	c = config_parse("t.conf", good, strlen(good), collect);
-	ck_assert_msg(c != NULL, "%s", nerrs ? errs[0] : "?");
+	c = config_parse("t.conf", good, strlen(good), fx_collect);
+	ck_assert_msg(c != NULL, "%s", fx_nerrs ? fx_errs[0] : "?");
 	ck_assert_str_eq(TAILQ_FIRST(&c->domains)->relay_host, "::1");
 	ck_assert_uint_eq(TAILQ_FIRST(&c->domains)->relay_port, 2525);
 	ck_assert_str_eq(c->delivery.relay_host, "2001:db8::1");
@@ -129,14 +112,4 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+TEST_SUITES(suite);

@@ -2,11 +2,11 @@
  * their SHA-256 against every configured hash and named in audit lines
  * by index and hash prefix; peers are admitted by uid, primary group or
  * supplementary group. */
-// LINK: ctld/auth.c
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "../../ctld/auth.h"
 #include "channel.h"
 #include "proto.h"
@@ -121,14 +121,4 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+TEST_SUITES(suite);

@@ -1,11 +1,11 @@
 /* The health endpoint's request-head parser (ctld/health_request.c):
  * what it accepts, what it refuses at once, and that a head cut at any
  * point is only ever "incomplete" until its end arrives. */
-// LINK: ctld/health_request.c
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "../../ctld/health_request.h"
 
 #define MAX 8192
@@ -101,14 +101,4 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+TEST_SUITES(suite);

@@ -1,7 +1,6 @@
 /* deliverd's reading of the message file: no more than the size queued
  * stored goes out, whatever was appended since; a file that ends before
  * that size is an error (the job is deferred, never sent short). */
-// LINK: deliverd/body.c
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -9,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "../../deliverd/body.h"
 
 static int
@@ -126,14 +126,4 @@ body_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(body_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(body_suite);

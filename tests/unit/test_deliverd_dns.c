@@ -4,7 +4,6 @@
  * against a DNS server in this process (a wrong id ignored, truncation
  * to TCP, SERVFAIL to the next server, timeouts, shared and cached
  * lookups). */
-// LINK: deliverd/dns.c deliverd/dns_cache.c deliverd/route.c deliverd/guard.c
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -15,6 +14,7 @@
 
 #include <ldns/ldns.h>
 
+#include "fixture.h"
 #include "config.h"
 #include "event.h"
 #include "util.h"
@@ -653,14 +653,4 @@ dns_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(dns_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(dns_suite);

@@ -2,11 +2,11 @@
  * RFC 6533 utf-8 addresses): xtext and utf-8-addr-xtext encoding, ORCPT
  * values with and without a stored one, NOTIFY lists, RET/ENVID, and the
  * command line bound that drops ORCPT or ENVID rather than exceed it. */
-// LINK: deliverd/dsn_params.c
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "../../deliverd/dsn_params.h"
 #include "smtp.h"
 
@@ -229,14 +229,4 @@ dsn_params_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(dsn_params_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(dsn_params_suite);

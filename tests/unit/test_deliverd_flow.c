@@ -3,11 +3,11 @@
  * after N failures, half-open probe after the cool-down, closes on
  * success, opens again on a failed probe), and the per-domain limit of
  * flow_admit() with the defaults. */
-// LINK: deliverd/flow.c deliverd/route.c deliverd/guard.c deliverd/dns_cache.c deliverd/dns.c
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "config.h"
 #include "../../deliverd/flow.h"
 
@@ -220,14 +220,4 @@ flow_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(flow_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(flow_suite);

@@ -1,13 +1,13 @@
 /* deliverd/guard.c: the destinations deliverd refuses: its own listeners
  * (exact, wildcard, RFC 5321 5.1 MX preference cut) with 5.4.6, and by
  * MX the special addresses not in mx-allow with 5.4.4. */
-// LINK: deliverd/guard.c
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "config.h"
 #include "../../deliverd/guard.h"
 
@@ -246,13 +246,11 @@ START_TEST(mx_special_addresses)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+guard_suite(void)
 {
 	Suite *s = suite_create("deliverd_guard");
 	TCase *tc = tcase_create("guard");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, special_addresses);
@@ -262,9 +260,7 @@ main(void)
 	tcase_add_test(tc, mx_preference_cut_at_self);
 	tcase_add_test(tc, mx_special_addresses);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+TEST_SUITES(guard_suite);

@@ -2,13 +2,13 @@
  * (RFC 6152 3): 8-bit leaf parts become quoted-printable (RFC 2045 6.7)
  * that decodes to the original bytes, other parts pass unchanged, and
  * what cannot be converted (8-bit headers, binary) is refused. */
-// LINK: deliverd/mime7.c deliverd/body.c
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "../../deliverd/mime7.h"
 
 struct buf {
@@ -751,14 +751,4 @@ mime7_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(mime7_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(mime7_suite);

@@ -1,11 +1,11 @@
 /* deliverd: SMTP reply parsing (single and multi-line, bad codes, long
  * lines, mixed codes, sanitized text), EHLO keywords, DSN codes of
  * diagnostics, and dot-stuffing of the body across chunk boundaries. */
-// LINK: deliverd/reply.c deliverd/body.c
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "../../deliverd/body.h"
 #include "../../deliverd/reply.h"
 
@@ -452,14 +452,4 @@ reply_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(reply_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(reply_suite);

@@ -3,13 +3,13 @@
  * control bytes and invalid UTF-8) are cleaned and cut, never written
  * past a buffer (the sanitizer build checks that), UTF-8 is kept, and `system status`
  * fails while a daemon is down. */
-// LINK: empathctl/output.c empathctl/queue_output.c
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "../../empathctl/empathctl.h"
 #include "proto.h"
 #include "textesc.h"
@@ -357,14 +357,4 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+TEST_SUITES(suite);

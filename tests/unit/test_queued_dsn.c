@@ -4,7 +4,6 @@
  * otherwise; Original-Recipient in the encoding of its address type
  * (RFC 3461 4.2); and the checked decoding of deliverd's per-recipient
  * result, where only a delivered recipient may carry "DSN passed on". */
-// LINK: queued/dsn.c
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "../../queued/dsn.h"
 #include "proto.h"
 #include "util.h"
@@ -386,14 +386,4 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+TEST_SUITES(suite);

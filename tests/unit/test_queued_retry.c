@@ -3,11 +3,11 @@
  * (expire), and the end of the lifetime that a delay notice announces
  * (Will-Retry-Until, RFC 3464 2.3.9) is when the last attempt really
  * happens, whether max-attempts or expire ends it. */
-// LINK: queued/retry.c
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "../../queued/retry.h"
 #include "config.h"
 #include "proto.h"
@@ -173,14 +173,4 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+TEST_SUITES(suite);

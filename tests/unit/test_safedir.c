@@ -1,6 +1,5 @@
 /* master/safedir.c: directories opened without following links, through
  * directories nobody else can change. */
-// LINK: master/safedir.c
 #include <sys/stat.h>
 
 #include <check.h>
@@ -12,25 +11,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "../../master/master.h"
 
-static char top[64];
+static const char *top;
 
 static void
 setup(void)
 {
-	strcpy(top, "/tmp/test_safedir.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(top));
+	top = fx_tmpdir("safedir");
 	ck_assert_int_eq(chmod(top, 0755), 0);
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(fx_rmtree(top), 0);
 }
 
 static const char *
@@ -185,14 +181,4 @@ safedir_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(safedir_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(safedir_suite);

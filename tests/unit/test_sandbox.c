@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "sandbox.h"
 
 #ifndef __X32_SYSCALL_BIT
@@ -678,14 +679,4 @@ sandbox_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(sandbox_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(sandbox_suite);

@@ -3,7 +3,6 @@
  * event loop, with queued played by the test on the other end of a real
  * channel: reply codes, sequences, pipelining, the end of data, limits,
  * relay policy, timeouts, stop, and every way queued can fail. */
-// LINK: tests/unit/smtpd_fixture.c smtpd/session.c smtpd/command.c smtpd/mailrcpt.c smtpd/bdat.c smtpd/data.c smtpd/hops.c smtpd/literal.c smtpd/decode.c smtpd/starttls.c smtpd/hooks.c smtpd/limits.c smtpd/received.c smtpd/queue_client.c
 #include <arpa/inet.h>
 #include <check.h>
 #include <fcntl.h>
@@ -14,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "channel.h"
 #include "config.h"
 #include "envelope.h"
@@ -776,14 +776,4 @@ smtpd_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(smtpd_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(smtpd_suite);

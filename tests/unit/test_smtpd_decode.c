@@ -2,12 +2,12 @@
  * un-stuffing, every smuggling payload, the refusals (bare CR, bare LF,
  * NUL, long lines, size) and BDAT mode, each for every way of cutting the
  * input into reads. */
-// LINK: smtpd/decode.c
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "../../smtpd/decode.h"
 
 struct result {
@@ -274,14 +274,4 @@ decode_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(decode_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(decode_suite);

@@ -2,7 +2,6 @@
  * (CHUNKING) in every sequence and failure, DSN parameters stored in
  * the envelope, SMTPUTF8, BODY, parameters without EHLO, and the
  * per-address session count. */
-// LINK: tests/unit/smtpd_fixture.c smtpd/session.c smtpd/command.c smtpd/mailrcpt.c smtpd/bdat.c smtpd/data.c smtpd/hops.c smtpd/literal.c smtpd/decode.c smtpd/starttls.c smtpd/hooks.c smtpd/limits.c smtpd/received.c smtpd/queue_client.c
 #include <arpa/inet.h>
 #include <check.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "proto.h"
 #include "util.h"
 #include "smtpd_fixture.h"
@@ -690,14 +690,4 @@ ext_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(ext_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(ext_suite);

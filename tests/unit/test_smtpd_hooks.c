@@ -3,13 +3,13 @@
  * and context, a rejection at each point replaces smtpd's reply (and at
  * connect, STARTTLS and with 421 ends the session), an accepting hook may
  * choose the MAIL/RCPT reply, and whatever a hook writes is made safe. */
-// LINK: tests/unit/smtpd_fixture.c smtpd/session.c smtpd/command.c smtpd/mailrcpt.c smtpd/bdat.c smtpd/data.c smtpd/hops.c smtpd/literal.c smtpd/decode.c smtpd/starttls.c smtpd/hooks.c smtpd/limits.c smtpd/received.c smtpd/queue_client.c
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "util.h"
 #include "smtpd_fixture.h"
 #include "../../smtpd/hooks.h"
@@ -303,14 +303,4 @@ hooks_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(hooks_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(hooks_suite);

@@ -2,13 +2,13 @@
  * (smtpd/hops.c: Received: fields of the header section, streamed) and
  * its refusal with 554 5.4.6 at the end of DATA and BDAT; address
  * literals from clients outside `relay from` (smtpd/literal.c). */
-// LINK: tests/unit/smtpd_fixture.c smtpd/session.c smtpd/command.c smtpd/mailrcpt.c smtpd/bdat.c smtpd/data.c smtpd/hops.c smtpd/literal.c smtpd/decode.c smtpd/starttls.c smtpd/hooks.c smtpd/limits.c smtpd/received.c smtpd/queue_client.c
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "config.h"
 #include "smtpd_fixture.h"
 #include "../../smtpd/hops.h"
@@ -194,13 +194,11 @@ START_TEST(sender_literal_allowed_by_config)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+loops_suite(void)
 {
 	Suite *s = suite_create("smtpd_loops");
 	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc = tcase_create("hops"), hop_count);
 	suite_add_tcase(s, tc);
@@ -213,9 +211,7 @@ main(void)
 	tcase_add_test(tc, sender_literal_from_outside_is_refused);
 	tcase_add_test(tc, sender_literal_allowed_by_config);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+TEST_SUITES(loops_suite);

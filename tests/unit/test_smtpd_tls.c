@@ -3,7 +3,6 @@
  * after the handshake, the discard of commands pipelined after
  * STARTTLS, `tls required`, `tls implicit`, failed and slow handshakes,
  * a large message through TLS and the Received: header. */
-// LINK: tests/unit/smtpd_fixture.c smtpd/session.c smtpd/command.c smtpd/mailrcpt.c smtpd/bdat.c smtpd/data.c smtpd/hops.c smtpd/literal.c smtpd/decode.c smtpd/starttls.c smtpd/hooks.c smtpd/limits.c smtpd/received.c smtpd/queue_client.c
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 
 #include <openssl/ssl.h>
 
+#include "fixture.h"
 #include "lineio.h"
 #include "util.h"
 #include "smtpd_fixture.h"
@@ -251,14 +251,4 @@ tls_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(tls_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(tls_suite);

@@ -3,14 +3,15 @@
  * follows state and next_attempt, backoff doubles up to its cap and ends in
  * failure, recovery requeues inflight recipients, finished messages go, and
  * a damaged database is refused rather than recreated. */
-// LINK: queued/store.c queued/store_query.c queued/retry.c
 #include <check.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "envelope.h"
 #include "proto.h"
 #include "../../queued/retry.h"
@@ -20,29 +21,21 @@
 
 #define NOW 1764072000
 
-static char dir[64];
-static char dbpath[128];
+static const char *dir;
+static char dbpath[PATH_MAX];
 
 static void
 setup(void)
 {
-	strlcpy(dir, "/tmp/empath-store.XXXXXX", sizeof(dir));
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(dbpath, sizeof(dbpath), "%s/queue.db", dir);
+	dir = fx_tmpdir("store");
+	ck_assert_uint_lt((size_t)snprintf(dbpath, sizeof(dbpath), "%s/queue.db",
+	    dir), sizeof(dbpath));
 }
 
 static void
 teardown(void)
 {
-	static const char *suffix[] = { "", "-wal", "-shm", "-journal" };
-	char p[160];
-	size_t i;
-
-	for (i = 0; i < nitems(suffix); i++) {
-		snprintf(p, sizeof(p), "%s%s", dbpath, suffix[i]);
-		unlink(p);
-	}
-	rmdir(dir);
+	ck_assert_int_eq(fx_rmtree(dir), 0);
 }
 
 static struct store *
@@ -545,14 +538,4 @@ store_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(store_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(store_suite);

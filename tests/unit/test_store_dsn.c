@@ -3,7 +3,6 @@
  * per-recipient fields), returns the headers or the whole message as RET
  * asks, derives Status from the diagnostic, and no text from the network
  * can add a header line or end a MIME part. */
-// LINK: queued/dsn.c
 #include <check.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "../../queued/dsn.h"
 #include "maildate.h"
 #include "util.h"
@@ -375,14 +375,4 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(suite);

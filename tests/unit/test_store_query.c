@@ -3,8 +3,8 @@
  * notices owed (RFC 3461 NOTIFY, never to the null sender), delay warning
  * selection, list paging and filters, per-domain counts, retry, and the
  * `removed` table that lets recovery finish interrupted removals. */
-// LINK: queued/store.c queued/store_query.c
 #include <check.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include "fixture.h"
 #include "envelope.h"
 #include "proto.h"
 #include "../../queued/store.h"
@@ -20,29 +21,21 @@
 
 #define NOW 1764072000
 
-static char dir[64];
-static char dbpath[128];
+static const char *dir;
+static char dbpath[PATH_MAX];
 
 static void
 setup(void)
 {
-	strlcpy(dir, "/tmp/empath-storeq.XXXXXX", sizeof(dir));
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(dbpath, sizeof(dbpath), "%s/queue.db", dir);
+	dir = fx_tmpdir("storeq");
+	ck_assert_uint_lt((size_t)snprintf(dbpath, sizeof(dbpath), "%s/queue.db",
+	    dir), sizeof(dbpath));
 }
 
 static void
 teardown(void)
 {
-	static const char *suffix[] = { "", "-wal", "-shm", "-journal" };
-	char p[160];
-	size_t i;
-
-	for (i = 0; i < nitems(suffix); i++) {
-		snprintf(p, sizeof(p), "%s%s", dbpath, suffix[i]);
-		unlink(p);
-	}
-	rmdir(dir);
+	ck_assert_int_eq(fx_rmtree(dir), 0);
 }
 
 static struct store *
@@ -516,14 +509,4 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(suite);

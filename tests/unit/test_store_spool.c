@@ -3,7 +3,6 @@
  * recycle the files of finished messages, and sync; a file still open
  * elsewhere (a delivery in flight) is never recycled, only unlinked, so
  * its reader keeps its content; a recycled file is handed out empty. */
-// LINK: queued/syncer.c
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,12 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "event.h"
 #include "../../queued/spool.h"
 #include "../../queued/syncer.h"
 #include "util.h"
 
-static char dir[64];
+static const char *dir;
 static bool round_over;
 
 static void
@@ -63,8 +63,7 @@ run(struct sync_round *r)
 static void
 setup(void)
 {
-	strlcpy(dir, "/tmp/empath-spool.XXXXXX", sizeof(dir));
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	dir = fx_tmpdir("spool");
 	ck_assert_int_eq(chdir(dir), 0);
 	ck_assert_int_eq(mkdir(SPOOL_INCOMING, 0700), 0);
 	ck_assert_int_eq(mkdir(SPOOL_QUEUE, 0700), 0);
@@ -75,12 +74,9 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[128];
-
 	syncer_stop();
 	ck_assert_int_eq(chdir("/"), 0);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(fx_rmtree(dir), 0);
 }
 
 START_TEST(publish_and_sync)
@@ -265,14 +261,4 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(suite);

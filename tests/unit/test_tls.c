@@ -5,6 +5,7 @@
  * The certificate is made at test time with openssl(1). */
 #include <check.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,35 +15,28 @@
 
 #include <openssl/ssl.h>
 
+#include "fixture.h"
 #include "event.h"
 #include "lineio.h"
 #include "util.h"
 
-static char dir[] = "/tmp/empath-tls-test.XXXXXX";
-static char cert[256], key[256];
+static const char *dir;
+static char cert[PATH_MAX], key[PATH_MAX];
 static int sv[2];
 static struct lineio srv, cli;
 
 static void
 make_cert(void)
 {
-	char cmd[1024];
-
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
-	snprintf(key, sizeof(key), "%s/key.pem", dir);
-	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-	    "-keyout %s -out %s -days 2 -subj /CN=localhost "
-	    "-addext subjectAltName=DNS:localhost >/dev/null 2>&1", key, cert);
-	ck_assert_int_eq(system(cmd), 0);
+	dir = fx_tmpdir("tls-test");
+	fx_make_cert(dir, "localhost", "localhost", cert, sizeof(cert), key,
+	    sizeof(key));
 }
 
 static void
 rm_cert(void)
 {
-	unlink(cert);
-	unlink(key);
-	rmdir(dir);
+	ck_assert_int_eq(fx_rmtree(dir), 0);
 }
 
 static void
@@ -384,14 +378,4 @@ tls_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(tls_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_SUITES(tls_suite);
