@@ -169,15 +169,14 @@ unchanged(const struct sync_item *it)
  * time this returns, so the journal orders them before the rename. A
  * message queued wrote itself (fd -1) is opened by name. */
 static int
-write_out(const struct sync_item *it)
+write_out(const struct sync_item *it, unsigned flags)
 {
 	int fd = it->fd, rc, err;
 
 	if (fd == -1 && (fd = openat(Y.incoming_fd, it->id, O_RDONLY |
 	    O_CLOEXEC | O_NOFOLLOW)) == -1)
 		return -1;
-	rc = sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
-	    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+	rc = sync_file_range(fd, 0, 0, flags);
 	/* Where the call is not supported the round syncs (run_round). */
 	if (rc == -1 && (errno == ENOSYS || errno == EINVAL || errno == ESPIPE))
 		rc = -2;
@@ -196,13 +195,19 @@ run_round(struct sync_round *r)
 	bool syncs = r->sync;
 	int rc;
 
+	/* A round that syncs makes the files durable before any row names
+	 * them: no write-out needed. Else every file's writes are started
+	 * first, then each is waited for: the disk gets them together. */
+	for (i = 0; !syncs && i < r->npublish; i++)
+		if (r->publish[i].fd != -1)
+			(void)sync_file_range(r->publish[i].fd, 0, 0,
+			    SYNC_FILE_RANGE_WRITE);
 	for (i = 0; i < r->npublish; i++) {
 		struct sync_item *it = &r->publish[i];
 
 		it->err = 0;
-		/* A round that syncs makes the files durable before any row
-		 * names them: no write-out needed. */
-		rc = syncs ? 0 : write_out(it);
+		rc = syncs ? 0 : write_out(it, SYNC_FILE_RANGE_WAIT_BEFORE |
+		    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
 		if (rc == -1 || cut_to_size(it) == -1 ||
 		    renameat(Y.incoming_fd, it->id, Y.queue_fd, it->id) == -1)
 			it->err = errno;

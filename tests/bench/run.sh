@@ -134,7 +134,8 @@ for c in 1 10 50; do
 	case $c in 1) n=2000;; 10) n=5000;; *) n=10000;; esac
 	start_empath "$DEAD"
 	printf '  %2d sessions: ' "$c"
-	"$BUILD/bench/smtpload" -p "$PORT" -c "$c" -n "$n" -s 4096
+	"$BUILD/bench/smtpload" -p "$PORT" -c "$c" -n "$n" -s 4096 |
+	    sed '2,$s/^/              /'
 	syncs_per_message
 done
 
