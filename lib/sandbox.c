@@ -173,6 +173,7 @@ static const struct allow plain[] = {
 	{ SCMP_SYS(ftruncate), QUEUED },
 	{ SCMP_SYS(fallocate), QUEUED },
 	{ SCMP_SYS(syncfs), QUEUED },        /* one sync for a whole round */
+	{ SCMP_SYS(sync_file_range), QUEUED }, /* data out before a rename */
 	{ SCMP_SYS(statfs), QUEUED },        /* free space before a commit */
 	{ SCMP_SYS(fstatfs), QUEUED },
 	{ SCMP_SYS(flock), QUEUED },

@@ -8,9 +8,9 @@
  *              given then (a pool file is renamed to it): it and the
  *              arrival time tell when the message arrived
  *   waiting    Q_COMMIT received: waits for the next round
- *   syncing    the sync thread renames it into queue/ and syncs
- *   published  its file is durable in queue/: the next index transaction
- *              inserts it
+ *   syncing    the sync thread writes it out, renames it into queue/
+ *   published  its file is in queue/: the next index transaction inserts
+ *              it
  *   stored     inserted; Q_COMMIT_OK goes once that transaction is
  *              durable (the round after)
  *

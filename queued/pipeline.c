@@ -8,17 +8,26 @@
  *     results and the notifications' bookkeeping, deletes the rows of
  *     finished messages. It commits with synchronous=NORMAL: the WAL is
  *     written, not synced.
- *  2. a round of the sync thread (syncer.h): new message files are renamed
- *     into queue/, finished ones removed, and one syncfs() makes all of it
+ *  2. a round of the sync thread (syncer.h): the data of new message files
+ *     is written out and they are renamed into queue/, finished ones are
+ *     removed, and, when someone waits for it, one syncfs() makes all of it
  *     durable, together with every transaction committed before the round
  *     started.
  *
- * Whoever needs durability (a 250 to a client, the removal of a file whose
- * row is gone, an operator's command) waits with pipeline_after_durable():
- * its callback runs after the next round that started after the call. So a
- * message costs a file sync, a rename, an insert and an index sync, but
- * a busy queue shares each sync among all the messages of a round, and
- * while one round syncs the next one fills.
+ * Whoever needs durability (a 250 to a client, an operator's command)
+ * waits with pipeline_after_durable(): its callback runs after the next
+ * round that started after the call, and that round syncs. A round that
+ * only publishes does not sync: its files' data is on the disk before
+ * their renames (syncer.c), and the sync of the round that follows the
+ * insert covers the renames and the rows together. So a lone message
+ * costs ONE sync: publish (no sync), insert, sync, 250. A busy queue
+ * shares each sync among all the messages of a round, and while one round
+ * syncs the next one fills.
+ *
+ * The removal of a finished message's file waits for the deletion of its
+ * row to be durable, but it does not ask for a sync of its own
+ * (pipeline_after_sync()): it rides on the next round that syncs anyway,
+ * or on one after LAZY_SYNC_MS when nothing else comes.
  *
  * Files of finished messages go only once the deletion of their rows is
  * durable: a crash in between leaves a file without a row, which recovery
@@ -38,6 +47,8 @@
 #define RETRY_AFTER_FAIL_MS 1000
 /* WAL pages after which a round checkpoints (sqlite's own default). */
 #define CHECKPOINT_PAGES    1000
+/* How long a lazy waiter (a removal) waits for a sync it can ride on. */
+#define LAZY_SYNC_MS        200
 
 struct waiter {
 	struct waiter *next;
@@ -53,6 +64,9 @@ struct idnode {
 static struct {
 	bool              scheduled;
 	struct waiter    *waiters, **waiters_tail;     /* for the next round */
+	struct waiter    *lazy, **lazy_tail;   /* for the next round that syncs */
+	bool              lazy_due;       /* waited LAZY_SYNC_MS: force a sync */
+	struct ev_timer  *lazy_timer;
 	struct idnode    *removals;       /* rows deleted in the open txn */
 	struct idnode    *unlinks;        /* durable deletions: files to go */
 	size_t            nunlinks;
@@ -63,7 +77,7 @@ static struct {
 	struct waiter    *round_waiters;
 	char              recycled[ULID_LEN + 1];
 	bool              checkpoints; /* the sync thread runs them */
-} P = { .waiters_tail = &P.waiters };
+} P = { .waiters_tail = &P.waiters, .lazy_tail = &P.lazy };
 
 struct queue_counters QC;
 
@@ -98,6 +112,32 @@ pipeline_after_durable(durable_cb cb, void *arg)
 	pipeline_kick();
 }
 
+/* Like pipeline_after_durable(), without asking for a sync: the callback
+ * runs after the next round that syncs for someone else, or after one made
+ * for it once LAZY_SYNC_MS have passed. For removals only (their argument
+ * is an idnode: pipeline_stop() frees it). */
+static void
+pipeline_after_sync(durable_cb cb, void *arg)
+{
+	struct waiter *w = xcalloc(1, sizeof(*w));
+
+	w->cb = cb;
+	w->arg = arg;
+	*P.lazy_tail = w;
+	P.lazy_tail = &w->next;
+	if (P.lazy_timer != NULL && !ev_timer_pending(P.lazy_timer) &&
+	    !P.lazy_due)
+		ev_timer_start(P.lazy_timer, LAZY_SYNC_MS);
+}
+
+static void
+lazy_over(void *arg)
+{
+	(void)arg;
+	P.lazy_due = true;
+	pipeline_kick();
+}
+
 static struct idnode *
 idnode(const char *id)
 {
@@ -124,7 +164,7 @@ removal_durable(void *arg, bool ok)
 	if (!ok) {
 		/* Not known to be on disk: keep the file, wait for a good
 		 * round. */
-		pipeline_after_durable(removal_durable, n);
+		pipeline_after_sync(removal_durable, n);
 		return;
 	}
 	n->next = P.unlinks;
@@ -158,7 +198,7 @@ removal_txn_end(bool committed)
 	while ((n = P.removals) != NULL) {
 		P.removals = n->next;
 		if (committed)
-			pipeline_after_durable(removal_durable, n);
+			pipeline_after_sync(removal_durable, n);
 		else
 			free(n);
 	}
@@ -191,7 +231,8 @@ forget_later(const char *id)
 bool
 pipeline_idle(void)
 {
-	return !syncer_busy() && P.waiters == NULL && P.unlinks == NULL &&
+	return !syncer_busy() && P.waiters == NULL && P.lazy == NULL &&
+	    P.unlinks == NULL &&
 	    !commit_pending() && !sched_pending() && P.forget == NULL;
 }
 
@@ -297,7 +338,7 @@ round_stage(void)
 	if (syncer_busy() || P.fail_pause)
 		return;
 	if (!commit_waiting() && P.waiters == NULL && P.unlinks == NULL &&
-	    !pool_wants())
+	    !pool_wants() && !(P.lazy != NULL && P.lazy_due))
 		return;
 	memset(r, 0, sizeof(*r));
 	commit_take_waiting(&r->publish, &r->npublish);
@@ -315,8 +356,10 @@ round_stage(void)
 		P.nunlinks = 0;
 	}
 	/* Unlinks and pool files alone need no sync: recovery redoes a lost
-	 * unlink and removes pool files with the rest of incoming/. */
-	r->sync = r->npublish > 0 || P.waiters != NULL;
+	 * unlink and removes pool files with the rest of incoming/. Nor do
+	 * publications: their rows are inserted after this round, and the
+	 * round that follows syncs for their 250s (the top of this file). */
+	r->sync = P.waiters != NULL || (P.lazy != NULL && P.lazy_due);
 	r->checkpoint = P.checkpoints &&
 	    store_wal_pages(Q.store) >= CHECKPOINT_PAGES;
 	if (r->checkpoint)
@@ -324,6 +367,15 @@ round_stage(void)
 	P.round_waiters = P.waiters;
 	P.waiters = NULL;
 	P.waiters_tail = &P.waiters;
+	/* The lazy ones ride along on a sync made anyway. */
+	if (r->sync && P.lazy != NULL) {
+		*P.lazy_tail = P.round_waiters;
+		P.round_waiters = P.lazy;
+		P.lazy = NULL;
+		P.lazy_tail = &P.lazy;
+		P.lazy_due = false;
+		ev_timer_stop(P.lazy_timer);
+	}
 	r->done = round_done;
 	syncer_submit(r);
 }
@@ -354,6 +406,7 @@ pipeline_start(void)
 	bool checkpoints;
 
 	P.pause = ev_timer_new(pause_over, NULL);
+	P.lazy_timer = ev_timer_new(lazy_over, NULL);
 	if (syncer_start(SPOOL_DB, &checkpoints) == -1)
 		return -1;
 	/* Checkpoints sync the database: on the thread, not in a commit. */
@@ -378,6 +431,13 @@ pipeline_stop(void)
 		free(w);
 	}
 	P.waiters_tail = &P.waiters;
+	/* Only removals wait there (their idnodes): recovery finishes them. */
+	while ((w = P.lazy) != NULL) {
+		P.lazy = w->next;
+		free(w->arg);
+		free(w);
+	}
+	P.lazy_tail = &P.lazy;
 	while ((n = P.unlinks) != NULL) {
 		P.unlinks = n->next;
 		free(n);
@@ -390,5 +450,8 @@ pipeline_stop(void)
 	if (P.pause != NULL)
 		ev_timer_free(P.pause);
 	P.pause = NULL;
+	if (P.lazy_timer != NULL)
+		ev_timer_free(P.lazy_timer);
+	P.lazy_timer = NULL;
 	pool_drain();
 }

@@ -1,8 +1,10 @@
 /* The sync thread: the slow, blocking file system work of the queue, off
  * the event loop, so that syncs never stall the sessions of other clients.
  *
- * One round at a time: the thread renames the new message files from
- * incoming/ into queue/, removes the files of finished messages or
+ * One round at a time: the thread writes the data of the new message files
+ * out to the disk and then renames them from incoming/ into queue/ (so the
+ * rename is never durable before the data), removes the files of finished
+ * messages or
  * recycles them (their content wiped, pool.c), and then,
  * when asked, makes everything written so far durable with ONE syncfs()
  * of the spool's file system: the data of every new file, every rename,
@@ -58,7 +60,9 @@ struct sync_round {
 	size_t            nunlink;
 	struct sync_file *files;       /* files for the pool */
 	size_t            nfiles;
-	bool              sync;        /* syncfs() after the names */
+	bool              sync;        /* syncfs() after the names (set by
+	                                * the thread too, when it cannot
+	                                * write a file out on its own) */
 	bool              checkpoint;  /* then copy the index's WAL into it */
 	/* out */
 	int               sync_err;    /* errno of the sync, 0 if done */

@@ -13,6 +13,7 @@ CC=${CC:-gcc}
 mkdir -p "$BUILD/bench"
 $CC -O2 -Wall -Wextra -o "$BUILD/bench/smtpload" "$HERE/smtpload.c" -lpthread
 $CC -O2 -Wall -Wextra -o "$BUILD/bench/smtpsink" "$HERE/smtpsink.c" -lpthread
+$CC -O2 -Wall -Wextra -o "$BUILD/bench/disksync" "$HERE/disksync.c"
 ulimit -n 8192 2>/dev/null || true
 
 W="$BUILD/bench/work"
@@ -88,6 +89,43 @@ smtpd_pid() {
 	done
 }
 
+queued_pid() {
+	for p in $(pgrep -P "$MASTER"); do
+		if tr '\0' ' ' < /proc/$p/cmdline | grep -q 'empath: queued'; then echo "$p"; return; fi
+	done
+}
+
+# lone_session LABEL RELAYPORT N: one client sending N messages back to
+# back; the latency of each 250 after DATA, and the syncs queued made
+# (strace counts them too when STRACE=1 and strace is installed).
+lone_session() {
+	start_empath "$2"
+	printf '  %s\n' "$1"
+	ST=""
+	if [ "${STRACE:-0}" = 1 ] && command -v strace >/dev/null; then
+		strace -f -c -o "$W/strace.out" -e trace=fsync,fdatasync,syncfs,sync_file_range \
+		    -p "$(queued_pid)" 2>/dev/null & ST=$!
+		sleep 0.5
+	fi
+	"$BUILD/bench/smtpload" -p "$PORT" -c 1 -n "$3" -s 4096 | sed 's/^/    /'
+	sleep 1                   # deliveries, and the removals after them
+	syncs_per_message | sed 's/^ *//; s/^/    /'
+	if [ -n "$ST" ]; then
+		kill -INT "$ST"; wait "$ST" 2>/dev/null || true
+		awk -v n="$3" '$NF ~ /^(fsync|fdatasync|syncfs|sync_file_range)$/ {
+		    printf "    strace: %d %s, %.2f per message\n", $4, $NF, $4 / n }' "$W/strace.out"
+	fi
+}
+
+echo "== one session (4 KiB, back to back)"
+"$BUILD/bench/disksync" "$BUILD/bench" 300 | sed 's/^/  /'
+lone_session "no delivery (deferred)" "$(freeport)" 1000
+SINKPORT=$(freeport)
+"$BUILD/bench/smtpsink" "$SINKPORT" "$W.sink" & SINK=$!
+lone_session "relayed to a local sink" "$SINKPORT" 1000
+kill "$SINK" 2>/dev/null; SINK=""
+[ "${LONE_ONLY:-0}" = 1 ] && exit 0
+
 echo "== accepted messages per second (4 KiB, durable before 250)"
 # Deliveries go to a closed port and are deferred for an hour: this measures
 # reception, with a failed connection attempt per message in the background.
@@ -96,7 +134,8 @@ for c in 1 10 50; do
 	case $c in 1) n=2000;; 10) n=5000;; *) n=10000;; esac
 	start_empath "$DEAD"
 	printf '  %2d sessions: ' "$c"
-	"$BUILD/bench/smtpload" -p "$PORT" -c "$c" -n "$n" -s 4096
+	"$BUILD/bench/smtpload" -p "$PORT" -c "$c" -n "$n" -s 4096 |
+	    sed '2,$s/^/              /'
 	syncs_per_message
 done
 

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,10 @@ static int port = 2525, sessions = 1, size = 4096;
 static long total = 1000;
 static const char *rcpt = "bench@sink.test";
 static atomic_long next_msg, sent, failed;
+/* The latency of each 250 to DATA: from the end of the data (its last
+ * byte written) to the reply, in microseconds; one slot a message. */
+static uint32_t *lat_us;
+static atomic_long nlat;
 static char *body;
 static size_t bodylen;
 
@@ -129,10 +134,23 @@ sender(void *arg)
 		return NULL;
 	}
 	while (atomic_fetch_add(&next_msg, 1) < total) {
+		double end_of_data = 0;
+		int code = -1;
+
 		snprintf(line, sizeof(line), "RCPT TO:<%s>\r\n", rcpt);
-		if (cmd(&c, "MAIL FROM:<load@bench.example>\r\n") != 250 ||
-		    cmd(&c, line) != 250 || cmd(&c, "DATA\r\n") != 354 ||
-		    say(&c, body, bodylen) == -1 || reply(&c) != 250) {
+		if (cmd(&c, "MAIL FROM:<load@bench.example>\r\n") == 250 &&
+		    cmd(&c, line) == 250 && cmd(&c, "DATA\r\n") == 354 &&
+		    say(&c, body, bodylen) == 0) {
+			end_of_data = now_s();
+			code = reply(&c);
+		}
+		if (code == 250) {
+			long k = atomic_fetch_add(&nlat, 1);
+
+			if (k < total)
+				lat_us[k] = (uint32_t)((now_s() - end_of_data) * 1e6);
+		}
+		if (code != 250) {
 			atomic_fetch_add(&failed, 1);
 			close(c.fd);
 			if (session_start(&c) == -1)
@@ -180,6 +198,29 @@ idle(int n, int hold)
 	return open == n ? 0 : 1;
 }
 
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+report_latency(void)
+{
+	long n = atomic_load(&nlat);
+
+	if (n > total)
+		n = total;
+	if (n == 0)
+		return;
+	qsort(lat_us, (size_t)n, sizeof(*lat_us), cmp_u32);
+	printf("250 after DATA: median=%.3fms p99=%.3fms max=%.3fms\n",
+	    lat_us[n / 2] / 1000.0, lat_us[(n * 99) / 100] / 1000.0,
+	    lat_us[n - 1] / 1000.0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -206,6 +247,7 @@ main(int argc, char **argv)
 	if (idle_n > 0)
 		return idle(idle_n, hold);
 	make_body();
+	lat_us = calloc((size_t)total + 1, sizeof(*lat_us));
 	th = calloc((size_t)sessions, sizeof(*th));
 	t0 = now_s();
 	for (i = 0; i < sessions; i++)
@@ -215,5 +257,6 @@ main(int argc, char **argv)
 	t = now_s() - t0;
 	printf("sessions=%d messages=%ld failed=%ld seconds=%.2f rate=%.0f/s\n",
 	    sessions, (long)sent, (long)failed, t, (double)sent / t);
+	report_latency();
 	return failed ? 1 : 0;
 }
