@@ -3,7 +3,10 @@
  *
  *  1. inflight recipients are queued again, due now (their delivery may or
  *     may not have happened: at least once, never lost);
- *  2. files in incoming/ are removed: their client never got a 250;
+ *  2. files in incoming/ are removed: their client never got a 250; a
+ *     row whose file is still there (the power failed during the one
+ *     sync that covers rename and row, doc/architecture.md 4) goes with
+ *     it, without a notice: the client retries;
  *  3. the files of messages removed from the index (the `removed` table:
  *     a crash came between the durable deletion and the unlink) go;
  *  4. a message whose queue/ file is missing is failed, loudly, and its
@@ -89,6 +92,40 @@ finish_removals(struct store *st)
 	return removed.n;
 }
 
+/* A row whose queue/ file is missing but whose incoming/ file is there
+ * was never acknowledged: the row reached the disk, the rename did not,
+ * so the sync that precedes the 250 never finished. The row goes and the
+ * id leaves the missing list; the file goes with incoming/. */
+static size_t
+drop_unacknowledged(struct store *st, struct idlist *missing)
+{
+	size_t i, kept = 0, dropped = 0;
+
+	for (i = 0; i < missing->n; i++) {
+		const char *id = missing->ids[i];
+
+		if (!spool_incoming_exists(id)) {
+			memmove(missing->ids[kept++], id, ULID_LEN + 1);
+			continue;
+		}
+		if (dropped == 0 && store_begin(st, true) == -1)
+			fatalx("recovery: cannot write the queue index (%s)",
+			    store_errmsg(st));
+		log_info("%s: recovery: never acknowledged (its file is still in "
+		    "%s/): the row goes, the client tries again", id,
+		    SPOOL_INCOMING);
+		if (store_remove(st, id) == -1 || store_removed_done(st, id) == -1)
+			fatalx("recovery: cannot write the queue index (%s)",
+			    store_errmsg(st));
+		dropped++;
+	}
+	missing->n = kept;
+	if (dropped > 0 && store_commit(st) == -1)
+		fatalx("recovery: cannot write the queue index (%s)",
+		    store_errmsg(st));
+	return dropped;
+}
+
 void
 recover(struct store *st)
 {
@@ -96,7 +133,7 @@ recover(struct store *st)
 	int64_t now = wall_s();
 	uint64_t inflight = 0;
 	unsigned incoming, orphans;
-	size_t i, removed;
+	size_t i, removed, unacked;
 
 	if (store_begin(st, true) == -1 ||
 	    store_recover_inflight(st, now, &inflight) == -1 ||
@@ -104,12 +141,13 @@ recover(struct store *st)
 		fatalx("recovery: cannot update the queue index (%s); queued stops, "
 		    "message files are left untouched", store_errmsg(st));
 
-	incoming = spool_clean_incoming();
-	removed = finish_removals(st);
-
 	if (store_foreach_message(st, collect_missing, &missing) == -1)
 		fatalx("recovery: cannot read the queue index (%s); queued stops",
 		    store_errmsg(st));
+	unacked = drop_unacknowledged(st, &missing);
+	incoming = spool_clean_incoming();
+	removed = finish_removals(st);
+
 	if (missing.n > 0) {
 		if (store_begin(st, true) == -1)
 			fatalx("recovery: cannot write the queue index (%s)",
@@ -134,8 +172,9 @@ recover(struct store *st)
 	orphans = spool_quarantine_orphans(known, st);
 
 	log_info("recovery: %llu inflight recipients queued again, %u unfinished "
-	    "receptions removed, %zu removals finished, %zu messages with a "
-	    "missing file failed, %u orphan files quarantined",
-	    (unsigned long long)inflight, incoming, removed, missing.n, orphans);
+	    "receptions removed (%zu of them indexed), %zu removals finished, "
+	    "%zu messages with a missing file failed, %u orphan files "
+	    "quarantined", (unsigned long long)inflight, incoming, unacked,
+	    removed, missing.n, orphans);
 	free(missing.ids);
 }

@@ -122,6 +122,16 @@ spool_exists(const char *id)
 	return lstat(p, &sb) == 0 || errno != ENOENT;
 }
 
+bool
+spool_incoming_exists(const char *id)
+{
+	char p[SPOOL_PATH_MAX];
+	struct stat sb;
+
+	path(p, SPOOL_INCOMING, id);
+	return lstat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
 unsigned
 spool_clean_incoming(void)
 {

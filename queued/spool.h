@@ -33,6 +33,8 @@ void spool_remove(const char *id);
 /* Open queue/<id> read-only for a delivery job. -1 with errno. */
 int  spool_open_message(const char *id);
 bool spool_exists(const char *id);
+/* Whether incoming/<id> exists (the reception never finished). */
+bool spool_incoming_exists(const char *id);
 
 /* Recovery. Remove every file of incoming/ (unfinished receptions: their
  * client never got a 250); returns how many. */

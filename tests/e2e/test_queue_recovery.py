@@ -76,11 +76,41 @@ class RecoveryTests(EmpathTestCase):
         # incoming/ holds only queued's pool of ready files now.
         self.assertNotIn(IDS[1], os.listdir(inc))
         self.assertFalse(os.path.exists(os.path.join(q, IDS[2])), "removal not finished")
-        self.assertRegex(log, r"recovery: .*1 unfinished receptions removed, 1 "
-                         r"removals finished, 1 messages with a missing file failed, "
+        self.assertRegex(log, r"recovery: .*1 unfinished receptions removed \(0 of "
+                         r"them indexed\), 1 removals finished, 1 messages with a "
+                         r"missing file failed, "
                          r"2 orphan files quarantined")
         self.assertEqual(self.queued_ids(e), [kept])
         self.assertTrue(os.path.exists(os.path.join(q, kept)))
+
+    def test_a_row_whose_file_never_left_incoming_goes_without_a_notice(self):
+        """The one sync before a 250 covers the rename into queue/ and the
+        row; a power failure during it can keep the row but not the
+        rename. That message was never acknowledged: recovery drops the
+        row and the file, and tells nobody (the client tries again)."""
+        sink = self.start_sink()
+        sink.rcpt_reply("slow@sink.test", 451, "4.3.0 not now")
+        e = self.empath(sink, extra=SLOW_RETRY)
+        e.send(SENDER, ["slow@sink.test"], b"Subject: unacked\r\n\r\nx\r\n")
+        wait_until(lambda: sink.rcpt_attempts.get("slow@sink.test", 0) >= 1, 10,
+                   what="the message to be tried once")
+        self.assertEqual(e.stop(), 0)
+        (mid,) = self.queued_ids(e)
+        q, inc = (os.path.join(e.spool, d) for d in ("queue", "incoming"))
+        os.rename(os.path.join(q, mid), os.path.join(inc, mid))
+        sink.clear_rules()
+        e.start()
+        wait_until(lambda: "recovery: " in e.log() and
+                   f"{mid}: recovery: never acknowledged" in e.log(), 15,
+                   what="recovery to drop the unacknowledged row")
+        log = e.log()
+        self.assertRegex(log, r"1 unfinished receptions removed \(1 of them indexed\)")
+        self.assertNotRegex(log, rf"{mid}: recovery: message file .* is missing")
+        self.assertEqual(self.queued_ids(e), [])
+        self.assertNotIn(mid, os.listdir(inc))
+        time.sleep(0.5)
+        self.assertEqual([m for m in sink.messages if m.mail_from == ""], [],
+                         "no notice for a message never acknowledged")
 
     def test_a_crash_leaves_no_pool_file_and_no_open_reception(self):
         """queued keeps ready files in incoming/ under names of its own and
