@@ -1,5 +1,5 @@
 /* libFuzzer harness for ctld's channel handlers: commands from empathctl
- * on the control socket (ctld/control.c, queue.c, dns.c), the answers of
+ * on the control socket (ctld/control.c and its command table, commands.c), the answers of
  * queued and deliverd to the requests ctld forwarded (ctld/peers.c and
  * the answer functions that relay them to the client), and M_PROCS and
  * the rest from the master (lib/daemon.c, ctld/procs.c). See
