@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Empath: one build for everything; objects go to $(BUILD)/.
 # `make` builds, `make check` installs test dependencies, builds and runs
 # every test, `make SANITIZE=1 check` does the same under ASan + UBSan.

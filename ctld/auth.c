@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* See auth.h. */
 #include <grp.h>
 #include <pwd.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Who may use the control socket (doc/architecture.md §6, empathctl(8)):
  *  - by peer credentials (SO_PEERCRED, SO_PEERGROUPS): root, the user
  *    ctld was started as when that is not root (an unprivileged

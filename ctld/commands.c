@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The control commands, one row each: the type empathctl sends, the name
  * it is audited under, who may ask, how its payload is checked, the
  * daemon that answers it, the request forwarded there, the one answer

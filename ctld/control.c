@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The control socket: empathctl connects, speaks the channel framing, and
  * every command is answered (or fails) within a bounded time and leaves one
  * audit line: who (SO_PEERCRED uid and pid, user name when known), what,

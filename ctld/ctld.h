@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ctld: the control socket for empathctl and the health HTTP endpoint.
  * ctld owns no data: it answers from the master's process snapshot and
  * forwards questions to the daemon that owns the data (queued, deliverd). */

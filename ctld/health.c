@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* A deliberately small HTTP/1.0 server for health checks (load balancers,
  * systemd, Kubernetes probes):
  *   GET /health/live   200 {"status":"live"} while ctld runs

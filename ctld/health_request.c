@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* See health_request.h. Every index is checked against len; nothing past
  * buf + len is read. */
 #include <stdbool.h>

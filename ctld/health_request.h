@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The request head of the health endpoint's HTTP/1.x, parsed without
  * side effects or allocation so that a fuzzer can drive it directly. */
 #ifndef EMPATH_CTLD_HEALTH_REQUEST_H

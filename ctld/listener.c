@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ctld's listening sockets; see listener.h. */
 #include <sys/socket.h>
 

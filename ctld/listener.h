@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* A listening socket of ctld (control or health) that accepts only while
  * the daemon runs, there is room for another connection, and no accept
  * error is being waited out. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* empath-ctld: the control plane daemon. It serves the control socket for
  * empathctl and the health endpoint, using the master's process snapshot
  * and asking queued and deliverd for their data. Started as root it is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* User names for ctld's audit lines. ctld is chrooted to an empty
  * directory, where the passwd database cannot be read: the names of the
  * users who may use the control socket are read before the privilege

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ctld's channels to the daemons that own the data (queued, deliverd) and
  * the requests in flight on them. Every request carries an id (peerid) and
  * a deadline; when the peer restarts, its channel closes or the deadline

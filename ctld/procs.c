@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The master's process snapshot (M_PROCS): which daemons run, their pids,
  * start times and restart counts. The master sends a fresh one whenever
  * something changes; ctld keeps only the last valid one. */

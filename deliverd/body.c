@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Dot-stuffing of the message file as it is streamed to the server.
  *
  * The spool file holds the message with CRLF line ends and without

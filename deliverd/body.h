@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The message body on the wire: dot-stuffing (RFC 5321 4.5.2) of the
  * spooled file, streamed in chunks, with line ends made CRLF and the
  * terminating "<CRLF>.<CRLF>". */

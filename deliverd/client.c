@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The SMTP client session: non-blocking connections that run jobs (the
  * transaction itself is in txn.c, STARTTLS in client_tls.c).
  *

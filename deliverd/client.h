@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Inside the SMTP client: the connection (client.c) and the transaction
  * on it (txn.c) share this state. Not for the rest of deliverd, which
  * sees only client_start() and friends in deliverd.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* STARTTLS in the delivery client, by policy (`tls none | opportunistic |
  * required`, the domain's own or the global one):
  *

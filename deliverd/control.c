@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Control requests from ctld about DNS and routes (D_DNS_*, see
  * proto.h): the cache listed, cleared, one domain forgotten and looked up
  * again, the route overrides of the configuration. A refresh answers

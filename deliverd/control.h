@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Control requests from ctld about DNS and routes (control.c). */
 #ifndef EMPATH_DELIVERD_CONTROL_H
 #define EMPATH_DELIVERD_CONTROL_H

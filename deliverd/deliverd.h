@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* empath-deliverd: jobs from queued, the SMTP client that runs them, and
  * the glue between the two. */
 #ifndef EMPATH_DELIVERD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The stub resolver's transport (see dns.h): one query at a time per
  * socket, on the event loop.
  *

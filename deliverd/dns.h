@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* deliverd's own stub resolver (dns.c): questions built and answers
  * parsed with ldns, sent over non-blocking UDP sockets on the event loop
  * (TCP when an answer is truncated) to the `resolver` of the

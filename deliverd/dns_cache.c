@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The record set cache of deliverd's resolver (see dns_cache.h).
  *
  * An entry is one (name, type): its last final answer, and the query in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Answers of deliverd's resolver, read into record sets and cached for
  * their TTL, clamped to `resolver { cache-min-ttl cache-max-ttl }`
  * (dns_cache.c). Negative answers (NXDOMAIN, no data) are cached for the

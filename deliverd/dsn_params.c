@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* RFC 3461 DSN parameters for the next hop (see dsn_params.h). Values
  * come from the queue, decoded; every byte is encoded again here, so a
  * stored value can never break the command line. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* RFC 3461 DSN parameters as deliverd passes them on to a next hop that
  * offers DSN: RET and ENVID on MAIL, NOTIFY and ORCPT on RCPT, encoded
  * from the decoded values the envelope keeps. Pure code, no allocation. */

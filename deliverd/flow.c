@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Flow control: token buckets and job counts per domain, circuit
  * breakers per next hop (see flow.h). State is created on demand and
  * dropped by flow_gc() once it holds nothing worth keeping, so a stream

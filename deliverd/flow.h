@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Flow control of deliverd (flow.c): which waiting job may start now.
  *
  * Per domain: at most `concurrency per-domain` jobs at once (the others

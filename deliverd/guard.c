@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Mail loops and reflection: the destinations deliverd refuses (see
  * guard.h). */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Where deliverd must not deliver (guard.c): to itself, and, by MX (or an
  * address literal), to special addresses.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Delivery jobs: accepted from queued, checked, run at most
  * `delivery { concurrency }` at a time and `per-domain` per domain (the
  * rest wait in arrival order), held back by flow control (flow.c: rate

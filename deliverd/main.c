@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* empath-deliverd: takes delivery jobs from queued, delivers them over
  * SMTP, answers each with a result per recipient.
  *

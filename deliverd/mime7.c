@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Streaming 8bit to 7bit MIME conversion (see mime7.h).
  *
  * The parser keeps a stack of the entities it is inside: multiparts with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* 8bit to 7bit MIME conversion for servers without 8BITMIME (RFC 6152
  * section 3): the message is parsed as it streams (RFC 2045, RFC 2046),
  * every leaf part holding 8-bit octets under an identity encoding is

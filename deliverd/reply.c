@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Parsing of SMTP replies read by the delivery client.
  *
  * The summary text is what ends up in logs, the queue and bounces, so it

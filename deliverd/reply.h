@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* SMTP replies as the delivery client reads them: one line at a time into
  * a bounded, sanitized summary ("550 5.1.1 no such user") fit for logs,
  * queue rows and bounces; EHLO keywords; the DSN code of a diagnostic. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Routing: which addresses to connect to for a domain (see route.h).
  *
  * A query looks up what it needs through the cache (dns_cache.c): the MX

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Where mail for a domain goes (route.c): the domain's `relay via`, else
  * the `delivery { relay via }` smarthost, else its MX hosts from DNS
  * (dns_cache.h), each given by name or as an address literal. The lookup

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The SMTP transaction on a connection: MAIL FROM, RCPT TO for each
  * recipient, DATA, the dot-stuffed body and the reply to the final dot.
  *

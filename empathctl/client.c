@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Talking to ctld: connect to the control socket, send one framed request
  * and wait, bounded, for its answer. Everything ctld sends is checked by
  * the channel layer (framing) and by output.c (payload). */

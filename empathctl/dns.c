@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* empathctl dns ...: deliverd's DNS cache and route overrides.
  *
  *   dns list-cache        every cached record set, with its time left

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* empathctl: command-line client of the control socket (ctld). */
 #ifndef EMPATH_EMPATHCTL_H
 #define EMPATH_EMPATHCTL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* empathctl: control a running Empath through ctld's control socket.
  *
  *   empathctl [-j] [-s socket] [--token T | --token-file F] system ping|status

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Options of one sub-command, parsed with getopt_long(3). Every
  * sub-command takes -j/--json and -h/--help besides its own; an unknown
  * option or a missing argument is reported in one line, followed by the

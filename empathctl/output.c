@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Rendering ctld's answers, as text for people or JSON for scripts. The
  * payload is read with bounds checks and its strings are escaped
  * (textesc.h: UTF-8 kept, controls as \xHH) before they reach a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* empathctl queue ...: the queue commands. Arguments are checked here
  * (ids are ULIDs, states are names, numbers in range) before anything is
  * sent; ctld and queued check them again.

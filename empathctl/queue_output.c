@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Rendering the answers of the queue commands (payloads in proto.h), as
  * text for people or one JSON object for scripts. Every answer is read
  * with bounds checks; strings are reduced to printable ASCII first. */

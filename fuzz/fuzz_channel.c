@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer harness for the channel frame parser (lib/channel.c) and the
  * payload reader (mr_*): the bytes one daemon reads from another.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Shared by the harnesses: quiet logs (stderr, errors only, so hostile
  * bytes still go through the formatting but the run is not slowed by
  * output), and a byte-stream reader for harness choices. */

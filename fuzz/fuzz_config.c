@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer harness for the configuration parser (lib/parse.y through
  * config_parse), which the daemons also run on the master's snapshot. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer harness for ctld's channel handlers: commands from empathctl
  * on the control socket (ctld/control.c and its command table, commands.c), the answers of
  * queued and deliverd to the requests ctld forwarded (ctld/peers.c and

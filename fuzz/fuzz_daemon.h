@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Shared by the per-daemon message harnesses (fuzz_<daemon>.c). Each one
  * includes lib/daemon.c and the daemon's main.c (main renamed), so the
  * real master-channel handler and the daemon's static channel handlers

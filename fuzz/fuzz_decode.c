@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer harness for smtpd's message content decoder (smtpd/decode.c),
  * DATA and BDAT modes. The first input byte chooses the mode, a size
  * limit and the cut of the rest into reads. Asserted:

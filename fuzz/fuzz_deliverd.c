@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer harness for deliverd's channel handlers: from queued (D_JOB
  * with its message file, D_STATUS_REQ), from ctld (D_STATUS_REQ and the
  * D_DNS_* control requests) and from the master (what lib/daemon.c reads

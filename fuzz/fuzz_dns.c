@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer harness for deliverd's handling of a DNS answer (deliverd/dns.c
  * and dns_cache.c): the packet read from the resolver's socket, parsed by
  * ldns, checked against the question asked (id, QR, opcode, one question

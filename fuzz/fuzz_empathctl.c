@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer harness for empathctl's readers of ctld's answers: every
  * renderer (system ping/status, queue list/view/ok/stats, dns
  * list-cache/refresh/list-overrides), in text and JSON. Input: u8

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer harness for the envelope decoder (lib/envelope.c), which reads
  * what smtpd sends queued (Q_COMMIT) and queued sends deliverd (D_JOB).
  * Asserted: a decoded envelope respects the documented limits, and

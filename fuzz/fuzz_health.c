@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer harness for the health endpoint's request-head parser
  * (ctld/health_request.c). Besides the sanitizers' checks it asserts:
  *   - the result is one of the four, and a finished head names a known

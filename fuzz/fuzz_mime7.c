@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer harness for deliverd's 8bit to 7bit MIME conversion
  * (deliverd/mime7.c): a message from any SMTP client, converted for a
  * server without 8BITMIME. The first byte picks a chunk size, the rest is

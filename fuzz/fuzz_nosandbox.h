@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Included by the harnesses that build a daemon's main.c into themselves,
  * before it: the daemon's sandbox_enter() becomes a no-op here. The
  * seccomp filter would kill the fuzzer (libFuzzer and the sanitizer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer harness for queued's channel handlers: from smtpd (Q_CREATE,
  * Q_COMMIT with its envelope, Q_ROLLBACK; queued/commit.c), from deliverd
  * (D_RESULT, D_STATUS; queued/scheduler.c) and from ctld (the status and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer harness for deliverd's SMTP reply parser (deliverd/reply.c):
  * the bytes a remote SMTP server sends. The input is cut into lines at
  * LF (a CR before it is dropped, as the line reader does) and fed in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer harness for the SMTP command parser (lib/smtp.c) and the DSN
  * parameter decoders (lib/smtp_dsn.c). Besides the sanitizers' checks it
  * asserts what smtpd relies on:

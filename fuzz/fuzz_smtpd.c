@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer harness for smtpd's channel handlers: the replies of queued
  * (Q_CREATE_OK with its file, Q_CREATE_FAIL, Q_COMMIT_OK, Q_COMMIT_FAIL,
  * anything else) read by smtpd/queue_client.c, and what lib/daemon.c

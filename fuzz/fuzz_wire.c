@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer harness for the typed codecs of lib/wire.c: the first byte
  * picks a decoder (M_LISTEN, M_PEER, M_PROCS, the msgid messages, the
  * failures, D_RESULT, D_STATUS), the rest is its payload. Asserted: what

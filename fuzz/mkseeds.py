@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Writes the seed corpora of fuzz/corpus/<target>/ for the harnesses whose
 inputs are binary (channel frames, payloads, DNS packets, the per-daemon
 message lists of fuzz_daemon.h). Run it again after a payload layout in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* imsg-style framed channels with descriptor passing; see channel.h. */
 #include <sys/socket.h>
 #include <sys/uio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* imsg-style channels: framed messages over a Unix stream socket, each
  * with at most one file descriptor passed by SCM_RIGHTS.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The configuration outside the grammar: the value syntax (sizes,
  * durations, rates, netmasks, host:port), the defaults, the lexer and
  * error reporting of lib/parse.y, reading the file, freeing and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The configuration snapshot, as parsed by lib/parse.y. Every process
  * parses the same text, handed over by the master. Durations are in
  * seconds, sizes in bytes. See empath.conf(5) for the language. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Values of the delivery, domain and resolver blocks of empath.conf(5),
  * for the grammar in lib/parse.y (moved here to keep that file small). */
 #include <math.h>

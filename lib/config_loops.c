@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The configuration of loop and reflection defences (empath.conf(5)):
  * the `mx-allow` lists of the delivery and domain blocks, and the
  * lookups of `address-literals` and `mx-allow` the daemons make. Kept

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Bootstrap shared by the unprivileged daemons; see daemon.h. */
 #include <sys/mman.h>
 #include <sys/prctl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* What every unprivileged daemon shares: command line (-d -v), logging,
  * process title, the master channel on fd 3, the configuration snapshot,
  * received sockets and peer channels, privilege drop and graceful stop.

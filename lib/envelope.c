@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The envelope and its wire form (layout in envelope.h). Decoding treats
  * the payload as hostile: every length, count and enum is checked, and a
  * failure leaves nothing allocated. */

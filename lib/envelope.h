@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* A message's envelope as it travels smtpd -> queued -> deliverd. */
 #ifndef EMPATH_ENVELOPE_H
 #define EMPATH_ENVELOPE_H

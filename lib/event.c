@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The event loop: epoll for descriptors, a binary min-heap of timers and
  * signalfd for signals. Freed watchers are parked until the end of the
  * iteration, so a callback may delete any watcher, its own included. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The event loop: epoll for descriptors, a binary heap of timers, signalfd
  * for signals. One loop per process, single-threaded. */
 #ifndef EMPATH_EVENT_H

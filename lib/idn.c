@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* IDNA2008 conversions on top of libidn2 (see idn.h). Every result is
  * copied into the caller's bounded buffer; libidn2's allocations never
  * escape this file. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Internationalised domain names (IDNA2008, RFC 5890-5893, through
  * libidn2): one domain, two spellings. The A-label form ("xn--...") is
  * what DNS, the queue's domain index and configuration matching use; the

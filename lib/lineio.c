@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Buffered, non-blocking line I/O (see lineio.h), plain or through TLS
  * (contexts and handshake in tls.c). The input buffer is
  * allocated on first read, doubles from LIO_CHUNK up to LIO_MAX_IN and is

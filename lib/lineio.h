@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Buffered, non-blocking line I/O on a stream socket (SMTP both ways).
  * Buffers grow on demand and shrink when idle (lio_compact), so an idle
  * session costs little memory. The input buffer never exceeds LIO_MAX_IN.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Logging: one bounded line per call, to stderr (foreground) or syslog,
  * as text or as one JSON object per line. No allocation happens here, so
  * fatalx() from an allocation failure can still log. errno is preserved

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Logging: stderr in the foreground, syslog otherwise; text or one JSON
  * object per line. Messages never take a format string from input. */
 #ifndef EMPATH_LOG_H

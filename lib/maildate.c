@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* RFC 5322 dates: see maildate.h. */
 #include <stdio.h>
 #include <string.h>

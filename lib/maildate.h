@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The one writer of RFC 5322 section 3.3 dates (Received:, Date:,
  * DSN fields): always in UTC, names in English whatever the locale. */
 #ifndef EMPATH_MAILDATE_H

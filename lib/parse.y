@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The grammar of empath.conf(5): keywords, quoted or bare strings,
  * numbers, { } blocks and # comments; newlines are plain white space.
  * Every process parses the same text, so this file must be pure: no

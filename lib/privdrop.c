@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Giving up root in a daemon, after it has read what it needs. */
 #include <sys/prctl.h>
 #include <sys/stat.h>

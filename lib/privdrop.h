@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef EMPATH_PRIVDROP_H
 #define EMPATH_PRIVDROP_H
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Names of processes, message types and recipient states, for logs. */
 #include <stdio.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Every message type of every channel, in one enum generated from the
  * table in proto_msgs.h (payload layouts are written there). */
 #ifndef EMPATH_PROTO_H

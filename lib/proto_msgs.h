@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Every message type of every channel, one line each: MSG(enum name,
  * numeric value, name in logs). The includer defines MSG(); this file
  * generates enum msg_type (proto.h) and msg_name() (proto.c), so the two

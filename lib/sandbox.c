@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The per-daemon seccomp allowlists (libseccomp).
  *
  * Each daemon calls sandbox_enter() once its set-up is over: configuration

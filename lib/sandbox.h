@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The system call filter each daemon installs once its set-up is done
  * (configuration read, keys loaded, privileges dropped): a seccomp
  * allowlist per daemon, see sandbox.c for what each list holds and why.

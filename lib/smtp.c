@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* SMTP command-line parser (see smtp.h). The line is copied into the
  * command and cut into NUL-terminated pieces in place; every check is a
  * bounded scan of that copy. The grammar is RFC 5321 §4.1.2, widened by

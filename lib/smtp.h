@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* SMTP command-line syntax (RFC 5321 §4.1, RFC 6531 for UTF-8 paths):
  * verb recognition, MAIL/RCPT paths and ESMTP parameters. Pure code, no
  * I/O: the server decides what each result means for the session. */

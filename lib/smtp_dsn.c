@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* RFC 3461 DSN parameter values (see smtp.h): xtext, NOTIFY, RET and
  * ORCPT, with RFC 6533's utf-8 address type. Pure code, no allocation:
  * the caller gives the output buffer. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The shared text escaper (see textesc.h): one pass, bounded, no
  * allocation, so that the log can use it from fatalx(). */
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* One escaper for text that reaches a log line, a terminal or a JSON
  * string: well-formed UTF-8 (RFC 3629) is kept as it is, everything that
  * could move a cursor, end a line or not decode is escaped. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* TLS on a lineio (see lineio.h): OpenSSL contexts for both sides, the
  * start of TLS on an existing connection (STARTTLS or implicit TLS), the
  * non-blocking handshake and what a session reports about it. Reading

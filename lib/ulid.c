@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ULIDs: 48-bit Unix time in ms + 80 random bits, written as 26 Crockford
  * base32 characters, so that ids sort by creation time as strings. Ids
  * made by one process within the same millisecond (or while the clock

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef EMPATH_ULID_H
 #define EMPATH_ULID_H
 /* A new ULID: 26 Crockford base32 characters, time-ordered. */

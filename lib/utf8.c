@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* UTF-8 (RFC 3629): see utf8.h. */
 #include "utf8.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The one UTF-8 decoder and encoder (RFC 3629): every parser, escaper
  * and encoder of the tree goes through these two functions, so that
  * "well-formed" means the same thing everywhere. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Small helpers shared by every Empath program. */
 #ifndef EMPATH_UTIL_H
 #define EMPATH_UTIL_H

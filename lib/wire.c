@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Typed codecs of the daemons' internal messages (see wire.h). Every
  * payload is hostile to its reader: each decoder checks lengths, counts
  * and enums, and wants the payload consumed exactly. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Typed codecs of the master's, smtpd <-> queued and queued <-> deliverd
  * messages (layouts in proto_msgs.h). Each message has a struct and one
  * encode/decode pair that both ends use. Encoders return -1 (nothing

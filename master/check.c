@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* empath-master -n: beyond the grammar, what would stop the system from
  * starting, found now rather than by a daemon that fails in a loop: the
  * TLS certificates and keys (loaded, and each key matching its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* empath-master: read the configuration, prepare the spool and sockets,
  * start the daemons and supervise them. */
 #include <sys/mman.h>

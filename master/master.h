@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* empath-master: the root supervisor. */
 #ifndef EMPATH_MASTER_H
 #define EMPATH_MASTER_H

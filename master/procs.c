@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Starting, plumbing, restarting and stopping the daemons. */
 #include <sys/socket.h>
 #include <sys/wait.h>

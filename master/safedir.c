@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Opening directories as root without following anybody's links.
  *
  * The master runs as root and prepares directories that the daemons' users

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Every socket a daemon serves on is bound here, by the master, so that
  * the daemons never need privileges and a restarted daemon gets the same
  * sockets back. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The spool's directories, created with the right owners and modes before
  * any daemon starts (queued, chrooted and unprivileged, cannot).
  *

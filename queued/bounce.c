@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Who is told what, and when (RFC 3461): the notices of queued.
  *
  *  - A recipient that fails, or is delivered with NOTIFY=SUCCESS, owes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The reception side of the queue: a new message file for each DATA, the
  * durable commit, the rollback; and the same commit for the messages
  * queued itself writes (notifications, bounce.c).

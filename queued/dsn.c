@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Writing delivery status notifications (RFC 3464, RFC 3462 report
  * container, RFC 3461 RET and ORCPT, RFC 3834 Auto-Submitted, RFC 6533
  * internationalised notices).

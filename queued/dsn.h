@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Delivery status notifications as RFC 3464 messages: the text of the
  * notice, nothing about the queue (bounce.c decides who is told what and
  * queues the notice). Pure enough to be unit tested: it writes to a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* empath-queued: the queue manager. Owns the spool (chrooted into it, or
  * chdir()ed into it when unprivileged: every path is relative), the sqlite
  * index, the scheduler. This file holds the daemon glue: start-up and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The ctld side of the queue: the counters of `empathctl system status`
  * and the queue operations of `empathctl queue` (list, view, delete,
  * retry, freeze, unfreeze, process now, stats). Every id is checked with

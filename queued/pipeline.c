@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The write pipeline: how everything queued writes becomes durable, in
  * groups, without the event loop ever waiting for a disk.
  *

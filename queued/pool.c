@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The pool of ready message files: files in incoming/ made in advance by
  * the sync thread (syncer.c), so that a Q_CREATE costs no sync and no
  * allocation on the loop. They are made new, or recycled from messages

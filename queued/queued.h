@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* empath-queued: what the modules of the queue manager share.
  *
  *   main.c       daemon_ops, the spool lock, peer channels and routing, stop

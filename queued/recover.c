@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Start-up recovery: bring the index and the spool back to agreement after
  * any crash, before any peer is served.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Exponential backoff with a cap and jitter, max-attempts and the queue
  * lifetime. */
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The retry policy: when a temporarily failed recipient is tried again,
  * and when it has been tried enough. Pure functions of the configuration
  * and the clock, shared by the scheduler and the unit tests. */

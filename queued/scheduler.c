@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The deliverd side of the queue: due recipients become delivery jobs, and
  * the per-recipient results are recorded.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Message files: create, publish into the queue durably, remove, and the
  * directory scans of recovery. See spool.h. */
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The message files of the spool, by paths relative to the spool (queued
  * runs chrooted into it, or chdir()ed into it when unprivileged):
  *

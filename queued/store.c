@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The queue index in sqlite3. See store.h and empath-queued(8).
  *
  * Settings: WAL journal (readers never block the writer, one sequential

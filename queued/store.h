@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The queue index: one sqlite3 database (queue.db, WAL) holding the
  * messages and their recipients with state, attempts and next attempt.
  * The message bodies live in spool files (spool.h); this module never

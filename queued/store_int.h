@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Private to the queue index (store.c, store_query.c): the handle and the
  * small helpers both halves use. Nothing outside store*.c includes this. */
 #ifndef EMPATH_QUEUED_STORE_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The queue index, second half: what the queue operations, the
  * notifications (bounce.c) and the removal of files need. See store.h. */
 #include <stdlib.h>

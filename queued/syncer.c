@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The sync thread (see syncer.h). A mutex and a condition variable hand a
  * round over; an eventfd wakes the loop when it is done.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The sync thread: the slow, blocking file system work of the queue, off
  * the event loop, so that syncs never stall the sessions of other clients.
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Install the Debian packages Empath needs to build and test, but only
 # those that are missing. Safe to run unattended (no stdin, CI=true): when
 # everything is present it prints one line and touches nothing.

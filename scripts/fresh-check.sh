@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Run the README's test command (`make check`) on a clean Debian 12 tree,
 # as CI would on a new machine: nothing installed by hand on this host can
 # hide a missing step in scripts/deps.sh.

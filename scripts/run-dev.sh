@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Start Empath in the foreground from a build tree, unprivileged, on the
 # developer configuration (SMTP on 127.0.0.1:2525, spool in ./run/spool,
 # control socket ./run/control.sock, logs on the terminal). Used by

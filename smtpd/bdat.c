@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* BDAT (RFC 3030 CHUNKING): "BDAT size [LAST]" followed by exactly size
  * octets of content, no dot-stuffing, no terminator. Every chunk whose
  * size could be read is consumed in full, even when the command is

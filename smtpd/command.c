@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The SMTP command state machine (RFC 5321 §4.1.4 ordering): the
  * dispatcher and the commands that do not take part in a mail
  * transaction's envelope (MAIL and RCPT are mailrcpt.c, BDAT bdat.c,

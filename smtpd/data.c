@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Message content, DATA or BDAT: decoded (decode.c) and written behind
  * our Received: header into the file queued created, in chunks of at
  * least DATA_FLUSH bytes; at the end of the content the hooks decide,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The message content decoder (see decode.h): a byte-at-a-time state
  * machine over a line's start, a pending CR and the line's length, so
  * that it gives the same result however the input is cut into reads. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The message content decoder: bytes of DATA (dot-stuffed, ended by
  * <CRLF>.<CRLF>) or of BDAT chunks (counted, no stuffing) in, the bytes to
  * store out, and the reasons to refuse the message. Pure code without

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The hook dispatcher (see hooks.h): a short list of registered
  * functions, run in order at each point; their replies are made safe to
  * send (one line of printable ASCII, a code of the right class, an RFC

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The hook dispatcher of smtpd: one entry point called at each of the
  * validation points of a session, in this order:
  *

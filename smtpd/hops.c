@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Counting Received: fields (see hops.h). */
 #include <string.h>
 

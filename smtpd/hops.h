@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The hop count of a message (RFC 5321 6.3): its Received: header
  * fields, counted as its content streams in (nothing is buffered). Only
  * the header section counts, up to the first empty line; the field name

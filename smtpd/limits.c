@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Open sessions per client address and listener, for
  * max-connections-per-ip. An IPv4 client is counted by its address; an
  * IPv6 client by its /64, since a single host is usually given a whole

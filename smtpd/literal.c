@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Address literals ("x@[192.0.2.1]", "x@[IPv6:2001:db8::1]") in MAIL
  * and RCPT. A client outside `relay from` has no business naming a host
  * by its address: a sender literal is where our notices would go, and

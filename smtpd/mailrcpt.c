@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* MAIL and RCPT: the envelope of a transaction. Paths come parsed from
  * lib/smtp.c; here are the ESMTP parameters (SIZE and BODY, RFC 1870 and
  * 6152; SMTPUTF8, RFC 6531; RET, ENVID, NOTIFY and ORCPT, RFC 3461), the

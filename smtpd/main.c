@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* empath-smtpd: started by empath-master, which hands it the
  * configuration, the SMTP listening sockets and the channel to queued.
  * Everything that needs the file system happens in configure(), before

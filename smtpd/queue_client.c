@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* smtpd's side of the smtpd <-> queued channel (proto.h): Q_CREATE and
  * Q_COMMIT requests with an id in peerid and a deadline, Q_ROLLBACK
  * without reply. Replies must match a pending request of the right kind;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The Received: trace header (RFC 5321 §4.4, RFC 5322 §3.6.7):
  *
  *   Received: from HELO (NAME [ADDR])

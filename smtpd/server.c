@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Listening sockets (bound by the master, handed over as M_LISTEN),
  * non-blocking accept, the connection limits of each listener (in all
  * and per client address: 421 4.7.0), and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* An SMTP connection: buffered I/O on the event loop, pipelined command
  * processing, pausing while queued works, state-aware timeouts, replies
  * and the end of the connection. The commands themselves are command.c,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* empath-smtpd: the SMTP server. One event loop, no process or thread per
  * connection. Modules:
  *   main.c          daemon_ops: configuration, sockets, peers, start/stop

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* TLS in smtpd: a server context per listener with a certificate (made
  * in configure(), before the privilege drop, so the key file need not be
  * readable afterwards), the STARTTLS command (RFC 3207), implicit TLS

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Run every test of a build: the check unit test binaries in BUILD/tests/,
 # then the end-to-end suite (tests/e2e, Python unittest) and the
 # interoperability suite (tests/interop, against a real Postfix) against

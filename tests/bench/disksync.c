@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The disk's own sync latency, for comparison with a 250's: a loop of
  * write(4 KiB) + fdatasync() on one file in the given directory (put it
  * on the spool's file system), and the same with syncfs(). Prints the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # make bench: the performance figures of Empath, measured on this machine.
 #   accepted messages/s (4 KiB, a 250 only after the sync) at 1, 10, 50 sessions
 #   relayed messages/s end to end (SMTP in, SMTP out to a local sink), 50 sessions

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Benchmark load generator: N concurrent SMTP sessions, each sending
  * messages of a given size over one connection (MAIL, RCPT, DATA, one
  * round trip each, as an ordinary client does), or holding idle sessions

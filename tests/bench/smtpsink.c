@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Benchmark sink: accepts SMTP on a port, a thread per connection, throws
  * messages away and counts them. Every 50 ms it rewrites a status file
  * with "messages seconds-since-first-message". */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A real DNS server on loopback for deliverd's end-to-end tests:
 ldns-testns (from ldnsutils) serving canned answers from a data file that
 this module writes. Each answer is scripted per (name, type): records, an

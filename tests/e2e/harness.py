@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """End-to-end test harness for Empath (Python 3.11 standard library only).
 
 Starts the real binaries of a build ($EMPATH_BUILD, default ./build)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A real SMTP server for Empath's end-to-end tests to deliver to
 (Python 3.11 standard library only): it stores every message with its
 envelope and the exact bytes received (dot-stuffing undone), and can be

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Helpers for smtpd's end-to-end tests (tests/e2e/test_smtp*.py): a test
 certificate made with openssl(1) at test time (never a key in the tree),
 listener configuration snippets, and a raw SMTP client that can switch to

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """empathctl over the control socket, `empath-master -n`, and the
 privilege drop when the master starts as root."""
 

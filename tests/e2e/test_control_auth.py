@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Who may use the control socket: bearer tokens checked against the
 configured SHA-256 hashes, and peer credentials (root, the owner, the
 members of the control group) checked by ctld whatever the socket's mode."""

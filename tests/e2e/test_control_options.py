@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """empathctl's command line: each command parses its own options with
 getopt_long; an unknown option, a missing argument or operand is a usage
 error (exit 64, EX_USAGE) with one line saying what and the command's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Durability under fire: 50 SMTP clients send without pause while queued,
 smtpd, deliverd and the master are killed with SIGKILL at random moments,
 many times, the master restarted each time. At the end every message that

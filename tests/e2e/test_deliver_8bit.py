@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """8-bit mail to servers with and without 8BITMIME (RFC 6152 3): without
 it, the message goes out converted to 7bit (quoted-printable, RFC 2045
 6.7) with no BODY=8BITMIME, or, when it cannot be converted, comes back to

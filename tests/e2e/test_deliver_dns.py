@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """deliverd routes by DNS: a real DNS server on loopback (ldns-testns)
 answers its MX, A and AAAA questions, and the MX hosts it names are the
 test sinks on 127.0.0.1 and ::1 (`delivery { mx-port }` = the sinks'

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """DSN requests travel with the message (RFC 3461 5.2): to a next hop
 that offers DSN, MAIL carries RET and ENVID and each RCPT its NOTIFY and
 ORCPT (xtext, RFC 6533 utf-8-addr-xtext for UTF-8 addresses, the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """deliverd's flow control and delivery records: rate limits, the circuit
 breaker, connection reuse, per-recipient results and their log lines
 (text and JSON), and the graceful stop."""

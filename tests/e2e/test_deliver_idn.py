@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Internationalised domains (IDNA2008, RFC 5890; RFC 6531): deliverd
 looks a UTF-8 domain up in DNS by its A-label, hands the address on as
 written to a next hop with SMTPUTF8, and as local-part@A-label to one

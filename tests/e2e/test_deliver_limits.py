@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A next hop's recipient limit costs no retry interval (RFC 5321
 4.5.3.1.10): recipients refused with "452 4.5.3 Too many recipients" go
 at once in another transaction on the same connection, with and without

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """STARTTLS in deliverd under each `tls` policy, against sinks that offer
 STARTTLS with certificates made at test time by the openssl CLI: one
 self-signed, one signed by a test CA that deliverd trusts (SSL_CERT_FILE,

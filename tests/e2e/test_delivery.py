@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Messages go in through smtpd and come out at a real SMTP sink, intact."""
 
 import collections

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The health endpoint served by ctld: its answers, its refusals, and
 that idle connections from a hostile client neither starve the probes
 nor flood the log."""

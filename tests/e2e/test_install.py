@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """`make install DESTDIR=...` puts the build under test where the install
 layout of the README says: empath-master and empathctl in SBINDIR, the
 four daemons in LIBEXECDIR, every man/*.5 and man/*.8 page in its section,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Mail loops and reflection end: the hop limit (max-hops, 554 5.4.6),
 deliverd never delivering to its own listeners (5.4.6 "loops back to
 myself") nor by MX to special addresses outside mx-allow (5.4.4), address

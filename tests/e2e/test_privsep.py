@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Privilege separation when the master starts as root: queued runs as
 queue-user, smtpd, deliverd and ctld as user, each chrooted; the spool is
 queue-user's alone (0700 directories, 0600 files) so user cannot read a

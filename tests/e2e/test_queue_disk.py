@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A full spool: new messages are refused with 452 4.3.1 (at DATA, or at
 the end of the data when the room ran out while it was written), nothing
 half-written stays behind, and reception resumes by itself when room comes

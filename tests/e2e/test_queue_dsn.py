@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Bounces and other delivery status notifications end to end (RFC 3461,
 RFC 3464, RFC 6533): what reaches the original sender, from the null
 sender, when, and never for a message from the null sender."""

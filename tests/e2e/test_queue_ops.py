@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Queue operations end to end: empathctl -> ctld -> queued and back, for
 list, view, delete, retry, freeze, unfreeze, process-now and stats, in text
 and JSON; ids are checked at every hop, answers are bounded, every command

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Start-up recovery of the queue (empath-queued(8), RECOVERY): inflight
 recipients are due again, unfinished receptions go, a message whose file
 is missing is failed and its sender told, orphan files are quarantined,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Syncs per message for a lone client: one SMTP session sending message
 after message pays one file-system sync per message in all (the 250 waits
 for one sync that covers the file and its index row; the removal after a

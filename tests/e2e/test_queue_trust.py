@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """queued does not believe smtpd: a network process gets only empty files,
 so it can never queue another message's bytes; the size queued stores is
 the one it measures; the arrival time is its own clock; the receptions an

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Daemons die, the master restarts them, and no accepted message is lost;
 SIGTERM stops the whole system cleanly."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The system call filter of each daemon, end to end: a daemon made to
 attempt a forbidden call (through the test-only fault switch,
 EMPATH_TEST_SYSCALL + SIGUSR2, see lib/sandbox.c) dies of SIGSYS, the

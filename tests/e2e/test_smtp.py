@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """smtpd's side of the protocol, seen by a client on the wire: reply codes,
 the transaction state machine, the end of data, limits and relay policy."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """smtpd's ESMTP extensions on the wire: the EHLO offer, BDAT/CHUNKING
 (one chunk, many pipelined chunks, DATA refused inside, chunk content
 never executed), DSN parameters, SMTPUTF8, 8BITMIME, and PIPELINING with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Internationalised mail at smtpd, end to end: RFC 3461 ORCPT taken
 liberally and stored as RFC 6533 "utf-8;address" when it carries UTF-8
 (the xtext a relay like Postfix sends), malformed ORCPTs dropped rather

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """smtpd against hostile and broken clients: the SMTP smuggling payloads
 (no second message can ever be queued), the state-aware timeouts (421
 4.4.2), connection limits in total and per address (421 4.7.0), errors

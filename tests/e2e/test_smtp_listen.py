@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Several `listen` blocks at once, each with its own options: a plain
 one, an IPv6 one on ::1, a `tls required` submission one and a
 `tls implicit` one, all served by one smtpd; and the per-listener limits

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """smtpd and TLS on the wire: STARTTLS with smtplib and swaks, commands
 pipelined after STARTTLS never executed, `tls required` (530 before
 STARTTLS) for submission, `tls implicit` (SMTPS, port 465 style), and the

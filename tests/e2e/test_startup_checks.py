@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """What keeps the system from starting is found early and never leaves
 clients hanging: `empath-master -n` loads the TLS certificates and keys
 (and checks each key matches), checks the users and the control group

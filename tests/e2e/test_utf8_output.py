@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """UTF-8 stays UTF-8 where Empath shows text: an SMTPUTF8 message
 (RFC 6531) from jörg@bücher.test appears as written in `empathctl queue
 list` and `queue view` (text and -j), in the text log and in the JSON

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Interoperability tests against a real Postfix (Python 3.11 standard
 library, plus Debian's postfix package).
 

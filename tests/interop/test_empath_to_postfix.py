@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Empath delivers to a real Postfix: plain and over STARTTLS verified
 against a test CA, with the DSN parameters (RFC 3461) passed on, an 8-bit
 body converted for a server without 8BITMIME (RFC 6152), and a server that

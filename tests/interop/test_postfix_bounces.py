@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Non-delivery notices (RFC 3464) across the two MTAs: Empath's notice
 for a recipient Postfix refuses travels back through Postfix, and
 Postfix's notice for a message Empath relayed comes back through Empath."""

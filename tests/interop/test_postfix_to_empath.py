@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A real Postfix relays into Empath (relayhost, or a transport over
 verified STARTTLS), which delivers to the sink: the bytes, the trace
 headers, the DSN parameters and SMTPUTF8 addresses must come through."""

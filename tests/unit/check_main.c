@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The shared main and helpers of the unit tests (fixture.h). */
 #include <sys/stat.h>
 #include <sys/wait.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* What every unit test shares (tests/unit/check_main.c): the main that
  * runs the suites a test file names, temporary directories, configuration
  * from text with its errors collected, and a self-signed certificate. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The smtpd session test bench (see smtpd_fixture.h). */
 #include <arpa/inet.h>
 #include <check.h>

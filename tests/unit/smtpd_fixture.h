@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The session test bench shared by the smtpd unit tests (test_smtpd*.c):
  * smtpd's session code on the real event loop, a client on a socketpair,
  * and queued played by the test on a real channel. Each test file links

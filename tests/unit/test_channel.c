@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Channel framing (lib/channel.c): one end of a socketpair is a channel,
  * the other is driven by hand with raw frames, so every byte the channel
  * sees is exactly what the test wrote. */

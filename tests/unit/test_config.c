@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* lib/parse.y and lib/config.c: the configuration language, its values,
  * its errors (with their line numbers) and the lookups. */
 #include <arpa/inet.h>

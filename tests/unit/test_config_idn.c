@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* `domain` blocks with internationalised names (IDNA2008, RFC 5890-5891):
  * a block written with U-labels or with A-labels is kept as its
  * lower-case A-label form and config_domain() finds it from either

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The keywords of the loop and reflection defences: max-hops,
  * address-literals (global and per listener), mx-allow (delivery and
  * domain blocks, which add up), dsn return-limit; their defaults,

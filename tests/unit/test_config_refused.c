@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Keywords of empath.conf(5) that no daemon of this version implements
  * are refused with "file:line: keyword: not implemented yet (...)", not
  * accepted and ignored: `plugin` (nothing loads plugins), a listener's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The route form of empath.conf(5) (`relay via`, the delivery
  * smarthost): "host", "host:port", "[IPv6]:port", "[IPv6]". An IPv6
  * address with a port must be in brackets; a bare one that could also be

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Who may use ctld's control socket (ctld/auth.c): tokens are matched by
  * their SHA-256 against every configured hash and named in audit lines
  * by index and hash prefix; peers are admitted by uid, primary group or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The health endpoint's request-head parser (ctld/health_request.c):
  * what it accepts, what it refuses at once, and that a head cut at any
  * point is only ever "incomplete" until its end arrives. */

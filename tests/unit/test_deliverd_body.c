@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* deliverd's reading of the message file: no more than the size queued
  * stored goes out, whatever was appended since; a file that ends before
  * that size is an error (the job is deferred, never sent short). */

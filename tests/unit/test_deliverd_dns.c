@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* deliverd's resolver: questions and the checks on answers, reading
  * answers into record sets (MX, null MX, CNAME chains, negative answers
  * and their TTL), TTL clamping, MX ordering, and the transport and cache

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* deliverd: the DSN parameters passed on to a next hop (RFC 3461 4-5,
  * RFC 6533 utf-8 addresses): xtext and utf-8-addr-xtext encoding, ORCPT
  * values with and without a stored one, NOTIFY lists, RET/ENVID, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* deliverd's flow control: the token bucket (burst, refill, the delays
  * of postponed jobs spread at the rate) and the circuit breaker (opens
  * after N failures, half-open probe after the cool-down, closes on

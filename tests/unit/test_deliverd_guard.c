@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* deliverd/guard.c: the destinations deliverd refuses: its own listeners
  * (exact, wildcard, RFC 5321 5.1 MX preference cut) with 5.4.6, and by
  * MX the special addresses not in mx-allow with 5.4.4. */

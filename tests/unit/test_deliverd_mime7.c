@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* deliverd's 8bit to 7bit conversion for servers without 8BITMIME
  * (RFC 6152 3): 8-bit leaf parts become quoted-printable (RFC 2045 6.7)
  * that decodes to the original bytes, other parts pass unchanged, and

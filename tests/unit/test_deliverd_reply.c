@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* deliverd: SMTP reply parsing (single and multi-line, bad codes, long
  * lines, mixed codes, sanitized text), EHLO keywords, DSN codes of
  * diagnostics, and dot-stuffing of the body across chunk boundaries. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* empathctl/opts.c: one sub-command's options through getopt_long, with
  * -j/--json and -h/--help added, and the usage errors told apart. */
 // LINK: empathctl/opts.c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* empathctl's rendering of ctld's answers: hostile message headers in a
  * `queue view` answer (longer than any buffer, without line ends, with
  * control bytes and invalid UTF-8) are cleaned and cut, never written

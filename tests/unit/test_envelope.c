@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Envelope wire form: round trip, optional fields, and hostile payloads
  * (every truncation, trailing bytes, bad ids, counts and enums) rejected
  * with nothing leaked (run under ASan/LSan with SANITIZE=1). */

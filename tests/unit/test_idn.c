@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* lib/idn.c: the two spellings of a domain and their comparison. */
 #include <check.h>
 #include <stdlib.h>

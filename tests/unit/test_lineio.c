@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Line I/O: framing of lines across reads, CRLF/LF, too-long lines,
  * EOF, and output through a full non-blocking socket. */
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* lib/log.c: line formats (text and JSON), levels, bounds, errno. */
 #include <check.h>
 #include <ctype.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* lib/maildate.c: the one RFC 5322 section 3.3 date writer. It must
  * agree with strftime() in the C locale (which it replaces, so that a
  * daemon's locale never reaches a header) and stay bounded. */

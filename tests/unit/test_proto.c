@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The message table (lib/proto_msgs.h): names and values unique, and
  * msg_name() agrees with the table for every entry, so a log line names
  * the type the frame carried. */

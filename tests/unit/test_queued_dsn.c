@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Which notice queued writes (queued/dsn.c): an internationalised one
  * (RFC 6533) for an SMTPUTF8 message or a non-ASCII address, with its
  * global media types and UTF-8 addresses, and today's RFC 3464 one

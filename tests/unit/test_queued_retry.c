@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The retry policy's promises (queued/retry.c): with the default
  * configuration a recipient is tried for the whole documented lifetime
  * (expire), and the end of the lifetime that a delay notice announces

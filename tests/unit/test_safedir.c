@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* master/safedir.c: directories opened without following links, through
  * directories nobody else can change. */
 #include <sys/stat.h>

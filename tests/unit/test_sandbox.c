@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* lib/sandbox.c: each daemon's system call filter, tried in a child
  * process per case: what the list allows works, what it refuses kills
  * the child with SIGSYS (or fails with the errno the list names). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The SMTP command parser (lib/smtp.c): verbs, paths, parameters and
  * limits, every error kind. */
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* RFC 3461 DSN parameter values (lib/smtp_dsn.c): xtext, NOTIFY, RET,
  * ORCPT with the rfc822 and utf-8 (RFC 6533) address types. */
 #include <check.h>

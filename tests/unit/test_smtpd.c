@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* smtpd's session state machine (smtpd/session.c, command.c, data.c,
  * received.c, queue_client.c) driven through a socketpair on the real
  * event loop, with queued played by the test on the other end of a real

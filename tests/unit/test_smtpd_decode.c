@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The message content decoder (smtpd/decode.c): the end of DATA, dot
  * un-stuffing, every smuggling payload, the refusals (bare CR, bare LF,
  * NUL, long lines, size) and BDAT mode, each for every way of cutting the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* smtpd's ESMTP extensions through the session state machine: BDAT
  * (CHUNKING) in every sequence and failure, DSN parameters stored in
  * the envelope, SMTPUTF8, BODY, parameters without EHLO, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The hook points of smtpd (smtpd/hooks.c), driven by a built-in test
  * hook table: the points are reached in order with the right argument
  * and context, a rejection at each point replaces smtpd's reply (and at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* smtpd's loop and reflection defences: the hop count of a message
  * (smtpd/hops.c: Received: fields of the header section, streamed) and
  * its refusal with 554 5.4.6 at the end of DATA and BDAT; address

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* STARTTLS and implicit TLS in smtpd's sessions, with a real TLS client
  * (lib/tls.c) on the other end of the socketpair: the offer, the reset
  * after the handshake, the discard of commands pipelined after

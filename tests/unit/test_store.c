@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The queue index (queued/store.c) and the retry policy (queued/retry.c):
  * messages and recipients survive a round trip and a reopen, due selection
  * follows state and next_attempt, backoff doubles up to its cap and ends in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Delivery status notifications (queued/dsn.c): the RFC 3464 report is
  * well formed (multipart/report with its three parts, the per-message and
  * per-recipient fields), returns the headers or the whole message as RET

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The second half of the queue index (queued/store_query.c) and what
  * the queue operations added to the first: schema migration, idempotent results, the
  * notices owed (RFC 3461 NOTIFY, never to the null sender), delay warning

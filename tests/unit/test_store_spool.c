@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The spool side of the queue: rounds of the sync thread (queued/syncer.c)
  * publish files into queue/ (measured again once durable), remove and
  * recycle the files of finished messages, and sync; a file still open

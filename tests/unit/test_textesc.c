@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* lib/textesc.c: the one escaper of log lines, JSON log output and
  * empathctl. Well-formed UTF-8 (RFC 3629) is kept; controls and octets
  * that do not decode are escaped; a cut never splits a character or an

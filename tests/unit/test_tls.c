@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* TLS on a lineio: contexts, a non-blocking handshake between a server
  * and a client lineio over a socketpair, lines both ways, large writes
  * through a full socket, decrypted bytes held by OpenSSL, verification

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ULIDs: valid, strictly increasing within a process, time-ordered. */
 #include <check.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* lib/utf8.c: the one UTF-8 decoder and encoder. RFC 3629 section 3:
  * every scalar value round-trips; overlong forms, surrogates, values
  * past U+10FFFF, stray continuation octets and cut sequences do not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* lib/util.c: address parsing and rendering, small fd helpers. */
 #include <arpa/inet.h>
 #include <check.h>

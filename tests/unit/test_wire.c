@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Wire forms of the daemons' messages (lib/wire.c): every typed codec
  * round-trips, and its decoder refuses every truncation, trailing bytes
  * and out-of-range values; the envelope's size computed beside its
