@@ -90,7 +90,7 @@ commit_set_limit(size_t n)
 	fd_limit = n > 0 ? n : 1;
 }
 
-size_t
+static size_t
 commit_max_incoming(void)
 {
 	return fd_limit < conn_limit ? fd_limit : conn_limit;
