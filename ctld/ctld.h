@@ -35,7 +35,6 @@ typedef void (*peer_reply_cb)(const struct chan_msg *reply, void *arg);
 struct peer_req;
 
 void peer_attach(enum proc_id, int fd);      /* takes fd, replaces any old channel */
-bool peer_up(enum proc_id);
 /* Send a request; NULL (and no callback) when it cannot be sent. */
 struct peer_req *peer_request(enum proc_id, uint16_t type, const struct msgbuf *,
                               uint64_t timeout_ms, peer_reply_cb, void *arg);

@@ -19,6 +19,7 @@
  * HTTP_NOTE_MS, never one line per connection. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,9 +176,9 @@ ready_respond(struct hconn *h, const struct queue_counts *qc)
 	}
 	if (qc != NULL)
 		(void)snprintf(part, sizeof(part),
-		    "},\"queue\":{\"answered\":true,\"messages\":%llu,"
-		    "\"recipients\":%llu},", (unsigned long long)qc->messages,
-		    (unsigned long long)qc->recipients);
+		    "},\"queue\":{\"answered\":true,\"messages\":%" PRIu64 ","
+		    "\"recipients\":%" PRIu64 "},", qc->messages,
+		    qc->recipients);
 	else
 		(void)strlcpy(part, "},\"queue\":{\"answered\":false},",
 		    sizeof(part));

@@ -136,7 +136,7 @@ peer_attach(enum proc_id p, int fd)
 	log_debug("channel to %s ready", proc_name(p));
 }
 
-bool
+static bool
 peer_up(enum proc_id p)
 {
 	return (unsigned)p < PROC_COUNT && chans[p] != NULL;

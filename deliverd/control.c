@@ -5,6 +5,7 @@
  * once its lookup is done; if ctld goes away meanwhile the lookup is
  * cancelled. */
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,8 +200,8 @@ dns_refresh(struct channel *c, uint32_t id, struct chan_msg *m)
 	rf->id = id;
 	strlcpy(rf->domain, norm, sizeof(rf->domain));
 	rf->dropped = dnsc_forget_domain(norm);
-	log_info("control: DNS cache refresh of %s (%ju entries dropped)", norm,
-	    (uintmax_t)rf->dropped);
+	log_info("control: DNS cache refresh of %s (%" PRIu64 " entries dropped)", norm,
+	    rf->dropped);
 	LIST_INSERT_HEAD(&refreshes, rf, entry);
 	rf->rq = route_lookup(norm, refresh_done, rf);
 }

@@ -5,6 +5,7 @@
  * limits, circuit breakers) as postponed results that cost no attempt,
  * answered exactly once with D_RESULT and logged in the Postfix style
  * (with the same fields as JSON members in the JSON log format). */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -455,8 +456,8 @@ job_submit(struct chan_msg *m)
 		job_finish(j, true, FLOW_NEUTRAL);
 		return;
 	}
-	log_debug("%s: job %u for %s, %zu recipient(s), %ju bytes", j->env.id,
-	    j->id, j->domain, j->env.nrcpt, (uintmax_t)j->size);
+	log_debug("%s: job %u for %s, %zu recipient(s), %" PRIu64 " bytes", j->env.id,
+	    j->id, j->domain, j->env.nrcpt, j->size);
 	TAILQ_INSERT_TAIL(&waiting, j, entry);
 	nwaiting++;
 	job_kick();

@@ -7,6 +7,7 @@
  * A RCPT reply settles that recipient unless it is 2xx; 2xx ones wait for
  * the reply to the final dot, which then settles them all. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +70,7 @@ send_pos(struct client *c, size_t pos)
 		char size[32] = "";
 
 		if (c->caps.size)
-			snprintf(size, sizeof(size), " SIZE=%ju", (uintmax_t)
+			snprintf(size, sizeof(size), " SIZE=%" PRIu64,
 			    (c->convert ? c->m7plan.size : j->size));
 		addr = peer_addr(c->caps.smtputf8, j->env.sender, abuf,
 		    sizeof(abuf));
@@ -223,7 +224,7 @@ plan_7bit(struct client *c)
 	default:
 		if (errno == ENODATA)
 			log_warnx("%s: the message file is shorter than its "
-			    "%ju bytes", j->env.id, (uintmax_t)j->size);
+			    "%" PRIu64 " bytes", j->env.id, j->size);
 		else
 			log_warn("%s: read of the message file", j->env.id);
 		job_pending_result(j, RCPT_DEFERRED,
@@ -249,9 +250,9 @@ txn_begin(struct client *c)
 	/* Converted, the message grows: SIZE= and the limit see that. */
 	size = c->convert ? c->m7plan.size : j->size;
 	if (c->caps.size && c->caps.size_max > 0 && size > c->caps.size_max) {
-		snprintf(diag, sizeof(diag), "5.3.4 message size %ju exceeds the "
-		    "limit of %s (%ju)", (uintmax_t)size, c->peer,
-		    (uintmax_t)c->caps.size_max);
+		snprintf(diag, sizeof(diag), "5.3.4 message size %" PRIu64 " exceeds the "
+		    "limit of %s (%" PRIu64 ")", size, c->peer,
+		    c->caps.size_max);
 		job_pending_result(j, RCPT_FAILED, diag);
 		return client_finish(c);
 	}
@@ -308,9 +309,9 @@ txn_body_fill(struct client *c)
 		n = body_read(c->job->fd, c->off, c->job->size, body_in,
 		    c->convert ? MIME7_SCAN_CHUNK : sizeof(body_in));
 		if (n == -1 && errno == ENODATA) {
-			log_warnx("%s: the message file ends after %ju of its "
-			    "%ju bytes", c->job->env.id, (uintmax_t)c->off,
-			    (uintmax_t)c->job->size);
+			log_warnx("%s: the message file ends after %" PRIu64 " of its "
+			    "%" PRIu64 " bytes", c->job->env.id, c->off,
+			    c->job->size);
 			return client_fail(c, RCPT_DEFERRED,
 			    "4.3.0 the message file is shorter than queued");
 		}

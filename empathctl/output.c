@@ -64,23 +64,24 @@ out_clean_lines(char *dst, size_t dstlen, const char *src)
 	return true;
 }
 
-/* A string as a JSON string: quotes, backslashes and control characters
- * (the line ends that headers keep) are escaped. */
+/* A string as a JSON string, escaped by the one JSON escaper
+ * (textesc.h: controls as \u00XX, invalid UTF-8 as \ufffd), in pieces
+ * so that text of any length fits. */
 void
 out_json_str(const char *s)
 {
-	putchar('"');
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	char buf[1024];
+	size_t len = strlen(s), n;
 
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c == '\n')
-			printf("\\n");
-		else if (c < 0x20 || c == 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
+	putchar('"');
+	while (len > 0) {
+		/* The buffer holds any one escape: each call consumes. */
+		n = text_escape_json(buf, sizeof(buf), s, len);
+		if (n == 0)
+			break;
+		fputs(buf, stdout);
+		s += n;
+		len -= n;
 	}
 	putchar('"');
 }

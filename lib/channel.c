@@ -159,12 +159,6 @@ chan_name(const struct channel *c)
 }
 
 void
-chan_set_arg(struct channel *c, void *arg)
-{
-	c->arg = arg;
-}
-
-void
 chan_on_drain(struct channel *c, void (*cb)(struct channel *, void *))
 {
 	c->on_drain = cb;

@@ -60,7 +60,6 @@ int  chan_send(struct channel *, uint16_t type, uint32_t peerid, int fd,
 size_t chan_pending(const struct channel *);     /* bytes not yet written */
 bool chan_congested(const struct channel *);     /* over the high-water mark */
 const char *chan_name(const struct channel *);
-void chan_set_arg(struct channel *, void *arg);
 /* Called whenever the output queue drains below the high-water mark. */
 void chan_on_drain(struct channel *, void (*cb)(struct channel *, void *));
 

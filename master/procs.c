@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -437,8 +438,8 @@ procs_reap(void)
 			p->backoff_ms = BACKOFF_MIN_MS;
 		if (!p->ready && ++p->start_fails >= START_FAILS_DOWN)
 			proc_down(p);
-		log_info("restarting %s in %llu ms", proc_name(p->id),
-		    (unsigned long long)p->backoff_ms);
+		log_info("restarting %s in %" PRIu64 " ms", proc_name(p->id),
+		    p->backoff_ms);
 		ev_timer_start(p->restart_timer, p->backoff_ms);
 		p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ?
 		    BACKOFF_MAX_MS : p->backoff_ms * 2;

@@ -27,6 +27,7 @@
 #include <sys/statvfs.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -89,7 +90,7 @@ commit_set_limit(size_t n)
 	fd_limit = n > 0 ? n : 1;
 }
 
-size_t
+static size_t
 commit_max_incoming(void)
 {
 	return fd_limit < conn_limit ? fd_limit : conn_limit;
@@ -278,8 +279,8 @@ do_create(struct qpeer *p, struct chan_msg *m)
 		return;
 	}
 	if (!room_left()) {
-		log_warnx("spool %s: less than %llu KiB free, refusing a message",
-		    Q.cfg->spool, (unsigned long long)minfree / 1024);
+		log_warnx("spool %s: less than %" PRIu64 " KiB free, refusing a message",
+		    Q.cfg->spool, minfree / 1024);
 		reply_fail(p, Q_CREATE_FAIL, m->peerid, ENOSPC, NULL);
 		return;
 	}
@@ -398,9 +399,9 @@ do_commit(struct qpeer *p, struct chan_msg *m)
 		return;
 	}
 	if (env.size != (uint64_t)end || end > sb.st_size) {
-		log_warnx("%s: commit refused: smtpd says %llu octets, it wrote "
+		log_warnx("%s: commit refused: smtpd says %" PRIu64 " octets, it wrote "
 		    "%lld (the file holds %lld)", im->id,
-		    (unsigned long long)env.size, (long long)end,
+		    env.size, (long long)end,
 		    (long long)sb.st_size);
 		reply_fail(p, Q_COMMIT_FAIL, m->peerid, 0,
 		    "4.3.0 Queue error, try again later");
@@ -599,8 +600,8 @@ commit_round_done(struct sync_item *items, size_t n, int sync_err)
 			fail_msg(im, errno);
 		} else if (items[i].changed) {
 			log_warnx("%s: commit refused: the file changed after its "
-			    "commit (%llu octets then): someone kept writing",
-			    im->id, (unsigned long long)items[i].size);
+			    "commit (%" PRIu64 " octets then): someone kept writing",
+			    im->id, items[i].size);
 			fail_msg(im, EIO);
 		}
 	}
@@ -649,9 +650,9 @@ log_queued(const struct inmsg *im)
 {
 	char sender[512];
 
-	log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", im->id,
+	log_info("%s: from=<%s>, size=%" PRIu64 ", nrcpt=%zu (queue active)", im->id,
 	    log_sanitize(im->env.sender, sender, sizeof(sender)),
-	    (unsigned long long)im->env.size, im->env.nrcpt);
+	    im->env.size, im->env.nrcpt);
 }
 
 static void

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -247,15 +248,15 @@ lock_retry(void *arg)
 	if (!take_lock()) {
 		if (now - lock_logged >= LOCK_LOG_MS) {
 			log_warnx("spool %s still locked by another empath-queued "
-			    "after %llu s: waiting", Q.cfg->spool,
-			    (unsigned long long)(now - lock_since) / 1000);
+			    "after %" PRIu64 " s: waiting", Q.cfg->spool,
+			    (now - lock_since) / 1000);
 			lock_logged = now;
 		}
 		ev_timer_start(lock_timer, LOCK_RETRY_MS);
 		return;
 	}
-	log_info("spool %s: lock taken after %llu ms", Q.cfg->spool,
-	    (unsigned long long)(now - lock_since));
+	log_info("spool %s: lock taken after %" PRIu64 " ms", Q.cfg->spool,
+	    (now - lock_since));
 	ev_timer_free(lock_timer);
 	lock_timer = NULL;
 	open_queue();

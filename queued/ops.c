@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -399,8 +400,8 @@ fn_delete(const char *id, uint64_t *n, char *text, size_t len)
 		return -1;
 	}
 	removal_add(id);
-	snprintf(text, len, "deleted (%llu recipients were still to deliver)",
-	    (unsigned long long)*n);
+	snprintf(text, len, "deleted (%" PRIu64 " recipients were still to deliver)",
+	    *n);
 	return 0;
 }
 
@@ -413,8 +414,8 @@ fn_retry(const char *id, uint64_t *n, char *text, size_t len)
 		strlcpy(text, "cannot update the queue index", len);
 		return -1;
 	}
-	snprintf(text, len, "%llu recipient%s due now",
-	    (unsigned long long)*n, *n == 1 ? "" : "s");
+	snprintf(text, len, "%" PRIu64 " recipient%s due now",
+	    *n, *n == 1 ? "" : "s");
 	return 0;
 }
 

@@ -93,7 +93,6 @@ void commit_configure(const struct config *);
 /* Receptions one smtpd may hold: the least of what the descriptors allow
  * (set_limit) and a few per connection of the listeners (configure). */
 void commit_set_limit(size_t max_incoming);
-size_t commit_max_incoming(void);
 void commit_msg(struct qpeer *, struct chan_msg *);
 void commit_peer_gone(struct qpeer *, const char *why);
 /* Queue a message queued wrote itself: incoming/<id> is complete and

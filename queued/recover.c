@@ -18,6 +18,7 @@
  *
  * The database is opened and checked before this runs: when it cannot be,
  * queued stops and no file is touched. */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,10 +173,10 @@ recover(struct store *st)
 
 	orphans = spool_quarantine_orphans(known, st);
 
-	log_info("recovery: %llu inflight recipients queued again, %u unfinished "
+	log_info("recovery: %" PRIu64 " inflight recipients queued again, %u unfinished "
 	    "receptions removed (%zu of them indexed), %zu removals finished, "
 	    "%zu messages with a missing file failed, %u orphan files "
-	    "quarantined", (unsigned long long)inflight, incoming, unacked,
+	    "quarantined", inflight, incoming, unacked,
 	    removed, missing.n, orphans);
 	free(missing.ids);
 }

@@ -10,6 +10,7 @@
  * jobs share one durable transaction; until it commits they stay here and
  * are retried if it fails. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -557,8 +558,8 @@ sched_result(struct chan_msg *m)
 		host = res.r[i].host;
 		diag = res.r[i].diag;
 		if ((r = job_rcpt(j, id)) == NULL || r->done) {
-			log_warnx("%s: result for recipient %llu not in job %u, "
-			    "ignored", j->msgid, (unsigned long long)id, j->id);
+			log_warnx("%s: result for recipient %" PRIu64 " not in job %u, "
+			    "ignored", j->msgid, id, j->id);
 			continue;
 		}
 		if ((raw & RCPT_POSTPONE_MASK) == RCPT_POSTPONED) {
@@ -570,8 +571,8 @@ sched_result(struct chan_msg *m)
 			continue;
 		}
 		if (dsn_result_state(raw, &state, &passed) == -1) {
-			log_warnx("%s: invalid state %u for recipient %llu, ignored",
-			    j->msgid, raw, (unsigned long long)id);
+			log_warnx("%s: invalid state %u for recipient %" PRIu64 ", ignored",
+			    j->msgid, raw, id);
 			continue;
 		}
 		record(j, r, state, passed, host, diag, now);

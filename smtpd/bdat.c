@@ -68,8 +68,8 @@ chunk_done(struct session *s)
 		return;
 	}
 	s->state = SS_RCPT;
-	session_reply(s, "250 2.0.0 %llu octets received",
-	    (unsigned long long)s->bdat_size);
+	session_reply(s, "250 2.0.0 %" PRIu64 " octets received",
+	    s->bdat_size);
 }
 
 void
@@ -130,9 +130,9 @@ cmd_bdat(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 	}
 	/* Over the limit already by its announced size: fail now. */
 	if (max && n > max - (tx->fd != -1 ? tx->dec.size : 0)) {
-		log_info("session %llu: BDAT chunk of %llu octets from [%s] over "
-		    "the size limit", (unsigned long long)s->id,
-		    (unsigned long long)n, s->addr);
+		log_info("session %" PRIu64 ": BDAT chunk of %" PRIu64 " octets from [%s] over "
+		    "the size limit", s->id,
+		    n, s->addr);
 		tx_free(s);
 		bdat_discard(s, n, last, false,
 		    "552 5.3.4 Error: message too big");

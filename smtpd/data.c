@@ -65,8 +65,8 @@ data_start(struct session *s, int fd, const char *msgid)
 	ri.when = wall_s();
 	n = received_format(tx->wbuf, DATA_BUF_SIZE, &ri);
 	if (n == 0) {
-		log_warnx("session %llu: Received: header does not fit",
-		    (unsigned long long)s->id);
+		log_warnx("session %" PRIu64 ": Received: header does not fit",
+		    s->id);
 		tx->flags |= TX_WRITE_ERR;
 	}
 	tx->wlen = n;
@@ -91,8 +91,8 @@ data_flush(struct session *s)
 
 	if (tx->wlen > 0 && !(tx_flags(tx) & TX_REJECT)) {
 		if (write_all(tx->fd, tx->wbuf, tx->wlen) == -1) {
-			log_warn("session %llu: writing message %s",
-			    (unsigned long long)s->id, tx->msgid);
+			log_warn("session %" PRIu64 ": writing message %s",
+			    s->id, tx->msgid);
 			tx->flags |= TX_WRITE_ERR;
 		} else
 			tx->file_size += tx->wlen;
@@ -206,8 +206,8 @@ data_refuse_early(struct session *s)
 
 	if (!(flags & TX_REJECT))
 		return false;
-	log_info("session %llu: message %s from [%s] refused (%s)",
-	    (unsigned long long)s->id, s->tx->msgid, s->addr, refusal(flags));
+	log_info("session %" PRIu64 ": message %s from [%s] refused (%s)",
+	    s->id, s->tx->msgid, s->addr, refusal(flags));
 	tx_free(s);
 	s->state = cmd_state(s);
 	reply_refused(s, flags);
@@ -230,8 +230,8 @@ data_end(struct session *s)
 	}
 	data_flush(s);
 	if (close(tx->fd) == -1 && !(tx_flags(tx) & TX_REJECT)) {
-		log_warn("session %llu: closing message %s",
-		    (unsigned long long)s->id, tx->msgid);
+		log_warn("session %" PRIu64 ": closing message %s",
+		    s->id, tx->msgid);
 		tx->flags |= TX_WRITE_ERR;
 	}
 	tx->fd = -1;
@@ -241,16 +241,16 @@ data_end(struct session *s)
 
 	flags = tx_flags(tx);
 	if (flags & TX_REJECT) {
-		log_info("session %llu: message %s from [%s] refused (%s)",
-		    (unsigned long long)s->id, tx->msgid, s->addr,
+		log_info("session %" PRIu64 ": message %s from [%s] refused (%s)",
+		    s->id, tx->msgid, s->addr,
 		    refusal(flags));
 		tx_free(s);                   /* rolls the file back */
 		reply_refused(s, flags);
 		return;
 	}
 	if (hooks_run(s, HOOK_DATA, tx->msgid, &hr) == HOOK_REJECT) {
-		log_info("session %llu: message %s refused by a hook: %u %s",
-		    (unsigned long long)s->id, tx->msgid, hr.code, hr.text);
+		log_info("session %" PRIu64 ": message %s refused by a hook: %u %s",
+		    s->id, tx->msgid, hr.code, hr.text);
 		tx_free(s);
 		session_reply(s, "%u %s", hr.code, hr.text);
 		if (hr.code == 421)

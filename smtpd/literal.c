@@ -21,8 +21,8 @@ literal_refused(struct session *s, const struct smtp_cmd *cmd)
 	    (const struct sockaddr *)&s->ss))
 		return false;
 	log_sanitize(cmd->addr, tmp, sizeof(tmp));
-	log_info("session %llu: address literal <%s> refused from [%s]",
-	    (unsigned long long)s->id, tmp, s->addr);
+	log_info("session %" PRIu64 ": address literal <%s> refused from [%s]",
+	    s->id, tmp, s->addr);
 	session_reply_error(s, "550 5.7.1 <%s>: address literals are not "
 	    "accepted from this client", tmp);
 	return true;

@@ -247,8 +247,8 @@ rcpt_params(struct session *s, const struct smtp_cmd *cmd, uint32_t *notify,
 				char tmp[128];
 
 				orcpt[0] = '\0';
-				log_info("session %llu: ignoring malformed ORCPT "
-				    "from [%s]: %s", (unsigned long long)s->id,
+				log_info("session %" PRIu64 ": ignoring malformed ORCPT "
+				    "from [%s]: %s", s->id,
 				    s->addr, log_sanitize(p->value ? p->value : "",
 				    tmp, sizeof(tmp)));
 			}
@@ -315,8 +315,8 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 	if (!cmd->postmaster && !relay_allowed(s, cmd->domain)) {
 		char tmp[SMTP_PATH_MAX + 1];
 
-		log_info("session %llu: relaying denied from [%s] to <%s>",
-		    (unsigned long long)s->id, s->addr,
+		log_info("session %" PRIu64 ": relaying denied from [%s] to <%s>",
+		    s->id, s->addr,
 		    log_sanitize(cmd->addr, tmp, sizeof(tmp)));
 		/* After SMTPUTF8 a reply may carry UTF-8 (RFC 6531 §3.7.4):
 		 * the address as received, which the parser checked for
@@ -334,8 +334,8 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 	mem = ENV_MEM_RCPT + str_mem(addr) + (orcpt[0] ? str_mem(orcpt) : 0);
 	if (tx->env_wire + wire > CHAN_MAX_PAYLOAD ||
 	    tx->env_mem + mem > SESSION_ENV_MAX) {
-		log_info("session %llu: envelope size limit reached by [%s] "
-		    "at %zu recipients", (unsigned long long)s->id, s->addr,
+		log_info("session %" PRIu64 ": envelope size limit reached by [%s] "
+		    "at %zu recipients", s->id, s->addr,
 		    tx->env.nrcpt);
 		session_reply(s, "452 4.5.3 Error: too many recipients "
 		    "(envelope size limit)");

@@ -65,8 +65,8 @@ session_new(int fd, const struct sockaddr *sa, socklen_t salen,
 	TAILQ_INSERT_TAIL(&smtpd.sessions, s, entry);
 	smtpd.nsessions++;
 	limits_ip_add(l, (struct sockaddr *)&s->ss);
-	log_info("session %llu: connection from [%s] on listener %u",
-	    (unsigned long long)s->id, s->addr, l->index);
+	log_info("session %" PRIu64 ": connection from [%s] on listener %u",
+	    s->id, s->addr, l->index);
 	if (l->tls_mode == LTLS_IMPLICIT)
 		starttls_begin(s);    /* greeted when the handshake is done */
 	else
@@ -84,8 +84,8 @@ session_greet(struct session *s)
 	if (hooks_run(s, HOOK_CONNECT, NULL, &hr) == HOOK_REJECT ||
 	    (s->lio.ssl != NULL &&
 	    hooks_run(s, HOOK_STARTTLS, NULL, &hr) == HOOK_REJECT)) {
-		log_info("session %llu: connection from [%s] refused by a hook: "
-		    "%u %s", (unsigned long long)s->id, s->addr, hr.code, hr.text);
+		log_info("session %" PRIu64 ": connection from [%s] refused by a hook: "
+		    "%u %s", s->id, s->addr, hr.code, hr.text);
 		session_reply(s, "%u %s", hr.code, hr.text);
 		session_close(s);
 		return;
@@ -122,7 +122,7 @@ session_free(struct session *s)
 	lio_free(&s->lio);
 	free(s->helo);
 	free(s->bdat_reply);
-	log_debug("session %llu: closed", (unsigned long long)s->id);
+	log_debug("session %" PRIu64 ": closed", s->id);
 	free(s);
 	server_session_closed(l);
 }
@@ -139,7 +139,7 @@ vreply(struct session *s, const char *fmt, va_list ap)
 	if ((size_t)n > sizeof(buf) - 3)
 		n = (int)sizeof(buf) - 3;
 	if (log_level_enabled(LOGL_DEBUG))
-		log_debug("session %llu: > %.*s", (unsigned long long)s->id, n, buf);
+		log_debug("session %" PRIu64 ": > %.*s", s->id, n, buf);
 	buf[n++] = '\r';
 	buf[n++] = '\n';
 	lio_write(&s->lio, buf, (size_t)n);
@@ -169,8 +169,8 @@ session_reply_error(struct session *s, const char *fmt, ...)
 	va_end(ap);
 	s->errors++;
 	if (s->listen->max_errors && s->errors >= s->listen->max_errors) {
-		log_info("session %llu: too many errors from [%s]",
-		    (unsigned long long)s->id, s->addr);
+		log_info("session %" PRIu64 ": too many errors from [%s]",
+		    s->id, s->addr);
 		session_reply(s, "421 4.7.0 %s Error: too many errors",
 		    smtpd.hostname);
 		session_close(s);
@@ -201,8 +201,8 @@ tx_free(struct session *s)
 		close(tx->fd);
 	/* The incoming file exists and was not handed over by Q_COMMIT. */
 	if (tx->msgid[0] != '\0') {
-		log_info("session %llu: message %s rolled back",
-		    (unsigned long long)s->id, tx->msgid);
+		log_info("session %" PRIu64 ": message %s rolled back",
+		    s->id, tx->msgid);
 		qc_rollback(tx->msgid);
 	}
 	free(tx->wbuf);
@@ -251,7 +251,7 @@ session_process(struct session *s)
 		if (log_level_enabled(LOGL_DEBUG)) {
 			char tmp[128];
 
-			log_debug("session %llu: < %s", (unsigned long long)s->id,
+			log_debug("session %" PRIu64 ": < %s", s->id,
 			    log_sanitize(line, tmp, sizeof(tmp)));
 		}
 		cmd_dispatch(s, line, len);
@@ -260,11 +260,11 @@ session_process(struct session *s)
 	if (s->eof && s->wait == SW_NONE && s->state != SS_CLOSING && !s->dead &&
 	    !s->starttls) {
 		if (s->state == SS_DATA || s->state == SS_BDAT)
-			log_info("session %llu: client [%s] disconnected during DATA",
-			    (unsigned long long)s->id, s->addr);
+			log_info("session %" PRIu64 ": client [%s] disconnected during DATA",
+			    s->id, s->addr);
 		else
-			log_debug("session %llu: client closed the connection",
-			    (unsigned long long)s->id);
+			log_debug("session %" PRIu64 ": client closed the connection",
+			    s->id);
 		session_close(s);
 	}
 }
@@ -371,8 +371,8 @@ session_after(struct session *s)
 	}
 	r = lio_flush(&s->lio);
 	if (r == -1) {
-		log_debug("session %llu: write error: %s",
-		    (unsigned long long)s->id, strerror(errno));
+		log_debug("session %" PRIu64 ": write error: %s",
+		    s->id, strerror(errno));
 		session_free(s);
 		return;
 	}
@@ -403,8 +403,8 @@ session_read(struct session *s)
 	do {
 		n = lio_fill(&s->lio);
 		if (n == -2) {
-			log_info("session %llu: read error from [%s]: %s",
-			    (unsigned long long)s->id, s->addr, strerror(errno));
+			log_info("session %" PRIu64 ": read error from [%s]: %s",
+			    s->id, s->addr, strerror(errno));
 			s->dead = true;
 			return;
 		}
@@ -439,8 +439,8 @@ session_io(int fd, int events, void *arg)
 	(void)fd;
 	if (events & EV_READ && !(ev_io_events(s->io) & EV_READ)) {
 		/* Only a hang-up or an error wakes a paused session. */
-		log_info("session %llu: connection to [%s] lost",
-		    (unsigned long long)s->id, s->addr);
+		log_info("session %" PRIu64 ": connection to [%s] lost",
+		    s->id, s->addr);
 		s->dead = true;
 		session_after(s);
 		return;
@@ -474,13 +474,13 @@ session_timeout(void *arg)
 	if (s->wait != SW_NONE)
 		return;
 	if (s->handshake) {
-		log_info("session %llu: TLS handshake timeout from [%s]",
-		    (unsigned long long)s->id, s->addr);
+		log_info("session %" PRIu64 ": TLS handshake timeout from [%s]",
+		    s->id, s->addr);
 		s->dead = true;
 		session_after(s);
 		return;
 	}
-	log_info("session %llu: timeout from [%s] in %s", (unsigned long long)s->id,
+	log_info("session %" PRIu64 ": timeout from [%s] in %s", s->id,
 	    s->addr, s->state == SS_DATA ? "DATA" : s->state == SS_BDAT ? "BDAT" :
 	    "command state");
 	tx_free(s);
@@ -495,8 +495,8 @@ session_created(struct session *s, int fd, const char *msgid)
 	s->wait = SW_NONE;
 	if (s->tx == NULL || s->state != SS_RCPT) {
 		/* Cannot happen: a create is only sent from SS_RCPT. */
-		log_warnx("session %llu: unexpected file from queued",
-		    (unsigned long long)s->id);
+		log_warnx("session %" PRIu64 ": unexpected file from queued",
+		    s->id);
 		close(fd);
 		qc_rollback(msgid);
 	} else
@@ -531,9 +531,9 @@ session_committed(struct session *s, const char *msgid)
 
 	s->wait = SW_NONE;
 	if (tx) {
-		log_info("session %llu: message %s queued from=<%s> nrcpt=%zu "
-		    "size=%llu", (unsigned long long)s->id, msgid,
-		    tx->env.sender, tx->env.nrcpt, (unsigned long long)tx->env.size);
+		log_info("session %" PRIu64 ": message %s queued from=<%s> nrcpt=%zu "
+		    "size=%" PRIu64, s->id, msgid,
+		    tx->env.sender, tx->env.nrcpt, tx->env.size);
 		tx_free(s);
 	}
 	session_reply(s, "250 2.0.0 Ok: queued as %s", msgid);
@@ -544,7 +544,7 @@ void
 session_commit_failed(struct session *s, unsigned code, const char *text)
 {
 	s->wait = SW_NONE;
-	log_info("session %llu: commit failed: %u %s", (unsigned long long)s->id,
+	log_info("session %" PRIu64 ": commit failed: %u %s", s->id,
 	    code, text);
 	tx_free(s);
 	session_reply(s, "%u %s", code, text);

@@ -23,7 +23,7 @@
 #define EMPATH_SMTPD_H
 
 #include <stdbool.h>
-#include <stdint.h>
+#include <inttypes.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <netinet/in.h>

@@ -104,8 +104,8 @@ cmd_starttls(struct session *s, enum smtp_error e)
 	}
 	/* Pipelined after STARTTLS: discarded, never executed in TLS. */
 	if ((n = lio_peek(&s->lio, &junk)) > 0) {
-		log_info("session %llu: %zu bytes after STARTTLS from [%s] "
-		    "discarded", (unsigned long long)s->id, n, s->addr);
+		log_info("session %" PRIu64 ": %zu bytes after STARTTLS from [%s] "
+		    "discarded", s->id, n, s->addr);
 		lio_consume(&s->lio, n);
 	}
 	session_reply(s, "220 2.0.0 Ready to start TLS");
@@ -119,7 +119,7 @@ starttls_begin(struct session *s)
 
 	s->starttls = false;
 	if (ctx == NULL || lio_tls_start(&s->lio, ctx, true, NULL) == -1) {
-		log_warnx("session %llu: cannot start TLS", (unsigned long long)s->id);
+		log_warnx("session %" PRIu64 ": cannot start TLS", s->id);
 		s->dead = true;
 		return;
 	}
@@ -142,15 +142,15 @@ starttls_step(struct session *s)
 	if (r == -1) {
 		char tmp[256];
 
-		log_info("session %llu: TLS handshake with [%s] failed: %s",
-		    (unsigned long long)s->id, s->addr,
+		log_info("session %" PRIu64 ": TLS handshake with [%s] failed: %s",
+		    s->id, s->addr,
 		    log_sanitize(err, tmp, sizeof(tmp)));
 		s->dead = true;
 		return;
 	}
 	s->last_read = ev_now();
-	log_info("session %llu: TLS with [%s]: %s %s (%d bits)",
-	    (unsigned long long)s->id, s->addr, lio_tls_version(&s->lio),
+	log_info("session %" PRIu64 ": TLS with [%s]: %s %s (%d bits)",
+	    s->id, s->addr, lio_tls_version(&s->lio),
 	    lio_tls_cipher(&s->lio), lio_tls_bits(&s->lio));
 	session_tls_reset(s);
 	if (!s->greeted) {

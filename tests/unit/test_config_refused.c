@@ -10,24 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "config.h"
-
-static char *errs[8];
-static int nerrs;
-
-static void
-collect(const char *line)
-{
-	if (nerrs < (int)(sizeof(errs) / sizeof(errs[0])))
-		errs[nerrs++] = strdup(line);
-}
-
-static void
-reset_errs(void)
-{
-	while (nerrs > 0)
-		free(errs[--nerrs]);
-}
 
 /* The text must be refused with exactly these errors, in this order. */
 static void
@@ -36,15 +20,14 @@ refused(const char *text, const char *const *expect, int n)
 	struct config *c;
 	int i;
 
-	reset_errs();
-	c = config_parse("t.conf", text, strlen(text), collect);
+	c = fx_parse(text);
 	ck_assert_msg(c == NULL, "accepted: %s", text);
 	config_free(c);
-	ck_assert_msg(nerrs == n, "%d errors for: %s (first: %s)", nerrs, text,
-	    nerrs ? errs[0] : "none");
+	ck_assert_msg(fx_nerrs == n, "%d errors for: %s (first: %s)", fx_nerrs,
+	    text, fx_nerrs ? fx_errs[0] : "none");
 	for (i = 0; i < n; i++)
-		ck_assert_str_eq(errs[i], expect[i]);
-	reset_errs();
+		ck_assert_str_eq(fx_errs[i], expect[i]);
+	fx_reset_errs();
 }
 
 #define PLUGIN_ERR(line) "t.conf:" #line ": plugin: not implemented yet" \
@@ -108,14 +91,13 @@ START_TEST(neighbours_still_accepted)
 	    "health listen on 127.0.0.1 port 8080 { }\n";
 	struct config *c;
 
-	reset_errs();
-	c = config_parse("t.conf", text, strlen(text), collect);
-	ck_assert_msg(c != NULL, "%s", nerrs ? errs[0] : "");
+	c = fx_parse(text);
+	ck_assert_msg(c != NULL, "%s", fx_nerrs ? fx_errs[0] : "");
 	ck_assert_uint_eq(TAILQ_FIRST(&c->listeners)->max_recipients, 10);
 	ck_assert(c->health_enabled);
 	ck_assert_uint_eq(c->health_port, 8080);
 	config_free(c);
-	reset_errs();
+	fx_reset_errs();
 }
 END_TEST
 
@@ -134,15 +116,4 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	reset_errs();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+TEST_SUITES(suite);

@@ -64,9 +64,25 @@ view_reply(const char *headers)
 	mb_free(&mb);
 }
 
-/* Render the view both ways into a file; its text is returned (malloc). */
+static const char *json_arg;
+
+static int
+view_fn(bool json)
+{
+	return print_queue_view(&reply, json);
+}
+
+static int
+json_str_fn(bool json)
+{
+	(void)json;
+	out_json_str(json_arg);
+	return 0;
+}
+
+/* What fn writes to stdout, caught in a file; returned (malloc). */
 static char *
-render_view(bool json, int *rv)
+render(int (*fn)(bool), bool json, int *rv)
 {
 	FILE *f = tmpfile();
 	char *text;
@@ -76,7 +92,7 @@ render_view(bool json, int *rv)
 	ck_assert_ptr_nonnull(f);
 	fflush(stdout);
 	ck_assert_int_ne(dup2(fileno(f), 1), -1);
-	*rv = print_queue_view(&reply, json);
+	*rv = fn(json);
 	fflush(stdout);
 	ck_assert_int_ne(dup2(saved, 1), -1);
 	close(saved);
@@ -86,6 +102,13 @@ render_view(bool json, int *rv)
 	ck_assert_int_eq(pread(fileno(f), text, (size_t)n, 0), n);
 	fclose(f);
 	return text;
+}
+
+/* Render the view both ways into a file; its text is returned (malloc). */
+static char *
+render_view(bool json, int *rv)
+{
+	return render(view_fn, json, rv);
 }
 
 /* Only LF, printable ASCII and well-formed UTF-8 other than C1
@@ -260,6 +283,31 @@ START_TEST(view_of_hostile_bytes_prints_only_clean_text)
 }
 END_TEST
 
+/* JSON text is UTF-8 (RFC 8259 section 8.1): an octet that does not
+ * decode becomes U+FFFD, a control \u00XX, a quote is escaped. */
+START_TEST(json_str_of_invalid_utf8_is_valid_json)
+{
+	static char big[2001];
+	char *text;
+	size_t i;
+	int rv;
+
+	json_arg = "a\xff\xc3\"b\x01\xc3\xbc@example.org";
+	text = render(json_str_fn, true, &rv);
+	ck_assert_str_eq(text,
+	    "\"a\\ufffd\\ufffd\\\"b\\u0001\xc3\xbc@example.org\"");
+	free(text);
+	/* Longer than the escaper's buffer: written whole, in pieces. */
+	memset(big, 0x01, sizeof(big) - 1);
+	json_arg = big;
+	text = render(json_str_fn, true, &rv);
+	ck_assert_uint_eq(strlen(text), 2 + 6 * (sizeof(big) - 1));
+	for (i = 0; i < sizeof(big) - 1; i++)
+		ck_assert_int_eq(memcmp(text + 1 + 6 * i, "\\u0001", 6), 0);
+	free(text);
+}
+END_TEST
+
 START_TEST(view_of_ordinary_headers_is_whole)
 {
 	char *text;
@@ -289,8 +337,8 @@ START_TEST(view_of_utf8_headers_keeps_them)
 	text = render_view(true, &rv);
 	ck_assert_int_eq(rv, EXIT_OK);
 	assert_printable(text);
-	ck_assert_ptr_nonnull(strstr(text, "Subject: gr\xc3\xbc\xc3\x9f \\\\x1b[2J\\n"
-	    "To: <j\xc3\xb6rg@b\xc3\xbc" "cher.test>\\n"));
+	ck_assert_ptr_nonnull(strstr(text, "Subject: gr\xc3\xbc\xc3\x9f \\\\x1b[2J"
+	    "\\u000aTo: <j\xc3\xb6rg@b\xc3\xbc" "cher.test>\\u000a"));
 	free(text);
 }
 END_TEST
@@ -353,6 +401,7 @@ suite(void)
 	tcase_add_test(tc, view_of_a_line_just_too_long_is_cut);
 	tcase_add_test(tc, view_of_hostile_bytes_prints_only_clean_text);
 	tcase_add_test(tc, view_of_ordinary_headers_is_whole);
+	tcase_add_test(tc, json_str_of_invalid_utf8_is_valid_json);
 	tcase_add_test(tc, status_fails_while_a_daemon_is_down);
 	suite_add_tcase(s, tc);
 	return s;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fixture.h"
 #include "maildate.h"
 
 START_TEST(known_dates)
@@ -58,21 +59,18 @@ START_TEST(bounded)
 }
 END_TEST
 
-int
-main(void)
+
+static Suite *
+maildate_suite(void)
 {
 	Suite *s = suite_create("maildate");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, known_dates);
 	tcase_add_test(tc, agrees_with_strftime_in_the_c_locale);
 	tcase_add_test(tc, bounded);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+TEST_SUITES(maildate_suite);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "utf8.h"
 
 #define U(s) ((const unsigned char *)(s))
@@ -92,21 +93,18 @@ START_TEST(ill_formed_sequences)
 }
 END_TEST
 
-int
-main(void)
+
+static Suite *
+utf8_suite(void)
 {
 	Suite *s = suite_create("utf8");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, every_scalar_value_round_trips);
 	tcase_add_test(tc, known_encodings);
 	tcase_add_test(tc, ill_formed_sequences);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+TEST_SUITES(utf8_suite);
