@@ -119,6 +119,10 @@ $(BUILD)/tests/%: $(UNIT_OBJ)/%.o $(UNIT_OBJ)/check_main.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(CHECK_CFLAGS) -o $@ $(filter %.o,$^) \
 	    $(filter-out $(LIBA),$(filter %.a,$^)) $(LIBA) $(PKG_LIBS) $(CHECK_LIBS)
+# The engine tests run a daemon in the test process (engine_fixture.h).
+$(foreach t,$(UNIT_BINS),$(foreach d,queued deliverd, \
+    $(if $(filter test_$(d)_engine%,$(notdir $(t))),$(eval $(t): \
+    $(UNIT_OBJ)/$(d)_engine.o $(UNIT_OBJ)/engine_fixture.o))))
 
 unit: $(UNIT_BINS)
 
