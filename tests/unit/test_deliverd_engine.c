@@ -186,6 +186,28 @@ START_TEST(next_mx_when_the_first_refuses)
 }
 END_TEST
 
+/* With only the refusing MX, the recipient is deferred: the first MX
+ * above was tried, not skipped. */
+START_TEST(refused_everywhere_is_deferred)
+{
+	const struct wire_result_rcpt *r;
+	struct de_result res;
+	uint32_t job;
+
+	de_dns_add("refuse.test. 300 IN MX 10 mx1.refuse.test.");
+	de_dns_add("mx1.refuse.test. 300 IN A 127.0.0.2");
+	job = de_job("alice@sender.test", (const char *const[]){
+	    "erin@refuse.test", NULL }, TEXT, NULL);
+	de_result(job, &res, FX_WAIT_MS);
+	r = de_rcpt(&res, DE_RCPT_ID(0));
+	ck_assert_uint_eq(r->state, RCPT_DEFERRED);
+	ck_assert_msg(strstr(r->diag, "127.0.0.2") != NULL, "diag '%s'",
+	    r->diag);
+	de_result_free(&res);
+	ck_assert_uint_eq(de_sink_connections(), 0);
+}
+END_TEST
+
 #define TEXT_8BIT "From: alice@sender.test\r\nTo: bob@dest.test\r\n" \
 	"Subject: 8bit\r\nMIME-Version: 1.0\r\n" \
 	"Content-Type: text/plain; charset=utf-8\r\n" \
@@ -270,6 +292,7 @@ suite(void)
 	tcase_add_test(tc, rcpt_550_fails);
 	tcase_add_test(tc, rcpt_452_gets_a_follow_up_transaction);
 	tcase_add_test(tc, next_mx_when_the_first_refuses);
+	tcase_add_test(tc, refused_everywhere_is_deferred);
 	tcase_add_test(tc, eightbit_passed_with_8bitmime);
 	tcase_add_test(tc, eightbit_made_7bit_without_8bitmime);
 	tcase_add_test(tc, data_554_fails_every_recipient);
