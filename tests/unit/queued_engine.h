@@ -80,7 +80,9 @@ void qe_result(const struct qe_job *, const uint32_t *states,
 bool qe_in_queue(const char *msgid);           /* queue/<id> exists */
 char *qe_queue_file(const char *msgid);        /* its content */
 
-/* ---- ctld: queue operations ---- */
+/* ---- ctld: queue operations ----
+ * The control message types are named in qe_op() alone (queued_engine.c):
+ * a renaming of them touches that function only. */
 enum qe_op { QE_LIST, QE_DELETE, QE_RETRY };
 /* Send operation op (id: the message, NULL for LIST, which lists every
  * state, up to 100 messages), wait for its answer: true for success
