@@ -2,7 +2,8 @@
 /* queued as an engine (queued_engine.h): receptions answered only once
  * durable, commits sharing a sync, jobs handed to deliverd and their
  * results (delivered, deferred and retried, failed with a notice to the
- * sender), and the queue operations of ctld. */
+ * sender), jobs in flight when deliverd restarts, and the queue
+ * operations of ctld. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -218,6 +219,29 @@ START_TEST(failed_recipient_gets_a_notice_to_the_sender)
 }
 END_TEST
 
+/* deliverd restarts with a job in flight (the master offers a new
+ * channel): the job's recipients are queued again and go to the new
+ * deliverd, their attempt not counted. */
+START_TEST(jobs_in_flight_go_to_a_restarted_deliverd)
+{
+	char id[ULID_LEN + 1];
+	struct qe_job j, again;
+
+	qe_receive(id, "alice@sender.test", to_both, MSG_TEXT);
+	qe_job_next(&j, FX_WAIT_MS);
+	fx_peer_free(qe_deliverd);
+	qe_deliverd = fx_peer_new(fx_engine_peer(PROC_DELIVERD),
+	    "fake-deliverd");
+	qe_job_next(&again, FX_WAIT_MS);
+	ck_assert_str_eq(again.env.id, id);
+	ck_assert_uint_eq(again.env.nrcpt, 2);
+	ck_assert_uint_eq(again.env.rcpt[0].id, j.env.rcpt[0].id);
+	ck_assert_uint_eq(again.env.rcpt[0].attempts, 0);
+	qe_job_free(&again);
+	qe_job_free(&j);
+}
+END_TEST
+
 /* ctld lists the queue and deletes a message: it leaves the list and
  * the spool; an unknown id is an error. */
 START_TEST(ops_list_and_delete)
@@ -292,6 +316,7 @@ suite(void)
 	tcase_add_test(tc, job_delivered_leaves_the_queue);
 	tcase_add_test(tc, job_deferred_comes_back);
 	tcase_add_test(tc, failed_recipient_gets_a_notice_to_the_sender);
+	tcase_add_test(tc, jobs_in_flight_go_to_a_restarted_deliverd);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ops");
