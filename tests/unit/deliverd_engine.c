@@ -530,7 +530,7 @@ de_setup_with(const char *extra)
 	sink_start();
 	n = snprintf(text, sizeof(text),
 	    "hostname \"deliverd.test\"\n"
-	    "resolver \"127.0.0.1\" port %u { timeout 2s attempts 1 "
+	    "resolver \"127.0.0.1\" port %u { timeout 5s attempts 2 "
 	    "cache-min-ttl 0 }\n"
 	    "delivery { mx-port %u  mx-allow { 127.0.0.0/8 } }\n"
 	    "log { target stderr  format text  level err }\n"
