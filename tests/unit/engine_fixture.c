@@ -94,6 +94,10 @@ fx_engine_boot(int (*daemon_main_fn)(int, char **), const char *name,
 	char *argv[] = { arg0, NULL };
 	int level;
 
+	/* A daemon's state lives in its statics: one engine per process. */
+	ck_assert_msg(getenv("CK_FORK") == NULL ||
+	    strcmp(getenv("CK_FORK"), "no") != 0,
+	    "the engine tests need check's fork mode (CK_FORK=yes)");
 	strlcpy(arg0, name, sizeof(arg0));
 	/* As daemon_main(): a write to a closed peer is an error. */
 	signal(SIGPIPE, SIG_IGN);
