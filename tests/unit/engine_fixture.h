@@ -7,14 +7,16 @@
  * How a daemon is started here: its main.c is compiled into the
  * fixture (included last, so that nothing in the fixture can reach its
  * statics) with main renamed; calling it hands the daemon's daemon_ops
- * to daemon_main(), which this file defines in place of lib/daemon.c's
+ * to daemon_main(), which engine_fixture.c defines in place of lib/daemon.c's
  * (and daemon_config(), daemon_exit(), daemon_empty_dir()): the
  * archive's daemon.o is then never linked. fx_engine_boot() then does
  * what lib/daemon.c does on M_CONFIG, fx_engine_peer() what it does on
  * M_PEER, fx_engine_start() on M_START, without the privilege drop
  * (unprivileged: a chdir into the daemon's directory) and without the
- * system call filter (sandbox_enter() is a no-op in the fixture; the
- * filters are tested in test_sandbox.c and the e2e suite).
+ * system call filter (sandbox_enter(), called in main.c, is a macro for
+ * a no-op there: were the call moved to another module, the filter
+ * would kill the test; the filters are tested in test_sandbox.c and the
+ * e2e suite).
  *
  * Every check test runs in its own process (check's fork mode, the
  * default): the daemon's state is per process, one engine per test. */
