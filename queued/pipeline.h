@@ -26,12 +26,14 @@
  *                            (the bounce client writes the notices that the
  *                            scheduler's results made owed: their files join
  *                            the sync stage that follows at once)
- * Work a client collects during a stage (or a callback) waits for the next
- * stage of that kind: nothing is taken mid-stage.
+ * Each client's work is taken once per stage, at its own call: what
+ * reaches it after that (from a later callback, or while a round is in
+ * flight) waits for the next stage of that kind. A client with new work
+ * calls pipeline_kick(); the pipeline kicks itself after every round.
  *
- * Sync stage, when no round is in flight, the last one did not fail less
- * than a second ago, and some client's round_wanted() says so (or someone
- * waits for durability):
+ * Sync stage, when no round is in flight (nor a pause of a second after a
+ * failed sync) and some client's round_wanted() says so, or someone waits
+ * for durability:
  *   round_fill(r)            for every client: put its items in r (files to
  *                            publish, to make, to remove); it owns what it
  *                            allocates there

@@ -31,7 +31,6 @@
 
 struct inmsg;
 TAILQ_HEAD(inmsg_list, inmsg);
-struct sync_item;
 
 /* One peer channel (smtpd, deliverd or ctld). */
 struct qpeer {
@@ -104,7 +103,6 @@ void commit_internal(const char *id, struct envelope *env,
 /* pool.c: ready message files (see syncer.h struct sync_file), under
  * private names in incoming/ that start with POOL_PREFIX (never an id) */
 #define POOL_PREFIX "POOL"
-struct sync_file;
 /* A ready file, renamed to a new message id given now; false when the
  * pool is empty or the rename failed (make one with spool_create()). */
 bool   pool_take(char id[ULID_LEN + 1], int *fd, bool *reused);
