@@ -298,7 +298,7 @@ out:
 	return ok;
 }
 
-void
+static void
 bounce_run(void)
 {
 	struct idlink *c;
@@ -336,3 +336,18 @@ bounce_tick(void)
 	}
 	bounce_run();
 }
+
+/* The pipeline client (pipeline.h): after each index transaction, the
+ * notices its results made owed (listed by bounce_settle() inside it);
+ * their files join the round that follows. */
+static void
+bounce_index_done(bool committed)
+{
+	(void)committed;
+	bounce_run();
+}
+
+const struct pipeline_client bounce_client = {
+	.name = "bounce",
+	.index_done = bounce_index_done,
+};

@@ -503,25 +503,25 @@ commit_peer_gone(struct qpeer *p, const char *why)
 	}
 }
 
-bool
+static bool
 commit_pending(void)
 {
 	return nwaiting + nsyncing + npublished + nstored > 0;
 }
 
-bool
+static bool
 commit_waiting(void)
 {
 	return nwaiting > 0;
 }
 
-bool
+static bool
 commit_published(void)
 {
 	return npublished > 0;
 }
 
-void
+static void
 commit_take_waiting(struct sync_item **items, size_t *n)
 {
 	struct inmsg *im;
@@ -562,7 +562,7 @@ fail_msg(struct inmsg *im, int err)
 	inmsg_free(im, false);
 }
 
-void
+static void
 commit_round_done(struct sync_item *items, size_t n, int sync_err)
 {
 	struct inmsg *im;
@@ -607,7 +607,7 @@ commit_round_done(struct sync_item *items, size_t n, int sync_err)
 	}
 }
 
-void
+static void
 commit_batch_store(void)
 {
 	struct inmsg *im, *tmp;
@@ -682,7 +682,7 @@ stored_durable(void *arg, bool ok)
 	sched_kick();
 }
 
-void
+static void
 commit_batch_stored(bool committed)
 {
 	struct inmsg *im;
@@ -700,3 +700,30 @@ commit_batch_stored(bool committed)
 		pipeline_after_durable(stored_durable, im);
 	}
 }
+
+/* ---- the pipeline client (pipeline.h) ---- */
+
+static void
+commit_round_fill(struct sync_round *r)
+{
+	commit_take_waiting(&r->publish, &r->npublish);
+}
+
+static void
+commit_round_over(struct sync_round *r)
+{
+	commit_round_done(r->publish, r->npublish, r->sync_err);
+	free(r->publish);
+	r->publish = NULL;
+}
+
+const struct pipeline_client commit_client = {
+	.name = "commit",
+	.index_wanted = commit_published,
+	.index_apply = commit_batch_store,
+	.index_done = commit_batch_stored,
+	.round_wanted = commit_waiting,
+	.round_fill = commit_round_fill,
+	.round_done = commit_round_over,
+	.pending = commit_pending,
+};

@@ -206,7 +206,15 @@ open_queue(void)
 	if (Q.store == NULL)
 		fatalx("queue database unusable: %s; queued stops, message files "
 		    "are left untouched in %s", err, Q.cfg->spool);
-	if (pipeline_start() == -1)
+	/* The order of their calls in a round (pipeline.h): the inserts,
+	 * the results, the pool files (which recycle removed files), the
+	 * removals, and the notices the results made owed. */
+	pipeline_register(&commit_client);
+	pipeline_register(&sched_client);
+	pipeline_register(&pool_client);
+	pipeline_register(&removal_client);
+	pipeline_register(&bounce_client);
+	if (pipeline_start(Q.store, queued_check_stop) == -1)
 		fatal("cannot start the sync thread");
 	recover(Q.store);
 	sched_init();

@@ -1,19 +1,21 @@
 /* SPDX-License-Identifier: ISC */
 /* The write pipeline: how everything queued writes becomes durable, in
- * groups, without the event loop ever waiting for a disk.
+ * groups, without the event loop ever waiting for a disk. Its clients
+ * (pipeline.h) bring the work; this file only orders it.
  *
  * Two stages alternate, each covering whatever accumulated meanwhile:
  *
- *  1. the index (loop thread): one sqlite transaction inserts the messages
- *     whose files were published by the last round, applies the delivery
- *     results and the notifications' bookkeeping, deletes the rows of
- *     finished messages. It commits with synchronous=NORMAL: the WAL is
- *     written, not synced.
+ *  1. the index (loop thread): one sqlite transaction in which the clients
+ *     insert the messages whose files the last round published (commit.c),
+ *     apply the delivery results (scheduler.c), delete the rows of finished
+ *     messages and forget removed files (removal.c). It commits with
+ *     synchronous=NORMAL: the WAL is written, not synced. After it, the
+ *     notices owed are written (bounce.c).
  *  2. a round of the sync thread (syncer.h): the data of new message files
  *     is written out and they are renamed into queue/, finished ones are
- *     removed, and, when someone waits for it, one syncfs() makes all of it
- *     durable, together with every transaction committed before the round
- *     started.
+ *     removed, pool files made, and, when someone waits for it, one
+ *     syncfs() makes all of it durable, together with every transaction
+ *     committed before the round started.
  *
  * Whoever needs durability (a 250 to a client, an operator's command)
  * waits with pipeline_after_durable(): its callback runs after the next
@@ -25,22 +27,19 @@
  * shares each sync among all the messages of a round, and while one round
  * syncs the next one fills.
  *
- * The removal of a finished message's file waits for the deletion of its
- * row to be durable, but it does not ask for a sync of its own
- * (pipeline_after_sync()): it rides on the next round that syncs anyway,
- * or on one after LAZY_SYNC_MS when nothing else comes.
- *
- * Files of finished messages go only once the deletion of their rows is
- * durable: a crash in between leaves a file without a row, which recovery
- * finds in the `removed` table and removes. */
+ * A lazy waiter (pipeline_after_sync(): removals) does not ask for a sync
+ * of its own: it rides on the next round that syncs anyway, or on one
+ * after LAZY_SYNC_MS when nothing else comes. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "event.h"
 #include "log.h"
+#include "pipeline.h"
 #include "queued.h"
 #include "spool.h"
+#include "store.h"
 #include "syncer.h"
 #include "util.h"
 
@@ -50,6 +49,8 @@
 #define CHECKPOINT_PAGES    1000
 /* How long a lazy waiter (a removal) waits for a sync it can ride on. */
 #define LAZY_SYNC_MS        200
+/* Clients: queued has five. */
+#define MAX_CLIENTS         8
 
 struct waiter {
 	struct waiter *next;
@@ -57,32 +58,38 @@ struct waiter {
 	void          *arg;
 };
 
-struct idnode {
-	struct idnode *next;
-	char           id[ULID_LEN + 1];
-};
-
 static struct {
+	const struct pipeline_client *clients[MAX_CLIENTS];
+	size_t            nclients;
+	struct store     *store;
+	void            (*after_round)(void);
 	bool              scheduled;
 	struct waiter    *waiters, **waiters_tail;     /* for the next round */
 	struct waiter    *lazy, **lazy_tail;   /* for the next round that syncs */
 	bool              lazy_due;       /* waited LAZY_SYNC_MS: force a sync */
 	struct ev_timer  *lazy_timer;
-	struct idnode    *removals;       /* rows deleted in the open txn */
-	struct idnode    *unlinks;        /* durable deletions: files to go */
-	size_t            nunlinks;
-	struct idnode    *forget;         /* unlinked: forget in `removed` */
 	bool              fail_pause;
 	struct ev_timer  *pause;
 	struct sync_round round;
 	struct waiter    *round_waiters;
-	char              recycled[ULID_LEN + 1];
 	bool              checkpoints; /* the sync thread runs them */
 } P = { .waiters_tail = &P.waiters, .lazy_tail = &P.lazy };
 
 struct queue_counters QC;
 
+/* Each client's callback of that name, in the order of registration. */
+#define EACH(i) for ((i) = 0; (i) < P.nclients; (i)++)
+#define HAS(i, f) (P.clients[(i)]->f != NULL)
+
 static void pipeline_run(void);
+
+void
+pipeline_register(const struct pipeline_client *c)
+{
+	if (P.nclients == MAX_CLIENTS)
+		fatalx("pipeline: too many clients (%s)", c->name);
+	P.clients[P.nclients++] = c;
+}
 
 static void
 run_cb(void *arg)
@@ -95,7 +102,7 @@ run_cb(void *arg)
 void
 pipeline_kick(void)
 {
-	if (P.scheduled || Q.store == NULL)
+	if (P.scheduled || P.store == NULL)
 		return;
 	P.scheduled = true;
 	ev_defer(run_cb, NULL);
@@ -113,11 +120,7 @@ pipeline_after_durable(durable_cb cb, void *arg)
 	pipeline_kick();
 }
 
-/* Like pipeline_after_durable(), without asking for a sync: the callback
- * runs after the next round that syncs for someone else, or after one made
- * for it once LAZY_SYNC_MS have passed. For removals only (their argument
- * is an idnode: pipeline_stop() frees it). */
-static void
+void
 pipeline_after_sync(durable_cb cb, void *arg)
 {
 	struct waiter *w = xcalloc(1, sizeof(*w));
@@ -139,143 +142,46 @@ lazy_over(void *arg)
 	pipeline_kick();
 }
 
-static struct idnode *
-idnode(const char *id)
-{
-	struct idnode *n = xcalloc(1, sizeof(*n));
-
-	strlcpy(n->id, id, sizeof(n->id));
-	return n;
-}
-
-void
-removal_add(const char *msgid)
-{
-	struct idnode *n = idnode(msgid);
-
-	n->next = P.removals;
-	P.removals = n;
-}
-
-static void
-removal_durable(void *arg, bool ok)
-{
-	struct idnode *n = arg;
-
-	if (!ok) {
-		/* Not known to be on disk: keep the file, wait for a good
-		 * round. */
-		pipeline_after_sync(removal_durable, n);
-		return;
-	}
-	n->next = P.unlinks;
-	P.unlinks = n;
-	P.nunlinks++;
-	log_info("%s: removed", n->id);
-}
-
-void *
-removal_mark(void)
-{
-	return P.removals;
-}
-
-void
-removal_rewind(void *mark)
-{
-	struct idnode *n;
-
-	while ((n = P.removals) != NULL && (void *)n != mark) {
-		P.removals = n->next;
-		free(n);
-	}
-}
-
-void
-removal_txn_end(bool committed)
-{
-	struct idnode *n;
-
-	while ((n = P.removals) != NULL) {
-		P.removals = n->next;
-		if (committed)
-			pipeline_after_sync(removal_durable, n);
-		else
-			free(n);
-	}
-}
-
-/* For pool_fill(): the next file whose removal is durable. */
-static const char *
-next_recycle(void)
-{
-	struct idnode *n = P.unlinks;
-
-	if (n == NULL)
-		return NULL;
-	P.unlinks = n->next;
-	P.nunlinks--;
-	strlcpy(P.recycled, n->id, sizeof(P.recycled));
-	free(n);
-	return P.recycled;
-}
-
-static void
-forget_later(const char *id)
-{
-	struct idnode *n = idnode(id);
-
-	n->next = P.forget;
-	P.forget = n;
-}
-
 bool
 pipeline_idle(void)
 {
-	return !syncer_busy() && P.waiters == NULL && P.lazy == NULL &&
-	    P.unlinks == NULL &&
-	    !commit_pending() && !sched_pending() && P.forget == NULL;
+	size_t i;
+
+	if (syncer_busy() || P.waiters != NULL || P.lazy != NULL)
+		return false;
+	EACH(i)
+		if (HAS(i, pending) && P.clients[i]->pending())
+			return false;
+	return true;
 }
 
 /* ---- stage 1: the index ---- */
 
 static void
-forget_apply(void)
-{
-	struct idnode *n;
-
-	while ((n = P.forget) != NULL) {
-		P.forget = n->next;
-		/* Lost on a failed transaction: recovery cleans the table. */
-		(void)store_removed_done(Q.store, n->id);
-		free(n);
-	}
-}
-
-static void
 index_stage(void)
 {
-	bool committed = false;
+	bool committed = false, wanted = false;
+	size_t i;
 
-	if (!commit_published() && !sched_pending() && P.forget == NULL)
+	EACH(i)
+		if (HAS(i, index_wanted) && P.clients[i]->index_wanted())
+			wanted = true;
+	if (!wanted)
 		return;
-	if (store_begin(Q.store, false) == 0) {
-		commit_batch_store();
-		sched_batch_apply();
-		forget_apply();
-		committed = store_commit(Q.store) == 0;
+	if (store_begin(P.store, false) == 0) {
+		EACH(i)
+			if (HAS(i, index_apply))
+				P.clients[i]->index_apply();
+		committed = store_commit(P.store) == 0;
 		if (!committed)
 			log_warnx("queue index: commit failed: %s",
-			    store_errmsg(Q.store));
+			    store_errmsg(P.store));
 		else
 			QC.txns++;
 	}
-	commit_batch_stored(committed);
-	sched_batch_finish(committed);
-	removal_txn_end(committed);
-	/* Notifications owed by what just settled: their files are written
-	 * now and join the round below. */
-	bounce_run();
+	EACH(i)
+		if (HAS(i, index_done))
+			P.clients[i]->index_done(committed);
 }
 
 /* ---- stage 2: a round of the sync thread ---- */
@@ -298,71 +204,45 @@ round_done(struct sync_round *r)
 		P.fail_pause = true;
 		ev_timer_start(P.pause, RETRY_AFTER_FAIL_MS);
 	}
-	for (i = 0; i < r->nunlink; i++) {
-		struct sync_item *it = &r->unlink[i];
-
-		if (it->err != 0) {
-			errno = it->err;
-			log_warn("%s: cannot remove %s/%s", it->id, SPOOL_QUEUE,
-			    it->id);
-			continue;
-		}
-		forget_later(it->id);
-	}
-	free(r->unlink);
-	r->unlink = NULL;
-	for (i = 0; i < r->nfiles; i++)
-		if (r->files[i].kind == SF_RECYCLE && r->files[i].old_gone)
-			forget_later(r->files[i].old);
-	pool_filled(r->files, r->nfiles);
-	free(r->files);
-	r->files = NULL;
-	commit_round_done(r->publish, r->npublish, r->sync_err);
-	free(r->publish);
-	r->publish = NULL;
+	for (i = P.nclients; i-- > 0; )
+		if (HAS(i, round_done))
+			P.clients[i]->round_done(r);
 	while ((w = P.round_waiters) != NULL) {
 		P.round_waiters = w->next;
 		w->cb(w->arg, ok);
 		free(w);
 	}
 	pipeline_kick();
-	queued_check_stop();
+	if (P.after_round != NULL)
+		P.after_round();
 }
 
 static void
 round_stage(void)
 {
 	struct sync_round *r = &P.round;
-	struct idnode *n;
+	bool wanted;
 	size_t i;
 
 	if (syncer_busy() || P.fail_pause)
 		return;
-	if (!commit_waiting() && P.waiters == NULL && P.unlinks == NULL &&
-	    !pool_wants() && !(P.lazy != NULL && P.lazy_due))
+	wanted = P.waiters != NULL || (P.lazy != NULL && P.lazy_due);
+	EACH(i)
+		if (HAS(i, round_wanted) && P.clients[i]->round_wanted())
+			wanted = true;
+	if (!wanted)
 		return;
 	memset(r, 0, sizeof(*r));
-	commit_take_waiting(&r->publish, &r->npublish);
-	/* Pool files first: they take their share of the removals. */
-	r->files = xcalloc(pool_max(), sizeof(*r->files));
-	r->nfiles = pool_fill(r->files, pool_max(), next_recycle);
-	if (P.nunlinks > 0) {
-		r->unlink = xcalloc(P.nunlinks, sizeof(*r->unlink));
-		for (i = 0; (n = P.unlinks) != NULL; i++) {
-			P.unlinks = n->next;
-			strlcpy(r->unlink[i].id, n->id, sizeof(r->unlink[i].id));
-			free(n);
-		}
-		r->nunlink = i;
-		P.nunlinks = 0;
-	}
+	EACH(i)
+		if (HAS(i, round_fill))
+			P.clients[i]->round_fill(r);
 	/* Unlinks and pool files alone need no sync: recovery redoes a lost
 	 * unlink and removes pool files with the rest of incoming/. Nor do
 	 * publications: their rows are inserted after this round, and the
 	 * round that follows syncs for their 250s (the top of this file). */
 	r->sync = P.waiters != NULL || (P.lazy != NULL && P.lazy_due);
 	r->checkpoint = P.checkpoints &&
-	    store_wal_pages(Q.store) >= CHECKPOINT_PAGES;
+	    store_wal_pages(P.store) >= CHECKPOINT_PAGES;
 	if (r->checkpoint)
 		r->sync = true;
 	P.round_waiters = P.waiters;
@@ -387,7 +267,7 @@ round_stage(void)
 static void
 pipeline_run(void)
 {
-	if (Q.store == NULL)
+	if (P.store == NULL)
 		return;
 	index_stage();
 	round_stage();
@@ -402,7 +282,7 @@ pause_over(void *arg)
 }
 
 int
-pipeline_start(void)
+pipeline_start(struct store *st, void (*after_round)(void))
 {
 	bool checkpoints;
 
@@ -410,8 +290,10 @@ pipeline_start(void)
 	P.lazy_timer = ev_timer_new(lazy_over, NULL);
 	if (syncer_start(SPOOL_DB, &checkpoints) == -1)
 		return -1;
+	P.store = st;
+	P.after_round = after_round;
 	/* Checkpoints sync the database: on the thread, not in a commit. */
-	if (checkpoints && store_manual_checkpoints(Q.store) == 0)
+	if (checkpoints && store_manual_checkpoints(st) == 0)
 		P.checkpoints = true;
 	pipeline_kick();              /* fill the pool */
 	return 0;
@@ -423,7 +305,7 @@ void
 pipeline_stop(void)
 {
 	struct waiter *w;
-	struct idnode *n;
+	size_t i;
 
 	syncer_stop();
 	while ((w = P.waiters) != NULL) {
@@ -432,27 +314,23 @@ pipeline_stop(void)
 		free(w);
 	}
 	P.waiters_tail = &P.waiters;
-	/* Only removals wait there (their idnodes): recovery finishes them. */
+	/* Their clients free what they hold (pipeline.h). */
 	while ((w = P.lazy) != NULL) {
 		P.lazy = w->next;
-		free(w->arg);
 		free(w);
 	}
 	P.lazy_tail = &P.lazy;
-	while ((n = P.unlinks) != NULL) {
-		P.unlinks = n->next;
-		free(n);
-	}
-	while ((n = P.forget) != NULL) {
-		P.forget = n->next;
-		free(n);
-	}
-	P.nunlinks = 0;
+	for (i = P.nclients; i-- > 0; )
+		if (HAS(i, stop))
+			P.clients[i]->stop();
 	if (P.pause != NULL)
 		ev_timer_free(P.pause);
 	P.pause = NULL;
 	if (P.lazy_timer != NULL)
 		ev_timer_free(P.lazy_timer);
 	P.lazy_timer = NULL;
-	pool_drain();
+	P.lazy_due = false;
+	P.fail_pause = false;
+	P.store = NULL;
+	P.nclients = 0;
 }

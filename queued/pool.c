@@ -114,7 +114,10 @@ new_name(char name[ULID_LEN + 1])
 	    (int)(ULID_LEN - strlen(POOL_PREFIX)), ++nnamed);
 }
 
-size_t
+/* Up to max files for the next round, recycled or new: recycle() gives a
+ * queue/ id whose removal is durable, or NULL; 0 while a round is making
+ * some. */
+static size_t
 pool_fill(struct sync_file *files, size_t max, const char *(*recycle)(void))
 {
 	size_t n = 0, want;
@@ -144,7 +147,7 @@ pool_fill(struct sync_file *files, size_t max, const char *(*recycle)(void))
 	return n;
 }
 
-void
+static void
 pool_filled(struct sync_file *files, size_t n)
 {
 	size_t i, made = 0;
@@ -189,7 +192,7 @@ pool_wants(void)
 	return npool < POOL_TARGET / 2;
 }
 
-void
+static void
 pool_drain(void)
 {
 	while (npool > 0) {
@@ -204,3 +207,29 @@ pool_max(void)
 {
 	return POOL_CAP;
 }
+
+/* ---- the pipeline client (pipeline.h) ---- */
+
+/* Before the removals': pool files take their share of them. */
+static void
+pool_round_fill(struct sync_round *r)
+{
+	r->files = xcalloc(POOL_CAP, sizeof(*r->files));
+	r->nfiles = pool_fill(r->files, POOL_CAP, removal_recycle);
+}
+
+static void
+pool_round_done(struct sync_round *r)
+{
+	pool_filled(r->files, r->nfiles);
+	free(r->files);
+	r->files = NULL;
+}
+
+const struct pipeline_client pool_client = {
+	.name = "pool",
+	.round_wanted = pool_wants,
+	.round_fill = pool_round_fill,
+	.round_done = pool_round_done,
+	.stop = pool_drain,
+};

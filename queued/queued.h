@@ -2,7 +2,9 @@
 /* empath-queued: what the modules of the queue manager share.
  *
  *   main.c       daemon_ops, the spool lock, peer channels and routing, stop
- *   pipeline.c   the write pipeline: index transactions and sync rounds
+ *   pipeline.c   the write pipeline: index transactions and sync rounds,
+ *                for its clients (pipeline.h): commit, scheduler, pool,
+ *                removal (removal.c: files of finished messages), bounce
  *   syncer.c     the sync thread (renames, removals, one syncfs per round)
  *   pool.c       ready message files, made or recycled by the sync thread
  *   commit.c     smtpd side: Q_CREATE, Q_COMMIT, Q_ROLLBACK; internal commits
@@ -23,12 +25,12 @@
 
 #include "channel.h"
 #include "config.h"
+#include "pipeline.h"
 #include "proto.h"
 #include "store.h"
 
 struct inmsg;
 TAILQ_HEAD(inmsg_list, inmsg);
-struct sync_item;
 
 /* One peer channel (smtpd, deliverd or ctld). */
 struct qpeer {
@@ -64,16 +66,12 @@ extern struct queue_counters QC;
 /* Called when the stop conditions may have changed. */
 void queued_check_stop(void);
 
-/* pipeline.c */
-typedef void (*durable_cb)(void *arg, bool ok);
-int  pipeline_start(void);
-void pipeline_stop(void);
-/* Run the pipeline at the end of this loop iteration. */
-void pipeline_kick(void);
-/* cb(arg, ok) once everything committed so far is on stable storage (ok
- * false: a sync failed, it may not be). */
-void pipeline_after_durable(durable_cb, void *arg);
-bool pipeline_idle(void);
+/* pipeline.c: see pipeline.h. Its clients, registered by main.c in this
+ * order: */
+extern const struct pipeline_client commit_client, sched_client,
+    pool_client, removal_client, bounce_client;
+
+/* removal.c */
 /* Inside a transaction that deleted msgid's rows: its file goes once
  * that is durable. Whoever commits calls removal_txn_end(). */
 void removal_add(const char *msgid);
@@ -82,6 +80,8 @@ void removal_txn_end(bool committed);
  * rolled back. */
 void *removal_mark(void);
 void removal_rewind(void *mark);
+/* For the pool: the next file whose removal is durable, or NULL. */
+const char *removal_recycle(void);
 
 /* commit.c */
 struct commit_hook {
@@ -99,30 +99,16 @@ void commit_peer_gone(struct qpeer *, const char *why);
  * closed; env (its id, sender, recipients, size) is taken over. */
 void commit_internal(const char *id, struct envelope *env,
                      const struct commit_hook *);
-bool commit_pending(void);            /* anything committed, not answered */
-bool commit_waiting(void);            /* files waiting for a round */
-bool commit_published(void);          /* durable files waiting for the index */
-void commit_take_waiting(struct sync_item **, size_t *);
-void commit_round_done(struct sync_item *, size_t, int sync_err);
-void commit_batch_store(void);        /* inserts, inside the transaction */
-void commit_batch_stored(bool committed);
 
 /* pool.c: ready message files (see syncer.h struct sync_file), under
  * private names in incoming/ that start with POOL_PREFIX (never an id) */
 #define POOL_PREFIX "POOL"
-struct sync_file;
 /* A ready file, renamed to a new message id given now; false when the
  * pool is empty or the rename failed (make one with spool_create()). */
 bool   pool_take(char id[ULID_LEN + 1], int *fd, bool *reused);
 bool   pool_is_name(const char *name);
-/* Up to max files for the next round, recycled or new: recycle() gives a
- * queue/ id whose removal is durable, or NULL; 0 while a round is making
- * some. */
-size_t pool_fill(struct sync_file *, size_t max, const char *(*recycle)(void));
-void   pool_filled(struct sync_file *, size_t n);
 bool   pool_wants(void);              /* running low */
 size_t pool_max(void);
-void   pool_drain(void);
 
 /* scheduler.c */
 void sched_init(void);
@@ -132,9 +118,6 @@ void sched_result(struct chan_msg *);
 void sched_kick(void);
 void sched_stop(void);
 size_t sched_jobs(void);
-bool sched_pending(void);
-void sched_batch_apply(void);         /* result updates, inside the txn */
-void sched_batch_finish(bool committed);
 void sched_set_frozen(bool);
 bool sched_frozen(void);
 
@@ -142,7 +125,6 @@ bool sched_frozen(void);
 /* Inside a transaction, after msgid's recipients changed: remove it when
  * nothing is left to do, or list it for a notice. */
 void bounce_settle(const char *msgid);
-void bounce_run(void);                /* write the listed notices */
 void bounce_tick(void);
 
 /* recover.c */

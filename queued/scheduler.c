@@ -181,7 +181,7 @@ sched_jobs(void)
 	return S.njobs;
 }
 
-bool
+static bool
 sched_pending(void)
 {
 	return !TAILQ_EMPTY(&S.updates);
@@ -611,7 +611,7 @@ seen_before(const struct rupdate *u)
 	return false;
 }
 
-void
+static void
 sched_batch_apply(void)
 {
 	struct rupdate *u;
@@ -641,7 +641,7 @@ sched_batch_apply(void)
 			bounce_settle(u->msgid);
 }
 
-void
+static void
 sched_batch_finish(bool committed)
 {
 	struct rupdate *u, *tu;
@@ -678,3 +678,12 @@ sched_frozen(void)
 {
 	return S.frozen;
 }
+
+/* The pipeline client (pipeline.h): results, applied in its transaction. */
+const struct pipeline_client sched_client = {
+	.name = "scheduler",
+	.index_wanted = sched_pending,
+	.index_apply = sched_batch_apply,
+	.index_done = sched_batch_finish,
+	.pending = sched_pending,
+};

@@ -263,3 +263,50 @@ main(void)
 	(void)fx_rmtree(rundir);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+/* --- in-memory files and mail text ----------------------------------- */
+
+#include <sys/mman.h>
+
+int
+fx_memfile(const char *data, size_t len)
+{
+	int fd = memfd_create("fx", MFD_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	if (len > 0)
+		ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	return fd;
+}
+
+char *
+fx_fd_text(int fd, size_t *lenp)
+{
+	off_t len = lseek(fd, 0, SEEK_END);
+	char *buf;
+
+	ck_assert_int_gt(len, 0);
+	buf = malloc((size_t)len + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(pread(fd, buf, (size_t)len, 0), len);
+	buf[len] = '\0';
+	if (lenp != NULL)
+		*lenp = (size_t)len;
+	return buf;
+}
+
+void
+fx_check_mail_lines(const char *t, bool no_controls)
+{
+	const char *p = t, *e;
+
+	while ((e = strchr(p, '\n')) != NULL) {
+		ck_assert_msg(e > p && e[-1] == '\r', "bare LF near: %.40s", p);
+		ck_assert_int_le(e - p - 1, 998);
+		for (; no_controls && p < e - 1; p++)
+			ck_assert_msg((unsigned char)*p >= 0x20 || *p == '\t',
+			    "control 0x%02x", (unsigned char)*p);
+		p = e + 1;
+	}
+	ck_assert_str_eq(p, "");
+}

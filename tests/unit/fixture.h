@@ -6,6 +6,7 @@
 #define EMPATH_TEST_FIXTURE_H
 
 #include <check.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct config;
@@ -46,5 +47,18 @@ struct config *fx_parse(const char *text);
  * it cannot be made. */
 void fx_make_cert(const char *dir, const char *cn, const char *san,
     char *cert, size_t certlen, char *key, size_t keylen);
+
+/* An anonymous in-memory file (memfd) holding len octets of data, its
+ * offset after them; for code that reads or writes descriptors. Fails
+ * the test when it cannot be made. */
+int fx_memfile(const char *data, size_t len);
+/* The whole content of the file fd, from offset 0, NUL-terminated (to
+ * free); its length in *len unless len is NULL. Fails the test when the
+ * file is empty or cannot be read. */
+char *fx_fd_text(int fd, size_t *len);
+/* Mail text (RFC 5322 2.1.1, RFC 5321 4.5.3.1.6): every line ends in
+ * CRLF and has at most 998 octets; with no_controls, no control other
+ * than CR, LF and TAB appears either. Fails the test otherwise. */
+void fx_check_mail_lines(const char *text, bool no_controls);
 
 #endif

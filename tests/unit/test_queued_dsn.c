@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -28,31 +27,17 @@ static const char original[] =
     "\r\n"
     "Body, UTF-8: \xc3\xa9\r\n";
 
-static int
-memfile(const char *data, size_t len)
-{
-	int fd = memfd_create("t", 0);
-
-	ck_assert_int_ge(fd, 0);
-	if (len > 0)
-		ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-	return fd;
-}
-
+/* Run dsn_write and return the notice as a string (to free). */
 static char *
 notice(const struct dsn_info *d, const char *orig, bool *eightbit)
 {
-	int out = memfile(NULL, 0), in = orig ? memfile(orig, strlen(orig)) : -1;
-	off_t len;
+	int out = fx_memfile(NULL, 0);
+	int in = orig ? fx_memfile(orig, strlen(orig)) : -1;
 	char *buf;
 	bool e8 = false;
 
 	ck_assert_int_eq(dsn_write(out, d, in, &e8), 0);
-	len = lseek(out, 0, SEEK_END);
-	ck_assert_int_gt(len, 0);
-	buf = xmalloc((size_t)len + 1);
-	ck_assert_int_eq(pread(out, buf, (size_t)len, 0), len);
-	buf[len] = '\0';
+	buf = fx_fd_text(out, NULL);
 	close(out);
 	if (in != -1)
 		close(in);
@@ -89,24 +74,6 @@ part(const char *t, const char *ctype)
 	return strndup(p, (size_t)(e - p));
 }
 
-/* Every line ends in CRLF, is at most 998 octets, and no control other
- * than CR LF and TAB appears. */
-static void
-check_lines(const char *t)
-{
-	const char *p = t, *e;
-
-	while ((e = strchr(p, '\n')) != NULL) {
-		ck_assert_msg(e > p && e[-1] == '\r', "bare LF near: %.40s", p);
-		ck_assert_int_le(e - p - 1, 998);
-		for (; p < e - 1; p++)
-			ck_assert_msg((unsigned char)*p >= 0x20 || *p == '\t',
-			    "control 0x%02x", (unsigned char)*p);
-		p = e + 1;
-	}
-	ck_assert_str_eq(p, "");
-}
-
 /* A bounced SMTPUTF8 message from a UTF-8 sender, headers returned. */
 START_TEST(global_notice_for_smtputf8)
 {
@@ -129,7 +96,7 @@ START_TEST(global_notice_for_smtputf8)
 	d.smtputf8 = true;
 	ck_assert(dsn_global(&d));
 	t = notice(&d, original, &e8);
-	check_lines(t);
+	fx_check_mail_lines(t, true);
 	ck_assert(e8);
 	ck_assert_ptr_nonnull(strstr(t, "\r\nTo: <" JORG "@" BUCHER ">\r\n"));
 	ck_assert_ptr_nonnull(strstr(t, "Content-Type: multipart/report; "
@@ -162,7 +129,7 @@ START_TEST(global_notice_for_smtputf8)
 	/* RET=FULL: message/global with the body. */
 	d.ret_full = true;
 	t = notice(&d, original, NULL);
-	check_lines(t);
+	fx_check_mail_lines(t, true);
 	ret = part(t, "Content-Type: message/global\r\n");
 	ck_assert_ptr_nonnull(strstr(ret, "Body, UTF-8: \xc3\xa9\r\n"));
 	ck_assert_ptr_null(strstr(t, "message/rfc822"));
@@ -198,7 +165,7 @@ START_TEST(global_notice_for_a_utf8_address)
 	d.smtputf8 = false;
 	r.addr = JORG "@" BUCHER;
 	t = notice(&d, "Subject: x\r\n\r\nbody\r\n", NULL);
-	check_lines(t);
+	fx_check_mail_lines(t, true);
 	ck_assert_ptr_nonnull(strstr(t, "Content-Type: message/"
 	    "global-delivery-status\r\n"));
 	ck_assert_ptr_nonnull(strstr(t, "Content-Type: message/global-headers"
@@ -232,7 +199,7 @@ START_TEST(plain_notice_for_ascii)
 	info_init(&d, r, 3);
 	ck_assert(!dsn_global(&d));
 	t = notice(&d, "Subject: x\r\n\r\nbody\r\n", &e8);
-	check_lines(t);
+	fx_check_mail_lines(t, true);
 	ck_assert(!e8);
 	ck_assert_ptr_nonnull(strstr(t, "report-type=delivery-status;\r\n"));
 	ck_assert_ptr_nonnull(strstr(t, "Content-Type: text/plain; "
@@ -269,7 +236,7 @@ START_TEST(global_fields_are_clean)
 	info_init(&d, &r, 1);
 	d.orig_sender = "s\xc3\xa9\n--01ARZ3NDEKTSV4RRFFQ69G5FAV/x@y";
 	t = notice(&d, NULL, NULL);
-	check_lines(t);
+	fx_check_mail_lines(t, true);
 	ck_assert_ptr_null(strstr(t, "\r\nX-Injected"));
 	ck_assert_ptr_null(strstr(t, "\r\nX-Orcpt"));
 	ck_assert_ptr_null(strstr(t, "\r\nX-Diag"));
@@ -302,7 +269,7 @@ START_TEST(reply_text_in_utf8)
 	d.smtputf8 = true;
 	e8 = false;
 	t = notice(&d, NULL, &e8);
-	check_lines(t);
+	fx_check_mail_lines(t, true);
 	ck_assert(e8);
 	human = part(t, "Content-Type: text/plain; charset=utf-8\r\n");
 	ck_assert_ptr_nonnull(strstr(human, "\r\n    550 5.2.2 Postfach von "
@@ -320,7 +287,7 @@ START_TEST(reply_text_in_utf8)
 	ck_assert(!dsn_global(&d));
 	e8 = true;
 	t = notice(&d, NULL, &e8);
-	check_lines(t);
+	fx_check_mail_lines(t, true);
 	ck_assert(!e8);
 	ck_assert_ptr_nonnull(strstr(t, "\r\n    550 5.2.2 Postfach von j??rg "
 	    "voll\\x0d\r\n"));

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -27,36 +26,21 @@ static const char original[] =
     "Body line one\r\n"
     "X-Not-A-Header: in the body\r\n";
 
-static int
-memfile(const char *data, size_t len)
-{
-	int fd = memfd_create("t", 0);
-
-	ck_assert_int_ge(fd, 0);
-	if (len > 0)
-		ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-	return fd;
-}
-
 /* Run dsn_write and return the notice as a string (to free). */
 static char *
 notice(const struct dsn_info *d, const char *orig, bool *eightbit)
 {
-	int out = memfile(NULL, 0), in = orig ? memfile(orig, strlen(orig)) : -1;
-	off_t len;
+	int out = fx_memfile(NULL, 0);
+	int in = orig ? fx_memfile(orig, strlen(orig)) : -1;
 	char *buf;
 	bool e8 = false;
 
 	ck_assert_int_eq(dsn_write(out, d, in, &e8), 0);
-	len = lseek(out, 0, SEEK_END);
-	ck_assert_int_gt(len, 0);
-	buf = xmalloc((size_t)len + 1);
-	ck_assert_int_eq(pread(out, buf, (size_t)len, 0), len);
-	buf[len] = '\0';
+	buf = fx_fd_text(out, NULL);
 	close(out);
 	if (in != -1)
 		close(in);
-	if (eightbit)
+	if (eightbit != NULL)
 		*eightbit = e8;
 	return buf;
 }
@@ -75,20 +59,6 @@ info_init(struct dsn_info *d, struct dsn_rcpt *r, size_t n)
 	d->now = NOW;
 	d->nrcpt = n;
 	d->rcpt = r;
-}
-
-/* Every line ends in CRLF and none is longer than 998 octets. */
-static void
-check_lines(const char *t)
-{
-	const char *p = t, *e;
-
-	while ((e = strchr(p, '\n')) != NULL) {
-		ck_assert_msg(e > p && e[-1] == '\r', "bare LF near: %.40s", p);
-		ck_assert_int_le(e - p - 1, 998);
-		p = e + 1;
-	}
-	ck_assert_str_eq(p, "");
 }
 
 START_TEST(failure_report_structure)
@@ -111,7 +81,7 @@ START_TEST(failure_report_structure)
 	r[1].last_attempt = NOW - 30;
 	info_init(&d, r, 2);
 	t = notice(&d, original, NULL);
-	check_lines(t);
+	fx_check_mail_lines(t, false);
 
 	ck_assert_ptr_nonnull(strstr(t, "\r\nTo: <alice@example.org>\r\n"));
 	ck_assert_ptr_nonnull(strstr(t, "From: Mail Delivery System "
@@ -168,7 +138,7 @@ START_TEST(ret_full_returns_the_message)
 	info_init(&d, &r, 1);
 	d.ret_full = true;
 	t = notice(&d, original, NULL);
-	check_lines(t);
+	fx_check_mail_lines(t, false);
 	ck_assert_ptr_nonnull(strstr(t, "Content-Type: message/rfc822\r\n"));
 	ck_assert_ptr_null(strstr(t, "text/rfc822-headers"));
 	ck_assert_ptr_nonnull(strstr(t, "\r\n\r\nReceived: from client"));
@@ -201,7 +171,7 @@ START_TEST(return_limit_caps_the_original)
 	d.ret_full = true;
 	d.return_limit = cap;
 	t = notice(&d, big, NULL);
-	check_lines(t);
+	fx_check_mail_lines(t, false);
 	ck_assert_ptr_nonnull(strstr(t, "only its first 51200 octets"));
 	part3 = strstr(t, "Content-Type: message/rfc822\r\n");
 	ck_assert_ptr_nonnull(part3);
@@ -232,7 +202,7 @@ START_TEST(return_limit_caps_the_original)
 	d.ret_full = false;
 	d.return_limit = 60;
 	t = notice(&d, original, NULL);
-	check_lines(t);
+	fx_check_mail_lines(t, false);
 	part3 = strstr(t, "Content-Type: text/rfc822-headers\r\n");
 	ck_assert_ptr_nonnull(part3);
 	ck_assert_ptr_nonnull(strstr(part3, "Received: from client"));
@@ -260,7 +230,7 @@ START_TEST(network_text_cannot_inject)
 	info_init(&d, &r, 1);
 	d.envid = "E\nX-Env: 1";
 	t = notice(&d, NULL, &e8);
-	check_lines(t);
+	fx_check_mail_lines(t, false);
 	ck_assert_ptr_null(strstr(t, "\r\nX-Injected"));
 	ck_assert_ptr_null(strstr(t, "\r\nX-Bad"));
 	ck_assert_ptr_null(strstr(t, "\r\nX-Env"));
@@ -294,7 +264,7 @@ START_TEST(delay_report)
 	r.retry_until = NOW + 86400;
 	info_init(&d, &r, 1);
 	t = notice(&d, original, NULL);
-	check_lines(t);
+	fx_check_mail_lines(t, false);
 	ck_assert_ptr_nonnull(strstr(t, "Subject: Delivery Status Notification "
 	    "(Delay)\r\n"));
 	ck_assert_ptr_nonnull(strstr(t, "Action: delayed\r\nStatus: 4.3.0\r\n"));
