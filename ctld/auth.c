@@ -16,6 +16,7 @@
 #include "log.h"
 #include "proto.h"
 #include "util.h"
+#include "wire_ctl.h"
 
 #define HASH_LEN 32                  /* SHA-256 */
 
@@ -172,16 +173,11 @@ auth_token_check(const void *token, size_t len)
 int
 auth_token_frame(const struct chan_msg *m)
 {
-	struct msgreader r;
-	const char *token;
-	size_t len;
+	struct wire_auth w;
 	int found = -1;
 
-	mr_init(&r, m);
-	token = mr_str(&r);
-	len = strlen(token);
-	if (mr_done(&r) && len > 0 && len <= CTL_TOKEN_MAX)
-		found = auth_token_check(token, len);
+	if (wire_auth_decode(m, &w) == 0)
+		found = auth_token_check(w.token, strlen(w.token));
 	/* The payload is the channel's own writable buffer (const in the
 	 * message only so that handlers do not change frames by mistake). */
 	if (m->len > 0)

@@ -1,153 +1,99 @@
 /* SPDX-License-Identifier: ISC */
 /* The control commands, one row each: the type empathctl sends, the name
- * it is audited under, who may ask, how its payload is checked, the
- * daemon that answers it, the request forwarded there, the one answer
- * accepted back and the type it is relayed under. Adding a command is
- * adding a row here (and, for one ctld answers itself, its function in
- * control.c). A checked payload is forwarded as it came: the request
- * types carry the same payload as the CTL_ types (proto.h). */
+ * it is audited under, who may ask, the argument its payload carries,
+ * the daemon that answers it and the one answer accepted back. A
+ * forwarded command goes on under its own type with the payload as it
+ * came, once checked, and the answer is relayed under its own type: one
+ * number end to end (proto_msgs.h). Adding a command is adding a row
+ * here (and, for one ctld answers itself, its function in control.c). */
 #include <stdio.h>
 #include <string.h>
 
 #include "ctld.h"
-#include "ulid.h"
 #include "util.h"
+#include "wire.h"
+#include "wire_ctl.h"
 
 static const struct ctl_target queued = {
-	PROC_QUEUED, "queued", Q_OP_FAIL, true,
+	PROC_QUEUED, "queued", Q_OP_FAIL,
 	"queued did not answer (not running or restarting); try again",
 };
 static const struct ctl_target deliverd = {
-	PROC_DELIVERD, "deliverd", D_DNS_FAIL, false,
+	PROC_DELIVERD, "deliverd", D_DNS_FAIL,
 	"deliverd did not answer (not running, restarting, or the lookup took "
 	"too long); try again",
 };
 
-/* ---- payload checks: NULL when acceptable, else the client's error;
- * command gets the audit name, with the argument when there is one ---- */
-
-static const char *
-check_none(const struct chan_msg *m, const char *name, char *command,
-    size_t len)
+/* Check a command's payload by its argument, with the codec both ends
+ * use: NULL when acceptable, else the client's error; command gets the
+ * audit name, with the argument when there is one. */
+const char *
+ctl_cmd_check(const struct ctl_cmd *cmd, const struct chan_msg *m,
+    char *command, size_t len)
 {
-	strlcpy(command, name, len);
-	return m->len == 0 ? NULL : "malformed request";
-}
+	struct wire_msgid id;
+	struct wire_list_req list;
+	struct wire_domain dom;
 
-/* str id: a ULID */
-static const char *
-check_id(const struct chan_msg *m, const char *name, char *command, size_t len)
-{
-	struct msgreader mr;
-	const char *id;
-
-	strlcpy(command, name, len);
-	mr_init(&mr, m);
-	id = mr_str(&mr);
-	if (!mr_done(&mr))
-		return "malformed request";
-	if (!ulid_valid(id))
-		return "invalid message id";
-	snprintf(command, len, "%s %s", name, id);
-	return NULL;
-}
-
-/* u32 state, str after, u32 limit: as Q_LIST_REQ */
-static const char *
-check_list(const struct chan_msg *m, const char *name, char *command,
-    size_t len)
-{
-	struct msgreader mr;
-	const char *after;
-	uint32_t state, limit;
-
-	strlcpy(command, name, len);
-	mr_init(&mr, m);
-	state = mr_u32(&mr);
-	after = mr_str(&mr);
-	limit = mr_u32(&mr);
-	if (!mr_done(&mr))
-		return "malformed request";
-	if (state != Q_STATE_ANY && state >= RCPT_STATE_COUNT)
-		return "unknown state";
-	if (after[0] != '\0' && !ulid_valid(after))
-		return "invalid message id";
-	if (limit == 0 || limit > Q_LIST_MAX)
-		return "limit out of range";
-	if (state != Q_STATE_ANY)
-		snprintf(command, len, "%s --status=%s", name,
-		    rcpt_state_name(state));
-	return NULL;
-}
-
-/* str domain: letters, digits, '-', '_' and dots, 1 to 253 characters */
-static const char *
-check_domain(const struct chan_msg *m, const char *name, char *command,
-    size_t len)
-{
-	struct msgreader mr;
-	const char *d;
-	size_t n, i;
-
-	strlcpy(command, name, len);
-	mr_init(&mr, m);
-	d = mr_str(&mr);
-	n = strlen(d);
-	if (!mr_done(&mr) || n == 0 || n > 253 || d[0] == '.')
-		return "not a domain name";
-	for (i = 0; i < n; i++) {
-		char c = d[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+	strlcpy(command, cmd->name, len);
+	switch (cmd->arg) {
+	case ARG_NONE:
+		return m->len == 0 ? NULL : "malformed request";
+	case ARG_ID:
+		if (wire_msgid_decode(m, &id) == -1)
+			return "invalid message id";
+		snprintf(command, len, "%s %s", cmd->name, id.msgid);
+		return NULL;
+	case ARG_LIST:
+		if (wire_list_req_decode(m, &list) == -1)
+			return "malformed list request";
+		if (list.state != Q_STATE_ANY)
+			snprintf(command, len, "%s --status=%s", cmd->name,
+			    rcpt_state_name(list.state));
+		return NULL;
+	case ARG_DOMAIN:
+		if (wire_domain_decode(m, &dom) == -1)
 			return "not a domain name";
+		snprintf(command, len, "%s %.64s", cmd->name, dom.domain);
+		return NULL;
 	}
-	snprintf(command, len, "%s %.64s", name, d);
-	return NULL;
+	return "malformed request";
 }
 
-#define LOCAL  NULL, 0, 0, 0
 #define OPEN   true
 #define AUTH   false
 
 static const struct ctl_cmd commands[] = {
-	/* type               name                  who   check
-	 *     to         request               answer           relayed as
-	 *     ctld's own function (NULL: relay) */
-	{ CTL_PING,           "system ping",        OPEN, check_none,
-	  LOCAL, cmd_ping },
-	{ CTL_STATUS,         "system status",      AUTH, check_none,
-	  &queued,   Q_STATUS_REQ,        Q_STATUS,        CTL_STATUS_REPLY,
-	  cmd_status },
-	{ CTL_QUEUE_LIST,     "queue list",         AUTH, check_list,
-	  &queued,   Q_LIST_REQ,          Q_LIST,          CTL_QUEUE_LIST_REPLY,
-	  NULL },
-	{ CTL_QUEUE_VIEW,     "queue view",         AUTH, check_id,
-	  &queued,   Q_VIEW_REQ,          Q_VIEW,          CTL_QUEUE_VIEW_REPLY,
-	  NULL },
-	{ CTL_QUEUE_DELETE,   "queue delete",       AUTH, check_id,
-	  &queued,   Q_DELETE_REQ,        Q_OP_OK,         CTL_QUEUE_OK, NULL },
-	{ CTL_QUEUE_RETRY,    "queue retry",        AUTH, check_id,
-	  &queued,   Q_RETRY_REQ,         Q_OP_OK,         CTL_QUEUE_OK, NULL },
-	{ CTL_QUEUE_FREEZE,   "queue freeze",       AUTH, check_none,
-	  &queued,   Q_FREEZE_REQ,        Q_OP_OK,         CTL_QUEUE_OK, NULL },
-	{ CTL_QUEUE_UNFREEZE, "queue unfreeze",     AUTH, check_none,
-	  &queued,   Q_UNFREEZE_REQ,      Q_OP_OK,         CTL_QUEUE_OK, NULL },
-	{ CTL_QUEUE_PROCESS,  "queue process-now",  AUTH, check_none,
-	  &queued,   Q_PROCESS_REQ,       Q_OP_OK,         CTL_QUEUE_OK, NULL },
-	{ CTL_QUEUE_STATS,    "queue stats",        AUTH, check_none,
-	  &queued,   Q_STATS_REQ,         Q_STATS,         CTL_QUEUE_STATS_REPLY,
-	  NULL },
-	{ CTL_DNS_LIST,       "dns list-cache",     AUTH, check_none,
-	  &deliverd, D_DNS_LIST_REQ,      D_DNS_LIST,      CTL_DNS_LIST_REPLY,
-	  NULL },
-	{ CTL_DNS_CLEAR,      "dns clear-cache",    AUTH, check_none,
-	  &deliverd, D_DNS_CLEAR_REQ,     D_DNS_OK,        CTL_DNS_OK, NULL },
-	{ CTL_DNS_REFRESH,    "dns refresh",        AUTH, check_domain,
-	  &deliverd, D_DNS_REFRESH_REQ,   D_DNS_OK,        CTL_DNS_OK, NULL },
-	{ CTL_DNS_OVERRIDES,  "dns list-overrides", AUTH, check_none,
-	  &deliverd, D_DNS_OVERRIDES_REQ, D_DNS_OVERRIDES, CTL_DNS_OVERRIDES_REPLY,
-	  NULL },
+	/* type               name                  who   argument
+	 *     to         answer accepted and relayed   ctld's own (NULL: relay) */
+	{ CTL_PING,           "system ping",        OPEN, ARG_NONE,
+	  NULL,      CTL_PONG,                cmd_ping },
+	{ CTL_STATUS,         "system status",      AUTH, ARG_NONE,
+	  &queued,   CTL_STATUS_REPLY,        cmd_status },
+	{ CTL_QUEUE_LIST,     "queue list",         AUTH, ARG_LIST,
+	  &queued,   CTL_QUEUE_LIST_REPLY,    NULL },
+	{ CTL_QUEUE_VIEW,     "queue view",         AUTH, ARG_ID,
+	  &queued,   CTL_QUEUE_VIEW_REPLY,    NULL },
+	{ CTL_QUEUE_DELETE,   "queue delete",       AUTH, ARG_ID,
+	  &queued,   CTL_QUEUE_OK,            NULL },
+	{ CTL_QUEUE_RETRY,    "queue retry",        AUTH, ARG_ID,
+	  &queued,   CTL_QUEUE_OK,            NULL },
+	{ CTL_QUEUE_FREEZE,   "queue freeze",       AUTH, ARG_NONE,
+	  &queued,   CTL_QUEUE_OK,            NULL },
+	{ CTL_QUEUE_UNFREEZE, "queue unfreeze",     AUTH, ARG_NONE,
+	  &queued,   CTL_QUEUE_OK,            NULL },
+	{ CTL_QUEUE_PROCESS,  "queue process-now",  AUTH, ARG_NONE,
+	  &queued,   CTL_QUEUE_OK,            NULL },
+	{ CTL_QUEUE_STATS,    "queue stats",        AUTH, ARG_NONE,
+	  &queued,   CTL_QUEUE_STATS_REPLY,   NULL },
+	{ CTL_DNS_LIST,       "dns list-cache",     AUTH, ARG_NONE,
+	  &deliverd, CTL_DNS_LIST_REPLY,      NULL },
+	{ CTL_DNS_CLEAR,      "dns clear-cache",    AUTH, ARG_NONE,
+	  &deliverd, CTL_DNS_OK,              NULL },
+	{ CTL_DNS_REFRESH,    "dns refresh",        AUTH, ARG_DOMAIN,
+	  &deliverd, CTL_DNS_OK,              NULL },
+	{ CTL_DNS_OVERRIDES,  "dns list-overrides", AUTH, ARG_NONE,
+	  &deliverd, CTL_DNS_OVERRIDES_REPLY, NULL },
 };
 
 const struct ctl_cmd *

@@ -25,6 +25,7 @@
 #include "event.h"
 #include "log.h"
 #include "util.h"
+#include "wire_ctl.h"
 
 #define CTL_MAX_CLIENTS      64
 #define CTL_IDLE_MS          (60 * 1000)
@@ -182,10 +183,12 @@ client_send(struct ctl_client *c, uint16_t type, uint32_t peerid,
 void
 ctl_error(struct ctl_client *c, uint32_t peerid, const char *text)
 {
+	struct wire_text w = { text };
 	struct msgbuf mb;
 
 	mb_init(&mb);
-	mb_str(&mb, text);
+	if (wire_text_encode(&mb, &w) == -1)
+		mb.err = true;
 	client_send(c, CTL_ERROR, peerid, &mb);
 	mb_free(&mb);
 }
@@ -233,41 +236,45 @@ client_admitted(struct ctl_client *c, uint32_t peerid, const char *name)
 	return true;
 }
 
-/* A forwarded command's answer: the one the table accepts is relayed
- * under the command's reply type; the daemon's failure becomes a
+/* A forwarded command's answer: the one the table accepts is relayed as
+ * it came, once its codec takes it; the daemon's failure becomes a
  * CTL_ERROR with its text; anything else is a malformed answer. */
 static void
 relay_answer(struct ctl_client *c, uint32_t peerid, const char *command,
     const struct ctl_cmd *cmd, const struct chan_msg *reply)
 {
 	const struct ctl_target *to = cmd->to;
-	struct msgreader mr;
+	struct wire_opfail qf;
+	struct wire_text df;
 	char text[256], clean[256];
-	uint32_t code = 0;
 
 	if (reply == NULL) {
 		ctl_error(c, peerid, to->silent);
 		ctl_audit(c, command, "unavailable");
 		return;
 	}
-	if (reply->type == cmd->answer) {
-		ctl_send(c, cmd->reply, peerid, reply->data, reply->len);
+	if (reply->type == cmd->reply && wire_recode(reply->type, reply,
+	    NULL) == 0) {
+		ctl_send(c, reply->type, peerid, reply->data, reply->len);
 		ctl_audit(c, command, "ok");
 		return;
 	}
-	if (reply->type == to->fail) {
-		mr_init(&mr, reply);
-		if (to->fail_code)
-			code = mr_u32(&mr);
-		strlcpy(text, mr_str(&mr), sizeof(text));
-		if (mr_done(&mr)) {
-			log_sanitize(text, clean, sizeof(clean));
-			ctl_error(c, peerid, clean);
-			ctl_audit(c, command, !to->fail_code ? "error" :
-			    code == Q_ERR_NOTFOUND ? "not-found" :
-			    code == Q_ERR_BADREQ ? "refused" : "error");
-			return;
-		}
+	if (reply->type == to->fail && reply->type == Q_OP_FAIL &&
+	    wire_opfail_decode(reply, &qf) == 0) {
+		strlcpy(text, qf.text, sizeof(text));
+		log_sanitize(text, clean, sizeof(clean));
+		ctl_error(c, peerid, clean);
+		ctl_audit(c, command, qf.code == Q_ERR_NOTFOUND ? "not-found" :
+		    qf.code == Q_ERR_BADREQ ? "refused" : "error");
+		return;
+	}
+	if (reply->type == to->fail && reply->type == D_DNS_FAIL &&
+	    wire_text_decode(reply, &df) == 0) {
+		strlcpy(text, df.text, sizeof(text));
+		log_sanitize(text, clean, sizeof(clean));
+		ctl_error(c, peerid, clean);
+		ctl_audit(c, command, "error");
+		return;
 	}
 	log_warnx("%s: unexpected answer %s to %s", to->name,
 	    msg_name(reply->type), command);
@@ -305,7 +312,7 @@ client_msg(struct channel *ch, struct chan_msg *m, void *arg)
 	}
 	if (!cmd->open && !client_admitted(c, m->peerid, cmd->name))
 		return;
-	if ((problem = cmd->check(m, cmd->name, command, sizeof(command))) !=
+	if ((problem = ctl_cmd_check(cmd, m, command, sizeof(command))) !=
 	    NULL) {
 		ctl_error(c, m->peerid, problem);
 		ctl_audit(c, cmd->name, "malformed");
@@ -322,8 +329,8 @@ client_msg(struct channel *ch, struct chan_msg *m, void *arg)
 		memcpy(mb.data, m->data, m->len);
 		mb.len = mb.cap = m->len;
 	}
-	rv = ctl_forward(c, m->peerid, command, cmd, m->len > 0 ? &mb : NULL,
-	    relay_answer);
+	rv = ctl_forward(c, m->peerid, command, cmd, cmd->type,
+	    m->len > 0 ? &mb : NULL, relay_answer);
 	mb_free(&mb);
 	if (rv == -1) {
 		(void)snprintf(text, sizeof(text), "%s is not running "
@@ -409,23 +416,15 @@ void
 cmd_ping(struct ctl_client *c, const struct ctl_cmd *cmd, const char *name,
     const struct chan_msg *m)
 {
+	struct wire_text w = { EMPATH_VERSION };
 	struct msgbuf mb;
 
-	(void)cmd;
 	mb_init(&mb);
-	mb_str(&mb, EMPATH_VERSION);
-	client_send(c, CTL_PONG, m->peerid, &mb);
+	if (wire_text_encode(&mb, &w) == -1)
+		mb.err = true;
+	client_send(c, cmd->reply, m->peerid, &mb);
 	mb_free(&mb);
 	ctl_audit(c, name, "ok");
-}
-
-static void
-status_row(struct msgbuf *mb, const char *name, uint32_t pid, uint32_t restarts)
-{
-	mb_str(mb, name);
-	mb_u32(mb, pid);
-	mb_u32(mb, pid != 0);
-	mb_u32(mb, restarts);
 }
 
 /* CTL_STATUS_REPLY; qc NULL when queued did not answer: both counts are
@@ -434,35 +433,33 @@ status_row(struct msgbuf *mb, const char *name, uint32_t pid, uint32_t restarts)
 static void
 status_reply(struct ctl_client *c, uint32_t peerid, const struct queue_counts *qc)
 {
+	static struct wire_ctl_status w;
 	struct msgbuf mb;
 	const struct proc_info *pi;
 	int64_t start = procs_master_start(), now = wall_s();
-	uint32_t n = 0;
 	unsigned p;
 
-	mb_init(&mb);
-	mb_str(&mb, EMPATH_VERSION);
-	mb_u64(&mb, start > 0 && now > start ? (uint64_t)(now - start) : 0);
-	mb_u64(&mb, qc != NULL ? qc->messages : CTL_COUNT_UNKNOWN);
-	mb_u64(&mb, qc != NULL ? qc->recipients : CTL_COUNT_UNKNOWN);
-	if (procs_known()) {
-		for (p = 0; p < PROC_COUNT; p++)
-			n += procs_get(p)->listed;
-		if (!procs_get(PROC_MASTER)->listed)
-			n++;
-	}
-	mb_u32(&mb, n);
+	memset(&w, 0, sizeof(w));
+	w.version = EMPATH_VERSION;
+	w.uptime = start > 0 && now > start ? (uint64_t)(now - start) : 0;
+	w.messages = qc != NULL ? qc->messages : CTL_COUNT_UNKNOWN;
+	w.recipients = qc != NULL ? qc->recipients : CTL_COUNT_UNKNOWN;
 	if (procs_known()) {
 		if (!procs_get(PROC_MASTER)->listed)
-			status_row(&mb, proc_name(PROC_MASTER),
-			    procs_master_pid(), 0);
-		for (p = 0; p < PROC_COUNT; p++) {
+			w.row[w.n++] = (struct wire_status_row){
+			    proc_name(PROC_MASTER), procs_master_pid(),
+			    procs_master_pid() != 0, 0 };
+		for (p = 0; p < PROC_COUNT && w.n < WIRE_STATUS_ROWS; p++) {
 			pi = procs_get(p);
 			if (pi->listed)
-				status_row(&mb, proc_name(p), pi->pid,
-				    pi->restarts);
+				w.row[w.n++] = (struct wire_status_row){
+				    proc_name(p), pi->pid, pi->pid != 0,
+				    pi->restarts };
 		}
 	}
+	mb_init(&mb);
+	if (wire_ctl_status_encode(&mb, &w) == -1)
+		mb.err = true;
 	client_send(c, CTL_STATUS_REPLY, peerid, &mb);
 	mb_free(&mb);
 }
@@ -475,10 +472,10 @@ status_answer(struct ctl_client *c, uint32_t peerid, const char *command,
 	bool ok = false;
 
 	if (reply != NULL) {
-		ok = reply->type == cmd->answer && queue_counts_parse(reply, &qc);
+		ok = queue_counts_parse(reply, &qc);
 		if (!ok)
 			log_warnx("%s: malformed answer (%s) to %s", cmd->to->name,
-			    msg_name(reply->type), msg_name(cmd->req));
+			    msg_name(reply->type), msg_name(Q_STATUS_REQ));
 	}
 	status_reply(c, peerid, ok ? &qc : NULL);
 	ctl_audit(c, command, ok ? "ok" : "partial");
@@ -490,7 +487,8 @@ void
 cmd_status(struct ctl_client *c, const struct ctl_cmd *cmd, const char *name,
     const struct chan_msg *m)
 {
-	if (ctl_forward(c, m->peerid, name, cmd, NULL, status_answer) == -1) {
+	if (ctl_forward(c, m->peerid, name, cmd, Q_STATUS_REQ, NULL,
+	    status_answer) == -1) {
 		/* queued is down or restarting: answer with what we know. */
 		status_reply(c, m->peerid, NULL);
 		ctl_audit(c, name, "partial");
@@ -513,7 +511,8 @@ pending_answer(const struct chan_msg *reply, void *arg)
 
 int
 ctl_forward(struct ctl_client *c, uint32_t peerid, const char *command,
-    const struct ctl_cmd *cmd, const struct msgbuf *mb, ctl_answer_fn answer)
+    const struct ctl_cmd *cmd, uint16_t type, const struct msgbuf *mb,
+    ctl_answer_fn answer)
 {
 	struct ctl_pending *p;
 
@@ -528,7 +527,7 @@ ctl_forward(struct ctl_client *c, uint32_t peerid, const char *command,
 	strlcpy(p->command, command, sizeof(p->command));
 	p->cmd = cmd;
 	p->answer = answer;
-	p->req = peer_request(cmd->to->proc, cmd->req, mb, CTL_PEER_TIMEOUT_MS,
+	p->req = peer_request(cmd->to->proc, type, mb, CTL_PEER_TIMEOUT_MS,
 	    pending_answer, p);
 	if (p->req == NULL) {
 		free(p);

@@ -46,7 +46,8 @@ void peers_shutdown(void);
 struct queue_counts {
 	uint64_t messages, recipients;
 };
-/* Parse a Q_STATUS reply; false when it is not one or is malformed. */
+/* Decode a Q_STATUS reply (wire_ctl.h); false when it is not one or is
+ * malformed. */
 bool queue_counts_parse(const struct chan_msg *, struct queue_counts *);
 
 /* ---- control.c: the control socket ---- */
@@ -65,32 +66,32 @@ struct ctl_client;
 struct ctl_target {
 	enum proc_id proc;
 	const char  *name;            /* in messages and logs */
-	uint16_t     fail;            /* its failure answer: [u32 Q_ERR_*] str text */
-	bool         fail_code;       /* ... with the u32 code first */
+	uint16_t     fail;            /* its failure answer (Q_OP_FAIL, D_DNS_FAIL) */
 	const char  *silent;          /* for the client when it did not answer */
 };
 
+/* What a command's payload carries (wire_ctl.h). */
+enum ctl_arg { ARG_NONE, ARG_ID, ARG_LIST, ARG_DOMAIN };
+
 struct ctl_cmd;
-/* Check a command's payload: NULL when acceptable, else the error for the
- * client; command gets the audit name (with the argument). */
-typedef const char *(*ctl_check_fn)(const struct chan_msg *, const char *name,
-                                    char *command, size_t len);
 /* A command ctld answers itself (payload checked, caller admitted). */
 typedef void (*ctl_local_fn)(struct ctl_client *, const struct ctl_cmd *,
                              const char *command, const struct chan_msg *);
 
 struct ctl_cmd {
-	uint16_t                 type;     /* from empathctl */
+	uint16_t                 type;     /* from empathctl, and to the daemon */
 	const char              *name;     /* as empathctl spells it; audited */
 	bool                     open;     /* anyone who can connect may ask */
-	ctl_check_fn             check;
+	enum ctl_arg             arg;
 	const struct ctl_target *to;       /* NULL: ctld alone answers */
-	uint16_t                 req;      /* forwarded to it, same payload */
-	uint16_t                 answer;   /* the one answer accepted from it */
-	uint16_t                 reply;    /* ... relayed to empathctl as */
+	uint16_t                 reply;    /* the one answer accepted and relayed */
 	ctl_local_fn             local;    /* NULL: forward and relay */
 };
 
+/* Check a command's payload: NULL when acceptable, else the error for the
+ * client; command gets the audit name (with the argument). */
+const char *ctl_cmd_check(const struct ctl_cmd *, const struct chan_msg *,
+                          char *command, size_t len);
 const struct ctl_cmd *ctl_cmd_find(uint16_t type);
 
 /* ---- control.c: the control socket ---- */
@@ -109,12 +110,12 @@ void ctl_send(struct ctl_client *, uint16_t type, uint32_t peerid,
 void ctl_error(struct ctl_client *, uint32_t peerid, const char *text);
 /* The audit line of a command: who, what, the result. */
 void ctl_audit(const struct ctl_client *, const char *command, const char *result);
-/* Forward cmd's request with payload (NULL: none) to cmd's daemon, with an
- * id and a deadline. 0: sent, answer() will be called; 1: refused (too
+/* Forward a request of type with payload (NULL: none) to cmd's daemon,
+ * with an id and a deadline. 0: sent, answer() will be called; 1: refused (too
  * many in flight), the client is answered; -1: the daemon is not there,
  * nothing was sent. */
 int  ctl_forward(struct ctl_client *, uint32_t peerid, const char *command,
-                 const struct ctl_cmd *, const struct msgbuf *,
+                 const struct ctl_cmd *, uint16_t type, const struct msgbuf *,
                  ctl_answer_fn answer);
 /* The commands ctld answers itself. */
 void cmd_ping(struct ctl_client *, const struct ctl_cmd *, const char *command,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
-/* Control requests from ctld about DNS and routes (D_DNS_*, see
- * proto.h): the cache listed, cleared, one domain forgotten and looked up
+/* Control requests from ctld about DNS and routes (CTL_DNS_*, see
+ * proto_msgs.h; codecs in wire_ctl.h): the cache listed, cleared, one domain forgotten and looked up
  * again, the route overrides of the configuration. A refresh answers
  * once its lookup is done; if ctld goes away meanwhile the lookup is
  * cancelled. */
@@ -18,6 +18,7 @@
 #include "proto.h"
 #include "route.h"
 #include "util.h"
+#include "wire_ctl.h"
 
 /* Stop adding entries to a list past this many bytes of payload. */
 #define LIST_PAYLOAD_MAX (CHAN_MAX_PAYLOAD - 64 * 1024)
@@ -35,23 +36,26 @@ static LIST_HEAD(, refresh) refreshes = LIST_HEAD_INITIALIZER(refreshes);
 static void
 send_fail(struct channel *c, uint32_t id, const char *msg)
 {
+	struct wire_text w = { msg };
 	struct msgbuf mb;
 
 	mb_init(&mb);
-	mb_str(&mb, msg);
-	chan_send_mb(c, D_DNS_FAIL, id, -1, &mb);
+	if (wire_text_encode(&mb, &w) == 0)
+		chan_send_mb(c, D_DNS_FAIL, id, -1, &mb);
 	mb_free(&mb);
 }
 
 static void
 send_ok(struct channel *c, uint32_t id, uint64_t count, const char *text)
 {
+	struct wire_ok w = { count, text };
 	struct msgbuf mb;
 
 	mb_init(&mb);
-	mb_u64(&mb, count);
-	mb_str(&mb, text);
-	chan_send_mb(c, D_DNS_OK, id, -1, &mb);
+	if (wire_ok_encode(&mb, &w) == 0)
+		chan_send_mb(c, CTL_DNS_OK, id, -1, &mb);
+	else
+		send_fail(c, id, "the answer does not fit in a message");
 	mb_free(&mb);
 }
 
@@ -85,10 +89,13 @@ rrset_text(const struct dns_rrset *rs, char *buf, size_t len)
 	}
 }
 
-/* Two passes over the cache: count what fits, then write it. */
+/* The cache as rows: as many as fit one message. Strings are copied:
+ * the cache may change before the answer is encoded. */
 struct list_state {
-	struct msgbuf *mb;               /* NULL: counting */
-	uint32_t n, limit, more;
+	struct wire_dns_entry *e;
+	char   (*text)[DNS_NAME_MAX + 1];
+	char   (*data)[4096];
+	uint32_t n, more;
 	size_t   bytes;
 	uint64_t now;
 };
@@ -97,30 +104,29 @@ static void
 list_one(const struct dns_rrset *rs, void *arg)
 {
 	struct list_state *ls = arg;
+	struct wire_dns_entry *e;
 	char data[4096];
 	size_t size;
 
 	rrset_text(rs, data, sizeof(data));
-	if (ls->mb == NULL) {
-		/* u32 length and NUL per string, generously. */
-		size = strlen(rs->name) + strlen(data) + 16 + 3 * 8 + 8;
-		if (ls->n >= D_DNS_LIST_MAX || ls->bytes + size > LIST_PAYLOAD_MAX) {
-			ls->more++;
-			return;
-		}
-		ls->bytes += size;
-		ls->n++;
+	/* u32 length and NUL per string, generously. */
+	size = strlen(rs->name) + strlen(data) + 16 + 3 * 8 + 8;
+	if (ls->n >= D_DNS_LIST_MAX || ls->bytes + size > LIST_PAYLOAD_MAX ||
+	    strlen(rs->name) > WIRE_STR_MAX) {
+		ls->more++;
 		return;
 	}
-	if (ls->n >= ls->limit)
-		return;
-	mb_str(ls->mb, rs->name);
-	mb_str(ls->mb, dnsc_type_name(rs->type));
-	mb_str(ls->mb, dnsc_status_name(rs->status));
-	mb_u32(ls->mb, rs->ttl);
-	mb_u32(ls->mb, rs->expires > ls->now ?
-	    (uint32_t)((rs->expires - ls->now + 999) / 1000) : 0);
-	mb_str(ls->mb, data);
+	ls->bytes += size;
+	e = &ls->e[ls->n];
+	strlcpy(ls->text[ls->n], rs->name, sizeof(ls->text[0]));
+	strlcpy(ls->data[ls->n], data, sizeof(ls->data[0]));
+	e->name = ls->text[ls->n];
+	e->type = dnsc_type_name(rs->type);
+	e->status = dnsc_status_name(rs->status);
+	e->ttl = rs->ttl;
+	e->left = rs->expires > ls->now ?
+	    (uint32_t)((rs->expires - ls->now + 999) / 1000) : 0;
+	e->data = ls->data[ls->n];
 	ls->n++;
 }
 
@@ -128,27 +134,32 @@ static void
 dns_list(struct channel *c, uint32_t id)
 {
 	char servers[DNS_SERVERS_MAX][64];
+	struct wire_dns_list w;
 	struct list_state ls;
 	struct msgbuf mb;
 	size_t i, ns = dns_servers(servers, DNS_SERVERS_MAX);
 
 	memset(&ls, 0, sizeof(ls));
+	memset(&w, 0, sizeof(w));
 	ls.now = mono_ms();
+	ls.e = xcalloc(D_DNS_LIST_MAX, sizeof(*ls.e));
+	ls.text = xcalloc(D_DNS_LIST_MAX, sizeof(*ls.text));
+	ls.data = xcalloc(D_DNS_LIST_MAX, sizeof(*ls.data));
 	dnsc_foreach(list_one, &ls);
+	w.ns = (uint32_t)(ns < WIRE_DNS_SERVERS ? ns : WIRE_DNS_SERVERS);
+	for (i = 0; i < w.ns; i++)
+		w.server[i] = servers[i];
+	w.n = ls.n;
+	w.e = ls.e;
+	w.more = ls.more;
 	mb_init(&mb);
-	mb_u32(&mb, (uint32_t)ns);
-	for (i = 0; i < ns; i++)
-		mb_str(&mb, servers[i]);
-	mb_u32(&mb, ls.n);
-	ls.limit = ls.n;
-	ls.n = 0;
-	ls.mb = &mb;
-	dnsc_foreach(list_one, &ls);
-	/* Nothing changes the cache between the passes. */
-	mb_u32(&mb, ls.more);
-	if (mb.err || chan_send_mb(c, D_DNS_LIST, id, -1, &mb) == -1)
+	if (wire_dns_list_encode(&mb, &w) == -1 ||
+	    chan_send_mb(c, CTL_DNS_LIST_REPLY, id, -1, &mb) == -1)
 		send_fail(c, id, "the cache list does not fit in a message");
 	mb_free(&mb);
+	free(ls.e);
+	free(ls.text);
+	free(ls.data);
 }
 
 static void
@@ -184,14 +195,12 @@ refresh_done(struct route *r, void *arg)
 static void
 dns_refresh(struct channel *c, uint32_t id, struct chan_msg *m)
 {
-	struct msgreader mr;
+	struct wire_domain req;
 	struct refresh *rf;
-	const char *domain;
 	char norm[ROUTE_HOST_MAX];
 
-	mr_init(&mr, m);
-	domain = mr_str(&mr);
-	if (!mr_done(&mr) || dnsc_normalize(domain, norm, sizeof(norm)) == -1) {
+	if (wire_domain_decode(m, &req) == -1 ||
+	    dnsc_normalize(req.domain, norm, sizeof(norm)) == -1) {
 		send_fail(c, id, "not a domain name");
 		return;
 	}
@@ -216,10 +225,15 @@ is_override(const struct cfg_domain *d)
 static void
 overrides(struct channel *c, uint32_t id)
 {
+	static const char *const tls[] = {
+		[TLS_NONE] = "none", [TLS_OPPORTUNISTIC] = "opportunistic",
+		[TLS_REQUIRED] = "required",
+	};
 	const struct config *cfg = daemon_config();
 	const struct cfg_domain *d;
+	struct wire_overrides w;
 	struct msgbuf mb;
-	char rate[64];
+	char (*rate)[64];
 	uint32_t n = 0;
 
 	if (cfg == NULL) {
@@ -229,35 +243,37 @@ overrides(struct channel *c, uint32_t id)
 	n = cfg->delivery.relay_host != NULL;
 	TAILQ_FOREACH(d, &cfg->domains, entry)
 		n += is_override(d);
-	mb_init(&mb);
-	mb_u32(&mb, n);
-	if (cfg->delivery.relay_host != NULL) {
-		mb_str(&mb, "*");
-		mb_str(&mb, cfg->delivery.relay_host);
-		mb_u32(&mb, cfg->delivery.relay_port);
-		mb_str(&mb, "");
-		mb_str(&mb, "");
-	}
+	w.o = xcalloc(n + 1, sizeof(*w.o));
+	rate = xcalloc(n + 1, sizeof(*rate));
+	w.n = 0;
+	if (cfg->delivery.relay_host != NULL)
+		w.o[w.n++] = (struct wire_override){ "*",
+		    cfg->delivery.relay_host, cfg->delivery.relay_port, "", "" };
 	TAILQ_FOREACH(d, &cfg->domains, entry) {
+		struct wire_override *o = &w.o[w.n];
+
 		if (!is_override(d))
 			continue;
-		rate[0] = '\0';
 		if (d->rate > 0)
-			snprintf(rate, sizeof(rate), "%g/s burst %u", d->rate,
-			    d->burst);
+			snprintf(rate[w.n], sizeof(rate[0]), "%g/s burst %u",
+			    d->rate, d->burst);
 		/* As the configuration writes it (U-labels kept), not the
 		 * A-label the routes are keyed by. */
-		mb_str(&mb, d->spelling != NULL ? d->spelling : d->name);
-		mb_str(&mb, d->relay_host != NULL ? d->relay_host : "");
-		mb_u32(&mb, d->relay_host != NULL ? d->relay_port : 0);
-		mb_str(&mb, d->tls == TLS_NONE ? "none" :
-		    d->tls == TLS_OPPORTUNISTIC ? "opportunistic" :
-		    d->tls == TLS_REQUIRED ? "required" : "");
-		mb_str(&mb, rate);
+		o->domain = d->spelling != NULL ? d->spelling : d->name;
+		o->relay = d->relay_host != NULL ? d->relay_host : "";
+		o->port = d->relay_host != NULL ? d->relay_port : 0;
+		o->tls = d->tls >= 0 && (size_t)d->tls < nitems(tls) &&
+		    tls[d->tls] != NULL ? tls[d->tls] : "";
+		o->rate = rate[w.n];
+		w.n++;
 	}
-	if (mb.err || chan_send_mb(c, D_DNS_OVERRIDES, id, -1, &mb) == -1)
+	mb_init(&mb);
+	if (wire_overrides_encode(&mb, &w) == -1 ||
+	    chan_send_mb(c, CTL_DNS_OVERRIDES_REPLY, id, -1, &mb) == -1)
 		send_fail(c, id, "the overrides do not fit in a message");
 	mb_free(&mb);
+	free(w.o);
+	free(rate);
 }
 
 bool
@@ -265,19 +281,25 @@ control_msg(struct channel *c, struct chan_msg *m)
 {
 	size_t n;
 
+	/* The requests without a payload (wire_recode() checks just that). */
+	if ((m->type == CTL_DNS_LIST || m->type == CTL_DNS_CLEAR ||
+	    m->type == CTL_DNS_OVERRIDES) && m->len != 0) {
+		send_fail(c, m->peerid, "unexpected payload");
+		return true;
+	}
 	switch (m->type) {
-	case D_DNS_LIST_REQ:
+	case CTL_DNS_LIST:
 		dns_list(c, m->peerid);
 		return true;
-	case D_DNS_CLEAR_REQ:
+	case CTL_DNS_CLEAR:
 		n = dnsc_clear();
 		log_info("control: DNS cache cleared (%zu entries)", n);
 		send_ok(c, m->peerid, n, "");
 		return true;
-	case D_DNS_REFRESH_REQ:
+	case CTL_DNS_REFRESH:
 		dns_refresh(c, m->peerid, m);
 		return true;
-	case D_DNS_OVERRIDES_REQ:
+	case CTL_DNS_OVERRIDES:
 		overrides(c, m->peerid);
 		return true;
 	}

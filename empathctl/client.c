@@ -14,6 +14,7 @@
 #include "event.h"
 #include "proto.h"
 #include "util.h"
+#include "wire_ctl.h"
 
 #define REQUEST_ID 1
 
@@ -100,14 +101,16 @@ ctl_roundtrip(const char *path, uint16_t type, const void *payload,
 	ev_init();                    /* channels register with the loop */
 	ch = chan_new(fd, "ctld", on_msg, on_close, &call);
 	if (token != NULL) {
+		struct wire_auth w = { token };
 		struct msgbuf mb;
 		int rc;
 
 		/* No answer comes to it: a bad token is reported with the
 		 * command's own answer. */
 		mb_init(&mb);
-		mb_str(&mb, token);
-		rc = chan_send_mb(ch, CTL_AUTH, 0, -1, &mb);
+		rc = wire_auth_encode(&mb, &w);
+		if (rc == 0)
+			rc = chan_send_mb(ch, CTL_AUTH, 0, -1, &mb);
 		if (mb.data != NULL)          /* the channel has its own copy */
 			explicit_bzero(mb.data, mb.cap);
 		mb_free(&mb);

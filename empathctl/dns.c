@@ -12,9 +12,9 @@
 
 #include "empathctl.h"
 #include "proto.h"
+#include "wire_ctl.h"
 
 #define STR_MAX 4096
-#define DNS_SERVERS_LIST_MAX 16
 
 static int
 dns_usage(void)
@@ -26,47 +26,31 @@ dns_usage(void)
 }
 
 static void
-read_str(struct msgreader *r, char *buf, size_t len)
+clean(const char *src, char *buf, size_t len)
 {
-	out_clean(buf, len, mr_str(r));
+	out_clean(buf, len, src);
 }
 
 static int
 print_list(const struct ctl_reply *reply, bool json)
 {
 	static char name[STR_MAX], type[16], status[16], data[STR_MAX];
-	struct msgreader r, r2;
-	uint32_t ns, n, i, ttl, left, more;
+	struct chan_msg m = out_msg(reply);
+	struct wire_dns_list w;
 	char server[128];
+	uint32_t i;
 
 	if (reply->type != CTL_DNS_LIST_REPLY)
 		return out_not_expected(reply);
-	/* Checked whole before anything is printed. */
-	out_reader(&r, reply);
-	ns = mr_u32(&r);
-	for (i = 0; i < ns && !r.err; i++)
-		(void)mr_str(&r);
-	n = mr_u32(&r);
-	for (i = 0; i < n && !r.err; i++) {
-		(void)mr_str(&r);
-		(void)mr_str(&r);
-		(void)mr_str(&r);
-		(void)mr_u32(&r);
-		(void)mr_u32(&r);
-		(void)mr_str(&r);
-	}
-	more = mr_u32(&r);
-	if (!mr_done(&r) || ns > DNS_SERVERS_LIST_MAX)
+	/* Decoded whole before anything is printed. */
+	if (wire_dns_list_decode(&m, &w) == -1)
 		return out_malformed();
-
-	out_reader(&r2, reply);
-	ns = mr_u32(&r2);
 	if (json)
 		printf("{\"servers\":[");
 	else
 		printf("servers:");
-	for (i = 0; i < ns; i++) {
-		read_str(&r2, server, sizeof(server));
+	for (i = 0; i < w.ns; i++) {
+		clean(w.server[i], server, sizeof(server));
 		if (json) {
 			printf(i ? "," : "");
 			out_json_str(server);
@@ -74,17 +58,16 @@ print_list(const struct ctl_reply *reply, bool json)
 			printf(" %s", server);
 	}
 	printf(json ? "],\"entries\":[" : "\n");
-	n = mr_u32(&r2);
-	if (!json && n > 0)
+	if (!json && w.n > 0)
 		printf("%-32s %-5s %-8s %8s %8s  %s\n", "NAME", "TYPE", "STATUS",
 		    "TTL", "LEFT", "DATA");
-	for (i = 0; i < n; i++) {
-		read_str(&r2, name, sizeof(name));
-		read_str(&r2, type, sizeof(type));
-		read_str(&r2, status, sizeof(status));
-		ttl = mr_u32(&r2);
-		left = mr_u32(&r2);
-		read_str(&r2, data, sizeof(data));
+	for (i = 0; i < w.n; i++) {
+		const struct wire_dns_entry *e = &w.e[i];
+
+		clean(e->name, name, sizeof(name));
+		clean(e->type, type, sizeof(type));
+		clean(e->status, status, sizeof(status));
+		clean(e->data, data, sizeof(data));
 		if (json) {
 			printf("%s{\"name\":", i ? "," : "");
 			out_json_str(name);
@@ -92,41 +75,42 @@ print_list(const struct ctl_reply *reply, bool json)
 			out_json_str(type);
 			printf(",\"status\":");
 			out_json_str(status);
-			printf(",\"ttl\":%u,\"expires_in\":%u,\"data\":", ttl, left);
+			printf(",\"ttl\":%u,\"expires_in\":%u,\"data\":", e->ttl,
+			    e->left);
 			out_json_str(data);
 			printf("}");
 		} else {
 			char lbuf[16];
 
-			snprintf(lbuf, sizeof(lbuf), "%u", left);
+			snprintf(lbuf, sizeof(lbuf), "%u", e->left);
 			printf("%-32s %-5s %-8s %8u %8s  %s\n", name, type, status,
-			    ttl, left > 0 ? lbuf : "expired", data);
+			    e->ttl, e->left > 0 ? lbuf : "expired", data);
 		}
 	}
-	more = mr_u32(&r2);
 	if (json)
-		printf("],\"more\":%u}\n", more);
-	else if (n == 0)
+		printf("],\"more\":%u}\n", w.more);
+	else if (w.n == 0)
 		printf("(the cache is empty)\n");
-	if (!json && more > 0)
-		printf("(%u more not shown)\n", more);
+	if (!json && w.more > 0)
+		printf("(%u more not shown)\n", w.more);
+	wire_dns_list_free(&w);
 	return EXIT_OK;
 }
 
 static int
 print_ok(const struct ctl_reply *reply, bool json, const char *what)
 {
-	struct msgreader r;
+	struct chan_msg m = out_msg(reply);
+	struct wire_ok w;
 	char text[STR_MAX];
 	uint64_t count;
 
 	if (reply->type != CTL_DNS_OK)
 		return out_not_expected(reply);
-	out_reader(&r, reply);
-	count = mr_u64(&r);
-	read_str(&r, text, sizeof(text));
-	if (!mr_done(&r))
+	if (wire_ok_decode(&m, &w) == -1)
 		return out_malformed();
+	count = w.count;
+	clean(w.text, text, sizeof(text));
 	if (json) {
 		printf("{\"ok\":true,\"dropped\":%" PRIu64, count);
 		if (what != NULL) {
@@ -147,33 +131,29 @@ print_ok(const struct ctl_reply *reply, bool json, const char *what)
 static int
 print_overrides(const struct ctl_reply *reply, bool json)
 {
-	struct msgreader r;
+	struct chan_msg m = out_msg(reply);
+	struct wire_overrides w;
 	char dom[STR_MAX], relay[STR_MAX], tls[32], rate[64], via[STR_MAX + 8];
-	uint32_t n, i, port;
+	uint32_t i;
 
 	if (reply->type != CTL_DNS_OVERRIDES_REPLY)
 		return out_not_expected(reply);
-	out_reader(&r, reply);
-	n = mr_u32(&r);
-	if (r.err)
+	if (wire_overrides_decode(&m, &w) == -1)
 		return out_malformed();
 	if (json)
 		printf("[");
-	else if (n == 0)
+	else if (w.n == 0)
 		printf("(no domain has a route or delivery policy of its own)\n");
 	else
 		printf("%-32s %-28s %-14s %s\n", "DOMAIN", "ROUTE", "TLS", "RATE");
-	for (i = 0; i < n; i++) {
-		read_str(&r, dom, sizeof(dom));
-		read_str(&r, relay, sizeof(relay));
-		port = mr_u32(&r);
-		read_str(&r, tls, sizeof(tls));
-		read_str(&r, rate, sizeof(rate));
-		if (r.err)
-			return out_malformed();
+	for (i = 0; i < w.n; i++) {
+		clean(w.o[i].domain, dom, sizeof(dom));
+		clean(w.o[i].relay, relay, sizeof(relay));
+		clean(w.o[i].tls, tls, sizeof(tls));
+		clean(w.o[i].rate, rate, sizeof(rate));
 		if (relay[0] != '\0')
 			snprintf(via, sizeof(via), strchr(relay, ':') ? "[%s]:%u" :
-			    "%s:%u", relay, port);
+			    "%s:%u", relay, w.o[i].port);
 		else
 			strlcpy(via, "MX", sizeof(via));
 		if (json) {
@@ -191,10 +171,9 @@ print_overrides(const struct ctl_reply *reply, bool json)
 			    strcmp(dom, "*") == 0 ? "* (smarthost)" : dom, via,
 			    tls[0] ? tls : "-", rate[0] ? rate : "-");
 	}
-	if (!mr_done(&r))
-		return out_malformed();
 	if (json)
 		printf("]\n");
+	wire_overrides_free(&w);
 	return EXIT_OK;
 }
 
@@ -212,6 +191,7 @@ cmd_dns(int argc, char **argv, struct ctl_opts *o)
 {
 	static struct ctl_reply reply;   /* large: off the stack */
 	const struct subcmd *sc = NULL;
+	struct wire_domain dom;
 	struct msgbuf mb;
 	char err[512];
 	const char *domain = NULL;
@@ -251,8 +231,14 @@ cmd_dns(int argc, char **argv, struct ctl_opts *o)
 				    "ASCII (an IDN as its A-label)");
 	}
 	mb_init(&mb);
-	if (domain != NULL)
-		mb_str(&mb, domain);
+	if (domain != NULL) {
+		strlcpy(dom.domain, domain, sizeof(dom.domain));
+		if (wire_domain_encode(&mb, &dom) == -1) {
+			mb_free(&mb);
+			return sub_error(sc, "%s", "not a domain name (letters, "
+			    "digits, '-', '_' and dots; an IDN as its A-label)");
+		}
+	}
 	if (ctl_roundtrip(o->socket, type, mb.len ? mb.data : NULL, mb.len, &reply,
 	    err, sizeof(err)) == -1) {
 		mb_free(&mb);

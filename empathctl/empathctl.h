@@ -38,12 +38,12 @@ void ctl_set_token(const char *);
 int print_pong(const struct ctl_reply *, bool json);
 int print_status(const struct ctl_reply *, bool json);
 /* Shared by the renderers: strings from ctld with controls and invalid
- * UTF-8 escaped as \xHH (always NUL-terminated), JSON strings, a reader over an answer, and the
+ * UTF-8 escaped as \xHH (always NUL-terminated), JSON strings, an answer as a message to decode, and the
  * two failure reports (an error answer, a malformed one). */
 void out_clean(char *dst, size_t dstlen, const char *src);
 bool out_clean_lines(char *dst, size_t dstlen, const char *src);
 void out_json_str(const char *);
-void out_reader(struct msgreader *, const struct ctl_reply *);
+struct chan_msg out_msg(const struct ctl_reply *);   /* to decode it */
 int  out_not_expected(const struct ctl_reply *);
 int  out_malformed(void);
 void out_duration(uint64_t seconds);           /* "1h 02m 03s" */

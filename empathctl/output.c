@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* Rendering ctld's answers, as text for people or JSON for scripts. The
- * payload is read with bounds checks and its strings are escaped
+ * payload is decoded by its codec (wire_ctl.h) and its strings are escaped
  * (textesc.h: UTF-8 kept, controls as \xHH) before they reach a
  * terminal or a JSON document. */
 #include <inttypes.h>
@@ -10,8 +10,7 @@
 #include "empathctl.h"
 #include "proto.h"
 #include "textesc.h"
-
-#define MAX_ROWS 64     /* more daemons than this is a malformed answer */
+#include "wire_ctl.h"
 
 struct status_row {
 	char     name[32];
@@ -22,7 +21,7 @@ struct status {
 	char     version[64];
 	uint64_t uptime, messages, recipients;
 	uint32_t n;
-	struct status_row rows[MAX_ROWS];
+	struct status_row rows[WIRE_STATUS_ROWS];
 };
 
 /* Copy a string from ctld: UTF-8 kept, control characters and octets
@@ -86,28 +85,29 @@ out_json_str(const char *s)
 	putchar('"');
 }
 
-void
-out_reader(struct msgreader *r, const struct ctl_reply *reply)
+struct chan_msg
+out_msg(const struct ctl_reply *reply)
 {
 	struct chan_msg m = {
 		.type = reply->type, .fd = -1, .data = reply->data,
 		.len = reply->len
 	};
 
-	mr_init(r, &m);
+	return m;
 }
 
 /* CTL_ERROR or something unexpected: report it and fail. */
 int
 out_not_expected(const struct ctl_reply *reply)
 {
-	struct msgreader r;
+	struct chan_msg m = out_msg(reply);
+	struct wire_text w;
 	char text[256];
 
 	if (reply->type == CTL_ERROR) {
-		out_reader(&r, reply);
-		out_clean(text, sizeof(text), mr_str(&r));
-		if (!mr_done(&r))
+		if (wire_text_decode(&m, &w) == 0)
+			out_clean(text, sizeof(text), w.text);
+		else
 			(void)strlcpy(text, "(malformed error message)", sizeof(text));
 		fprintf(stderr, "empathctl: ctld: %s\n", text);
 	} else
@@ -126,15 +126,15 @@ out_malformed(void)
 int
 print_pong(const struct ctl_reply *reply, bool json)
 {
-	struct msgreader r;
+	struct chan_msg m = out_msg(reply);
+	struct wire_text w;
 	char version[64];
 
 	if (reply->type != CTL_PONG)
 		return out_not_expected(reply);
-	out_reader(&r, reply);
-	out_clean(version, sizeof(version), mr_str(&r));
-	if (!mr_done(&r))
+	if (wire_text_decode(&m, &w) == -1)
 		return out_malformed();
+	out_clean(version, sizeof(version), w.text);
 	if (json) {
 		printf("{\"pong\":true,\"version\":");
 		out_json_str(version);
@@ -147,24 +147,25 @@ print_pong(const struct ctl_reply *reply, bool json)
 static bool
 parse_status(const struct ctl_reply *reply, struct status *st)
 {
-	struct msgreader r;
+	static struct wire_ctl_status w;
+	struct chan_msg m = out_msg(reply);
 	uint32_t i;
 
-	out_reader(&r, reply);
-	out_clean(st->version, sizeof(st->version), mr_str(&r));
-	st->uptime = mr_u64(&r);
-	st->messages = mr_u64(&r);
-	st->recipients = mr_u64(&r);
-	st->n = mr_u32(&r);
-	if (r.err || st->n > MAX_ROWS)
+	if (wire_ctl_status_decode(&m, &w) == -1)
 		return false;
-	for (i = 0; i < st->n; i++) {
-		out_clean(st->rows[i].name, sizeof(st->rows[i].name), mr_str(&r));
-		st->rows[i].pid = mr_u32(&r);
-		st->rows[i].running = mr_u32(&r);
-		st->rows[i].restarts = mr_u32(&r);
+	out_clean(st->version, sizeof(st->version), w.version);
+	st->uptime = w.uptime;
+	st->messages = w.messages;
+	st->recipients = w.recipients;
+	st->n = w.n;
+	for (i = 0; i < w.n; i++) {
+		out_clean(st->rows[i].name, sizeof(st->rows[i].name),
+		    w.row[i].name);
+		st->rows[i].pid = w.row[i].pid;
+		st->rows[i].running = w.row[i].running;
+		st->rows[i].restarts = w.row[i].restarts;
 	}
-	return mr_done(&r);
+	return true;
 }
 
 void

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "empathctl.h"
+#include "wire.h"
+#include "wire_ctl.h"
 #include "proto.h"
 #include "ulid.h"
 
@@ -122,6 +124,7 @@ do_list(int argc, char **argv, struct ctl_opts *o)
 {
 	uint32_t state = Q_STATE_ANY, limit = LIST_DEFAULT, s;
 	const char *after = "";
+	struct wire_list_req req;
 	struct msgbuf mb;
 	int ch, rc;
 
@@ -156,10 +159,12 @@ do_list(int argc, char **argv, struct ctl_opts *o)
 	if (optind < argc)
 		return sub_error(&sub_list, "unexpected argument %.64s",
 		    argv[optind]);
+	req.state = state;
+	strlcpy(req.after, after, sizeof(req.after));
+	req.limit = limit;
 	mb_init(&mb);
-	mb_u32(&mb, state);
-	mb_str(&mb, after);
-	mb_u32(&mb, limit);
+	if (wire_list_req_encode(&mb, &req) == -1)
+		mb.err = true;
 	rc = request(o, CTL_QUEUE_LIST, &mb, &reply);
 	mb_free(&mb);
 	if (rc != EXIT_OK)
@@ -172,6 +177,7 @@ static int
 do_id(int argc, char **argv, struct ctl_opts *o, const struct subcmd *sc,
     uint16_t type)
 {
+	struct wire_msgid w;
 	const char *id;
 	struct msgbuf mb;
 	int ch, rc;
@@ -188,8 +194,10 @@ do_id(int argc, char **argv, struct ctl_opts *o, const struct subcmd *sc,
 	if (!ulid_valid(id))
 		return sub_error(sc, "%.64s is not a message id (26 characters "
 		    "of Crockford base 32)", id);
+	strlcpy(w.msgid, id, sizeof(w.msgid));
 	mb_init(&mb);
-	mb_str(&mb, id);
+	if (wire_msgid_encode(&mb, &w) == -1)
+		mb.err = true;
 	rc = request(o, type, &mb, &reply);
 	mb_free(&mb);
 	if (rc != EXIT_OK)

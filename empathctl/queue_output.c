@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* Rendering the answers of the queue commands (payloads in proto.h), as
- * text for people or one JSON object for scripts. Every answer is read
- * with bounds checks; strings are reduced to printable ASCII first. */
+ * text for people or one JSON object for scripts. Every answer is decoded
+ * whole by its codec (wire_ctl.h) before anything is printed; strings
+ * are escaped (textesc.h) first. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "empathctl.h"
 #include "envelope.h"
 #include "proto.h"
+#include "wire_ctl.h"
 
 #define STR_MAX   520          /* queued cuts its strings at 512 */
 #define HDR_MAX   (Q_VIEW_HEADERS + 1)
@@ -19,23 +21,10 @@ static const char *const state_names[RCPT_STATE_COUNT] = {
 	"queued", "inflight", "deferred", "delivered", "failed",
 };
 
-/* "counts": u32 n (must be RCPT_STATE_COUNT), n * u64. */
-static bool
-read_counts(struct msgreader *r, uint64_t c[RCPT_STATE_COUNT])
-{
-	uint32_t n = mr_u32(r), i;
-
-	if (r->err || n != RCPT_STATE_COUNT)
-		return false;
-	for (i = 0; i < n; i++)
-		c[i] = mr_u64(r);
-	return !r->err;
-}
-
 static void
-read_str(struct msgreader *r, char *out, size_t len)
+clean(const char *src, char *out, size_t len)
 {
-	out_clean(out, len, mr_str(r));
+	out_clean(out, len, src);
 }
 
 static void
@@ -75,16 +64,14 @@ json_time(const char *key, uint64_t t)
 int
 print_queue_list(const struct ctl_reply *reply, bool json, uint32_t state)
 {
-	struct msgreader r;
+	struct chan_msg m = out_msg(reply);
+	struct wire_qlist w;
 	char id[64], sender[STR_MAX], created[32], next[32], last[64] = "";
-	uint64_t size, tcreated, tnext, c[RCPT_STATE_COUNT];
-	uint32_t n, i, more;
+	uint32_t i;
 
 	if (reply->type != CTL_QUEUE_LIST_REPLY)
 		return out_not_expected(reply);
-	out_reader(&r, reply);
-	n = mr_u32(&r);
-	if (r.err || n > Q_LIST_MAX)
+	if (wire_qlist_decode(&m, &w) == -1)
 		return out_malformed();
 	if (json)
 		printf("{\"messages\":[");
@@ -92,52 +79,48 @@ print_queue_list(const struct ctl_reply *reply, bool json, uint32_t state)
 		printf("%-26s %10s %-19s %5s %5s %5s %5s %5s  %-19s %s\n", "ID",
 		    "SIZE", "ARRIVED", "QUEUE", "INFL", "DEFER", "DONE", "FAIL",
 		    "NEXT ATTEMPT", "SENDER");
-	for (i = 0; i < n; i++) {
-		read_str(&r, id, sizeof(id));
-		read_str(&r, sender, sizeof(sender));
-		size = mr_u64(&r);
-		tcreated = mr_u64(&r);
-		tnext = mr_u64(&r);
-		if (!read_counts(&r, c))
-			return out_malformed();
+	for (i = 0; i < w.n; i++) {
+		const struct wire_qlist_row *q = &w.row[i];
+		const uint64_t *c = q->by_state;
+
+		clean(q->id, id, sizeof(id));
+		clean(q->sender, sender, sizeof(sender));
 		strlcpy(last, id, sizeof(last));
 		if (json) {
 			printf("%s{\"id\":", i ? "," : "");
 			out_json_str(id);
 			printf(",\"sender\":");
 			out_json_str(sender);
-			printf(",\"size\":%" PRIu64, size);
-			json_time("created", tcreated);
-			json_time("next_attempt", tnext);
+			printf(",\"size\":%" PRIu64, q->size);
+			json_time("created", q->created);
+			json_time("next_attempt", q->next);
 			printf(",\"recipients\":");
 			json_counts(c);
 			putchar('}');
 		} else {
-			date_text(tcreated, created, sizeof(created));
-			date_text(tnext, next, sizeof(next));
+			date_text(q->created, created, sizeof(created));
+			date_text(q->next, next, sizeof(next));
 			printf("%-26s %10" PRIu64 " %-19s %5" PRIu64 " %5" PRIu64
 			    " %5" PRIu64 " %5" PRIu64 " %5" PRIu64 "  %-19s <%s>\n",
-			    id, size, created, c[0], c[1], c[2], c[3], c[4], next,
+			    id, q->size, created, c[0], c[1], c[2], c[3], c[4], next,
 			    sender);
 		}
 	}
-	more = mr_u32(&r);
-	if (!mr_done(&r))
-		return out_malformed();
 	if (json) {
-		printf("],\"truncated\":%s,\"next\":", more ? "true" : "false");
-		if (more)
+		printf("],\"truncated\":%s,\"next\":", w.more ? "true" : "false");
+		if (w.more)
 			out_json_str(last);
 		else
 			printf("null");
 		printf("}\n");
 	} else {
-		printf("%u message%s%s\n", n, n == 1 ? "" : "s",
+		printf("%u message%s%s\n", w.n, w.n == 1 ? "" : "s",
 		    state != Q_STATE_ANY ? " with recipients in that state" : "");
-		if (more)
+		if (w.more)
 			printf("truncated: more follow, see `empathctl queue list "
 			    "--after=%s`\n", last);
 	}
+	wire_qlist_free(&w);
 	return EXIT_OK;
 }
 
@@ -172,7 +155,8 @@ print_queue_view(const struct ctl_reply *reply, bool json)
 {
 	static struct view_rcpt rc[Q_VIEW_RCPTS];
 	static char headers[HDR_MAX];
-	struct msgreader r;
+	struct chan_msg m = out_msg(reply);
+	struct wire_qview w;
 	char id[64], sender[STR_MAX], helo[STR_MAX], caddr[STR_MAX],
 	    cname[STR_MAX], body[STR_MAX], envid[STR_MAX], t1[32], t2[32],
 	    notify[64];
@@ -182,43 +166,40 @@ print_queue_view(const struct ctl_reply *reply, bool json)
 
 	if (reply->type != CTL_QUEUE_VIEW_REPLY)
 		return out_not_expected(reply);
-	out_reader(&r, reply);
-	read_str(&r, id, sizeof(id));
-	read_str(&r, sender, sizeof(sender));
-	read_str(&r, helo, sizeof(helo));
-	read_str(&r, caddr, sizeof(caddr));
-	read_str(&r, cname, sizeof(cname));
-	read_str(&r, body, sizeof(body));
-	read_str(&r, envid, sizeof(envid));
-	ret = mr_u32(&r);
-	utf8 = mr_u32(&r);
-	size = mr_u64(&r);
-	created = mr_u64(&r);
-	n = mr_u32(&r);
-	if (r.err || n > Q_VIEW_RCPTS)
+	if (wire_qview_decode(&m, &w) == -1)
 		return out_malformed();
+	clean(w.id, id, sizeof(id));
+	clean(w.sender, sender, sizeof(sender));
+	clean(w.helo, helo, sizeof(helo));
+	clean(w.client_addr, caddr, sizeof(caddr));
+	clean(w.client_name, cname, sizeof(cname));
+	clean(w.body, body, sizeof(body));
+	clean(w.envid, envid, sizeof(envid));
+	ret = w.ret;
+	utf8 = w.smtputf8;
+	size = w.size;
+	created = w.created;
+	n = w.n;
 	for (i = 0; i < n; i++) {
-		rc[i].id = mr_u64(&r);
-		read_str(&r, rc[i].addr, sizeof(rc[i].addr));
-		read_str(&r, rc[i].orcpt, sizeof(rc[i].orcpt));
-		rc[i].notify = mr_u32(&r);
-		rc[i].state = mr_u32(&r);
-		rc[i].attempts = mr_u32(&r);
-		rc[i].next = mr_u64(&r);
-		rc[i].last = mr_u64(&r);
-		read_str(&r, rc[i].error, sizeof(rc[i].error));
-		read_str(&r, rc[i].host, sizeof(rc[i].host));
-		if (r.err || rc[i].state >= RCPT_STATE_COUNT)
-			return out_malformed();
+		const struct wire_qview_rcpt *q = &w.rcpt[i];
+
+		rc[i].id = q->id;
+		clean(q->addr, rc[i].addr, sizeof(rc[i].addr));
+		clean(q->orcpt, rc[i].orcpt, sizeof(rc[i].orcpt));
+		rc[i].notify = q->notify;
+		rc[i].state = q->state;
+		rc[i].attempts = q->attempts;
+		rc[i].next = q->next;
+		rc[i].last = q->last;
+		clean(q->error, rc[i].error, sizeof(rc[i].error));
+		clean(q->host, rc[i].host, sizeof(rc[i].host));
 	}
-	more = mr_u32(&r);
+	more = w.more;
 	/* Headers keep their line ends; anything else is cleaned, and what
 	 * does not fit is cut (and said to be). */
-	fit = out_clean_lines(headers, sizeof(headers), mr_str(&r));
-	cut = mr_u32(&r);
-	if (!mr_done(&r))
-		return out_malformed();
-	cut = cut || !fit;
+	fit = out_clean_lines(headers, sizeof(headers), w.headers);
+	cut = w.headers_cut || !fit;
+	wire_qview_free(&w);
 
 	if (json) {
 		printf("{\"id\":");
@@ -296,17 +277,17 @@ print_queue_view(const struct ctl_reply *reply, bool json)
 int
 print_queue_ok(const struct ctl_reply *reply, bool json)
 {
-	struct msgreader r;
+	struct chan_msg m = out_msg(reply);
+	struct wire_ok w;
 	char text[256];
 	uint64_t count;
 
 	if (reply->type != CTL_QUEUE_OK)
 		return out_not_expected(reply);
-	out_reader(&r, reply);
-	count = mr_u64(&r);
-	read_str(&r, text, sizeof(text));
-	if (!mr_done(&r))
+	if (wire_ok_decode(&m, &w) == -1)
 		return out_malformed();
+	count = w.count;
+	clean(w.text, text, sizeof(text));
 	if (json) {
 		printf("{\"ok\":true,\"count\":%" PRIu64 ",\"message\":", count);
 		out_json_str(text);
@@ -327,8 +308,9 @@ int
 print_queue_stats(const struct ctl_reply *reply, bool json)
 {
 	static struct dom_row dom[Q_STATS_DOMAINS];
-	struct msgreader r;
-	uint64_t messages, rcpts, oldest, c[RCPT_STATE_COUNT], ndom, uptime,
+	static struct wire_qstats w;
+	struct chan_msg m = out_msg(reply);
+	uint64_t messages, rcpts, oldest, *c = w.by_state, ndom, uptime,
 	    accepted, notices, txns, rounds, syncs, sync_us;
 	uint32_t frozen, n, i, jobs;
 	double per_msg;
@@ -336,32 +318,26 @@ print_queue_stats(const struct ctl_reply *reply, bool json)
 
 	if (reply->type != CTL_QUEUE_STATS_REPLY)
 		return out_not_expected(reply);
-	out_reader(&r, reply);
-	messages = mr_u64(&r);
-	rcpts = mr_u64(&r);
-	frozen = mr_u32(&r);
-	oldest = mr_u64(&r);
-	if (!read_counts(&r, c))
+	if (wire_qstats_decode(&m, &w) == -1)
 		return out_malformed();
-	n = mr_u32(&r);
-	if (r.err || n > Q_STATS_DOMAINS)
-		return out_malformed();
+	messages = w.messages;
+	rcpts = w.recipients;
+	frozen = w.frozen;
+	oldest = w.oldest;
+	n = w.n;
 	for (i = 0; i < n; i++) {
-		read_str(&r, dom[i].name, sizeof(dom[i].name));
-		if (!read_counts(&r, dom[i].c))
-			return out_malformed();
+		clean(w.dom[i].domain, dom[i].name, sizeof(dom[i].name));
+		memcpy(dom[i].c, w.dom[i].by_state, sizeof(dom[i].c));
 	}
-	ndom = mr_u64(&r);
-	uptime = mr_u64(&r);
-	jobs = mr_u32(&r);
-	accepted = mr_u64(&r);
-	notices = mr_u64(&r);
-	txns = mr_u64(&r);
-	rounds = mr_u64(&r);
-	syncs = mr_u64(&r);
-	sync_us = mr_u64(&r);
-	if (!mr_done(&r))
-		return out_malformed();
+	ndom = w.ndomains;
+	uptime = w.uptime;
+	jobs = w.jobs;
+	accepted = w.accepted;
+	notices = w.notices;
+	txns = w.txns;
+	rounds = w.rounds;
+	syncs = w.syncs;
+	sync_us = w.sync_us;
 	per_msg = accepted + notices > 0 ? (double)syncs / (double)(accepted +
 	    notices) : 0;
 

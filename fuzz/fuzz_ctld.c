@@ -95,10 +95,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CTL_AUTH,
 	};
 	static const uint16_t queued_types[] = {
-		Q_STATUS, Q_LIST, Q_VIEW, Q_STATS, Q_OP_OK, Q_OP_FAIL,
+		Q_STATUS, CTL_QUEUE_LIST_REPLY, CTL_QUEUE_VIEW_REPLY,
+		CTL_QUEUE_STATS_REPLY, CTL_QUEUE_OK, Q_OP_FAIL,
 	};
 	static const uint16_t deliverd_types[] = {
-		D_STATUS, D_DNS_LIST, D_DNS_OVERRIDES, D_DNS_OK, D_DNS_FAIL,
+		D_STATUS, CTL_DNS_LIST_REPLY, CTL_DNS_OVERRIDES_REPLY, CTL_DNS_OK,
+		D_DNS_FAIL,
 	};
 	static const uint16_t master_types[] = { M_PROCS, M_LISTEN, M_PEER };
 	struct fuzz_in in = { data, size };

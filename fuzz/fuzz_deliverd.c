@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* libFuzzer harness for deliverd's channel handlers: from queued (D_JOB
  * with its message file, D_STATUS_REQ), from ctld (D_STATUS_REQ and the
- * D_DNS_* control requests) and from the master (what lib/daemon.c reads
+ * CTL_DNS_* control requests) and from the master (what lib/daemon.c reads
  * after M_CONFIG). See fuzz_daemon.h for the input layout; peer 0 is
  * queued, 1 ctld, 2 the master. Jobs are started (routes asked of a
  * resolver on 127.0.0.1 port 9, where nobody answers) and aborted after
@@ -54,8 +54,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint16_t queued_types[] = { D_JOB, D_STATUS_REQ, MSG_HELLO };
 	static const uint16_t ctld_types[] = {
-		D_STATUS_REQ, D_DNS_LIST_REQ, D_DNS_CLEAR_REQ, D_DNS_REFRESH_REQ,
-		D_DNS_OVERRIDES_REQ, MSG_HELLO,
+		D_STATUS_REQ, CTL_DNS_LIST, CTL_DNS_CLEAR, CTL_DNS_REFRESH,
+		CTL_DNS_OVERRIDES, MSG_HELLO,
 	};
 	static const uint16_t master_types[] = { M_LISTEN, M_PEER, M_PROCS };
 	struct fuzz_in in = { data, size };

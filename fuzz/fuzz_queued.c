@@ -223,8 +223,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const uint16_t smtpd_types[] = { Q_CREATE, Q_COMMIT, Q_ROLLBACK };
 	static const uint16_t deliverd_types[] = { D_RESULT, D_STATUS };
 	static const uint16_t ctld_types[] = {
-		Q_STATUS_REQ, Q_LIST_REQ, Q_VIEW_REQ, Q_DELETE_REQ, Q_RETRY_REQ,
-		Q_FREEZE_REQ, Q_UNFREEZE_REQ, Q_PROCESS_REQ, Q_STATS_REQ,
+		Q_STATUS_REQ, CTL_QUEUE_LIST, CTL_QUEUE_VIEW, CTL_QUEUE_DELETE,
+		CTL_QUEUE_RETRY, CTL_QUEUE_FREEZE, CTL_QUEUE_UNFREEZE,
+		CTL_QUEUE_PROCESS, CTL_QUEUE_STATS,
 	};
 	static const enum proc_id procs[] = {
 		PROC_SMTPD, PROC_DELIVERD, PROC_CTLD,

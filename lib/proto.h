@@ -58,14 +58,14 @@ const char *rcpt_state_name(uint32_t);
  * this recipient's NOTIFY and ORCPT (RFC 3461 5.2): notices are now its
  * business, so queued sends no "relayed" one. */
 #define RCPT_DSN_PASSED       0x20u
-#define D_DNS_LIST_MAX        2000      /* entries per D_DNS_LIST */
+#define D_DNS_LIST_MAX        2000      /* entries per CTL_DNS_LIST_REPLY */
 
-/* Queue operations (Q_LIST_REQ ...). */
+/* Queue commands (CTL_QUEUE_LIST ...). */
 #define Q_STATE_ANY     UINT32_MAX     /* list: any state */
-#define Q_LIST_MAX      1000           /* messages per Q_LIST */
-#define Q_VIEW_RCPTS    1000           /* recipients per Q_VIEW */
-#define Q_VIEW_HEADERS  (64 * 1024)    /* header octets per Q_VIEW */
-#define Q_STATS_DOMAINS 100            /* domain rows per Q_STATS */
+#define Q_LIST_MAX      1000           /* messages per CTL_QUEUE_LIST_REPLY */
+#define Q_VIEW_RCPTS    1000           /* recipients per CTL_QUEUE_VIEW_REPLY */
+#define Q_VIEW_HEADERS  (64 * 1024)    /* header octets per CTL_QUEUE_VIEW_REPLY */
+#define Q_STATS_DOMAINS 100            /* domain rows per CTL_QUEUE_STATS_REPLY */
 enum q_err { Q_ERR_NOTFOUND = 1, Q_ERR_BADREQ, Q_ERR_INTERNAL };
 
 #endif

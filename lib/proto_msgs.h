@@ -5,8 +5,9 @@
  * cannot drift. Values are on the wire: never renumber one.
  * Payload layouts are written next to each type: u32/u64 are host-order
  * integers, str is a length-prefixed string (see channel.h). Requests carry
- * an id in peerid; replies echo it. The typed codecs of the master,
- * smtpd <-> queued and queued <-> deliverd messages are in wire.h.
+ * an id in peerid; replies echo it. Every payload has one typed codec:
+ * wire.h (master, smtpd <-> queued, queued <-> deliverd) or wire_ctl.h
+ * (the control path), both reachable by type through wire_recode().
  * No include guard: included once per use, on purpose. */
 
 MSG(MSG_HELLO, 1, "HELLO")  /* u32 CHAN_VERSION; first frame, every channel */
@@ -34,42 +35,16 @@ MSG(D_RESULT, 51, "D_RESULT")  /* deliverd: str msgid, u32 n, n * (u64 rcpt id, 
 MSG(D_STATUS_REQ, 52, "D_STATUS_REQ")  /* queued/ctld: no payload */
 MSG(D_STATUS, 53, "D_STATUS")  /* deliverd: u32 active jobs, u32 active connections */
 
-/* ctld <-> deliverd: DNS cache and routes */
-MSG(D_DNS_LIST_REQ, 60, "D_DNS_LIST_REQ")  /* ctld: no payload */
-MSG(D_DNS_LIST, 61, "D_DNS_LIST")  /* deliverd: u32 nservers, nservers * str server, u32 n, n * (str name, str type,
-                             str status, u32 ttl, u32 seconds left (0: expired), str data), u32 more */
-MSG(D_DNS_CLEAR_REQ, 62, "D_DNS_CLEAR_REQ")  /* ctld: no payload */
-MSG(D_DNS_REFRESH_REQ, 63, "D_DNS_REFRESH_REQ")  /* ctld: str domain; answered once the new lookup is done */
-MSG(D_DNS_OVERRIDES_REQ, 64, "D_DNS_OVERRIDES_REQ")  /* ctld: no payload */
-MSG(D_DNS_OVERRIDES, 65, "D_DNS_OVERRIDES")  /* deliverd: u32 n, n * (str domain ("*": the smarthost), str relay host, u32 port,
-                             str tls policy ("": the global one), str rate ("": none)) */
-MSG(D_DNS_OK, 66, "D_DNS_OK")  /* deliverd: u64 count (entries dropped), str text (refresh: the new route) */
+/* deliverd -> ctld: a DNS command failed (the commands are the CTL_DNS_
+ * types below). Numbers 60-66 are retired: never reuse them. */
 MSG(D_DNS_FAIL, 67, "D_DNS_FAIL")  /* deliverd: str message */
 
-/* ctld <-> queued */
+/* ctld <-> queued: the queue size, for `system status` and health */
 MSG(Q_STATUS_REQ, 70, "Q_STATUS_REQ")  /* ctld: no payload */
-MSG(Q_STATUS, 71, "Q_STATUS")  /* queued: u64 messages, u64 recipients, u32 n, n * (u32 RCPT_*, u64 count) */
+MSG(Q_STATUS, 71, "Q_STATUS")  /* queued: u64 messages, u64 recipients, u32 n (<= RCPT_STATE_COUNT), n * (u32 RCPT_*, u64 count) */
 
-/* ctld <-> queued: queue operations. ids are ULIDs, checked
- * by both ends; "counts" is u32 n (= RCPT_STATE_COUNT), n * u64, the
- * recipients in each RCPT_* state. */
-MSG(Q_LIST_REQ, 80, "Q_LIST_REQ")  /* ctld: u32 state (RCPT_* or Q_STATE_ANY), str after (id or ""), u32 limit (1..Q_LIST_MAX) */
-MSG(Q_LIST, 81, "Q_LIST")  /* queued: u32 n, n * (str id, str sender, u64 size, u64 created, u64 next attempt (0: none), counts), u32 more */
-MSG(Q_VIEW_REQ, 82, "Q_VIEW_REQ")  /* ctld: str id */
-MSG(Q_VIEW, 83, "Q_VIEW")  /* queued: str id, str sender, str helo, str client addr, str client name, str body, str envid,
-                             u32 ret, u32 smtputf8, u64 size, u64 created, u32 n, n * (u64 rcpt id, str addr, str orcpt,
-                             u32 notify, u32 state, u32 attempts, u64 next attempt, u64 last attempt (0: none),
-                             str last error, str last host), u32 more recipients, str headers, u32 headers cut */
-MSG(Q_DELETE_REQ, 84, "Q_DELETE_REQ")  /* ctld: str id */
-MSG(Q_RETRY_REQ, 85, "Q_RETRY_REQ")  /* ctld: str id */
-MSG(Q_FREEZE_REQ, 86, "Q_FREEZE_REQ")  /* ctld: no payload */
-MSG(Q_UNFREEZE_REQ, 87, "Q_UNFREEZE_REQ")  /* ctld: no payload */
-MSG(Q_PROCESS_REQ, 88, "Q_PROCESS_REQ")  /* ctld: no payload (every queued/deferred recipient due now) */
-MSG(Q_STATS_REQ, 89, "Q_STATS_REQ")  /* ctld: no payload */
-MSG(Q_STATS, 90, "Q_STATS")  /* queued: u64 messages, u64 recipients, u32 frozen, u64 oldest age s, counts,
-                             u32 n, n * (str domain, counts), u64 domains in all, u64 uptime s, u32 jobs in flight,
-                             u64 accepted, u64 notices, u64 transactions, u64 sync rounds, u64 syncs, u64 sync us */
-MSG(Q_OP_OK, 91, "Q_OP_OK")  /* queued: u64 count affected, str text */
+/* queued -> ctld: a queue command failed (the commands are the
+ * CTL_QUEUE_ types below). Numbers 80-91 are retired: never reuse them. */
 MSG(Q_OP_FAIL, 92, "Q_OP_FAIL")  /* queued: u32 Q_ERR_*, str text */
 
 /* empathctl <-> ctld (control socket) */
@@ -82,31 +57,39 @@ MSG(CTL_ERROR, 104, "CTL_ERROR")  /* str message */
 MSG(CTL_AUTH, 105, "CTL_AUTH")  /* str token (1..CTL_TOKEN_MAX octets); peerid 0, no answer: it
                              authenticates the commands that follow on this connection */
 
-/* empathctl <-> ctld: queue commands; ctld checks the
- * request, forwards it to queued (Q_*_REQ, same payload) and relays
- * the answer under the CTL_ type, same payload; failures come back as
- * CTL_ERROR. */
-MSG(CTL_QUEUE_LIST, 110, "CTL_QUEUE_LIST")  /* as Q_LIST_REQ */
-MSG(CTL_QUEUE_LIST_REPLY, 111, "CTL_QUEUE_LIST_REPLY")  /* as Q_LIST */
-MSG(CTL_QUEUE_VIEW, 112, "CTL_QUEUE_VIEW")  /* as Q_VIEW_REQ */
-MSG(CTL_QUEUE_VIEW_REPLY, 113, "CTL_QUEUE_VIEW_REPLY")  /* as Q_VIEW */
+/* empathctl -> ctld -> queued: queue commands. ctld checks the request
+ * and forwards it to queued under the same type with the same payload;
+ * queued answers with the reply type, which ctld relays as it came, or
+ * with Q_OP_FAIL, which ctld turns into a CTL_ERROR. ids are ULIDs,
+ * checked by every end; "counts" is u32 n (= RCPT_STATE_COUNT), n * u64,
+ * the recipients in each RCPT_* state. */
+MSG(CTL_QUEUE_LIST, 110, "CTL_QUEUE_LIST")  /* u32 state (RCPT_* or Q_STATE_ANY), str after (id or ""), u32 limit (1..Q_LIST_MAX) */
+MSG(CTL_QUEUE_LIST_REPLY, 111, "CTL_QUEUE_LIST_REPLY")  /* u32 n, n * (str id, str sender, u64 size, u64 created,
+                             u64 next attempt (0: none), counts), u32 more */
+MSG(CTL_QUEUE_VIEW, 112, "CTL_QUEUE_VIEW")  /* str id */
+MSG(CTL_QUEUE_VIEW_REPLY, 113, "CTL_QUEUE_VIEW_REPLY")  /* str id, str sender, str helo, str client addr, str client name,
+                             str body, str envid, u32 ret, u32 smtputf8, u64 size, u64 created, u32 n, n * (u64 rcpt id,
+                             str addr, str orcpt, u32 notify, u32 state, u32 attempts, u64 next attempt, u64 last attempt
+                             (0: none), str last error, str last host), u32 more recipients, str headers, u32 headers cut */
 MSG(CTL_QUEUE_DELETE, 114, "CTL_QUEUE_DELETE")  /* str id */
 MSG(CTL_QUEUE_RETRY, 115, "CTL_QUEUE_RETRY")  /* str id */
 MSG(CTL_QUEUE_FREEZE, 116, "CTL_QUEUE_FREEZE")  /* no payload */
 MSG(CTL_QUEUE_UNFREEZE, 117, "CTL_QUEUE_UNFREEZE")  /* no payload */
-MSG(CTL_QUEUE_PROCESS, 118, "CTL_QUEUE_PROCESS")  /* no payload */
-MSG(CTL_QUEUE_OK, 119, "CTL_QUEUE_OK")  /* as Q_OP_OK */
+MSG(CTL_QUEUE_PROCESS, 118, "CTL_QUEUE_PROCESS")  /* no payload (every queued/deferred recipient due now) */
+MSG(CTL_QUEUE_OK, 119, "CTL_QUEUE_OK")  /* u64 count affected, str text; sent once the change is durable */
 MSG(CTL_QUEUE_STATS, 120, "CTL_QUEUE_STATS")  /* no payload */
-MSG(CTL_QUEUE_STATS_REPLY, 121, "CTL_QUEUE_STATS_REPLY")  /* as Q_STATS */
+MSG(CTL_QUEUE_STATS_REPLY, 121, "CTL_QUEUE_STATS_REPLY")  /* u64 messages, u64 recipients, u32 frozen, u64 oldest age s,
+                             counts, u32 n, n * (str domain, counts), u64 domains in all, u64 uptime s, u32 jobs in flight,
+                             u64 accepted, u64 notices, u64 transactions, u64 sync rounds, u64 syncs, u64 sync us */
 
-/* empathctl <-> ctld: DNS commands, forwarded to deliverd
- * as the D_DNS_* request of the same payload; the answer comes back
- * under the CTL_ type, same payload; failures as CTL_ERROR. */
-MSG(CTL_DNS_LIST, 130, "CTL_DNS_LIST")  /* as D_DNS_LIST_REQ */
-MSG(CTL_DNS_LIST_REPLY, 131, "CTL_DNS_LIST_REPLY")  /* as D_DNS_LIST */
-MSG(CTL_DNS_CLEAR, 132, "CTL_DNS_CLEAR")  /* as D_DNS_CLEAR_REQ */
-MSG(CTL_DNS_REFRESH, 133, "CTL_DNS_REFRESH")  /* as D_DNS_REFRESH_REQ */
-MSG(CTL_DNS_OVERRIDES, 134, "CTL_DNS_OVERRIDES")  /* as D_DNS_OVERRIDES_REQ */
-MSG(CTL_DNS_OVERRIDES_REPLY, 135, "CTL_DNS_OVERRIDES_REPLY")  /* as D_DNS_OVERRIDES */
-MSG(CTL_DNS_OK, 136, "CTL_DNS_OK")  /* as D_DNS_OK */
-
+/* empathctl -> ctld -> deliverd: DNS commands, forwarded and relayed as
+ * the queue commands are; deliverd fails with D_DNS_FAIL. */
+MSG(CTL_DNS_LIST, 130, "CTL_DNS_LIST")  /* no payload */
+MSG(CTL_DNS_LIST_REPLY, 131, "CTL_DNS_LIST_REPLY")  /* u32 nservers, nservers * str server, u32 n, n * (str name,
+                             str type, str status, u32 ttl, u32 seconds left (0: expired), str data), u32 more */
+MSG(CTL_DNS_CLEAR, 132, "CTL_DNS_CLEAR")  /* no payload */
+MSG(CTL_DNS_REFRESH, 133, "CTL_DNS_REFRESH")  /* str domain; answered once the new lookup is done */
+MSG(CTL_DNS_OVERRIDES, 134, "CTL_DNS_OVERRIDES")  /* no payload */
+MSG(CTL_DNS_OVERRIDES_REPLY, 135, "CTL_DNS_OVERRIDES_REPLY")  /* u32 n, n * (str domain ("*": the smarthost),
+                             str relay host, u32 port, str tls policy ("": the global one), str rate ("": none)) */
+MSG(CTL_DNS_OK, 136, "CTL_DNS_OK")  /* u64 count (entries dropped), str text (refresh: the new route) */

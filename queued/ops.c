@@ -19,6 +19,8 @@
 #include "spool.h"
 #include "ulid.h"
 #include "util.h"
+#include "wire.h"
+#include "wire_ctl.h"
 
 /* Longest string of a list or view row; longer ones are cut. */
 #define FIELD_CUT   512
@@ -33,49 +35,50 @@ struct op_reply {
 	char          text[128];
 };
 
+/* Send an encoded answer; one the codec refuses is a bug here, and ctld
+ * then fails the request at its deadline rather than relay it. */
+static void
+send_wire(struct qpeer *p, uint16_t type, uint32_t reqid, int rv,
+    struct msgbuf *mb)
+{
+	if (rv == -1)
+		log_warnx("ctld: %s not encodable, not sent", msg_name(type));
+	else if (p->ch != NULL)
+		chan_send_mb(p->ch, type, reqid, -1, mb);
+	mb_free(mb);
+}
+
 static void
 send_fail(struct qpeer *p, uint32_t reqid, uint32_t code, const char *text)
 {
+	struct wire_opfail w = { code, text };
 	struct msgbuf mb;
 
 	mb_init(&mb);
-	mb_u32(&mb, code);
-	mb_str(&mb, text);
-	if (p->ch != NULL)
-		chan_send_mb(p->ch, Q_OP_FAIL, reqid, -1, &mb);
-	mb_free(&mb);
+	send_wire(p, Q_OP_FAIL, reqid, wire_opfail_encode(&mb, &w), &mb);
 }
 
 static void
 send_ok(struct qpeer *p, uint32_t reqid, uint64_t count, const char *text)
 {
+	struct wire_ok w = { count, text };
 	struct msgbuf mb;
 
 	mb_init(&mb);
-	mb_u64(&mb, count);
-	mb_str(&mb, text);
-	if (p->ch != NULL)
-		chan_send_mb(p->ch, Q_OP_OK, reqid, -1, &mb);
-	mb_free(&mb);
+	send_wire(p, CTL_QUEUE_OK, reqid, wire_ok_encode(&mb, &w), &mb);
 }
 
-/* A string cut to max octets. */
-static void
-mb_str_cut(struct msgbuf *mb, const char *s, size_t max)
+/* A string cut to FIELD_CUT octets, in one of the caller's buffers. */
+static const char *
+cut(const char *s, char buf[FIELD_CUT + 1])
 {
-	char buf[FIELD_CUT + 1];
-
 	if (s == NULL)
-		s = "";
-	if (max > FIELD_CUT)
-		max = FIELD_CUT;
-	if (strlen(s) <= max) {
-		mb_str(mb, s);
-		return;
-	}
-	memcpy(buf, s, max);
-	buf[max] = '\0';
-	mb_str(mb, buf);
+		return "";
+	if (strlen(s) <= FIELD_CUT)
+		return s;
+	memcpy(buf, s, FIELD_CUT);
+	buf[FIELD_CUT] = '\0';
+	return buf;
 }
 
 /* Its size on the wire once cut (u32 length, octets, NUL). */
@@ -85,16 +88,6 @@ wire_len(const char *s, size_t max)
 	size_t n = s != NULL ? strlen(s) : 0;
 
 	return 4 + (n < max ? n : max) + 1;
-}
-
-static void
-mb_counts(struct msgbuf *mb, const uint64_t by[RCPT_STATE_COUNT])
-{
-	uint32_t i;
-
-	mb_u32(mb, RCPT_STATE_COUNT);
-	for (i = 0; i < RCPT_STATE_COUNT; i++)
-		mb_u64(mb, by[i]);
 }
 
 static LIST_HEAD(, op_reply) waiting_replies =
@@ -147,24 +140,22 @@ ops_peer_gone(struct qpeer *p)
 static void
 do_status(struct qpeer *p, uint32_t reqid)
 {
-	uint64_t messages, rcpts, by_state[RCPT_STATE_COUNT];
+	uint64_t by_state[RCPT_STATE_COUNT];
+	struct wire_qstatus w;
 	struct msgbuf mb;
 	uint32_t i;
 
 	/* No reply on error: ctld's request deadline turns it into an error
 	 * for its client, rather than a false "queue is empty". */
-	if (store_counts(Q.store, &messages, &rcpts, by_state) == -1)
+	if (store_counts(Q.store, &w.messages, &w.recipients, by_state) == -1)
 		return;
-	mb_init(&mb);
-	mb_u64(&mb, messages);
-	mb_u64(&mb, rcpts);
-	mb_u32(&mb, RCPT_STATE_COUNT);
+	w.n = RCPT_STATE_COUNT;
 	for (i = 0; i < RCPT_STATE_COUNT; i++) {
-		mb_u32(&mb, i);
-		mb_u64(&mb, by_state[i]);
+		w.row[i].state = i;
+		w.row[i].count = by_state[i];
 	}
-	chan_send_mb(p->ch, Q_STATUS, reqid, -1, &mb);
-	mb_free(&mb);
+	mb_init(&mb);
+	send_wire(p, Q_STATUS, reqid, wire_qstatus_encode(&mb, &w), &mb);
 }
 
 /* ---- list ---- */
@@ -197,48 +188,44 @@ list_row(const struct store_list_row *row, void *arg)
 static void
 do_list(struct qpeer *p, struct chan_msg *m)
 {
-	struct msgreader mr;
+	struct wire_list_req req;
+	struct wire_qlist w;
 	struct list_ctx c;
 	struct msgbuf mb;
-	uint32_t state, limit;
-	const char *after;
 	bool more = false;
 	size_t i;
 
-	mr_init(&mr, m);
-	state = mr_u32(&mr);
-	after = mr_str(&mr);
-	limit = mr_u32(&mr);
-	if (!mr_done(&mr) || (state != Q_STATE_ANY && state >= RCPT_STATE_COUNT) ||
-	    (after[0] != '\0' && !ulid_valid(after)) || limit == 0 ||
-	    limit > Q_LIST_MAX) {
+	if (wire_list_req_decode(m, &req) == -1) {
 		send_fail(p, m->peerid, Q_ERR_BADREQ, "malformed list request");
 		return;
 	}
 	memset(&c, 0, sizeof(c));
-	c.rows = xcalloc(limit, sizeof(*c.rows));
-	c.senders = xcalloc(limit, sizeof(*c.senders));
+	c.rows = xcalloc(req.limit, sizeof(*c.rows));
+	c.senders = xcalloc(req.limit, sizeof(*c.senders));
 	c.budget = ROWS_BUDGET;
-	if (store_list(Q.store, state == Q_STATE_ANY ? RCPT_STATE_COUNT : state,
-	    after, limit, list_row, &c, &more) == -1) {
+	if (store_list(Q.store, req.state == Q_STATE_ANY ? RCPT_STATE_COUNT :
+	    req.state, req.after, req.limit, list_row, &c, &more) == -1) {
 		send_fail(p, m->peerid, Q_ERR_INTERNAL, "cannot read the queue index");
 		goto out;
 	}
-	mb_init(&mb);
-	mb_u32(&mb, (uint32_t)c.n);
+	w.n = (uint32_t)c.n;
+	w.more = more || c.full;
+	w.row = c.n ? xcalloc(c.n, sizeof(*w.row)) : NULL;
 	for (i = 0; i < c.n; i++) {
 		const struct store_list_row *r = &c.rows[i];
 
-		mb_str(&mb, r->id);
-		mb_str(&mb, r->sender);
-		mb_u64(&mb, r->size);
-		mb_u64(&mb, r->created > 0 ? (uint64_t)r->created : 0);
-		mb_u64(&mb, r->next_attempt > 0 ? (uint64_t)r->next_attempt : 0);
-		mb_counts(&mb, r->by_state);
+		w.row[i].id = r->id;
+		w.row[i].sender = r->sender;
+		w.row[i].size = r->size;
+		w.row[i].created = r->created > 0 ? (uint64_t)r->created : 0;
+		w.row[i].next = r->next_attempt > 0 ?
+		    (uint64_t)r->next_attempt : 0;
+		memcpy(w.row[i].by_state, r->by_state, sizeof(w.row[i].by_state));
 	}
-	mb_u32(&mb, more || c.full);
-	chan_send_mb(p->ch, Q_LIST, m->peerid, -1, &mb);
-	mb_free(&mb);
+	mb_init(&mb);
+	send_wire(p, CTL_QUEUE_LIST_REPLY, m->peerid, wire_qlist_encode(&mb, &w),
+	    &mb);
+	free(w.row);
 out:
 	free(c.rows);
 	free(c.senders);
@@ -280,22 +267,23 @@ read_headers(const char *id, bool *cut)
 static void
 do_view(struct qpeer *p, struct chan_msg *m)
 {
-	struct msgreader mr;
+	static char bufs[6][FIELD_CUT + 1];
+	struct wire_msgid req;
+	struct wire_qview w;
 	struct envelope env;
 	struct store_rcpt *rc = NULL;
 	struct msgbuf mb;
 	size_t n = 0, i, keep, budget = ROWS_BUDGET - Q_VIEW_HEADERS;
 	const char *id;
-	char *headers;
-	bool more, cut;
+	char *headers, (*rbufs)[4][FIELD_CUT + 1];
+	bool more, hcut;
 	int rv;
 
-	mr_init(&mr, m);
-	id = mr_str(&mr);
-	if (!mr_done(&mr) || !ulid_valid(id)) {
+	if (wire_msgid_decode(m, &req) == -1) {
 		send_fail(p, m->peerid, Q_ERR_BADREQ, "invalid message id");
 		return;
 	}
+	id = req.msgid;
 	env_init(&env);
 	if ((rv = store_load(Q.store, id, &env, false)) != 0 ||
 	    store_rcpts(Q.store, id, Q_VIEW_RCPTS, &rc, &n, &more) == -1) {
@@ -316,39 +304,45 @@ do_view(struct qpeer *p, struct chan_msg *m)
 			break;
 		budget -= need;
 	}
-	headers = read_headers(id, &cut);
-	mb_init(&mb);
-	mb_str(&mb, id);
-	mb_str_cut(&mb, env.sender, FIELD_CUT);
-	mb_str_cut(&mb, env.helo, FIELD_CUT);
-	mb_str_cut(&mb, env.client_addr, FIELD_CUT);
-	mb_str_cut(&mb, env.client_name, FIELD_CUT);
-	mb_str_cut(&mb, env.body, FIELD_CUT);
-	mb_str_cut(&mb, env.envid, FIELD_CUT);
-	mb_u32(&mb, env.ret);
-	mb_u32(&mb, env.smtputf8);
-	mb_u64(&mb, env.size);
-	mb_u64(&mb, env.created > 0 ? (uint64_t)env.created : 0);
-	mb_u32(&mb, (uint32_t)keep);
+	headers = read_headers(id, &hcut);
+	memset(&w, 0, sizeof(w));
+	w.id = id;
+	w.sender = cut(env.sender, bufs[0]);
+	w.helo = cut(env.helo, bufs[1]);
+	w.client_addr = cut(env.client_addr, bufs[2]);
+	w.client_name = cut(env.client_name, bufs[3]);
+	w.body = cut(env.body, bufs[4]);
+	w.envid = cut(env.envid, bufs[5]);
+	w.ret = env.ret;
+	w.smtputf8 = env.smtputf8 != 0;
+	w.size = env.size;
+	w.created = env.created > 0 ? (uint64_t)env.created : 0;
+	w.n = (uint32_t)keep;
+	w.rcpt = keep ? xcalloc(keep, sizeof(*w.rcpt)) : NULL;
+	rbufs = keep ? xcalloc(keep, sizeof(*rbufs)) : NULL;
 	for (i = 0; i < keep; i++) {
 		const struct store_rcpt *r = &rc[i];
+		struct wire_qview_rcpt *q = &w.rcpt[i];
 
-		mb_u64(&mb, r->id);
-		mb_str_cut(&mb, r->addr, FIELD_CUT);
-		mb_str_cut(&mb, r->orcpt, FIELD_CUT);
-		mb_u32(&mb, r->notify);
-		mb_u32(&mb, r->state);
-		mb_u32(&mb, r->attempts);
-		mb_u64(&mb, r->next_attempt > 0 ? (uint64_t)r->next_attempt : 0);
-		mb_u64(&mb, r->last_attempt > 0 ? (uint64_t)r->last_attempt : 0);
-		mb_str_cut(&mb, r->last_error, FIELD_CUT);
-		mb_str_cut(&mb, r->last_host, FIELD_CUT);
+		q->id = r->id;
+		q->addr = cut(r->addr, rbufs[i][0]);
+		q->orcpt = cut(r->orcpt, rbufs[i][1]);
+		q->notify = r->notify;
+		q->state = r->state;
+		q->attempts = r->attempts;
+		q->next = r->next_attempt > 0 ? (uint64_t)r->next_attempt : 0;
+		q->last = r->last_attempt > 0 ? (uint64_t)r->last_attempt : 0;
+		q->error = cut(r->last_error, rbufs[i][2]);
+		q->host = cut(r->last_host, rbufs[i][3]);
 	}
-	mb_u32(&mb, more || keep < n);
-	mb_str(&mb, headers);
-	mb_u32(&mb, cut);
-	chan_send_mb(p->ch, Q_VIEW, m->peerid, -1, &mb);
-	mb_free(&mb);
+	w.more = more || keep < n;
+	w.headers = headers;
+	w.headers_cut = hcut;
+	mb_init(&mb);
+	send_wire(p, CTL_QUEUE_VIEW_REPLY, m->peerid, wire_qview_encode(&mb, &w),
+	    &mb);
+	free(w.rcpt);
+	free(rbufs);
 	free(headers);
 	store_rcpts_free(rc, n);
 	env_clear(&env);
@@ -458,18 +452,13 @@ follow_frozen(void)
 
 /* Requests that carry one message id. */
 static const char *
-take_id(struct qpeer *p, struct chan_msg *m)
+take_id(struct qpeer *p, struct chan_msg *m, struct wire_msgid *w)
 {
-	struct msgreader mr;
-	const char *id;
-
-	mr_init(&mr, m);
-	id = mr_str(&mr);
-	if (!mr_done(&mr) || !ulid_valid(id)) {
+	if (wire_msgid_decode(m, w) == -1) {
 		send_fail(p, m->peerid, Q_ERR_BADREQ, "invalid message id");
 		return NULL;
 	}
-	return id;
+	return w->msgid;
 }
 
 static bool
@@ -486,46 +475,45 @@ no_payload(struct qpeer *p, struct chan_msg *m)
 static void
 do_stats(struct qpeer *p, uint32_t reqid)
 {
-	uint64_t messages, rcpts, by_state[RCPT_STATE_COUNT], ndomains;
+	static struct wire_qstats w;
 	struct store_domain_row *rows = NULL;
 	struct msgbuf mb;
 	int64_t oldest, now = wall_s();
 	size_t n, i;
 
-	if (store_counts(Q.store, &messages, &rcpts, by_state) == -1 ||
+	memset(&w, 0, sizeof(w));
+	if (store_counts(Q.store, &w.messages, &w.recipients, w.by_state) == -1 ||
 	    store_oldest(Q.store, &oldest) == -1 ||
-	    store_domains(Q.store, Q_STATS_DOMAINS, &rows, &n, &ndomains) == -1) {
+	    store_domains(Q.store, Q_STATS_DOMAINS, &rows, &n, &w.ndomains) == -1) {
 		send_fail(p, reqid, Q_ERR_INTERNAL, "cannot read the queue index");
 		return;
 	}
-	mb_init(&mb);
-	mb_u64(&mb, messages);
-	mb_u64(&mb, rcpts);
-	mb_u32(&mb, sched_frozen());
-	mb_u64(&mb, oldest > 0 && now > oldest ? (uint64_t)(now - oldest) : 0);
-	mb_counts(&mb, by_state);
-	mb_u32(&mb, (uint32_t)n);
-	for (i = 0; i < n; i++) {
-		mb_str(&mb, rows[i].domain);
-		mb_counts(&mb, rows[i].by_state);
+	w.frozen = sched_frozen();
+	w.oldest = oldest > 0 && now > oldest ? (uint64_t)(now - oldest) : 0;
+	w.n = (uint32_t)(n < Q_STATS_DOMAINS ? n : Q_STATS_DOMAINS);
+	for (i = 0; i < w.n; i++) {
+		w.dom[i].domain = rows[i].domain;
+		memcpy(w.dom[i].by_state, rows[i].by_state,
+		    sizeof(w.dom[i].by_state));
 	}
-	mb_u64(&mb, ndomains);
-	mb_u64(&mb, now > Q.start_time ? (uint64_t)(now - Q.start_time) : 0);
-	mb_u32(&mb, (uint32_t)sched_jobs());
-	mb_u64(&mb, QC.messages);
-	mb_u64(&mb, QC.dsns);
-	mb_u64(&mb, QC.txns);
-	mb_u64(&mb, QC.rounds);
-	mb_u64(&mb, QC.syncs);
-	mb_u64(&mb, QC.sync_us);
-	chan_send_mb(p->ch, Q_STATS, reqid, -1, &mb);
-	mb_free(&mb);
+	w.uptime = now > Q.start_time ? (uint64_t)(now - Q.start_time) : 0;
+	w.jobs = (uint32_t)sched_jobs();
+	w.accepted = QC.messages;
+	w.notices = QC.dsns;
+	w.txns = QC.txns;
+	w.rounds = QC.rounds;
+	w.syncs = QC.syncs;
+	w.sync_us = QC.sync_us;
+	mb_init(&mb);
+	send_wire(p, CTL_QUEUE_STATS_REPLY, reqid, wire_qstats_encode(&mb, &w),
+	    &mb);
 	free(rows);
 }
 
 void
 ops_msg(struct qpeer *p, struct chan_msg *m)
 {
+	struct wire_msgid w;
 	const char *id;
 
 	if (Q.store == NULL)
@@ -534,41 +522,41 @@ ops_msg(struct qpeer *p, struct chan_msg *m)
 	case Q_STATUS_REQ:
 		do_status(p, m->peerid);
 		break;
-	case Q_LIST_REQ:
+	case CTL_QUEUE_LIST:
 		do_list(p, m);
 		break;
-	case Q_VIEW_REQ:
+	case CTL_QUEUE_VIEW:
 		do_view(p, m);
 		break;
-	case Q_DELETE_REQ:
-		if ((id = take_id(p, m)) != NULL)
+	case CTL_QUEUE_DELETE:
+		if ((id = take_id(p, m, &w)) != NULL)
 			change(p, m->peerid, "delete", fn_delete, id);
 		break;
-	case Q_RETRY_REQ:
-		if ((id = take_id(p, m)) != NULL) {
+	case CTL_QUEUE_RETRY:
+		if ((id = take_id(p, m, &w)) != NULL) {
 			change(p, m->peerid, "retry", fn_retry, id);
 			sched_kick();
 		}
 		break;
-	case Q_PROCESS_REQ:
+	case CTL_QUEUE_PROCESS:
 		if (no_payload(p, m)) {
 			change(p, m->peerid, "process now", fn_retry, NULL);
 			sched_kick();
 		}
 		break;
-	case Q_FREEZE_REQ:
+	case CTL_QUEUE_FREEZE:
 		if (no_payload(p, m)) {
 			change(p, m->peerid, "freeze", fn_freeze, NULL);
 			follow_frozen();
 		}
 		break;
-	case Q_UNFREEZE_REQ:
+	case CTL_QUEUE_UNFREEZE:
 		if (no_payload(p, m)) {
 			change(p, m->peerid, "unfreeze", fn_unfreeze, NULL);
 			follow_frozen();
 		}
 		break;
-	case Q_STATS_REQ:
+	case CTL_QUEUE_STATS:
 		if (no_payload(p, m))
 			do_stats(p, m->peerid);
 		break;

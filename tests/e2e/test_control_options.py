@@ -124,10 +124,11 @@ class OptionTests(unittest.TestCase):
                 self.assertIn("unknown command frob", r.stderr)
 
 
-# proto.h: requests ctld sends to queued and deliverd, the answer types it
-# relays, and two commands of the table.
-Q_STATUS_REQ, Q_LIST_REQ, Q_DELETE_REQ, Q_FREEZE_REQ = 70, 80, 84, 86
-D_DNS_CLEAR_REQ = 62
+# proto_msgs.h: ctld's own requests to queued and deliverd, the daemons'
+# failure answers, answer types it relays, numbers no longer in use, and
+# two commands of the table.
+D_STATUS_REQ, Q_STATUS_REQ, Q_OP_FAIL, D_DNS_FAIL = 52, 70, 92, 67
+RETIRED = (62, 80, 84, 86)
 CTL_PING, CTL_PONG, CTL_QUEUE_FREEZE, CTL_QUEUE_OK = 100, 101, 116, 119
 
 
@@ -140,15 +141,16 @@ class DispatchTests(EmpathTestCase):
         e = self.empath()
         c = RawControl(e.control)
         self.addCleanup(c.close)
-        for i, mtype in enumerate((Q_FREEZE_REQ, Q_DELETE_REQ, Q_LIST_REQ,
-                                   Q_STATUS_REQ, D_DNS_CLEAR_REQ, CTL_QUEUE_OK,
+        for i, mtype in enumerate((Q_STATUS_REQ, D_STATUS_REQ, Q_OP_FAIL,
+                                   D_DNS_FAIL, *RETIRED, CTL_QUEUE_OK,
                                    CTL_PONG, 0xffff)):
             c.send(mtype, 10 + i)
             rtype, peerid, reply = c.recv()
             self.assertEqual((rtype, peerid), (CTL_ERROR, 10 + i))
             self.assertEqual(error_text(reply), "unknown command")
-        self.assertRegex(e.log(), rf"command=unknown\({Q_FREEZE_REQ}\) result=error")
-        # Q_FREEZE_REQ went nowhere: the queue is not frozen.
+        self.assertRegex(e.log(), rf"command=unknown\({Q_STATUS_REQ}\) result=error")
+        # What was once the freeze request went nowhere: the queue is not
+        # frozen.
         r = e.ctl("--json", "queue", "stats")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertFalse(json.loads(r.stdout)["frozen"])

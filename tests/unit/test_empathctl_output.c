@@ -213,8 +213,9 @@ START_TEST(clean_lines_of_a_huge_line_stays_in_bounds)
 }
 END_TEST
 
-/* Headers as large as an answer can carry: one line with no end. */
-START_TEST(view_of_one_megabyte_line_is_cut)
+/* Headers as large as an answer can carry: more than queued ever sends
+ * (Q_VIEW_HEADERS), so the answer is malformed and nothing is shown. */
+START_TEST(view_of_one_megabyte_line_is_refused)
 {
 	size_t n = CHAN_MAX_PAYLOAD - 4096;
 	char *h = malloc(n + 1), *text;
@@ -226,10 +227,32 @@ START_TEST(view_of_one_megabyte_line_is_cut)
 	free(h);
 	for (json = 0; json <= 1; json++) {
 		text = render_view(json, &rv);
+		ck_assert_int_eq(rv, EXIT_FAIL);
+		ck_assert_ptr_null(strstr(text, "AAAA"));
+		free(text);
+	}
+}
+END_TEST
+
+/* The most headers queued sends, each octet escaped into four: cut to
+ * the buffer, and said to be. */
+START_TEST(view_of_escaped_headers_is_cut)
+{
+	size_t n = Q_VIEW_HEADERS;
+	char *h = malloc(n + 1), *text;
+	int rv, json;
+
+	memset(h, '\x01', n);
+	h[n] = '\0';
+	view_reply(h);
+	free(h);
+	for (json = 0; json <= 1; json++) {
+		text = render_view(json, &rv);
 		ck_assert_int_eq(rv, EXIT_OK);
 		ck_assert_ptr_nonnull(strstr(text, json ? "\"headers_truncated\":true" :
 		    "headers: (truncated)"));
-		ck_assert_uint_lt(strlen(text), Q_VIEW_HEADERS + 4096);
+		/* At most the buffer, once more escaped for JSON. */
+		ck_assert_uint_lt(strlen(text), 2 * Q_VIEW_HEADERS);
 		free(text);
 	}
 }
@@ -240,13 +263,15 @@ END_TEST
  * read or write. */
 START_TEST(view_of_a_line_just_too_long_is_cut)
 {
-	size_t n = Q_VIEW_HEADERS + 64, i;
-	char *h = malloc(n + 3), *text;
+	size_t n = Q_VIEW_HEADERS - 3, i;
+	char *h = malloc(n + 4), *text;
 	int rv;
 
+	/* As many octets as queued sends; the one escape (four octets)
+	 * pushes the line past the buffer. */
 	for (i = 0; i < n; i++)
 		h[i] = 'B';
-	memcpy(h + n, "\r\n", 3);
+	memcpy(h + n, "\x01\r\n", 4);
 	view_reply(h);
 	free(h);
 	text = render_view(false, &rv);
@@ -259,7 +284,7 @@ END_TEST
 /* Many short lines, control bytes, invalid UTF-8, lone CRs, an ESC. */
 START_TEST(view_of_hostile_bytes_prints_only_clean_text)
 {
-	size_t n = 300 * 1024, i;
+	size_t n = Q_VIEW_HEADERS, i;
 	char *h = malloc(n + 1), *text;
 	int rv;
 
@@ -397,7 +422,8 @@ suite(void)
 	tcase_add_test(tc, clean_keeps_utf8_and_escapes_controls);
 	tcase_add_test(tc, view_of_utf8_headers_keeps_them);
 	tcase_add_test(tc, clean_lines_of_a_huge_line_stays_in_bounds);
-	tcase_add_test(tc, view_of_one_megabyte_line_is_cut);
+	tcase_add_test(tc, view_of_one_megabyte_line_is_refused);
+	tcase_add_test(tc, view_of_escaped_headers_is_cut);
 	tcase_add_test(tc, view_of_a_line_just_too_long_is_cut);
 	tcase_add_test(tc, view_of_hostile_bytes_prints_only_clean_text);
 	tcase_add_test(tc, view_of_ordinary_headers_is_whole);
