@@ -15,6 +15,8 @@
 #include "fixture.h"
 #include "queued_engine.h"
 #include "util.h"
+#include "wire.h"
+#include "wire_ctl.h"
 
 struct fx_peer *qe_smtpd, *qe_deliverd, *qe_ctld;
 const char *qe_spool;
@@ -358,15 +360,15 @@ qe_queue_file(const char *msgid)
 
 /* ---- ctld ----
  * Every control message type the fixture uses is named in this one
- * function. */
+ * function; payloads go through the same codecs as ctld's
+ * (wire_ctl.h). */
 bool
 qe_op(enum qe_op op, const char *id, uint64_t *count,
     char (*ids)[ULID_LEN + 1], size_t nids)
 {
-	const uint16_t ok_type = op == QE_LIST ? Q_LIST : Q_OP_OK;
-	const uint16_t fail_type = Q_OP_FAIL;
-	uint32_t req = next_reqid++, n, i, k, ncounts;
-	struct msgreader mr;
+	const uint16_t ok_type = op == QE_LIST ? CTL_QUEUE_LIST_REPLY :
+	    CTL_QUEUE_OK;
+	uint32_t req = next_reqid++, i;
 	struct chan_msg v;
 	struct fx_msg *m;
 	struct msgbuf mb;
@@ -374,61 +376,46 @@ qe_op(enum qe_op op, const char *id, uint64_t *count,
 	bool ok;
 
 	mb_init(&mb);
-	switch (op) {
-	case QE_LIST:
-		type = Q_LIST_REQ;
-		mb_u32(&mb, Q_STATE_ANY);
-		mb_str(&mb, "");
-		mb_u32(&mb, 100);
-		break;
-	case QE_DELETE:
-		type = Q_DELETE_REQ;
-		mb_str(&mb, id);
-		break;
-	case QE_RETRY:
-	default:
-		type = Q_RETRY_REQ;
-		mb_str(&mb, id);
-		break;
+	if (op == QE_LIST) {
+		struct wire_list_req lr = { .state = Q_STATE_ANY, .limit = 100 };
+
+		type = CTL_QUEUE_LIST;
+		ck_assert_int_eq(wire_list_req_encode(&mb, &lr), 0);
+	} else {
+		struct wire_msgid w;
+
+		type = op == QE_DELETE ? CTL_QUEUE_DELETE : CTL_QUEUE_RETRY;
+		ck_assert_uint_lt(strlcpy(w.msgid, id, sizeof(w.msgid)), sizeof(w.msgid));
+		ck_assert_int_eq(wire_msgid_encode(&mb, &w), 0);
 	}
 	ck_assert_int_eq(chan_send_mb(qe_ctld->ch, type, req, -1, &mb), 0);
 	mb_free(&mb);
 	m = fx_peer_next(qe_ctld, FX_WAIT_MS);
 	ck_assert_uint_eq(m->peerid, req);
-	ck_assert_msg(m->type == ok_type || m->type == fail_type,
+	ck_assert_msg(m->type == ok_type || m->type == Q_OP_FAIL,
 	    "got %s for %s", msg_name(m->type), msg_name(type));
 	ok = m->type == ok_type;
 	v = fx_msg_view(m);
-	mr_init(&mr, &v);
 	if (!ok) {
-		(void)mr_u32(&mr);              /* Q_ERR_* */
-		(void)mr_str(&mr);
+		struct wire_opfail f;
+
+		ck_assert_int_eq(wire_opfail_decode(&v, &f), 0);
 	} else if (op == QE_LIST) {
-		n = mr_u32(&mr);
-		for (i = 0; i < n && !mr.err; i++) {
-			const char *row = mr_str(&mr);
+		struct wire_qlist l;
 
-			if (i < nids)
-				strlcpy(ids[i], row, sizeof(ids[i]));
-			(void)mr_str(&mr);              /* sender */
-			(void)mr_u64(&mr);              /* size */
-			(void)mr_u64(&mr);              /* created */
-			(void)mr_u64(&mr);              /* next attempt */
-			ncounts = mr_u32(&mr);
-			for (k = 0; k < ncounts && !mr.err; k++)
-				(void)mr_u64(&mr);
-		}
-		(void)mr_u32(&mr);              /* more */
+		ck_assert_int_eq(wire_qlist_decode(&v, &l), 0);
+		for (i = 0; i < l.n && i < nids; i++)
+			strlcpy(ids[i], l.row[i].id, sizeof(ids[i]));
 		if (count != NULL)
-			*count = n;
+			*count = l.n;
+		wire_qlist_free(&l);
 	} else {
-		uint64_t c = mr_u64(&mr);
+		struct wire_ok o;
 
-		(void)mr_str(&mr);
+		ck_assert_int_eq(wire_ok_decode(&v, &o), 0);
 		if (count != NULL)
-			*count = c;
+			*count = o.count;
 	}
-	ck_assert_msg(mr_done(&mr), "malformed answer %s", msg_name(m->type));
 	fx_msg_free(m);
 	return ok;
 }
