@@ -43,6 +43,12 @@ static unsigned nclients, ndetached, nidle;
 
 #define CMD_MAX 1024
 
+/* How long a connection may serve jobs: idle in the pool, in all, and
+ * in transactions. Postfix keeps 2 s idle and 300 s in all. */
+#define POOL_IDLE_MS     3000
+#define POOL_AGE_MAX_MS  300000
+#define POOL_TXN_MAX     100
+
 static void io_cb(int, int, void *);
 static int connect_dest(struct client *);
 
@@ -56,6 +62,87 @@ unsigned
 client_detached(void)
 {
 	return ndetached;
+}
+
+/* The conversation's transitions (RFC 5321 3 and 4.1.4, RFC 3207 4.2):
+ * for each state, the states it may go to. CONNECT again is the next
+ * address of the route (or the same one without TLS), allowed until a
+ * transaction starts; QUIT once a reply came and the server waits for a
+ * command. A transaction ends in the pool (IDLE), in QUIT, or, for
+ * recipients over the server's limit, in a follow-up (TXN again). */
+#define S(st) (1u << (st))
+static const unsigned allowed[C_NSTATES] = {
+	[C_CONNECT]  = S(C_CONNECT) | S(C_GREETING),
+	[C_GREETING] = S(C_CONNECT) | S(C_EHLO) | S(C_QUIT),
+	[C_EHLO]     = S(C_CONNECT) | S(C_HELO) | S(C_STARTTLS) | S(C_TXN) |
+	               S(C_IDLE) | S(C_QUIT),
+	[C_HELO]     = S(C_CONNECT) | S(C_STARTTLS) | S(C_TXN) | S(C_IDLE) |
+	               S(C_QUIT),
+	[C_STARTTLS] = S(C_CONNECT) | S(C_TLS) | S(C_TXN) | S(C_IDLE) |
+	               S(C_QUIT),
+	[C_TLS]      = S(C_CONNECT) | S(C_EHLO),
+	[C_RSET]     = S(C_TXN) | S(C_IDLE) | S(C_QUIT),
+	[C_TXN]      = S(C_BODY) | S(C_DATAEND) | S(C_IDLE) | S(C_QUIT),
+	[C_BODY]     = S(C_DATAEND),
+	[C_DATAEND]  = S(C_TXN) | S(C_IDLE) | S(C_QUIT),
+	[C_IDLE]     = S(C_RSET) | S(C_QUIT),
+	[C_QUIT]     = 0,
+};
+#undef S
+
+const char *
+client_state_name(enum cstate st)
+{
+	static const char *const name[C_NSTATES] = {
+		[C_CONNECT] = "CONNECT", [C_GREETING] = "GREETING",
+		[C_EHLO] = "EHLO", [C_HELO] = "HELO",
+		[C_STARTTLS] = "STARTTLS", [C_TLS] = "TLS", [C_RSET] = "RSET",
+		[C_TXN] = "TXN", [C_BODY] = "BODY", [C_DATAEND] = "DATAEND",
+		[C_IDLE] = "IDLE", [C_QUIT] = "QUIT",
+	};
+
+	return (unsigned)st < C_NSTATES ? name[st] : "?";
+}
+
+bool
+client_transition_ok(enum cstate from, enum cstate to)
+{
+	return (unsigned)from < C_NSTATES && (unsigned)to < C_NSTATES &&
+	    (allowed[from] & (1u << to)) != 0;
+}
+
+/* Settle what is open, drop the connection. Returns -1. */
+static int
+client_drop(struct client *c, uint32_t state, const char *diag)
+{
+	if (c->job != NULL)
+		job_pending_result(c->job, state, diag);
+	client_release(c);
+	client_free(c);
+	return -1;
+}
+
+int
+client_set_state(struct client *c, enum cstate to)
+{
+	char diag[REPLY_TEXT_MAX];
+
+	if (!client_transition_ok(c->state, to)) {
+		/* A bug, not the server's doing: never go on in a state the
+		 * conversation cannot be in. Deferred: a later attempt,
+		 * not a postponement, so it cannot loop. */
+		log_warnx("%s: SMTP client state %s to %s is not allowed, "
+		    "dropping the connection to %s",
+		    c->job != NULL ? c->job->env.id : "-",
+		    client_state_name(c->state), client_state_name(to), c->peer);
+		snprintf(diag, sizeof(diag), "4.3.0 local error in the SMTP "
+		    "client (state %s to %s)", client_state_name(c->state),
+		    client_state_name(to));
+		return client_drop(c, RCPT_DEFERRED, diag);
+	}
+	/* The only write of the state (const everywhere else). */
+	memcpy((void *)&c->state, &to, sizeof(to));
+	return 0;
 }
 
 static unsigned
@@ -152,11 +239,11 @@ phase(const struct client *c)
 static void
 idle_remove(struct client *c)
 {
-	if (c->state != C_IDLE)
+	if (!c->pooled)
 		return;
 	LIST_REMOVE(c, idle_entry);
 	nidle--;
-	c->state = C_QUIT;
+	c->pooled = false;
 }
 
 static void
@@ -248,11 +335,8 @@ client_fail(struct client *c, uint32_t state, const char *diag)
 		 * before made progress, so no attempt is spent on them. */
 		if (c->followup && c->state == C_TXN && state == RCPT_DEFERRED)
 			state = RCPT_POSTPONED;
-		job_pending_result(c->job, state, diag);
 	}
-	client_release(c);
-	client_free(c);
-	return -1;
+	return client_drop(c, state, diag);
 }
 
 /* A reused connection failed before its transaction: the job starts
@@ -342,10 +426,12 @@ client_finish(struct client *c)
 {
 	c->ntxn++;
 	if (c->job != NULL && reusable(c)) {
+		if (client_set_state(c, C_IDLE) == -1)
+			return -1;
 		txn_reset(c);
 		lio_compact(&c->lio);
-		c->state = C_IDLE;
 		LIST_INSERT_HEAD(&idle, c, idle_entry);
+		c->pooled = true;
 		nidle++;
 		client_arm(c);
 		ev_io_set(c->io, EV_READ);
@@ -356,8 +442,9 @@ client_finish(struct client *c)
 			return -1;
 		return client_pump(c);
 	}
+	if (client_set_state(c, C_QUIT) == -1)
+		return -1;
 	client_release(c);
-	c->state = C_QUIT;
 	client_send(c, "QUIT");
 	client_arm(c);
 	return client_pump(c);
@@ -408,13 +495,15 @@ helo_name(void)
 	    cfg->hostname : "localhost";
 }
 
-void
+int
 client_send_ehlo(struct client *c)
 {
+	if (client_set_state(c, C_EHLO) == -1)
+		return -1;
 	memset(&c->caps, 0, sizeof(c->caps));
-	c->state = C_EHLO;
 	client_send(c, "EHLO %.255s", helo_name());
 	client_arm(c);
+	return 0;
 }
 
 static int
@@ -434,15 +523,17 @@ on_reply(struct client *c)
 	case C_GREETING:
 		if (code / 100 != 2)
 			return client_next_dest(c, c->reply.text);
-		client_send_ehlo(c);
+		if (client_send_ehlo(c) == -1)
+			return -1;
 		return client_pump(c);
 	case C_EHLO:
 		if (code / 100 == 2)
 			return client_ehlo_done(c);
 		if (code / 100 != 5 || c->tls_active)
 			return client_next_dest(c, c->reply.text);
+		if (client_set_state(c, C_HELO) == -1)
+			return -1;
 		memset(&c->caps, 0, sizeof(c->caps));
-		c->state = C_HELO;
 		client_send(c, "HELO %.255s", helo_name());
 		client_arm(c);
 		return client_pump(c);
@@ -571,7 +662,8 @@ timer_cb(void *arg)
 	case C_IDLE:
 		/* Nobody needed it: say goodbye. It holds no job slot. */
 		idle_remove(c);
-		c->state = C_QUIT;
+		if (client_set_state(c, C_QUIT) == -1)
+			return;
 		client_send(c, "QUIT");
 		client_arm(c);
 		client_pump(c);
@@ -621,7 +713,8 @@ io_cb(int fd, int events, void *arg)
 			return;
 		}
 		log_debug("%s: connected to %s", c->job->env.id, c->peer);
-		c->state = C_GREETING;
+		if (client_set_state(c, C_GREETING) == -1)
+			return;
 		c->born = mono_ms();
 		client_arm(c);
 		ev_io_set(c->io, EV_READ);
@@ -655,12 +748,13 @@ connect_dest(struct client *c)
 	    (unsigned)d->port);
 	job_set_remote(c->job, c->peer);
 
+	if (client_set_state(c, C_CONNECT) == -1)
+		return -1;
 	reply_init(&c->reply);
 	memset(&c->caps, 0, sizeof(c->caps));
 	c->wdead = false;
 	c->conn_err = 0;
 	c->ntxn = 0;
-	c->state = C_CONNECT;
 	c->fd = socket(d->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (c->fd == -1) {
@@ -711,13 +805,14 @@ client_reuse(struct job *j)
 			break;
 	if (c == NULL)
 		return NULL;
-	LIST_REMOVE(c, idle_entry);
-	nidle--;
+	idle_remove(c);
+	/* Before it has the job: a failure here leaves the job alone. */
+	if (client_set_state(c, C_RSET) == -1)
+		return NULL;
 	c->job = j;
 	job_set_remote(j, c->peer);
 	log_debug("%s: reusing the connection to %s", j->env.id, c->peer);
 	reply_init(&c->reply);
-	c->state = C_RSET;
 	client_send(c, "RSET");
 	client_arm(c);
 	/* Written from the loop: the caller may be inside this client. */

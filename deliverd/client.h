@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: ISC */
-/* Inside the SMTP client: the connection (client.c) and the transaction
- * on it (txn.c) share this state. Not for the rest of deliverd, which
- * sees only client_start() and friends in deliverd.h. */
+/* Inside the SMTP client: the connection (client.c), the transaction on
+ * it (txn.c) and STARTTLS (client_tls.c) share this state. Not for the
+ * rest of deliverd, which sees only client_start() and friends in
+ * deliverd.h. The pool and the connection's lifetime stay in client.c;
+ * the conversation state is client.c's too: the others read c->state
+ * and change it only with client_set_state(). */
 #ifndef EMPATH_DELIVERD_CLIENT_H
 #define EMPATH_DELIVERD_CLIENT_H
 
@@ -22,12 +25,6 @@
 #define BODY_CHUNK      (64 * 1024)
 #define BODY_LOW_WATER  (16 * 1024)
 
-/* How long a connection may serve jobs: idle in the pool, in all, and
- * in transactions. Postfix keeps 2 s idle and 300 s in all. */
-#define POOL_IDLE_MS     3000
-#define POOL_AGE_MAX_MS  300000
-#define POOL_TXN_MAX     100
-
 enum cstate {
 	C_CONNECT,
 	C_GREETING,
@@ -42,10 +39,12 @@ enum cstate {
 	C_IDLE,                 /* in the pool, waiting for the next job */
 	C_QUIT,
 };
+#define C_NSTATES (C_QUIT + 1)
 
 struct client {
 	LIST_ENTRY(client) entry;
-	LIST_ENTRY(client) idle_entry;  /* in the pool (state C_IDLE) */
+	LIST_ENTRY(client) idle_entry;  /* in the pool (pooled) */
+	bool     pooled;
 	struct job *job;                /* NULL once the results are handed back */
 	bool     detached;              /* ... and still connected, saying QUIT */
 	char     domain[ROUTE_HOST_MAX];  /* of its jobs: the pool key */
@@ -60,7 +59,9 @@ struct client {
 	struct ev_timer *timer;
 	struct lineio lio;
 	bool     lio_ready;
-	enum cstate state;
+	/* Written only by client_set_state(): const keeps every other
+	 * assignment from compiling. */
+	const enum cstate state;
 	struct smtp_reply reply;
 	struct smtp_caps caps;
 	char     peer[REMOTE_MAX];      /* "host[ip]:port" */
@@ -99,6 +100,15 @@ struct client {
 	struct mime7 *m7;
 };
 
+/* client.c: the conversation state. Every change goes through
+ * client_set_state(), checked against the table of allowed transitions
+ * (client.c); an illegal one is a bug: logged, the open recipients
+ * deferred with a local error, the connection dropped, and -1 returned
+ * (the client is gone). 0 when the state changed. */
+int  client_set_state(struct client *, enum cstate to);
+bool client_transition_ok(enum cstate from, enum cstate to);
+const char *client_state_name(enum cstate);
+
 /* client.c: the connection. Functions returning int return -1 when the
  * caller must not touch the client any more (it is gone, or waits for
  * the event loop in a new state), 0 otherwise. */
@@ -117,7 +127,7 @@ void txn_reset(struct client *);              /* forget the transaction */
 int  client_next_dest(struct client *, const char *diag);
 /* Connect to the same address again, without STARTTLS this time. */
 int  client_retry_plain(struct client *, const char *diag);
-void client_send_ehlo(struct client *);
+int  client_send_ehlo(struct client *);      /* -1: gone */
 
 /* client_tls.c */
 void tls_policy_of(struct client *, const char *domain);

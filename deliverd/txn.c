@@ -263,7 +263,8 @@ txn_begin(struct client *c)
 			c->rcpt_idx[c->nsend++] = i;
 	if (c->nsend == 0)
 		return client_finish(c);
-	c->state = C_TXN;
+	if (client_set_state(c, C_TXN) == -1)
+		return -1;
 	c->pipelining = c->caps.pipelining;
 	if (c->pipelining) {
 		while (c->sent < c->nsend + 2)
@@ -277,7 +278,8 @@ txn_begin(struct client *c)
 static int
 start_body(struct client *c)
 {
-	c->state = C_BODY;
+	if (client_set_state(c, C_BODY) == -1)
+		return -1;
 	c->off = 0;
 	c->body_sent = false;
 	dotstuff_init(&c->ds);
@@ -330,9 +332,10 @@ txn_body_fill(struct client *c)
 			    "4.3.0 the message changed while being converted");
 		}
 		if (n == 0) {
+			if (client_set_state(c, C_DATAEND) == -1)
+				return -1;
 			out = dotstuff_end(&c->ds, body_out);
 			c->body_sent = true;
-			c->state = C_DATAEND;
 			client_arm(c);
 		} else if (c->convert) {
 			out = 0;      /* convert_emit() wrote it */
@@ -429,8 +432,9 @@ txn_reply(struct client *c)
 				return txn_end(c, false);
 			/* RFC 2920 3.1: a 354 with no valid recipient
 			 * gets an empty message that is then ignored. */
+			if (client_set_state(c, C_DATAEND) == -1)
+				return -1;
 			c->discard = true;
-			c->state = C_DATAEND;
 			lio_write(&c->lio, ".\r\n", 3);
 			client_arm(c);
 			return client_pump(c);
