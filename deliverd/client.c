@@ -265,7 +265,7 @@ conn_close(struct client *c)
 }
 
 void
-txn_reset(struct client *c)
+txn_reset(struct client *c, bool same_job)
 {
 	free(c->rcpt_idx);
 	free(c->accepted);
@@ -278,8 +278,11 @@ txn_reset(struct client *c)
 	c->off = 0;
 	mime7_free(c->m7);
 	c->m7 = NULL;
-	mime7_plan_free(&c->m7plan);
 	c->convert = false;
+	if (!same_job) {
+		c->hdr_scanned = c->m7_scanned = false;
+		mime7_plan_free(&c->m7plan);
+	}
 }
 
 void
@@ -291,7 +294,7 @@ client_free(struct client *c)
 	LIST_REMOVE(c, entry);
 	nclients--;
 	route_free(c->route);
-	txn_reset(c);
+	txn_reset(c, false);
 	if (c->detached) {
 		ndetached--;
 		free(c);
@@ -428,7 +431,7 @@ client_finish(struct client *c)
 	if (c->job != NULL && reusable(c)) {
 		if (client_set_state(c, C_IDLE) == -1)
 			return -1;
-		txn_reset(c);
+		txn_reset(c, false);    /* the next job is another one */
 		lio_compact(&c->lio);
 		LIST_INSERT_HEAD(&idle, c, idle_entry);
 		c->pooled = true;

@@ -93,11 +93,20 @@ struct client {
 	struct dotstuff ds;
 	bool     body_sent;
 
-	/* 8-bit MIME for a server without 8BITMIME (RFC 6152 3): the plan
-	 * made before MAIL, and the converter while the body goes out. */
+	/* 8-bit MIME for a server without 8BITMIME (RFC 6152 3): whether
+	 * this transaction converts, and the converter while the body goes
+	 * out. */
 	bool     convert;
-	struct mime7_plan m7plan;
 	struct mime7 *m7;
+
+	/* What txn.c learnt from the message file, kept for the follow-up
+	 * transactions of the same job (the file does not change) and
+	 * forgotten with the job: the 8-bit header scan and the 7bit plan. */
+	bool     hdr_scanned, m7_scanned;
+	bool     hdr8;
+	enum mime7_scan m7scan;
+	char     m7why[128];
+	struct mime7_plan m7plan;
 };
 
 /* client.c: the conversation state. Every change goes through
@@ -122,7 +131,9 @@ void client_free(struct client *);
 int  client_fail(struct client *, uint32_t state, const char *diag);
 int  client_broken(struct client *, const char *what);
 int  client_finish(struct client *);          /* results, then reuse or QUIT */
-void txn_reset(struct client *);              /* forget the transaction */
+/* Forget the transaction; same_job: a follow-up for the same job comes
+ * next (what was learnt from the message file stays). */
+void txn_reset(struct client *, bool same_job);
 /* Before MAIL: give up on this address, try the next one. */
 int  client_next_dest(struct client *, const char *diag);
 /* Connect to the same address again, without STARTTLS this time. */
@@ -140,5 +151,11 @@ int  txn_begin(struct client *);              /* after EHLO or HELO */
 int  txn_reply(struct client *);              /* to MAIL, RCPT or DATA */
 int  txn_data_reply(struct client *, bool early);
 int  txn_body_fill(struct client *);          /* more of the message */
+/* For the unit tests: how often the message file was scanned. */
+struct txn_scans {
+	unsigned long header;     /* for UTF-8 in the header */
+	unsigned long mime7;      /* mime7_prescan() */
+};
+extern struct txn_scans txn_scans;
 
 #endif

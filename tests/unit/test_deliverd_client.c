@@ -285,6 +285,101 @@ START_TEST(quit_is_final)
 }
 END_TEST
 
+/* A message file: ASCII header, 8-bit UTF-8 body. */
+static int
+message_fd(uint64_t *size)
+{
+	static const char msg[] =
+	    "From: s@example.org\r\nTo: a@example.test\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n\r\n"
+	    "gr\xc3\xbc\xc3\x9f dich\r\n";
+	FILE *f = tmpfile();
+	int fd;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(msg, 1, sizeof(msg) - 1, f), sizeof(msg) - 1);
+	ck_assert_int_eq(fflush(f), 0);
+	fd = dup(fileno(f));
+	fclose(f);
+	*size = sizeof(msg) - 1;
+	return fd;
+}
+
+/* A job with SMTPUTF8 and an 8-bit body, on a server with neither
+ * extension: txn_begin() scans the header and plans the 7bit
+ * conversion, then sends MAIL. */
+static struct client *
+scanning_client(struct job **jp)
+{
+	struct client *c = new_client(jp);
+	struct job *j = *jp;
+
+	j->fd = message_fd(&j->size);
+	j->env.smtputf8 = 1;
+	j->env.body = xstrdup("8BITMIME");
+	walk(c, C_EHLO);
+	memset(&c->caps, 0, sizeof(c->caps));
+	ck_assert_int_eq(txn_begin(c), 0);
+	ck_assert_int_eq(c->state, C_TXN);
+	ck_assert(c->convert);
+	ck_assert_uint_eq(c->nsend, 2);
+	return c;
+}
+
+/* RFC 5321 4.5.3.1.10: recipients over the server's limit go in a
+ * follow-up transaction of the same job, on the same connection. Its
+ * file did not change: the scans of the first transaction serve it. */
+START_TEST(followup_reuses_scans)
+{
+	struct txn_scans before;
+	struct client *c;
+	struct job *j;
+	uint64_t planned;
+
+	before = txn_scans;
+	c = scanning_client(&j);
+	ck_assert_uint_eq(txn_scans.header, before.header + 1);
+	ck_assert_uint_eq(txn_scans.mime7, before.mime7 + 1);
+	planned = c->m7plan.size;
+	ck_assert_uint_gt(planned, j->size);
+
+	/* a accepted, b refused with 452 4.5.3; the body went, the final
+	 * dot got 250: a delivered, b due in a follow-up. */
+	c->accepted[0] = true;
+	c->naccepted = 1;
+	c->nlimited = 1;
+	strlcpy(c->limit_diag, "452 4.5.3 too many recipients",
+	    sizeof(c->limit_diag));
+	ck_assert_int_eq(client_set_state(c, C_DATAEND), 0);
+	c->reply.code = 250;
+	strlcpy(c->reply.text, "250 2.0.0 ok", sizeof(c->reply.text));
+	ck_assert_int_eq(txn_data_reply(c, false), 0);
+
+	ck_assert_int_eq(c->state, C_TXN);
+	ck_assert(c->followup);
+	ck_assert_uint_eq(c->nsend, 1);
+	ck_assert_uint_eq(j->npending, 1);
+	/* The same verdict and plan, no new read of the file. */
+	ck_assert(c->convert);
+	ck_assert_uint_eq(c->m7plan.size, planned);
+	ck_assert_uint_eq(txn_scans.header, before.header + 1);
+	ck_assert_uint_eq(txn_scans.mime7, before.mime7 + 1);
+	client_abort(c);
+	close(j->fd);
+	free_job(j);
+
+	/* Another job scans its own file. */
+	c = scanning_client(&j);
+	ck_assert_uint_eq(txn_scans.header, before.header + 2);
+	ck_assert_uint_eq(txn_scans.mime7, before.mime7 + 2);
+	client_abort(c);
+	close(j->fd);
+	free_job(j);
+}
+END_TEST
+
 static Suite *
 client_suite(void)
 {
@@ -296,6 +391,10 @@ client_suite(void)
 	tcase_add_test(tc, allowed_accepted);
 	tcase_add_test(tc, illegal_refused);
 	tcase_add_test(tc, quit_is_final);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("txn");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, followup_reuses_scans);
 	suite_add_tcase(s, tc);
 	return s;
 }
