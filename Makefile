@@ -168,7 +168,8 @@ $(BUILD)/fuzz/fuzz_reply: $(FUZZ_OBJ)/deliverd/reply.o
 $(BUILD)/fuzz/fuzz_dns: $(FUZZ_OBJ)/deliverd/dns.o $(FUZZ_OBJ)/deliverd/dns_cache.o
 FUZZ_LINKED  += fuzz_mime7
 FUZZ_LINKED  += fuzz_wire
-$(BUILD)/fuzz/fuzz_mime7: $(FUZZ_OBJ)/deliverd/mime7.o $(FUZZ_OBJ)/deliverd/body.o
+$(BUILD)/fuzz/fuzz_mime7: $(FUZZ_OBJ)/deliverd/mime7.o $(FUZZ_OBJ)/deliverd/mime7_qp.o \
+    $(FUZZ_OBJ)/deliverd/body.o
 # empathctl/dns.c is included by the harness (its renderers are static).
 $(BUILD)/fuzz/fuzz_empathctl: $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(filter-out \
     empathctl/main.c empathctl/dns.c,$(wildcard empathctl/*.c)))
