@@ -37,8 +37,25 @@
 #include "proto.h"
 #include "util.h"
 
-static LIST_HEAD(, client) clients = LIST_HEAD_INITIALIZER(clients);
-static LIST_HEAD(, client) idle = LIST_HEAD_INITIALIZER(idle);
+/* What only the connection's owner sees: its place in the lists, its
+ * lifetime, the socket and the timer. txn.c and client_tls.c see the
+ * struct client at its start (client.h). */
+struct conn {
+	struct client c;                /* first: conn_of() */
+	LIST_ENTRY(conn) entry;
+	LIST_ENTRY(conn) idle_entry;    /* in the pool (pooled) */
+	bool     pooled;
+	bool     detached;              /* no job, still connected: saying QUIT */
+	char     domain[ROUTE_HOST_MAX];  /* of its jobs: the pool key */
+	uint64_t born;                  /* monotonic ms of the connection */
+	int      fd;
+	int      conn_err;              /* connect() failed at once: its errno */
+	bool     lio_ready;
+	struct ev_timer *timer;
+};
+
+static LIST_HEAD(, conn) clients = LIST_HEAD_INITIALIZER(clients);
+static LIST_HEAD(, conn) idle = LIST_HEAD_INITIALIZER(idle);
 static unsigned nclients, ndetached, nidle;
 
 #define CMD_MAX 1024
@@ -50,6 +67,13 @@ static unsigned nclients, ndetached, nidle;
 #define POOL_TXN_MAX     100
 
 static void io_cb(int, int, void *);
+
+/* Every struct client is the start of a struct conn (client_start()). */
+static struct conn *
+conn_of(struct client *c)
+{
+	return (struct conn *)(void *)c;
+}
 static int connect_dest(struct client *);
 
 unsigned
@@ -198,7 +222,7 @@ client_arm(struct client *c)
 
 	if (c->state == C_IDLE)
 		ms = POOL_IDLE_MS;
-	ev_timer_start(c->timer, ms);
+	ev_timer_start(conn_of(c)->timer, ms);
 }
 
 /* What the server is being asked, for diagnostics. */
@@ -239,29 +263,30 @@ phase(const struct client *c)
 static void
 idle_remove(struct client *c)
 {
-	if (!c->pooled)
+	if (!conn_of(c)->pooled)
 		return;
-	LIST_REMOVE(c, idle_entry);
+	LIST_REMOVE(conn_of(c), idle_entry);
 	nidle--;
-	c->pooled = false;
+	conn_of(c)->pooled = false;
 }
 
 static void
 conn_close(struct client *c)
 {
+	struct conn *k = conn_of(c);
 	if (c->io != NULL)
 		ev_io_del(c->io);
 	c->io = NULL;
-	if (c->lio_ready) {
+	if (k->lio_ready) {
 		lio_tls_shutdown(&c->lio);
 		lio_free(&c->lio);
 	}
-	c->lio_ready = false;
+	k->lio_ready = false;
 	c->tls_active = false;
-	if (c->fd != -1)
-		close(c->fd);
-	c->fd = -1;
-	ev_timer_stop(c->timer);
+	if (k->fd != -1)
+		close(k->fd);
+	k->fd = -1;
+	ev_timer_stop(k->timer);
 }
 
 void
@@ -290,18 +315,18 @@ client_free(struct client *c)
 {
 	idle_remove(c);
 	conn_close(c);
-	ev_timer_free(c->timer);
-	LIST_REMOVE(c, entry);
+	ev_timer_free(conn_of(c)->timer);
+	LIST_REMOVE(conn_of(c), entry);
 	nclients--;
 	route_free(c->route);
 	txn_reset(c, false);
-	if (c->detached) {
+	if (conn_of(c)->detached) {
 		ndetached--;
-		free(c);
+		free(conn_of(c));
 		job_kick();             /* its concurrency slot is free */
 		return;
 	}
-	free(c);
+	free(conn_of(c));
 }
 
 /* Give the job back with its results final. */
@@ -323,7 +348,7 @@ client_release(struct client *c)
 {
 	if (c->job == NULL)
 		return;
-	c->detached = true;
+	conn_of(c)->detached = true;
 	ndetached++;
 	hand_back(c);
 }
@@ -405,20 +430,21 @@ client_send(struct client *c, const char *fmt, ...)
 
 /* May this connection wait for another job? */
 static bool
-reusable(const struct client *c)
+reusable(struct client *c)
 {
 	const struct config *cfg = daemon_config();
 	unsigned per = cfg != NULL && cfg->delivery.per_domain ?
 	    cfg->delivery.per_domain : 8;
-	const struct client *o;
+	const struct conn *o;
 	unsigned same = 0;
 
 	if (c->wdead || c->discard || c->io == NULL ||
-	    c->ntxn >= POOL_TXN_MAX || mono_ms() - c->born >= POOL_AGE_MAX_MS ||
+	    c->ntxn >= POOL_TXN_MAX ||
+	    mono_ms() - conn_of(c)->born >= POOL_AGE_MAX_MS ||
 	    nidle >= job_concurrency())
 		return false;
 	LIST_FOREACH(o, &idle, idle_entry)
-		if (strcasecmp(o->domain, c->domain) == 0)
+		if (strcasecmp(o->domain, conn_of(c)->domain) == 0)
 			same++;
 	return same < per;
 }
@@ -433,8 +459,8 @@ client_finish(struct client *c)
 			return -1;
 		txn_reset(c, false);    /* the next job is another one */
 		lio_compact(&c->lio);
-		LIST_INSERT_HEAD(&idle, c, idle_entry);
-		c->pooled = true;
+		LIST_INSERT_HEAD(&idle, conn_of(c), idle_entry);
+		conn_of(c)->pooled = true;
 		nidle++;
 		client_arm(c);
 		ev_io_set(c->io, EV_READ);
@@ -660,7 +686,8 @@ timer_cb(void *arg)
 
 	switch (c->state) {
 	case C_CONNECT:
-		connect_failed(c, c->conn_err != 0 ? c->conn_err : ETIMEDOUT);
+		connect_failed(c, conn_of(c)->conn_err != 0 ?
+		    conn_of(c)->conn_err : ETIMEDOUT);
 		return;
 	case C_IDLE:
 		/* Nobody needed it: say goodbye. It holds no job slot. */
@@ -718,7 +745,7 @@ io_cb(int fd, int events, void *arg)
 		log_debug("%s: connected to %s", c->job->env.id, c->peer);
 		if (client_set_state(c, C_GREETING) == -1)
 			return;
-		c->born = mono_ms();
+		conn_of(c)->born = mono_ms();
 		client_arm(c);
 		ev_io_set(c->io, EV_READ);
 		return;
@@ -739,6 +766,7 @@ io_cb(int fd, int events, void *arg)
 static int
 connect_dest(struct client *c)
 {
+	struct conn *k = conn_of(c);
 	const struct route_dest *d = &c->route->dest[c->dest];
 	char ip[64];
 
@@ -756,27 +784,27 @@ connect_dest(struct client *c)
 	reply_init(&c->reply);
 	memset(&c->caps, 0, sizeof(c->caps));
 	c->wdead = false;
-	c->conn_err = 0;
+	k->conn_err = 0;
 	c->ntxn = 0;
-	c->fd = socket(d->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	k->fd = socket(d->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
-	if (c->fd == -1) {
-		c->conn_err = errno;
-		ev_timer_start(c->timer, 0);
+	if (k->fd == -1) {
+		k->conn_err = errno;
+		ev_timer_start(k->timer, 0);
 		return 0;
 	}
-	if (connect(c->fd, (const struct sockaddr *)&d->ss, d->sslen) == -1 &&
+	if (connect(k->fd, (const struct sockaddr *)&d->ss, d->sslen) == -1 &&
 	    errno != EINPROGRESS) {
-		c->conn_err = errno;
-		close(c->fd);
-		c->fd = -1;
-		ev_timer_start(c->timer, 0);
+		k->conn_err = errno;
+		close(k->fd);
+		k->fd = -1;
+		ev_timer_start(k->timer, 0);
 		return 0;
 	}
-	lio_init(&c->lio, c->fd);
-	c->lio_ready = true;
+	lio_init(&c->lio, k->fd);
+	k->lio_ready = true;
 	/* Writable once connected, whether at once or later. */
-	c->io = ev_io_add(c->fd, EV_WRITE, io_cb, c);
+	c->io = ev_io_add(k->fd, EV_WRITE, io_cb, c);
 	client_arm(c);
 	return 0;
 }
@@ -784,15 +812,16 @@ connect_dest(struct client *c)
 struct client *
 client_start(struct job *j, struct route *r)
 {
-	struct client *c = xcalloc(1, sizeof(*c));
+	struct conn *k = xcalloc(1, sizeof(*k));
+	struct client *c = &k->c;
 
 	c->job = j;
 	c->route = r;
-	c->fd = -1;
-	strlcpy(c->domain, j->domain, sizeof(c->domain));
+	k->fd = -1;
+	strlcpy(k->domain, j->domain, sizeof(k->domain));
 	tls_policy_of(c, j->domain);
-	c->timer = ev_timer_new(timer_cb, c);
-	LIST_INSERT_HEAD(&clients, c, entry);
+	k->timer = ev_timer_new(timer_cb, c);
+	LIST_INSERT_HEAD(&clients, k, entry);
 	nclients++;
 	connect_dest(c);
 	return c;
@@ -802,12 +831,14 @@ struct client *
 client_reuse(struct job *j)
 {
 	struct client *c;
+	struct conn *k;
 
-	LIST_FOREACH(c, &idle, idle_entry)
-		if (strcasecmp(c->domain, j->domain) == 0)
+	LIST_FOREACH(k, &idle, idle_entry)
+		if (strcasecmp(k->domain, j->domain) == 0)
 			break;
-	if (c == NULL)
+	if (k == NULL)
 		return NULL;
+	c = &k->c;
 	idle_remove(c);
 	/* Before it has the job: a failure here leaves the job alone. */
 	if (client_set_state(c, C_RSET) == -1)
@@ -834,8 +865,10 @@ void
 client_close_all(void)
 {
 	struct client *c;
+	struct conn *k;
 
-	while ((c = LIST_FIRST(&clients)) != NULL) {
+	while ((k = LIST_FIRST(&clients)) != NULL) {
+		c = &k->c;
 		if (c->job != NULL) {
 			c->job->client = NULL;
 			c->job = NULL;

@@ -41,24 +41,16 @@ enum cstate {
 };
 #define C_NSTATES (C_QUIT + 1)
 
+/* The conversation; client.c keeps the rest of a connection (its lists,
+ * lifetime, socket and timer) in a struct conn around it. */
 struct client {
-	LIST_ENTRY(client) entry;
-	LIST_ENTRY(client) idle_entry;  /* in the pool (pooled) */
-	bool     pooled;
 	struct job *job;                /* NULL once the results are handed back */
-	bool     detached;              /* ... and still connected, saying QUIT */
-	char     domain[ROUTE_HOST_MAX];  /* of its jobs: the pool key */
-	uint64_t born;                  /* monotonic ms of the connection */
 	unsigned ntxn;                  /* transactions on this connection */
 	struct route *route;
 	size_t   dest;                  /* route->dest being tried */
-	int      fd;
-	int      conn_err;              /* connect() failed at once: its errno */
 	bool     wdead;                 /* writing failed; read what is left */
 	struct ev_io *io;
-	struct ev_timer *timer;
 	struct lineio lio;
-	bool     lio_ready;
 	/* Written only by client_set_state(): const keeps every other
 	 * assignment from compiling. */
 	const enum cstate state;

@@ -14,7 +14,7 @@ struct qp_enc {
 	qp_out_fn out;
 	void    *arg;
 	size_t   col;             /* octets on the current line */
-	char     pend_ws;         /* white space held: literal unless a break follows */
+	char     pend_ws;         /* white space held: literal unless a break */
 	bool     pend_cr;         /* a CR held: a line break if LF follows */
 };
 
