@@ -108,13 +108,15 @@ unit_archive = $(strip \
     $(if $(filter test_ctld_%,$(1)),$(call unit_lib,ctld)) \
     $(if $(filter test_empathctl_%,$(1)),$(call unit_lib,empathctl)) \
     $(if $(filter test_safedir,$(1)),$(call unit_lib,master)))
-# The smtpd tests share a fake client and queue (smtpd_fixture.c).
+# The smtpd tests share a fake client and queue (smtpd_fixture.c); the
+# mime7 test its driver with the fuzzer (mime7_driver.c).
 
 $(UNIT_OBJ)/%.o: CFLAGS += $(CHECK_CFLAGS)
 # (Named here, the objects are not intermediate files make would delete.)
 $(foreach t,$(UNIT_BINS),$(eval $(t): $(UNIT_OBJ)/$(notdir $(t)).o \
     $(UNIT_OBJ)/check_main.o $(call unit_archive,$(notdir $(t))) \
-    $(if $(filter test_smtpd%,$(notdir $(t))),$(UNIT_OBJ)/smtpd_fixture.o)))
+    $(if $(filter test_smtpd%,$(notdir $(t))),$(UNIT_OBJ)/smtpd_fixture.o) \
+    $(if $(filter test_deliverd_mime7,$(notdir $(t))),$(UNIT_OBJ)/mime7_driver.o)))
 $(BUILD)/tests/%: $(UNIT_OBJ)/%.o $(UNIT_OBJ)/check_main.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(CHECK_CFLAGS) -o $@ $(filter %.o,$^) \
@@ -172,7 +174,9 @@ $(BUILD)/fuzz/fuzz_reply: $(FUZZ_OBJ)/deliverd/reply.o
 $(BUILD)/fuzz/fuzz_dns: $(FUZZ_OBJ)/deliverd/dns.o $(FUZZ_OBJ)/deliverd/dns_cache.o
 FUZZ_LINKED  += fuzz_mime7
 FUZZ_LINKED  += fuzz_wire
-$(BUILD)/fuzz/fuzz_mime7: $(FUZZ_OBJ)/deliverd/mime7.o $(FUZZ_OBJ)/deliverd/body.o
+# The driver is shared with the unit test (tests/unit/mime7_driver.c).
+$(BUILD)/fuzz/fuzz_mime7: $(FUZZ_OBJ)/deliverd/mime7.o $(FUZZ_OBJ)/deliverd/mime7_qp.o \
+    $(FUZZ_OBJ)/deliverd/body.o $(FUZZ_OBJ)/tests/unit/mime7_driver.o
 # empathctl/dns.c is included by the harness (its renderers are static).
 $(BUILD)/fuzz/fuzz_empathctl: $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(filter-out \
     empathctl/main.c empathctl/dns.c,$(wildcard empathctl/*.c)))

@@ -37,13 +37,43 @@
 #include "proto.h"
 #include "util.h"
 
-static LIST_HEAD(, client) clients = LIST_HEAD_INITIALIZER(clients);
-static LIST_HEAD(, client) idle = LIST_HEAD_INITIALIZER(idle);
+/* What only the connection's owner sees: its place in the lists, its
+ * lifetime, the socket and the timer. txn.c and client_tls.c see the
+ * struct client at its start (client.h). */
+struct conn {
+	struct client c;                /* first: conn_of() */
+	LIST_ENTRY(conn) entry;
+	LIST_ENTRY(conn) idle_entry;    /* in the pool (pooled) */
+	bool     pooled;
+	bool     detached;              /* no job, still connected: saying QUIT */
+	char     domain[ROUTE_HOST_MAX];  /* of its jobs: the pool key */
+	uint64_t born;                  /* monotonic ms of the connection */
+	int      fd;
+	int      conn_err;              /* connect() failed at once: its errno */
+	bool     lio_ready;
+	struct ev_timer *timer;
+};
+
+static LIST_HEAD(, conn) clients = LIST_HEAD_INITIALIZER(clients);
+static LIST_HEAD(, conn) idle = LIST_HEAD_INITIALIZER(idle);
 static unsigned nclients, ndetached, nidle;
 
 #define CMD_MAX 1024
 
+/* How long a connection may serve jobs: idle in the pool, in all, and
+ * in transactions. Postfix keeps 2 s idle and 300 s in all. */
+#define POOL_IDLE_MS     3000
+#define POOL_AGE_MAX_MS  300000
+#define POOL_TXN_MAX     100
+
 static void io_cb(int, int, void *);
+
+/* Every struct client is the start of a struct conn (client_start()). */
+static struct conn *
+conn_of(struct client *c)
+{
+	return (struct conn *)(void *)c;
+}
 static int connect_dest(struct client *);
 
 unsigned
@@ -56,6 +86,87 @@ unsigned
 client_detached(void)
 {
 	return ndetached;
+}
+
+/* The conversation's transitions (RFC 5321 3 and 4.1.4, RFC 3207 4.2):
+ * for each state, the states it may go to. CONNECT again is the next
+ * address of the route (or the same one without TLS), allowed until a
+ * transaction starts; QUIT once a reply came and the server waits for a
+ * command. A transaction ends in the pool (IDLE), in QUIT, or, for
+ * recipients over the server's limit, in a follow-up (TXN again). */
+#define S(st) (1u << (st))
+static const unsigned allowed[C_NSTATES] = {
+	[C_CONNECT]  = S(C_CONNECT) | S(C_GREETING),
+	[C_GREETING] = S(C_CONNECT) | S(C_EHLO) | S(C_QUIT),
+	[C_EHLO]     = S(C_CONNECT) | S(C_HELO) | S(C_STARTTLS) | S(C_TXN) |
+	               S(C_IDLE) | S(C_QUIT),
+	[C_HELO]     = S(C_CONNECT) | S(C_STARTTLS) | S(C_TXN) | S(C_IDLE) |
+	               S(C_QUIT),
+	[C_STARTTLS] = S(C_CONNECT) | S(C_TLS) | S(C_TXN) | S(C_IDLE) |
+	               S(C_QUIT),
+	[C_TLS]      = S(C_CONNECT) | S(C_EHLO),
+	[C_RSET]     = S(C_TXN) | S(C_IDLE) | S(C_QUIT),
+	[C_TXN]      = S(C_BODY) | S(C_DATAEND) | S(C_IDLE) | S(C_QUIT),
+	[C_BODY]     = S(C_DATAEND),
+	[C_DATAEND]  = S(C_TXN) | S(C_IDLE) | S(C_QUIT),
+	[C_IDLE]     = S(C_RSET) | S(C_QUIT),
+	[C_QUIT]     = 0,
+};
+#undef S
+
+const char *
+client_state_name(enum cstate st)
+{
+	static const char *const name[C_NSTATES] = {
+		[C_CONNECT] = "CONNECT", [C_GREETING] = "GREETING",
+		[C_EHLO] = "EHLO", [C_HELO] = "HELO",
+		[C_STARTTLS] = "STARTTLS", [C_TLS] = "TLS", [C_RSET] = "RSET",
+		[C_TXN] = "TXN", [C_BODY] = "BODY", [C_DATAEND] = "DATAEND",
+		[C_IDLE] = "IDLE", [C_QUIT] = "QUIT",
+	};
+
+	return (unsigned)st < C_NSTATES ? name[st] : "?";
+}
+
+bool
+client_transition_ok(enum cstate from, enum cstate to)
+{
+	return (unsigned)from < C_NSTATES && (unsigned)to < C_NSTATES &&
+	    (allowed[from] & (1u << to)) != 0;
+}
+
+/* Settle what is open, drop the connection. Returns -1. */
+static int
+client_drop(struct client *c, uint32_t state, const char *diag)
+{
+	if (c->job != NULL)
+		job_pending_result(c->job, state, diag);
+	client_release(c);
+	client_free(c);
+	return -1;
+}
+
+int
+client_set_state(struct client *c, enum cstate to)
+{
+	char diag[REPLY_TEXT_MAX];
+
+	if (!client_transition_ok(c->state, to)) {
+		/* A bug, not the server's doing: never go on in a state the
+		 * conversation cannot be in. Deferred: a later attempt,
+		 * not a postponement, so it cannot loop. */
+		log_warnx("%s: SMTP client state %s to %s is not allowed, "
+		    "dropping the connection to %s",
+		    c->job != NULL ? c->job->env.id : "-",
+		    client_state_name(c->state), client_state_name(to), c->peer);
+		snprintf(diag, sizeof(diag), "4.3.0 local error in the SMTP "
+		    "client (state %s to %s)", client_state_name(c->state),
+		    client_state_name(to));
+		return client_drop(c, RCPT_DEFERRED, diag);
+	}
+	/* The only write of the state (const everywhere else). */
+	memcpy((void *)&c->state, &to, sizeof(to));
+	return 0;
 }
 
 static unsigned
@@ -111,7 +222,7 @@ client_arm(struct client *c)
 
 	if (c->state == C_IDLE)
 		ms = POOL_IDLE_MS;
-	ev_timer_start(c->timer, ms);
+	ev_timer_start(conn_of(c)->timer, ms);
 }
 
 /* What the server is being asked, for diagnostics. */
@@ -152,33 +263,34 @@ phase(const struct client *c)
 static void
 idle_remove(struct client *c)
 {
-	if (c->state != C_IDLE)
+	if (!conn_of(c)->pooled)
 		return;
-	LIST_REMOVE(c, idle_entry);
+	LIST_REMOVE(conn_of(c), idle_entry);
 	nidle--;
-	c->state = C_QUIT;
+	conn_of(c)->pooled = false;
 }
 
 static void
 conn_close(struct client *c)
 {
+	struct conn *k = conn_of(c);
 	if (c->io != NULL)
 		ev_io_del(c->io);
 	c->io = NULL;
-	if (c->lio_ready) {
+	if (k->lio_ready) {
 		lio_tls_shutdown(&c->lio);
 		lio_free(&c->lio);
 	}
-	c->lio_ready = false;
+	k->lio_ready = false;
 	c->tls_active = false;
-	if (c->fd != -1)
-		close(c->fd);
-	c->fd = -1;
-	ev_timer_stop(c->timer);
+	if (k->fd != -1)
+		close(k->fd);
+	k->fd = -1;
+	ev_timer_stop(k->timer);
 }
 
 void
-txn_reset(struct client *c)
+txn_reset(struct client *c, bool same_job)
 {
 	free(c->rcpt_idx);
 	free(c->accepted);
@@ -191,8 +303,11 @@ txn_reset(struct client *c)
 	c->off = 0;
 	mime7_free(c->m7);
 	c->m7 = NULL;
-	mime7_plan_free(&c->m7plan);
 	c->convert = false;
+	if (!same_job) {
+		c->hdr_scanned = c->m7_scanned = false;
+		mime7_plan_free(&c->m7plan);
+	}
 }
 
 void
@@ -200,18 +315,18 @@ client_free(struct client *c)
 {
 	idle_remove(c);
 	conn_close(c);
-	ev_timer_free(c->timer);
-	LIST_REMOVE(c, entry);
+	ev_timer_free(conn_of(c)->timer);
+	LIST_REMOVE(conn_of(c), entry);
 	nclients--;
 	route_free(c->route);
-	txn_reset(c);
-	if (c->detached) {
+	txn_reset(c, false);
+	if (conn_of(c)->detached) {
 		ndetached--;
-		free(c);
+		free(conn_of(c));
 		job_kick();             /* its concurrency slot is free */
 		return;
 	}
-	free(c);
+	free(conn_of(c));
 }
 
 /* Give the job back with its results final. */
@@ -233,7 +348,7 @@ client_release(struct client *c)
 {
 	if (c->job == NULL)
 		return;
-	c->detached = true;
+	conn_of(c)->detached = true;
 	ndetached++;
 	hand_back(c);
 }
@@ -248,11 +363,8 @@ client_fail(struct client *c, uint32_t state, const char *diag)
 		 * before made progress, so no attempt is spent on them. */
 		if (c->followup && c->state == C_TXN && state == RCPT_DEFERRED)
 			state = RCPT_POSTPONED;
-		job_pending_result(c->job, state, diag);
 	}
-	client_release(c);
-	client_free(c);
-	return -1;
+	return client_drop(c, state, diag);
 }
 
 /* A reused connection failed before its transaction: the job starts
@@ -318,20 +430,21 @@ client_send(struct client *c, const char *fmt, ...)
 
 /* May this connection wait for another job? */
 static bool
-reusable(const struct client *c)
+reusable(struct client *c)
 {
 	const struct config *cfg = daemon_config();
 	unsigned per = cfg != NULL && cfg->delivery.per_domain ?
 	    cfg->delivery.per_domain : 8;
-	const struct client *o;
+	const struct conn *o;
 	unsigned same = 0;
 
 	if (c->wdead || c->discard || c->io == NULL ||
-	    c->ntxn >= POOL_TXN_MAX || mono_ms() - c->born >= POOL_AGE_MAX_MS ||
+	    c->ntxn >= POOL_TXN_MAX ||
+	    mono_ms() - conn_of(c)->born >= POOL_AGE_MAX_MS ||
 	    nidle >= job_concurrency())
 		return false;
 	LIST_FOREACH(o, &idle, idle_entry)
-		if (strcasecmp(o->domain, c->domain) == 0)
+		if (strcasecmp(o->domain, conn_of(c)->domain) == 0)
 			same++;
 	return same < per;
 }
@@ -342,10 +455,12 @@ client_finish(struct client *c)
 {
 	c->ntxn++;
 	if (c->job != NULL && reusable(c)) {
-		txn_reset(c);
+		if (client_set_state(c, C_IDLE) == -1)
+			return -1;
+		txn_reset(c, false);    /* the next job is another one */
 		lio_compact(&c->lio);
-		c->state = C_IDLE;
-		LIST_INSERT_HEAD(&idle, c, idle_entry);
+		LIST_INSERT_HEAD(&idle, conn_of(c), idle_entry);
+		conn_of(c)->pooled = true;
 		nidle++;
 		client_arm(c);
 		ev_io_set(c->io, EV_READ);
@@ -356,8 +471,9 @@ client_finish(struct client *c)
 			return -1;
 		return client_pump(c);
 	}
+	if (client_set_state(c, C_QUIT) == -1)
+		return -1;
 	client_release(c);
-	c->state = C_QUIT;
 	client_send(c, "QUIT");
 	client_arm(c);
 	return client_pump(c);
@@ -408,13 +524,15 @@ helo_name(void)
 	    cfg->hostname : "localhost";
 }
 
-void
+int
 client_send_ehlo(struct client *c)
 {
+	if (client_set_state(c, C_EHLO) == -1)
+		return -1;
 	memset(&c->caps, 0, sizeof(c->caps));
-	c->state = C_EHLO;
 	client_send(c, "EHLO %.255s", helo_name());
 	client_arm(c);
+	return 0;
 }
 
 static int
@@ -434,15 +552,17 @@ on_reply(struct client *c)
 	case C_GREETING:
 		if (code / 100 != 2)
 			return client_next_dest(c, c->reply.text);
-		client_send_ehlo(c);
+		if (client_send_ehlo(c) == -1)
+			return -1;
 		return client_pump(c);
 	case C_EHLO:
 		if (code / 100 == 2)
 			return client_ehlo_done(c);
 		if (code / 100 != 5 || c->tls_active)
 			return client_next_dest(c, c->reply.text);
+		if (client_set_state(c, C_HELO) == -1)
+			return -1;
 		memset(&c->caps, 0, sizeof(c->caps));
-		c->state = C_HELO;
 		client_send(c, "HELO %.255s", helo_name());
 		client_arm(c);
 		return client_pump(c);
@@ -566,12 +686,14 @@ timer_cb(void *arg)
 
 	switch (c->state) {
 	case C_CONNECT:
-		connect_failed(c, c->conn_err != 0 ? c->conn_err : ETIMEDOUT);
+		connect_failed(c, conn_of(c)->conn_err != 0 ?
+		    conn_of(c)->conn_err : ETIMEDOUT);
 		return;
 	case C_IDLE:
 		/* Nobody needed it: say goodbye. It holds no job slot. */
 		idle_remove(c);
-		c->state = C_QUIT;
+		if (client_set_state(c, C_QUIT) == -1)
+			return;
 		client_send(c, "QUIT");
 		client_arm(c);
 		client_pump(c);
@@ -621,8 +743,9 @@ io_cb(int fd, int events, void *arg)
 			return;
 		}
 		log_debug("%s: connected to %s", c->job->env.id, c->peer);
-		c->state = C_GREETING;
-		c->born = mono_ms();
+		if (client_set_state(c, C_GREETING) == -1)
+			return;
+		conn_of(c)->born = mono_ms();
 		client_arm(c);
 		ev_io_set(c->io, EV_READ);
 		return;
@@ -643,6 +766,7 @@ io_cb(int fd, int events, void *arg)
 static int
 connect_dest(struct client *c)
 {
+	struct conn *k = conn_of(c);
 	const struct route_dest *d = &c->route->dest[c->dest];
 	char ip[64];
 
@@ -655,31 +779,32 @@ connect_dest(struct client *c)
 	    (unsigned)d->port);
 	job_set_remote(c->job, c->peer);
 
+	if (client_set_state(c, C_CONNECT) == -1)
+		return -1;
 	reply_init(&c->reply);
 	memset(&c->caps, 0, sizeof(c->caps));
 	c->wdead = false;
-	c->conn_err = 0;
+	k->conn_err = 0;
 	c->ntxn = 0;
-	c->state = C_CONNECT;
-	c->fd = socket(d->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	k->fd = socket(d->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
-	if (c->fd == -1) {
-		c->conn_err = errno;
-		ev_timer_start(c->timer, 0);
+	if (k->fd == -1) {
+		k->conn_err = errno;
+		ev_timer_start(k->timer, 0);
 		return 0;
 	}
-	if (connect(c->fd, (const struct sockaddr *)&d->ss, d->sslen) == -1 &&
+	if (connect(k->fd, (const struct sockaddr *)&d->ss, d->sslen) == -1 &&
 	    errno != EINPROGRESS) {
-		c->conn_err = errno;
-		close(c->fd);
-		c->fd = -1;
-		ev_timer_start(c->timer, 0);
+		k->conn_err = errno;
+		close(k->fd);
+		k->fd = -1;
+		ev_timer_start(k->timer, 0);
 		return 0;
 	}
-	lio_init(&c->lio, c->fd);
-	c->lio_ready = true;
+	lio_init(&c->lio, k->fd);
+	k->lio_ready = true;
 	/* Writable once connected, whether at once or later. */
-	c->io = ev_io_add(c->fd, EV_WRITE, io_cb, c);
+	c->io = ev_io_add(k->fd, EV_WRITE, io_cb, c);
 	client_arm(c);
 	return 0;
 }
@@ -687,15 +812,16 @@ connect_dest(struct client *c)
 struct client *
 client_start(struct job *j, struct route *r)
 {
-	struct client *c = xcalloc(1, sizeof(*c));
+	struct conn *k = xcalloc(1, sizeof(*k));
+	struct client *c = &k->c;
 
 	c->job = j;
 	c->route = r;
-	c->fd = -1;
-	strlcpy(c->domain, j->domain, sizeof(c->domain));
+	k->fd = -1;
+	strlcpy(k->domain, j->domain, sizeof(k->domain));
 	tls_policy_of(c, j->domain);
-	c->timer = ev_timer_new(timer_cb, c);
-	LIST_INSERT_HEAD(&clients, c, entry);
+	k->timer = ev_timer_new(timer_cb, c);
+	LIST_INSERT_HEAD(&clients, k, entry);
 	nclients++;
 	connect_dest(c);
 	return c;
@@ -705,19 +831,22 @@ struct client *
 client_reuse(struct job *j)
 {
 	struct client *c;
+	struct conn *k;
 
-	LIST_FOREACH(c, &idle, idle_entry)
-		if (strcasecmp(c->domain, j->domain) == 0)
+	LIST_FOREACH(k, &idle, idle_entry)
+		if (strcasecmp(k->domain, j->domain) == 0)
 			break;
-	if (c == NULL)
+	if (k == NULL)
 		return NULL;
-	LIST_REMOVE(c, idle_entry);
-	nidle--;
+	c = &k->c;
+	idle_remove(c);
+	/* Before it has the job: a failure here leaves the job alone. */
+	if (client_set_state(c, C_RSET) == -1)
+		return NULL;
 	c->job = j;
 	job_set_remote(j, c->peer);
 	log_debug("%s: reusing the connection to %s", j->env.id, c->peer);
 	reply_init(&c->reply);
-	c->state = C_RSET;
 	client_send(c, "RSET");
 	client_arm(c);
 	/* Written from the loop: the caller may be inside this client. */
@@ -736,8 +865,10 @@ void
 client_close_all(void)
 {
 	struct client *c;
+	struct conn *k;
 
-	while ((c = LIST_FIRST(&clients)) != NULL) {
+	while ((k = LIST_FIRST(&clients)) != NULL) {
+		c = &k->c;
 		if (c->job != NULL) {
 			c->job->client = NULL;
 			c->job = NULL;

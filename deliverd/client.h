@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: ISC */
-/* Inside the SMTP client: the connection (client.c) and the transaction
- * on it (txn.c) share this state. Not for the rest of deliverd, which
- * sees only client_start() and friends in deliverd.h. */
+/* Inside the SMTP client: the connection (client.c), the transaction on
+ * it (txn.c) and STARTTLS (client_tls.c) share this state. Not for the
+ * rest of deliverd, which sees only client_start() and friends in
+ * deliverd.h. The pool and the connection's lifetime stay in client.c;
+ * the conversation state is client.c's too: the others read c->state
+ * and change it only with client_set_state(). */
 #ifndef EMPATH_DELIVERD_CLIENT_H
 #define EMPATH_DELIVERD_CLIENT_H
 
@@ -22,12 +25,6 @@
 #define BODY_CHUNK      (64 * 1024)
 #define BODY_LOW_WATER  (16 * 1024)
 
-/* How long a connection may serve jobs: idle in the pool, in all, and
- * in transactions. Postfix keeps 2 s idle and 300 s in all. */
-#define POOL_IDLE_MS     3000
-#define POOL_AGE_MAX_MS  300000
-#define POOL_TXN_MAX     100
-
 enum cstate {
 	C_CONNECT,
 	C_GREETING,
@@ -42,25 +39,21 @@ enum cstate {
 	C_IDLE,                 /* in the pool, waiting for the next job */
 	C_QUIT,
 };
+#define C_NSTATES (C_QUIT + 1)
 
+/* The conversation; client.c keeps the rest of a connection (its lists,
+ * lifetime, socket and timer) in a struct conn around it. */
 struct client {
-	LIST_ENTRY(client) entry;
-	LIST_ENTRY(client) idle_entry;  /* in the pool (state C_IDLE) */
 	struct job *job;                /* NULL once the results are handed back */
-	bool     detached;              /* ... and still connected, saying QUIT */
-	char     domain[ROUTE_HOST_MAX];  /* of its jobs: the pool key */
-	uint64_t born;                  /* monotonic ms of the connection */
 	unsigned ntxn;                  /* transactions on this connection */
 	struct route *route;
 	size_t   dest;                  /* route->dest being tried */
-	int      fd;
-	int      conn_err;              /* connect() failed at once: its errno */
 	bool     wdead;                 /* writing failed; read what is left */
 	struct ev_io *io;
-	struct ev_timer *timer;
 	struct lineio lio;
-	bool     lio_ready;
-	enum cstate state;
+	/* Written only by client_set_state(): const keeps every other
+	 * assignment from compiling. */
+	const enum cstate state;
 	struct smtp_reply reply;
 	struct smtp_caps caps;
 	char     peer[REMOTE_MAX];      /* "host[ip]:port" */
@@ -92,12 +85,30 @@ struct client {
 	struct dotstuff ds;
 	bool     body_sent;
 
-	/* 8-bit MIME for a server without 8BITMIME (RFC 6152 3): the plan
-	 * made before MAIL, and the converter while the body goes out. */
+	/* 8-bit MIME for a server without 8BITMIME (RFC 6152 3): whether
+	 * this transaction converts, and the converter while the body goes
+	 * out. */
 	bool     convert;
-	struct mime7_plan m7plan;
 	struct mime7 *m7;
+
+	/* What txn.c learnt from the message file, kept for the follow-up
+	 * transactions of the same job (the file does not change) and
+	 * forgotten with the job: the 8-bit header scan and the 7bit plan. */
+	bool     hdr_scanned, m7_scanned;
+	bool     hdr8;
+	enum mime7_scan m7scan;
+	char     m7why[128];
+	struct mime7_plan m7plan;
 };
+
+/* client.c: the conversation state. Every change goes through
+ * client_set_state(), checked against the table of allowed transitions
+ * (client.c); an illegal one is a bug: logged, the open recipients
+ * deferred with a local error, the connection dropped, and -1 returned
+ * (the client is gone). 0 when the state changed. */
+int  client_set_state(struct client *, enum cstate to);
+bool client_transition_ok(enum cstate from, enum cstate to);
+const char *client_state_name(enum cstate);
 
 /* client.c: the connection. Functions returning int return -1 when the
  * caller must not touch the client any more (it is gone, or waits for
@@ -112,12 +123,14 @@ void client_free(struct client *);
 int  client_fail(struct client *, uint32_t state, const char *diag);
 int  client_broken(struct client *, const char *what);
 int  client_finish(struct client *);          /* results, then reuse or QUIT */
-void txn_reset(struct client *);              /* forget the transaction */
+/* Forget the transaction; same_job: a follow-up for the same job comes
+ * next (what was learnt from the message file stays). */
+void txn_reset(struct client *, bool same_job);
 /* Before MAIL: give up on this address, try the next one. */
 int  client_next_dest(struct client *, const char *diag);
 /* Connect to the same address again, without STARTTLS this time. */
 int  client_retry_plain(struct client *, const char *diag);
-void client_send_ehlo(struct client *);
+int  client_send_ehlo(struct client *);      /* -1: gone */
 
 /* client_tls.c */
 void tls_policy_of(struct client *, const char *domain);
@@ -130,5 +143,11 @@ int  txn_begin(struct client *);              /* after EHLO or HELO */
 int  txn_reply(struct client *);              /* to MAIL, RCPT or DATA */
 int  txn_data_reply(struct client *, bool early);
 int  txn_body_fill(struct client *);          /* more of the message */
+/* For the unit tests: how often the message file was scanned. */
+struct txn_scans {
+	unsigned long header;     /* for UTF-8 in the header */
+	unsigned long mime7;      /* mime7_prescan() */
+};
+extern struct txn_scans txn_scans;
 
 #endif

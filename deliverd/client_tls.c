@@ -108,7 +108,8 @@ tls_after_ehlo(struct client *c)
 		    "TLS is unavailable here", c->peer);
 		return client_next_dest(c, diag);
 	}
-	c->state = C_STARTTLS;
+	if (client_set_state(c, C_STARTTLS) == -1)
+		return -1;
 	client_send(c, "STARTTLS");
 	client_arm(c);
 	return client_pump(c);
@@ -138,7 +139,8 @@ tls_starttls_reply(struct client *c)
 		return client_broken(c, "data after the reply to STARTTLS");
 	if (lio_tls_start(&c->lio, ctx, false, d->host) == -1)
 		return client_broken(c, "cannot start TLS");
-	c->state = C_TLS;
+	if (client_set_state(c, C_TLS) == -1)
+		return -1;
 	client_arm(c);
 	tls_step(c);
 	/* The handshake runs from the event loop now. */
@@ -176,6 +178,7 @@ tls_step(struct client *c)
 	    lio_tls_version(&c->lio), lio_tls_cipher(&c->lio),
 	    lio_tls_bits(&c->lio), policy_name(c->tls_policy));
 	/* RFC 3207 4.2: forget what was learnt before TLS, ask again. */
-	client_send_ehlo(c);
+	if (client_send_ehlo(c) == -1)
+		return -1;
 	return client_pump(c);
 }

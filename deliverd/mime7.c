@@ -17,11 +17,11 @@
 
 #include "body.h"
 #include "mime7.h"
+#include "mime7_qp.h"
 #include "util.h"
 
 #define BOUNDARY_MAX  70          /* RFC 2046 5.1.1 */
 #define LBUF_MAX      1000        /* a boundary line, transport padding too */
-#define QP_LINE       76          /* RFC 2045 6.7 (5) */
 
 enum kind { E_LEAF, E_MULTI, E_MESSAGE };
 enum phase { P_PRE, P_PARTS, P_EPI };
@@ -66,10 +66,7 @@ struct mime7 {
 	size_t  leaf;             /* its index */
 	uint64_t hdr_asis, hdr_conv, body_asis, body_qp;   /* planning */
 
-	/* Quoted-printable state. */
-	size_t  col;
-	char    pend_ws;
-	bool    pend_cr;
+	struct qp_enc qp;         /* its quoted-printable (mime7_qp.c) */
 
 	enum sink sink;
 	uint64_t count, tmp;
@@ -130,6 +127,13 @@ fail(struct mime7 *m, const char *why)
 		m->err = why;
 }
 
+/* The encoder's output: to out(), in the sink mime7.c chose. */
+static void
+qp_out(void *arg, const char *p, size_t n)
+{
+	out(arg, p, n);
+}
+
 static bool
 has_8bit(const char *p, size_t n)
 {
@@ -139,99 +143,6 @@ has_8bit(const char *p, size_t n)
 		if ((unsigned char)p[i] >= 0x80)
 			return true;
 	return false;
-}
-
-/* --- Quoted-printable (RFC 2045 6.7) */
-
-static void
-qp_token(struct mime7 *m, const char *t, size_t w)
-{
-	/* Room for the "=" of a soft line break keeps lines at 76. */
-	if (m->col + w > QP_LINE - 1) {
-		out(m, "=\r\n", 3);
-		m->col = 0;
-	}
-	/* No encoded line starts with "-", so none can be a boundary
-	 * delimiter (RFC 2046 5.1.1), whatever the soft breaks do. */
-	if (m->col == 0 && w == 1 && t[0] == '-') {
-		t = "=2D";
-		w = 3;
-	}
-	out(m, t, w);
-	m->col += w;
-}
-
-static void
-qp_hex(struct mime7 *m, unsigned char b)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char t[3] = { '=', hex[b >> 4], hex[b & 15] };
-
-	qp_token(m, t, 3);
-}
-
-/* Whitespace is held one byte: at the end of a line it must be encoded
- * (rule 3); anywhere else it stays literal. */
-static void
-qp_flush_ws(struct mime7 *m, bool eol)
-{
-	if (m->pend_ws == 0)
-		return;
-	if (eol)
-		qp_hex(m, (unsigned char)m->pend_ws);
-	else
-		qp_token(m, &m->pend_ws, 1);
-	m->pend_ws = 0;
-}
-
-static void
-qp_eol(struct mime7 *m)
-{
-	qp_flush_ws(m, true);
-	out(m, "\r\n", 2);
-	m->col = 0;
-}
-
-static void
-qp_byte(struct mime7 *m, unsigned char b)
-{
-	if (m->pend_cr) {
-		m->pend_cr = false;
-		if (b == '\n') {
-			qp_eol(m);
-			return;
-		}
-		qp_flush_ws(m, false);
-		qp_hex(m, '\r');
-	}
-	if (b == '\r') {
-		m->pend_cr = true;
-		return;
-	}
-	if (b == '\n') {          /* a bare LF: deliverd sends it as CRLF */
-		qp_eol(m);
-		return;
-	}
-	qp_flush_ws(m, false);
-	if (b == ' ' || b == '\t')
-		m->pend_ws = (char)b;
-	else if (b >= 33 && b <= 126 && b != '=')
-		qp_token(m, (const char *)&b, 1);
-	else
-		qp_hex(m, b);
-}
-
-/* The end of the part without a line break. */
-static void
-qp_end(struct mime7 *m)
-{
-	if (m->pend_cr) {
-		m->pend_cr = false;
-		qp_flush_ws(m, false);
-		qp_hex(m, '\r');
-	}
-	qp_flush_ws(m, true);
-	m->col = 0;
 }
 
 /* --- Header fields */
@@ -468,7 +379,7 @@ leaf_end(struct mime7 *m)
 		enum sink s = m->sink;
 
 		m->sink = SINK_QP;
-		qp_end(m);
+		qp_end(&m->qp);
 		m->sink = s;
 	}
 	if (m->plan == NULL)
@@ -513,9 +424,7 @@ start_leaf(struct mime7 *m, enum cte cte, bool has_ct, bool top_mv)
 
 	m->ident = ident;
 	m->has8 = false;
-	m->col = 0;
-	m->pend_ws = 0;
-	m->pend_cr = false;
+	qp_reset(&m->qp);
 	m->body_asis = m->body_qp = 0;
 	m->leaf = m->made.nleaves;
 	if (m->plan == NULL) {
@@ -733,7 +642,7 @@ content(struct mime7 *m, const char *p, size_t n)
 		if (m->ident) {
 			m->sink = SINK_QP;
 			for (i = 0; i < n; i++)
-				qp_byte(m, (unsigned char)p[i]);
+				qp_byte(&m->qp, (unsigned char)p[i]);
 			m->sink = SINK_OUT;
 		}
 		return;
@@ -743,7 +652,7 @@ content(struct mime7 *m, const char *p, size_t n)
 		return;
 	}
 	for (i = 0; i < n; i++)
-		qp_byte(m, (unsigned char)p[i]);
+		qp_byte(&m->qp, (unsigned char)p[i]);
 }
 
 static bool
@@ -899,6 +808,7 @@ mime7_new(const struct mime7_plan *plan, mime7_emit emit, void *arg)
 	m->emit = emit;
 	m->arg = arg;
 	m->hbuf = xmalloc(MIME7_HEADER_MAX);
+	qp_init(&m->qp, qp_out, m);
 	start_header(m, false);
 	return m;
 }

@@ -115,6 +115,8 @@ addr_needs_smtputf8(const char *addr)
  * server without SMTPUTF8 must not get. -1 when the file cannot be read. */
 #define HEADER_SCAN_MAX (256 * 1024)
 
+struct txn_scans txn_scans;
+
 static int
 header_is_8bit(const struct job *j)
 {
@@ -145,6 +147,22 @@ header_is_8bit(const struct job *j)
 	return 0;
 }
 
+/* header_is_8bit() once per job: follow-ups reuse the answer. */
+static int
+header_8bit(struct client *c)
+{
+	int h;
+
+	if (c->hdr_scanned)
+		return c->hdr8;
+	txn_scans.header++;
+	if ((h = header_is_8bit(c->job)) == -1)
+		return -1;            /* not kept: a read error may pass */
+	c->hdr8 = h == 1;
+	c->hdr_scanned = true;
+	return h;
+}
+
 /* RFC 6531 3.2: to a server without SMTPUTF8, a UTF-8 domain goes as its
  * A-label and ASCII addresses as they are; a UTF-8 local part, or UTF-8
  * in the message header, cannot go at all. The recipients that cannot go
@@ -164,7 +182,7 @@ check_smtputf8(struct client *c)
 		return true;
 	if (addr_needs_smtputf8(j->env.sender))
 		what = "the sender address of this message needs";
-	else if ((h = header_is_8bit(j)) == 1)
+	else if ((h = header_8bit(c)) == 1)
 		what = "the header of this message needs";
 	else if (h == -1) {
 		log_warn("%s: read of the message file", j->env.id);
@@ -194,6 +212,26 @@ eightbit_body(const struct job *j)
 	    strcasecmp(j->env.body, "BINARYMIME") == 0);
 }
 
+/* mime7_prescan() once per job: the plan and the verdict stay for the
+ * follow-up transactions (c->m7plan lives until the job is handed back). */
+static enum mime7_scan
+prescan(struct client *c)
+{
+	enum mime7_scan r;
+
+	if (c->m7_scanned)
+		return c->m7scan;
+	txn_scans.mime7++;
+	mime7_plan_free(&c->m7plan);
+	r = mime7_prescan(c->job->fd, c->job->size, &c->m7plan, c->m7why,
+	    sizeof(c->m7why));
+	if (r == MIME7_SCAN_READ)
+		return r;             /* errno for the caller; not kept */
+	c->m7scan = r;
+	c->m7_scanned = true;
+	return r;
+}
+
 /* RFC 6152 3: 8-bit content goes to a server without 8BITMIME only
  * converted to 7bit, else the recipients fail with 5.6.3 (RFC 3463).
  * Returns false when the recipients got their result: the caller then
@@ -202,9 +240,10 @@ static bool
 plan_7bit(struct client *c)
 {
 	struct job *j = c->job;
-	char diag[REPLY_TEXT_MAX], why[128];
+	char diag[REPLY_TEXT_MAX];
+	const char *why = c->m7why;
 
-	switch (mime7_prescan(j->fd, j->size, &c->m7plan, why, sizeof(why))) {
+	switch (prescan(c)) {
 	case MIME7_SCAN_7BIT:
 		return true;          /* no 8-bit octet after all */
 	case MIME7_SCAN_CONVERT:
@@ -263,7 +302,8 @@ txn_begin(struct client *c)
 			c->rcpt_idx[c->nsend++] = i;
 	if (c->nsend == 0)
 		return client_finish(c);
-	c->state = C_TXN;
+	if (client_set_state(c, C_TXN) == -1)
+		return -1;
 	c->pipelining = c->caps.pipelining;
 	if (c->pipelining) {
 		while (c->sent < c->nsend + 2)
@@ -277,7 +317,8 @@ txn_begin(struct client *c)
 static int
 start_body(struct client *c)
 {
-	c->state = C_BODY;
+	if (client_set_state(c, C_BODY) == -1)
+		return -1;
 	c->off = 0;
 	c->body_sent = false;
 	dotstuff_init(&c->ds);
@@ -330,9 +371,10 @@ txn_body_fill(struct client *c)
 			    "4.3.0 the message changed while being converted");
 		}
 		if (n == 0) {
+			if (client_set_state(c, C_DATAEND) == -1)
+				return -1;
 			out = dotstuff_end(&c->ds, body_out);
 			c->body_sent = true;
-			c->state = C_DATAEND;
 			client_arm(c);
 		} else if (c->convert) {
 			out = 0;      /* convert_emit() wrote it */
@@ -379,7 +421,7 @@ txn_end(struct client *c, bool progress)
 			    "sending them in a new transaction", j->env.id,
 			    j->npending, c->peer);
 			c->ntxn++;
-			txn_reset(c);
+			txn_reset(c, true);
 			c->followup = true;
 			return txn_begin(c);
 		}
@@ -429,8 +471,9 @@ txn_reply(struct client *c)
 				return txn_end(c, false);
 			/* RFC 2920 3.1: a 354 with no valid recipient
 			 * gets an empty message that is then ignored. */
+			if (client_set_state(c, C_DATAEND) == -1)
+				return -1;
 			c->discard = true;
-			c->state = C_DATAEND;
 			lio_write(&c->lio, ".\r\n", 3);
 			client_arm(c);
 			return client_pump(c);

@@ -7,35 +7,16 @@
  * chunks as whole, exactly the planned size, and not one 8-bit octet;
  * it makes no line starting with "--" (a possible boundary delimiter,
  * RFC 2046 5.1.1) that was not a line of the message, and parsed again
- * it has the same leaf parts. */
+ * it has the same leaf parts. The driver (feeding in chunks, collecting
+ * the output) is the unit test's, tests/unit/mime7_driver.c. */
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mime7.h"
+#include "../tests/unit/mime7_driver.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-struct out {
-	char  *p;
-	size_t len, cap;
-};
-
-static void
-collect(void *arg, const char *p, size_t n)
-{
-	struct out *o = arg;
-
-	assert(n > 0 && n <= MIME7_EMIT_MAX);
-	if (o->len + n > o->cap) {
-		o->cap = (o->len + n) * 2;
-		o->p = realloc(o->p, o->cap);
-		assert(o->p != NULL);
-	}
-	memcpy(o->p + o->len, p, n);
-	o->len += n;
-}
 
 /* Lines (after a LF, or at the start) that begin with "--". */
 static size_t
@@ -49,25 +30,11 @@ dash_lines(const char *s, size_t len)
 	return n;
 }
 
-static int
-run(struct mime7 *m, const char *msg, size_t len, size_t chunk)
-{
-	size_t off, n;
-	int r = 0;
-
-	for (off = 0; off < len; off += n) {
-		n = len - off < chunk ? len - off : chunk;
-		if (mime7_feed(m, msg + off, n) == -1)
-			r = -1;
-	}
-	return mime7_end(m) == -1 ? -1 : r;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mime7_plan p1, p2, p2b;
-	struct out o1 = { 0 }, o2 = { 0 };
+	struct mime7_buf o1 = { 0 }, o2 = { 0 };
 	struct mime7 *m;
 	const char *msg = (const char *)data + 1;
 	size_t len, chunk, i;
@@ -79,11 +46,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	chunk = (size_t)data[0] % 17 + 1;
 
 	m = mime7_new(NULL, NULL, NULL);
-	r1 = run(m, msg, len, len + 1);
+	r1 = mime7_drive(m, msg, len, len + 1);
 	mime7_plan_take(m, &p1);
 	mime7_free(m);
 	m = mime7_new(NULL, NULL, NULL);
-	r2 = run(m, msg, len, chunk);
+	r2 = mime7_drive(m, msg, len, chunk);
 	mime7_plan_take(m, &p2);
 	mime7_free(m);
 	assert(r1 == r2 && p1.any8 == p2.any8);
@@ -91,11 +58,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(p1.size == p2.size && p1.nleaves == p2.nleaves);
 		assert(p1.nleaves == 0 ||
 		    memcmp(p1.has8, p2.has8, (p1.nleaves + 7) / 8) == 0);
-		m = mime7_new(&p1, collect, &o1);
-		assert(run(m, msg, len, len + 1) == 0);
+		m = mime7_new(&p1, mime7_buf_emit, &o1);
+		assert(mime7_drive(m, msg, len, len + 1) == 0);
 		mime7_free(m);
-		m = mime7_new(&p1, collect, &o2);
-		assert(run(m, msg, len, chunk) == 0);
+		m = mime7_new(&p1, mime7_buf_emit, &o2);
+		assert(mime7_drive(m, msg, len, chunk) == 0);
 		mime7_free(m);
 		assert(o1.len == p1.size && o2.len == o1.len);
 		assert(o1.len == 0 || memcmp(o1.p, o2.p, o1.len) == 0);
@@ -107,7 +74,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* The converted message has the structure planned (unless
 		 * the added fields took a header past its bound). */
 		m = mime7_new(NULL, NULL, NULL);
-		r2 = run(m, o1.p, o1.len, o1.len + 1);
+		r2 = mime7_drive(m, o1.p, o1.len, o1.len + 1);
 		mime7_plan_take(m, &p2b);
 		mime7_free(m);
 		assert(r2 == -1 || p2b.nleaves == p1.nleaves);

@@ -10,67 +10,22 @@
 #include <unistd.h>
 
 #include "fixture.h"
-#include "../../deliverd/mime7.h"
+#include "mime7_driver.h"
 
-struct buf {
-	char  *p;
-	size_t len, cap;
-};
-
-static void
-collect(void *arg, const char *p, size_t n)
-{
-	struct buf *b = arg;
-
-	ck_assert_uint_le(n, MIME7_EMIT_MAX);
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->p = realloc(b->p, b->cap);
-		ck_assert_ptr_nonnull(b->p);
-	}
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
+/* Plan then convert msg in chunks of chunk bytes (mime7_driver.c);
+ * returns -1 when it cannot be converted (why in *why). */
 static int
-feed_all(struct mime7 *m, const char *msg, size_t len, size_t chunk)
-{
-	size_t off, n;
-	int r = 0;
-
-	for (off = 0; off < len; off += n) {
-		n = len - off < chunk ? len - off : chunk;
-		if (mime7_feed(m, msg + off, n) == -1)
-			r = -1;
-	}
-	return mime7_end(m) == -1 ? -1 : r;
-}
-
-/* Plan then convert msg in chunks of chunk bytes; returns -1 when it
- * cannot be converted (why in *why). */
-static int
-convert(const char *msg, size_t len, size_t chunk, struct buf *out,
+convert(const char *msg, size_t len, size_t chunk, struct mime7_buf *out,
     struct mime7_plan *plan, const char **why)
 {
-	struct mime7 *m = mime7_new(NULL, NULL, NULL);
 	static char err[128];
+	int r;
 
-	memset(out, 0, sizeof(*out));
-	if (feed_all(m, msg, len, chunk) == -1) {
-		snprintf(err, sizeof(err), "%s", mime7_error(m));
+	r = mime7_drive_convert(msg, len, chunk, out, plan, err, sizeof(err));
+	ck_assert_int_ne(r, -2);      /* the plan held */
+	if (r == -1)
 		*why = err;
-		mime7_free(m);
-		return -1;
-	}
-	mime7_plan_take(m, plan);
-	mime7_free(m);
-	m = mime7_new(plan, collect, out);
-	ck_assert_int_eq(feed_all(m, msg, len, chunk), 0);
-	mime7_free(m);
-	if (out->p == NULL)
-		collect(out, "", 0);
-	return 0;
+	return r;
 }
 
 static int
@@ -169,7 +124,7 @@ START_TEST(plain_text_becomes_quoted_printable)
 	    "Gr=C3=BC=C3=9Fe, a=3Db=20\r\n"
 	    ".tail=09\r\n";
 	struct mime7_plan plan;
-	struct buf out;
+	struct mime7_buf out;
 	const char *why;
 
 	ck_assert_int_eq(convert(msg, strlen(msg), 4096, &out, &plan, &why), 0);
@@ -186,7 +141,7 @@ START_TEST(message_without_mime_gets_labels)
 {
 	const char *msg = "Subject: x\r\n\r\ncaf\xe9\r\n";
 	struct mime7_plan plan;
-	struct buf out;
+	struct mime7_buf out;
 	const char *why;
 
 	ck_assert_int_eq(convert(msg, strlen(msg), 7, &out, &plan, &why), 0);
@@ -233,7 +188,7 @@ START_TEST(multipart_converts_only_the_8bit_part)
 	    "--=_outer (x)--\r\n"
 	    "epilogue\r\n";
 	struct mime7_plan plan;
-	struct buf out;
+	struct mime7_buf out;
 	const char *why;
 
 	ck_assert_int_eq(convert(multipart, sizeof(multipart) - 1, 4096, &out,
@@ -282,7 +237,7 @@ START_TEST(nested_multipart_and_message)
 	    "\xc3\xa9t\xc3\xa9\r\n"
 	    "--A--\r\n";
 	struct mime7_plan plan;
-	struct buf out;
+	struct mime7_buf out;
 	const char *why;
 
 	ck_assert_int_eq(convert(msg, strlen(msg), 4096, &out, &plan, &why), 0);
@@ -324,7 +279,7 @@ START_TEST(eight_bit_header_is_refused)
 	    "Content-Type: message/rfc822\r\n\r\n"
 	    "Subject: \xe9\r\n\r\nx\r\n";
 	struct mime7_plan plan;
-	struct buf out;
+	struct mime7_buf out;
 	const char *why;
 
 	ck_assert_int_eq(convert(top, strlen(top), 4096, &out, &plan, &why), -1);
@@ -347,7 +302,7 @@ START_TEST(binary_is_refused)
 	    "Content-Type: image/png\r\n"
 	    "Content-Transfer-Encoding: base64\r\n\r\n\x89PNG\r\n";
 	struct mime7_plan plan;
-	struct buf out;
+	struct mime7_buf out;
 	const char *why;
 
 	ck_assert_int_eq(convert(msg, strlen(msg), 4096, &out, &plan, &why), -1);
@@ -363,7 +318,7 @@ START_TEST(header_over_the_bound_is_refused)
 	size_t cap = MIME7_HEADER_MAX + 4096, n;
 	char *msg = malloc(cap);
 	struct mime7_plan plan;
-	struct buf out;
+	struct mime7_buf out;
 	const char *why;
 
 	ck_assert_ptr_nonnull(msg);
@@ -383,7 +338,7 @@ START_TEST(nested_message_without_header)
 	const char *msg = "Content-Type: message/rfc822\r\n\r\n"
 	    "\xe9t\xe9 no header\r\n";
 	struct mime7_plan plan;
-	struct buf out;
+	struct mime7_buf out;
 	const char *why;
 
 	ck_assert_int_eq(convert(msg, strlen(msg), 5, &out, &plan, &why), 0);
@@ -406,7 +361,7 @@ START_TEST(nesting_is_bounded)
 	size_t n = 0;
 	int d, ok;
 	struct mime7_plan plan;
-	struct buf out;
+	struct mime7_buf out;
 	const char *why;
 
 	for (ok = 0; ok < 2; ok++) {
@@ -434,7 +389,7 @@ END_TEST
 START_TEST(one_byte_chunks_give_the_same_output)
 {
 	struct mime7_plan p1, p2;
-	struct buf whole, bytes;
+	struct mime7_buf whole, bytes;
 	const char *why;
 
 	ck_assert_int_eq(convert(multipart, sizeof(multipart) - 1, 1 << 20,
@@ -460,7 +415,7 @@ START_TEST(qp_lines_are_short_and_decode_back)
 	size_t hl = strlen(hdr), n = 0, i, k, chunk;
 	char body[8192], *msg, dec[8192];
 	struct mime7_plan plan;
-	struct buf out;
+	struct mime7_buf out;
 	const char *why, *b;
 
 	for (k = 0; k < 3; k++) {
@@ -523,7 +478,7 @@ START_TEST(soft_break_never_starts_a_boundary)
 	char msg[512], line[80], dec[512];
 	const char *b, *e;
 	struct mime7_plan plan;
-	struct buf out;
+	struct mime7_buf out;
 	const char *why;
 	size_t n, w, chunk;
 
@@ -591,7 +546,7 @@ START_TEST(header_without_blank_line_stays_apart)
 	    "PHNjcmlwdD4=\r\n"
 	    "--B--\r\n";
 	struct mime7_plan plan;
-	struct buf out;
+	struct mime7_buf out;
 	const char *why;
 	size_t chunk;
 
@@ -631,7 +586,7 @@ START_TEST(nested_message_gets_mime_version)
 	    "From: a@b\r\n\r\n"
 	    "caf\xc3\xa9\r\n";
 	struct mime7_plan plan;
-	struct buf out;
+	struct mime7_buf out;
 	const char *why;
 
 	ck_assert_int_eq(convert(m4, strlen(m4), 3, &out, &plan, &why), 0);
@@ -658,7 +613,7 @@ START_TEST(last_header_line_without_line_end)
 	const char *body = "Subject: a\r\nnot a field \xe9";
 	const char *field = "Subject: a\r\nX-Y: \xe9";
 	struct mime7_plan plan;
-	struct buf out;
+	struct mime7_buf out;
 	const char *why;
 
 	ck_assert_int_eq(convert(body, strlen(body), 4, &out, &plan, &why), 0);
