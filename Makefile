@@ -95,7 +95,7 @@ $(PLUGIN_HOSTS:%=$(BUILD)/%): $(OBJ)/lib/plugin_ctx.o lib/plugin.dynlist
 # Plugins of the unit tests: built like a third party's, against the
 # public header alone, as strict C99.
 TEST_PLUGINS := $(patsubst tests/plugins/%.c,$(BUILD)/tests/plugins/%.so,$(wildcard tests/plugins/*.c))
-$(BUILD)/tests/plugins/%.so: tests/plugins/%.c include/empath/empath.h
+$(BUILD)/tests/plugins/%.so: tests/plugins/%.c tests/plugins/trace.h include/empath/empath.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Wno-unused-parameter \
 	    -fPIC -shared -Iinclude $(OPT) $(SANLD) -o $@ $<
