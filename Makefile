@@ -175,7 +175,7 @@ bench: all
 # (absolute paths: fuzz_queued works in its temporary spool).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 600
-FUZZ_CFLAGS   = -std=gnu11 -D_GNU_SOURCE -g -O1 -Ilib -Ismtpd \
+FUZZ_CFLAGS   = -std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude -Ilib -Ismtpd \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZERS      := fuzz_smtp_parse fuzz_decode
 FUZZERS      += fuzz_health

@@ -5,7 +5,7 @@
  * globals, no I/O, callable any number of times. Errors are collected as
  * "name:line: message"; parsing goes on after an error to report as many
  * as it can, and the result is then NULL. Values (sizes, durations, ...)
- * are parsed by lib/config.c. */
+ * are parsed by lib/config.c and lib/config_values.c. */
 
 %code requires {
 /* The parser state, shared with the lexer in lib/config.c. */
