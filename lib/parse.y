@@ -37,6 +37,7 @@ struct parser {
 	struct cfg_listen *listen;
 	struct cfg_domain *domain;
 	struct cfg_plugin *plugin;
+	bool            plugin_dir_given;
 	unsigned        listen_line, tls_line;
 
 	/* Facts for the checks done once the whole file is read. */
@@ -141,8 +142,17 @@ static void yyerror(YYLTYPE *, struct parser *, const char *);
 #define LST (*p->listen)
 /* Set a field from a value that is -1 when already reported invalid. */
 #define SET_COUNT(f, v) do { if ((v) > 0) (f) = (unsigned)(v); } while (0)
-#define SET_DURATION(f, v, loc) cfg_set_duration(p, &(f), (v), LINE(loc))
+#define SET_DURATION(f, v, loc) set_duration(p, &(f), (v), LINE(loc))
 #define Q(s) cfg_show((s), qbuf, sizeof(qbuf))
+/* The value helpers of lib/config_values.c, by their short names. */
+#define valid_chars cfg_valid_chars
+#define set_string cfg_set_string
+#define count_value cfg_count_value
+#define port_value cfg_port_value
+#define size_value cfg_size_value
+#define duration_value cfg_duration_value
+#define rate_value cfg_rate_value
+#define set_duration cfg_set_duration
 
 static void listen_begin(struct parser *, char *, int64_t, unsigned);
 static void listen_end(struct parser *);
@@ -201,18 +211,18 @@ grammar		: %empty
 		;
 
 stmt		: HOSTNAME STRING {
-			cfg_set_string(p, &p->cfg->hostname, $2, "hostname", LINE(@1),
+			set_string(p, &p->cfg->hostname, $2, "hostname", LINE(@1),
 			    V_HOST);
 		}
 		| USER STRING {
-			cfg_set_string(p, &p->cfg->user, $2, "user", LINE(@1), V_NAME);
+			set_string(p, &p->cfg->user, $2, "user", LINE(@1), V_NAME);
 		}
 		| QUEUEUSER STRING {
-			cfg_set_string(p, &p->cfg->queue_user, $2, "queue-user", LINE(@1),
+			set_string(p, &p->cfg->queue_user, $2, "queue-user", LINE(@1),
 			    V_NAME);
 		}
 		| SPOOL STRING {
-			cfg_set_string(p, &p->cfg->spool, $2, "spool", LINE(@1), V_PATH);
+			set_string(p, &p->cfg->spool, $2, "spool", LINE(@1), V_PATH);
 		}
 		| listen_head listen_block { listen_end(p); }
 		| RELAY FROM relay_list { p->relay_given = true; }
@@ -226,7 +236,7 @@ stmt		: HOSTNAME STRING {
 			    inet_pton(AF_INET6, $2, &a) != 1)
 				cfg_error(p, LINE(@2), "invalid resolver address %s"
 				    " (a numeric IPv4 or IPv6 address)", Q($2));
-			cfg_set_string(p, &p->cfg->resolver_addr, $2, "resolver",
+			set_string(p, &p->cfg->resolver_addr, $2, "resolver",
 			    LINE(@1), V_PATH);
 			if ($3 > 0)
 				p->cfg->resolver_port = (uint16_t)$3;
@@ -238,9 +248,12 @@ stmt		: HOSTNAME STRING {
 		| LOG '{' log_opts '}'
 		| plugin_head plugin_block
 		| PLUGINDIR STRING {
-			if ($2[0] != '/')
+			if (p->plugin_dir_given)
+				cfg_error(p, LINE(@1), "plugin-dir given twice");
+			else if ($2[0] != '/')
 				cfg_error(p, LINE(@2), "plugin-dir must be an absolute"
 				    " path");
+			p->plugin_dir_given = true;
 			free(p->cfg->plugin_dir);
 			p->cfg->plugin_dir = $2;
 		}
@@ -289,21 +302,21 @@ health_head	: HEALTH LISTEN ON STRING PORT port {
 plugin_head	: PLUGIN STRING { cfg_plugin_begin(p, $2, LINE(@1)); }
 		;
 
-port		: NUMBER { $$ = cfg_port_value(p, $1, LINE(@1)); }
+port		: NUMBER { $$ = port_value(p, $1, LINE(@1)); }
 		;
 port_opt	: %empty { $$ = -1; }
 		| PORT port { $$ = $2; }
 		;
-count		: NUMBER { $$ = cfg_count_value(p, $1, LINE(@1)); }
+count		: NUMBER { $$ = count_value(p, $1, LINE(@1)); }
 		;
-size		: NUMBER { $$ = cfg_size_value(p, NULL, $1, LINE(@1)); }
-		| STRING { $$ = cfg_size_value(p, $1, 0, LINE(@1)); }
+size		: NUMBER { $$ = size_value(p, NULL, $1, LINE(@1)); }
+		| STRING { $$ = size_value(p, $1, 0, LINE(@1)); }
 		;
-duration	: NUMBER { $$ = cfg_duration_value(p, NULL, $1, LINE(@1)); }
-		| STRING { $$ = cfg_duration_value(p, $1, 0, LINE(@1)); }
+duration	: NUMBER { $$ = duration_value(p, NULL, $1, LINE(@1)); }
+		| STRING { $$ = duration_value(p, $1, 0, LINE(@1)); }
 		;
-rate		: NUMBER { $$ = cfg_rate_value(p, NULL, $1, LINE(@1)); }
-		| STRING { $$ = cfg_rate_value(p, $1, 0, LINE(@1)); }
+rate		: NUMBER { $$ = rate_value(p, NULL, $1, LINE(@1)); }
+		| STRING { $$ = rate_value(p, $1, 0, LINE(@1)); }
 		;
 burst_opt	: %empty { $$ = 0; }
 		| BURST count { $$ = $2; }
@@ -346,11 +359,11 @@ listen_tls_opts	: listen_tls_opt
 		| listen_tls_opts listen_tls_opt
 		;
 listen_tls_opt	: CERTIFICATE STRING {
-			cfg_set_string(p, &p->listen->tls_cert, $2, "tls certificate",
+			set_string(p, &p->listen->tls_cert, $2, "tls certificate",
 			    LINE(@1), V_PATH);
 		}
 		| KEY STRING {
-			cfg_set_string(p, &p->listen->tls_key, $2, "tls key", LINE(@1),
+			set_string(p, &p->listen->tls_key, $2, "tls key", LINE(@1),
 			    V_PATH);
 		}
 		| REQUIRED { listen_tls_mode(p, LTLS_REQUIRED, LINE(@1)); }
@@ -483,11 +496,11 @@ dsn_opts	: %empty
 		| dsn_opts error
 		;
 dsn_opt		: REPORTINGMTA STRING {
-			cfg_set_string(p, &p->cfg->dsn_reporting_mta, $2,
+			set_string(p, &p->cfg->dsn_reporting_mta, $2,
 			    "reporting-mta", LINE(@1), V_HOST);
 		}
 		| POSTMASTER STRING {
-			cfg_set_string(p, &p->cfg->dsn_postmaster, $2, "postmaster",
+			set_string(p, &p->cfg->dsn_postmaster, $2, "postmaster",
 			    LINE(@1), V_ADDR);
 		}
 		| DELAYWARNING duration {
@@ -506,11 +519,11 @@ control_opts	: %empty
 		| control_opts error
 		;
 control_opt	: SOCKET STRING {
-			cfg_set_string(p, &p->cfg->control_socket, $2, "socket",
+			set_string(p, &p->cfg->control_socket, $2, "socket",
 			    LINE(@1), V_PATH);
 		}
 		| GROUP STRING {
-			cfg_set_string(p, &p->cfg->control_group, $2, "group", LINE(@1),
+			set_string(p, &p->cfg->control_group, $2, "group", LINE(@1),
 			    V_NAME);
 		}
 		| TOKENHASH STRING { token_hash_add(p, $2, LINE(@2)); }
@@ -721,7 +734,7 @@ domain_begin(struct parser *p, char *name, unsigned line)
 		    Q(d->spelling));
 	else if (!idn && (len == 0 || len > 253 || name[0] == '.' ||
 	    name[0] == '-' || strstr(name, "..") != NULL ||
-	    !cfg_valid_chars(name, "-._")))
+	    !valid_chars(name, "-._")))
 		cfg_error(p, line, "invalid domain %s", Q(name));
 	else if ((other = config_domain(p->cfg, idn ? alabel : name)) != NULL) {
 		/* Cite the other block when the spellings differ by more

@@ -356,7 +356,12 @@ plugin_call_event(struct plugins *ps, struct plugin *p, enum em_point pt,
 	if ((unsigned)pt >= EM_POINT_COUNT || points[pt].hook ||
 	    (fn = (em_event_fn)point_fn(p->desc, pt)) == NULL)
 		return;
-	ctx->point = pt;
+	/* A hook's response is not an event's: only EM_EVENT_SMTP_ERROR
+	 * has one, the reply the daemon set for it. */
+	if (pt == EM_EVENT_SMTP_ERROR)
+		ctx->point = pt;
+	else
+		plugin_ctx_begin(ctx, pt);
 	t0 = now_ms();
 	fn(ctx);
 	timed(ps, p, pt, t0);

@@ -137,6 +137,39 @@ START_TEST(hooks_use_the_accessors)
 }
 END_TEST
 
+/* Events reach the plugins that have them; a hook's response is not
+ * left over for an event to see. */
+START_TEST(events_reach_the_plugin)
+{
+	struct plugins ps;
+	struct em_context *c = plugin_ctx_new();
+	struct plugin *p;
+	int code;
+
+	plugins_init(&ps, 100);
+	ck_assert_int_eq(load(&ps, "second", 0), 0);
+	p = TAILQ_FIRST(&ps.list);
+	plugin_ctx_begin(c, EM_VALIDATE_RCPT);
+	ck_assert_int_eq(em_context_set_response(c, 550, "no"), 0);
+	plugin_ctx_set_delivery(c, "x.test", "mx.x.test", "192.0.2.1", 1);
+	plugins_run_event(&ps, EM_EVENT_DELIVERY_FAILURE, c);
+	ck_assert_ptr_null(em_context_get(c, "delivered-to"));
+	ck_assert_uint_eq(p->calls[EM_EVENT_DELIVERY_FAILURE], 0);
+	plugins_run_event(&ps, EM_EVENT_DELIVERY_SUCCESS, c);
+	ck_assert_uint_eq(p->calls[EM_EVENT_DELIVERY_SUCCESS], 1);
+	ck_assert_str_eq(em_context_get(c, "delivered-to"), "mx.x.test");
+	ck_assert_ptr_null(em_context_get_response(c, &code));
+	ck_assert_int_eq(code, 0);
+	/* At an SMTP error the event sees the reply the daemon set. */
+	plugin_ctx_set_reply(c, 554, "5.7.1 go away");
+	plugins_run_event(&ps, EM_EVENT_SMTP_ERROR, c);
+	ck_assert_str_eq(em_context_get_response(c, &code), "5.7.1 go away");
+	ck_assert_int_eq(code, 554);
+	plugin_ctx_free(c);
+	plugins_unload(&ps);
+}
+END_TEST
+
 /* A call longer than the limit is counted as slow (and logged). */
 START_TEST(slow_hook_is_counted)
 {
@@ -416,8 +449,9 @@ START_TEST(config_grammar)
 	    == 0, "%s", fx_errs[1]);
 	fx_reset_errs();
 	ck_assert_ptr_null(fx_parse("plugin-dir \"rel/dir\"\n"
-	    "plugin-hook-warn-ms 600001"));
-	ck_assert_int_eq(fx_nerrs, 2);
+	    "plugin-hook-warn-ms 600001\nplugin-dir \"/b\""));
+	ck_assert_int_eq(fx_nerrs, 3);
+	ck_assert_str_eq(fx_errs[2], "t.conf:3: plugin-dir given twice");
 	ck_assert_str_eq(fx_errs[0], "t.conf:1: plugin-dir must be an absolute"
 	    " path");
 	ck_assert_str_eq(fx_errs[1], "t.conf:2: plugin-hook-warn-ms 600001 out"
@@ -435,6 +469,7 @@ suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, good_plugin_loads_with_its_args);
 	tcase_add_test(tc, hooks_use_the_accessors);
+	tcase_add_test(tc, events_reach_the_plugin);
 	tcase_add_test(tc, slow_hook_is_counted);
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, missing_descriptor);
