@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +136,19 @@ check_file(const char *path, char *why, size_t len)
 	return 0;
 }
 
+static bool
+descriptor_sized(const void *d)
+{
+	const ElfW(Sym) *sym = NULL;
+	Dl_info info;
+
+	if (dladdr1(d, &info, (void **)&sym, RTLD_DL_SYMENT) == 0 ||
+	    sym == NULL)
+		return false;
+	return ELFW(ST_TYPE)(sym->st_info) == STT_OBJECT &&
+	    sym->st_size >= sizeof(struct empath_plugin);
+}
+
 int
 plugin_load(struct plugins *ps, const char *dir, const char *name,
     size_t nargs, char *const *args, uint32_t mask, const char *where,
@@ -186,6 +200,13 @@ plugin_load(struct plugins *ps, const char *dir, const char *name,
 		snprintf(why, sizeof(why), "%s has no %s descriptor (declare one "
 		    "with EMPATH_PLUGIN(), see empath-plugin(3))", path,
 		    DESCRIPTOR);
+		goto fail;
+	}
+	/* Another object of that name (an int, a function) would be read
+	 * past its end: its symbol says what it is. */
+	if (!descriptor_sized(d)) {
+		snprintf(why, sizeof(why), "%s: %s is not a descriptor made by "
+		    "EMPATH_PLUGIN() (see empath-plugin(3))", path, DESCRIPTOR);
 		goto fail;
 	}
 	p->desc = d;

@@ -219,6 +219,8 @@ END_TEST
 START_TEST(missing_descriptor)
 {
 	refused("nodesc", "has no empath_plugin descriptor");
+	refused("notdesc", "empath_plugin is not a descriptor made by "
+	    "EMPATH_PLUGIN()");
 	/* Never initialised: no line in the trace. */
 	ck_assert_str_eq(traced(), "");
 }
