@@ -145,7 +145,8 @@ descriptor_sized(const void *d)
 	if (dladdr1(d, &info, (void **)&sym, RTLD_DL_SYMENT) == 0 ||
 	    sym == NULL)
 		return false;
-	return ELFW(ST_TYPE)(sym->st_info) == STT_OBJECT &&
+	/* ELF32_ST_TYPE is the same low four bits. */
+	return ELF64_ST_TYPE(sym->st_info) == STT_OBJECT &&
 	    sym->st_size >= sizeof(struct empath_plugin);
 }
 
