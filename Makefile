@@ -12,6 +12,8 @@ PLUGINDIR ?= $(PREFIX)/lib/empath/plugins
 SYSCONFDIR ?= /etc/empath
 MANDIR  ?= $(PREFIX)/share/man
 INCLUDEDIR ?= $(PREFIX)/include
+LIBDIR  ?= $(PREFIX)/lib
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 DESTDIR ?=
 
 ifeq ($(SANITIZE),1)
@@ -82,6 +84,36 @@ $(eval $(call prog_rule,empath-master,master))
 $(eval $(call prog_rule,empathctl,empathctl))
 $(foreach d,$(DAEMONS),$(eval $(call prog_rule,empath-$(d),$(d))))
 
+# Plugins (<empath/empath.h>) call em_context_* in the program that loads
+# them: those programs export these functions and nothing else
+# (lib/plugin.dynlist), and link plugin_ctx.o whether or not they call it.
+PLUGIN_HOSTS := empath-master empath-smtpd empath-queued empath-deliverd
+PLUGIN_LD     = -Wl,--dynamic-list=lib/plugin.dynlist
+$(PLUGIN_HOSTS:%=$(BUILD)/%): LDFLAGS += $(PLUGIN_LD)
+$(PLUGIN_HOSTS:%=$(BUILD)/%): $(OBJ)/lib/plugin_ctx.o lib/plugin.dynlist
+
+# Plugins of the unit tests: built like a third party's, against the
+# public header alone, as strict C99.
+TEST_PLUGINS := $(patsubst tests/plugins/%.c,$(BUILD)/tests/plugins/%.so,$(wildcard tests/plugins/*.c))
+$(BUILD)/tests/plugins/%.so: tests/plugins/%.c tests/plugins/trace.h include/empath/empath.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Wno-unused-parameter \
+	    -fPIC -shared -Iinclude $(OPT) $(SANLD) -o $@ $<
+	chmod 755 $@
+
+# empath.pc for plugin authors; regenerated each time (it depends on the
+# install directories given to make).
+$(BUILD)/empath.pc: FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' 'prefix=$(PREFIX)' \
+	    'includedir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))' \
+	    'plugindir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(PLUGINDIR))' '' \
+	    'Name: empath' \
+	    'Description: plugin API of the Empath mail transfer agent' \
+	    'Version: $(shell sed -n 's/^#define EMPATH_VERSION "\(.*\)"/\1/p' lib/util.h)' \
+	    'Cflags: -I$${includedir}' > $@
+pc: $(BUILD)/empath.pc
+
 # Unit tests: tests/unit/test_X.c lists its suites (TEST_SUITES, see
 # tests/unit/fixture.h) and is linked with the shared main and helpers
 # (check_main.c) and with the archive of a daemon's modules (all but its
@@ -126,6 +158,11 @@ $(foreach t,$(UNIT_BINS),$(foreach d,queued deliverd, \
     $(if $(filter test_$(d)_engine%,$(notdir $(t))),$(eval $(t): \
     $(UNIT_OBJ)/$(d)_engine.o $(UNIT_OBJ)/engine_fixture.o))))
 
+$(BUILD)/tests/test_plugin: LDFLAGS += $(PLUGIN_LD)
+$(BUILD)/tests/test_plugin: $(OBJ)/lib/plugin_ctx.o $(TEST_PLUGINS)
+$(UNIT_OBJ)/test_plugin.o: CFLAGS += \
+    -DTEST_PLUGIN_DIR='"$(abspath $(BUILD))/tests/plugins"'
+
 unit: $(UNIT_BINS)
 
 deps:
@@ -144,7 +181,7 @@ bench: all
 # (absolute paths: fuzz_queued works in its temporary spool).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 600
-FUZZ_CFLAGS   = -std=gnu11 -D_GNU_SOURCE -g -O1 -Ilib -Ismtpd \
+FUZZ_CFLAGS   = -std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude -Ilib -Ismtpd \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZERS      := fuzz_smtp_parse fuzz_decode
 FUZZERS      += fuzz_health
@@ -227,12 +264,17 @@ run: deps
 	$(MAKE) all
 	@sh scripts/run-dev.sh $(BUILD)
 
-install: all
+install: all $(BUILD)/empath.pc
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
-	    $(DESTDIR)$(SYSCONFDIR) \
-	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	    $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(MANDIR)/man3 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(INCLUDEDIR)/empath $(DESTDIR)$(PKGCONFIGDIR) \
+	    $(DESTDIR)$(PLUGINDIR)
 	install -m 755 $(BUILD)/empath-master $(BUILD)/empathctl $(DESTDIR)$(SBINDIR)/
 	install -m 755 $(DAEMONS:%=$(BUILD)/empath-%) $(DESTDIR)$(LIBEXECDIR)/
+	for m in man/*.3; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man3/; done
+	install -m 644 include/empath/empath.h $(DESTDIR)$(INCLUDEDIR)/empath/
+	install -m 644 $(BUILD)/empath.pc $(DESTDIR)$(PKGCONFIGDIR)/
 	for m in man/*.5; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man5/; done
 	for m in man/*.8; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man8/; done
 	# The example only: a reinstall never overwrites a real empath.conf.
@@ -241,6 +283,6 @@ install: all
 clean:
 	rm -rf build build-san
 
-.PHONY: all unit deps check bench fuzz run install clean
+.PHONY: all unit deps check bench fuzz run install clean pc FORCE
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

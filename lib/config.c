@@ -427,6 +427,9 @@ cfg_new(void)
 	c->log_target = LOGT_SYSLOG;
 	c->log_format = LOGF_TEXT;
 	c->log_level = LOGL_INFO;
+	TAILQ_INIT(&c->plugins);
+	c->plugin_dir = xstrdup(PLUGINDIR);
+	c->plugin_warn_ms = CFG_PLUGIN_WARN_MS_DEFAULT;
 	return c;
 }
 
@@ -510,6 +513,7 @@ static const struct {
 	{ "refuse", T_REFUSE }, { "mx-allow", T_MXALLOW },
 	{ "return-limit", T_RETURNLIMIT },
 	{ "queue-user", T_QUEUEUSER },
+	{ "plugin-dir", T_PLUGINDIR }, { "plugin-hook-warn-ms", T_PLUGINWARN },
 };
 
 static int
@@ -831,10 +835,20 @@ config_free(struct config *cfg)
 	struct cfg_listen *l;
 	struct cfg_netmask *m;
 	struct cfg_domain *d;
+	struct cfg_plugin *pl;
 	size_t i;
 
 	if (cfg == NULL)
 		return;
+	while ((pl = TAILQ_FIRST(&cfg->plugins)) != NULL) {
+		TAILQ_REMOVE(&cfg->plugins, pl, entry);
+		for (i = 0; i < pl->nargs; i++)
+			free(pl->args[i]);
+		free(pl->args);
+		free(pl->name);
+		free(pl);
+	}
+	free(cfg->plugin_dir);
 	while ((l = TAILQ_FIRST(&cfg->listeners)) != NULL) {
 		TAILQ_REMOVE(&cfg->listeners, l, entry);
 		free(l->addr);

@@ -88,6 +88,22 @@ struct cfg_delivery {
 	struct cfg_netmask_list mx_allow;
 };
 
+/* plugin "name" { args "a" "b" }: the name becomes plugin-dir/name.so,
+ * so config_plugin_name_ok() takes [A-Za-z0-9._+-] not starting with
+ * '.', 1 to CFG_PLUGIN_NAME_MAX bytes. */
+#define CFG_PLUGIN_NAME_MAX 64
+#define CFG_PLUGIN_ARGS_MAX 64
+/* A hook that runs longer stalls every session of its daemon: logged. */
+#define CFG_PLUGIN_WARN_MS_DEFAULT 100
+struct cfg_plugin {
+	TAILQ_ENTRY(cfg_plugin) entry;
+	char    *name;                    /* checked by plugin_name_ok() */
+	char   **args;                    /* nargs strings, then NULL */
+	size_t   nargs;
+	unsigned line;
+};
+TAILQ_HEAD(cfg_plugin_list, cfg_plugin);
+
 struct config {
 	char    *hostname;                /* default: gethostname() */
 	char    *user;                    /* "_empath" */
@@ -127,6 +143,10 @@ struct config {
 	int      log_target;              /* enum log_target */
 	int      log_format;              /* enum log_format */
 	int      log_level;               /* enum log_level */
+
+	struct cfg_plugin_list plugins;   /* in the order of the file */
+	char    *plugin_dir;              /* PLUGINDIR of the build */
+	unsigned plugin_warn_ms;          /* plugin-hook-warn-ms 100, 0 off */
 };
 
 /* Parse text (name is used in error messages). On error, prints
@@ -173,6 +193,7 @@ bool config_hostport_ambiguous(const char *s);
 /* A numeric IPv4/IPv6 literal (brackets allowed) or "localhost". */
 int  config_parse_listen_addr(const char *, uint16_t port,
                               struct sockaddr_storage *, socklen_t *);
+bool config_plugin_name_ok(const char *);
 bool config_netmask_match(const struct cfg_netmask *, const struct sockaddr *);
 
 #endif

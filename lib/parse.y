@@ -5,7 +5,7 @@
  * globals, no I/O, callable any number of times. Errors are collected as
  * "name:line: message"; parsing goes on after an error to report as many
  * as it can, and the result is then NULL. Values (sizes, durations, ...)
- * are parsed by lib/config.c. */
+ * are parsed by lib/config.c and lib/config_values.c. */
 
 %code requires {
 /* The parser state, shared with the lexer in lib/config.c. */
@@ -36,6 +36,8 @@ struct parser {
 	/* The block being filled. */
 	struct cfg_listen *listen;
 	struct cfg_domain *domain;
+	struct cfg_plugin *plugin;
+	bool            plugin_dir_given;
 	unsigned        listen_line, tls_line;
 
 	/* Facts for the checks done once the whole file is read. */
@@ -70,6 +72,22 @@ bool cfg_same_sockaddr(const struct sockaddr_storage *,
  * blocks. */
 void cfg_set_rate(double *, unsigned *, double, int64_t);
 void cfg_set_route(struct parser *, char **, uint16_t *, char *, unsigned);
+/* lib/config_values.c: the checks and conversions of values; size,
+ * duration and rate take a NUMBER (s == NULL, value v) or a STRING
+ * (freed), and return -1 after reporting an error. */
+enum value_kind { V_PATH, V_HOST, V_NAME, V_ADDR };
+bool cfg_valid_chars(const char *, const char *extra);
+void cfg_set_string(struct parser *, char **, char *, const char *, unsigned,
+    enum value_kind);
+int64_t cfg_count_value(struct parser *, int64_t, unsigned);
+int64_t cfg_port_value(struct parser *, int64_t, unsigned);
+int64_t cfg_size_value(struct parser *, char *, int64_t, unsigned);
+int64_t cfg_duration_value(struct parser *, char *, int64_t, unsigned);
+double  cfg_rate_value(struct parser *, char *, int64_t, unsigned);
+void cfg_set_duration(struct parser *, unsigned *, int64_t, unsigned);
+/* plugin "name" { args ... }: the name is checked and owned here. */
+void cfg_plugin_begin(struct parser *, char *, unsigned);
+void cfg_plugin_arg(struct parser *, char *, unsigned);
 /* lib/config_loops.c: mx-allow lists. */
 void cfg_mx_allow_add(struct parser *, struct cfg_netmask_list *, char *,
     unsigned);
@@ -126,16 +144,16 @@ static void yyerror(YYLTYPE *, struct parser *, const char *);
 #define SET_COUNT(f, v) do { if ((v) > 0) (f) = (unsigned)(v); } while (0)
 #define SET_DURATION(f, v, loc) set_duration(p, &(f), (v), LINE(loc))
 #define Q(s) cfg_show((s), qbuf, sizeof(qbuf))
+/* The value helpers of lib/config_values.c, by their short names. */
+#define valid_chars cfg_valid_chars
+#define set_string cfg_set_string
+#define count_value cfg_count_value
+#define port_value cfg_port_value
+#define size_value cfg_size_value
+#define duration_value cfg_duration_value
+#define rate_value cfg_rate_value
+#define set_duration cfg_set_duration
 
-enum value_kind { V_PATH, V_HOST, V_NAME, V_ADDR };
-static void set_string(struct parser *, char **, char *, const char *, unsigned,
-    enum value_kind);
-static int64_t count_value(struct parser *, int64_t, unsigned);
-static int64_t port_value(struct parser *, int64_t, unsigned);
-static int64_t size_value(struct parser *, char *, int64_t, unsigned);
-static int64_t duration_value(struct parser *, char *, int64_t, unsigned);
-static double  rate_value(struct parser *, char *, int64_t, unsigned);
-static void set_duration(struct parser *, unsigned *, int64_t, unsigned);
 static void listen_begin(struct parser *, char *, int64_t, unsigned);
 static void listen_end(struct parser *);
 static void listen_tls_mode(struct parser *, enum listen_tls, unsigned);
@@ -177,6 +195,7 @@ static void not_implemented(struct parser *, const char *, const char *,
 %token MAXHOPS "max-hops" ADDRLITERALS "address-literals" REFUSE "refuse"
 %token MXALLOW "mx-allow" RETURNLIMIT "return-limit"
 %token QUEUEUSER "queue-user"
+%token PLUGINDIR "plugin-dir" PLUGINWARN "plugin-hook-warn-ms"
 
 %type <num> port port_opt count size duration yesno tls_policy burst_opt
 %type <num> log_level addr_literals
@@ -228,6 +247,23 @@ stmt		: HOSTNAME STRING {
 		| health_head health_block
 		| LOG '{' log_opts '}'
 		| plugin_head plugin_block
+		| PLUGINDIR STRING {
+			if (p->plugin_dir_given)
+				cfg_error(p, LINE(@1), "plugin-dir given twice");
+			else if ($2[0] != '/')
+				cfg_error(p, LINE(@2), "plugin-dir must be an absolute"
+				    " path");
+			p->plugin_dir_given = true;
+			free(p->cfg->plugin_dir);
+			p->cfg->plugin_dir = $2;
+		}
+		| PLUGINWARN NUMBER {
+			if ($2 < 0 || $2 > 600000)
+				cfg_error(p, LINE(@2), "plugin-hook-warn-ms %lld out of"
+				    " range (0 to 600000)", (long long)$2);
+			else
+				p->cfg->plugin_warn_ms = (unsigned)$2;
+		}
 		| MAXHOPS count { SET_COUNT(p->cfg->max_hops, $2); }
 		| ADDRLITERALS addr_literals {
 			p->cfg->address_literals = (enum addr_literals)$2;
@@ -263,11 +299,7 @@ health_head	: HEALTH LISTEN ON STRING PORT port {
 			health_begin(p, $4, $6, LINE(@1));
 		}
 		;
-plugin_head	: PLUGIN STRING {
-			not_implemented(p, "plugin", "plugins are not loaded by"
-			    " this version", LINE(@1));
-			free($2);
-		}
+plugin_head	: PLUGIN STRING { cfg_plugin_begin(p, $2, LINE(@1)); }
 		;
 
 port		: NUMBER { $$ = port_value(p, $1, LINE(@1)); }
@@ -536,8 +568,8 @@ plugin_opts	: %empty
 		;
 plugin_opt	: ARGS plugin_args
 		;
-plugin_args	: STRING { free($1); }
-		| plugin_args STRING { free($2); }
+plugin_args	: STRING { cfg_plugin_arg(p, $1, LINE(@1)); }
+		| plugin_args STRING { cfg_plugin_arg(p, $2, LINE(@2)); }
 		;
 
 %%
@@ -606,163 +638,6 @@ yyreport_syntax_error(const yypcontext_t *ctx, struct parser *p)
 		    " of the block opened at line %u", p->braces[p->nbraces - 1]);
 	cfg_error(p, (unsigned)yypcontext_location(ctx)->first_line, "%s", msg);
 	return 0;
-}
-
-/* ---------------------------------------------------------------- */
-/* Values */
-
-static bool
-valid_chars(const char *s, const char *extra)
-{
-	for (; *s != '\0'; s++)
-		if (!isalnum((unsigned char)*s) && strchr(extra, *s) == NULL)
-			return false;
-	return true;
-}
-
-static void
-set_string(struct parser *p, char **dst, char *val, const char *what,
-    unsigned line, enum value_kind kind)
-{
-	char qbuf[80];
-	const char *at;
-	bool ok = true;
-
-	if (*dst != NULL) {
-		cfg_error(p, line, "%s given twice", what);
-		free(val);
-		return;
-	}
-	switch (kind) {
-	case V_PATH:
-		ok = val[0] != '\0';
-		break;
-	case V_HOST:                    /* a domain or an address literal */
-		ok = val[0] != '\0' && strlen(val) <= 255 &&
-		    (valid_chars(val, "-._") ||
-		    (val[0] == '[' && valid_chars(val, "-._:[]")));
-		break;
-	case V_NAME:                    /* a user or group name */
-		ok = val[0] != '\0' && strlen(val) <= 32 &&
-		    valid_chars(val, "-._");
-		break;
-	case V_ADDR:                    /* local@domain, no spaces */
-		at = strrchr(val, '@');
-		ok = at != NULL && at != val && at[1] != '\0' &&
-		    valid_chars(at + 1, "-._") &&
-		    strpbrk(val, " \t<>\"") == NULL;
-		break;
-	}
-	if (!ok) {
-		cfg_error(p, line, "invalid %s %s", what, Q(val));
-		free(val);
-		return;
-	}
-	*dst = val;
-}
-
-static int64_t
-count_value(struct parser *p, int64_t v, unsigned line)
-{
-	if (v < 1 || v > COUNT_MAX) {
-		cfg_error(p, line, "number %lld out of range (1 to %d)",
-		    (long long)v, COUNT_MAX);
-		return -1;
-	}
-	return v;
-}
-
-static int64_t
-port_value(struct parser *p, int64_t v, unsigned line)
-{
-	if (v < 1 || v > 65535) {
-		cfg_error(p, line, "invalid port %lld", (long long)v);
-		return 0;
-	}
-	return v;
-}
-
-/* size, duration and rate take a NUMBER (s == NULL, value v) or a
- * STRING (freed here); they return -1 after reporting an error. */
-static int64_t
-size_value(struct parser *p, char *s, int64_t v, unsigned line)
-{
-	char qbuf[80];
-	size_t sz = (size_t)v;
-
-	if (s != NULL && config_parse_size(s, &sz) == -1) {
-		cfg_error(p, line, "invalid size %s", Q(s));
-		free(s);
-		return -1;
-	}
-	if (sz == 0 || sz > INT64_MAX) {
-		if (s != NULL)
-			cfg_error(p, line, "invalid size %s", Q(s));
-		else
-			cfg_error(p, line, "invalid size %lld", (long long)v);
-		free(s);
-		return -1;
-	}
-	free(s);
-	return (int64_t)sz;
-}
-
-static int64_t
-duration_value(struct parser *p, char *s, int64_t v, unsigned line)
-{
-	char qbuf[80], num[24];
-	unsigned d;
-
-	if (s == NULL) {
-		snprintf(num, sizeof(num), "%lld", (long long)v);
-		if (config_parse_duration(num, &d) == -1) {
-			cfg_error(p, line, "invalid duration %s", num);
-			return -1;
-		}
-		return d;
-	}
-	if (config_parse_duration(s, &d) == -1) {
-		cfg_error(p, line, "invalid duration %s", Q(s));
-		free(s);
-		return -1;
-	}
-	free(s);
-	return d;
-}
-
-static double
-rate_value(struct parser *p, char *s, int64_t v, unsigned line)
-{
-	char qbuf[80], num[24];
-	double r;
-
-	if (s == NULL) {
-		snprintf(num, sizeof(num), "%lld", (long long)v);
-		if (config_parse_rate(num, &r) == -1) {
-			cfg_error(p, line, "invalid rate %s", num);
-			return -1;
-		}
-		return r;
-	}
-	if (config_parse_rate(s, &r) == -1) {
-		cfg_error(p, line, "invalid rate %s", Q(s));
-		r = -1;
-	}
-	free(s);
-	return r;
-}
-
-/* Every duration but delay-warning must be positive. */
-static void
-set_duration(struct parser *p, unsigned *dst, int64_t v, unsigned line)
-{
-	if (v < 0)
-		return;
-	if (v == 0) {
-		cfg_error(p, line, "invalid duration 0");
-		return;
-	}
-	*dst = (unsigned)v;
 }
 
 /* ---------------------------------------------------------------- */

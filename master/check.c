@@ -3,7 +3,8 @@
  * starting, found now rather than by a daemon that fails in a loop: the
  * TLS certificates and keys (loaded, and each key matching its
  * certificate), the users and group (when root: only root drops to them),
- * and the directories of the spool and the control socket. */
+ * the directories of the spool and the control socket, and each plugin
+ * (loaded, its descriptor checked, init with its args, then fini). */
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 
 #include "lineio.h"
 #include "master.h"
+#include "plugin.h"
 
 static int
 check_tls(const char *path)
@@ -117,6 +119,12 @@ check_dir(const char *path, const char *what, const char *dir, int flags)
 	return 1;
 }
 
+static void
+print_line(const char *line)
+{
+	fprintf(stderr, "%s\n", line);
+}
+
 int
 check_system(const char *path)
 {
@@ -125,6 +133,7 @@ check_system(const char *path)
 	int errors = 0;
 
 	errors += check_tls(path);
+	errors += plugins_check(M.cfg, path, print_line);
 	if (geteuid() == 0)
 		errors += check_users(path);
 	errors += check_dir(path, "spool", M.cfg->spool, 0);

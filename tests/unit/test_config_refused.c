@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* Keywords of empath.conf(5) that no daemon of this version implements
  * are refused with "file:line: keyword: not implemented yet (...)", not
- * accepted and ignored: `plugin` (nothing loads plugins), a listener's
- * `context` (nothing reads it) and health's `max-queue-size` (the
+ * accepted and ignored: a listener's `context` (nothing reads it) and
+ * health's `max-queue-size` (the
  * readiness check does not count the queue). The error names the line of
  * the keyword, the rest of the file is still checked, and the keywords
  * that are implemented around them keep working. */
@@ -30,26 +30,10 @@ refused(const char *text, const char *const *expect, int n)
 	fx_reset_errs();
 }
 
-#define PLUGIN_ERR(line) "t.conf:" #line ": plugin: not implemented yet" \
-    " (plugins are not loaded by this version)"
 #define CONTEXT_ERR(line) "t.conf:" #line ": context: not implemented yet" \
     " (no daemon of this version reads a listener's context)"
 #define MAXQ_ERR(line) "t.conf:" #line ": max-queue-size: not implemented" \
     " yet (the readiness check of this version does not count the queue)"
-
-START_TEST(plugin_is_refused)
-{
-	static const char *const one[] = { PLUGIN_ERR(1) };
-	static const char *const block[] = { PLUGIN_ERR(2) };
-	static const char *const two[] = { PLUGIN_ERR(1), PLUGIN_ERR(3) };
-
-	refused("plugin \"example\"", one, 1);
-	refused("hostname \"mx.test\"\nplugin \"example\" {\n"
-	    "  args \"arg1\" \"arg2\"\n  args \"arg3\"\n}\n", block, 1);
-	/* Each statement is reported, even a name that could never load. */
-	refused("plugin \"a\"\n\nplugin \"../evil\" { }", two, 2);
-}
-END_TEST
 
 START_TEST(context_is_refused)
 {
@@ -73,13 +57,14 @@ END_TEST
 START_TEST(other_errors_still_reported)
 {
 	static const char *const errs3[] = {
-		PLUGIN_ERR(1),
+		CONTEXT_ERR(1),
 		"t.conf:2: invalid hostname \"a b\"",
 		MAXQ_ERR(3),
 	};
 
-	refused("plugin \"p\" { args \"x\" }\nhostname \"a b\"\n"
-	    "health listen on ::1 port 1 { max-queue-size 5 }", errs3, 3);
+	refused("listen on ::1 port 1 { context \"k\" \"v\" }\n"
+	    "hostname \"a b\"\n"
+	    "health listen on ::1 port 2 { max-queue-size 5 }", errs3, 3);
 }
 END_TEST
 
@@ -107,7 +92,6 @@ suite(void)
 	Suite *s = suite_create("config_refused");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_test(tc, plugin_is_refused);
 	tcase_add_test(tc, context_is_refused);
 	tcase_add_test(tc, max_queue_size_is_refused);
 	tcase_add_test(tc, other_errors_still_reported);
