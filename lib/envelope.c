@@ -6,9 +6,14 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "plugin_ctx.h"
 #include "proto.h"
 #include "ulid.h"
 #include "util.h"
+
+_Static_assert(ENV_MAX_META >= PLUGIN_META_ENCODED_MAX, "metadata limit");
+_Static_assert(ENV_MAX_HEADERS >= PLUGIN_HEADERS_ENCODED_MAX,
+    "header fields limit");
 
 /* A lower bound of the wire size of one recipient: u64, two strings of
  * at least their u32 length, three u32. */
@@ -39,6 +44,8 @@ env_clear(struct envelope *env)
 	free(env->client_name);
 	free(env->body);
 	free(env->envid);
+	free(env->meta);
+	free(env->headers);
 	env_init(env);
 }
 
@@ -77,6 +84,8 @@ env_encode(const struct envelope *env, struct msgbuf *mb)
 	mb_u32(mb, env->smtputf8);
 	mb_u64(mb, env->size);
 	mb_u64(mb, (uint64_t)env->created);
+	mb_str(mb, env->meta);
+	mb_str(mb, env->headers);
 	if (env->nrcpt > UINT32_MAX) {
 		mb->err = true;
 		return;
@@ -115,7 +124,8 @@ env_base_wire_size(const struct envelope *env)
 	return str_wire_size(env->id) + str_wire_size(env->sender) +
 	    str_wire_size(env->helo) + str_wire_size(env->client_addr) +
 	    str_wire_size(env->client_name) + str_wire_size(env->body) +
-	    str_wire_size(env->envid) + 4 + 4 + 8 + 8 + 4;
+	    str_wire_size(env->envid) + 4 + 4 + 8 + 8 +
+	    str_wire_size(env->meta) + str_wire_size(env->headers) + 4;
 }
 
 size_t
@@ -130,19 +140,25 @@ env_wire_size(const struct envelope *env)
 
 /* A bounded copy of the next string; NULL (err set) when too long. */
 static char *
-get_str(struct msgreader *r, bool empty_is_null)
+get_str_max(struct msgreader *r, bool empty_is_null, size_t max)
 {
 	const char *s = mr_str(r);
 
 	if (r->err)
 		return NULL;
-	if (strnlen(s, ENV_MAX_STR + 1) > ENV_MAX_STR) {
+	if (strnlen(s, max + 1) > max) {
 		r->err = true;
 		return NULL;
 	}
 	if (empty_is_null && *s == '\0')
 		return NULL;
 	return xstrdup(s);
+}
+
+static char *
+get_str(struct msgreader *r, bool empty_is_null)
+{
+	return get_str_max(r, empty_is_null, ENV_MAX_STR);
 }
 
 /* An ORCPT as smtpd stores it (lib/smtp_dsn.c): "type;address", the
@@ -186,8 +202,16 @@ env_decode(struct envelope *env, struct msgreader *r)
 	env->smtputf8 = mr_u32(r);
 	env->size = mr_u64(r);
 	env->created = (int64_t)mr_u64(r);
+	env->meta = get_str_max(r, true, ENV_MAX_META);
+	env->headers = get_str_max(r, true, ENV_MAX_HEADERS);
 	n = mr_u32(r);
 	if (r->err || env->ret > DSN_RET_HDRS || env->smtputf8 > 1)
+		goto bad;
+	/* Both reach other plugins and the message on the wire. */
+	if ((env->meta != NULL &&
+	    !plugin_meta_valid(env->meta, strlen(env->meta))) ||
+	    (env->headers != NULL &&
+	    !plugin_headers_valid(env->headers, strlen(env->headers))))
 		goto bad;
 	/* Refuse counts the payload cannot hold before allocating for them. */
 	if (n > ENV_MAX_RCPT || (size_t)n > (r->len - r->off) / RCPT_MIN_WIRE)

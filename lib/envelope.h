@@ -38,6 +38,12 @@ struct envelope {
 	uint32_t smtputf8;
 	uint64_t size;        /* bytes in the message file */
 	int64_t  created;     /* wall seconds */
+	/* What smtpd's plugins left with the message (plugin_ctx.h): their
+	 * metadata ("key=value\n" lines) and the header fields they added
+	 * ("Name: value\r\n" lines, written on top of the message when it
+	 * is sent). NULL: none. */
+	char    *meta;
+	char    *headers;
 	size_t   nrcpt;
 	struct env_rcpt *rcpt;
 	size_t   rcpt_cap;    /* allocated entries of rcpt (env_add_rcpt) */
@@ -45,7 +51,9 @@ struct envelope {
 
 /* Limits a decoded envelope must respect. */
 #define ENV_MAX_RCPT 100000
-#define ENV_MAX_STR  4096      /* any one string of the envelope */
+#define ENV_MAX_STR  4096      /* any other string of the envelope */
+#define ENV_MAX_META 70000     /* >= PLUGIN_META_ENCODED_MAX */
+#define ENV_MAX_HEADERS 16000  /* >= PLUGIN_HEADERS_ENCODED_MAX */
 
 void env_init(struct envelope *);
 void env_clear(struct envelope *);                  /* frees contents */
@@ -54,7 +62,7 @@ void env_clear(struct envelope *);                  /* frees contents */
 struct env_rcpt *env_add_rcpt(struct envelope *, const char *addr);
 /* Wire layout: str id, str sender, str helo, str client_addr,
  * str client_name, str body, str envid, u32 ret, u32 smtputf8, u64 size,
- * u64 created, u32 nrcpt, then nrcpt * (u64 id, str addr, str orcpt,
+ * u64 created, str meta, str headers, u32 nrcpt, then nrcpt * (u64 id, str addr, str orcpt,
  * u32 notify, u32 state, u32 attempts). NULL strings travel as "". */
 void env_encode(const struct envelope *, struct msgbuf *);
 /* Octets env_encode() writes: in all; for everything but the
@@ -70,7 +78,8 @@ size_t env_rcpt_wire_size(const char *addr, const char *orcpt);
  * client_name and orcpt becomes NULL. Returns 0, or -1 on a malformed
  * payload: short, trailing bytes, id not a ULID (or ""), more than
  * ENV_MAX_RCPT recipients, an empty recipient, a string over
- * ENV_MAX_STR, an out-of-range ret/notify/state, or an ORCPT not of the
+ * ENV_MAX_STR, metadata or header fields plugin_meta_valid() or
+ * plugin_headers_valid() refuse, an out-of-range ret/notify/state, or an ORCPT not of the
  * form "type;address" (type: letters, digits, "-"; no control
  * characters) (env is cleared). */
 int  env_decode(struct envelope *, struct msgreader *);

@@ -4,6 +4,7 @@
  * value a plugin hands in is checked here, as it may end up in an SMTP
  * reply, a message header or the envelope read by another daemon. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -465,4 +466,71 @@ out:
 		free(pairs[i].value);
 	}
 	return ret;
+}
+
+bool
+plugin_meta_valid(const char *buf, size_t len)
+{
+	struct em_context *c;
+	bool ok;
+
+	if (len == 0)
+		return true;
+	c = plugin_ctx_new();
+	ok = plugin_meta_decode(c, buf, len) == 0;
+	plugin_ctx_free(c);
+	return ok;
+}
+
+/* ---------------------------------------------------------------- */
+/* Added header fields as one block */
+
+char *
+plugin_headers_encode(const struct em_context *c, size_t *lenp)
+{
+	size_t i, len = 0, off = 0;
+	char *buf;
+
+	*lenp = 0;
+	if (c->nheaders == 0)
+		return NULL;
+	for (i = 0; i < c->nheaders; i++)
+		len += strlen(c->headers[i].name) + 2 +
+		    strlen(c->headers[i].value) + 2;
+	buf = xmalloc(len + 1);
+	for (i = 0; i < c->nheaders; i++)
+		off += (size_t)snprintf(buf + off, len + 1 - off, "%s: %s\r\n",
+		    c->headers[i].name, c->headers[i].value);
+	*lenp = off;
+	return buf;
+}
+
+bool
+plugin_headers_valid(const char *buf, size_t len)
+{
+	char field[EM_HEADER_NAME_MAX + EM_HEADER_VALUE_MAX + 3];
+	const char *line, *end = buf + len, *crlf;
+	size_t n = 0, flen;
+	char *colon;
+
+	if (len > PLUGIN_HEADERS_ENCODED_MAX)
+		return false;
+	for (line = buf; line < end; line = crlf + 2) {
+		crlf = memmem(line, (size_t)(end - line), "\r\n", 2);
+		if (crlf == NULL || ++n > EM_HEADERS_MAX)
+			return false;
+		flen = (size_t)(crlf - line);
+		if (flen >= sizeof(field) || memchr(line, '\0', flen) != NULL)
+			return false;
+		memcpy(field, line, flen);
+		field[flen] = '\0';
+		/* "name: value", as plugin_headers_encode() writes it. */
+		if ((colon = strchr(field, ':')) == NULL || colon[1] != ' ')
+			return false;
+		*colon = '\0';
+		if (!plugin_header_name_ok(field) ||
+		    !plugin_header_value_ok(colon + 2))
+			return false;
+	}
+	return true;
 }

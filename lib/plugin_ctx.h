@@ -76,6 +76,20 @@ void plugin_ctx_reset_message(struct em_context *);
 char *plugin_meta_encode(const struct em_context *, size_t *lenp);
 int   plugin_meta_decode(struct em_context *, const char *, size_t);
 
+/* True if buf holds exactly what plugin_meta_decode() takes: the check
+ * a daemon applies to metadata that comes from another daemon. */
+bool  plugin_meta_valid(const char *, size_t);
+
+/* The header fields added at DATA as one block: "Name: value\r\n" per
+ * field, in the order added; NULL (and *lenp 0) when there are none.
+ * plugin_headers_valid() is true for exactly such a block (each name and
+ * value valid, at most EM_HEADERS_MAX fields, every line ended by CRLF):
+ * deliverd writes it on top of the message. */
+#define PLUGIN_HEADERS_ENCODED_MAX \
+	(EM_HEADERS_MAX * (EM_HEADER_NAME_MAX + EM_HEADER_VALUE_MAX + 4))
+char *plugin_headers_encode(const struct em_context *, size_t *lenp);
+bool  plugin_headers_valid(const char *, size_t);
+
 /* The validators the accessors use, for the daemons' own checks. */
 bool plugin_meta_key_ok(const char *);
 bool plugin_meta_value_ok(const char *, size_t);

@@ -31,6 +31,8 @@ sample(struct envelope *e)
 	e->smtputf8 = 1;
 	e->size = 5u * 1024 * 1024 + 3;
 	e->created = 1764072000;
+	e->meta = xstrdup("corr.id=01J5X\nscore=3.5 (spam?)\n");
+	e->headers = xstrdup("X-Corr: 01J5X\r\nX-Scanned: yes\r\n");
 
 	r = env_add_rcpt(e, "bob@example.com");
 	r->id = 11;
@@ -76,6 +78,8 @@ assert_cleared(const struct envelope *e)
 	ck_assert_ptr_null(e->client_name);
 	ck_assert_ptr_null(e->body);
 	ck_assert_ptr_null(e->envid);
+	ck_assert_ptr_null(e->meta);
+	ck_assert_ptr_null(e->headers);
 	ck_assert_ptr_null(e->rcpt);
 	ck_assert_uint_eq(e->nrcpt, 0);
 }
@@ -103,6 +107,8 @@ START_TEST(round_trip)
 	ck_assert_uint_eq(b.smtputf8, a.smtputf8);
 	ck_assert_uint_eq(b.size, a.size);
 	ck_assert_int_eq(b.created, a.created);
+	ck_assert_str_eq(b.meta, a.meta);
+	ck_assert_str_eq(b.headers, a.headers);
 	ck_assert_uint_eq(b.nrcpt, 3);
 	for (i = 0; i < a.nrcpt; i++) {
 		ck_assert_uint_eq(b.rcpt[i].id, a.rcpt[i].id);
@@ -226,6 +232,64 @@ long_helo(struct envelope *e)
 	memset(e->helo, 'h', ENV_MAX_STR + 1);
 	e->helo[ENV_MAX_STR + 1] = '\0';
 }
+
+/* Plugin metadata and header fields reach other daemons' plugins and
+ * the message deliverd sends: only what plugin_ctx.c itself writes. */
+static const char *meta_now, *headers_now;
+static void
+set_meta(struct envelope *e)
+{
+	free(e->meta);
+	e->meta = xstrdup(meta_now);
+}
+static void
+set_headers(struct envelope *e)
+{
+	free(e->headers);
+	e->headers = xstrdup(headers_now);
+}
+
+START_TEST(plugin_fields_checked)
+{
+	static const char *bad_meta[] = {
+		"k=v",                   /* line not ended */
+		"=v\n",                  /* empty key */
+		"k v=1\n",               /* key with a space */
+		"k=a\x01b\n",            /* control character */
+		"k=1\nk=2\n",            /* duplicate */
+		"k=\xff\n",              /* not UTF-8 */
+	};
+	static const char *bad_headers[] = {
+		"X-A: 1\n",                         /* bare LF */
+		"X-A: 1",                           /* not ended */
+		"X-A: 1\r\n\r\nbody\r\n",          /* a blank line: the body */
+		"X A: 1\r\n",                      /* space in the name */
+		"X-A:1\r\n",                       /* not as written */
+		"X-A: a\rb\r\n",                   /* bare CR in the value */
+		"X-A: \x80\r\n",                   /* 8-bit */
+		"Received: x\r\n X-Folded: y\r\n",   /* a continuation line */
+	};
+	size_t i;
+	char *big;
+
+	for (i = 0; i < nitems(bad_meta); i++) {
+		meta_now = bad_meta[i];
+		expect_rejected(set_meta);
+	}
+	for (i = 0; i < nitems(bad_headers); i++) {
+		headers_now = bad_headers[i];
+		expect_rejected(set_headers);
+	}
+	/* Seventeen fields: one more than a plugin can add. */
+	big = xmalloc(17 * 8 + 1);
+	big[0] = '\0';
+	for (i = 0; i < 17; i++)
+		strlcat(big, "X-N: 1\r\n", 17 * 8 + 1);
+	headers_now = big;
+	expect_rejected(set_headers);
+	free(big);
+}
+END_TEST
 
 START_TEST(bad_fields_rejected)
 {
@@ -380,6 +444,7 @@ envelope_suite(void)
 	tcase_add_test(tc, trailing_bytes_rejected);
 	tcase_add_test(tc, bad_fields_rejected);
 	tcase_add_test(tc, orcpt_checked);
+	tcase_add_test(tc, plugin_fields_checked);
 	tcase_add_test(tc, huge_count_rejected);
 	tcase_add_test(tc, many_recipients);
 	suite_add_tcase(s, tc);

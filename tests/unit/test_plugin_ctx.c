@@ -215,6 +215,31 @@ START_TEST(header_validation)
 }
 END_TEST
 
+/* The block that travels in the envelope: what the accessor accepted,
+ * in order, one CRLF-ended line per field, and accepted back. */
+START_TEST(header_block_round_trip)
+{
+	struct em_context *c = plugin_ctx_new();
+	char *block;
+	size_t len;
+
+	ck_assert_ptr_null(plugin_headers_encode(c, &len));
+	ck_assert_uint_eq(len, 0);
+	plugin_ctx_begin(c, EM_VALIDATE_DATA);
+	ck_assert_int_eq(em_context_add_header(c, "X-Corr", "01J5X"), 0);
+	ck_assert_int_eq(em_context_add_header(c, "X-Score", "3.5\t(ok)"), 0);
+	block = plugin_headers_encode(c, &len);
+	ck_assert_str_eq(block, "X-Corr: 01J5X\r\nX-Score: 3.5\t(ok)\r\n");
+	ck_assert_uint_eq(len, strlen(block));
+	ck_assert(plugin_headers_valid(block, len));
+	/* Cut anywhere inside the last line: refused. */
+	ck_assert(!plugin_headers_valid(block, len - 1));
+	ck_assert(!plugin_headers_valid(block, len - 2));
+	free(block);
+	plugin_ctx_free(c);
+}
+END_TEST
+
 START_TEST(metadata_round_trip)
 {
 	struct em_context *a = plugin_ctx_new(), *b = plugin_ctx_new();
@@ -304,6 +329,7 @@ suite(void)
 	tcase_add_test(tc, response_validation);
 	tcase_add_test(tc, metadata_limits);
 	tcase_add_test(tc, header_validation);
+	tcase_add_test(tc, header_block_round_trip);
 	tcase_add_test(tc, metadata_round_trip);
 	tcase_add_test(tc, metadata_decode_refuses_malformed);
 	suite_add_tcase(s, tc);
