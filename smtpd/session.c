@@ -304,12 +304,11 @@ session_transition(struct session *s, enum sess_state to, const char *why)
 		log_warnx("session %" PRIu64 ": refused state change %s -> %s "
 		    "(%s): closing", s->id, session_state_name(from),
 		    session_state_name(to), why);
-		if (from != SS_CLOSING) {
+		if (from != SS_CLOSING)
 			session_reply(s, "421 4.3.0 %s Error: internal error, "
 			    "closing", smtpd.hostname);
-			tx_free(s);
-			s->state = SS_CLOSING;
-		}
+		tx_free(s);
+		s->state = SS_CLOSING;
 		return false;
 	}
 	/* The one place a transaction ends: back to READY (RSET, HELO, the
