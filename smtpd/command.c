@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /* The SMTP commands in the order of RFC 5321 §4.1.4 (the state machine
- * itself is session_transition() in session.c): the dispatcher and the commands that do not take part in a mail
- * transaction's envelope (MAIL and RCPT are mailrcpt.c, BDAT bdat.c,
- * STARTTLS starttls.c). Every reply carries an RFC 3463 enhanced status
- * code, except the greeting and the HELO/EHLO answers (RFC 2034 §3). */
+ * itself is session_transition() in session.c): the dispatcher and the
+ * commands that do not take part in a mail transaction's envelope (MAIL
+ * and RCPT are mailrcpt.c, BDAT bdat.c, STARTTLS starttls.c). Every
+ * reply carries an RFC 3463 enhanced status code, except the greeting
+ * and the HELO/EHLO answers (RFC 2034 §3). */
 #include <stdlib.h>
 #include <string.h>
 

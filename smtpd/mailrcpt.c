@@ -308,8 +308,10 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 	if (cmd->postmaster) {
 		/* <postmaster> must always be accepted (RFC 5321 §4.5.1):
 		 * it goes to the configured postmaster address. */
-		if (smtpd_config()->dsn_postmaster && *smtpd_config()->dsn_postmaster)
-			addr = xstrdup(smtpd_config()->dsn_postmaster);
+		const char *pm = smtpd_config()->dsn_postmaster;
+
+		if (pm && *pm)
+			addr = xstrdup(pm);
 		else
 			xasprintf(&addr, "postmaster@%s", smtpd_hostname());
 	}

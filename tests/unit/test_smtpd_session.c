@@ -18,7 +18,8 @@
 #include "util.h"
 #include "smtpd_fixture.h"
 
-static const char REFUSED[] = "421 4.3.0 mx.test Error: internal error, closing\r\n";
+static const char REFUSED[] =
+    "421 4.3.0 mx.test Error: internal error, closing\r\n";
 
 /* The table, as the state machine is meant to be (RFC 5321 §4.1.4,
  * RFC 3030 §2, RFC 3207 §4.2): row "from", one column per "to" in the
@@ -232,7 +233,8 @@ START_TEST(rset_in_each_state)
 	expect("RSET\r\n", "250 2.0.0 Ok\r\n");
 	ck_assert_int_eq(S->state, SS_READY);
 	ck_assert_ptr_null(S->tx);
-	expect("RCPT TO:<u@accept.test>\r\n", "503 5.5.1 Error: need MAIL command\r\n");
+	expect("RCPT TO:<u@accept.test>\r\n",
+	    "503 5.5.1 Error: need MAIL command\r\n");
 	/* RCPT */
 	expect("MAIL FROM:<a@b.example>\r\nRCPT TO:<u@accept.test>\r\n",
 	    "250 2.1.0 Sender ok\r\n250 2.1.5 Recipient ok\r\n");
