@@ -234,7 +234,7 @@ tx_free(struct session *s)
  * Which state may follow which. Besides the order of RFC 5321 §4.1.4:
  * a BDAT chunk refused before its transaction (or without one) is still
  * read, in BDAT, and then the session is back where it was (RFC 3030
- * §2); STARTTLS, refused inside a transaction, goes back to CONNECTED
+ * §2); STARTTLS (never inside a transaction) starts over in CONNECTED
  * (RFC 3207 §4.2); a transaction whose content is complete stays in DATA
  * or BDAT until queued has answered its commit. */
 #define TO(st) (1u << (st))
@@ -288,7 +288,7 @@ state_fits(const struct session *s, enum sess_state to)
 		return s->bdat_reply != NULL || (s->helo != NULL && tx != NULL &&
 		    tx->env.nrcpt > 0 && tx->bdat && tx->fd != -1);
 	default:
-		return (unsigned)to < SS_COUNT;
+		return true;
 	}
 }
 
