@@ -22,8 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event.h"
 #include "log.h"
-#include "smtpd.h"
+#include "session.h"
 #include "util.h"
 
 void
@@ -41,8 +42,8 @@ bdat_discard(struct session *s, uint64_t n, bool last, bool count_error,
 	s->bdat_last = last;
 	s->bdat_count_error = count_error;
 	s->bdat_discard_started = ev_now();
-	s->state = SS_BDAT;
-	bdat_input(s);
+	if (session_transition(s, SS_BDAT, "discarding a chunk"))
+		bdat_input(s);
 }
 
 /* The chunk has been read (or discarded): answer it. */
@@ -53,7 +54,7 @@ chunk_done(struct session *s)
 
 	if ((r = s->bdat_reply) != NULL) {
 		s->bdat_reply = NULL;
-		s->state = cmd_state(s);
+		session_transition(s, cmd_state(s), "chunk discarded");
 		if (s->bdat_count_error)
 			session_reply_error(s, "%s", r);
 		else
@@ -67,7 +68,7 @@ chunk_done(struct session *s)
 		data_end(s);
 		return;
 	}
-	s->state = SS_RCPT;
+	session_transition(s, SS_RCPT, "chunk received");
 	session_reply(s, "250 2.0.0 %" PRIu64 " octets received",
 	    s->bdat_size);
 }
@@ -98,8 +99,8 @@ bdat_input(struct session *s)
 void
 bdat_created(struct session *s)
 {
-	s->state = SS_BDAT;
-	bdat_input(s);
+	if (session_transition(s, SS_BDAT, "first chunk"))
+		bdat_input(s);
 }
 
 void
@@ -112,7 +113,7 @@ cmd_bdat(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 	if (e != SMTP_OK) {
 		session_reply_error(s, "501 5.5.4 Syntax: BDAT size [LAST]");
 		session_reply(s, "421 4.5.0 %s Error: chunk size unknown, closing",
-		    smtpd.hostname);
+		    smtpd_hostname());
 		session_close(s);
 		return;
 	}
@@ -133,7 +134,7 @@ cmd_bdat(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 		log_info("session %" PRIu64 ": BDAT chunk of %" PRIu64 " octets from [%s] over "
 		    "the size limit", s->id,
 		    n, s->addr);
-		tx_free(s);
+		session_transition(s, SS_READY, "chunk too big");
 		bdat_discard(s, n, last, false,
 		    "552 5.3.4 Error: message too big");
 		return;
@@ -141,14 +142,14 @@ cmd_bdat(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 	s->bdat_size = s->bdat_left = n;
 	s->bdat_last = last;
 	if (tx->fd != -1) {
-		s->state = SS_BDAT;
-		bdat_input(s);
+		if (session_transition(s, SS_BDAT, "next chunk"))
+			bdat_input(s);
 		return;
 	}
 	/* The first chunk: queued makes the file, then data_start(). */
 	tx->bdat = true;
 	if (qc_create(s) == 0) {
-		tx_free(s);
+		session_transition(s, SS_READY, "queue unavailable");
 		bdat_discard(s, n, last, false, "451 4.3.0 Error: queue "
 		    "unavailable, try again later");
 		return;

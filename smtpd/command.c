@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: ISC */
-/* The SMTP command state machine (RFC 5321 §4.1.4 ordering): the
- * dispatcher and the commands that do not take part in a mail
- * transaction's envelope (MAIL and RCPT are mailrcpt.c, BDAT bdat.c,
- * STARTTLS starttls.c). Every reply carries an RFC 3463 enhanced status
- * code, except the greeting and the HELO/EHLO answers (RFC 2034 §3). */
+/* The SMTP commands in the order of RFC 5321 §4.1.4 (the state machine
+ * itself is session_transition() in session.c): the dispatcher and the
+ * commands that do not take part in a mail transaction's envelope (MAIL
+ * and RCPT are mailrcpt.c, BDAT bdat.c, STARTTLS starttls.c). Every
+ * reply carries an RFC 3463 enhanced status code, except the greeting
+ * and the HELO/EHLO answers (RFC 2034 §3). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "hooks.h"
 #include "log.h"
-#include "smtpd.h"
+#include "session.h"
 #include "util.h"
 
 enum sess_state
@@ -46,13 +47,13 @@ cmd_helo(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 		return;
 	}
 	/* A new greeting resets the transaction (RFC 5321 §4.1.4). */
-	tx_free(s);
 	free(s->helo);
 	s->helo = xstrdup(cmd->arg);
 	s->esmtp = cmd->verb == SMTP_CMD_EHLO;
-	s->state = SS_READY;
+	if (!session_transition(s, SS_READY, "HELO"))
+		return;
 	if (!s->esmtp) {
-		session_reply(s, "250 %s", smtpd.hostname);
+		session_reply(s, "250 %s", smtpd_hostname());
 		return;
 	}
 	ext[n++] = "PIPELINING";
@@ -64,7 +65,7 @@ cmd_helo(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 	ext[n++] = "DSN";
 	if (starttls_available(s))
 		ext[n++] = "STARTTLS";
-	session_reply(s, "250-%s", smtpd.hostname);
+	session_reply(s, "250-%s", smtpd_hostname());
 	for (i = 0; i < n; i++) {
 		char sep = i + 1 == n ? ' ' : '-';
 
@@ -138,8 +139,8 @@ cmd_dispatch(struct session *s, const char *line, size_t len)
 			session_reply_error(s, "501 5.5.4 Syntax: RSET");
 			break;
 		}
-		tx_free(s);
-		s->state = cmd_state(s);
+		session_transition(s, s->helo ? SS_READY : SS_CONNECTED,
+		    "RSET");
 		session_reply(s, "250 2.0.0 Ok");
 		break;
 	case SMTP_CMD_NOOP:

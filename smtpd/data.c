@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include "hooks.h"
+#include "event.h"
 #include "log.h"
-#include "smtpd.h"
+#include "received.h"
+#include "session.h"
 #include "util.h"
 
 /* The Received: protocol keyword (RFC 3848, RFC 6531 §4.3; no "A"
@@ -54,7 +56,7 @@ data_start(struct session *s, int fd, const char *msgid)
 	ri.client_name = "unknown";
 	ri.client_addr = s->addr;
 	ri.family = s->ss.ss_family;
-	ri.hostname = smtpd.hostname;
+	ri.hostname = smtpd_hostname();
 	ri.proto = with_proto(s);
 	ri.tls_version = lio_tls_version(&s->lio);
 	ri.tls_cipher = lio_tls_cipher(&s->lio);
@@ -74,8 +76,8 @@ data_start(struct session *s, int fd, const char *msgid)
 		bdat_created(s);
 		return;
 	}
-	s->state = SS_DATA;
-	session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	if (session_transition(s, SS_DATA, "DATA"))
+		session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
 static unsigned
@@ -116,7 +118,7 @@ decode_some(struct session *s, const char *buf, size_t len)
 	used = msgdec_feed(&tx->dec, buf, len, tx->wbuf + tx->wlen, &out);
 	if (!tx->hops.done) {
 		hops_feed(&tx->hops, tx->wbuf + tx->wlen, out);
-		if (tx->hops.n > smtpd.cfg->max_hops)
+		if (tx->hops.n > smtpd_config()->max_hops)
 			tx->flags |= TX_HOPS;
 	}
 	tx->wlen += out;
@@ -147,7 +149,10 @@ data_input(struct session *s)
 	char *buf;
 	size_t n, used;
 
-	while (s->state == SS_DATA && (n = lio_peek(&s->lio, &buf)) > 0) {
+	/* Until the end of the content: then the session waits for the
+	 * commit, or is back to READY. */
+	while (s->state == SS_DATA && s->wait == SW_NONE &&
+	    (n = lio_peek(&s->lio, &buf)) > 0) {
 		tx->got_data = true;
 		used = decode_some(s, buf, n);
 		lio_consume(&s->lio, used);
@@ -174,7 +179,7 @@ reply_refused(struct session *s, unsigned flags)
 	if (flags & TX_HOPS)
 		session_reply(s, "554 5.4.6 Error: too many hops (more than "
 		    "%u Received: header fields): mail loop?",
-		    smtpd.cfg->max_hops);
+		    smtpd_config()->max_hops);
 	else if (flags & TX_TOOBIG)
 		session_reply(s, "552 5.3.4 Error: message too big");
 	else if (flags & TX_BARE_LF)
@@ -208,8 +213,7 @@ data_refuse_early(struct session *s)
 		return false;
 	log_info("session %" PRIu64 ": message %s from [%s] refused (%s)",
 	    s->id, s->tx->msgid, s->addr, refusal(flags));
-	tx_free(s);
-	s->state = cmd_state(s);
+	session_transition(s, SS_READY, "message refused");
 	reply_refused(s, flags);
 	return true;
 }
@@ -237,21 +241,21 @@ data_end(struct session *s)
 	tx->fd = -1;
 	free(tx->wbuf);
 	tx->wbuf = NULL;
-	s->state = SS_READY;
 
 	flags = tx_flags(tx);
 	if (flags & TX_REJECT) {
 		log_info("session %" PRIu64 ": message %s from [%s] refused (%s)",
 		    s->id, tx->msgid, s->addr,
 		    refusal(flags));
-		tx_free(s);                   /* rolls the file back */
+		/* Rolls the file back. */
+		session_transition(s, SS_READY, "message refused");
 		reply_refused(s, flags);
 		return;
 	}
 	if (hooks_run(s, HOOK_DATA, tx->msgid, &hr) == HOOK_REJECT) {
 		log_info("session %" PRIu64 ": message %s refused by a hook: %u %s",
 		    s->id, tx->msgid, hr.code, hr.text);
-		tx_free(s);
+		session_transition(s, SS_READY, "message refused by a hook");
 		session_reply(s, "%u %s", hr.code, hr.text);
 		if (hr.code == 421)
 			session_close(s);
@@ -265,12 +269,14 @@ data_end(struct session *s)
 	tx->env.size = tx->file_size;
 	tx->env.created = wall_s();
 	if (qc_commit(s, &tx->env) == 0) {
-		tx_free(s);
+		session_transition(s, SS_READY, "queue unavailable");
 		session_reply(s, "451 4.3.0 Error: queue unavailable, try again later");
 		return;
 	}
 	/* The file is queued's now: it rolls back itself if the commit
-	 * fails, and queue_client.c does on a timeout. */
+	 * fails, and queue_client.c does on a timeout. The session stays
+	 * in DATA or BDAT, taking no input, until queued answers
+	 * (session_committed(), session_commit_failed()). */
 	tx->msgid[0] = '\0';
 	session_wait(s, SW_COMMIT);
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "hooks.h"
-#include "smtpd.h"
+#include "session.h"
 #include "util.h"
 
 struct hook {

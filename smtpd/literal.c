@@ -8,7 +8,7 @@
  * listener, else globally). A recipient literal from them is refused by
  * the relay rule anyway: no `accept` domain is a literal. */
 #include "log.h"
-#include "smtpd.h"
+#include "session.h"
 
 bool
 literal_refused(struct session *s, const struct smtp_cmd *cmd)
@@ -17,7 +17,7 @@ literal_refused(struct session *s, const struct smtp_cmd *cmd)
 
 	if (cmd->domain == NULL || cmd->domain[0] != '[')
 		return false;
-	if (config_address_literals_ok(smtpd.cfg, s->listen,
+	if (config_address_literals_ok(smtpd_config(), s->listen,
 	    (const struct sockaddr *)&s->ss))
 		return false;
 	log_sanitize(cmd->addr, tmp, sizeof(tmp));

@@ -11,7 +11,7 @@
 #include "channel.h"
 #include "hooks.h"
 #include "log.h"
-#include "smtpd.h"
+#include "session.h"
 #include "util.h"
 
 /* Heap estimate (SESSION_ENV_MAX): the allocator's cost of one block
@@ -189,14 +189,15 @@ cmd_mail(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 	    str_mem(mp.envid) + str_mem("8BITMIME") + 2 * str_mem(s->helo) +
 	    str_mem(s->addr) + str_mem("unknown");
 	s->tx = tx;
+	if (!session_transition(s, SS_MAIL, "MAIL"))
+		return;
 	if (hooks_run(s, HOOK_MAIL, cmd->addr, &hr) == HOOK_REJECT) {
-		tx_free(s);
+		session_transition(s, SS_READY, "MAIL refused by a hook");
 		session_reply(s, "%u %s", hr.code, hr.text);
 		if (hr.code == 421)
 			session_close(s);
 		return;
 	}
-	s->state = SS_MAIL;
 	if (hr.code)
 		session_reply(s, "%u %s", hr.code, hr.text);
 	else
@@ -208,11 +209,11 @@ cmd_mail(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 static bool
 relay_allowed(const struct session *s, const char *domain)
 {
-	const struct cfg_domain *d = config_domain(smtpd.cfg, domain);
+	const struct cfg_domain *d = config_domain(smtpd_config(), domain);
 
 	if (d && d->accept)
 		return true;
-	return config_relay_allowed(smtpd.cfg, (const struct sockaddr *)&s->ss);
+	return config_relay_allowed(smtpd_config(), (const struct sockaddr *)&s->ss);
 }
 
 /* NOTIFY and ORCPT. Returns false after replying; a malformed ORCPT
@@ -307,10 +308,12 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 	if (cmd->postmaster) {
 		/* <postmaster> must always be accepted (RFC 5321 §4.5.1):
 		 * it goes to the configured postmaster address. */
-		if (smtpd.cfg->dsn_postmaster && *smtpd.cfg->dsn_postmaster)
-			addr = xstrdup(smtpd.cfg->dsn_postmaster);
+		const char *pm = smtpd_config()->dsn_postmaster;
+
+		if (pm && *pm)
+			addr = xstrdup(pm);
 		else
-			xasprintf(&addr, "postmaster@%s", smtpd.hostname);
+			xasprintf(&addr, "postmaster@%s", smtpd_hostname());
 	}
 	if (!cmd->postmaster && !relay_allowed(s, cmd->domain)) {
 		char tmp[SMTP_PATH_MAX + 1];
@@ -362,7 +365,8 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 		tx->env_mem += mem;
 	}
 	free(addr);
-	s->state = SS_RCPT;
+	if (!session_transition(s, SS_RCPT, "RCPT"))
+		return;
 	if (hr.code)
 		session_reply(s, "%u %s", hr.code, hr.text);
 	else

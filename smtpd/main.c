@@ -9,6 +9,7 @@
 #include "log.h"
 #include "sandbox.h"
 #include "smtpd.h"
+#include "starttls.h"
 
 static const char *
 smtpd_chroot_dir(const struct config *cfg)

@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include "channel.h"
+#include "event.h"
 #include "log.h"
 #include "proto.h"
+#include "session.h"
 #include "smtpd.h"
 #include "ulid.h"
 #include "util.h"

@@ -23,7 +23,8 @@
 
 #include "idn.h"
 #include "maildate.h"
-#include "smtpd.h"
+#include "received.h"
+#include "smtp.h"
 #include "utf8.h"
 
 /* Copy in to out, each byte outside the allowed set as '?'. */

@@ -13,11 +13,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "daemon.h"
+#include "event.h"
 #include "log.h"
 #include "smtpd.h"
 #include "util.h"
 
+/* How long a graceful stop waits for open transactions. */
+#define STOP_GRACE_MS     5000
 /* Accepts per wake-up, so one busy listener cannot starve the others. */
 #define ACCEPT_BATCH      64
 /* Pause after running out of descriptors or memory. */

@@ -10,16 +10,25 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "hooks.h"
 #include "log.h"
+#include "session.h"
 #include "smtpd.h"
 #include "util.h"
+
+/* Replies queued but not sent past which a session stops taking commands
+ * (a client that pipelines without reading cannot make us buffer more). */
+#define SESSION_OUT_MAX     (8 * 1024)
+/* Time to get a final reply out to a client before dropping it. */
+#define SESSION_LINGER_MS   10000
 
 struct smtpd smtpd = { .sessions = TAILQ_HEAD_INITIALIZER(smtpd.sessions) };
 
 static uint64_t next_session_id;
 
 static void session_timeout(void *);
+static void tx_free(struct session *);
 static void session_update(struct session *);
 
 void
@@ -28,6 +37,18 @@ session_init(const struct config *cfg)
 	smtpd.cfg = cfg;
 	smtpd.hostname = cfg->hostname && *cfg->hostname ? cfg->hostname :
 	    "localhost";
+}
+
+const char *
+smtpd_hostname(void)
+{
+	return smtpd.hostname;
+}
+
+const struct config *
+smtpd_config(void)
+{
+	return smtpd.cfg;
 }
 
 static void session_io(int, int, void *);
@@ -97,11 +118,7 @@ session_greet(struct session *s)
 void
 session_tls_reset(struct session *s)
 {
-	tx_free(s);
-	free(s->helo);
-	s->helo = NULL;
-	s->esmtp = false;
-	s->state = SS_CONNECTED;
+	session_transition(s, SS_CONNECTED, "TLS started");
 }
 
 static void
@@ -180,8 +197,7 @@ session_reply_error(struct session *s, const char *fmt, ...)
 void
 session_close(struct session *s)
 {
-	tx_free(s);
-	s->state = SS_CLOSING;
+	session_transition(s, SS_CLOSING, "closing");
 }
 
 void
@@ -190,7 +206,9 @@ session_wait(struct session *s, enum sess_wait w)
 	s->wait = w;
 }
 
-void
+/* The transaction: drop it, rolling back an incoming file. Only
+ * session_transition() and session_free() call it. */
+static void
 tx_free(struct session *s)
 {
 	struct txn *tx = s->tx;
@@ -209,6 +227,105 @@ tx_free(struct session *s)
 	env_clear(&tx->env);
 	free(tx);
 	s->tx = NULL;
+}
+
+/* ---- the state machine ----
+ *
+ * Which state may follow which. Besides the order of RFC 5321 §4.1.4:
+ * a BDAT chunk refused before its transaction (or without one) is still
+ * read, in BDAT, and then the session is back where it was (RFC 3030
+ * §2); STARTTLS (never inside a transaction) starts over in CONNECTED
+ * (RFC 3207 §4.2); a transaction whose content is complete stays in DATA
+ * or BDAT until queued has answered its commit. */
+#define TO(st) (1u << (st))
+static const unsigned transitions[SS_COUNT] = {
+	[SS_CONNECTED] = TO(SS_CONNECTED) | TO(SS_READY) | TO(SS_BDAT) |
+	                 TO(SS_CLOSING),
+	[SS_READY]     = TO(SS_CONNECTED) | TO(SS_READY) | TO(SS_MAIL) |
+	                 TO(SS_BDAT) | TO(SS_CLOSING),
+	[SS_MAIL]      = TO(SS_READY) | TO(SS_RCPT) | TO(SS_BDAT) | TO(SS_CLOSING),
+	[SS_RCPT]      = TO(SS_READY) | TO(SS_RCPT) | TO(SS_DATA) | TO(SS_BDAT) |
+	                 TO(SS_CLOSING),
+	[SS_DATA]      = TO(SS_READY) | TO(SS_CLOSING),
+	[SS_BDAT]      = TO(SS_CONNECTED) | TO(SS_READY) | TO(SS_MAIL) |
+	                 TO(SS_RCPT) | TO(SS_CLOSING),
+	[SS_CLOSING]   = TO(SS_CLOSING),
+};
+#undef TO
+
+static const char *const state_names[SS_COUNT] = {
+	[SS_CONNECTED] = "CONNECTED", [SS_READY] = "READY", [SS_MAIL] = "MAIL",
+	[SS_RCPT] = "RCPT", [SS_DATA] = "DATA", [SS_BDAT] = "BDAT",
+	[SS_CLOSING] = "CLOSING",
+};
+
+const char *
+session_state_name(enum sess_state st)
+{
+	return (unsigned)st < SS_COUNT ? state_names[st] : "?";
+}
+
+/* What a state needs of the session beyond the table, so that no state
+ * is entered without what its code takes for granted. */
+static bool
+state_fits(const struct session *s, enum sess_state to)
+{
+	const struct txn *tx = s->tx;
+
+	switch (to) {
+	case SS_READY:
+		return s->helo != NULL;
+	case SS_MAIL:
+		return s->helo != NULL && tx != NULL && tx->env.nrcpt == 0 &&
+		    tx->fd == -1;
+	case SS_RCPT:
+		return s->helo != NULL && tx != NULL && tx->env.nrcpt > 0;
+	case SS_DATA:
+		return s->helo != NULL && tx != NULL && tx->env.nrcpt > 0 &&
+		    !tx->bdat && tx->fd != -1;
+	case SS_BDAT:
+		/* A chunk of the transaction, or one being discarded. */
+		return s->bdat_reply != NULL || (s->helo != NULL && tx != NULL &&
+		    tx->env.nrcpt > 0 && tx->bdat && tx->fd != -1);
+	default:
+		return true;
+	}
+}
+
+bool
+session_transition(struct session *s, enum sess_state to, const char *why)
+{
+	enum sess_state from = s->state;
+
+	if ((unsigned)to >= SS_COUNT || !(transitions[from] & (1u << to)) ||
+	    !state_fits(s, to)) {
+		/* A bug in smtpd: never go on in a state the code does not
+		 * expect, whatever the client sent to get there. */
+		log_warnx("session %" PRIu64 ": refused state change %s -> %s "
+		    "(%s): closing", s->id, session_state_name(from),
+		    session_state_name(to), why);
+		if (from != SS_CLOSING)
+			session_reply(s, "421 4.3.0 %s Error: internal error, "
+			    "closing", smtpd.hostname);
+		tx_free(s);
+		s->state = SS_CLOSING;
+		return false;
+	}
+	/* The one place a transaction ends: back to READY (RSET, HELO, the
+	 * end of the content), before HELO (STARTTLS: the HELO goes too),
+	 * or closing. */
+	if (to == SS_READY || to == SS_CONNECTED || to == SS_CLOSING)
+		tx_free(s);
+	if (to == SS_CONNECTED) {
+		free(s->helo);
+		s->helo = NULL;
+		s->esmtp = false;
+	}
+	if (from != to && log_level_enabled(LOGL_DEBUG))
+		log_debug("session %" PRIu64 ": %s -> %s (%s)", s->id,
+		    session_state_name(from), session_state_name(to), why);
+	s->state = to;
+	return true;
 }
 
 /* Take every complete line that is buffered, as long as no command waits
@@ -483,7 +600,6 @@ session_timeout(void *arg)
 	log_info("session %" PRIu64 ": timeout from [%s] in %s", s->id,
 	    s->addr, s->state == SS_DATA ? "DATA" : s->state == SS_BDAT ? "BDAT" :
 	    "command state");
-	tx_free(s);
 	session_reply(s, "421 4.4.2 %s Error: timeout exceeded", smtpd.hostname);
 	session_close(s);
 	session_after(s);
@@ -510,7 +626,7 @@ session_create_failed(struct session *s, unsigned code, const char *text)
 	s->wait = SW_NONE;
 	if (s->tx && s->tx->bdat) {
 		/* The chunk is on its way: read it, then answer. */
-		tx_free(s);
+		session_transition(s, SS_READY, "queue refused the file");
 		bdat_discard(s, s->bdat_left, s->bdat_last, false, "%u %s",
 		    code, text);
 		session_resume(s);
@@ -520,7 +636,7 @@ session_create_failed(struct session *s, unsigned code, const char *text)
 	/* When stopping, this transaction cannot succeed any more: the
 	 * session hears 421 now rather than at the end of the grace time. */
 	if (smtpd.stopping)
-		tx_free(s);
+		session_transition(s, SS_READY, "queue refused the file");
 	session_resume(s);
 }
 
@@ -534,8 +650,8 @@ session_committed(struct session *s, const char *msgid)
 		log_info("session %" PRIu64 ": message %s queued from=<%s> nrcpt=%zu "
 		    "size=%" PRIu64, s->id, msgid,
 		    tx->env.sender, tx->env.nrcpt, tx->env.size);
-		tx_free(s);
 	}
+	session_transition(s, SS_READY, "message queued");
 	session_reply(s, "250 2.0.0 Ok: queued as %s", msgid);
 	session_resume(s);
 }
@@ -546,7 +662,7 @@ session_commit_failed(struct session *s, unsigned code, const char *text)
 	s->wait = SW_NONE;
 	log_info("session %" PRIu64 ": commit failed: %u %s", s->id,
 	    code, text);
-	tx_free(s);
+	session_transition(s, SS_READY, "commit failed");
 	session_reply(s, "%u %s", code, text);
 	session_resume(s);
 }

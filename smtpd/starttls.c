@@ -13,9 +13,11 @@
 
 #include <openssl/ssl.h>
 
+#include "event.h"
 #include "hooks.h"
 #include "log.h"
-#include "smtpd.h"
+#include "session.h"
+#include "starttls.h"
 #include "util.h"
 
 struct lctx {

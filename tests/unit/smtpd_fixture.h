@@ -15,7 +15,10 @@
 #include "lineio.h"
 #include "config.h"
 #include "envelope.h"
+#include "../../smtpd/received.h"
+#include "../../smtpd/session.h"
 #include "../../smtpd/smtpd.h"
+#include "../../smtpd/starttls.h"
 
 /* The listeners of the test configuration, in order:
  *   lst       2525  max-message-size 10000, max-recipients 3
