@@ -214,10 +214,10 @@ FUZZ_LINKED  += fuzz_wire
 # The driver is shared with the unit test (tests/unit/mime7_driver.c).
 $(BUILD)/fuzz/fuzz_mime7: $(FUZZ_OBJ)/deliverd/mime7.o $(FUZZ_OBJ)/deliverd/mime7_qp.o \
     $(FUZZ_OBJ)/deliverd/body.o $(FUZZ_OBJ)/tests/unit/mime7_driver.o
-# empathctl/dns.c is included by the harness (its renderers are static).
+# empathctl/cmd_dns.c is included by the harness (its renderers are static).
 $(BUILD)/fuzz/fuzz_empathctl: $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(filter-out \
-    empathctl/main.c empathctl/dns.c,$(wildcard empathctl/*.c)))
-$(FUZZ_OBJ)/fuzz/fuzz_empathctl.o: empathctl/dns.c
+    empathctl/main.c empathctl/cmd_dns.c,$(wildcard empathctl/*.c)))
+$(FUZZ_OBJ)/fuzz/fuzz_empathctl.o: empathctl/cmd_dns.c
 $(FUZZ_OBJ)/parse.o: $(BUILD)/lib/parse.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_XCFLAGS) -c -o $@ $<

@@ -11,7 +11,7 @@
 #include "channel.h"
 #include "proto.h"
 
-/* ---- procs.c: the master's last M_PROCS snapshot ---- */
+/* ---- proc_table.c: the master's last M_PROCS snapshot ---- */
 
 struct proc_info {
 	bool     listed;          /* present in the last snapshot */

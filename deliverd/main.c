@@ -11,7 +11,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "control.h"
+#include "dns_control.h"
 #include "daemon.h"
 #include "deliverd.h"
 #include "event.h"

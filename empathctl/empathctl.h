@@ -26,7 +26,7 @@ struct ctl_reply {
 	uint8_t  data[CHAN_MAX_PAYLOAD];
 };
 
-/* client.c: one request, one answer. On failure an error line (without
+/* ctl_socket.c: one request, one answer. On failure an error line (without
  * the "empathctl: " prefix) is left in err and -1 returned. */
 int ctl_roundtrip(const char *path, uint16_t type, const void *payload,
                   size_t len, struct ctl_reply *, char *err, size_t errlen);
@@ -48,14 +48,14 @@ int  out_not_expected(const struct ctl_reply *);
 int  out_malformed(void);
 void out_duration(uint64_t seconds);           /* "1h 02m 03s" */
 
-/* queue.c: `empathctl queue ...`; argv starts after "queue". */
+/* cmd_queue.c: `empathctl queue ...`; argv starts after "queue". */
 struct ctl_opts {
 	const char *socket;
 	const char *token;
 	bool        json;
 };
 int  cmd_queue(int argc, char **argv, struct ctl_opts *);
-/* dns.c: `empathctl dns ...`; argv starts after "dns". */
+/* cmd_dns.c: `empathctl dns ...`; argv starts after "dns". */
 int  cmd_dns(int argc, char **argv, struct ctl_opts *);
 
 /* opts.c: one sub-command's options. Its table lists its own long

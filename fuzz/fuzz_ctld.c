@@ -3,7 +3,7 @@
  * on the control socket (ctld/control.c and its command table, commands.c), the answers of
  * queued and deliverd to the requests ctld forwarded (ctld/peers.c and
  * the answer functions that relay them to the client), and M_PROCS and
- * the rest from the master (lib/daemon.c, ctld/procs.c). See
+ * the rest from the master (lib/daemon.c, ctld/proc_table.c). See
  * fuzz_daemon.h for the input layout; peer 0 is the control client, 1
  * queued, 2 deliverd, 3 the master. Each input gets a new client and new
  * channels to queued and deliverd (what was pending on the old ones is

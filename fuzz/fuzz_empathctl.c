@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../empathctl/dns.c"
+#include "../empathctl/cmd_dns.c"
 
 #include "fuzz_common.h"
 

@@ -61,7 +61,7 @@ void sockets_resume_smtp(void);     /* listening again before smtpd starts */
 void sockets_down_smtp(void);       /* refusing, ports kept, while it is down */
 void sockets_resume_ctl(void);
 void sockets_down_ctl(void);
-/* spool.c */
+/* spool_setup.c */
 void spool_prepare(void);
 /* check.c: what -n checks beyond the grammar; returns the error count */
 int  check_system(const char *path);

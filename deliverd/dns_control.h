@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
-/* Control requests from ctld about DNS and routes (control.c). */
-#ifndef EMPATH_DELIVERD_CONTROL_H
-#define EMPATH_DELIVERD_CONTROL_H
+/* Control requests from ctld about DNS and routes (dns_control.c). */
+#ifndef EMPATH_DELIVERD_DNS_CONTROL_H
+#define EMPATH_DELIVERD_DNS_CONTROL_H
 
 #include <stdbool.h>
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
-#include "control.h"
+#include "dns_control.h"
 #include "daemon.h"
 #include "dns_cache.h"
 #include "log.h"
