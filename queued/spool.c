@@ -73,7 +73,7 @@ spool_create(char id[ULID_LEN + 1])
 	for (tries = 0; tries < 2; tries++) {
 		ulid_new(id);
 		path(p, SPOOL_INCOMING, id);
-		fd = open(p, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+		fd = open(p, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
 		if (fd != -1 || errno != EEXIST)
 			return fd;
 	}

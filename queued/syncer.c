@@ -112,7 +112,7 @@ make_file(struct sync_file *f)
 	f->fd = -1;
 	f->reused = false;
 	if (f->kind == SF_RECYCLE) {
-		fd = openat(Y.queue_fd, f->old, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+		fd = openat(Y.queue_fd, f->old, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 		if (fd != -1 && fcntl(fd, F_SETLEASE, F_WRLCK) == 0) {
 			int wiped = wipe(fd);
 
@@ -131,7 +131,7 @@ make_file(struct sync_file *f)
 		if (unlinkat(Y.queue_fd, f->old, 0) == 0 || errno == ENOENT)
 			f->old_gone = true;
 	}
-	f->fd = openat(Y.incoming_fd, f->id, O_CREAT | O_EXCL | O_WRONLY |
+	f->fd = openat(Y.incoming_fd, f->id, O_CREAT | O_EXCL | O_RDWR |
 	    O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (f->fd == -1)
 		f->err = errno;

@@ -7,12 +7,15 @@
  * end and rolled back, so that no byte of it can be taken for a
  * command; so is one with more Received: fields than `max-hops`
  * (hops.c): a mail loop. */
+#include <sys/mman.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "hooks.h"
+#include "channel.h"
 #include "event.h"
 #include "log.h"
 #include "received.h"
@@ -42,6 +45,7 @@ data_start(struct session *s, int fd, const char *msgid)
 
 	tx->fd = fd;
 	strlcpy(tx->msgid, msgid, sizeof(tx->msgid));
+	hplug_message_id(s, msgid);
 	tx->wbuf = xmalloc(DATA_BUF_SIZE);
 	tx->wlen = 0;
 	tx->file_size = 0;
@@ -223,7 +227,10 @@ data_end(struct session *s)
 {
 	struct txn *tx = s->tx;
 	struct hook_reply hr;
+	enum hook_verdict v;
 	unsigned flags;
+	void *map = NULL;
+	bool mapfail = false;
 	size_t out;
 
 	if (tx->bdat) {
@@ -233,6 +240,19 @@ data_end(struct session *s)
 		tx->wlen += out;
 	}
 	data_flush(s);
+	/* The plugins' DATA hook reads the message where it is, the file
+	 * as written (one mapping for all of them): mapped before the
+	 * descriptor goes, unmapped when the hooks are done. */
+	if (!(tx_flags(tx) & TX_REJECT) && hplug_wants(EM_VALIDATE_DATA)) {
+		map = mmap(NULL, (size_t)tx->file_size, PROT_READ, MAP_SHARED,
+		    tx->fd, 0);
+		if (map == MAP_FAILED) {
+			log_warn("session %" PRIu64 ": mapping message %s",
+			    s->id, tx->msgid);
+			map = NULL;
+			mapfail = true;
+		}
+	}
 	if (close(tx->fd) == -1 && !(tx_flags(tx) & TX_REJECT)) {
 		log_warn("session %" PRIu64 ": closing message %s",
 		    s->id, tx->msgid);
@@ -243,7 +263,16 @@ data_end(struct session *s)
 	tx->wbuf = NULL;
 
 	flags = tx_flags(tx);
+	if (mapfail && !(flags & TX_REJECT)) {
+		/* Never past the content hooks unchecked. */
+		session_transition(s, SS_READY, "message not mapped");
+		session_reply(s, "451 4.3.0 Error: cannot check the message, "
+		    "try again later");
+		return;
+	}
 	if (flags & TX_REJECT) {
+		if (map != NULL)
+			munmap(map, (size_t)tx->file_size);
 		log_info("session %" PRIu64 ": message %s from [%s] refused (%s)",
 		    s->id, tx->msgid, s->addr,
 		    refusal(flags));
@@ -252,7 +281,12 @@ data_end(struct session *s)
 		reply_refused(s, flags);
 		return;
 	}
-	if (hooks_run(s, HOOK_DATA, tx->msgid, &hr) == HOOK_REJECT) {
+	hplug_data(s, map, (size_t)tx->file_size);
+	v = hooks_run(s, HOOK_DATA, tx->msgid, &hr);
+	hplug_data(s, NULL, 0);
+	if (map != NULL)
+		munmap(map, (size_t)tx->file_size);
+	if (v == HOOK_REJECT) {
 		log_info("session %" PRIu64 ": message %s refused by a hook: %u %s",
 		    s->id, tx->msgid, hr.code, hr.text);
 		session_transition(s, SS_READY, "message refused by a hook");
@@ -268,7 +302,11 @@ data_end(struct session *s)
 	tx->env.client_name = xstrdup("unknown");
 	tx->env.size = tx->file_size;
 	tx->env.created = wall_s();
-	if (qc_commit(s, &tx->env) == 0) {
+	/* What the plugins left with the message: within the room
+	 * mailrcpt.c kept for it in the one Q_COMMIT frame. */
+	hplug_commit(s, &tx->env);
+	if (env_wire_size(&tx->env) > CHAN_MAX_PAYLOAD ||
+	    qc_commit(s, &tx->env) == 0) {
 		session_transition(s, SS_READY, "queue unavailable");
 		session_reply(s, "451 4.3.0 Error: queue unavailable, try again later");
 		return;

@@ -107,6 +107,7 @@ enum hook_verdict
 hooks_run(struct session *s, enum hook_point p, const char *arg,
     struct hook_reply *reply)
 {
+	struct hook_reply own;
 	struct hook_ctx ctx;
 	enum hook_verdict v;
 	size_t i;
@@ -114,7 +115,7 @@ hooks_run(struct session *s, enum hook_point p, const char *arg,
 	reply->code = 0;
 	reply->text[0] = '\0';
 	if (!(hooks_mask & HOOK_MASK(p)))
-		return HOOK_ACCEPT;
+		goto plugins;
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.point = p;
 	ctx.session_id = s->id;
@@ -136,6 +137,14 @@ hooks_run(struct session *s, enum hook_point p, const char *arg,
 			return HOOK_REJECT;
 		}
 	}
+plugins:
+	if (hplug_run(s, p, arg, &own) == HOOK_REJECT) {
+		*reply = own;
+		reply_fix(reply, true);
+		return HOOK_REJECT;
+	}
+	if (own.code != 0)
+		*reply = own;
 	/* The last accepting hook's reply, if it chose one. */
 	reply_fix(reply, false);
 	return HOOK_ACCEPT;

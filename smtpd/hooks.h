@@ -17,14 +17,15 @@
  * rejection closes it). At HOOK_MAIL and HOOK_RCPT a hook that accepts
  * may set a 2xx code and text to replace the usual 250 reply.
  *
- * Today hooks are registered by code linked into smtpd: the session unit
- * tests (tests/unit/test_smtpd_hooks.c) register a test hook table to
- * check the points, their order and their effect on the replies. The
- * plugin loader will register its plugins' hooks here, behind
- * the public API of <empath/empath.h>. No hook: no cost. */
+ * Hooks come from code linked into smtpd (hooks_register(): the session
+ * unit tests register a test hook table) and from the plugins of
+ * <empath/empath.h> (hook_plugins.c), which run after them. No hook: no
+ * cost. */
 #ifndef EMPATH_SMTPD_HOOKS_H
 #define EMPATH_SMTPD_HOOKS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "envelope.h"
@@ -82,5 +83,35 @@ void hooks_clear(void);
 enum hook_verdict hooks_run(struct session *, enum hook_point, const char *arg,
                             struct hook_reply *reply);
 const char *hook_point_name(enum hook_point);
+
+/* hook_plugins.c: the plugins with an smtpd point (empath-plugin(3)),
+ * their em_context per session (session.h: s->pctx, NULL without
+ * plugins) and the events. */
+struct config;
+#include "empath/empath.h"
+/* Load them (file names the configuration in errors); -1 with err. */
+int  hplug_load(const struct config *, const char *file, char *err,
+         size_t errlen);
+void hplug_unload(void);                     /* fini, then dlclose */
+bool hplug_active(void);                     /* any smtpd point loaded */
+bool hplug_wants(enum em_point);             /* a plugin implements it */
+/* The session's context, EM_EVENT_CONNECTION_OPENED; at the end
+ * EM_EVENT_CONNECTION_CLOSED and the context freed. */
+void hplug_open(struct session *);
+void hplug_close(struct session *);
+/* The plugins' hooks of a point (called by hooks_run() once the linked
+ * hooks accepted); reply not yet made safe. At HOOK_RCPT the recipient
+ * is added to the context, and removed again if rejected. */
+enum hook_verdict hplug_run(struct session *, enum hook_point,
+         const char *arg, struct hook_reply *);
+void hplug_rcpt_dup(struct session *);       /* accepted, but a repeat */
+void hplug_message_id(struct session *, const char *msgid);
+void hplug_data(struct session *, const void *, size_t);   /* borrowed */
+void hplug_tx_end(struct session *);         /* forget the message */
+/* env->meta and env->headers from the context. */
+void hplug_commit(struct session *, struct envelope *);
+void hplug_received(struct session *);       /* after Q_COMMIT_OK */
+/* A reply line smtpd sends: 4xx and 5xx make EM_EVENT_SMTP_ERROR. */
+void hplug_reply(struct session *, const char *line, size_t len);
 
 #endif

@@ -11,6 +11,7 @@
 #include "channel.h"
 #include "hooks.h"
 #include "log.h"
+#include "plugin_ctx.h"
 #include "session.h"
 #include "util.h"
 
@@ -34,7 +35,11 @@ commit_base_wire(const struct txn *tx, struct session *s)
 	est.helo = s->helo;
 	est.client_addr = s->addr;
 	est.client_name = unknown;
-	return env_base_wire_size(&est);
+	/* Plugins may leave metadata and header fields with the message
+	 * (hook_plugins.c): room for the most they can, kept from MAIL on
+	 * so that no recipient is accepted that the commit cannot carry. */
+	return env_base_wire_size(&est) + (hplug_active() ?
+	    PLUGIN_META_ENCODED_MAX + PLUGIN_HEADERS_ENCODED_MAX : 0);
 }
 
 /* What a string copied to the heap costs. */
@@ -335,6 +340,8 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 	 * session may hold. */
 	wire = env_rcpt_wire_size(addr, orcpt[0] ? orcpt : NULL);
 	mem = ENV_MEM_RCPT + str_mem(addr) + (orcpt[0] ? str_mem(orcpt) : 0);
+	if (hplug_active())                /* the plugins' context's copy */
+		mem += str_mem(addr) + 2 * sizeof(char *);
 	if (tx->env_wire + wire > CHAN_MAX_PAYLOAD ||
 	    tx->env_mem + mem > SESSION_ENV_MAX) {
 		log_info("session %" PRIu64 ": envelope size limit reached by [%s] "
@@ -363,7 +370,8 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 			r->orcpt = xstrdup(orcpt);
 		tx->env_wire += wire;
 		tx->env_mem += mem;
-	}
+	} else
+		hplug_rcpt_dup(s);
 	free(addr);
 	if (!session_transition(s, SS_RCPT, "RCPT"))
 		return;

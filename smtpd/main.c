@@ -3,9 +3,11 @@
  * configuration, the SMTP listening sockets and the channel to queued.
  * Everything that needs the file system happens in configure(), before
  * the chroot into the empty directory. */
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "hooks.h"
 #include "log.h"
 #include "sandbox.h"
 #include "smtpd.h"
@@ -17,10 +19,26 @@ smtpd_chroot_dir(const struct config *cfg)
 	return daemon_empty_dir(cfg);
 }
 
+/* At exit: every plugin's fini. */
+static void
+smtpd_plugins_fini(void)
+{
+	hplug_unload();
+}
+
 static void
 smtpd_configure(struct config *cfg)
 {
+	char err[2048];
+
 	session_init(cfg);
+	/* Plugins are loaded and initialised here, as root and with the
+	 * file system, before the chroot and the seccomp filter. The
+	 * snapshot is the file's exact text: its line numbers hold. */
+	if (hplug_load(cfg, "config", err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (hplug_active())
+		atexit(smtpd_plugins_fini);
 	/* Keys are read now, while the files are reachable and readable:
 	 * a listener that cannot have its TLS is a configuration error. */
 	if (starttls_configure(cfg) == -1)

@@ -88,6 +88,7 @@ session_new(int fd, const struct sockaddr *sa, socklen_t salen,
 	limits_ip_add(l, (struct sockaddr *)&s->ss);
 	log_info("session %" PRIu64 ": connection from [%s] on listener %u",
 	    s->id, s->addr, l->index);
+	hplug_open(s);
 	if (l->tls_mode == LTLS_IMPLICIT)
 		starttls_begin(s);    /* greeted when the handshake is done */
 	else
@@ -131,6 +132,7 @@ session_free(struct session *s)
 	limits_ip_del(l, (struct sockaddr *)&s->ss);
 	qc_forget(s);
 	tx_free(s);
+	hplug_close(s);
 	ev_io_del(s->io);
 	ev_timer_free(s->timer);
 	if (!s->dead)
@@ -157,9 +159,11 @@ vreply(struct session *s, const char *fmt, va_list ap)
 		n = (int)sizeof(buf) - 3;
 	if (log_level_enabled(LOGL_DEBUG))
 		log_debug("session %" PRIu64 ": > %.*s", s->id, n, buf);
-	buf[n++] = '\r';
-	buf[n++] = '\n';
-	lio_write(&s->lio, buf, (size_t)n);
+	buf[n] = '\r';
+	buf[n + 1] = '\n';
+	lio_write(&s->lio, buf, (size_t)n + 2);
+	/* 4xx and 5xx: EM_EVENT_SMTP_ERROR, with the line as sent. */
+	hplug_reply(s, buf, (size_t)n);
 }
 
 void
@@ -227,6 +231,7 @@ tx_free(struct session *s)
 	env_clear(&tx->env);
 	free(tx);
 	s->tx = NULL;
+	hplug_tx_end(s);
 }
 
 /* ---- the state machine ----
@@ -650,6 +655,7 @@ session_committed(struct session *s, const char *msgid)
 		log_info("session %" PRIu64 ": message %s queued from=<%s> nrcpt=%zu "
 		    "size=%" PRIu64, s->id, msgid,
 		    tx->env.sender, tx->env.nrcpt, tx->env.size);
+		hplug_received(s);
 	}
 	session_transition(s, SS_READY, "message queued");
 	session_reply(s, "250 2.0.0 Ok: queued as %s", msgid);

@@ -29,6 +29,7 @@
 
 struct ev_io;
 struct ev_timer;
+struct em_context;
 
 /* Message file buffer: written out in chunks of at least DATA_FLUSH. */
 #define DATA_BUF_SIZE       (32 * 1024)
@@ -112,6 +113,7 @@ struct session {
 	uint64_t started;              /* ev_now() at accept */
 	uint64_t last_read;            /* ev_now() at the last bytes read */
 	struct txn *tx;                /* NULL outside a transaction */
+	struct em_context *pctx;       /* the plugins' (hook_plugins.c) */
 };
 
 /* session.c */
