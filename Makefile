@@ -162,6 +162,11 @@ $(BUILD)/tests/test_plugin: LDFLAGS += $(PLUGIN_LD)
 $(BUILD)/tests/test_plugin: $(OBJ)/lib/plugin_ctx.o $(TEST_PLUGINS)
 $(UNIT_OBJ)/test_plugin.o: CFLAGS += \
     -DTEST_PLUGIN_DIR='"$(abspath $(BUILD))/tests/plugins"'
+# smtpd's plugin tests load test plugins into the session bench.
+$(BUILD)/tests/test_smtpd_plugins: LDFLAGS += $(PLUGIN_LD)
+$(BUILD)/tests/test_smtpd_plugins: $(OBJ)/lib/plugin_ctx.o $(TEST_PLUGINS)
+$(UNIT_OBJ)/test_smtpd_plugins.o: CFLAGS += \
+    -DTEST_PLUGIN_DIR='"$(abspath $(BUILD))/tests/plugins"'
 
 unit: $(UNIT_BINS)
 

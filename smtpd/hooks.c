@@ -138,6 +138,8 @@ hooks_run(struct session *s, enum hook_point p, const char *arg,
 		}
 	}
 plugins:
+	own.code = 0;
+	own.text[0] = '\0';
 	if (hplug_run(s, p, arg, &own) == HOOK_REJECT) {
 		*reply = own;
 		reply_fix(reply, true);

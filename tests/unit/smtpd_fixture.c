@@ -344,6 +344,7 @@ fixture_teardown(void)
 	env_clear(&committed);
 	starttls_free();
 	hooks_clear();
+	hplug_unload();
 	config_free(cfg);
 	if (certdir != NULL) {
 		ck_assert_int_eq(fx_rmtree(certdir), 0);
