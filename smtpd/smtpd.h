@@ -11,7 +11,8 @@
  *   data.c          message content into queued's file, end of data
  *   decode.c        the content decoder (DATA and BDAT), without I/O
  *   starttls.c      TLS contexts, STARTTLS, implicit TLS, handshakes
- *   hooks.c         the hook dispatcher (plugins later; hooks.h)
+ *   hooks.c         the hook dispatcher (hooks.h)
+ *   hook_plugins.c  the plugins of <empath/empath.h> behind it, events
  *   limits.c        connections per client address (IPv6: per /64)
  *   received.c      the Received: header (received.h)
  *   hops.c          the hop count (Received: fields) of the content
