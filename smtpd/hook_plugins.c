@@ -169,8 +169,10 @@ hplug_run(struct session *s, enum hook_point p, const char *arg,
 	const char *text;
 	int code, v;
 
-	if (c == NULL || !hplug_wants(pt))
+	if (c == NULL)
 		return HOOK_ACCEPT;
+	/* The context follows the transaction whether or not a plugin
+	 * has this hook: later hooks and events read it. */
 	sync_conn(s, p == HOOK_HELO ? arg : s->helo);
 	if (p == HOOK_MAIL) {
 		/* The metadata belongs to the message: a transaction
@@ -180,6 +182,8 @@ hplug_run(struct session *s, enum hook_point p, const char *arg,
 		plugin_ctx_set_sender(c, arg);
 	} else if (p == HOOK_RCPT)
 		plugin_ctx_add_rcpt(c, arg);
+	if (!hplug_wants(pt))
+		return HOOK_ACCEPT;
 	v = plugins_run_hook(&plugins, pt, c, &who);
 	text = em_context_get_response(c, &code);
 	reply->code = 0;

@@ -241,6 +241,47 @@ START_TEST(events_in_order)
 }
 END_TEST
 
+/* A plugin with events only: the context still follows the
+ * transaction, for MESSAGE_RECEIVED. */
+START_TEST(events_only_plugin_sees_the_envelope)
+{
+	char text[1024], want[512];
+	char *file;
+
+	hplug_unload();
+	config_free(pcfg);
+	snprintf(text, sizeof(text), "plugin \"smtpd_events\" { args \"%s\" }\n",
+	    events_file);
+	load(text);
+	ck_assert(!hplug_wants(EM_VALIDATE_RCPT));
+	close(cli);
+	pump();
+	S = connect_from("192.0.2.7", lst);
+	talk("EHLO client.example\r\n");
+	talk("MAIL FROM:<sender@client.example>\r\n");
+	talk("RCPT TO:<u@accept.test>\r\nRCPT TO:<u@accept.test>\r\n");
+	expect("RCPT TO:<v@accept.test>\r\n", "250 2.1.5 Recipient ok\r\n");
+	{
+		char path[64];
+
+		expect("DATA\r\n", "");
+		q_create_ok(create_id, incoming_file(path, sizeof(path)), MSGID);
+		expect_out("354 End data with <CR><LF>.<CR><LF>\r\n");
+		expect("x\r\n.\r\n", "");
+		file = slurp(path);
+		(void)file;
+	}
+	ck_assert_ptr_null(committed.meta);
+	ck_assert_ptr_null(committed.headers);
+	q_commit_ok(commit_id, MSGID);
+	expect_out("250 2.0.0 Ok: queued as 01JABCDEFGHJKMNPQRSTVWXYZ0\r\n");
+	snprintf(want, sizeof(want), "received 192.0.2.7 %s from=sender@client.example "
+	    "n=2 first=u@accept.test size=-\n", MSGID);
+	ck_assert_msg(strstr(file_text(events_file), want) != NULL, "%s",
+	    file_text(events_file));
+}
+END_TEST
+
 /* Without plugins no session has a context. */
 START_TEST(no_plugins_no_context)
 {
@@ -288,6 +329,7 @@ plugins_suite(void)
 	tcase_add_test(tc, bdat_after_last);
 	tcase_add_test(tc, rset_forgets_the_metadata);
 	tcase_add_test(tc, events_in_order);
+	tcase_add_test(tc, events_only_plugin_sees_the_envelope);
 	tcase_add_test(tc, no_plugins_no_context);
 	tcase_add_test(tc, load_failure_names_the_line);
 	suite_add_tcase(s, tc);
