@@ -64,7 +64,7 @@ class PluginsSmtpdTest(EmpathTestCase):
         sink = self.start_sink()
         e = self.start_with_plugins(sink)
         # The start-up probe's connection is over: only ours follows.
-        wait_until(lambda: self.read(self.events).endswith("closed 127.0.0.1 \n"),
+        wait_until(lambda: self.read(self.events).endswith("closed 127.0.0.1 -\n"),
                    what="the probe's closed event")
         before = len(self.read(self.events))
         body = "Subject: plugin test\r\n\r\n..dot line\r\nbody\r\n"
@@ -82,7 +82,7 @@ class PluginsSmtpdTest(EmpathTestCase):
             self.assertEqual(c.cmd("QUIT")[0], 221)
         finally:
             c.close()
-        wait_until(lambda: self.read(self.events)[before:].endswith("closed 127.0.0.1 \n"),
+        wait_until(lambda: self.read(self.events)[before:].endswith("closed 127.0.0.1 -\n"),
                    what="the closed event")
         lines = self.read(self.events)[before:].splitlines()
         self.assertEqual(lines[0], "opened 127.0.0.1 ")
@@ -90,7 +90,7 @@ class PluginsSmtpdTest(EmpathTestCase):
         self.assertTrue(lines[2].startswith(
             f"received 127.0.0.1 {msgid} from=a@client.test n=1 first=u@sink.test size="),
             lines[2])
-        self.assertEqual(lines[3], "closed 127.0.0.1 ")
+        self.assertEqual(lines[3], "closed 127.0.0.1 -")
         self.assertEqual(len(lines), 4, lines)
         # The DATA hook saw the file as written: our Received: on top,
         # dot-unstuffed, and as many octets as the message delivered.

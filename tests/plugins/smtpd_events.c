@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* smtpd's events for the tests: each appends a line to the file named
  * by the first arg (opened in init, O_APPEND): the event, the context's
- * id and what the event is about. */
+ * peer and what the event is about (at close: the TLS version). */
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
 #include <stdio.h>
@@ -48,7 +48,9 @@ ev_opened(em_context *ctx)
 static void
 ev_closed(em_context *ctx)
 {
-	ev_note(ctx, "closed", "");
+	const char *tls = em_context_get_tls_version(ctx);
+
+	ev_note(ctx, "closed", tls ? tls : "-");
 }
 
 static void

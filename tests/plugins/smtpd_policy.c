@@ -5,7 +5,8 @@
  * "temp..." gets 451, "nice..." a 250 of its own); at RCPT "blocked"
  * gets 550, "bye" 421, "hostile" a rejection whose texts (CR LF, 8-bit,
  * too long) the API refuses; at DATA it adds a header field and writes
- * down the length and the first line of the message it was shown. */
+ * down the length and the first line of the message it was shown. A
+ * sender "fill..." gets the most metadata and header fields allowed. */
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
 #include <stdio.h>
@@ -42,6 +43,23 @@ policy_fini(void)
 		close(out);
 }
 
+/* As many as allowed, as long as allowed. */
+static void
+fill(em_context *ctx, int headers)
+{
+	char key[16], value[EM_META_VALUE_MAX + 1];
+	int i;
+
+	memset(value, 'v', sizeof(value) - 1);
+	value[(headers ? EM_HEADER_VALUE_MAX : EM_META_VALUE_MAX)] = '\0';
+	for (i = 0; i < (headers ? EM_HEADERS_MAX : EM_META_PAIRS_MAX); i++) {
+		snprintf(key, sizeof(key), "fill-%d", i);
+		if ((headers ? em_context_add_header(ctx, key, value) :
+		    em_context_set(ctx, key, value)) != 0)
+			note("fill failed\n");
+	}
+}
+
 static int
 policy_mail(em_context *ctx)
 {
@@ -52,6 +70,10 @@ policy_mail(em_context *ctx)
 	    em_context_get_id(ctx), em_context_get(ctx, "policy.from") ?
 	    em_context_get(ctx, "policy.from") : "-");
 	note(line);
+	if (strncmp(from, "fill", 4) == 0) {
+		fill(ctx, 0);
+		return EM_ACCEPT;
+	}
 	em_context_set(ctx, "policy.from", from);
 	if (strncmp(from, "temp", 4) == 0) {
 		em_context_set_response(ctx, 451, "4.7.1 greylisted, come back");
@@ -105,6 +127,10 @@ policy_data(em_context *ctx)
 	snprintf(line, sizeof(line), "data %zu %.*s\n", len, (int)i,
 	    d != NULL ? (const char *)d : "");
 	note(line);
+	if (em_context_get(ctx, "fill-0") != NULL) {
+		fill(ctx, 1);
+		return EM_ACCEPT;
+	}
 	snprintf(hdr, sizeof(hdr), "seen %zu octets", len);
 	em_context_add_header(ctx, "X-Policy", hdr);
 	em_context_set(ctx, "policy.size", hdr + 5);

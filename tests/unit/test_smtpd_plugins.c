@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "plugin_ctx.h"
 #include "fixture.h"
 #include "util.h"
 #include "smtpd_fixture.h"
@@ -56,12 +57,12 @@ load(const char *plugins)
 }
 
 static void
-setup(void)
+setup_with(void (*fixture)(void))
 {
 	const char *dir;
 	char text[1024];
 
-	fixture_setup();
+	fixture();
 	dir = fx_tmpdir("smtpd-plugins");
 	snprintf(policy_file, sizeof(policy_file), "%s/policy", dir);
 	snprintf(events_file, sizeof(events_file), "%s/events", dir);
@@ -76,6 +77,18 @@ setup(void)
 	pump();
 	S = connect_from("192.0.2.7", lst);
 	ck_assert_ptr_nonnull(S->pctx);
+}
+
+static void
+setup(void)
+{
+	setup_with(fixture_setup);
+}
+
+static void
+setup_tls(void)
+{
+	setup_with(fixture_setup_tls);
 }
 
 static void
@@ -120,6 +133,9 @@ START_TEST(rcpt_rejected_with_the_plugins_reply)
 	expect("RCPT TO:<u@accept.test>\r\n", "250 2.1.5 Recipient ok\r\n");
 	expect("RCPT TO:<v@accept.test>\r\n", "250 2.1.5 Recipient ok\r\n");
 	ck_assert_uint_eq(S->tx->env.nrcpt, 2);
+	/* Room kept in the Q_COMMIT frame for what the plugins may add. */
+	ck_assert_uint_gt(S->tx->env_wire, PLUGIN_META_ENCODED_MAX +
+	    PLUGIN_HEADERS_ENCODED_MAX);
 	/* The recipient checked is the last one; a refused one is gone. */
 	ck_assert_str_eq(file_text(policy_file),
 	    "mail a@b.example id=2 meta=-\n"
@@ -236,7 +252,7 @@ START_TEST(events_in_order)
 	    "received 192.0.2.7 %s from=sender@client.example n=1 "
 	    "first=u@accept.test size=%zu octets\n"
 	    "error 192.0.2.7 550 5.7.1 <blocked> is not wanted here\n"
-	    "closed 192.0.2.7 \n", MSGID, strlen(file));
+	    "closed 192.0.2.7 -\n", MSGID, strlen(file));
 	ck_assert_str_eq(file_text(events_file), want);
 }
 END_TEST
@@ -279,6 +295,47 @@ START_TEST(events_only_plugin_sees_the_envelope)
 	    "n=2 first=u@accept.test size=-\n", MSGID);
 	ck_assert_msg(strstr(file_text(events_file), want) != NULL, "%s",
 	    file_text(events_file));
+}
+END_TEST
+
+/* The most metadata and header fields a plugin can leave travel in the
+ * one Q_COMMIT, which queued's decoder takes. */
+START_TEST(most_metadata_and_headers_fit_the_commit)
+{
+	char path[64];
+	size_t i;
+
+	talk("EHLO client.example\r\n");
+	expect("MAIL FROM:<fill@client.example>\r\n", "250 2.1.0 Sender ok\r\n");
+	talk("RCPT TO:<u@accept.test>\r\nRCPT TO:<v@accept.test>\r\n"
+	    "RCPT TO:<w@accept.test>\r\n");
+	expect("DATA\r\n", "");
+	q_create_ok(create_id, incoming_file(path, sizeof(path)), MSGID);
+	expect_out("354 End data with <CR><LF>.<CR><LF>\r\n");
+	expect("x\r\n.\r\n", "");
+	unlink(path);
+	ck_assert_uint_eq(n_commit, 1);
+	ck_assert(strstr(file_text(policy_file), "fill failed") == NULL);
+	ck_assert_uint_eq(committed.nrcpt, 3);
+	ck_assert_uint_gt(strlen(committed.meta), EM_META_PAIRS_MAX *
+	    EM_META_VALUE_MAX);
+	for (i = 0; committed.headers[i] != '\0'; i++)
+		;
+	ck_assert_uint_gt(i, EM_HEADERS_MAX * EM_HEADER_VALUE_MAX);
+}
+END_TEST
+
+/* TLS: the context has the session's protocol. */
+START_TEST(tls_in_the_context)
+{
+	S = connect_raw("192.0.2.7", lst_imp);
+	client_handshake();
+	ck_assert_str_eq(tls_collect(26), "220 mx.test ESMTP Empath\r\n");
+	tls_send("QUIT\r\n", 6);
+	tls_collect(0);
+	pump();
+	ck_assert_msg(strstr(file_text(events_file), "closed 192.0.2.7 TLSv1.")
+	    != NULL, "%s", file_text(events_file));
 }
 END_TEST
 
@@ -330,8 +387,14 @@ plugins_suite(void)
 	tcase_add_test(tc, rset_forgets_the_metadata);
 	tcase_add_test(tc, events_in_order);
 	tcase_add_test(tc, events_only_plugin_sees_the_envelope);
+	tcase_add_test(tc, most_metadata_and_headers_fit_the_commit);
 	tcase_add_test(tc, no_plugins_no_context);
 	tcase_add_test(tc, load_failure_names_the_line);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("tls");
+	tcase_add_checked_fixture(tc, setup_tls, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, tls_in_the_context);
 	suite_add_tcase(s, tc);
 	return s;
 }
