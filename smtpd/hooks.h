@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "empath/empath.h"
 #include "envelope.h"
 
 struct session;
@@ -88,7 +89,6 @@ const char *hook_point_name(enum hook_point);
  * their em_context per session (session.h: s->pctx, NULL without
  * plugins) and the events. */
 struct config;
-#include "empath/empath.h"
 /* Load them (file names the configuration in errors); -1 with err. */
 int  hplug_load(const struct config *, const char *file, char *err,
          size_t errlen);

@@ -47,7 +47,7 @@ policy_fini(void)
 static void
 fill(em_context *ctx, int headers)
 {
-	char key[16], value[EM_META_VALUE_MAX + 1];
+	char key[32], value[EM_META_VALUE_MAX + 1];
 	int i;
 
 	memset(value, 'v', sizeof(value) - 1);
