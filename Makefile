@@ -162,6 +162,11 @@ $(BUILD)/tests/test_plugin: LDFLAGS += $(PLUGIN_LD)
 $(BUILD)/tests/test_plugin: $(OBJ)/lib/plugin_ctx.o $(TEST_PLUGINS)
 $(UNIT_OBJ)/test_plugin.o: CFLAGS += \
     -DTEST_PLUGIN_DIR='"$(abspath $(BUILD))/tests/plugins"'
+# The queued engine test loads a test plugin into queued.
+$(BUILD)/tests/test_queued_engine_plugins: LDFLAGS += $(PLUGIN_LD)
+$(BUILD)/tests/test_queued_engine_plugins: $(OBJ)/lib/plugin_ctx.o $(TEST_PLUGINS)
+$(UNIT_OBJ)/test_queued_engine_plugins.o: CFLAGS += \
+    -DTEST_PLUGIN_DIR='"$(abspath $(BUILD))/tests/plugins"'
 
 unit: $(UNIT_BINS)
 
