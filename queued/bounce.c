@@ -272,6 +272,7 @@ make_notice(const char *msgid, bool delay)
 	info.ret_full = orig.ret == DSN_RET_FULL;
 	info.smtputf8 = orig.smtputf8;
 	info.return_limit = cfg->dsn_return_limit;
+	info.headers = orig.headers;
 	info.nrcpt = k;
 	info.rcpt = dr;
 	if (dsn_write(fd, &info, ofd, &eightbit) == -1 || fstat(fd, &sb) == -1) {
