@@ -12,7 +12,9 @@
  *   bounce.c     who is owed a notice, and queueing it;  dsn.c  its text
  *   recover.c    start-up recovery of the spool and the index
  *   ops.c        ctld side: status and the queue operations
- *   store.c, store_query.c  the sqlite3 index;  spool.c  the message files
+ *   events.c     the plugins and their message events
+ *   store.c, store_query.c, store_schema.c  the sqlite3 index;
+ *   spool.c      the message files
  *
  * See empath-queued(8) for the queue as the operator sees it. */
 #ifndef EMPATH_QUEUED_H
