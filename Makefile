@@ -158,14 +158,12 @@ $(foreach t,$(UNIT_BINS),$(foreach d,queued deliverd, \
     $(if $(filter test_$(d)_engine%,$(notdir $(t))),$(eval $(t): \
     $(UNIT_OBJ)/$(d)_engine.o $(UNIT_OBJ)/engine_fixture.o))))
 
-$(BUILD)/tests/test_plugin: LDFLAGS += $(PLUGIN_LD)
-$(BUILD)/tests/test_plugin: $(OBJ)/lib/plugin_ctx.o $(TEST_PLUGINS)
-$(UNIT_OBJ)/test_plugin.o: CFLAGS += \
-    -DTEST_PLUGIN_DIR='"$(abspath $(BUILD))/tests/plugins"'
-# smtpd's plugin tests load test plugins into the session bench.
-$(BUILD)/tests/test_smtpd_plugins: LDFLAGS += $(PLUGIN_LD)
-$(BUILD)/tests/test_smtpd_plugins: $(OBJ)/lib/plugin_ctx.o $(TEST_PLUGINS)
-$(UNIT_OBJ)/test_smtpd_plugins.o: CFLAGS += \
+# Tests with "plugin" in their name load test plugins (tests/plugins/):
+# like a daemon, they export the em_context_* functions to them.
+PLUGIN_TESTS := $(foreach t,$(UNIT_BINS),$(if $(findstring plugin,$(notdir $(t))),$(t)))
+$(PLUGIN_TESTS): LDFLAGS += $(PLUGIN_LD)
+$(PLUGIN_TESTS): $(OBJ)/lib/plugin_ctx.o $(TEST_PLUGINS)
+$(PLUGIN_TESTS:$(BUILD)/tests/%=$(UNIT_OBJ)/%.o): CFLAGS += \
     -DTEST_PLUGIN_DIR='"$(abspath $(BUILD))/tests/plugins"'
 
 unit: $(UNIT_BINS)

@@ -25,6 +25,7 @@
 
 #include "dsn.h"
 #include "log.h"
+#include "plugin_ctx.h"
 #include "queued.h"
 #include "retry.h"
 #include "spool.h"
@@ -51,6 +52,7 @@ struct notice {
 	size_t         n;
 	uint64_t      *rcptid;
 	uint32_t      *clear;          /* dsn bits each recipient is rid of */
+	struct em_context *ev;         /* EM_EVENT_MESSAGE_BOUNCED, if wanted */
 };
 
 static struct idlink *candidates;
@@ -116,6 +118,7 @@ notice_free(struct notice *nt)
 {
 	free(nt->rcptid);
 	free(nt->clear);
+	plugin_ctx_free(nt->ev);
 	free(nt);
 }
 
@@ -140,8 +143,12 @@ notice_finished(void *arg, bool ok)
 	struct notice *nt = arg;
 
 	busy_remove(nt);
-	if (ok)
+	if (ok) {
 		QC.dsns++;
+		/* The notice is queued for good: the bounce happened. */
+		qevent_fire(EM_EVENT_MESSAGE_BOUNCED, nt->ev);
+		nt->ev = NULL;
+	}
 	else
 		log_warnx("%s: the notice to its sender could not be queued; "
 		    "it is tried again later", nt->busy.id);
@@ -201,9 +208,16 @@ make_notice(const char *msgid, bool delay)
 	nt->rcptid = xcalloc(n ? n : 1, sizeof(*nt->rcptid));
 	nt->clear = xcalloc(n ? n : 1, sizeof(*nt->clear));
 	nt->delay = delay;
+	if (!delay && qevent_wanted(EM_EVENT_MESSAGE_BOUNCED))
+		nt->ev = qevent_new(&orig);
 	for (i = 0; i < n; i++) {
 		if ((a = rcpt_action(&rc[i], delay, &clear)) == -1)
 			continue;
+		if (nt->ev != NULL && a == DSN_FAILED) {
+			plugin_ctx_add_rcpt(nt->ev, rc[i].addr);
+			qevent_delivery(nt->ev, rc[i].last_host, rc[i].last_error,
+			    rc[i].attempts);
+		}
 		dr[k].addr = rc[i].addr;
 		dr[k].orcpt = rc[i].orcpt;
 		dr[k].action = (enum dsn_action)a;
@@ -223,6 +237,11 @@ make_notice(const char *msgid, bool delay)
 	nt->n = k;
 	if (k == 0)
 		goto out;
+	if (nt->ev != NULL && nt->ev->nrcpts == 0) {
+		/* Only success notices: no bounce. */
+		plugin_ctx_free(nt->ev);
+		nt->ev = NULL;
+	}
 	if (orig.sender == NULL || orig.sender[0] == '\0') {
 		/* Never a notice to the null path (the marks are never set for
 		 * one: this is a safety net). */
@@ -253,6 +272,7 @@ make_notice(const char *msgid, bool delay)
 	info.ret_full = orig.ret == DSN_RET_FULL;
 	info.smtputf8 = orig.smtputf8;
 	info.return_limit = cfg->dsn_return_limit;
+	info.headers = orig.headers;
 	info.nrcpt = k;
 	info.rcpt = dr;
 	if (dsn_write(fd, &info, ofd, &eightbit) == -1 || fstat(fd, &sb) == -1) {

@@ -34,6 +34,7 @@
 
 #include "envelope.h"
 #include "log.h"
+#include "plugin_ctx.h"
 #include "queued.h"
 #include "spool.h"
 #include "syncer.h"
@@ -677,6 +678,15 @@ stored_durable(void *arg, bool ok)
 			(void)send_msgid(im->peer->ch, Q_COMMIT_OK, im->reqid,
 			    -1, im->id);
 		QC.messages++;
+	}
+	/* After the answer: a plugin never delays the client's 250. */
+	if (qevent_wanted(EM_EVENT_MESSAGE_QUEUED)) {
+		struct em_context *ctx = qevent_new(&im->env);
+		size_t i;
+
+		for (i = 0; i < im->env.nrcpt; i++)
+			plugin_ctx_add_rcpt(ctx, im->env.rcpt[i].addr);
+		qevent_fire(EM_EVENT_MESSAGE_QUEUED, ctx);
 	}
 	inmsg_free(im, true);
 	sched_kick();

@@ -527,6 +527,7 @@ dsn_write(int fd, const struct dsn_info *d, int orig_fd, bool *eightbit)
 	bool failed = false, delayed = false, full, cut;
 	int dfd, err;
 	size_t i, limit = d->return_limit ? d->return_limit : DSN_RETURN_LIMIT;
+	size_t hlen = d->headers != NULL ? strlen(d->headers) : 0;
 	off_t size = 0;
 
 	for (i = 0; i < d->nrcpt; i++) {
@@ -539,6 +540,7 @@ dsn_write(int fd, const struct dsn_info *d, int orig_fd, bool *eightbit)
 	full = orig_fd != -1 && d->ret_full;
 	if (full && (size = lseek(orig_fd, 0, SEEK_END)) == -1)
 		return -1;
+	size += (off_t)hlen;
 	if ((dfd = dup(fd)) == -1)
 		return -1;
 	if ((o.f = fdopen(dfd, "w")) == NULL) {
@@ -596,7 +598,11 @@ dsn_write(int fd, const struct dsn_info *d, int orig_fd, bool *eightbit)
 			    "Content-Description: Undelivered Message Headers\r\n\r\n",
 			    o.global ? "message/global-headers" :
 			    "text/rfc822-headers", cte);
-		if (copy_original(&o, orig_fd, full, limit, &cut) == -1) {
+		/* Bounded (PLUGIN_HEADERS_ENCODED_MAX), whole lines: never
+		 * cut, the limit left is the original's. */
+		put_original(&o, d->headers != NULL ? d->headers : "", hlen);
+		if (copy_original(&o, orig_fd, full,
+		    limit > hlen ? limit - hlen : 0, &cut) == -1) {
 			err = errno;
 			fclose(o.f);
 			errno = err;

@@ -42,6 +42,11 @@ struct dsn_info {
 	/* At most this many octets of the original are returned, cut at a
 	 * line end: the whole message (RET=FULL) or its header section. */
 	size_t      return_limit;
+	/* The header fields plugins added at DATA ("Name: value\r\n"
+	 * lines, or NULL): put on top of the returned message or header
+	 * section, as deliverd puts them on top of what it sends, so the
+	 * sender sees what the recipient would. Counted in the limit. */
+	const char *headers;
 	size_t      nrcpt;
 	const struct dsn_rcpt *rcpt;
 };

@@ -55,8 +55,15 @@ chroot_dir(const struct config *cfg)
 static void
 configure(struct config *cfg)
 {
+	char err[1400];
+
 	Q.cfg = cfg;
 	commit_configure(cfg);
+	/* Before the chroot and the sandbox: the plugins' files, and what
+	 * their init opens, are reachable only now. The master parsed the
+	 * file; the snapshot is named "config" as in its other errors. */
+	if (qevents_load(cfg, "config", err, sizeof(err)) == -1)
+		fatalx("%s", err);
 }
 
 /* ---- peers ---- */
@@ -310,6 +317,7 @@ finish(void)
 	store_close(Q.store);
 	Q.store = NULL;
 	spool_close();
+	qevents_unload();
 	log_info("queue closed");
 	daemon_exit(0);
 }

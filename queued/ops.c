@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "plugin_ctx.h"
 #include "queued.h"
 #include "spool.h"
 #include "ulid.h"
@@ -350,6 +351,10 @@ do_view(struct qpeer *p, struct chan_msg *m)
 
 /* ---- changes ---- */
 
+/* EM_EVENT_MESSAGE_DELETED of the delete in the transaction under way,
+ * fired once it is committed. */
+static struct em_context *deleted_ev;
+
 /* Run fn inside a transaction; answer once durable. */
 static void
 change(struct qpeer *p, uint32_t reqid, const char *what,
@@ -366,6 +371,8 @@ change(struct qpeer *p, uint32_t reqid, const char *what,
 	}
 	rv = fn(id, &n, text, sizeof(text));
 	if (rv != 0) {
+		plugin_ctx_free(deleted_ev);
+		deleted_ev = NULL;
 		store_rollback(Q.store);
 		removal_txn_end(false);
 		send_fail(p, reqid, rv == 1 ? Q_ERR_NOTFOUND : Q_ERR_INTERNAL,
@@ -373,6 +380,8 @@ change(struct qpeer *p, uint32_t reqid, const char *what,
 		return;
 	}
 	if (store_commit(Q.store) == -1) {
+		plugin_ctx_free(deleted_ev);
+		deleted_ev = NULL;
 		removal_txn_end(false);
 		send_fail(p, reqid, Q_ERR_INTERNAL, "cannot write the queue index");
 		return;
@@ -381,6 +390,30 @@ change(struct qpeer *p, uint32_t reqid, const char *what,
 	log_info("queue operation: %s%s%s: %s", what, id ? " " : "", id ? id : "",
 	    text);
 	reply_when_durable(p, reqid, n, text);
+	qevent_fire(EM_EVENT_MESSAGE_DELETED, deleted_ev);
+	deleted_ev = NULL;
+}
+
+static struct em_context *
+deleted_context(const char *id)
+{
+	struct envelope env;
+	struct em_context *ctx;
+	size_t i;
+
+	env_init(&env);
+	if (store_load(Q.store, id, &env, true) != 0) {
+		env_clear(&env);
+		return NULL;
+	}
+	ctx = qevent_new(&env);
+	for (i = 0; i < env.nrcpt; i++)
+		if (env.rcpt[i].state == RCPT_QUEUED ||
+		    env.rcpt[i].state == RCPT_INFLIGHT ||
+		    env.rcpt[i].state == RCPT_DEFERRED)
+			plugin_ctx_add_rcpt(ctx, env.rcpt[i].addr);
+	env_clear(&env);
+	return ctx;
 }
 
 static int
@@ -388,6 +421,9 @@ fn_delete(const char *id, uint64_t *n, char *text, size_t len)
 {
 	if (!store_has_message(Q.store, id))
 		return 1;
+	/* Its recipients still to deliver are the ones concerned. */
+	if (qevent_wanted(EM_EVENT_MESSAGE_DELETED))
+		deleted_ev = deleted_context(id);
 	if (store_active_count(Q.store, id, n) == -1 ||
 	    store_remove(Q.store, id) == -1) {
 		strlcpy(text, "cannot delete from the queue index", len);

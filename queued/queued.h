@@ -12,7 +12,9 @@
  *   bounce.c     who is owed a notice, and queueing it;  dsn.c  its text
  *   recover.c    start-up recovery of the spool and the index
  *   ops.c        ctld side: status and the queue operations
- *   store.c, store_query.c  the sqlite3 index;  spool.c  the message files
+ *   events.c     the plugins and their message events
+ *   store.c, store_query.c, store_schema.c  the sqlite3 index;
+ *   spool.c      the message files
  *
  * See empath-queued(8) for the queue as the operator sees it. */
 #ifndef EMPATH_QUEUED_H
@@ -25,6 +27,7 @@
 
 #include "channel.h"
 #include "config.h"
+#include "empath/empath.h"
 #include "pipeline.h"
 #include "proto.h"
 #include "store.h"
@@ -129,6 +132,27 @@ void bounce_tick(void);
 
 /* recover.c */
 void recover(struct store *);
+
+/* events.c: the plugins' message events (empath-plugin(3)) */
+struct em_context;
+/* Load the plugins with a queued point (file names the configuration in
+ * the "file:line" of an error); -1 with err. */
+int  qevents_load(const struct config *, const char *file, char *err,
+                  size_t errlen);
+void qevents_unload(void);
+/* Some plugin wants point: only then is a context built. */
+bool qevent_wanted(enum em_point);
+/* A context with env's id, sender and metadata, and no recipient. */
+struct em_context *qevent_new(const struct envelope *env);
+/* The same from the index, with the recipients whose row id is in ids
+ * (every one when n is 0); NULL when msgid is not there. */
+struct em_context *qevent_from_store(const char *msgid, const uint64_t *ids,
+                                     size_t n);
+void qevent_delivery(struct em_context *, const char *host,
+                     const char *error, unsigned attempts);
+/* Run point's event (if any plugin still wants it), then free ctx
+ * (NULL: nothing). */
+void qevent_fire(enum em_point, struct em_context *);
 
 /* ops.c */
 void ops_msg(struct qpeer *, struct chan_msg *);

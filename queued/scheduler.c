@@ -19,6 +19,7 @@
 #include "envelope.h"
 #include "event.h"
 #include "log.h"
+#include "plugin_ctx.h"
 #include "queued.h"
 #include "retry.h"
 #include "spool.h"
@@ -54,6 +55,8 @@ struct job {
 	char      msgid[ULID_LEN + 1];
 	char     *domain;
 	int64_t   created;
+	/* Only when a plugin wants the events of results: */
+	char     *sender, *meta;
 	size_t    n;
 	struct job_rcpt *r;
 	uint64_t  deadline;        /* monotonic ms */
@@ -72,6 +75,10 @@ struct rupdate {
 	char     *error, *host;
 	bool      dsn_passed;      /* delivered to a next hop that took DSN */
 	bool      applied;
+	/* The plugins' event of this result (deferred or expired), fired
+	 * once it is committed. */
+	enum em_point      point;
+	struct em_context *ev;
 };
 TAILQ_HEAD(rupdate_list, rupdate);
 
@@ -196,10 +203,19 @@ job_free(struct job *j)
 		free(j->r[i].addr);
 	free(j->r);
 	free(j->domain);
+	free(j->sender);
+	free(j->meta);
 	if (j->fd != -1)
 		close(j->fd);
 	mb_free(&j->mb);
 	free(j);
+}
+
+static bool
+results_wanted(void)
+{
+	return qevent_wanted(EM_EVENT_MESSAGE_DEFERRED) ||
+	    qevent_wanted(EM_EVENT_MESSAGE_EXPIRED);
 }
 
 static struct rupdate *
@@ -345,6 +361,11 @@ job_build(const struct store_key *k, int64_t now)
 	strlcpy(j->msgid, k->msgid, sizeof(j->msgid));
 	j->domain = xstrdup(k->domain);
 	j->created = env.created;
+	if (results_wanted()) {
+		j->sender = xstrdup(env.sender ? env.sender : "");
+		if (env.meta != NULL)
+			j->meta = xstrdup(env.meta);
+	}
 	j->n = env.nrcpt;
 	j->r = xcalloc(env.nrcpt, sizeof(*j->r));
 	/* All of the job's marks or none: a job never sent must not leave
@@ -486,6 +507,7 @@ record(struct job *j, struct job_rcpt *r, uint32_t state, bool dsn_passed,
 	uint32_t attempts = r->attempts + 1, newstate = state;
 	int64_t next = 0;
 	const char *why = NULL;
+	struct rupdate *u;
 
 	log_sanitize(r->addr, a, sizeof(a));
 	log_sanitize(host, h, sizeof(h));
@@ -513,9 +535,25 @@ record(struct job *j, struct job_rcpt *r, uint32_t state, bool dsn_passed,
 		    j->msgid, a, h, attempts, dg);
 		break;
 	}
-	add_update(j->msgid, r->id, newstate, attempts, next, diag, host)->
-	    dsn_passed = newstate == RCPT_DELIVERED && dsn_passed;
+	u = add_update(j->msgid, r->id, newstate, attempts, next, diag, host);
+	u->dsn_passed = newstate == RCPT_DELIVERED && dsn_passed;
 	r->done = true;
+	/* A deferral that ran out of retry time fails: expired. */
+	if (state == RCPT_DEFERRED) {
+		u->point = newstate == RCPT_DEFERRED ? EM_EVENT_MESSAGE_DEFERRED :
+		    EM_EVENT_MESSAGE_EXPIRED;
+		if (qevent_wanted(u->point) && j->sender != NULL) {
+			struct envelope e;
+
+			env_init(&e);
+			strlcpy(e.id, j->msgid, sizeof(e.id));
+			e.sender = j->sender;
+			e.meta = j->meta;
+			u->ev = qevent_new(&e);
+			plugin_ctx_add_rcpt(u->ev, r->addr);
+			qevent_delivery(u->ev, host, diag, attempts);
+		}
+	}
 }
 
 void
@@ -641,11 +679,40 @@ sched_batch_apply(void)
 			bounce_settle(u->msgid);
 }
 
+/* After the commit, on the loop: one event per message and kind, for the
+ * recipients of this batch it concerns, with the last one's delivery
+ * details. */
+static void
+fire_events(void)
+{
+	struct rupdate *u, *v;
+	size_t i;
+
+	TAILQ_FOREACH(u, &S.updates, entry) {
+		if (!u->applied || u->ev == NULL)
+			continue;
+		for (v = TAILQ_NEXT(u, entry); v != NULL; v = TAILQ_NEXT(v, entry)) {
+			if (!v->applied || v->ev == NULL || v->point != u->point ||
+			    strcmp(v->msgid, u->msgid) != 0)
+				continue;
+			for (i = 0; i < v->ev->nrcpts; i++)
+				plugin_ctx_add_rcpt(u->ev, v->ev->rcpts[i]);
+			qevent_delivery(u->ev, v->host, v->error, v->attempts);
+			plugin_ctx_free(v->ev);
+			v->ev = NULL;
+		}
+		qevent_fire(u->point, u->ev);
+		u->ev = NULL;
+	}
+}
+
 static void
 sched_batch_finish(bool committed)
 {
 	struct rupdate *u, *tu;
 
+	if (committed)
+		fire_events();
 	TAILQ_FOREACH_SAFE(u, &S.updates, entry, tu) {
 		/* Not committed: everything stays for the next batch. */
 		if (!committed || !u->applied) {
@@ -653,6 +720,7 @@ sched_batch_finish(bool committed)
 			continue;
 		}
 		TAILQ_REMOVE(&S.updates, u, entry);
+		plugin_ctx_free(u->ev);
 		free(u->error);
 		free(u->host);
 		free(u);

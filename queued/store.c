@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "plugin_ctx.h"
 #include "store_int.h"
 #include "util.h"
 
@@ -67,15 +68,15 @@ _Static_assert(S_COUNT <= sizeof(((struct store *)0)->st) /
 static const char *const stmt_sql[S_COUNT] = {
 	[S_INS_MSG] =
 	    "INSERT INTO messages (id, sender, helo, client_addr, client_name,"
-	    " body, envid, ret, smtputf8, size, created)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	    " body, envid, ret, smtputf8, size, created, meta, headers)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	[S_INS_RCPT] =
 	    "INSERT INTO recipients (msgid, addr, orcpt, notify, domain, state,"
 	    " attempts, next_attempt, updated)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?6, ?6)",
 	[S_LOAD_MSG] =
 	    "SELECT sender, helo, client_addr, client_name, body, envid, ret,"
-	    " smtputf8, size, created FROM messages WHERE id = ?1",
+	    " smtputf8, size, created, meta, headers FROM messages WHERE id = ?1",
 	[S_LOAD_RCPTS] =
 	    "SELECT id, addr, orcpt, notify, state, attempts FROM recipients"
 	    " WHERE msgid = ?1 ORDER BY id",
@@ -127,48 +128,6 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
 };
 
-/* Schema 2, as created in a new spool. */
-static const char schema_sql[] =
-    "CREATE TABLE meta ("
-    " key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "CREATE TABLE messages ("
-    " id TEXT PRIMARY KEY NOT NULL,"
-    " sender TEXT NOT NULL,"
-    " helo TEXT, client_addr TEXT, client_name TEXT,"
-    " body TEXT, envid TEXT,"
-    " ret INTEGER NOT NULL DEFAULT 0,"
-    " smtputf8 INTEGER NOT NULL DEFAULT 0,"
-    " size INTEGER NOT NULL,"
-    " created INTEGER NOT NULL);"
-    "CREATE TABLE recipients ("
-    " id INTEGER PRIMARY KEY,"
-    " msgid TEXT NOT NULL REFERENCES messages(id),"
-    " addr TEXT NOT NULL, orcpt TEXT,"
-    " notify INTEGER NOT NULL DEFAULT 0,"
-    " domain TEXT NOT NULL,"
-    " state INTEGER NOT NULL,"
-    " attempts INTEGER NOT NULL DEFAULT 0,"
-    " next_attempt INTEGER NOT NULL,"
-    " last_error TEXT, last_host TEXT,"
-    " updated INTEGER NOT NULL,"
-    " dsn INTEGER NOT NULL DEFAULT 0,"
-    " last_attempt INTEGER);"
-    "CREATE TABLE removed (id TEXT PRIMARY KEY NOT NULL);"
-    "CREATE INDEX recipients_due ON recipients (state, next_attempt);"
-    "CREATE INDEX recipients_msg ON recipients (msgid, domain);"
-    "CREATE INDEX recipients_dsn ON recipients (msgid) WHERE dsn & 3 != 0;"
-    "INSERT INTO meta (key, value) VALUES ('schema', '2');"
-    "INSERT INTO meta (key, value) VALUES ('frozen', '0');";
-
-/* Schema 1 (the first release) to 2: DSN bookkeeping, the last attempt's
- * time, and the ids of removed messages whose file may remain. */
-static const char migrate_1_2_sql[] =
-    "ALTER TABLE recipients ADD COLUMN dsn INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE recipients ADD COLUMN last_attempt INTEGER;"
-    "CREATE TABLE removed (id TEXT PRIMARY KEY NOT NULL);"
-    "CREATE INDEX recipients_dsn ON recipients (msgid) WHERE dsn & 3 != 0;"
-    "UPDATE meta SET value = '2' WHERE key = 'schema';";
-
 void
 store_serr(struct store *s, const char *what)
 {
@@ -211,8 +170,8 @@ store_run(struct store *s, sqlite3_stmt *st, const char *what)
 	return 0;
 }
 
-static int
-exec(struct store *s, const char *sql)
+int
+store_exec(struct store *s, const char *sql)
 {
 	char *msg = NULL;
 
@@ -231,73 +190,6 @@ store_col_strdup(sqlite3_stmt *st, int i)
 	const unsigned char *v = sqlite3_column_text(st, i);
 
 	return v ? xstrdup((const char *)v) : NULL;
-}
-
-/* One integer from a query without parameters; -1 when there is no row. */
-static int64_t
-query_int(struct store *s, const char *sql, bool *ok)
-{
-	sqlite3_stmt *st;
-	int64_t v = -1;
-	int rc;
-
-	*ok = false;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (sqlite3_column_type(st, 0) != SQLITE_NULL)
-			v = sqlite3_column_int64(st, 0);
-		*ok = true;
-	} else if (rc == SQLITE_DONE)
-		*ok = true;
-	sqlite3_finalize(st);
-	return v;
-}
-
-/* Inside a write transaction: create the schema in an empty database,
- * migrate an older one, refuse anything else. */
-static int
-schema_prepare(struct store *s, char *err, size_t errlen)
-{
-	int64_t tables, version;
-	bool ok;
-
-	tables = query_int(s, "SELECT count(*) FROM sqlite_master", &ok);
-	if (!ok)
-		goto sqlerr;
-	if (tables == 0) {
-		if (exec(s, schema_sql) == -1)
-			goto sqlerr;
-		return 0;
-	}
-	if (query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-	    " AND name = 'meta'", &ok) != 1) {
-		if (!ok)
-			goto sqlerr;
-		snprintf(err, errlen, "not an Empath queue (no meta table)");
-		return -1;
-	}
-	version = query_int(s, "SELECT CAST(value AS INTEGER) FROM meta"
-	    " WHERE key = 'schema'", &ok);
-	if (!ok)
-		goto sqlerr;
-	if (version == 1) {
-		if (exec(s, migrate_1_2_sql) == -1)
-			goto sqlerr;
-		log_info("queue database: schema 1 migrated to 2");
-		version = 2;
-	}
-	if (version != STORE_SCHEMA_VERSION) {
-		snprintf(err, errlen, "schema version %lld, this queued knows %d",
-		    (long long)version, STORE_SCHEMA_VERSION);
-		return -1;
-	}
-	return 0;
-sqlerr:
-	snprintf(err, errlen, "cannot read or create the schema: %s",
-	    sqlite3_errmsg(s->db));
-	return -1;
 }
 
 /* Integrity and schema version of an opened database; 0 when usable. */
@@ -324,17 +216,17 @@ check_db(struct store *s, char *err, size_t errlen)
 	}
 	sqlite3_finalize(st);
 
-	if (exec(s, "BEGIN IMMEDIATE") == -1) {
+	if (store_exec(s, "BEGIN IMMEDIATE") == -1) {
 		snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
 		return -1;
 	}
-	if (schema_prepare(s, err, errlen) == -1) {
-		exec(s, "ROLLBACK");
+	if (store_schema_prepare(s, err, errlen) == -1) {
+		store_exec(s, "ROLLBACK");
 		return -1;
 	}
-	if (exec(s, "COMMIT") == -1) {
+	if (store_exec(s, "COMMIT") == -1) {
 		snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
-		exec(s, "ROLLBACK");
+		store_exec(s, "ROLLBACK");
 		return -1;
 	}
 	return 0;
@@ -376,9 +268,9 @@ store_open(const char *path, char *err, size_t errlen)
 		}
 		sqlite3_finalize(st);
 	}
-	if (exec(s, "PRAGMA synchronous=FULL") == -1 ||
-	    exec(s, "PRAGMA temp_store=MEMORY") == -1 ||
-	    exec(s, "PRAGMA foreign_keys=OFF") == -1) {
+	if (store_exec(s, "PRAGMA synchronous=FULL") == -1 ||
+	    store_exec(s, "PRAGMA temp_store=MEMORY") == -1 ||
+	    store_exec(s, "PRAGMA foreign_keys=OFF") == -1) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
 		goto fail;
 	}
@@ -457,7 +349,7 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 int
 store_manual_checkpoints(struct store *s)
 {
-	if (exec(s, "PRAGMA wal_autocheckpoint=0") == -1)
+	if (store_exec(s, "PRAGMA wal_autocheckpoint=0") == -1)
 		return -1;
 	/* Replaces the automatic checkpoint's own hook. */
 	sqlite3_wal_hook(s->db, wal_hook, s);
@@ -480,13 +372,13 @@ store_begin(struct store *s, bool durable)
 	/* A non-durable commit skips the WAL sync; the next durable commit
 	 * syncs the WAL and with it every frame written before. */
 	if (durable != s->durable) {
-		if (exec(s, durable ? "PRAGMA synchronous=FULL" :
+		if (store_exec(s, durable ? "PRAGMA synchronous=FULL" :
 		    "PRAGMA synchronous=NORMAL") == -1)
 			return -1;
 		s->durable = durable;
 	}
 	s->full = false;
-	if (exec(s, "BEGIN IMMEDIATE") == -1)
+	if (store_exec(s, "BEGIN IMMEDIATE") == -1)
 		return -1;
 	s->in_txn = true;
 	return 0;
@@ -497,7 +389,7 @@ store_commit(struct store *s)
 {
 	if (!s->in_txn)
 		return -1;
-	if (exec(s, "COMMIT") == -1) {
+	if (store_exec(s, "COMMIT") == -1) {
 		store_rollback(s);
 		return -1;
 	}
@@ -510,7 +402,7 @@ store_rollback(struct store *s)
 {
 	/* After some errors sqlite has already rolled back: that is fine. */
 	if (sqlite3_get_autocommit(s->db) == 0)
-		exec(s, "ROLLBACK");
+		store_exec(s, "ROLLBACK");
 	s->in_txn = false;
 }
 
@@ -523,20 +415,20 @@ store_in_txn(const struct store *s)
 int
 store_savepoint(struct store *s)
 {
-	return exec(s, "SAVEPOINT one");
+	return store_exec(s, "SAVEPOINT one");
 }
 
 int
 store_release(struct store *s)
 {
-	return exec(s, "RELEASE one");
+	return store_exec(s, "RELEASE one");
 }
 
 void
 store_rollback_to(struct store *s)
 {
-	exec(s, "ROLLBACK TO one");
-	exec(s, "RELEASE one");
+	store_exec(s, "ROLLBACK TO one");
+	store_exec(s, "RELEASE one");
 }
 
 /* The destination domain of an address, lower case, bounded. */
@@ -569,6 +461,10 @@ store_insert(struct store *s, struct envelope *env, int64_t now)
 	sqlite3_bind_int64(st, 9, env->smtputf8);
 	sqlite3_bind_int64(st, 10, (sqlite3_int64)env->size);
 	sqlite3_bind_int64(st, 11, env->created);
+	/* Empty is stored as NULL: most messages have neither. */
+	store_bind_text(st, 12, env->meta && *env->meta ? env->meta : NULL);
+	store_bind_text(st, 13, env->headers && *env->headers ?
+	    env->headers : NULL);
 	if (store_run(s, st, "insert message") == -1)
 		return -1;
 
@@ -638,7 +534,26 @@ store_load(struct store *s, const char *msgid, struct envelope *env,
 	env->smtputf8 = (uint32_t)sqlite3_column_int64(st, 7);
 	env->size = (uint64_t)sqlite3_column_int64(st, 8);
 	env->created = sqlite3_column_int64(st, 9);
+	free(env->meta);
+	free(env->headers);
+	env->meta = store_col_strdup(st, 10);
+	env->headers = store_col_strdup(st, 11);
 	sqlite3_reset(st);
+	/* What deliverd would refuse at decode: a damaged row must not
+	 * block its message's jobs forever. */
+	if (env->meta != NULL &&
+	    !plugin_meta_valid(env->meta, strlen(env->meta))) {
+		log_warnx("queue database: %s: invalid metadata ignored", msgid);
+		free(env->meta);
+		env->meta = NULL;
+	}
+	if (env->headers != NULL &&
+	    !plugin_headers_valid(env->headers, strlen(env->headers))) {
+		log_warnx("queue database: %s: invalid header fields ignored",
+		    msgid);
+		free(env->headers);
+		env->headers = NULL;
+	}
 	if (!with_rcpts)
 		return 0;
 

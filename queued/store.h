@@ -18,7 +18,7 @@
 #include "envelope.h"
 #include "proto.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 /* Longest domain kept for a recipient (RFC 5321: 255 octets). */
 #define STORE_DOMAIN_MAX 255
 

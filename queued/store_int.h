@@ -51,5 +51,11 @@ int   store_bind_text(sqlite3_stmt *, int i, const char *v);
 /* Step a statement that returns no row; 0 or -1. */
 int   store_run(struct store *, sqlite3_stmt *, const char *what);
 char *store_col_strdup(sqlite3_stmt *, int i);
+/* Run SQL without parameters; 0 or -1 (logged). */
+int   store_exec(struct store *, const char *sql);
+
+/* store_schema.c: inside a write transaction, create the schema in an
+ * empty database, migrate an older one, refuse anything else (err). */
+int   store_schema_prepare(struct store *, char *err, size_t errlen);
 
 #endif

@@ -101,8 +101,9 @@ class RecoveryTests(EmpathTestCase):
         os.rename(os.path.join(q, mid), os.path.join(inc, mid))
         sink.clear_rules()
         e.start()
-        wait_until(lambda: "recovery: " in e.log() and
-                   f"{mid}: recovery: never acknowledged" in e.log(), 15,
+        # The summary line comes after the per-message one: wait for both.
+        wait_until(lambda: f"{mid}: recovery: never acknowledged" in e.log()
+                   and "unfinished receptions removed" in e.log(), 15,
                    what="recovery to drop the unacknowledged row")
         log = e.log()
         self.assertRegex(log, r"1 unfinished receptions removed \(1 of them indexed\)")

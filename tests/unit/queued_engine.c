@@ -97,13 +97,21 @@ qe_sync_fail(int err)
 
 /* ---- set-up ---- */
 
+const char *qe_commit_meta, *qe_commit_headers;
+
 void
 qe_setup_with(const char *extra)
+{
+	qe_setup_in(fx_tmpdir("queued"), extra);
+}
+
+void
+qe_setup_in(const char *spool, const char *extra)
 {
 	char text[PATH_MAX + 4096];
 	int n;
 
-	qe_spool = fx_tmpdir("queued");
+	qe_spool = spool;
 	n = snprintf(text, sizeof(text),
 	    "hostname \"queue.test\"\n"
 	    "spool \"%s\"\n"
@@ -185,6 +193,10 @@ qe_commit(const char *msgid, const char *sender, const char *const *rcpts,
 	env.client_name = xstrdup("client.test");
 	env.size = size;
 	env.created = wall_s();
+	if (qe_commit_meta != NULL)
+		env.meta = xstrdup(qe_commit_meta);
+	if (qe_commit_headers != NULL)
+		env.headers = xstrdup(qe_commit_headers);
 	for (; *rcpts != NULL; rcpts++)
 		env_add_rcpt(&env, *rcpts);
 	mb_init(&mb);

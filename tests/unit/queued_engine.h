@@ -32,6 +32,9 @@ extern const char *qe_spool;         /* absolute path */
 /* queued configured with the spool, logging errors to stderr, and
  * extra (NULL: none) appended, its peers attached, started. */
 void qe_setup_with(const char *extra);
+/* The same on an existing spool (one a stopped queued left, to see what
+ * survives a restart). */
+void qe_setup_in(const char *spool, const char *extra);
 void qe_setup(void);
 /* Release held syncs, close the peers, stop queued (it must exit 0). */
 void qe_teardown(void);
@@ -51,6 +54,9 @@ int  qe_created(uint32_t reqid, char msgid[ULID_LEN + 1]);
  * rcpts; returns its request id. */
 uint32_t qe_commit(const char *msgid, const char *sender,
     const char *const *rcpts, uint64_t size);
+/* Given to every qe_commit() as the envelope's plugin metadata and added
+ * header fields while not NULL. */
+extern const char *qe_commit_meta, *qe_commit_headers;
 /* The answer to a commit: Q_COMMIT_OK (msgid set) or Q_COMMIT_FAIL
  * (fail set); returns the type. */
 uint16_t qe_committed(uint32_t reqid, struct wire_msgid *msgid,

@@ -4,7 +4,8 @@
  * global media types and UTF-8 addresses, and today's RFC 3464 one
  * otherwise; Original-Recipient in the encoding of its address type
  * (RFC 3461 4.2); and the checked decoding of deliverd's per-recipient
- * result, where only a delivered recipient may carry "DSN passed on". */
+ * result, where only a delivered recipient may carry "DSN passed on";
+ * the header fields plugins added on top of the returned content. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -338,6 +339,53 @@ START_TEST(result_state_decoding)
 }
 END_TEST
 
+/* The header fields plugins added at DATA are on top of the returned
+ * message (RET=FULL) and of the returned header section (HDRS), as the
+ * recipient would have got them, and count in the return limit. */
+START_TEST(added_header_fields_on_top)
+{
+	static const char orig[] = "Subject: x\r\nFrom: a@example.org\r\n"
+	    "\r\nbody line\r\n";
+	static const char added[] = "X-Score: 7\r\nX-Checked: yes\r\n";
+	struct dsn_rcpt r[1];
+	struct dsn_info d;
+	char *t, *p, want[256];
+
+	memset(r, 0, sizeof(r));
+	r[0].addr = "a@example.com";
+	r[0].action = DSN_FAILED;
+	info_init(&d, r, 1);
+	d.headers = added;
+	snprintf(want, sizeof(want), "Content-Description: Undelivered "
+	    "Message\r\n\r\n%s%s", added, orig);
+
+	d.ret_full = true;
+	t = notice(&d, orig, NULL);
+	fx_check_mail_lines(t, true);
+	ck_assert_msg(strstr(t, want) != NULL, "%s", t);
+	free(t);
+
+	/* HDRS: the added fields, then the original header section. */
+	d.ret_full = false;
+	t = notice(&d, orig, NULL);
+	p = part(t, "Content-Type: text/rfc822-headers\r\n");
+	ck_assert_msg(strstr(p, "\r\n\r\nX-Score: 7\r\nX-Checked: yes\r\n"
+	    "Subject: x\r\n") != NULL, "%s", p);
+	ck_assert_ptr_null(strstr(p, "body line"));
+	free(p);
+	free(t);
+
+	/* The limit leaves room for the added fields only: the original is
+	 * cut, they are not. */
+	d.ret_full = true;
+	d.return_limit = sizeof(added) - 1 + 12;
+	t = notice(&d, orig, NULL);
+	ck_assert_msg(strstr(t, "Message\r\n\r\nX-Score: 7\r\nX-Checked: "
+	    "yes\r\nSubject: x\r\n\r\n--") != NULL, "%s", t);
+	free(t);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -350,6 +398,7 @@ suite(void)
 	tcase_add_test(tc, global_fields_are_clean);
 	tcase_add_test(tc, reply_text_in_utf8);
 	tcase_add_test(tc, result_state_decoding);
+	tcase_add_test(tc, added_header_fields_on_top);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -140,8 +140,93 @@ START_TEST(migration_from_schema_1)
 	ck_assert_int_eq(store_get_frozen(s, &frozen), 0);
 	ck_assert(frozen);
 	store_close(s);
-	/* Opened again: already at 2, nothing to do. */
+	/* Opened again: already current, nothing to do. */
 	s = open_ok();
+	store_close(s);
+}
+END_TEST
+
+/* A schema 2 queue (made by the SQL of the release before plugins) is
+ * migrated to 3: its rows kept, without metadata, and a message stored
+ * afterwards keeps its metadata and added header fields. */
+START_TEST(migration_from_schema_2)
+{
+	static const char v2[] =
+	    "PRAGMA journal_mode=WAL;"
+	    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	    "CREATE TABLE messages (id TEXT PRIMARY KEY NOT NULL,"
+	    " sender TEXT NOT NULL, helo TEXT, client_addr TEXT,"
+	    " client_name TEXT, body TEXT, envid TEXT,"
+	    " ret INTEGER NOT NULL DEFAULT 0,"
+	    " smtputf8 INTEGER NOT NULL DEFAULT 0, size INTEGER NOT NULL,"
+	    " created INTEGER NOT NULL);"
+	    "CREATE TABLE recipients (id INTEGER PRIMARY KEY,"
+	    " msgid TEXT NOT NULL REFERENCES messages(id),"
+	    " addr TEXT NOT NULL, orcpt TEXT, notify INTEGER NOT NULL DEFAULT 0,"
+	    " domain TEXT NOT NULL, state INTEGER NOT NULL,"
+	    " attempts INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER NOT NULL,"
+	    " last_error TEXT, last_host TEXT, updated INTEGER NOT NULL,"
+	    " dsn INTEGER NOT NULL DEFAULT 0, last_attempt INTEGER);"
+	    "CREATE TABLE removed (id TEXT PRIMARY KEY NOT NULL);"
+	    "CREATE INDEX recipients_due ON recipients (state, next_attempt);"
+	    "CREATE INDEX recipients_msg ON recipients (msgid, domain);"
+	    "CREATE INDEX recipients_dsn ON recipients (msgid) WHERE dsn & 3 != 0;"
+	    "INSERT INTO meta (key, value) VALUES ('schema', '2');"
+	    "INSERT INTO meta (key, value) VALUES ('frozen', '0');"
+	    "INSERT INTO messages (id, sender, envid, size, created) VALUES "
+	    "('01ARZ3NDEKTSV4RRFFQ69G5FAV', 'a@example.org', 'E2', 10, 1);"
+	    "INSERT INTO recipients (msgid, addr, domain, state, attempts, "
+	    "next_attempt, updated, dsn) VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAV', "
+	    "'b@example.com', 'example.com', 2, 3, 5, 1, 4);";
+	struct envelope e, l;
+	struct store *s;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, v2, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	s = open_ok();
+	env_init(&l);
+	ck_assert_int_eq(store_load(s, "01ARZ3NDEKTSV4RRFFQ69G5FAV", &l, true), 0);
+	ck_assert_str_eq(l.sender, "a@example.org");
+	ck_assert_str_eq(l.envid, "E2");
+	ck_assert_ptr_null(l.meta);
+	ck_assert_ptr_null(l.headers);
+	ck_assert_uint_eq(l.nrcpt, 1);
+	ck_assert_uint_eq(l.rcpt[0].state, RCPT_DEFERRED);
+	ck_assert_uint_eq(l.rcpt[0].attempts, 3);
+	env_clear(&l);
+
+	env_init(&e);
+	ulid_new(e.id);
+	e.sender = xstrdup("a@example.org");
+	e.size = 100;
+	e.created = NOW;
+	env_add_rcpt(&e, "c@example.com");
+	e.meta = xstrdup("score=7\nseen-sender=a@example.org\n");
+	e.headers = xstrdup("X-Score: 7\r\nX-Checked: yes\r\n");
+	ck_assert_int_eq(store_begin(s, true), 0);
+	ck_assert_int_eq(store_insert(s, &e, NOW), 0);
+	ck_assert_int_eq(store_commit(s), 0);
+	store_close(s);
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key"
+	    " = 'schema'", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "3");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+
+	s = open_ok();
+	env_init(&l);
+	ck_assert_int_eq(store_load(s, e.id, &l, false), 0);
+	ck_assert_str_eq(l.meta, e.meta);
+	ck_assert_str_eq(l.headers, e.headers);
+	env_clear(&l);
+	env_clear(&e);
 	store_close(s);
 }
 END_TEST
@@ -498,6 +583,7 @@ suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, migration_from_schema_1);
+	tcase_add_test(tc, migration_from_schema_2);
 	tcase_add_test(tc, unknown_schema_refused);
 	tcase_add_test(tc, results_are_idempotent);
 	tcase_add_test(tc, notices_owed_follow_notify);
