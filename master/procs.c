@@ -88,18 +88,6 @@ build_env(void)
 	daemon_env[n] = NULL;
 }
 
-static void log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-log_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOGL_ERR, fmt, ap);
-	va_end(ap);
-}
-
 /* Daemons live beside the master in a build tree, else in LIBEXECDIR. */
 static void
 daemon_path(enum proc_id id, char *buf, size_t len)
