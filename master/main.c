@@ -151,6 +151,7 @@ main(int argc, char **argv)
 	ev_signal(SIGHUP, on_hup, NULL);
 
 	make_snapshot();
+	plugsup_init();
 	spool_prepare();
 	sockets_open();
 	procs_start_all();

@@ -69,5 +69,11 @@ int  check_system(const char *path);
 void procs_start_all(void);
 void procs_stop_all(void);
 void procs_reap(void);
+/* plugsup.c: the crash pages, disabled plugins and registry reports */
+void plugsup_init(void);
+void plugsup_send(struct proc *);           /* before M_CONFIG */
+bool plugsup_crashed(struct proc *, int sig); /* true: a plugin disabled */
+void plugsup_report(struct proc *, const struct chan_msg *);
+void plugsup_relay_all(void);
 
 #endif
