@@ -107,6 +107,8 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	/* setproctitle() reuses argv's memory: keep the path apart. */
+	path = xstrdup(path);
 
 	M.cfg = config_load(path, &M.cfg_text, &M.cfg_len, print_error);
 	if (M.cfg == NULL) {
