@@ -8,6 +8,7 @@
  * the last of each relayed to ctld for `empathctl plugin list`. */
 #include <sys/mman.h>
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,16 +20,24 @@
 #include "util.h"
 #include "wire_ctl.h"
 
+/* ctld hears of a daemon's registry at most this often, however often
+ * the daemon reports (it may be compromised). */
+#define RELAY_MIN_MS 1000
+
 struct plugsup {
 	int                fd;
 	volatile uint32_t *page;
 	struct crash_stats cs;
 	struct msgbuf      report;     /* the last valid M_PLUGINS, as sent on */
+	uint64_t           relayed;    /* mono ms of the last relay */
+	struct ev_timer   *relay_timer;/* armed: a newer report waits */
 };
 
 static struct plugsup sup[PROC_COUNT];
 static const char **names;            /* configured plugins, by index */
 static size_t nnames;
+
+static void relay_cb(void *);
 
 static bool
 supervised(enum proc_id id)
@@ -56,8 +65,14 @@ plugsup_init(void)
 		if (!supervised((enum proc_id)i))
 			continue;
 		crash_stats_init(&sup[i].cs, nnames);
-		sup[i].fd = memfd_create("empath.crashpage", MFD_CLOEXEC);
-		if (sup[i].fd == -1 || ftruncate(sup[i].fd, PLUGIN_PAGE_SIZE) == -1)
+		sup[i].relay_timer = ev_timer_new(relay_cb, &sup[i]);
+		/* Sealed at its size: a daemon holding the descriptor cannot
+		 * shrink it under the master's mapping (SIGBUS). */
+		sup[i].fd = memfd_create("empath.crashpage", MFD_CLOEXEC |
+		    MFD_ALLOW_SEALING);
+		if (sup[i].fd == -1 || ftruncate(sup[i].fd, PLUGIN_PAGE_SIZE) == -1 ||
+		    fcntl(sup[i].fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+		    F_SEAL_SEAL) == -1)
 			fatal("crash page");
 		page = mmap(NULL, PLUGIN_PAGE_SIZE, PROT_READ | PROT_WRITE,
 		    MAP_SHARED, sup[i].fd, 0);
@@ -136,8 +151,31 @@ relay(enum proc_id id)
 {
 	struct proc *ctld = &M.procs[PROC_CTLD];
 
-	if (ctld->chan != NULL && sup[id].report.len > 0)
-		chan_send_mb(ctld->chan, M_PLUGINS, 0, -1, &sup[id].report);
+	if (ctld->chan == NULL || sup[id].report.len == 0)
+		return;
+	sup[id].relayed = mono_ms();
+	chan_send_mb(ctld->chan, M_PLUGINS, 0, -1, &sup[id].report);
+}
+
+static void
+relay_cb(void *arg)
+{
+	struct plugsup *s = arg;
+
+	relay((enum proc_id)(s - sup));
+}
+
+/* Now, or once RELAY_MIN_MS have passed since the last relay. */
+static void
+relay_limited(enum proc_id id)
+{
+	uint64_t since = mono_ms() - sup[id].relayed;
+
+	if (sup[id].relayed == 0 || since >= RELAY_MIN_MS) {
+		ev_timer_stop(sup[id].relay_timer);
+		relay(id);
+	} else if (!ev_timer_pending(sup[id].relay_timer))
+		ev_timer_start(sup[id].relay_timer, RELAY_MIN_MS - since);
 }
 
 /* M_PLUGINS from p: checked, every plugin one of the configuration,
@@ -172,7 +210,7 @@ plugsup_report(struct proc *p, const struct chan_msg *m)
 	}
 	mb_free(&s->report);
 	s->report = mb;
-	relay(p->id);
+	relay_limited(p->id);
 }
 
 /* A fresh ctld learns the last report of each daemon. */

@@ -105,8 +105,12 @@ class CrashSupervisionTests(EmpathTestCase):
         self.assertEqual(refused, {})
         sink.wait_rcpts([f"ok1@{SINK_DOMAIN}"])
         self.assertNotRegex(e.log(), r"error: plugin crashy crashed")
-        rows = self.plugin_rows(e)
-        self.assertTrue(rows and not rows[0]["disabled"], rows)
+        # Loaded, not disabled, its calls counted (the daemons report
+        # at most once a second).
+        wait_until(lambda: any(x["daemon"] == "smtpd" and not x["disabled"]
+                               and x["hook_calls"] >= 1 and x["version"] == "1.0"
+                               for x in self.plugin_rows(e)),
+                   what="plugin list to show crashy loaded with its calls")
         for _ in range(CRASH_LIMIT - 1):
             self.assertTrue(self.crash_once(e))
         wait_until(lambda: re.search(
