@@ -76,7 +76,8 @@ crash_account(struct crash_stats *cs, const volatile uint32_t *page,
 
 	*disable = false;
 	*point = -1;
-	if (!crash_signal(sig))
+	/* 0: it exited, which a plugin has no business doing either. */
+	if (sig != 0 && !crash_signal(sig))
 		return -1;
 	if ((i = crash_page_read(page, cs->n, point)) == -1)
 		return -1;

@@ -39,9 +39,9 @@ unsigned crash_window_count(const struct crash_window *, uint64_t now);
  * it names none or holds values out of range. */
 int  crash_page_read(const volatile uint32_t *page, size_t nplugins,
          int *point);
-/* A daemon died by sig at now with this page: the plugin blamed (-1:
- * none: not a crash signal, nothing named, or one already disabled),
- * its point, and whether it is now to be disabled. */
+/* A daemon died by sig (0: it exited) at now with this page: the plugin
+ * blamed (-1: none: not a crash signal, nothing named, or one already
+ * disabled), its point, and whether it is now to be disabled. */
 int  crash_account(struct crash_stats *, const volatile uint32_t *page,
          int sig, uint64_t now, int *point, bool *disable);
 

@@ -72,7 +72,8 @@ void procs_reap(void);
 /* plugsup.c: the crash pages, disabled plugins and registry reports */
 void plugsup_init(void);
 void plugsup_send(struct proc *);           /* before M_CONFIG */
-bool plugsup_crashed(struct proc *, int sig); /* true: a plugin disabled */
+/* p died by sig (0: exited); true when a plugin is now disabled */
+bool plugsup_crashed(struct proc *, int sig);
 void plugsup_report(struct proc *, const struct chan_msg *);
 void plugsup_relay_all(void);
 

@@ -120,9 +120,10 @@ plugsup_crashed(struct proc *p, int sig)
 	if (i == -1)
 		return false;
 	if (!disable) {
-		log_warnx("%s crashed in plugin %s (%s): %u of %u crashes "
+		log_warnx("%s %s in plugin %s (%s): %u of %u crashes "
 		    "within %u s before it is disabled", proc_name(p->id),
-		    names[i], plugin_point_name((enum em_point)point),
+		    sig != 0 ? "crashed" : "exited", names[i],
+		    plugin_point_name((enum em_point)point),
 		    crash_window_count(&s->cs.win[i], mono_ms()), CRASH_LIMIT,
 		    CRASH_WINDOW_MS / 1000);
 		return false;

@@ -423,10 +423,11 @@ procs_reap(void)
 			    proc_name(p->id), (int)pid, WEXITSTATUS(status));
 		else
 			log_debug("%s (pid %d) exited", proc_name(p->id), (int)pid);
-		/* Which plugin, if any, was running: counted, and disabled
-		 * when it keeps crashing (plugsup.c). */
-		disabled = WIFSIGNALED(status) && !M.stopping &&
-		    plugsup_crashed(p, WTERMSIG(status));
+		/* Which plugin, if any, was running when it crashed or
+		 * exited: counted, and disabled when it keeps doing it
+		 * (plugsup.c). */
+		disabled = !M.stopping && plugsup_crashed(p,
+		    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 		p->pid = 0;
 		if (p->chan) {
 			chan_free(p->chan);

@@ -136,6 +136,13 @@ START_TEST(only_crash_signals_count)
 		    &disable), -1);
 	}
 	ck_assert(!cs.disabled[0]);
+	/* Exiting inside a plugin (exit(3) in a hook) counts too. */
+	for (i = 0; i < CRASH_LIMIT - 1; i++)
+		ck_assert_int_eq(crash_account(&cs, page, 0, 100 + i, &point,
+		    &disable), 0);
+	ck_assert(!disable);
+	ck_assert_int_eq(crash_account(&cs, page, 0, 200, &point, &disable), 0);
+	ck_assert(disable);
 	ck_assert(crash_signal(SIGSEGV) && crash_signal(SIGSYS));
 	ck_assert(!crash_signal(SIGINT) && !crash_signal(SIGPIPE));
 	crash_stats_free(&cs);
