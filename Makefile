@@ -132,14 +132,14 @@ $(foreach d,$(UNIT_DAEMONS),$(eval $(call unit_lib_rule,$(d))))
 
 # The archive of test_X by its name: test_smtpd* smtpd, test_deliverd_*
 # deliverd, test_store* and test_queued_* queued, test_ctld_* ctld,
-# test_empathctl_* empathctl, test_safedir master.
+# test_empathctl_* empathctl, test_safedir and test_master_* master.
 unit_archive = $(strip \
     $(if $(filter test_smtpd%,$(1)),$(call unit_lib,smtpd)) \
     $(if $(filter test_deliverd_%,$(1)),$(call unit_lib,deliverd)) \
     $(if $(filter test_store% test_queued_%,$(1)),$(call unit_lib,queued)) \
     $(if $(filter test_ctld_%,$(1)),$(call unit_lib,ctld)) \
     $(if $(filter test_empathctl_%,$(1)),$(call unit_lib,empathctl)) \
-    $(if $(filter test_safedir,$(1)),$(call unit_lib,master)))
+    $(if $(filter test_safedir test_master_%,$(1)),$(call unit_lib,master)))
 # The smtpd tests share a fake client and queue (smtpd_fixture.c); the
 # mime7 test its driver with the fuzzer (mime7_driver.c).
 

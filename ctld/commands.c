@@ -94,6 +94,8 @@ static const struct ctl_cmd commands[] = {
 	  &deliverd, CTL_DNS_OK,              NULL },
 	{ CTL_DNS_OVERRIDES,  "dns list-overrides", AUTH, ARG_NONE,
 	  &deliverd, CTL_DNS_OVERRIDES_REPLY, NULL },
+	{ CTL_PLUGIN_LIST,    "plugin list",        AUTH, ARG_NONE,
+	  NULL,      CTL_PLUGIN_LIST_REPLY,   cmd_plugin_list },
 };
 
 const struct ctl_cmd *

@@ -123,6 +123,16 @@ void cmd_ping(struct ctl_client *, const struct ctl_cmd *, const char *command,
 void cmd_status(struct ctl_client *, const struct ctl_cmd *, const char *command,
                 const struct chan_msg *);
 
+/* ---- plugin_table.c: the daemons' plugin registries (M_PLUGINS) ---- */
+
+void plugin_table_update(const struct chan_msg *);
+/* Every daemon's rows, in the order of the daemons (strings point into
+ * the table until the next update); false when none has reported. */
+struct wire_plugin_list;
+bool plugin_table_fill(struct wire_plugin_list *);
+void cmd_plugin_list(struct ctl_client *, const struct ctl_cmd *,
+                     const char *command, const struct chan_msg *);
+
 /* ---- health.c: minimal HTTP health endpoint ---- */
 
 void health_listen(int fd);

@@ -65,6 +65,9 @@ ctld_master_msg(struct chan_msg *m)
 	case M_PROCS:
 		procs_update(m);
 		break;
+	case M_PLUGINS:
+		plugin_table_update(m);
+		break;
 	default:
 		log_debug("master: unexpected %s", msg_name(m->type));
 		break;

@@ -58,6 +58,21 @@ int  cmd_queue(int argc, char **argv, struct ctl_opts *);
 /* cmd_dns.c: `empathctl dns ...`; argv starts after "dns". */
 int  cmd_dns(int argc, char **argv, struct ctl_opts *);
 
+/* cmd_plugin.c: `empathctl plugin list`; argv starts after "plugin". */
+int  cmd_plugin(int argc, char **argv, struct ctl_opts *);
+int  print_plugin_list(const struct ctl_reply *, bool json);
+/* The plugins disabled after crashes, for `system status`. */
+#define PLUGIN_DISABLED_MAX 32
+struct plugin_disabled {
+	uint32_t n;
+	struct { char daemon[32], name[160]; } row[PLUGIN_DISABLED_MAX];
+};
+/* -1 when reply is not a valid CTL_PLUGIN_LIST_REPLY (out->n is 0). */
+int  plugin_disabled_parse(const struct ctl_reply *, struct plugin_disabled *);
+/* print_status() with the disabled plugins (NULL: not known). */
+int  print_status_plugins(const struct ctl_reply *, const struct plugin_disabled *,
+         bool json);
+
 /* opts.c: one sub-command's options. Its table lists its own long
  * options (a printable val is also the short form); -j/--json and
  * -h/--help are added. Reset optind to 0, then call sub_getopt() until

@@ -3,6 +3,7 @@
  *
  *   empathctl [-j] [-s socket] [--token T | --token-file F] system ping|status
  *   empathctl [-j] [-s socket] [--token T | --token-file F] queue ...
+ *   empathctl [-j] [-s socket] [--token T | --token-file F] plugin list
  *
  * The socket is -s, else $EMPATH_CONTROL_SOCKET, else the default; the
  * token is --token-file's first line or --token, else $EMPATHCTL_TOKEN
@@ -39,7 +40,8 @@ usage(FILE *f, int status)
 	    "       empathctl [-j] ... queue stats [--watch [--interval=N] "
 	    "[--count=N]]\n"
 	    "       empathctl [-j] ... dns list-cache|clear-cache|list-overrides\n"
-	    "       empathctl [-j] ... dns refresh DOMAIN\n");
+	    "       empathctl [-j] ... dns refresh DOMAIN\n"
+	    "       empathctl [-j] ... plugin list\n");
 	exit(status);
 }
 
@@ -54,6 +56,28 @@ run(const struct ctl_opts *o, uint16_t type, int (*print)(const struct ctl_reply
 		return EXIT_FAIL;
 	}
 	return print(&reply, o->json);
+}
+
+/* The status, with the plugins disabled after crashes when ctld can
+ * tell (a second request; without it the status is shown alone). */
+static int
+run_status(const struct ctl_opts *o)
+{
+	static struct ctl_reply reply, plugins;
+	static struct plugin_disabled pd;
+	const struct plugin_disabled *known = NULL;
+	char err[512];
+
+	if (ctl_roundtrip(o->socket, CTL_STATUS, NULL, 0, &reply, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "empathctl: %s\n", err);
+		return EXIT_FAIL;
+	}
+	if (reply.type == CTL_STATUS_REPLY &&
+	    ctl_roundtrip(o->socket, CTL_PLUGIN_LIST, NULL, 0, &plugins, err,
+	    sizeof(err)) == 0 && plugin_disabled_parse(&plugins, &pd) == 0)
+		known = &pd;
+	return print_status_plugins(&reply, known, o->json);
 }
 
 static const struct subcmd sub_ping = { "system ping", "", NULL };
@@ -82,8 +106,7 @@ cmd_system(int argc, char **argv, struct ctl_opts *o)
 		return ch == SUB_HELP ? EXIT_OK : EXIT_USAGE;
 	if (optind < argc)
 		return sub_error(sc, "unexpected argument %.64s", argv[optind]);
-	return sc == &sub_ping ? run(o, CTL_PING, print_pong) :
-	    run(o, CTL_STATUS, print_status);
+	return sc == &sub_ping ? run(o, CTL_PING, print_pong) : run_status(o);
 }
 
 /* The token is the first line of path ("-": standard input), without its
@@ -222,6 +245,8 @@ main(int argc, char **argv)
 		return cmd_queue(argc - 1, argv + 1, &o);
 	if (strcmp(argv[0], "dns") == 0)
 		return cmd_dns(argc - 1, argv + 1, &o);
+	if (strcmp(argv[0], "plugin") == 0)
+		return cmd_plugin(argc - 1, argv + 1, &o);
 	fprintf(stderr, "empathctl: unknown command %.64s\n", argv[0]);
 	usage(stderr, EXIT_USAGE);
 }

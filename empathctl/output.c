@@ -186,7 +186,7 @@ out_duration(uint64_t s)
 }
 
 static void
-status_text(const struct status *st)
+status_text(const struct status *st, const struct plugin_disabled *pd)
 {
 	const struct status_row *row;
 	char pid[16];
@@ -213,10 +213,14 @@ status_text(const struct status *st)
 		printf("%-8s  pid %-7s  %-7s  restarts %u\n", row->name, pid,
 		    row->running ? "running" : "stopped", row->restarts);
 	}
+	for (i = 0; pd != NULL && i < pd->n; i++)
+		printf("plugin %s disabled in %s after repeated crashes (until "
+		    "empath-master restarts)\n", pd->row[i].name,
+		    pd->row[i].daemon);
 }
 
 static void
-status_json(const struct status *st)
+status_json(const struct status *st, const struct plugin_disabled *pd)
 {
 	const struct status_row *row;
 	uint32_t i;
@@ -237,7 +241,19 @@ status_json(const struct status *st)
 		printf(",\"pid\":%u,\"running\":%s,\"restarts\":%u}", row->pid,
 		    row->running ? "true" : "false", row->restarts);
 	}
-	printf("]}\n");
+	printf("]");
+	if (pd != NULL) {
+		printf(",\"disabled_plugins\":[");
+		for (i = 0; i < pd->n; i++) {
+			printf("%s{\"daemon\":", i ? "," : "");
+			out_json_str(pd->row[i].daemon);
+			printf(",\"name\":");
+			out_json_str(pd->row[i].name);
+			printf("}");
+		}
+		printf("]");
+	}
+	printf("}\n");
 }
 
 /* The status is good when the master has reported its processes and
@@ -265,6 +281,13 @@ status_all_running(const struct status *st)
 int
 print_status(const struct ctl_reply *reply, bool json)
 {
+	return print_status_plugins(reply, NULL, json);
+}
+
+int
+print_status_plugins(const struct ctl_reply *reply,
+    const struct plugin_disabled *pd, bool json)
+{
 	static struct status st;    /* 2.5 KiB: off the stack */
 
 	if (reply->type != CTL_STATUS_REPLY)
@@ -273,8 +296,8 @@ print_status(const struct ctl_reply *reply, bool json)
 	if (!parse_status(reply, &st))
 		return out_malformed();
 	if (json)
-		status_json(&st);
+		status_json(&st, pd);
 	else
-		status_text(&st);
+		status_text(&st, pd);
 	return status_all_running(&st) ? EXIT_OK : EXIT_FAIL;
 }

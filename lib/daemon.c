@@ -17,9 +17,11 @@
 #include "daemon.h"
 #include "event.h"
 #include "log.h"
+#include "plugin.h"
 #include "privdrop.h"
 #include "util.h"
 #include "wire.h"
+#include "wire_ctl.h"
 
 #define MAX_CONFIG_SIZE (4 * 1024 * 1024)
 
@@ -27,6 +29,11 @@ static const struct daemon_ops *ops;
 static struct config *cfg;
 static struct channel *master;
 static bool started, stopping;
+/* The registry report to the master: at most once a second, only when
+ * it changed (the last payload sent is kept to compare). */
+#define PLUGINS_REPORT_MS 1000
+static struct ev_timer *report_timer;
+static struct msgbuf last_report;
 
 const struct config *
 daemon_config(void)
@@ -92,6 +99,76 @@ load_config(int fd)
 		ops->configure(cfg);
 }
 
+/* M_PLUGINS_DISABLED, before M_CONFIG: the crash page to map and the
+ * plugins the loader must skip. */
+static void
+plugins_setup(struct chan_msg *m)
+{
+	struct wire_plugins_off w;
+	struct stat st;
+	void *page;
+
+	if (cfg != NULL || wire_plugins_off_decode(m, &w) == -1) {
+		log_warnx("malformed or late M_PLUGINS_DISABLED ignored");
+		return;
+	}
+	plugins_set_disabled(w.name, w.n);
+	if (m->fd == -1 || fstat(m->fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size != PLUGIN_PAGE_SIZE) {
+		log_warnx("M_PLUGINS_DISABLED without a crash page");
+		return;
+	}
+	page = mmap(NULL, PLUGIN_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    m->fd, 0);
+	if (page == MAP_FAILED) {
+		log_warn("mmap crash page");
+		return;
+	}
+	plugin_set_crash_page(page);
+}
+
+static void
+report_plugins(void *arg)
+{
+	static struct wire_plugins w;
+	const struct plugins *ps = plugins_registry();
+	const struct plugin *p;
+	struct msgbuf mb;
+	size_t i;
+
+	(void)arg;
+	memset(&w, 0, sizeof(w));
+	w.proc = (uint32_t)ops->self;
+	if (ps != NULL)
+		TAILQ_FOREACH(p, &ps->list, entry) {
+			struct wire_plugin_row *r;
+
+			if (w.n >= WIRE_PLUGINS_MAX)
+				break;
+			r = &w.row[w.n++];
+			r->name = p->name;
+			r->version = p->version != NULL ? p->version : "";
+			r->disabled = p->disabled;
+			for (i = 0; i < EM_POINT_COUNT; i++) {
+				if (i < EM_EVENT_CONNECTION_OPENED)
+					r->hooks += p->calls[i];
+				else
+					r->events += p->calls[i];
+				r->slow += p->slow[i];
+			}
+		}
+	mb_init(&mb);
+	if (master != NULL && wire_plugins_encode(&mb, &w) == 0 &&
+	    (mb.len != last_report.len || memcmp(mb.data, last_report.data,
+	    mb.len) != 0)) {
+		chan_send_mb(master, M_PLUGINS, 0, -1, &mb);
+		mb_free(&last_report);
+		last_report = mb;
+	} else
+		mb_free(&mb);
+	ev_timer_start(report_timer, PLUGINS_REPORT_MS);
+}
+
 static void
 do_start(void)
 {
@@ -112,6 +189,12 @@ do_start(void)
 	/* The master counts start-up failures until it hears this. */
 	if (master)
 		chan_send(master, M_READY, 0, -1, NULL, 0);
+	if (ops->self == PROC_SMTPD || ops->self == PROC_QUEUED ||
+	    ops->self == PROC_DELIVERD) {
+		mb_init(&last_report);
+		report_timer = ev_timer_new(report_plugins, NULL);
+		report_plugins(NULL);
+	}
 }
 
 static void
@@ -151,6 +234,9 @@ master_msg(struct channel *c, struct chan_msg *m, void *arg)
 		break;
 	case M_START:
 		do_start();
+		break;
+	case M_PLUGINS_DISABLED:
+		plugins_setup(m);
 		break;
 	default:
 		if (ops->master_msg)

@@ -316,3 +316,11 @@ log_sanitize(const char *in, char *out, size_t outlen)
 	}
 	return out;
 }
+
+/* An error the daemon survives (a supervisor's decision, a plugin
+ * disabled): logged at the err level, without errno. */
+void
+log_err(const char *fmt, ...)
+{
+	LOG_BODY(LOGL_ERR, 0);
+}

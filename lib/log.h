@@ -19,6 +19,7 @@ int  log_level_enabled(enum log_level);
 
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));   /* appends strerror(errno) */
 void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_err(const char *, ...) __attribute__((format(printf, 1, 2)));    /* err level, no errno */
 void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));   /* with strerror */

@@ -57,6 +57,11 @@ static const struct {
 };
 
 #define BIT(p) ((uint32_t)1 << (p))
+
+static volatile uint32_t *crash_page;
+static char **disabled_names;
+static size_t ndisabled;
+static const struct plugins *registry;
 #define RANGE(a, b) ((BIT((b) + 1) - 1) & ~(BIT(a) - 1))
 
 uint32_t
@@ -255,22 +260,79 @@ fail:
 	return -1;
 }
 
+void
+plugin_set_crash_page(volatile uint32_t *page)
+{
+	crash_page = page;
+}
+
+void
+plugins_set_disabled(const char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < ndisabled; i++)
+		free(disabled_names[i]);
+	free(disabled_names);
+	disabled_names = n > 0 ? xcalloc(n, sizeof(*disabled_names)) : NULL;
+	for (i = 0; i < n; i++)
+		disabled_names[i] = xstrdup(names[i]);
+	ndisabled = n;
+}
+
+const struct plugins *
+plugins_registry(void)
+{
+	return registry;
+}
+
+static bool
+is_disabled(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ndisabled; i++)
+		if (strcmp(disabled_names[i], name) == 0)
+			return true;
+	return false;
+}
+
 int
 plugins_load_config(struct plugins *ps, const struct config *cfg,
     const char *file, uint32_t mask, char *err, size_t errlen)
 {
 	struct cfg_plugin *cp;
+	struct plugin *p;
 	char where[1200];
+	unsigned pos = 0;
+	int rv;
 
 	plugins_init(ps, cfg->plugin_warn_ms);
 	TAILQ_FOREACH(cp, &cfg->plugins, entry) {
+		pos++;
+		if (is_disabled(cp->name)) {
+			/* Disabled by the master: listed, never loaded. */
+			p = xcalloc(1, sizeof(*p));
+			p->name = xstrdup(cp->name);
+			p->version = xstrdup("");
+			p->disabled = true;
+			p->cfg_pos = pos;
+			TAILQ_INSERT_TAIL(&ps->list, p, entry);
+			log_warnx("plugin %s: disabled by empath-master after "
+			    "repeated crashes: not loaded", cp->name);
+			continue;
+		}
 		snprintf(where, sizeof(where), "%s:%u", file, cp->line);
-		if (plugin_load(ps, cfg->plugin_dir, cp->name, cp->nargs,
-		    cp->args, mask, where, err, errlen) == -1) {
+		rv = plugin_load(ps, cfg->plugin_dir, cp->name, cp->nargs,
+		    cp->args, mask, where, err, errlen);
+		if (rv == -1) {
 			plugins_unload(ps);
 			return -1;
 		}
+		if (rv == 0)
+			TAILQ_LAST(&ps->list, plugin_list)->cfg_pos = pos;
 	}
+	registry = ps;
 	return 0;
 }
 
@@ -279,6 +341,8 @@ plugins_unload(struct plugins *ps)
 {
 	struct plugin *p;
 
+	if (registry == ps)
+		registry = NULL;
 	while ((p = TAILQ_LAST(&ps->list, plugin_list)) != NULL) {
 		TAILQ_REMOVE(&ps->list, p, entry);
 		plugin_free(p);
@@ -327,6 +391,22 @@ plugins_check(const struct config *cfg, const char *file,
 /* ---------------------------------------------------------------- */
 /* Calls */
 
+/* The crash page names the plugin running now (plugin.h); a crash inside
+ * it leaves its name there for the master. */
+static void
+running(const struct plugin *p, enum em_point pt)
+{
+	if (crash_page == NULL)
+		return;
+	if (p == NULL) {
+		crash_page[0] = 0;
+		crash_page[1] = 0;
+	} else {
+		crash_page[1] = (uint32_t)pt + 1;
+		crash_page[0] = p->cfg_pos;
+	}
+}
+
 static uint64_t
 now_ms(void)
 {
@@ -359,11 +439,14 @@ plugin_call_hook(struct plugins *ps, struct plugin *p, enum em_point pt,
 	int r;
 
 	if ((unsigned)pt >= EM_POINT_COUNT || !points[pt].hook ||
+	    p->disabled || p->desc == NULL ||
 	    (fn = (em_hook_fn)point_fn(p->desc, pt)) == NULL)
 		return EM_ACCEPT;
 	plugin_ctx_begin(ctx, pt);
 	t0 = now_ms();
+	running(p, pt);
 	r = fn(ctx);
+	running(NULL, pt);
 	timed(ps, p, pt, t0);
 	return r != 0 ? EM_REJECT : EM_ACCEPT;
 }
@@ -376,6 +459,7 @@ plugin_call_event(struct plugins *ps, struct plugin *p, enum em_point pt,
 	uint64_t t0;
 
 	if ((unsigned)pt >= EM_POINT_COUNT || points[pt].hook ||
+	    p->disabled || p->desc == NULL ||
 	    (fn = (em_event_fn)point_fn(p->desc, pt)) == NULL)
 		return;
 	/* A hook's response is not an event's: only EM_EVENT_SMTP_ERROR
@@ -385,7 +469,9 @@ plugin_call_event(struct plugins *ps, struct plugin *p, enum em_point pt,
 	else
 		plugin_ctx_begin(ctx, pt);
 	t0 = now_ms();
+	running(p, pt);
 	fn(ctx);
+	running(NULL, pt);
 	timed(ps, p, pt, t0);
 }
 

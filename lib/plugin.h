@@ -31,6 +31,8 @@ struct plugin {
 	uint64_t slow[EM_POINT_COUNT]; /* calls past the warning limit */
 	bool     initialised;
 	bool     disabled;             /* skipped by plugins_run_*() */
+	unsigned cfg_pos;              /* 1 + its index in the configuration's
+	                                  plugin list, 0 when not loaded from it */
 };
 TAILQ_HEAD(plugin_list, plugin);
 
@@ -79,5 +81,18 @@ void plugin_call_event(struct plugins *, struct plugin *, enum em_point,
 int  plugins_run_hook(struct plugins *, enum em_point, em_context *,
          const struct plugin **who);
 void plugins_run_event(struct plugins *, enum em_point, em_context *);
+
+/* Crash supervision (empath-master(8)). The daemon's crash page, shared
+ * with the master: plugin_call_hook/event write the running plugin's
+ * cfg_pos into page[0] and its point + 1 into page[1] before the call,
+ * 0 after, so that a crash inside a plugin names it. NULL: none. */
+#define PLUGIN_PAGE_SIZE 4096
+void plugin_set_crash_page(volatile uint32_t *page);
+/* Plugins plugins_load_config() must not load (copied): each gets an
+ * entry with disabled set, no handle and no points. */
+void plugins_set_disabled(const char *const *names, size_t n);
+/* The registry the last successful plugins_load_config() filled (the
+ * daemon's), NULL before; for the reports to the master. */
+const struct plugins *plugins_registry(void);
 
 #endif

@@ -93,3 +93,18 @@ MSG(CTL_DNS_OVERRIDES, 134, "CTL_DNS_OVERRIDES")  /* no payload */
 MSG(CTL_DNS_OVERRIDES_REPLY, 135, "CTL_DNS_OVERRIDES_REPLY")  /* u32 n, n * (str domain ("*": the smarthost),
                              str relay host, u32 port, str tls policy ("": the global one), str rate ("": none)) */
 MSG(CTL_DNS_OK, 136, "CTL_DNS_OK")  /* u64 count (entries dropped), str text (refresh: the new route) */
+
+/* Plugin supervision (empath-master(8), empath-plugin(3)). Before
+ * M_CONFIG the master sends each plugin daemon the plugins it must not
+ * load and its crash page (a memfd of PLUGIN_PAGE_SIZE octets, MAP_SHARED:
+ * u32 index + 1 in the configuration of the plugin running now, 0 none;
+ * u32 its em_point + 1). The daemons report their registry; the master
+ * relays the last one of each to ctld. */
+MSG(M_PLUGINS_DISABLED, 15, "M_PLUGINS_DISABLED")  /* fd: crash page; u32 n, n * str plugin name */
+MSG(M_PLUGINS, 16, "M_PLUGINS")  /* u32 proc, u32 n, n * (str name, str version, u32 disabled, u64 hook calls,
+                             u64 event calls, u64 slow calls) */
+
+/* empathctl -> ctld: ctld answers from the master's relayed registries. */
+MSG(CTL_PLUGIN_LIST, 140, "CTL_PLUGIN_LIST")  /* no payload */
+MSG(CTL_PLUGIN_LIST_REPLY, 141, "CTL_PLUGIN_LIST_REPLY")  /* u32 n, n * (str daemon, str name, str version, u32 disabled,
+                             u64 hook calls, u64 event calls, u64 slow calls) */

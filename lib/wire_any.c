@@ -58,6 +58,9 @@ recode_big(uint16_t type, const struct chan_msg *m, struct msgbuf *out)
 	static struct wire_procs procs;
 	static struct wire_ctl_status st;
 	static struct wire_qstats qs;
+	static struct wire_plugins pl;
+	static struct wire_plugin_list pll;
+	static struct wire_plugins_off off;
 	int rv;
 
 	switch (type) {
@@ -73,6 +76,20 @@ recode_big(uint16_t type, const struct chan_msg *m, struct msgbuf *out)
 		memset(&qs, 0, sizeof(qs));
 		rv = wire_qstats_decode(m, &qs);
 		return rv == 0 && out != NULL ? wire_qstats_encode(out, &qs) : rv;
+	case M_PLUGINS:
+		memset(&pl, 0, sizeof(pl));
+		rv = wire_plugins_decode(m, &pl);
+		return rv == 0 && out != NULL ? wire_plugins_encode(out, &pl) : rv;
+	case CTL_PLUGIN_LIST_REPLY:
+		memset(&pll, 0, sizeof(pll));
+		rv = wire_plugin_list_decode(m, &pll);
+		return rv == 0 && out != NULL ? wire_plugin_list_encode(out, &pll) :
+		    rv;
+	case M_PLUGINS_DISABLED:
+		memset(&off, 0, sizeof(off));
+		rv = wire_plugins_off_decode(m, &off);
+		return rv == 0 && out != NULL ? wire_plugins_off_encode(out, &off) :
+		    rv;
 	}
 	return -2;
 }
@@ -88,13 +105,14 @@ wire_recode(uint16_t type, const struct chan_msg *m, struct msgbuf *out)
 	case D_STATUS_REQ: case Q_STATUS_REQ: case CTL_PING: case CTL_STATUS:
 	case CTL_QUEUE_FREEZE: case CTL_QUEUE_UNFREEZE: case CTL_QUEUE_PROCESS:
 	case CTL_QUEUE_STATS: case CTL_DNS_LIST: case CTL_DNS_CLEAR:
-	case CTL_DNS_OVERRIDES:
+	case CTL_DNS_OVERRIDES: case CTL_PLUGIN_LIST:
 		return m->len == 0 ? 0 : -1;
 	case M_LISTEN:
 		RECODE(struct wire_listen, wire_listen, );
 	case M_PEER:
 		RECODE(struct wire_peer, wire_peer, );
 	case M_PROCS: case CTL_STATUS_REPLY: case CTL_QUEUE_STATS_REPLY:
+	case M_PLUGINS: case CTL_PLUGIN_LIST_REPLY: case M_PLUGINS_DISABLED:
 		return recode_big(type, m, out);
 	case Q_CREATE_OK: case Q_COMMIT_OK: case Q_ROLLBACK:
 	case CTL_QUEUE_VIEW: case CTL_QUEUE_DELETE: case CTL_QUEUE_RETRY:

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "ulid.h"
 #include "util.h"
 #include "wire.h"
@@ -771,4 +772,167 @@ wire_overrides_free(struct wire_overrides *w)
 	free(w->o);
 	w->o = NULL;
 	w->n = 0;
+}
+
+/* ---- plugin supervision ---- */
+
+/* Smallest wire sizes: a name of one octet, a row, a row with its daemon. */
+#define PNAME_MIN      (4 + 2)
+#define PLUGIN_ROW_MIN (PNAME_MIN + STR_MIN + 4 + 3 * 8)
+
+static bool
+pname_ok(const char *s)
+{
+	return s != NULL && strnlen(s, CFG_PLUGIN_NAME_MAX + 1) <=
+	    CFG_PLUGIN_NAME_MAX && config_plugin_name_ok(s);
+}
+
+static bool
+daemon_name_ok(const char *s)
+{
+	size_t i, n = s != NULL ? strnlen(s, 16) : 0;
+
+	if (n == 0 || n > 15)
+		return false;
+	for (i = 0; i < n; i++)
+		if (s[i] < 'a' || s[i] > 'z')
+			return false;
+	return true;
+}
+
+int
+wire_plugins_off_encode(struct msgbuf *mb, const struct wire_plugins_off *w)
+{
+	uint32_t i;
+
+	if (w->n > WIRE_PLUGINS_MAX)
+		return -1;
+	for (i = 0; i < w->n; i++)
+		if (!pname_ok(w->name[i]))
+			return -1;
+	mb_u32(mb, w->n);
+	for (i = 0; i < w->n; i++)
+		mb_str(mb, w->name[i]);
+	return done(mb);
+}
+
+int
+wire_plugins_off_decode(const struct chan_msg *m, struct wire_plugins_off *w)
+{
+	struct msgreader r;
+	uint32_t i;
+
+	mr_init(&r, m);
+	w->n = mr_u32(&r);
+	if (r.err || w->n > WIRE_PLUGINS_MAX)
+		return -1;
+	for (i = 0; i < w->n; i++)
+		if (!pname_ok(w->name[i] = mr_str(&r)))
+			return -1;
+	return mr_done(&r) ? 0 : -1;
+}
+
+static bool
+plugin_row_ok(const struct wire_plugin_row *row)
+{
+	return pname_ok(row->name) && len_ok(row->version, 0,
+	    WIRE_PLUGIN_VERSION_MAX) && row->disabled <= 1;
+}
+
+static void
+put_plugin_row(struct msgbuf *mb, const struct wire_plugin_row *row)
+{
+	mb_str(mb, row->name);
+	mb_str(mb, row->version);
+	mb_u32(mb, row->disabled);
+	mb_u64(mb, row->hooks);
+	mb_u64(mb, row->events);
+	mb_u64(mb, row->slow);
+}
+
+static bool
+get_plugin_row(struct msgreader *r, struct wire_plugin_row *row)
+{
+	row->name = mr_str(r);
+	row->version = mr_str(r);
+	row->disabled = mr_u32(r);
+	row->hooks = mr_u64(r);
+	row->events = mr_u64(r);
+	row->slow = mr_u64(r);
+	return !r->err && plugin_row_ok(row);
+}
+
+int
+wire_plugins_encode(struct msgbuf *mb, const struct wire_plugins *w)
+{
+	uint32_t i;
+
+	if (w->proc >= PROC_COUNT || w->n > WIRE_PLUGINS_MAX)
+		return -1;
+	for (i = 0; i < w->n; i++)
+		if (!plugin_row_ok(&w->row[i]))
+			return -1;
+	mb_u32(mb, w->proc);
+	mb_u32(mb, w->n);
+	for (i = 0; i < w->n; i++)
+		put_plugin_row(mb, &w->row[i]);
+	return done(mb);
+}
+
+int
+wire_plugins_decode(const struct chan_msg *m, struct wire_plugins *w)
+{
+	struct msgreader r;
+	uint32_t i;
+
+	mr_init(&r, m);
+	w->proc = mr_u32(&r);
+	w->n = mr_u32(&r);
+	if (r.err || w->proc >= PROC_COUNT || w->n > WIRE_PLUGINS_MAX ||
+	    !rows_fit(&r, w->n, PLUGIN_ROW_MIN))
+		return -1;
+	for (i = 0; i < w->n; i++) {
+		w->row[i].daemon = NULL;
+		if (!get_plugin_row(&r, &w->row[i]))
+			return -1;
+	}
+	return mr_done(&r) ? 0 : -1;
+}
+
+int
+wire_plugin_list_encode(struct msgbuf *mb, const struct wire_plugin_list *w)
+{
+	uint32_t i;
+
+	if (w->n > WIRE_PLUGIN_ROWS)
+		return -1;
+	for (i = 0; i < w->n; i++)
+		if (!daemon_name_ok(w->row[i].daemon) || !plugin_row_ok(&w->row[i]))
+			return -1;
+	mb_u32(mb, w->n);
+	for (i = 0; i < w->n; i++) {
+		mb_str(mb, w->row[i].daemon);
+		put_plugin_row(mb, &w->row[i]);
+	}
+	return done(mb);
+}
+
+int
+wire_plugin_list_decode(const struct chan_msg *m, struct wire_plugin_list *w)
+{
+	struct msgreader r;
+	uint32_t i;
+
+	mr_init(&r, m);
+	w->n = mr_u32(&r);
+	if (r.err || w->n > WIRE_PLUGIN_ROWS ||
+	    !rows_fit(&r, w->n, PLUGIN_ROW_MIN + 6))
+		return -1;
+	for (i = 0; i < w->n; i++) {
+		w->row[i].daemon = mr_str(&r);
+		if (r.err || !daemon_name_ok(w->row[i].daemon) ||
+		    !get_plugin_row(&r, &w->row[i]))
+			return -1;
+	}
+	return mr_done(&r) ? 0 : -1;
 }

@@ -203,4 +203,43 @@ void wire_overrides_free(struct wire_overrides *);
  * the tests and the fuzzer to reach every codec from the table. */
 int wire_recode(uint16_t type, const struct chan_msg *m, struct msgbuf *out);
 
+/* Plugin supervision. A name is a configured plugin's name
+ * (config_plugin_name_ok()), a version 0..WIRE_PLUGIN_VERSION_MAX octets,
+ * disabled 0 or 1, a daemon name 1..15 lowercase letters. */
+#define WIRE_PLUGINS_MAX        64   /* plugins of one daemon */
+#define WIRE_PLUGIN_ROWS        (3 * WIRE_PLUGINS_MAX)
+#define WIRE_PLUGIN_VERSION_MAX 255
+
+/* M_PLUGINS_DISABLED (the crash page is its fd): u32 n (<=
+ * WIRE_PLUGINS_MAX), n * str name. */
+struct wire_plugins_off {
+	uint32_t    n;
+	const char *name[WIRE_PLUGINS_MAX];
+};
+int wire_plugins_off_encode(struct msgbuf *, const struct wire_plugins_off *);
+int wire_plugins_off_decode(const struct chan_msg *, struct wire_plugins_off *);
+
+struct wire_plugin_row {
+	const char *daemon;             /* CTL_PLUGIN_LIST_REPLY only */
+	const char *name, *version;
+	uint32_t    disabled;
+	uint64_t    hooks, events, slow;
+};
+/* M_PLUGINS: u32 proc (< PROC_COUNT), u32 n (<= WIRE_PLUGINS_MAX), n *
+ * (str name, str version, u32 disabled, u64 hooks, u64 events, u64 slow). */
+struct wire_plugins {
+	uint32_t proc, n;
+	struct wire_plugin_row row[WIRE_PLUGINS_MAX];
+};
+int wire_plugins_encode(struct msgbuf *, const struct wire_plugins *);
+int wire_plugins_decode(const struct chan_msg *, struct wire_plugins *);
+/* CTL_PLUGIN_LIST_REPLY: u32 n (<= WIRE_PLUGIN_ROWS), n * (str daemon,
+ * then a row of M_PLUGINS). */
+struct wire_plugin_list {
+	uint32_t n;
+	struct wire_plugin_row row[WIRE_PLUGIN_ROWS];
+};
+int wire_plugin_list_encode(struct msgbuf *, const struct wire_plugin_list *);
+int wire_plugin_list_decode(const struct chan_msg *, struct wire_plugin_list *);
+
 #endif

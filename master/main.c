@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "master.h"
+#include "plugin.h"
 #include "util.h"
 
 #ifndef SYSCONFDIR
@@ -46,6 +47,16 @@ make_snapshot(void)
 	if (fcntl(M.cfg_memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
 	    F_SEAL_WRITE | F_SEAL_SEAL) == -1)
 		fatal("seal configuration snapshot");
+}
+
+/* A plugin that does not load at start is an error of the whole
+ * system: each line on stderr and in the log. */
+static void
+plugin_error(const char *line)
+{
+	fprintf(stderr, "%s\n", line);
+	if (!M.foreground)
+		log_err("%s", line);
 }
 
 static void
@@ -96,6 +107,8 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	/* setproctitle() reuses argv's memory: keep the path apart. */
+	path = xstrdup(path);
 
 	M.cfg = config_load(path, &M.cfg_text, &M.cfg_len, print_error);
 	if (M.cfg == NULL) {
@@ -123,6 +136,14 @@ main(int argc, char **argv)
 		log_warnx("not started as root: running unprivileged, "
 		    "daemons will not drop privileges or chroot");
 
+	/* Every plugin is loaded and initialised once, as -n does, before
+	 * any daemon starts: Empath never runs with some of them missing. */
+	if (plugins_check(M.cfg, path, plugin_error) != 0) {
+		log_err("%s: a plugin does not load: not starting", path);
+		config_free(M.cfg);
+		free(M.cfg_text);
+		return 1;
+	}
 	M.started = wall_s();
 	signal(SIGPIPE, SIG_IGN);
 	ev_init();
@@ -132,6 +153,7 @@ main(int argc, char **argv)
 	ev_signal(SIGHUP, on_hup, NULL);
 
 	make_snapshot();
+	plugsup_init();
 	spool_prepare();
 	sockets_open();
 	procs_start_all();

@@ -69,5 +69,12 @@ int  check_system(const char *path);
 void procs_start_all(void);
 void procs_stop_all(void);
 void procs_reap(void);
+/* plugsup.c: the crash pages, disabled plugins and registry reports */
+void plugsup_init(void);
+void plugsup_send(struct proc *);           /* before M_CONFIG */
+/* p died by sig (0: exited); true when a plugin is now disabled */
+bool plugsup_crashed(struct proc *, int sig);
+void plugsup_report(struct proc *, const struct chan_msg *);
+void plugsup_relay_all(void);
 
 #endif

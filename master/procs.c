@@ -88,18 +88,6 @@ build_env(void)
 	daemon_env[n] = NULL;
 }
 
-static void log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-log_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOGL_ERR, fmt, ap);
-	va_end(ap);
-}
-
 /* Daemons live beside the master in a build tree, else in LIBEXECDIR. */
 static void
 daemon_path(enum proc_id id, char *buf, size_t len)
@@ -211,6 +199,10 @@ child_msg(struct channel *c, struct chan_msg *m, void *arg)
 	struct proc *p = arg;
 
 	(void)c;
+	if (m->type == M_PLUGINS) {
+		plugsup_report(p, m);
+		return;
+	}
 	if (m->type != M_READY) {
 		log_debug("unexpected %s from %s", msg_name(m->type),
 		    proc_name(p->id));
@@ -317,6 +309,7 @@ proc_start(struct proc *p)
 	p->chan = chan_new(sv[0], name, child_msg, child_closed, p);
 	log_info("started %s, pid %d", proc_name(p->id), (int)pid);
 
+	plugsup_send(p);
 	chan_send(p->chan, M_CONFIG, 0, M.cfg_memfd, NULL, 0);
 	/* Sockets paused for a daemon that kept failing (or shut down by a
 	 * daemon) listen again for each new try: it cannot work without them. */
@@ -337,6 +330,8 @@ proc_start(struct proc *p)
 	chan_send(p->chan, M_START, 0, -1, NULL, 0);
 	plumb(p);
 	send_procs();
+	if (p->id == PROC_CTLD)
+		plugsup_relay_all();
 }
 
 void
@@ -415,6 +410,7 @@ procs_reap(void)
 	struct proc *p;
 	pid_t pid;
 	int status;
+	bool disabled;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((p = proc_by_pid(pid)) == NULL)
@@ -427,6 +423,11 @@ procs_reap(void)
 			    proc_name(p->id), (int)pid, WEXITSTATUS(status));
 		else
 			log_debug("%s (pid %d) exited", proc_name(p->id), (int)pid);
+		/* Which plugin, if any, was running when it crashed or
+		 * exited: counted, and disabled when it keeps doing it
+		 * (plugsup.c). */
+		disabled = !M.stopping && plugsup_crashed(p,
+		    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 		p->pid = 0;
 		if (p->chan) {
 			chan_free(p->chan);
@@ -438,6 +439,9 @@ procs_reap(void)
 			p->backoff_ms = BACKOFF_MIN_MS;
 		if (!p->ready && ++p->start_fails >= START_FAILS_DOWN)
 			proc_down(p);
+		/* Without the plugin it should work again: back soon. */
+		if (disabled)
+			p->backoff_ms = BACKOFF_MIN_MS;
 		log_info("restarting %s in %" PRIu64 " ms", proc_name(p->id),
 		    p->backoff_ms);
 		ev_timer_start(p->restart_timer, p->backoff_ms);

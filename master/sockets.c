@@ -24,18 +24,6 @@
 #define BIND_RETRY_MS 100
 #define BIND_RETRIES  100           /* 10 s */
 
-static void log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-log_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOGL_ERR, fmt, ap);
-	va_end(ap);
-}
-
 /* Bind and listen, at start only: the TCP sockets are never closed
  * afterwards (see sockets_down_smtp), so nobody can take their port. */
 static int

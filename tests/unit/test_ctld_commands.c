@@ -61,7 +61,7 @@ START_TEST(only_control_requests_are_commands)
 			ck_assert(cmd->to->fail == Q_OP_FAIL ||
 			    cmd->to->fail == D_DNS_FAIL);
 	}
-	ck_assert_uint_eq(ncmd, 14);
+	ck_assert_uint_eq(ncmd, 15);
 	ck_assert_ptr_null(ctl_cmd_find(0xffff));
 }
 END_TEST

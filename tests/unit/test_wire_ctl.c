@@ -73,6 +73,9 @@ sample(uint16_t type, struct msgbuf *mb)
 	static struct wire_procs procs;
 	static struct wire_ctl_status st;
 	static struct wire_qstats qs;
+	static struct wire_plugins pl;
+	static struct wire_plugin_list pll;
+	struct wire_plugins_off off = { 2, { "crashy", "spam+filter_2" } };
 	struct wire_listen l = { LISTEN_CONTROL, 2 };
 	struct wire_peer p = { PROC_DELIVERD };
 	struct wire_msgid id = { ID1 };
@@ -106,7 +109,27 @@ sample(uint16_t type, struct msgbuf *mb)
 	case D_STATUS_REQ: case Q_STATUS_REQ: case CTL_PING: case CTL_STATUS:
 	case CTL_QUEUE_FREEZE: case CTL_QUEUE_UNFREEZE: case CTL_QUEUE_PROCESS:
 	case CTL_QUEUE_STATS: case CTL_DNS_LIST: case CTL_DNS_CLEAR:
-	case CTL_DNS_OVERRIDES:
+	case CTL_DNS_OVERRIDES: case CTL_PLUGIN_LIST:
+		break;
+	case M_PLUGINS_DISABLED: rv = wire_plugins_off_encode(mb, &off); break;
+	case M_PLUGINS:
+		memset(&pl, 0, sizeof(pl));
+		pl.proc = PROC_SMTPD;
+		pl.n = 2;
+		pl.row[0] = (struct wire_plugin_row){ NULL, "good", "1.2", 0, 7, 3,
+		    1 };
+		pl.row[1] = (struct wire_plugin_row){ NULL, "crashy", "", 1, 0, 0,
+		    0 };
+		rv = wire_plugins_encode(mb, &pl);
+		break;
+	case CTL_PLUGIN_LIST_REPLY:
+		memset(&pll, 0, sizeof(pll));
+		pll.n = 2;
+		pll.row[0] = (struct wire_plugin_row){ "smtpd", "good", "1.2", 0,
+		    7, 3, 1 };
+		pll.row[1] = (struct wire_plugin_row){ "deliverd", "notify", "0.1",
+		    1, 0, UINT64_MAX, 0 };
+		rv = wire_plugin_list_encode(mb, &pll);
 		break;
 	case M_LISTEN: rv = wire_listen_encode(mb, &l); break;
 	case M_PEER: rv = wire_peer_encode(mb, &p); break;
@@ -478,6 +501,101 @@ START_TEST(decoded_values_are_the_encoded_ones)
 }
 END_TEST
 
+/* The plugin registries cross from an untrusted daemon to the master
+ * and on to ctld: every field is checked. */
+START_TEST(plugin_rows_checked)
+{
+	static struct wire_plugins pl, pl2;
+	static struct wire_plugin_list pll;
+	struct wire_plugins_off off = { 1, { "ok" } }, off2;
+	struct msgbuf mb;
+	struct chan_msg m;
+	char longv[WIRE_PLUGIN_VERSION_MAX + 2];
+
+	memset(&pl, 0, sizeof(pl));
+	pl.proc = PROC_QUEUED;
+	pl.n = 1;
+	pl.row[0] = (struct wire_plugin_row){ NULL, "good", "1", 0, 1, 2, 3 };
+	mb_init(&mb);
+	ck_assert_int_eq(wire_plugins_encode(&mb, &pl), 0);
+	m = msg_of(mb.data, mb.len);
+	ck_assert_int_eq(wire_plugins_decode(&m, &pl2), 0);
+	ck_assert_uint_eq(pl2.proc, PROC_QUEUED);
+	ck_assert_str_eq(pl2.row[0].name, "good");
+	ck_assert_uint_eq(pl2.row[0].slow, 3);
+	mb_free(&mb);
+	/* Names a loader would refuse, a version too long, a flag not 0/1,
+	 * a daemon out of range, too many rows. */
+	pl.row[0].name = "../etc/x";
+	mb_init(&mb);
+	ck_assert_int_eq(wire_plugins_encode(&mb, &pl), -1);
+	pl.row[0].name = ".hidden";
+	ck_assert_int_eq(wire_plugins_encode(&mb, &pl), -1);
+	pl.row[0].name = "";
+	ck_assert_int_eq(wire_plugins_encode(&mb, &pl), -1);
+	pl.row[0].name = "good";
+	memset(longv, 'v', sizeof(longv) - 1);
+	longv[sizeof(longv) - 1] = '\0';
+	pl.row[0].version = longv;
+	ck_assert_int_eq(wire_plugins_encode(&mb, &pl), -1);
+	pl.row[0].version = "1";
+	pl.row[0].disabled = 2;
+	ck_assert_int_eq(wire_plugins_encode(&mb, &pl), -1);
+	pl.row[0].disabled = 1;
+	pl.proc = PROC_COUNT;
+	ck_assert_int_eq(wire_plugins_encode(&mb, &pl), -1);
+	pl.proc = PROC_SMTPD;
+	pl.n = WIRE_PLUGINS_MAX + 1;
+	ck_assert_int_eq(wire_plugins_encode(&mb, &pl), -1);
+	mb_free(&mb);
+	/* The same refusals by the decoder, written by hand. */
+	mb_init(&mb);
+	mb_u32(&mb, PROC_SMTPD);
+	mb_u32(&mb, 1);
+	mb_str(&mb, "a/b");
+	mb_str(&mb, "1");
+	mb_u32(&mb, 0);
+	mb_u64(&mb, 0);
+	mb_u64(&mb, 0);
+	mb_u64(&mb, 0);
+	m = msg_of(mb.data, mb.len);
+	ck_assert_int_eq(wire_plugins_decode(&m, &pl2), -1);
+	mb_free(&mb);
+	mb_init(&mb);
+	mb_u32(&mb, 7);                   /* no such daemon */
+	mb_u32(&mb, 0);
+	m = msg_of(mb.data, mb.len);
+	ck_assert_int_eq(wire_plugins_decode(&m, &pl2), -1);
+	mb_free(&mb);
+	ck_assert_int_eq(count_only(CTL_PLUGIN_LIST_REPLY, UINT32_MAX), -1);
+	ck_assert_int_eq(count_only(CTL_PLUGIN_LIST_REPLY, 0), 0);
+	ck_assert_int_eq(count_only(M_PLUGINS_DISABLED, WIRE_PLUGINS_MAX + 1),
+	    -1);
+	/* A daemon name is lowercase letters. */
+	memset(&pll, 0, sizeof(pll));
+	pll.n = 1;
+	pll.row[0] = (struct wire_plugin_row){ "smtpd\n", "good", "", 0, 0, 0,
+	    0 };
+	mb_init(&mb);
+	ck_assert_int_eq(wire_plugin_list_encode(&mb, &pll), -1);
+	pll.row[0].daemon = "smtpd";
+	ck_assert_int_eq(wire_plugin_list_encode(&mb, &pll), 0);
+	mb_free(&mb);
+	/* Disabled names. */
+	mb_init(&mb);
+	ck_assert_int_eq(wire_plugins_off_encode(&mb, &off), 0);
+	m = msg_of(mb.data, mb.len);
+	ck_assert_int_eq(wire_plugins_off_decode(&m, &off2), 0);
+	ck_assert_uint_eq(off2.n, 1);
+	ck_assert_str_eq(off2.name[0], "ok");
+	mb_free(&mb);
+	off.name[0] = "bad name";
+	mb_init(&mb);
+	ck_assert_int_eq(wire_plugins_off_encode(&mb, &off), -1);
+	mb_free(&mb);
+}
+END_TEST
+
 static Suite *
 wire_ctl_suite(void)
 {
@@ -490,6 +608,7 @@ wire_ctl_suite(void)
 	tcase_add_test(tc, lists_over_their_maximum_refused);
 	tcase_add_test(tc, values_out_of_range_refused);
 	tcase_add_test(tc, decoded_values_are_the_encoded_ones);
+	tcase_add_test(tc, plugin_rows_checked);
 	suite_add_tcase(s, tc);
 	return s;
 }
