@@ -162,6 +162,11 @@ $(BUILD)/tests/test_plugin: LDFLAGS += $(PLUGIN_LD)
 $(BUILD)/tests/test_plugin: $(OBJ)/lib/plugin_ctx.o $(TEST_PLUGINS)
 $(UNIT_OBJ)/test_plugin.o: CFLAGS += \
     -DTEST_PLUGIN_DIR='"$(abspath $(BUILD))/tests/plugins"'
+# deliverd's engine with its plugins: the test exports the accessors too.
+$(BUILD)/tests/test_deliverd_engine_plugin: LDFLAGS += $(PLUGIN_LD)
+$(BUILD)/tests/test_deliverd_engine_plugin: $(TEST_PLUGINS)
+$(UNIT_OBJ)/test_deliverd_engine_plugin.o: CFLAGS += \
+    -DTEST_PLUGIN_DIR='"$(abspath $(BUILD))/tests/plugins"'
 
 unit: $(UNIT_BINS)
 

@@ -608,7 +608,10 @@ de_job_with(const char *sender, const char *const *rcpts, const char *text,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	ck_assert_int_ne(fd, -1);
 	env_init(&env);
-	ulid_new(env.id);
+	if (x != NULL && x->id != NULL)
+		strlcpy(env.id, x->id, sizeof(env.id));
+	else
+		ulid_new(env.id);
 	env.sender = xstrdup(sender);
 	env.helo = xstrdup("client.test");
 	env.client_addr = xstrdup("192.0.2.1");

@@ -89,11 +89,13 @@ void de_teardown(void);
 #define DE_RCPT_ID(i) (1000 + (uint64_t)(i))
 uint32_t de_job(const char *sender, const char *const *rcpts,
     const char *text, const char *body);
-/* The same with what else the envelope carries: the plugins' metadata
+/* The same with what else the envelope carries: the message id, the
+ * plugins' metadata
  * (env.meta, "key=value\n" lines) and added header fields (env.headers,
  * "Name: value\r\n" lines), NULL for none, and the attempts queued
  * counted for every recipient. */
 struct de_job_extra {
+	const char *id;               /* the message id; NULL: a new one */
 	const char *meta;
 	const char *headers;
 	uint32_t    attempts;
