@@ -201,7 +201,7 @@ devents_dns(const struct job *j, const struct route *r)
 		return;
 	x = job_ctx(j);
 	for (i = 0; i < j->env.nrcpt; i++)
-		if (job_rcpt_pending(j, i)) {
+		if (j->rcpt[i].state == RCPT_INFLIGHT) {
 			plugin_ctx_add_rcpt(x, j->env.rcpt[i].addr);
 			attempt = attempt_of(j, i, attempt);
 		}
