@@ -24,6 +24,7 @@ BODY = b"Subject: plugins\r\n\r\nwatched by a plugin\r\n"
 
 @unittest.skipUnless(os.path.exists(PLUGIN), f"{PLUGIN} is not built")
 class DeliverdPluginTests(EmpathTestCase):
+    users = {}           # empath() arguments: who the daemons run as
 
     def setUp(self):
         super().setUp()
@@ -64,7 +65,7 @@ class DeliverdPluginTests(EmpathTestCase):
         self.dns.mx("events.test", (10, "mx.events.test"))
         self.dns.addr("mx.events.test", "127.0.0.1")
         conf = self.start()
-        self.e = self.empath(self.sink, extra=conf)
+        self.e = self.empath(self.sink, extra=conf, **self.users)
         self.e.send("alice@client.test", ["r@events.test"], BODY)
         (msg,) = self.sink.wait_messages(1)
         self.assertEqual(msg.rcpts, ["r@events.test"])
@@ -88,6 +89,12 @@ class DeliverdPluginTests(EmpathTestCase):
         self.assertEqual(order, ["dns", "attempt", "success"])
         # The log says it was loaded, by deliverd.
         self.assertRegex(self.e.log(), r"plugin deliverd_events 1 loaded")
+        # At the stop fini runs and the plugin is unloaded inside the
+        # sandbox: deliverd still exits cleanly.
+        self.assertEqual(self.e.stop(), 0)
+        log = self.e.log()
+        self.assertRegex(log, r"deliverd \(pid \d+\) exited\n")
+        self.assertNotRegex(log, r"deliverd \(pid \d+\) (killed|exited with)")
 
     def test_deferred_then_delivered(self):
         self.dns.mx("grey.test", (10, "mx.grey.test"))
@@ -95,7 +102,7 @@ class DeliverdPluginTests(EmpathTestCase):
         conf = self.start()
         self.sink.rcpt_reply("r@grey.test", 451, "4.7.1 greylisted, try later",
                              times=1)
-        self.e = self.empath(self.sink, extra=conf)
+        self.e = self.empath(self.sink, extra=conf, **self.users)
         self.e.send("alice@client.test", ["r@grey.test"], BODY)
         self.sink.wait_messages(1)
         (fail,) = self.wait_event("failure")
@@ -113,7 +120,7 @@ class DeliverdPluginTests(EmpathTestCase):
         # already have seen SMTP answer: start() may pass or fail.)
         conf = self.start(events_path=os.path.join(self.tmp, "no", "such", "x"))
         try:
-            self.empath(self.sink, extra=conf)
+            self.empath(self.sink, extra=conf, **self.users)
         except AssertionError:
             pass
         e = self.instances[-1]
@@ -126,6 +133,15 @@ class DeliverdPluginTests(EmpathTestCase):
         wait_until(lambda: re.search(r"deliverd \(pid \d+\) exited with status 1",
                                      e.log()), 20, what="deliverd's exit")
         self.assertFalse(os.path.exists(self.events))
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: the master drops privileges only as root")
+class DeliverdPluginPrivilegedTests(DeliverdPluginTests):
+    """The same with a root master: deliverd loads the plugin as root,
+    then chroots and becomes `user`; the plugin writes through the file
+    it opened in init."""
+    privileged = True
+    users = {"user": "nobody", "queue_user": "daemon"}
 
 
 if __name__ == "__main__":
