@@ -13,10 +13,12 @@ A plugin that cannot start stops Empath at start-up."""
 import os
 import re
 import shutil
+import tempfile
 import unittest
 
 from dns_server import TestDNS
 from harness import BUILD, EmpathTestCase, wait_until
+import test_deliver_tls as tlsutil
 
 PLUGIN = os.path.join(BUILD, "tests", "plugins", "deliverd_events.so")
 BODY = b"Subject: plugins\r\n\r\nwatched by a plugin\r\n"
@@ -113,6 +115,26 @@ class DeliverdPluginTests(EmpathTestCase):
         # The retry: the same message, its second attempt.
         self.assertEqual(ok.split()[1], fail.split()[1])
         self.assertIn(" attempt=2 ", ok)
+
+    @unittest.skipIf(tlsutil.OPENSSL is None, "the openssl command is not installed")
+    def test_tls_of_the_connection(self):
+        certs = tempfile.mkdtemp(prefix="e2e.certs.", dir="/tmp")
+        self.addCleanup(shutil.rmtree, certs, True)
+        os.chmod(certs, 0o755)
+        tlsutil.make_certificates(certs)
+        self.dns.mx("tls.test", (10, "mx.tls.test"))
+        self.dns.addr("mx.tls.test", "127.0.0.1")
+        # Opportunistic TLS (the default) with a self-signed certificate.
+        conf = self.start(tls_context=tlsutil.server_context(certs, "self"))
+        self.e = self.empath(self.sink, extra=conf, **self.users)
+        self.e.send("alice@client.test", ["r@tls.test"], BODY)
+        (msg,) = self.sink.wait_messages(1)
+        self.assertTrue(msg.tls)
+        (ok,) = self.wait_event("success")
+        (att,) = self.lines("attempt")
+        self.assertRegex(ok, r" tls=TLSv1\.[23] reply=")
+        self.assertRegex(att, r" tls=TLSv1\.[23] reply=250")
+        self.assertRegex(self.lines("dns")[0], r" tls=- ")
 
     def test_plugin_that_cannot_start_stops_deliverd(self):
         # init cannot open its file: deliverd exits with status 1 in its
