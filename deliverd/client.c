@@ -30,6 +30,7 @@
 #include "client.h"
 #include "daemon.h"
 #include "deliverd.h"
+#include "delivery_events.h"
 #include "event.h"
 #include "flow.h"
 #include "lineio.h"
@@ -337,6 +338,8 @@ hand_back(struct client *c)
 
 	if (j == NULL)
 		return;
+	/* While the connection's TLS is still known. */
+	devents_results(j, c);
 	c->job = NULL;
 	j->client = NULL;
 	job_done(j);
@@ -761,6 +764,17 @@ io_cb(int fd, int events, void *arg)
 		client_pump(c);
 }
 
+/* The job learns where it goes: for its results and the plugins. */
+static void
+remote_to_job(struct client *c)
+{
+	const struct route_dest *d = &c->route->dest[c->dest];
+	char ip[64];
+
+	sa_ntop((const struct sockaddr *)&d->ss, ip, sizeof(ip));
+	job_set_remote(c->job, c->peer, d->host, ip);
+}
+
 /* Open a connection to route->dest[c->dest]. Never completes at once: an
  * immediate failure is reported from the timer. */
 static int
@@ -777,7 +791,7 @@ connect_dest(struct client *c)
 		snprintf(c->addr, sizeof(c->addr), "%s:%u", ip, (unsigned)d->port);
 	snprintf(c->peer, sizeof(c->peer), "%s[%s]:%u", d->host, ip,
 	    (unsigned)d->port);
-	job_set_remote(c->job, c->peer);
+	remote_to_job(c);
 
 	if (client_set_state(c, C_CONNECT) == -1)
 		return -1;
@@ -844,7 +858,7 @@ client_reuse(struct job *j)
 	if (client_set_state(c, C_RSET) == -1)
 		return NULL;
 	c->job = j;
-	job_set_remote(j, c->peer);
+	remote_to_job(c);
 	log_debug("%s: reusing the connection to %s", j->env.id, c->peer);
 	reply_init(&c->reply);
 	client_send(c, "RSET");

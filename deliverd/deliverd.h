@@ -22,6 +22,7 @@ struct job_rcpt {
 	char    *remote;              /* NULL: no connection was made */
 	char    *diag;
 	bool     dsn_passed;          /* delivered with NOTIFY/ORCPT to a DSN hop */
+	bool     evsent;              /* its result event went to the plugins */
 };
 
 struct client;
@@ -37,6 +38,8 @@ struct job {
 	size_t   npending;            /* recipients not yet final */
 	char     domain[ROUTE_HOST_MAX];
 	char     remote[REMOTE_MAX];  /* the host being talked to, "" before */
+	char     dl_host[ROUTE_HOST_MAX];  /* ... its name and numeric */
+	char     dl_addr[64];              /* address, for the plugins */
 	char     nexthop[ROUTE_NEXTHOP_MAX];   /* circuit breaker key */
 	bool     running;             /* counted against the concurrency */
 	struct route_query *rq;       /* while routing */
@@ -65,7 +68,9 @@ void job_shutdown(void (*done)(void));
 unsigned job_active(void);
 unsigned job_concurrency(void);           /* `delivery { concurrency }` */
 /* For the client: */
-void job_set_remote(struct job *, const char *remote);
+/* The connection's "host[ip]:port", host name and numeric address. */
+void job_set_remote(struct job *, const char *remote, const char *host,
+    const char *addr);
 bool job_rcpt_pending(const struct job *, size_t i);
 /* Set a final result for recipient i if it is still pending. */
 void job_rcpt_result(struct job *, size_t i, uint32_t state, const char *diag);

@@ -16,6 +16,7 @@
 
 #include "daemon.h"
 #include "deliverd.h"
+#include "delivery_events.h"
 #include "event.h"
 #include "idn.h"
 #include "log.h"
@@ -76,9 +77,12 @@ job_free(struct job *j)
 }
 
 void
-job_set_remote(struct job *j, const char *remote)
+job_set_remote(struct job *j, const char *remote, const char *host,
+    const char *addr)
 {
 	strlcpy(j->remote, remote, sizeof(j->remote));
+	strlcpy(j->dl_host, host, sizeof(j->dl_host));
+	strlcpy(j->dl_addr, addr, sizeof(j->dl_addr));
 }
 
 bool
@@ -226,6 +230,8 @@ job_finish(struct job *j, bool report, enum flow_outcome out)
 	if (report) {
 		/* Nothing may stay pending in a result. */
 		job_pending_result(j, RCPT_DEFERRED, "4.3.0 delivery ended early");
+		/* What no connection reported: routing, checks, aborts. */
+		devents_results(j, NULL);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		delay = (double)ts.tv_sec + ts.tv_nsec / 1e9 - (double)j->env.created;
 		if (delay < 0 || j->env.created == 0)
@@ -261,6 +267,7 @@ job_routed(struct route *r, void *arg)
 	struct job *j = arg;
 
 	j->rq = NULL;
+	devents_dns(j, r);
 	if (r->status != ROUTE_OK) {
 		j->route_tempfail = r->status == ROUTE_TEMPFAIL;
 		job_pending_result(j, r->status == ROUTE_PERMFAIL ?
@@ -277,7 +284,7 @@ void
 job_reroute(struct job *j)
 {
 	j->client = NULL;
-	j->remote[0] = '\0';
+	j->remote[0] = j->dl_host[0] = j->dl_addr[0] = '\0';
 	j->rq = route_lookup(j->domain, job_routed, j);
 }
 

@@ -14,6 +14,7 @@
 #include "dns_control.h"
 #include "daemon.h"
 #include "deliverd.h"
+#include "delivery_events.h"
 #include "event.h"
 #include "log.h"
 #include "proto.h"
@@ -157,6 +158,8 @@ deliverd_configure(struct config *cfg)
 	}
 	route_configure(cfg);
 	client_configure(cfg);
+	/* Before the sandbox: dlopen() reads files and maps code. */
+	devents_configure(cfg);
 }
 
 static void
@@ -173,8 +176,10 @@ exit_check(void *arg)
 {
 	(void)arg;
 	if (queued_chan == NULL || chan_pending(queued_chan) == 0 ||
-	    mono_ms() >= exit_deadline)
+	    mono_ms() >= exit_deadline) {
+		devents_unload();
 		daemon_exit(0);
+	}
 	ev_timer_start(exit_timer, 10);
 }
 

@@ -414,6 +414,7 @@ relay(struct route_query *q, const char *host, uint16_t port)
 	}
 	strlcpy(q->hosts[0].name, name, sizeof(q->hosts[0].name));
 	q->nhosts = 1;
+	r->dns = true;
 	lookup_host(q, 0);
 }
 
@@ -441,8 +442,10 @@ route_lookup(const char *domain, route_cb cb, void *arg)
 		/* Also a UTF-8 domain that is no valid IDNA2008 name. */
 		route_fail(q->route, ROUTE_PERMFAIL, "5.1.2 invalid domain name");
 		defer_answer(q);
-	} else
+	} else {
+		q->route->dns = true;
 		q->mxreq = dnsc_lookup(q->alabel, LDNS_RR_TYPE_MX, mx_done, q);
+	}
 	return q;
 }
 

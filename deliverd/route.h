@@ -41,6 +41,7 @@ enum route_kind { ROUTE_MX = 0, ROUTE_IMPLICIT_MX, ROUTE_RELAY, ROUTE_LITERAL };
 struct route {
 	enum route_status status;
 	enum route_kind kind;
+	bool     dns;                    /* the resolver was asked */
 	char     diag[REPLY_TEXT_MAX];   /* why, when not ROUTE_OK: "4.4.3 ..." */
 	size_t   ndest;                  /* in the order to try them */
 	struct route_dest dest[ROUTE_DEST_MAX];

@@ -15,15 +15,20 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "delivery_events.h"
 #include "dsn_params.h"
 #include "idn.h"
 #include "log.h"
+#include "plugin_ctx.h"
 #include "proto.h"
 #include "util.h"
 
 /* One buffer pair serves every connection: filling is synchronous. */
 static char body_in[BODY_CHUNK];
 static char body_out[DOTSTUFF_OUT_MAX(BODY_CHUNK) + DOTSTUFF_END_MAX];
+/* The added header fields are stuffed into it at once. */
+_Static_assert(DOTSTUFF_OUT_MAX(PLUGIN_HEADERS_ENCODED_MAX) <= sizeof(body_out),
+    "body_out holds the added header fields");
 
 /* An address with its domain as A-label: a local part of up to 256 octets
  * (job_check) and a domain name. */
@@ -58,6 +63,23 @@ peer_addr(bool utf8, const char *addr, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? NULL : buf;
 }
 
+/* The header fields plugins added at DATA (env.headers, "Name: value"
+ * CRLF lines checked by env_decode()): they go out on top of the
+ * message, before the file's bytes or its 7bit conversion. */
+static size_t
+added_len(const struct job *j)
+{
+	return j->env.headers != NULL ? strlen(j->env.headers) : 0;
+}
+
+/* The message as it goes out, before dot-stuffing (RFC 1870 SIZE=):
+ * the added fields and the file, or its conversion. */
+static uint64_t
+msg_size(const struct client *c)
+{
+	return added_len(c->job) + (c->convert ? c->m7plan.size : c->job->size);
+}
+
 static void
 send_pos(struct client *c, size_t pos)
 {
@@ -71,7 +93,7 @@ send_pos(struct client *c, size_t pos)
 
 		if (c->caps.size)
 			snprintf(size, sizeof(size), " SIZE=%" PRIu64,
-			    (c->convert ? c->m7plan.size : j->size));
+			    msg_size(c));
 		addr = peer_addr(c->caps.smtputf8, j->env.sender, abuf,
 		    sizeof(abuf));
 		if (addr == NULL)
@@ -287,7 +309,7 @@ txn_begin(struct client *c)
 	if (!c->caps.eightbitmime && eightbit_body(j) && !plan_7bit(c))
 		return client_finish(c);
 	/* Converted, the message grows: SIZE= and the limit see that. */
-	size = c->convert ? c->m7plan.size : j->size;
+	size = msg_size(c);
 	if (c->caps.size && c->caps.size_max > 0 && size > c->caps.size_max) {
 		snprintf(diag, sizeof(diag), "5.3.4 message size %" PRIu64 " exceeds the "
 		    "limit of %s (%" PRIu64 ")", size, c->peer,
@@ -304,6 +326,7 @@ txn_begin(struct client *c)
 		return client_finish(c);
 	if (client_set_state(c, C_TXN) == -1)
 		return -1;
+	devents_attempt(c);
 	c->pipelining = c->caps.pipelining;
 	if (c->pipelining) {
 		while (c->sent < c->nsend + 2)
@@ -317,11 +340,21 @@ txn_begin(struct client *c)
 static int
 start_body(struct client *c)
 {
+	size_t n;
+
 	if (client_set_state(c, C_BODY) == -1)
 		return -1;
 	c->off = 0;
 	c->body_sent = false;
 	dotstuff_init(&c->ds);
+	/* Stuffed like the rest: a field name may start with '.'. At most
+	 * PLUGIN_HEADERS_ENCODED_MAX bytes: body_out holds them. */
+	if ((n = added_len(c->job)) > PLUGIN_HEADERS_ENCODED_MAX)
+		return client_fail(c, RCPT_DEFERRED,
+		    "4.3.0 added header fields too long");
+	if (n > 0)
+		lio_write(&c->lio, body_out, dotstuff(&c->ds, c->job->env.headers,
+		    n, body_out));
 	client_arm(c);
 	return client_pump(c);
 }
@@ -421,6 +454,8 @@ txn_end(struct client *c, bool progress)
 			    "sending them in a new transaction", j->env.id,
 			    j->npending, c->peer);
 			c->ntxn++;
+			/* This transaction's results, before the next. */
+			devents_results(j, c);
 			txn_reset(c, true);
 			c->followup = true;
 			return txn_begin(c);

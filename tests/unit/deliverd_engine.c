@@ -327,7 +327,8 @@ sink_data(struct sink_conn *c, struct de_sink_msg *m)
 	const char *p;
 
 	m->data = xmalloc(cap);
-	m->len = 0;
+	m->wire = xmalloc(cap + 1);
+	m->len = m->wirelen = 0;
 	for (;;) {
 		if (!sink_line(c, line, sizeof(line)))
 			return false;
@@ -335,13 +336,22 @@ sink_data(struct sink_conn *c, struct de_sink_msg *m)
 			break;
 		p = line[0] == '.' ? line + 1 : line;
 		n = strlen(p);
-		while (m->len + n + 3 > cap)
-			m->data = xreallocarray(m->data, cap *= 2, 1);
+		/* The wire copy is the longer: n + 1 with its dot. */
+		while (m->wirelen + n + 4 > cap) {
+			cap *= 2;
+			m->data = xreallocarray(m->data, cap, 1);
+			m->wire = xreallocarray(m->wire, cap + 1, 1);
+		}
 		memcpy(m->data + m->len, p, n);
 		memcpy(m->data + m->len + n, "\r\n", 2);
 		m->len += n + 2;
+		n = strlen(line);
+		memcpy(m->wire + m->wirelen, line, n);
+		memcpy(m->wire + m->wirelen + n, "\r\n", 2);
+		m->wirelen += n + 2;
 	}
 	m->data[m->len] = '\0';
+	m->wire[m->wirelen] = '\0';
 	return true;
 }
 
@@ -371,6 +381,10 @@ sink_session(struct sink_conn *c)
 		} else if (strncasecmp(line, "HELO ", 5) == 0) {
 			sink_say(c, "250 sink.test");
 		} else if (strncasecmp(line, "MAIL FROM:", 10) == 0) {
+			/* A reused connection gets the script of now. */
+			pthread_mutex_lock(&sink.mu);
+			s = sink.script;
+			pthread_mutex_unlock(&sink.mu);
 			memset(&m, 0, sizeof(m));
 			strlcpy(m.mail, line, sizeof(m.mail));
 			mail = true;
@@ -402,19 +416,23 @@ sink_session(struct sink_conn *c)
 			sink_say(c, "354 go ahead");
 			if (!sink_data(c, &m)) {
 				free(m.data);
+				free(m.wire);
 				return;
 			}
 			mail = false;
 			if (s.data_reply != NULL && s.data_reply[0] != '2') {
 				free(m.data);
+				free(m.wire);
 				sink_say(c, s.data_reply);
 				continue;
 			}
 			pthread_mutex_lock(&sink.mu);
 			if (sink.nmsgs < SINK_MSGS)
 				sink.msgs[sink.nmsgs++] = m;
-			else
+			else {
 				free(m.data);
+				free(m.wire);
+			}
 			pthread_mutex_unlock(&sink.mu);
 			memset(&m, 0, sizeof(m));
 			sink_say(c, s.data_reply != NULL ? s.data_reply :
@@ -512,8 +530,10 @@ sink_stop(void)
 	}
 	close(sink.fd);
 	sink.running = false;
-	for (i = 0; i < sink.nmsgs; i++)
+	for (i = 0; i < sink.nmsgs; i++) {
 		free(sink.msgs[i].data);
+		free(sink.msgs[i].wire);
+	}
 	sink.nmsgs = 0;
 }
 
@@ -565,6 +585,13 @@ uint32_t
 de_job(const char *sender, const char *const *rcpts, const char *text,
     const char *body)
 {
+	return de_job_with(sender, rcpts, text, body, NULL);
+}
+
+uint32_t
+de_job_with(const char *sender, const char *const *rcpts, const char *text,
+    const char *body, const struct de_job_extra *x)
+{
 	char path[PATH_MAX];
 	struct envelope env;
 	struct msgbuf mb;
@@ -581,7 +608,10 @@ de_job(const char *sender, const char *const *rcpts, const char *text,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	ck_assert_int_ne(fd, -1);
 	env_init(&env);
-	ulid_new(env.id);
+	if (x != NULL && x->id != NULL)
+		strlcpy(env.id, x->id, sizeof(env.id));
+	else
+		ulid_new(env.id);
 	env.sender = xstrdup(sender);
 	env.helo = xstrdup("client.test");
 	env.client_addr = xstrdup("192.0.2.1");
@@ -589,8 +619,16 @@ de_job(const char *sender, const char *const *rcpts, const char *text,
 	env.body = body != NULL ? xstrdup(body) : NULL;
 	env.size = strlen(text);
 	env.created = wall_s();
-	for (i = 0; rcpts[i] != NULL; i++)
-		env_add_rcpt(&env, rcpts[i])->id = DE_RCPT_ID(i);
+	for (i = 0; rcpts[i] != NULL; i++) {
+		struct env_rcpt *r = env_add_rcpt(&env, rcpts[i]);
+
+		r->id = DE_RCPT_ID(i);
+		r->attempts = x != NULL ? x->attempts : 0;
+	}
+	if (x != NULL && x->meta != NULL)
+		env.meta = xstrdup(x->meta);
+	if (x != NULL && x->headers != NULL)
+		env.headers = xstrdup(x->headers);
 	mb_init(&mb);
 	env_encode(&env, &mb);
 	ck_assert(!mb.err);

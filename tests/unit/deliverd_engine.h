@@ -52,7 +52,8 @@ struct de_sink_script {
 		const char *reply;            /* the whole reply line */
 	} rcpt[DE_SINK_REPLIES];
 };
-/* Before the job: the script of every later session. */
+/* Before the job: the script of every later session (and of the next
+ * transaction of an open one: the replies are read again at MAIL). */
 void de_sink_script(const struct de_sink_script *);
 
 #define DE_SINK_RCPTS 16
@@ -63,6 +64,8 @@ struct de_sink_msg {
 	size_t  nrcpt;
 	char   *data;                         /* dot-stuffing undone */
 	size_t  len;
+	char   *wire;                         /* as sent, the final dot left out */
+	size_t  wirelen;
 };
 size_t de_sink_count(void);
 /* Message i (< de_sink_count()), complete: the sink records it before
@@ -86,6 +89,19 @@ void de_teardown(void);
 #define DE_RCPT_ID(i) (1000 + (uint64_t)(i))
 uint32_t de_job(const char *sender, const char *const *rcpts,
     const char *text, const char *body);
+/* The same with what else the envelope carries: the message id, the
+ * plugins' metadata
+ * (env.meta, "key=value\n" lines) and added header fields (env.headers,
+ * "Name: value\r\n" lines), NULL for none, and the attempts queued
+ * counted for every recipient. */
+struct de_job_extra {
+	const char *id;               /* the message id; NULL: a new one */
+	const char *meta;
+	const char *headers;
+	uint32_t    attempts;
+};
+uint32_t de_job_with(const char *sender, const char *const *rcpts,
+    const char *text, const char *body, const struct de_job_extra *);
 /* Its D_RESULT, decoded (the test fails on another message, a malformed
  * result, or none within ms); free with de_result_free(). */
 struct de_result {

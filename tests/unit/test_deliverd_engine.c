@@ -279,6 +279,105 @@ START_TEST(data_554_fails_every_recipient)
 }
 END_TEST
 
+/* ---- header fields added by plugins at DATA (env.headers) ---- */
+
+#define ADDED "X-Added: one\r\nX-Second: two words\r\n"
+
+/* The number after " SIZE=" in the MAIL line. */
+static unsigned long long
+size_param(const struct de_sink_msg *m)
+{
+	const char *p = strstr(m->mail, " SIZE=");
+
+	ck_assert_msg(p != NULL, "no SIZE= in %s", m->mail);
+	return strtoull(p + 6, NULL, 10);
+}
+
+/* Deliver text with these added fields to one recipient; the message
+ * the sink got. */
+static const struct de_sink_msg *
+deliver_added(const char *text, const char *body, const char *added)
+{
+	const struct de_job_extra x = { .headers = added };
+	struct de_result res;
+	uint32_t job;
+
+	job = de_job_with("alice@sender.test", to_one, text, body, &x);
+	de_result(job, &res, FX_WAIT_MS);
+	ck_assert_msg((de_rcpt(&res, DE_RCPT_ID(0))->state & ~RCPT_DSN_PASSED) ==
+	    RCPT_DELIVERED, "%s", de_rcpt(&res, DE_RCPT_ID(0))->diag);
+	de_result_free(&res);
+	ck_assert_uint_eq(de_sink_count(), 1);
+	return de_sink_msg(0);
+}
+
+START_TEST(added_headers_on_top)
+{
+	const struct de_sink_msg *m = deliver_added(TEXT, NULL, ADDED);
+
+	/* The fields, then the message, byte for byte. */
+	ck_assert_str_eq(m->data, ADDED TEXT);
+	/* RFC 1870: SIZE= is what went out (before stuffing). */
+	ck_assert_uint_eq(size_param(m), strlen(ADDED TEXT));
+	ck_assert_uint_eq(size_param(m), m->len);
+}
+END_TEST
+
+/* RFC 5321 4.5.2: a line of an added field starting with '.' is stuffed
+ * like any line of the message. */
+START_TEST(added_header_with_a_leading_dot_is_stuffed)
+{
+	const struct de_sink_msg *m = deliver_added(TEXT, NULL,
+	    ".X-Dot: first\r\nX-Plain: second\r\n");
+
+	ck_assert_str_eq(m->data, ".X-Dot: first\r\nX-Plain: second\r\n" TEXT);
+#define WIRE_TOP "..X-Dot: first\r\nX-Plain: second\r\nFrom: "
+	ck_assert_msg(strncmp(m->wire, WIRE_TOP, strlen(WIRE_TOP)) == 0, "%s",
+	    m->wire);
+#undef WIRE_TOP
+	/* The message's own dot line still stuffed once. */
+	ck_assert_msg(strstr(m->wire, "\r\n..dot at the start") != NULL, "%s",
+	    m->wire);
+	ck_assert_uint_eq(size_param(m), m->len);
+}
+END_TEST
+
+/* No added fields: nothing but the message (an empty block is none). */
+START_TEST(no_added_headers_nothing_on_top)
+{
+	const struct de_sink_msg *m = deliver_added(TEXT, NULL, "");
+
+	ck_assert_str_eq(m->data, TEXT);
+	ck_assert_uint_eq(size_param(m), strlen(TEXT));
+}
+END_TEST
+
+/* Made 7-bit for a server without 8BITMIME: the fields go before the
+ * converted message, which is converted as without them, and SIZE=
+ * counts both. */
+START_TEST(added_headers_before_the_7bit_conversion)
+{
+	struct de_sink_script s = { .no_8bitmime = true };
+	const struct de_sink_msg *m;
+	size_t i;
+
+	de_sink_script(&s);
+	m = deliver_added(TEXT_8BIT, "8BITMIME", ADDED);
+	ck_assert_msg(strncmp(m->data, ADDED "From: alice@sender.test\r\n",
+	    strlen(ADDED) + 25) == 0, "%s", m->data);
+	for (i = 0; i < m->len; i++)
+		ck_assert_msg((unsigned char)m->data[i] < 0x80,
+		    "8-bit octet at %zu: %s", i, m->data);
+	/* The converter saw the message's header, not the added fields:
+	 * its Content-Transfer-Encoding was rewritten, once. */
+	ck_assert_msg(strstr(m->data, "Content-Transfer-Encoding: 8bit") ==
+	    NULL, "%s", m->data);
+	ck_assert_msg(strstr(m->data + strlen(ADDED), "X-Added") == NULL, "%s",
+	    m->data);
+	ck_assert_uint_eq(size_param(m), m->len);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -296,6 +395,10 @@ suite(void)
 	tcase_add_test(tc, eightbit_passed_with_8bitmime);
 	tcase_add_test(tc, eightbit_made_7bit_without_8bitmime);
 	tcase_add_test(tc, data_554_fails_every_recipient);
+	tcase_add_test(tc, added_headers_on_top);
+	tcase_add_test(tc, added_header_with_a_leading_dot_is_stuffed);
+	tcase_add_test(tc, no_added_headers_nothing_on_top);
+	tcase_add_test(tc, added_headers_before_the_7bit_conversion);
 	suite_add_tcase(s, tc);
 	return s;
 }
