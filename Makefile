@@ -300,6 +300,7 @@ EXAMPLE_CFLAGS   = -std=c11 -pedantic -Wall -Wextra -Werror -Wformat=2 \
 $(EXAMPLE_PLUGINS): $(BUILD)/plugins/%.so: include/empath/empath.h
 	@mkdir -p $(dir $@)
 	$(CC) $(EXAMPLE_CFLAGS) $(SANLD) -Wl,-z,relro,-z,now -o $@ plugins/$*/$*.c
+	chmod 755 $@
 $(foreach p,$(EXAMPLE_PLUGINS),$(eval $(p): plugins/$(basename $(notdir $(p)))/$(basename $(notdir $(p))).c))
 all: $(EXAMPLE_PLUGINS)
 install: install-plugins

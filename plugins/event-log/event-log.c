@@ -197,6 +197,27 @@ member_num(struct line *l, const char *key, long value)
 	}
 }
 
+/* An array element, whole or not at all: a cut address would be
+ * another address. */
+static int
+put_element(struct line *l, const char *value)
+{
+	size_t save = l->len;
+	int cut = l->cut;
+
+	l->cut = 0;
+	if (!l->first)
+		put(l, ",", 1, LINE_CAP - TAIL);
+	put_string(l, value, LINE_CAP - TAIL);
+	if (l->cut) {
+		l->len = save;               /* l->first is unchanged */
+		return -1;
+	}
+	l->cut = cut;
+	l->first = 0;
+	return 0;
+}
+
 /* Open an object or array member ('{' or '['); 0, or -1 when it does
  * not fit (then it must not be closed). */
 static int
@@ -309,17 +330,8 @@ log_event(em_context *ctx)
 	/* Last: the one list that may be long. */
 	rcpts = em_context_get_recipients(ctx, &n);
 	if (n > 0 && open_member(&l, "recipients", '[') == 0) {
-		for (i = 0; i < n; i++) {
-			/* ',""' and a character at least, or stop. */
-			if (room(&l, LINE_CAP - TAIL) < 8) {
-				l.cut = 1;
-				break;
-			}
-			if (!l.first)
-				put(&l, ",", 1, LINE_CAP);
-			put_string(&l, rcpts[i], LINE_CAP - TAIL);
-			l.first = 0;
-		}
+		for (i = 0; i < n && put_element(&l, rcpts[i]) == 0; i++)
+			;
 		close_member(&l, ']');
 	}
 	if (l.cut)
