@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /* em_log(): what a plugin logs goes through the daemon's logger, one
- * bounded line, made printable, prefixed with the plugin's name so that
- * an operator knows whose line it is. */
+ * bounded line prefixed with the plugin's name so that an operator knows
+ * whose line it is. The logger makes every line printable (it escapes
+ * controls and what is not UTF-8, textesc.h), whatever the plugin put
+ * in it. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,7 +29,7 @@ plugin_log_enter(const char *name)
 void
 em_log(int priority, const char *fmt, ...)
 {
-	char msg[PLUGIN_LOG_MAX], safe[PLUGIN_LOG_MAX], name[sizeof(current) * 4];
+	char msg[PLUGIN_LOG_MAX];
 	enum log_level level;
 	int saved = errno, n;
 	va_list ap;
@@ -57,9 +59,7 @@ em_log(int priority, const char *fmt, ...)
 		strlcpy(msg, "(log format error)", sizeof(msg));
 	else if ((size_t)n >= sizeof(msg))
 		memcpy(msg + sizeof(msg) - 4, "...", 4);
-	/* The plugin may have formatted text from a client: escape it. */
-	log_sanitize(msg, safe, sizeof(safe));
-	log_sanitize(current[0] != '\0' ? current : "?", name, sizeof(name));
-	log_fields(level, NULL, 0, "plugin %s: %s", name, safe);
+	log_fields(level, NULL, 0, "plugin %s: %s",
+	    current[0] != '\0' ? current : "?", msg);
 	errno = saved;
 }

@@ -631,6 +631,20 @@ START_TEST(em_log_prefixes_and_escapes)
 	assert_matches(log, "error: plugin \\?: outside\n");
 	ck_assert_ptr_null(strstr(log, "hidden"));
 	free(log);
+
+	/* A long line is cut; the JSON format escapes for JSON. */
+	log_begin();
+	log_configure(LOGT_STDERR, LOGF_JSON, LOGL_INFO);
+	plugin_log_enter("p");
+	em_log(LOG_INFO, "%04000d", 7);
+	em_log(LOG_ERR, "q\"\x01");
+	plugin_log_enter(NULL);
+	log = log_end();
+	assert_matches(log, "\"level\":\"info\",\"msg\":\"plugin p: 0{2030,2050}"
+	    "\\.\\.\\.\"}\n");
+	assert_matches(log, "\"level\":\"error\",\"msg\":\"plugin p: "
+	    "q\\\\\"\\\\u0001\"}\n");
+	free(log);
 }
 END_TEST
 
