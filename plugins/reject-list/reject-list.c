@@ -134,7 +134,8 @@ rl_init(int argc, char **argv)
 	}
 	if (naddrs > 0)
 		qsort(addrs, naddrs, sizeof(*addrs), cmp);
-	em_log(LOG_INFO, "%zu addresses from %s", naddrs, argv[1]);
+	em_log(LOG_INFO, "%s: %zu address%s", argv[1], naddrs,
+	    naddrs == 1 ? "" : "es");
 	return 0;
 }
 
