@@ -24,7 +24,7 @@
 /* An address has at most 254 octets (RFC 5321 section 4.5.3.1.3); a
  * longer line is a mistake in the file, not an address. */
 #define ADDR_MAX  254
-#define LINE_MAX_ 1024
+#define LINE_BUF  1024          /* with the comment and the newline */
 
 static char **addrs;           /* sorted, domains in lower case */
 static size_t naddrs;
@@ -104,7 +104,7 @@ add(const char *addr)
 static int
 rl_init(int argc, char **argv)
 {
-	char line[LINE_MAX_], *addr;
+	char line[LINE_BUF], *addr;
 	const char *why = NULL;
 	unsigned lineno = 0;
 	FILE *f;
