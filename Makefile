@@ -289,3 +289,31 @@ clean:
 .PHONY: all unit deps check bench fuzz run install clean pc FORCE
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# The example plugins (plugins/NAME/NAME.c, see plugins/README.md), built
+# into $(BUILD)/plugins/NAME.so as a plugin author would: against the
+# public header alone, as strict C11, with the warnings of the daemons.
+# Every program that loads plugins exports em_log() too.
+$(PLUGIN_HOSTS:%=$(BUILD)/%): $(OBJ)/lib/plugin_log.o
+EXAMPLE_PLUGINS := $(foreach d,$(wildcard plugins/*/),$(BUILD)/plugins/$(notdir $(d:/=)).so)
+EXAMPLE_CFLAGS   = -std=c11 -pedantic -Wall -Wextra -Werror -Wformat=2 \
+                   -Wformat-security -Wmissing-prototypes -Wstrict-prototypes \
+                   -Wpointer-arith -Wvla -fstack-protector-strong \
+                   -D_FORTIFY_SOURCE=2 -fPIC -shared -Iinclude $(OPT)
+$(EXAMPLE_PLUGINS): $(BUILD)/plugins/%.so: include/empath/empath.h
+	@mkdir -p $(dir $@)
+	$(CC) $(EXAMPLE_CFLAGS) $(SANLD) -Wl,-z,relro,-z,now -o $@ plugins/$*/$*.c
+	chmod 755 $@
+$(foreach p,$(EXAMPLE_PLUGINS),$(eval $(p): plugins/$(basename $(notdir $(p)))/$(basename $(notdir $(p))).c))
+all: $(EXAMPLE_PLUGINS)
+install: install-plugins
+install-plugins: $(EXAMPLE_PLUGINS)
+	install -d $(DESTDIR)$(PLUGINDIR)
+	install -m 644 $(EXAMPLE_PLUGINS) $(DESTDIR)$(PLUGINDIR)/
+
+$(BUILD)/tests/test_plugin_examples: LDFLAGS += $(PLUGIN_LD)
+$(BUILD)/tests/test_plugin_examples: $(OBJ)/lib/plugin_ctx.o \
+    $(OBJ)/lib/plugin_log.o $(EXAMPLE_PLUGINS)
+$(UNIT_OBJ)/test_plugin_examples.o: CFLAGS += \
+    -DEXAMPLE_PLUGIN_DIR='"$(abspath $(BUILD))/plugins"'
+.PHONY: install-plugins

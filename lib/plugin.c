@@ -18,6 +18,7 @@
 #include "log.h"
 #include "plugin.h"
 #include "plugin_ctx.h"
+#include "plugin_log.h"
 #include "util.h"
 
 #define DESCRIPTOR "empath_plugin"
@@ -104,8 +105,11 @@ plugins_init(struct plugins *ps, unsigned warn_ms)
 static void
 plugin_free(struct plugin *p)
 {
-	if (p->initialised && p->desc->fini != NULL)
+	if (p->initialised && p->desc->fini != NULL) {
+		plugin_log_enter(p->name);
 		p->desc->fini();
+		plugin_log_enter(NULL);
+	}
 	if (p->handle != NULL)
 		dlclose(p->handle);
 	free(p->name);
@@ -242,7 +246,9 @@ plugin_load(struct plugins *ps, const char *dir, const char *name,
 		argv[0] = xstrdup(name);
 		for (i = 0; i < nargs; i++)
 			argv[i + 1] = xstrdup(args[i]);
+		plugin_log_enter(name);
 		n = d->init((int)(nargs + 1), argv);
+		plugin_log_enter(NULL);
 		for (i = 0; i < nargs + 1; i++)
 			free(argv[i]);
 		free(argv);
@@ -445,7 +451,9 @@ plugin_call_hook(struct plugins *ps, struct plugin *p, enum em_point pt,
 	plugin_ctx_begin(ctx, pt);
 	t0 = now_ms();
 	running(p, pt);
+	plugin_log_enter(p->name);
 	r = fn(ctx);
+	plugin_log_enter(NULL);
 	running(NULL, pt);
 	timed(ps, p, pt, t0);
 	return r != 0 ? EM_REJECT : EM_ACCEPT;
@@ -470,7 +478,9 @@ plugin_call_event(struct plugins *ps, struct plugin *p, enum em_point pt,
 		plugin_ctx_begin(ctx, pt);
 	t0 = now_ms();
 	running(p, pt);
+	plugin_log_enter(p->name);
 	fn(ctx);
+	plugin_log_enter(NULL);
 	running(NULL, pt);
 	timed(ps, p, pt, t0);
 }

@@ -205,6 +205,17 @@ const char *em_context_get_delivery_tls_cipher(const em_context *);
  * with errno EINVAL, EPERM (another point) or ENOSPC. */
 int em_context_add_header(em_context *, const char *name, const char *value);
 
+/* Log a line through the daemon's own logger (syslog or stderr, as the
+ * daemon is configured), prefixed with "plugin NAME: ". priority is one
+ * of LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO or LOG_DEBUG of
+ * <syslog.h> (the daemon's log level filters it); fmt is a printf
+ * format, never text from a client. Control characters and octets that
+ * are not UTF-8 are escaped, a long line is cut. errno is preserved. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 2, 3)))
+#endif
+void em_log(int priority, const char *fmt, ...);
+
 #ifdef __cplusplus
 }
 #endif

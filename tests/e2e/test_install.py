@@ -2,8 +2,8 @@
 """`make install DESTDIR=...` puts the build under test where the install
 layout of the README says: empath-master and empathctl in SBINDIR, the
 four daemons in LIBEXECDIR, every man/*.3, man/*.5 and man/*.8 page in its
-section, the plugin header <empath/empath.h> and empath.pc, an empty
-plugin directory, the example configuration beside (never over)
+section, the plugin header <empath/empath.h> and empath.pc, the example plugins
+of plugins/ in the plugin directory, the example configuration beside (never over)
 empath.conf; binaries mode 755, the rest 644; nothing else; the
 installed pages pass `mandoc -Tlint` without a warning. A plugin builds
 against that install alone (pkg-config with the DESTDIR as sysroot), and
@@ -61,6 +61,10 @@ class InstallTests(unittest.TestCase):
             os.path.join(REPO, "include", "empath", "empath.h"), 0o644)
         files["usr/lib/pkgconfig/empath.pc"] = (
             os.path.join(BUILD, "empath.pc"), 0o644)
+        for src in glob.glob(os.path.join(REPO, "plugins", "*", "")):
+            name = os.path.basename(os.path.dirname(src)) + ".so"
+            files[f"usr/lib/empath/plugins/{name}"] = (
+                os.path.join(BUILD, "plugins", name), 0o644)
         files["etc/empath/empath.conf.example"] = (
             os.path.join(REPO, "etc", "empath.conf"), 0o644)
         return files
@@ -81,7 +85,8 @@ class InstallTests(unittest.TestCase):
         self.assertEqual(self.installed(), set(want))
         plugins = os.path.join(self.dest, "usr/lib/empath/plugins")
         self.assertTrue(os.path.isdir(plugins))
-        self.assertEqual(os.listdir(plugins), [])
+        self.assertEqual(sorted(os.listdir(plugins)),
+                         ["correlation-id.so", "event-log.so", "reject-list.so"])
         self.assertFalse(os.path.exists(
             os.path.join(self.dest, "etc/empath/empath.conf")))
 
