@@ -56,8 +56,9 @@ devents_configure(const struct config *cfg)
 	loaded = true;
 	TAILQ_FOREACH(p, &plugins.list, entry) {
 		implemented |= p->points;
-		log_info("plugin %s%s%s loaded", p->name,
-		    p->version[0] != '\0' ? " " : "", p->version);
+		if (!p->disabled)
+			log_info("plugin %s%s%s loaded", p->name,
+			    p->version[0] != '\0' ? " " : "", p->version);
 	}
 }
 

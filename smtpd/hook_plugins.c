@@ -42,9 +42,13 @@ hplug_load(const struct config *cfg, const char *file, char *err,
 	points = 0;
 	TAILQ_FOREACH(p, &plugins.list, entry) {
 		points |= p->points & plugin_daemon_points(PLUGIN_SMTPD);
-		log_info("plugin %s %s loaded", p->name, p->version);
+		if (!p->disabled)
+			log_info("plugin %s %s loaded", p->name, p->version);
 	}
-	if (points == 0)
+	/* Plugins the master disabled stay listed (empathctl plugin list
+	 * shows them) although nothing of them runs; no entry at all: no
+	 * registry. */
+	if (TAILQ_EMPTY(&plugins.list))
 		hplug_unload();
 	return 0;
 }

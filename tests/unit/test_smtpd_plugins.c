@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "plugin.h"
 #include "plugin_ctx.h"
 #include "fixture.h"
 #include "util.h"
@@ -370,6 +371,39 @@ START_TEST(load_failure_names_the_line)
 }
 END_TEST
 
+/* A plugin the master disabled after crashes: not loaded, nothing of
+ * it runs, but smtpd's registry lists it so that `empathctl plugin list`
+ * shows it disabled. */
+START_TEST(disabled_plugin_listed_not_run)
+{
+	static const char *const off[] = { "smtpd_policy" };
+	const struct plugins *ps;
+	const struct plugin *p;
+	char text[512], err[2048];
+	struct config *c;
+
+	hplug_unload();
+	snprintf(text, sizeof(text), "plugin-dir \"%s\"\nplugin \"smtpd_policy\""
+	    " { args \"%s\" }\n", TEST_PLUGIN_DIR, policy_file);
+	c = fx_parse(text);
+	ck_assert_ptr_nonnull(c);
+	plugins_set_disabled(off, 1);
+	ck_assert_int_eq(hplug_load(c, "t.conf", err, sizeof(err)), 0);
+	plugins_set_disabled(NULL, 0);
+	ck_assert(!hplug_active());
+	ps = plugins_registry();
+	ck_assert_ptr_nonnull(ps);
+	p = TAILQ_FIRST(&ps->list);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(p->name, "smtpd_policy");
+	ck_assert(p->disabled);
+	ck_assert_ptr_null(TAILQ_NEXT(p, entry));
+	hplug_unload();
+	ck_assert_ptr_null(plugins_registry());
+	config_free(c);
+}
+END_TEST
+
 static Suite *
 plugins_suite(void)
 {
@@ -390,6 +424,7 @@ plugins_suite(void)
 	tcase_add_test(tc, most_metadata_and_headers_fit_the_commit);
 	tcase_add_test(tc, no_plugins_no_context);
 	tcase_add_test(tc, load_failure_names_the_line);
+	tcase_add_test(tc, disabled_plugin_listed_not_run);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("tls");
 	tcase_add_checked_fixture(tc, setup_tls, teardown);
