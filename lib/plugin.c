@@ -2,7 +2,8 @@
 /* The plugin loader and registry (see plugin.h). A plugin runs with the
  * rights of the daemon that loads it, before privileges are dropped, so
  * its file must be a regular file nobody but its owner (root or the
- * running user) may write. */
+ * running user) may write, in directories nobody else may write, and
+ * what is loaded is the very file checked. */
 #include <sys/stat.h>
 
 #include <dlfcn.h>

@@ -17,10 +17,18 @@ PLUGIN_DIR = os.path.join(BUILD, "tests", "plugins")
 
 class PluginCheckIsolationTests(EmpathTestCase):
 
-    def sticky(self, start=True):
+    def sticky(self, start=True, more=""):
         marker = os.path.join(self.tmp, "sticky-marker")
-        extra = f'plugin-dir "{PLUGIN_DIR}"\nplugin "sticky" {{ args "{marker}" }}'
+        extra = (f'plugin-dir "{PLUGIN_DIR}"\n'
+                 f'plugin "sticky" {{ args "{marker}"{more} }}')
         return self.empath(start=start, extra=extra), marker
+
+    def master(self, e, *flags):
+        return subprocess.run(
+            [os.path.join(e.bin, "empath-master"), *flags, "-f", e.conf],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            errors="replace", timeout=30, cwd=e.tmp,
+            **e.identity.popen_kwargs())
 
     def open_files(self, pid):
         out = set()
@@ -47,13 +55,18 @@ class PluginCheckIsolationTests(EmpathTestCase):
 
     def test_check_only_accepts_the_plugin(self):
         e, marker = self.sticky(start=False)
-        r = subprocess.run(
-            [os.path.join(e.bin, "empath-master"), "-n", "-f", e.conf],
-            stdin=subprocess.DEVNULL, capture_output=True, text=True,
-            errors="replace", timeout=30, cwd=e.tmp,
-            **e.identity.popen_kwargs())
+        r = self.master(e, "-n")
         self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("configuration OK", r.stderr)
         self.assertTrue(os.path.exists(marker))
+
+    def test_plugin_killing_the_check_stops_the_start(self):
+        e, _ = self.sticky(start=False, more=' "abort"')
+        for flags in (["-n"], ["-d"]):
+            r = self.master(e, *flags)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("plugin check: killed by signal 6", r.stderr)
+            self.assertNotIn("started smtpd", r.stderr)
 
 
 if __name__ == "__main__":
