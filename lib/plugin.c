@@ -2,12 +2,15 @@
 /* The plugin loader and registry (see plugin.h). A plugin runs with the
  * rights of the daemon that loads it, before privileges are dropped, so
  * its file must be a regular file nobody but its owner (root or the
- * running user) may write. */
+ * running user) may write, in directories nobody else may write, and
+ * what is loaded is the very file checked. */
 #include <sys/stat.h>
 
 #include <dlfcn.h>
 #include <link.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,32 +120,144 @@ plugin_free(struct plugin *p)
 	free(p);
 }
 
-/* The file must be a regular file that only its owner, root or the
- * running user, may write. */
+static bool
+owner_ok(const struct stat *st)
+{
+	return st->st_uid == 0 || st->st_uid == geteuid();
+}
+
+/* Like sshd's StrictModes: the plugin directory and each directory
+ * above it must belong to root or the running user and be writable by
+ * no one else, or another user could swap the file between the checks
+ * and the load. A parent such as /tmp (root's, sticky) is fine: others
+ * may not rename or remove what is not theirs there. */
 static int
-check_file(const char *path, char *why, size_t len)
+check_dirs(const char *dir, char *why, size_t len)
+{
+	char real[PATH_MAX], *slash;
+	struct stat st;
+	bool top = true;
+
+	if (realpath(dir, real) == NULL) {
+		snprintf(why, len, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (lstat(real, &st) == -1) {
+			snprintf(why, len, "%.1200s: %s", real, strerror(errno));
+			return -1;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			snprintf(why, len, "%.1200s: not a directory", real);
+			return -1;
+		}
+		if (!owner_ok(&st)) {
+			snprintf(why, len, "directory %.1200s: owned by uid %u, "
+			    "neither root nor the running user", real,
+			    (unsigned)st.st_uid);
+			return -1;
+		}
+		if ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+		    (top || st.st_uid != 0 || !(st.st_mode & S_ISVTX))) {
+			snprintf(why, len, "directory %.1200s: writable by its group "
+			    "or others (mode %03o)", real,
+			    (unsigned)(st.st_mode & 0777));
+			return -1;
+		}
+		if (strcmp(real, "/") == 0)
+			return 0;
+		top = false;
+		if ((slash = strrchr(real, '/')) == real)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+}
+
+/* Opened once, never through a link: what is checked is what
+ * dlopen() then maps, through /proc/self/fd. The file must be a regular
+ * file that only its owner, root or the running user, may write.
+ * Returns the descriptor or -1. */
+static int
+open_checked(const char *dir, const char *path, char *why, size_t len)
 {
 	struct stat st;
+	int fd;
 
-	if (stat(path, &st) == -1) {
-		snprintf(why, len, "%s: %s", path, strerror(errno));
+	if (check_dirs(dir, why, len) == -1)
 		return -1;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY)) == -1) {
+		snprintf(why, len, "%s: %s", path, errno == ELOOP ?
+		    "a symbolic link (name the file itself)" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(why, len, "%s: not a regular file", path);
-		return -1;
+		goto fail;
 	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+	if (!owner_ok(&st)) {
 		snprintf(why, len, "%s: owned by uid %u, neither root nor the "
 		    "running user", path, (unsigned)st.st_uid);
-		return -1;
+		goto fail;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		snprintf(why, len, "%s: writable by its group or others "
 		    "(mode %03o)", path, (unsigned)(st.st_mode & 0777));
-		return -1;
+		goto fail;
 	}
-	return 0;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* dlopen() of the descriptor itself, which needs /proc. The dynamic
+ * linker knows an object by its name: a number an earlier plugin had
+ * (still mapped, or closed but resident) would return that plugin, so
+ * the descriptor is duplicated until its name is new. */
+#define DUP_TRIES 64
+static void *
+dlopen_fd(int fd, const char *path, char *why, size_t len)
+{
+	int fds[DUP_TRIES], nfds = 0, i;
+	char proc[64];
+	struct stat a, b;
+	const char *e;
+	void *h = NULL;
+
+	for (;;) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if ((h = dlopen(proc, RTLD_LAZY | RTLD_NOLOAD)) == NULL)
+			break;
+		dlclose(h);
+		h = NULL;
+		if (nfds == DUP_TRIES || (fd = dup(fd)) == -1) {
+			snprintf(why, len, "cannot load %s: no free descriptor "
+			    "name", path);
+			goto out;
+		}
+		fds[nfds++] = fd;
+	}
+	if (stat(proc, &a) == -1 || fstat(fd, &b) == -1 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+		snprintf(why, len, "cannot load %s: /proc is not mounted (the "
+		    "loader opens plugins through /proc/self/fd)", path);
+		goto out;
+	}
+	dlerror();
+	if ((h = dlopen(proc, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		e = dlerror();
+		snprintf(why, len, "cannot load: %s", e ? e : path);
+	}
+out:
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	return h;
 }
 
 static bool
@@ -168,9 +283,8 @@ plugin_load(struct plugins *ps, const char *dir, const char *name,
 	const struct empath_plugin *d;
 	struct plugin *p, *o;
 	char **argv = NULL;
-	const char *e;
 	size_t i;
-	int n;
+	int fd, n;
 
 	why[0] = '\0';
 	if (!config_plugin_name_ok(name)) {
@@ -191,18 +305,16 @@ plugin_load(struct plugins *ps, const char *dir, const char *name,
 		    name);
 		return -1;
 	}
-	if (check_file(path, why, sizeof(why)) == -1) {
+	if ((fd = open_checked(dir, path, why, sizeof(why))) == -1) {
 		snprintf(err, errlen, "%s: plugin \"%s\": %s", where, name, why);
 		return -1;
 	}
 	p = xcalloc(1, sizeof(*p));
 	p->name = xstrdup(name);
-	dlerror();
-	if ((p->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		e = dlerror();
-		snprintf(why, sizeof(why), "cannot load: %s", e ? e : path);
+	p->handle = dlopen_fd(fd, path, why, sizeof(why));
+	close(fd);
+	if (p->handle == NULL)
 		goto fail;
-	}
 	dlerror();
 	/* dlsym on the handle looks in the plugin and its own
 	 * dependencies, never in the daemon. */

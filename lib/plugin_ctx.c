@@ -13,11 +13,15 @@
 #include "utf8.h"
 #include "util.h"
 
+/* Copy before freeing: s may be the old value itself, as in
+ * em_context_set(c, k, em_context_get(c, k)). */
 static void
 set_str(char **dst, const char *s)
 {
+	char *n = s != NULL ? xstrdup(s) : NULL;
+
 	free(*dst);
-	*dst = s != NULL ? xstrdup(s) : NULL;
+	*dst = n;
 }
 
 struct em_context *

@@ -133,7 +133,7 @@ check_system(const char *path)
 	int errors = 0;
 
 	errors += check_tls(path);
-	errors += plugins_check(M.cfg, path, print_line);
+	errors += plugins_check_isolated(path, print_line);
 	if (geteuid() == 0)
 		errors += check_users(path);
 	errors += check_dir(path, "spool", M.cfg->spool, 0);

@@ -103,3 +103,43 @@ crash_window_count(const struct crash_window *w, uint64_t now)
 			recent++;
 	return recent;
 }
+
+int
+crash_report_merge(struct wire_plugins *w, const char *const *names,
+    const struct crash_stats *cs, const char **why)
+{
+	bool seen[WIRE_PLUGINS_MAX] = { false };
+	size_t i, n = cs->n < WIRE_PLUGINS_MAX ? cs->n : WIRE_PLUGINS_MAX;
+	uint32_t k;
+
+	for (k = 0; k < w->n; k++) {
+		for (i = 0; i < n; i++)
+			if (strcmp(names[i], w->row[k].name) == 0)
+				break;
+		if (i == n) {
+			*why = "names an unknown plugin";
+			return -1;
+		}
+		if (seen[i]) {
+			*why = "names a plugin twice";
+			return -1;
+		}
+		seen[i] = true;
+		if (cs->disabled[i])
+			w->row[k].disabled = 1;
+	}
+	/* A daemon may not hide what the master disabled. */
+	for (i = 0; i < n; i++)
+		if (cs->disabled[i] && !seen[i]) {
+			if (w->n == WIRE_PLUGINS_MAX) {
+				*why = "too many rows";
+				return -1;
+			}
+			memset(&w->row[w->n], 0, sizeof(w->row[w->n]));
+			w->row[w->n].name = names[i];
+			w->row[w->n].version = "";
+			w->row[w->n].disabled = 1;
+			w->n++;
+		}
+	return 0;
+}

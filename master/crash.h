@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "empath/empath.h"
+#include "wire_ctl.h"
 
 #define CRASH_LIMIT     5
 #define CRASH_WINDOW_MS 60000
@@ -44,5 +45,11 @@ int  crash_page_read(const volatile uint32_t *page, size_t nplugins,
  * disabled), its point, and whether it is now to be disabled. */
 int  crash_account(struct crash_stats *, const volatile uint32_t *page,
          int sig, uint64_t now, int *point, bool *disable);
+/* A daemon's registry report (M_PLUGINS) made to tell the master's
+ * truth: every row names a configured plugin (names[0..n)) at most once,
+ * or -1 with *why set; each plugin the master disabled (cs) is marked
+ * so, with a row of its own if the daemon left it out. */
+int  crash_report_merge(struct wire_plugins *, const char *const *names,
+         const struct crash_stats *cs, const char **why);
 
 #endif

@@ -137,8 +137,9 @@ main(int argc, char **argv)
 		    "daemons will not drop privileges or chroot");
 
 	/* Every plugin is loaded and initialised once, as -n does, before
-	 * any daemon starts: Empath never runs with some of them missing. */
-	if (plugins_check(M.cfg, path, plugin_error) != 0) {
+	 * any daemon starts: Empath never runs with some of them missing.
+	 * In a child: their code never runs in the master. */
+	if (plugins_check_isolated(path, plugin_error) != 0) {
 		log_err("%s: a plugin does not load: not starting", path);
 		config_free(M.cfg);
 		free(M.cfg_text);

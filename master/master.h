@@ -65,6 +65,10 @@ void sockets_down_ctl(void);
 void spool_prepare(void);
 /* check.c: what -n checks beyond the grammar; returns the error count */
 int  check_system(const char *path);
+/* plugins_check() in a child (plugcheck.c): the plugins' code never
+ * runs in the master. Each error line goes to errfn; the count, at
+ * least 1 if the child failed or was killed. */
+int  plugins_check_isolated(const char *path, void (*errfn)(const char *));
 /* procs.c */
 void procs_start_all(void);
 void procs_stop_all(void);

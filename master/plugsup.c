@@ -136,17 +136,6 @@ plugsup_crashed(struct proc *p, int sig)
 	return true;
 }
 
-static int
-name_index(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < nnames; i++)
-		if (strcmp(names[i], name) == 0)
-			return (int)i;
-	return -1;
-}
-
 static void
 relay(enum proc_id id)
 {
@@ -187,22 +176,16 @@ plugsup_report(struct proc *p, const struct chan_msg *m)
 	static struct wire_plugins w;
 	struct plugsup *s = &sup[p->id];
 	struct msgbuf mb;
-	uint32_t k;
-	int i;
+	const char *why = NULL;
 
 	if (!supervised(p->id) || wire_plugins_decode(m, &w) == -1 ||
 	    w.proc != (uint32_t)p->id) {
 		log_warnx("malformed M_PLUGINS from %s ignored", proc_name(p->id));
 		return;
 	}
-	for (k = 0; k < w.n; k++) {
-		if ((i = name_index(w.row[k].name)) == -1) {
-			log_warnx("M_PLUGINS from %s names an unknown plugin: "
-			    "ignored", proc_name(p->id));
-			return;
-		}
-		if (s->cs.disabled[i])
-			w.row[k].disabled = 1;
+	if (crash_report_merge(&w, names, &s->cs, &why) == -1) {
+		log_warnx("M_PLUGINS from %s %s: ignored", proc_name(p->id), why);
+		return;
 	}
 	mb_init(&mb);
 	if (wire_plugins_encode(&mb, &w) == -1) {

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -352,6 +353,7 @@ log_event(em_context *ctx)
 static int
 el_init(int argc, char **argv)
 {
+	struct stat st;
 	int i;
 
 	if (argc < 2) {
@@ -371,10 +373,20 @@ el_init(int argc, char **argv)
 		strcpy(keys[nkeys++], argv[i]);
 	}
 	/* Opened now: the daemon is about to chroot and drop privileges. */
-	fd = open(argv[1], O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-	    0640);
+	/* Opened as root: never through a symbolic link, and only a
+	 * regular file (not a FIFO or a device someone put there). */
+	fd = open(argv[1], O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
+	    O_NOFOLLOW | O_NONBLOCK, 0640);
 	if (fd == -1) {
-		em_log(LOG_ERR, "%s: %s", argv[1], strerror(errno));
+		em_log(LOG_ERR, "%s: %s", argv[1], errno == ELOOP ?
+		    "is a symbolic link" : strerror(errno));
+		nkeys = 0;
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		em_log(LOG_ERR, "%s: not a regular file", argv[1]);
+		close(fd);
+		fd = -1;
 		nkeys = 0;
 		return -1;
 	}

@@ -212,6 +212,52 @@ START_TEST(loader_page_attributes_a_real_crash)
 }
 END_TEST
 
+/* A daemon's report cannot hide a plugin the master disabled, nor
+ * list one twice to confuse the table. */
+START_TEST(report_shows_what_the_master_disabled)
+{
+	const char *const names[] = { "alpha", "beta", "gamma" };
+	struct crash_stats cs;
+	static struct wire_plugins w;
+	const char *why = NULL;
+
+	crash_stats_init(&cs, 3);
+	cs.disabled[1] = true;
+	cs.disabled[2] = true;
+	/* The daemon reports alpha alone, and gamma as enabled. */
+	memset(&w, 0, sizeof(w));
+	w.n = 2;
+	w.row[0].name = "alpha";
+	w.row[0].version = "1";
+	w.row[0].hooks = 7;
+	w.row[1].name = "gamma";
+	w.row[1].version = "2";
+	ck_assert_int_eq(crash_report_merge(&w, names, &cs, &why), 0);
+	ck_assert_uint_eq(w.n, 3);
+	ck_assert_str_eq(w.row[0].name, "alpha");
+	ck_assert_uint_eq(w.row[0].disabled, 0);
+	ck_assert_uint_eq(w.row[0].hooks, 7);
+	ck_assert_str_eq(w.row[1].name, "gamma");
+	ck_assert_uint_eq(w.row[1].disabled, 1);
+	ck_assert_str_eq(w.row[2].name, "beta");
+	ck_assert_str_eq(w.row[2].version, "");
+	ck_assert_uint_eq(w.row[2].disabled, 1);
+	ck_assert_uint_eq(w.row[2].hooks + w.row[2].events + w.row[2].slow, 0);
+
+	/* The same name twice, or one not configured, is refused. */
+	memset(&w, 0, sizeof(w));
+	w.n = 2;
+	w.row[0].name = w.row[1].name = "alpha";
+	w.row[0].version = w.row[1].version = "1";
+	ck_assert_int_eq(crash_report_merge(&w, names, &cs, &why), -1);
+	ck_assert_str_eq(why, "names a plugin twice");
+	w.row[1].name = "delta";
+	ck_assert_int_eq(crash_report_merge(&w, names, &cs, &why), -1);
+	ck_assert_str_eq(why, "names an unknown plugin");
+	crash_stats_free(&cs);
+}
+END_TEST
+
 static Suite *
 master_crash_suite(void)
 {
@@ -224,6 +270,7 @@ master_crash_suite(void)
 	tcase_add_test(tc, hostile_page_values_blame_nobody);
 	tcase_add_test(tc, only_crash_signals_count);
 	tcase_add_test(tc, loader_page_attributes_a_real_crash);
+	tcase_add_test(tc, report_shows_what_the_master_disabled);
 	suite_add_tcase(s, tc);
 	return s;
 }

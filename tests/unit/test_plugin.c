@@ -291,6 +291,74 @@ START_TEST(writable_file_refused)
 }
 END_TEST
 
+/* A copy of good.so in a fresh directory of this user. */
+static const char *
+good_copy(const char *tag)
+{
+	static char dir[512];
+	char cmd[1400];
+
+	snprintf(dir, sizeof(dir), "%s", fx_tmpdir(tag));
+	snprintf(cmd, sizeof(cmd), "cp %s/good.so %s/real.so", TEST_PLUGIN_DIR,
+	    dir);
+	ck_assert_int_eq(system(cmd), 0);
+	return dir;
+}
+
+static int
+load_from(const char *dir, const char *name)
+{
+	struct plugins ps;
+	char *args[] = { trace_file, NULL };
+	int r;
+
+	plugins_init(&ps, 100);
+	r = plugin_load(&ps, dir, name, 1, args, 0, "w:1", err, sizeof(err));
+	plugins_unload(&ps);
+	return r;
+}
+
+/* The file checked is the file loaded: a link could be turned to
+ * another file between the two. */
+START_TEST(symlinked_file_refused)
+{
+	const char *dir = good_copy("plugins");
+	char link[600], real[600];
+
+	snprintf(link, sizeof(link), "%s/good.so", dir);
+	snprintf(real, sizeof(real), "%s/real.so", dir);
+	ck_assert_int_eq(symlink(real, link), 0);
+	ck_assert_int_eq(load_from(dir, "good"), -1);
+	ck_assert_msg(strstr(err, "good.so: a symbolic link") != NULL, "%s",
+	    err);
+	ck_assert_str_eq(traced(), "");
+	ck_assert_int_eq(unlink(link), 0);
+	ck_assert_int_eq(rename(real, link), 0);
+	ck_assert_msg(load_from(dir, "good") == 0, "%s", err);
+}
+END_TEST
+
+/* Whoever may write the directory may replace the plugin in it. */
+START_TEST(writable_directory_refused)
+{
+	const char *dir = good_copy("plugins");
+	char from[600], to[600];
+
+	snprintf(from, sizeof(from), "%s/real.so", dir);
+	snprintf(to, sizeof(to), "%s/good.so", dir);
+	ck_assert_int_eq(rename(from, to), 0);
+	ck_assert_int_eq(chmod(dir, 0770), 0);
+	ck_assert_int_eq(load_from(dir, "good"), -1);
+	ck_assert_msg(strstr(err, "writable by its group or others (mode 770)")
+	    != NULL && strstr(err, "directory ") != NULL, "%s", err);
+	ck_assert_str_eq(traced(), "");
+	ck_assert_int_eq(chmod(dir, 0702), 0);
+	ck_assert_int_eq(load_from(dir, "good"), -1);
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_msg(load_from(dir, "good") == 0, "%s", err);
+}
+END_TEST
+
 static struct config *
 conf(const char *body)
 {
@@ -480,6 +548,8 @@ suite(void)
 	tcase_add_test(tc, failing_init);
 	tcase_add_test(tc, names_that_are_paths);
 	tcase_add_test(tc, writable_file_refused);
+	tcase_add_test(tc, symlinked_file_refused);
+	tcase_add_test(tc, writable_directory_refused);
 	tcase_add_test(tc, config_all_or_nothing);
 	tcase_add_test(tc, config_per_daemon);
 	tcase_add_test(tc, check_reports_each_error);

@@ -126,6 +126,26 @@ START_TEST(response_validation)
 }
 END_TEST
 
+/* A plugin may hand back what a getter returned: the setter must not
+ * free it before copying it. */
+START_TEST(setting_own_value_keeps_it)
+{
+	struct em_context *c = plugin_ctx_new();
+	int code = 0;
+
+	plugin_ctx_begin(c, EM_VALIDATE_RCPT);
+	ck_assert_int_eq(em_context_set(c, "k", "a value of some length"), 0);
+	ck_assert_int_eq(em_context_set(c, "k", em_context_get(c, "k")), 0);
+	ck_assert_str_eq(em_context_get(c, "k"), "a value of some length");
+	ck_assert_int_eq(em_context_set_response(c, 550, "5.7.1 not here"), 0);
+	ck_assert_int_eq(em_context_set_response(c, 550,
+	    em_context_get_response(c, NULL)), 0);
+	ck_assert_str_eq(em_context_get_response(c, &code), "5.7.1 not here");
+	ck_assert_int_eq(code, 550);
+	plugin_ctx_free(c);
+}
+END_TEST
+
 START_TEST(metadata_limits)
 {
 	struct em_context *c = plugin_ctx_new();
@@ -327,6 +347,7 @@ suite(void)
 
 	tcase_add_test(tc, accessors_return_what_was_set);
 	tcase_add_test(tc, response_validation);
+	tcase_add_test(tc, setting_own_value_keeps_it);
 	tcase_add_test(tc, metadata_limits);
 	tcase_add_test(tc, header_validation);
 	tcase_add_test(tc, header_block_round_trip);

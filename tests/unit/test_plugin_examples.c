@@ -612,6 +612,31 @@ START_TEST(event_log_init_fails_without_its_file)
 }
 END_TEST
 
+/* Opened as root: a symbolic link planted at the path, or a FIFO, is
+ * refused and nothing is written through it. */
+START_TEST(event_log_refuses_a_link_or_a_fifo)
+{
+	struct plugins ps;
+	char target[512], *args[] = { path_in("link") }, *log;
+	struct stat st;
+
+	snprintf(target, sizeof(target), "%s", path_in("target"));
+	write_file(target, "");
+	ck_assert_int_eq(symlink(target, args[0]), 0);
+	log_begin();
+	ck_assert_int_eq(load(&ps, "event-log", 1, args), -1);
+	args[0] = path_in("fifo");
+	ck_assert_int_eq(mkfifo(args[0], 0600), 0);
+	ck_assert_int_eq(load(&ps, "event-log", 1, args), -1);
+	log = log_end();
+	ck_assert_msg(strstr(log, "link: is a symbolic link") != NULL, "%s", log);
+	ck_assert_ptr_nonnull(strstr(log, "fifo: "));
+	free(log);
+	ck_assert_int_eq(stat(target, &st), 0);
+	ck_assert_int_eq(st.st_size, 0);
+}
+END_TEST
+
 /* ---- em_log -------------------------------------------------------- */
 
 START_TEST(em_log_prefixes_and_escapes)
@@ -667,6 +692,7 @@ examples_suite(void)
 	tcase_add_test(tc, event_log_bounds_the_line);
 	tcase_add_test(tc, event_log_lines_never_interleave);
 	tcase_add_test(tc, event_log_init_fails_without_its_file);
+	tcase_add_test(tc, event_log_refuses_a_link_or_a_fifo);
 	tcase_add_test(tc, em_log_prefixes_and_escapes);
 	suite_add_tcase(s, tc);
 	return s;
