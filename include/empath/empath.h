@@ -140,8 +140,9 @@ extern const struct empath_plugin empath_plugin;
 
 enum em_point em_context_get_point(const em_context *);
 
-/* The message id (queued, deliverd and smtpd from MAIL on), else the
- * session id; NULL if neither is known yet. */
+/* The message id: in queued and deliverd, and in smtpd from DATA or the
+ * first BDAT chunk on (queued assigns it there); before that, in smtpd,
+ * the session id. NULL if neither is known. */
 const char *em_context_get_id(const em_context *);
 /* The envelope sender: "" for the null sender <>, NULL before MAIL. */
 const char *em_context_get_sender(const em_context *);

@@ -4,6 +4,8 @@
 #   accepted messages/s (4 KiB, a 250 only after the sync) at 1, 10, 50 sessions
 #   relayed messages/s end to end (SMTP in, SMTP out to a local sink), 50 sessions
 #   memory of smtpd per idle session (1,000 idle connections)
+#   accepted messages/s at 50 sessions with the example plugins loaded,
+#   beside the rate without them (PLUGINS_ONLY=1 runs this section alone)
 # The spool lives under the build directory (a real disk, never tmpfs) so
 # that syncs cost what they cost in production.
 set -eu
@@ -31,8 +33,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# start_empath RELAYPORT: a fresh spool, SMTP on $PORT, sink.test relayed
-# to 127.0.0.1:RELAYPORT.
+# start_empath RELAYPORT [EXTRA]: a fresh spool, SMTP on $PORT, sink.test
+# relayed to 127.0.0.1:RELAYPORT; EXTRA is appended to the configuration.
 start_empath() {
 	stop_empath
 	rm -rf "$W"; mkdir -p "$W/spool"
@@ -58,6 +60,7 @@ delivery {
 }
 control { socket "$W/control.sock" }
 log { target stderr level warn }
+${2:-}
 CONF
 	"$BUILD/empath-master" -d -f "$W/empath.conf" 2>"$W/master.log" &
 	MASTER=$!
@@ -118,6 +121,58 @@ lone_session() {
 	fi
 }
 
+# rate50 OUT [EXTRA]: accepted messages per second at 50 sessions,
+# deliveries deferred (to a closed port), into the file OUT. Not run in
+# $(...): the daemons would hold its pipe open.
+rate50() {
+	start_empath "$DEAD" "${2:-}"
+	"$BUILD/bench/smtpload" -p "$PORT" -c 50 -n 10000 -s 4096 > "$W/load.out"
+	sed -n 's/.*rate=\([0-9.]*\).*/\1/p' "$W/load.out" | head -n 1 > "$1"
+}
+
+# The three example plugins: reject-list with a list no bench recipient is
+# on, correlation-id, event-log writing to a file under the work directory
+# (one line per event of smtpd, queued and deliverd). Each run gets a spool
+# of its own, all removed at the end: ext4 makes file creation slow for
+# half a minute after many deletions (it skips recently freed inodes),
+# which would penalise whichever run came second. Runs in the order
+# without, with, with, without, so that a trend of the machine cancels.
+plugins_section() {
+	echo "== accepted messages per second with the example plugins (4 KiB, 50 sessions)"
+	L="$BUILD/bench/plugins"
+	WORK="$W"
+	rm -rf "$L"; mkdir -p "$L"
+	printf '# no bench recipient is here\nnobody@elsewhere.test\nspam@example.org\n' > "$L/reject-list"
+	PCONF="plugin-dir \"$BUILD/plugins\"
+plugin \"reject-list\" { args \"$L/reject-list\" }
+plugin \"correlation-id\"
+plugin \"event-log\" { args \"$L/events.json\" \"correlation-id\" }"
+	for r in 1 2 3 4; do
+		W="$L/work$r"
+		case $r in
+		1|4) rate50 "$L/without$r" ;;
+		*) rate50 "$L/with$r" "$PCONF"; sleep 1 ;;  # the last events
+		esac
+	done
+	stop_empath
+	lines=$(wc -l < "$L/events.json" 2>/dev/null || echo 0)
+	python3 - "$L" "$lines" <<'PY'
+import sys
+d, lines = sys.argv[1], int(sys.argv[2])
+r = {n: float(open(f"{d}/{n}").read()) for n in ("without1", "with2", "with3", "without4")}
+a = (r["without1"] + r["without4"]) / 2
+b = (r["with2"] + r["with3"]) / 2
+print(f"  without plugins: {a:.0f} msg/s ({r['without1']:.0f}, {r['without4']:.0f})")
+print(f"  with plugins: {b:.0f} msg/s, {100 * b / a:.0f}% of without "
+      f"({r['with2']:.0f}, {r['with3']:.0f}; {lines} event lines)")
+PY
+	rm -rf "$L"/work?
+	W="$WORK"
+}
+
+DEAD=$(freeport)
+if [ "${PLUGINS_ONLY:-0}" = 1 ]; then plugins_section; cleanup; exit 0; fi
+
 echo "== one session (4 KiB, back to back)"
 "$BUILD/bench/disksync" "$BUILD/bench" 300 | sed 's/^/  /'
 lone_session "no delivery (deferred)" "$(freeport)" 1000
@@ -130,7 +185,6 @@ kill "$SINK" 2>/dev/null; SINK=""
 echo "== accepted messages per second (4 KiB, durable before 250)"
 # Deliveries go to a closed port and are deferred for an hour: this measures
 # reception, with a failed connection attempt per message in the background.
-DEAD=$(freeport)
 for c in 1 10 50; do
 	case $c in 1) n=2000;; 10) n=5000;; *) n=10000;; esac
 	start_empath "$DEAD"
@@ -175,4 +229,6 @@ sleep 0.5
 after=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
 wait $LOAD || true
 python3 -c "import sys; b,a=int(sys.argv[1]),int(sys.argv[2]); print(f'  {open(sys.argv[3]).read().strip()}; smtpd RSS {b} KiB -> {a} KiB: {(a-b)/1000:.1f} KiB per idle session')" "$before" "$after" "$W/idle.out"
+
+plugins_section
 cleanup
