@@ -317,3 +317,19 @@ $(BUILD)/tests/test_plugin_examples: $(OBJ)/lib/plugin_ctx.o \
 $(UNIT_OBJ)/test_plugin_examples.o: CFLAGS += \
     -DEXAMPLE_PLUGIN_DIR='"$(abspath $(BUILD))/plugins"'
 .PHONY: install-plugins
+
+# The Debian packages (debian/; needs dpkg-dev and debhelper): built by
+# dpkg-buildpackage in a copy of the tracked files, so that the build tree
+# here is left alone; the .deb files land in $(BUILD)/deb/. Not part of
+# `make check`. The inner build must not see this make's flags, and its
+# copy goes afterwards (its *.d files would be read by this Makefile).
+DEB_SRC = $(BUILD)/deb/empath-$(shell sed -n 's/^#define EMPATH_VERSION "\(.*\)"/\1/p' lib/util.h)
+deb:
+	rm -rf $(BUILD)/deb
+	mkdir -p $(DEB_SRC)
+	git ls-files -z | xargs -0 tar cf - | tar xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    dpkg-buildpackage -us -uc -b; rc=$$?; cd $(CURDIR); \
+	    rm -rf $(DEB_SRC); exit $$rc
+	@ls -l $(BUILD)/deb/*.deb
+.PHONY: deb

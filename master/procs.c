@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "master.h"
+#include "sdnotify.h"
 #include "util.h"
 #include "wire.h"
 
@@ -217,6 +218,7 @@ child_msg(struct channel *c, struct chan_msg *m, void *arg)
 		p->down = false;
 	}
 	send_procs();
+	sdnotify_part_ready((unsigned)(p->id - PROC_SMTPD), PROC_COUNT - PROC_SMTPD);
 }
 
 /* Give up on p for now: close what it serves, say why. */
@@ -380,6 +382,7 @@ procs_stop_all(void)
 	int i;
 
 	M.stopping = true;
+	sdnotify("STOPPING=1");
 	for (i = PROC_SMTPD; i < PROC_COUNT; i++) {
 		ev_timer_stop(M.procs[i].restart_timer);
 		if (M.procs[i].pid > 0)
