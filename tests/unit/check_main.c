@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <check.h>
+#include <regex.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -309,4 +310,41 @@ fx_check_mail_lines(const char *t, bool no_controls)
 		p = e + 1;
 	}
 	ck_assert_str_eq(p, "");
+}
+
+static int fx_saved_stderr = -1, fx_cap[2];
+static char fx_out[65536];
+
+void
+fx_stderr_capture(void)
+{
+	ck_assert_int_eq(pipe(fx_cap), 0);
+	fx_saved_stderr = dup(2);
+	ck_assert_int_eq(dup2(fx_cap[1], 2), 2);
+	close(fx_cap[1]);
+}
+
+const char *
+fx_stderr_captured(void)
+{
+	ssize_t n;
+	size_t off = 0;
+
+	dup2(fx_saved_stderr, 2);
+	close(fx_saved_stderr);
+	while ((n = read(fx_cap[0], fx_out + off, sizeof(fx_out) - 1 - off)) > 0)
+		off += (size_t)n;
+	fx_out[off] = '\0';
+	close(fx_cap[0]);
+	return fx_out;
+}
+
+void
+fx_assert_matches(const char *s, const char *re)
+{
+	regex_t rx;
+
+	ck_assert_int_eq(regcomp(&rx, re, REG_EXTENDED | REG_NOSUB), 0);
+	ck_assert_msg(regexec(&rx, s, 0, NULL, 0) == 0, "'%s' !~ /%s/", s, re);
+	regfree(&rx);
 }

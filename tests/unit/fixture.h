@@ -61,4 +61,12 @@ char *fx_fd_text(int fd, size_t *len);
  * than CR, LF and TAB appears either. Fails the test otherwise. */
 void fx_check_mail_lines(const char *text, bool no_controls);
 
+/* Route fd 2 into a pipe until fx_stderr_captured(), which restores it
+ * and returns what was written (the first 64 KiB; a test writes less:
+ * the pipe is read only at the end). */
+void fx_stderr_capture(void);
+const char *fx_stderr_captured(void);
+/* s matches the extended regular expression re. */
+void fx_assert_matches(const char *s, const char *re);
+
 #endif

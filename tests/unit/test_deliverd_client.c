@@ -200,33 +200,6 @@ START_TEST(allowed_accepted)
 }
 END_TEST
 
-static int saved_stderr = -1, cap[2];
-static char out[65536];
-
-static void
-capture(void)
-{
-	ck_assert_int_eq(pipe(cap), 0);
-	saved_stderr = dup(2);
-	ck_assert_int_eq(dup2(cap[1], 2), 2);
-	close(cap[1]);
-}
-
-static const char *
-captured(void)
-{
-	ssize_t n;
-	size_t off = 0;
-
-	dup2(saved_stderr, 2);
-	close(saved_stderr);
-	while ((n = read(cap[0], out + off, sizeof(out) - 1 - off)) > 0)
-		off += (size_t)n;
-	out[off] = '\0';
-	close(cap[0]);
-	return out;
-}
-
 START_TEST(illegal_refused)
 {
 	char want[256];
@@ -242,10 +215,10 @@ START_TEST(illegal_refused)
 			nillegal++;
 			c = new_client(&j);
 			walk(c, from);
-			capture();
+			fx_stderr_capture();
 			/* The client and its job are gone after this. */
 			ck_assert_int_eq(client_set_state(c, to), -1);
-			log = captured();
+			log = fx_stderr_captured();
 			ck_assert_uint_eq(client_count(), 0);
 			ck_assert_uint_eq(client_detached(), 0);
 			snprintf(want, sizeof(want), "state %s to %s is not "
@@ -278,9 +251,9 @@ START_TEST(quit_is_final)
 		ck_assert(!client_transition_ok(C_QUIT, to));
 	c = new_client(&j);
 	walk(c, C_QUIT);
-	capture();
+	fx_stderr_capture();
 	ck_assert_int_eq(client_set_state(c, C_CONNECT), -1);
-	ck_assert_ptr_nonnull(strstr(captured(), "status=deferred (4.3.0"));
+	ck_assert_ptr_nonnull(strstr(fx_stderr_captured(), "status=deferred (4.3.0"));
 	ck_assert_uint_eq(client_count(), 0);
 }
 END_TEST

@@ -15,55 +15,17 @@
 #include "textesc.h"
 #include "util.h"
 
-static int saved_stderr = -1, cap[2];
-static char out[65536];
-
-/* Route fd 2 into a pipe until captured() collects it. */
-static void
-capture(void)
-{
-	ck_assert_int_eq(pipe(cap), 0);
-	saved_stderr = dup(2);
-	ck_assert_int_eq(dup2(cap[1], 2), 2);
-	close(cap[1]);
-}
-
-static const char *
-captured(void)
-{
-	ssize_t n;
-	size_t off = 0;
-
-	dup2(saved_stderr, 2);
-	close(saved_stderr);
-	while ((n = read(cap[0], out + off, sizeof(out) - 1 - off)) > 0)
-		off += (size_t)n;
-	out[off] = '\0';
-	close(cap[0]);
-	return out;
-}
-
-static void
-assert_matches(const char *s, const char *re)
-{
-	regex_t rx;
-
-	ck_assert_int_eq(regcomp(&rx, re, REG_EXTENDED | REG_NOSUB), 0);
-	ck_assert_msg(regexec(&rx, s, 0, NULL, 0) == 0, "'%s' !~ /%s/", s, re);
-	regfree(&rx);
-}
-
 START_TEST(text_format)
 {
 	char re[256];
 
 	log_init("smtpd", 1, 0);
-	capture();
+	fx_stderr_capture();
 	log_info("hello %d", 42);
 	snprintf(re, sizeof(re), "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:"
 	    "[0-9]{2}\\.[0-9]{3}Z smtpd\\[%ld\\]: info: hello 42\n$",
 	    (long)getpid());
-	assert_matches(captured(), re);
+	fx_assert_matches(fx_stderr_captured(), re);
 }
 END_TEST
 
@@ -72,7 +34,7 @@ START_TEST(levels_and_errno)
 	const char *s;
 
 	log_init("queued", 1, 0);
-	capture();
+	fx_stderr_capture();
 	log_debug("hidden debug");
 	errno = ENOENT;
 	log_warn("open %s", "x");
@@ -83,17 +45,17 @@ START_TEST(levels_and_errno)
 	log_info("hidden info");
 	ck_assert(!log_level_enabled(LOGL_INFO));
 	ck_assert(log_level_enabled(LOGL_WARN));
-	s = captured();
+	s = fx_stderr_captured();
 	ck_assert_ptr_null(strstr(s, "hidden"));
-	assert_matches(s, ": warn: open x: No such file or directory\n");
-	assert_matches(s, ": warn: plain\n$");
+	fx_assert_matches(s, ": warn: open x: No such file or directory\n");
+	fx_assert_matches(s, ": warn: plain\n$");
 
 	/* -v shows debug whatever the configuration says. */
 	log_init("queued", 1, 1);
 	log_configure(LOGT_STDERR, LOGF_TEXT, LOGL_INFO);
-	capture();
+	fx_stderr_capture();
 	log_debug("shown %s", "debug");
-	assert_matches(captured(), ": debug: shown debug\n$");
+	fx_assert_matches(fx_stderr_captured(), ": debug: shown debug\n$");
 }
 END_TEST
 
@@ -104,21 +66,21 @@ START_TEST(json_format)
 
 	log_init("deliverd", 1, 0);
 	log_configure(LOGT_SYSLOG, LOGF_JSON, LOGL_INFO);  /* -d keeps stderr */
-	capture();
+	fx_stderr_capture();
 	log_warnx("say \"hi\" \\ \x01\t\n caf\xc3\xa9 bad\xff end");
-	s = captured();
+	s = fx_stderr_captured();
 	snprintf(re, sizeof(re), "^\\{\"ts\":\"[0-9]{4}-[0-9]{2}-[0-9]{2}T"
 	    "[0-9:]{8}\\.[0-9]{3}Z\",\"proc\":\"deliverd\",\"pid\":%ld,"
 	    "\"level\":\"warn\",\"msg\":\"", (long)getpid());
-	assert_matches(s, re);
+	fx_assert_matches(s, re);
 	ck_assert_ptr_nonnull(strstr(s, "\"msg\":\"say \\\"hi\\\" \\\\ "
 	    "\\u0001\\u0009\\u000a caf\xc3\xa9 bad\\ufffd end\"}\n"));
 	ck_assert_ptr_eq(strchr(s, '\n'), s + strlen(s) - 1);   /* one line */
 
 	/* A C1 control is escaped too; UTF-8 stays raw. */
-	capture();
+	fx_stderr_capture();
 	log_warnx("csi\xc2\x9b j\xc3\xb6rg@b\xc3\xbc" "cher.test");
-	ck_assert_ptr_nonnull(strstr(captured(), "\"msg\":\"csi\\u009b "
+	ck_assert_ptr_nonnull(strstr(fx_stderr_captured(), "\"msg\":\"csi\\u009b "
 	    "j\xc3\xb6rg@b\xc3\xbc" "cher.test\"}\n"));
 }
 END_TEST
@@ -132,9 +94,9 @@ START_TEST(lines_are_bounded)
 	memset(big, 'a', 20000);
 	big[20000] = '\0';
 	log_init("smtpd", 1, 0);
-	capture();
+	fx_stderr_capture();
 	log_info("%s", big);
-	s = captured();
+	s = fx_stderr_captured();
 	len = strlen(s);
 	ck_assert_uint_le(len, 8192 + 100);
 	ck_assert_uint_gt(len, 8000);
@@ -143,9 +105,9 @@ START_TEST(lines_are_bounded)
 	/* JSON escapes grow the line: still bounded, still one object. */
 	memset(big, '\x01', 20000);
 	log_configure(LOGT_STDERR, LOGF_JSON, LOGL_INFO);
-	capture();
+	fx_stderr_capture();
 	log_info("%s", big);
-	s = captured();
+	s = fx_stderr_captured();
 	len = strlen(s);
 	ck_assert_uint_le(len, 8192 + 600);
 	ck_assert_str_eq(s + len - 12, "\\u0001...\"}\n");
@@ -199,17 +161,17 @@ START_TEST(text_lines_escape_controls)
 	const char *s;
 
 	log_init("smtpd", 1, 0);
-	capture();
+	fx_stderr_capture();
 	log_info("rcpt j\xc3\xb6rg@b\xc3\xbc" "cher.test \x1b[31m bad\xff\r\nnext");
-	s = captured();
+	s = fx_stderr_captured();
 	ck_assert_ptr_nonnull(strstr(s, ": info: rcpt j\xc3\xb6rg@b\xc3\xbc"
 	    "cher.test \\x1b[31m bad\\xff\\x0d\\x0anext\n"));
 	ck_assert_ptr_eq(strchr(s, '\n'), s + strlen(s) - 1);   /* one line */
 
 	/* An escaped message is not escaped again. */
-	capture();
+	fx_stderr_capture();
 	log_info("%s", "\\x1b");
-	ck_assert_ptr_nonnull(strstr(captured(), ": info: \\x1b\n"));
+	ck_assert_ptr_nonnull(strstr(fx_stderr_captured(), ": info: \\x1b\n"));
 }
 END_TEST
 

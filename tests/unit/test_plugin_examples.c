@@ -118,16 +118,6 @@ log_end(void)
 	return slurp(log_path);
 }
 
-static void
-assert_matches(const char *s, const char *re)
-{
-	regex_t rx;
-
-	ck_assert_int_eq(regcomp(&rx, re, REG_EXTENDED | REG_NOSUB), 0);
-	ck_assert_msg(regexec(&rx, s, 0, NULL, 0) == 0, "'%s' !~ /%s/", s, re);
-	regfree(&rx);
-}
-
 /* ---- reject-list --------------------------------------------------- */
 
 /* The hook's verdict for rcpt; the reply text in *text. */
@@ -263,13 +253,13 @@ START_TEST(correlation_id_follows_the_message)
 	    EM_ACCEPT);
 	ck_assert_ptr_nonnull(em_context_get(c, "correlation-id"));
 	snprintf(first, sizeof(first), "%s", em_context_get(c, "correlation-id"));
-	assert_matches(first, "^[0-9a-f]{32}$");
+	fx_assert_matches(first, "^[0-9a-f]{32}$");
 	/* The next transaction gets another id. */
 	plugin_ctx_reset_message(c);
 	plugin_ctx_set_sender(c, "a@example.org");
 	plugins_run_hook(&ps, EM_VALIDATE_MAIL, c, NULL);
 	snprintf(id, sizeof(id), "%s", em_context_get(c, "correlation-id"));
-	assert_matches(id, "^[0-9a-f]{32}$");
+	fx_assert_matches(id, "^[0-9a-f]{32}$");
 	ck_assert_str_ne(id, first);
 
 	/* DATA: exactly one header field, with that id. */
@@ -340,7 +330,7 @@ line_after_time(const char *text, int i)
 	ck_assert_uint_lt((size_t)(end - text), sizeof(line));
 	memcpy(line, text, (size_t)(end - text) + 1);
 	line[end - text + 1] = '\0';
-	assert_matches(line, TIME_RE);
+	fx_assert_matches(line, TIME_RE);
 	return line + TIME_LEN;
 }
 
@@ -538,13 +528,13 @@ START_TEST(event_log_bounds_the_line)
 	ck_assert_uint_le(len, 16384);
 	ck_assert_uint_gt(len, 16000);
 	ck_assert(strncmp(nl - 18, ",\"truncated\":true}", 18) == 0);
-	assert_matches(line_after_time(text, 0),
+	fx_assert_matches(line_after_time(text, 0),
 	    "^,\"event\":\"message_queued\",\"sender\":\"(\\\\u0001)+\","
 	    "\"truncated\":true}\n$");
 	/* Second: every field, as many whole recipients as fit. */
 	len = strlen(nl + 1);
 	ck_assert_uint_le(len, 16384);
-	assert_matches(line_after_time(text, 1),
+	fx_assert_matches(line_after_time(text, 1),
 	    "^,\"event\":\"message_queued\",\"sender\":\"a@example.org\","
 	    "\"metadata\":\\{\"correlation-id\":\"v{1024}\"\\},\"recipients\":"
 	    "\\[\"recipient-0000@example.net\"(,\"recipient-[0-9]{4}@"
@@ -653,10 +643,10 @@ START_TEST(em_log_prefixes_and_escapes)
 	plugin_log_enter(NULL);
 	em_log(LOG_ERR, "outside");
 	log = log_end();
-	assert_matches(log, "deliverd\\[[0-9]+\\]: warn: plugin some-plugin: "
+	fx_assert_matches(log, "deliverd\\[[0-9]+\\]: warn: plugin some-plugin: "
 	    "bad \\\\x1b\\[2J\\\\xff\xc3\xa9\n");
-	assert_matches(log, "info: plugin some-plugin: 42\n");
-	assert_matches(log, "error: plugin \\?: outside\n");
+	fx_assert_matches(log, "info: plugin some-plugin: 42\n");
+	fx_assert_matches(log, "error: plugin \\?: outside\n");
 	ck_assert_ptr_null(strstr(log, "hidden"));
 	free(log);
 
@@ -668,9 +658,9 @@ START_TEST(em_log_prefixes_and_escapes)
 	em_log(LOG_ERR, "q\"\x01");
 	plugin_log_enter(NULL);
 	log = log_end();
-	assert_matches(log, "\"level\":\"info\",\"msg\":\"plugin p: 0{2030,2050}"
+	fx_assert_matches(log, "\"level\":\"info\",\"msg\":\"plugin p: 0{2030,2050}"
 	    "\\.\\.\\.\"}\n");
-	assert_matches(log, "\"level\":\"error\",\"msg\":\"plugin p: "
+	fx_assert_matches(log, "\"level\":\"error\",\"msg\":\"plugin p: "
 	    "q\\\\\"\\\\u0001\"}\n");
 	free(log);
 }
