@@ -3,8 +3,10 @@
  * start the daemons and supervise them. */
 #include <sys/mman.h>
 
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,8 +109,12 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	/* setproctitle() reuses argv's memory: keep the path apart. */
-	path = xstrdup(path);
+	/* setproctitle() reuses argv's memory: keep the path apart, in
+	 * memory that lives as long as the master. */
+	static char path_copy[PATH_MAX];
+	if (strlcpy(path_copy, path, sizeof(path_copy)) >= sizeof(path_copy))
+		errx(1, "configuration path too long");
+	path = path_copy;
 
 	M.cfg = config_load(path, &M.cfg_text, &M.cfg_len, print_error);
 	if (M.cfg == NULL) {
