@@ -110,6 +110,13 @@ new_job(void)
 static void
 free_job(struct job *j)
 {
+	size_t i;
+
+	/* What job_rcpt_result() recorded. */
+	for (i = 0; i < j->env.nrcpt; i++) {
+		free(j->rcpt[i].diag);
+		free(j->rcpt[i].remote);
+	}
 	env_clear(&j->env);
 	free(j->rcpt);
 	free(j);

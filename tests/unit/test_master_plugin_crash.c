@@ -196,10 +196,17 @@ START_TEST(loader_page_attributes_a_real_crash)
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "status %d", status);
 	status = run_child(page, "crash@example.org");
+	/* A sanitizer build reports the NULL store first and then exits
+	 * (UBSan) or aborts: the page must name the plugin all the same. */
+	ck_assert_msg(WIFSIGNALED(status) || (WIFEXITED(status) &&
+	    WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 4),
+	    "status %d", status);
+#ifndef EMPATH_SANITIZE
 	ck_assert(WIFSIGNALED(status));
 	ck_assert_int_eq(WTERMSIG(status), SIGSEGV);
+#endif
 	crash_stats_init(&cs, 3);
-	ck_assert_int_eq(crash_account(&cs, page, WTERMSIG(status), 1, &point,
+	ck_assert_int_eq(crash_account(&cs, page, SIGSEGV, 1, &point,
 	    &disable), 2);
 	ck_assert_int_eq(point, EM_VALIDATE_RCPT);
 	/* With only two plugins configured the same page names nobody. */
