@@ -514,6 +514,8 @@ static const struct {
 	{ "return-limit", T_RETURNLIMIT },
 	{ "queue-user", T_QUEUEUSER },
 	{ "plugin-dir", T_PLUGINDIR }, { "plugin-hook-warn-ms", T_PLUGINWARN },
+	{ "local-submission", T_LOCALSUB }, { "trusted-users", T_TRUSTEDUSERS },
+	{ "drop-group", T_DROPGROUP },
 };
 
 static int
@@ -881,6 +883,11 @@ config_free(struct config *cfg)
 	free(cfg->dsn_reporting_mta);
 	free(cfg->dsn_postmaster);
 	free(cfg->control_socket);
+	free(cfg->submit_socket);
+	free(cfg->drop_group);
+	for (i = 0; i < cfg->ntrusted_users; i++)
+		free(cfg->trusted_users[i]);
+	free(cfg->trusted_users);
 	free(cfg->control_group);
 	free(cfg->health_addr);
 	free(cfg);

@@ -104,6 +104,8 @@ struct cfg_plugin {
 };
 TAILQ_HEAD(cfg_plugin_list, cfg_plugin);
 
+#define CFG_LOGIN_MAX   32        /* a login name, as useradd(8) allows */
+#define CFG_TRUSTED_MAX 64
 struct config {
 	char    *hostname;                /* default: gethostname() */
 	char    *user;                    /* "_empath" */
@@ -130,6 +132,12 @@ struct config {
 	enum addr_literals address_literals;   /* refuse */
 
 	char    *control_socket;          /* "/run/empath/control.sock" */
+	/* local-submission: sendmail(8) and the offline drop directory
+	 * (see doc/architecture.md, "Local submission") */
+	char    *submit_socket;           /* default: submit.sock beside control */
+	char    *drop_group;              /* "_empathdrop": may write SPOOL/drop */
+	char   **trusted_users;           /* may set any envelope sender */
+	size_t   ntrusted_users;          /* default: "root" */
 	char    *control_group;           /* NULL: primary group of user */
 	char   **token_hashes;            /* hex SHA-256, lower case */
 	size_t   ntoken_hashes;

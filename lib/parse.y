@@ -43,6 +43,7 @@ struct parser {
 	/* Facts for the checks done once the whole file is read. */
 	unsigned        retry_line, health_line;
 	bool            relay_given;
+	bool            trusted_given;
 	struct cfg_netmask_list *mx_allow;   /* the mx-allow being filled */
 
 	/* The last token, for syntax error messages. */
@@ -158,6 +159,7 @@ static void listen_begin(struct parser *, char *, int64_t, unsigned);
 static void listen_end(struct parser *);
 static void listen_tls_mode(struct parser *, enum listen_tls, unsigned);
 static void relay_add(struct parser *, char *, unsigned);
+static void trusted_add(struct parser *, char *, unsigned);
 static void domain_begin(struct parser *, char *, unsigned);
 static void health_begin(struct parser *, char *, int64_t, unsigned);
 static void token_hash_add(struct parser *, char *, unsigned);
@@ -196,6 +198,8 @@ static void not_implemented(struct parser *, const char *, const char *,
 %token MXALLOW "mx-allow" RETURNLIMIT "return-limit"
 %token QUEUEUSER "queue-user"
 %token PLUGINDIR "plugin-dir" PLUGINWARN "plugin-hook-warn-ms"
+%token LOCALSUB "local-submission" TRUSTEDUSERS "trusted-users"
+%token DROPGROUP "drop-group"
 
 %type <num> port port_opt count size duration yesno tls_policy burst_opt
 %type <num> log_level addr_literals
@@ -244,6 +248,7 @@ stmt		: HOSTNAME STRING {
 		| RESOLVER '{' resolver_opts '}'
 		| DSN '{' dsn_opts '}'
 		| CONTROL '{' control_opts '}'
+		| LOCALSUB '{' lsub_opts '}'
 		| health_head health_block
 		| LOG '{' log_opts '}'
 		| plugin_head plugin_block
@@ -529,6 +534,31 @@ control_opt	: SOCKET STRING {
 		| TOKENHASH STRING { token_hash_add(p, $2, LINE(@2)); }
 		;
 
+/* local-submission { socket "P"  trusted-users { "root" ... }
+ *                    drop-group "G" } */
+lsub_opts	: %empty
+		| lsub_opts lsub_opt
+		| lsub_opts error
+		;
+lsub_opt	: SOCKET STRING {
+			set_string(p, &p->cfg->submit_socket, $2, "socket",
+			    LINE(@1), V_PATH);
+		}
+		| DROPGROUP STRING {
+			set_string(p, &p->cfg->drop_group, $2, "drop-group",
+			    LINE(@1), V_NAME);
+		}
+		| TRUSTEDUSERS '{' trusted_users '}' { p->trusted_given = true; }
+		;
+trusted_users	: %empty
+		| trusted_list
+		| trusted_list ','
+		;
+trusted_list	: STRING { trusted_add(p, $1, LINE(@1)); }
+		| trusted_list STRING { trusted_add(p, $2, LINE(@2)); }
+		| trusted_list ',' STRING { trusted_add(p, $3, LINE(@3)); }
+		;
+
 health_block	: %empty
 		| '{' health_opts '}'
 		;
@@ -711,6 +741,32 @@ relay_add(struct parser *p, char *s, unsigned line)
 	free(s);
 }
 
+/* A login name of trusted-users: what useradd(8) accepts, no more. */
+static void
+trusted_add(struct parser *p, char *s, unsigned line)
+{
+	char qbuf[80];
+	struct config *c = p->cfg;
+	size_t i, n = strlen(s);
+	bool ok = n > 0 && n <= CFG_LOGIN_MAX && s[0] != '-';
+
+	for (i = 0; ok && i < n; i++)
+		ok = isalnum((unsigned char)s[i]) || strchr("._-", s[i]) != NULL;
+	if (!ok) {
+		cfg_error(p, line, "invalid user name %s in trusted-users", Q(s));
+		free(s);
+		return;
+	}
+	if (c->ntrusted_users >= CFG_TRUSTED_MAX) {
+		cfg_error(p, line, "more than %d trusted-users", CFG_TRUSTED_MAX);
+		free(s);
+		return;
+	}
+	c->trusted_users = xreallocarray(c->trusted_users, c->ntrusted_users + 1,
+	    sizeof(*c->trusted_users));
+	c->trusted_users[c->ntrusted_users++] = s;
+}
+
 static void
 domain_begin(struct parser *p, char *name, unsigned line)
 {
@@ -850,6 +906,20 @@ config_finish(struct parser *p)
 		c->spool = xstrdup("/var/spool/empath");
 	if (c->control_socket == NULL)
 		c->control_socket = xstrdup("/run/empath/control.sock");
+	/* Beside the control socket unless given: one runtime directory. */
+	if (c->submit_socket == NULL) {
+		const char *slash = strrchr(c->control_socket, '/');
+
+		xasprintf(&c->submit_socket, "%.*s/submit.sock",
+		    slash != NULL ? (int)(slash - c->control_socket) : 1,
+		    slash != NULL ? c->control_socket : ".");
+	}
+	if (c->drop_group == NULL)
+		c->drop_group = xstrdup("_empathdrop");
+	if (!p->trusted_given && c->ntrusted_users == 0) {
+		c->trusted_users = xcalloc(1, sizeof(*c->trusted_users));
+		c->trusted_users[c->ntrusted_users++] = xstrdup("root");
+	}
 	if (c->dsn_reporting_mta == NULL)
 		c->dsn_reporting_mta = xstrdup(c->hostname);
 	if (c->dsn_postmaster == NULL)
