@@ -270,7 +270,8 @@ run: deps
 install: all $(BUILD)/empath.pc
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(MANDIR)/man3 \
-	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+	    $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(INCLUDEDIR)/empath $(DESTDIR)$(PKGCONFIGDIR) \
 	    $(DESTDIR)$(PLUGINDIR)
 	install -m 755 $(BUILD)/empath-master $(BUILD)/empathctl $(DESTDIR)$(SBINDIR)/
@@ -279,6 +280,7 @@ install: all $(BUILD)/empath.pc
 	install -m 644 include/empath/empath.h $(DESTDIR)$(INCLUDEDIR)/empath/
 	install -m 644 $(BUILD)/empath.pc $(DESTDIR)$(PKGCONFIGDIR)/
 	for m in man/*.5; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man5/; done
+	for m in man/*.7; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man7/; done
 	for m in man/*.8; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man8/; done
 	# The example only: a reinstall never overwrites a real empath.conf.
 	install -m 644 etc/empath.conf $(DESTDIR)$(SYSCONFDIR)/empath.conf.example

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: ISC
 """`make install DESTDIR=...` puts the build under test where the install
 layout of the README says: empath-master and empathctl in SBINDIR, the
-four daemons in LIBEXECDIR, every man/*.3, man/*.5 and man/*.8 page in its
+four daemons in LIBEXECDIR, every man/*.3, man/*.5, man/*.7 and man/*.8 page in its
 section, the plugin header <empath/empath.h> and empath.pc, the example plugins
 of plugins/ in the plugin directory, the example configuration beside (never over)
 empath.conf; binaries mode 755, the rest 644; nothing else; the
@@ -54,7 +54,7 @@ class InstallTests(unittest.TestCase):
             files[f"usr/sbin/{name}"] = (os.path.join(BUILD, name), 0o755)
         for name in LIBEXEC:
             files[f"usr/libexec/empath/{name}"] = (os.path.join(BUILD, name), 0o755)
-        for sec in ("3", "5", "8"):
+        for sec in ("3", "5", "7", "8"):
             for page in glob.glob(os.path.join(REPO, "man", f"*.{sec}")):
                 files[f"usr/share/man/man{sec}/{os.path.basename(page)}"] = (page, 0o644)
         files["usr/include/empath/empath.h"] = (
@@ -81,6 +81,7 @@ class InstallTests(unittest.TestCase):
         # Both sections exist in the tree: an empty glob would prove nothing.
         self.assertTrue(any("/man3/" in p for p in want))
         self.assertTrue(any("/man5/" in p for p in want))
+        self.assertTrue(any("/man7/" in p for p in want))
         self.assertTrue(any("/man8/" in p for p in want))
         self.assertEqual(self.installed(), set(want))
         plugins = os.path.join(self.dest, "usr/lib/empath/plugins")
