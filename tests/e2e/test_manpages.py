@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: ISC
 """The manual pages keep up with the code; no daemon is started.
 
-* Every word of the configuration lexer's table (lib/config.c, keywords[])
-  is documented in empath.conf(5) as a keyword: an argument of an Ic macro.
+* Every word of the configuration lexer's table (lib/config.c, keywords[]),
+  which must be the keywords of the grammar (lib/parse.y), is documented
+  in empath.conf(5) as a keyword: an argument of an Ic macro; and every
+  Ic there is a keyword.
 * Every empathctl command (the "group command" names of empathctl's
   command tables, empathctl/*.c) is an Cm of empathctl(8), and every long
   option of empathctl (struct option tables) an Fl there.
@@ -98,6 +100,16 @@ def config_keywords():
     return words
 
 
+def grammar_keywords():
+    """The words of lib/parse.y's %token aliases (%token NAME "word"),
+    without the value tokens STRING and NUMBER."""
+    words = []
+    for line in read(os.path.join(REPO, "lib", "parse.y")).splitlines():
+        if line.startswith("%token") and "<" not in line.split()[1]:
+            words += re.findall(r'\b[A-Z][A-Z0-9_]*\s+"([^"]+)"', line)
+    return words
+
+
 def empathctl_sources():
     return {p: read(p) for p in glob.glob(os.path.join(REPO, "empathctl", "*.c"))}
 
@@ -161,6 +173,13 @@ class ConfigKeywords(unittest.TestCase):
         missing = [w for w in words if w not in documented]
         self.assertEqual(missing, [], "keywords of lib/config.c without an "
                          "Ic in man/empath.conf.5")
+
+    def test_lexer_and_grammar_agree(self):
+        # A keyword of the grammar missing from the lexer's table could
+        # never be written, and one of the table unknown to the grammar is
+        # a leftover: both would make the page lie.
+        self.assertEqual(sorted(set(grammar_keywords()) ^ set(config_keywords())),
+                         [])
 
     def test_no_ic_names_an_unknown_keyword(self):
         # The other way round: an Ic in a description of settings names a
