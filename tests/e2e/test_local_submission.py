@@ -12,12 +12,15 @@ import json
 import os
 import pwd
 import re
+import shutil
+import signal
 import socket
 import stat
 import unittest
 
 from dns_server import TestDNS
-from harness import HOSTNAME, EmpathTestCase, RawSMTP, wait_until
+from harness import (BUILD, HOSTNAME, EmpathTestCase, RawSMTP, pid_alive,
+                     wait_until)
 
 ULID = r"[0-9A-HJKMNP-TV-Z]{26}"
 REMOTE = "remote.test"          # neither accepted nor inside relay from
@@ -305,3 +308,75 @@ class LocalSubmissionTest(EmpathTestCase):
         loc = flood(self.local())
         self.assertEqual(loc, tcp)
         self.assertIn(421, loc)
+
+    def test_max_hops_applies(self):
+        """A local message with more Received: fields than max-hops (the
+        default 100) is a loop like any other (our own field not counted,
+        as on TCP)."""
+        c = self.local()
+        self.assertEqual(c.cmd("EHLO localhost")[0], 250)
+        self.assertEqual(c.cmd(f"MAIL FROM:<root@{HOSTNAME}>")[0], 250)
+        self.assertEqual(c.cmd("RCPT TO:<user@" + REMOTE + ">")[0], 250)
+        self.assertEqual(c.cmd("DATA")[0], 354)
+        c.send(b"Received: by hop.test; Thu, 1 Jan 2026 00:00:00 +0000\r\n" * 101
+               + b"\r\nloop\r\n.\r\n")
+        code, text = c.reply()
+        self.assertEqual(code, 554, text)
+        self.assertTrue(text[0].startswith("5.4.6 "), text)
+        # 100 are still fine.
+        msgid = self.send_local(
+            c, f"root@{HOSTNAME}", "user@" + REMOTE,
+            b"Received: by hop.test; Thu, 1 Jan 2026 00:00:00 +0000\r\n" * 100
+            + b"\r\nnot yet a loop\r\n")
+        (msg,) = self.sink.wait_messages(1)
+        self.assertIn(msgid.encode(), msg.data.split(b"\r\n\r\n")[0])
+
+    def test_socket_kept_across_smtpd_restart(self):
+        """smtpd killed: the master keeps the socket (same inode); a
+        client that connects meanwhile waits in the backlog and is greeted
+        by the next smtpd."""
+        before = os.lstat(self.sock).st_ino
+        old = self.e.daemon_pids()["smtpd"]
+        os.kill(old, signal.SIGKILL)
+        wait_until(lambda: not pid_alive(old), what="smtpd to die")
+        c = self.local()
+        self.e.wait_daemon_restart("smtpd", old)
+        self.assertEqual(c.greeting[0], 220)
+        self.assertEqual(c.cmd("EHLO localhost")[0], 250)
+        self.assertEqual(c.cmd("QUIT")[0], 221)
+        self.assertEqual(os.lstat(self.sock).st_ino, before)
+
+
+class LocalPluginPeerTest(EmpathTestCase):
+    """The plugins see a local session's peer address as "local"
+    (empath-plugin(3)); the event-log example writes it out."""
+
+    def test_connect_event_peer_is_local(self):
+        pdir = os.path.join(self.tmp, "plugins")
+        os.makedirs(pdir, 0o755)
+        src = os.path.join(BUILD, "plugins", "event-log.so")
+        if not os.path.exists(src):
+            self.fail(f"{src} is not built")
+        shutil.copy2(src, pdir)
+        os.chmod(os.path.join(pdir, "event-log.so"), 0o755)
+        events = os.path.join(self.tmp, "events.json")
+        e = self.empath(extra=f'plugin-dir "{pdir}"\n'
+                        f'plugin "event-log" {{ args "{events}" }}\n')
+        c = LocalSMTP(os.path.join(e.tmp, "submit.sock"))
+        self.addCleanup(c.close)
+        self.assertEqual(c.cmd("EHLO localhost")[0], 250)
+        self.assertEqual(c.cmd("BOGUS")[0], 500)
+        self.assertEqual(c.cmd("QUIT")[0], 221)
+
+        def rows():
+            try:
+                with open(events, encoding="utf-8") as f:
+                    text = f.read()
+            except FileNotFoundError:
+                return None
+            got = [json.loads(line) for line in
+                   text[:text.rfind("\n") + 1].splitlines()]
+            return [r for r in got if r["event"] == "smtp_error" and
+                    r.get("helo") == "localhost"] or None
+        (err,) = wait_until(rows, what="the smtp_error event of the local session")
+        self.assertEqual(err["peer"], "local")
