@@ -21,6 +21,8 @@ import unittest
 from dns_server import TestDNS
 from harness import (BUILD, HOSTNAME, EmpathTestCase, RawSMTP, pid_alive,
                      wait_until)
+from smtptest import make_cert, tls_line
+from test_startup_checks import start_master
 
 ULID = r"[0-9A-HJKMNP-TV-Z]{26}"
 REMOTE = "remote.test"          # neither accepted nor inside relay from
@@ -35,7 +37,11 @@ class LocalSMTP(RawSMTP):
     def __init__(self, path, timeout=10):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
-        self.sock.connect(path)
+        try:
+            self.sock.connect(path)
+        except OSError:
+            self.sock.close()
+            raise
         self.buf = b""
         self.greeting = self.reply()
 
@@ -380,3 +386,32 @@ class LocalPluginPeerTest(EmpathTestCase):
                     r.get("helo") == "localhost"] or None
         (err,) = wait_until(rows, what="the smtp_error event of the local session")
         self.assertEqual(err["peer"], "local")
+
+
+class SubmitSocketWhileSmtpdDownTest(EmpathTestCase):
+    """smtpd cannot start (its certificate is missing): once the master
+    gives up on it the submission socket is removed, so that a client
+    fails at once (sendmail then uses the drop directory) instead of
+    waiting for a greeting; it is made again for smtpd's next try."""
+
+    def test_socket_removed_and_made_again(self):
+        cert, key = make_cert(self)
+        saved = cert + ".saved"
+        shutil.copy2(cert, saved)
+        os.unlink(cert)
+        e = self.empath(start=False, listen_opts=[tls_line(cert, key)])
+        sock = os.path.join(e.tmp, "submit.sock")
+        start_master(e)
+        wait_until(lambda: "smtpd failed 5 times in a row at start-up" in e.log(),
+                   30, interval=0.2, what="the master to give up on smtpd")
+        self.assertFalse(os.path.lexists(sock), "submission socket left in place")
+        with self.assertRaises(FileNotFoundError):
+            LocalSMTP(sock)
+        shutil.copy2(saved, cert)
+        self.identity.chown(cert)
+        wait_until(e._greets, 75, interval=0.5, what="smtpd to start again")
+        self.assertEqual(stat.S_IMODE(os.lstat(sock).st_mode), 0o666)
+        c = LocalSMTP(sock)
+        self.addCleanup(c.close)
+        self.assertEqual(c.greeting[0], 220)
+        self.assertEqual(c.cmd("QUIT")[0], 221)
