@@ -106,6 +106,7 @@ local_settings(void)
 {
 	const struct cfg_listen *l;
 	struct cfg_listen *d = cfg_listen_new();
+	size_t max = 0;
 
 	local_cfg = *d;
 	free(d);
@@ -117,9 +118,10 @@ local_settings(void)
 	local_cfg.tls_mode = LTLS_STARTTLS;
 	local_cfg.address_literals = ADDRLIT_ACCEPT;
 	TAILQ_FOREACH(l, &smtpd.cfg->listeners, entry)
-		if (l->max_message_size > local_cfg.max_message_size ||
-		    l == TAILQ_FIRST(&smtpd.cfg->listeners))
-			local_cfg.max_message_size = l->max_message_size;
+		if (l->max_message_size > max)
+			max = l->max_message_size;
+	if (max > 0)
+		local_cfg.max_message_size = max;
 }
 
 void
@@ -143,9 +145,12 @@ peer_uid(int fd, uid_t *uid)
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1 ||
-	    len != sizeof(uc))
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1)
 		return false;
+	if (len != sizeof(uc)) {
+		errno = EPROTO;
+		return false;
+	}
 	*uid = uc.uid;
 	return true;
 }
