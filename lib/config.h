@@ -203,5 +203,7 @@ int  config_parse_listen_addr(const char *, uint16_t port,
                               struct sockaddr_storage *, socklen_t *);
 bool config_plugin_name_ok(const char *);
 bool config_netmask_match(const struct cfg_netmask *, const struct sockaddr *);
+/* A listener with every default of empath.conf(5) (free() it). */
+struct cfg_listen *cfg_listen_new(void);
 
 #endif

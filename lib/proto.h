@@ -24,7 +24,8 @@ enum msg_type {
 };
 const char *msg_name(uint16_t type);
 
-enum listen_kind { LISTEN_SMTP = 1, LISTEN_CONTROL, LISTEN_HEALTH };
+enum listen_kind { LISTEN_SMTP = 1, LISTEN_CONTROL, LISTEN_HEALTH,
+	LISTEN_SUBMIT };                   /* local submission (AF_UNIX) */
 
 /* Recipient states, as stored in the queue and reported by deliverd. */
 enum rcpt_state {

@@ -24,7 +24,7 @@ done(struct msgbuf *mb)
 int
 wire_listen_encode(struct msgbuf *mb, const struct wire_listen *w)
 {
-	if (w->kind < LISTEN_SMTP || w->kind > LISTEN_HEALTH)
+	if (w->kind < LISTEN_SMTP || w->kind > LISTEN_SUBMIT)
 		return -1;
 	mb_u32(mb, w->kind);
 	mb_u32(mb, w->index);
@@ -39,7 +39,7 @@ wire_listen_decode(const struct chan_msg *m, struct wire_listen *w)
 	mr_init(&r, m);
 	w->kind = mr_u32(&r);
 	w->index = mr_u32(&r);
-	if (!mr_done(&r) || w->kind < LISTEN_SMTP || w->kind > LISTEN_HEALTH)
+	if (!mr_done(&r) || w->kind < LISTEN_SMTP || w->kind > LISTEN_SUBMIT)
 		return -1;
 	return 0;
 }

@@ -3,7 +3,8 @@
  * starting, found now rather than by a daemon that fails in a loop: the
  * TLS certificates and keys (loaded, and each key matching its
  * certificate), the users and group (when root: only root drops to them),
- * the directories of the spool and the control socket, and each plugin
+ * the directories of the spool and of the control and submission
+ * sockets, and each plugin
  * (loaded, its descriptor checked, init with its args, then fini). */
 #include <sys/stat.h>
 
@@ -125,25 +126,51 @@ print_line(const char *line)
 	fprintf(stderr, "%s\n", line);
 }
 
+/* The directory of a socket path. */
+static void
+sock_dir(const char *sock, char *dir, size_t len)
+{
+	const char *slash;
+
+	if ((slash = strrchr(sock, '/')) == NULL)
+		snprintf(dir, len, ".");
+	else if (slash == sock)
+		snprintf(dir, len, "/");
+	else
+		snprintf(dir, len, "%.*s", (int)(slash - sock), sock);
+}
+
 int
 check_system(const char *path)
 {
-	char dir[PATH_MAX];
-	const char *slash, *sock = M.cfg->control_socket;
-	int errors = 0;
+	char dir[PATH_MAX], sdir[PATH_MAX], err[PATH_MAX + 256];
+	const char *sock = M.cfg->control_socket;
+	int errors = 0, fd;
 
 	errors += check_tls(path);
 	errors += plugins_check_isolated(path, print_line);
 	if (geteuid() == 0)
 		errors += check_users(path);
 	errors += check_dir(path, "spool", M.cfg->spool, 0);
-	if ((slash = strrchr(sock, '/')) == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == sock)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - sock), sock);
+	sock_dir(sock, dir, sizeof(dir));
 	errors += check_dir(path, "control socket directory", dir,
 	    SD_CHECK_LAST);
+	/* The master does not create the submission socket's directory
+	 * unless it is the control socket's. */
+	if (strcmp(M.cfg->submit_socket, sock) == 0) {
+		fprintf(stderr, "%s: local-submission socket and control socket "
+		    "are the same path %s\n", path, sock);
+		errors++;
+	}
+	sock_dir(M.cfg->submit_socket, sdir, sizeof(sdir));
+	if (strcmp(sdir, dir) != 0) {
+		if ((fd = safedir_open(sdir, SD_CHECK_LAST, 0, err,
+		    sizeof(err))) == -1) {
+			fprintf(stderr, "%s: local-submission socket directory: "
+			    "%s\n", path, err);
+			errors++;
+		} else
+			close(fd);
+	}
 	return errors;
 }

@@ -22,7 +22,8 @@
 #define SYSCONFDIR "/etc/empath"
 #endif
 
-struct master M = { .cfg_memfd = -1, .control_fd = -1, .health_fd = -1 };
+struct master M = { .cfg_memfd = -1, .control_fd = -1, .health_fd = -1,
+    .submit_fd = -1 };
 
 static void
 usage(void)

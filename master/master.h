@@ -39,6 +39,7 @@ struct master {
 	int    *smtp_fds;                  /* one per listener, by index; -1 closed */
 	size_t  nsmtp_fds;
 	int     control_fd, health_fd;
+	int     submit_fd;                 /* local submission (AF_UNIX), -1 closed */
 	struct ev_timer *kill_timer;
 };
 

@@ -321,6 +321,8 @@ proc_start(struct proc *p)
 			if (M.smtp_fds[i] != -1)
 				send_listen(p, LISTEN_SMTP, (unsigned)i,
 				    M.smtp_fds[i]);
+		if (M.submit_fd != -1)
+			send_listen(p, LISTEN_SUBMIT, 0, M.submit_fd);
 	}
 	if (p->id == PROC_CTLD) {
 		sockets_resume_ctl();

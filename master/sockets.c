@@ -101,13 +101,32 @@ tcp_resume(int fd, const char *what)
 	return 0;
 }
 
-/* The control socket's directory must be root's (the running user's when
- * not root) and closed to others, and the socket is made and changed in it
+/* How an AF_UNIX listener is made (unix_listen). */
+struct unix_sock {
+	const char *what;          /* "control socket", in messages */
+	const char *daemon;        /* that serves it: retried at its start */
+	mode_t      umask;         /* the socket is born with 0777 & ~umask */
+	int         dirflags;      /* safedir_open() flags of its directory */
+	bool        control_group; /* owner root, group the control group */
+};
+
+static const struct unix_sock control_sock = {
+	"control socket", "ctld", 0117, SD_CREATE | SD_CHECK_LAST, true,
+};
+/* Every local user may submit (the uid comes from SO_PEERCRED, never
+ * from the mode): 0666. Its directory is not created: the default one is
+ * the control socket's, made just before. */
+static const struct unix_sock submit_sock = {
+	"submission socket", "smtpd", 0111, SD_CHECK_LAST, false,
+};
+
+/* The socket's directory must be root's (the running user's when not
+ * root) and closed to others, and the socket is made and changed in it
  * by descriptor: nobody else can swap in a link. At start an error is
- * fatal; when ctld is started again it is logged and -1 returned (the
- * next start of ctld tries again): the master never dies of it. */
+ * fatal; when its daemon is started again it is logged and -1 returned
+ * (the next start tries again): the master never dies of it. */
 static int
-control_listen(const char *path, bool at_start)
+unix_listen(const char *path, const struct unix_sock *how, bool at_start)
 {
 	char dir[PATH_MAX], err[PATH_MAX + 512], sderr[PATH_MAX + 256];
 	const char *name;
@@ -123,7 +142,7 @@ control_listen(const char *path, bool at_start)
 	sun.sun_family = AF_UNIX;
 	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
 	    sizeof(sun.sun_path)) {
-		snprintf(err, sizeof(err), "control socket path too long: %s",
+		snprintf(err, sizeof(err), "%s path too long: %s", how->what,
 		    path);
 		goto fail;
 	}
@@ -137,13 +156,13 @@ control_listen(const char *path, bool at_start)
 		name++;
 	}
 	if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-		snprintf(err, sizeof(err), "control socket %s: not a file name",
+		snprintf(err, sizeof(err), "%s %s: not a file name", how->what,
 		    path);
 		goto fail;
 	}
-	if ((dirfd = safedir_open(dir, SD_CREATE | SD_CHECK_LAST, 0755, sderr,
+	if ((dirfd = safedir_open(dir, how->dirflags, 0755, sderr,
 	    sizeof(sderr))) == -1) {
-		snprintf(err, sizeof(err), "control socket: %s", sderr);
+		snprintf(err, sizeof(err), "%s: %s", how->what, sderr);
 		goto fail;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -154,8 +173,8 @@ control_listen(const char *path, bool at_start)
 	/* A stale socket of an earlier run is replaced; anything else is not. */
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISLNK(st.st_mode)) {
-			snprintf(err, sizeof(err), "control socket %s is a "
-			    "symbolic link: refusing it (remove it)", path);
+			snprintf(err, sizeof(err), "%s %s is a symbolic link: "
+			    "refusing it (remove it)", how->what, path);
 			goto fail;
 		}
 		if (!S_ISSOCK(st.st_mode)) {
@@ -169,16 +188,16 @@ control_listen(const char *path, bool at_start)
 			goto fail;
 		}
 	}
-	/* Born 0660: never a moment open to others. */
-	old = umask(0117);
+	/* Born with its final mode: never a moment more open than that. */
+	old = umask(how->umask);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		snprintf(err, sizeof(err), "bind control socket %s: %s", path,
+		snprintf(err, sizeof(err), "bind %s %s: %s", how->what, path,
 		    strerror(errno));
 		umask(old);
 		goto fail;
 	}
 	umask(old);
-	if (geteuid() == 0) {
+	if (how->control_group && geteuid() == 0) {
 		if (M.cfg->control_group) {
 			if ((gr = getgrnam(M.cfg->control_group)) == NULL) {
 				snprintf(err, sizeof(err), "unknown control group %s",
@@ -201,7 +220,7 @@ control_listen(const char *path, bool at_start)
 		goto fail_bound;
 	}
 	close(dirfd);
-	log_info("control socket %s", path);
+	log_info("%s %s", how->what, path);
 	return fd;
 
 fail_bound:
@@ -209,13 +228,27 @@ fail_bound:
 fail:
 	if (at_start)
 		fatalx("%s", err);
-	log_err("control socket not re-created (retried at ctld's next "
-	    "start): %s", err);
+	log_err("%s not re-created (retried at %s's next start): %s",
+	    how->what, how->daemon, err);
 	if (fd != -1)
 		close(fd);
 	if (dirfd != -1)
 		close(dirfd);
 	return -1;
+}
+
+/* An AF_UNIX listener cannot stop accepting and start again (shutdown()
+ * cannot be undone on it): it is closed and removed. Its directory is
+ * root's, so nobody else can take the path meanwhile. */
+static void
+unix_down(int *fdp, const char *path)
+{
+	if (*fdp == -1)
+		return;
+	close(*fdp);
+	*fdp = -1;
+	if (unlink(path) == -1 && errno != ENOENT)
+		log_warn("unlink %s", path);
 }
 
 /* Before (re)starting smtpd: every listener accepts. Each is tried, a
@@ -232,10 +265,14 @@ sockets_resume_smtp(void)
 		if (M.smtp_fds[i] != -1)
 			(void)tcp_resume(M.smtp_fds[i], what);
 	}
+	if (M.submit_fd == -1)
+		M.submit_fd = unix_listen(M.cfg->submit_socket, &submit_sock,
+		    false);
 }
 
 /* Clients get "connection refused" instead of waiting for a greeting
- * that no smtpd will send; the ports stay bound. */
+ * that no smtpd will send; the ports stay bound. The submission socket
+ * goes: sendmail then writes to the drop directory at once. */
 void
 sockets_down_smtp(void)
 {
@@ -243,6 +280,7 @@ sockets_down_smtp(void)
 
 	for (i = 0; i < M.nsmtp_fds; i++)
 		tcp_pause(M.smtp_fds[i], "SMTP");
+	unix_down(&M.submit_fd, M.cfg->submit_socket);
 }
 
 /* Before (re)starting ctld: the health endpoint accepts and the control
@@ -251,23 +289,18 @@ void
 sockets_resume_ctl(void)
 {
 	if (M.control_fd == -1)
-		M.control_fd = control_listen(M.cfg->control_socket, false);
+		M.control_fd = unix_listen(M.cfg->control_socket,
+		    &control_sock, false);
 	if (M.health_fd != -1)
 		(void)tcp_resume(M.health_fd, "health");
 }
 
-/* The control socket is closed and removed (shutdown() cannot be undone
- * on an AF_UNIX listener); its directory is root's, so nobody else can
- * take the path. The health port stays bound, refusing connections. */
+/* The control socket is closed and removed (unix_down); the health
+ * port stays bound, refusing connections. */
 void
 sockets_down_ctl(void)
 {
-	if (M.control_fd != -1) {
-		close(M.control_fd);
-		M.control_fd = -1;
-		if (unlink(M.cfg->control_socket) == -1 && errno != ENOENT)
-			log_warn("unlink %s", M.cfg->control_socket);
-	}
+	unix_down(&M.control_fd, M.cfg->control_socket);
 	tcp_pause(M.health_fd, "health");
 }
 
@@ -289,7 +322,13 @@ sockets_open(void)
 		if (M.smtp_fds[l->index] == -1)
 			M.smtp_fds[l->index] = tcp_listen(&l->ss, l->sslen, "SMTP");
 	}
-	M.control_fd = control_listen(M.cfg->control_socket, true);
+	/* Binding one would remove the other. */
+	if (strcmp(M.cfg->submit_socket, M.cfg->control_socket) == 0)
+		fatalx("local-submission socket and control socket are the same "
+		    "path %s", M.cfg->submit_socket);
+	M.control_fd = unix_listen(M.cfg->control_socket, &control_sock, true);
+	/* After the control socket: by default in the directory it made. */
+	M.submit_fd = unix_listen(M.cfg->submit_socket, &submit_sock, true);
 	if (M.cfg->health_enabled)
 		M.health_fd = tcp_listen(&M.cfg->health_ss, M.cfg->health_sslen,
 		    "health");

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Message content, DATA or BDAT: decoded (decode.c) and written behind
- * our Received: header into the file queued created, in chunks of at
+ * our Received: header (a local submission's: lib/localusers.h) into
+ * the file queued created, in chunks of at
  * least DATA_FLUSH bytes; at the end of the content the hooks decide,
  * then queued commits. A message the decoder refuses (bare CR or LF,
  * a NUL, a line over 998 octets, over the size limit) is read to its
@@ -17,6 +18,7 @@
 #include "hooks.h"
 #include "channel.h"
 #include "event.h"
+#include "localusers.h"
 #include "log.h"
 #include "received.h"
 #include "session.h"
@@ -36,24 +38,13 @@ with_proto(const struct session *s)
 	return tls ? "ESMTPS" : "ESMTP";
 }
 
-void
-data_start(struct session *s, int fd, const char *msgid)
+/* The Received: field of a network client (received.c). */
+static size_t
+net_received(const struct session *s, char *out, size_t outlen,
+    const char *msgid)
 {
-	struct txn *tx = s->tx;
+	const struct txn *tx = s->tx;
 	struct received_info ri;
-	size_t n;
-
-	tx->fd = fd;
-	strlcpy(tx->msgid, msgid, sizeof(tx->msgid));
-	hplug_message_id(s, msgid);
-	tx->wbuf = xmalloc(DATA_BUF_SIZE);
-	tx->wlen = 0;
-	tx->file_size = 0;
-	tx->flags = 0;
-	tx->got_data = false;
-	tx->data_started = ev_now();
-	msgdec_init(&tx->dec, tx->bdat, s->listen->max_message_size);
-	hops_init(&tx->hops);
 
 	memset(&ri, 0, sizeof(ri));
 	ri.helo = s->helo;
@@ -69,7 +60,33 @@ data_start(struct session *s, int fd, const char *msgid)
 	ri.rcpt = tx->env.nrcpt == 1 ? tx->env.rcpt[0].addr : NULL;
 	ri.utf8 = tx->smtputf8;
 	ri.when = wall_s();
-	n = received_format(tx->wbuf, DATA_BUF_SIZE, &ri);
+	return received_format(out, outlen, &ri);
+}
+
+void
+data_start(struct session *s, int fd, const char *msgid)
+{
+	struct txn *tx = s->tx;
+	size_t n;
+
+	tx->fd = fd;
+	strlcpy(tx->msgid, msgid, sizeof(tx->msgid));
+	hplug_message_id(s, msgid);
+	tx->wbuf = xmalloc(DATA_BUF_SIZE);
+	tx->wlen = 0;
+	tx->file_size = 0;
+	tx->flags = 0;
+	tx->got_data = false;
+	tx->data_started = ev_now();
+	msgdec_init(&tx->dec, tx->bdat, s->listen->max_message_size);
+	hops_init(&tx->hops);
+
+	/* A local submission records the user, not a client host. */
+	if (s->local)
+		n = localusers_received(tx->wbuf, DATA_BUF_SIZE,
+		    smtpd_hostname(), s->uid, with_proto(s), msgid, wall_s());
+	else
+		n = net_received(s, tx->wbuf, DATA_BUF_SIZE, msgid);
 	if (n == 0) {
 		log_warnx("session %" PRIu64 ": Received: header does not fit",
 		    s->id);

@@ -3,13 +3,16 @@
  * lib/smtp.c; here are the ESMTP parameters (SIZE and BODY, RFC 1870 and
  * 6152; SMTPUTF8, RFC 6531; RET, ENVID, NOTIFY and ORCPT, RFC 3461), the
  * `tls required` rule, the recipient limits, the relay rule of empath.conf(5)
- * and the MAIL and RCPT hooks. */
+ * and the MAIL and RCPT hooks. On the local submission socket the
+ * sender must be the user's own (lib/localusers.h) and relaying is
+ * allowed. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "channel.h"
 #include "hooks.h"
+#include "localusers.h"
 #include "log.h"
 #include "plugin_ctx.h"
 #include "session.h"
@@ -47,6 +50,37 @@ static size_t
 str_mem(const char *s)
 {
 	return strlen(s) + 1 + ENV_MEM_BLOCK;
+}
+
+/* A local user may give only a sender of their own (trusted users any).
+ * false after replying. */
+static bool
+local_sender_ok(struct session *s, const struct smtp_cmd *cmd, bool utf8)
+{
+	char tmp[SMTP_PATH_MAX + 1];
+	const char *name;
+
+	switch (localusers_sender(smtpd_config(), s->uid, cmd->addr)) {
+	case LSENDER_OK:
+		return true;
+	case LSENDER_UNKNOWN_USER:
+		log_info("session %" PRIu64 ": MAIL from unknown local uid %u",
+		    s->id, (unsigned)s->uid);
+		session_reply(s, "451 4.7.1 unknown local user (uid %u)",
+		    (unsigned)s->uid);
+		return false;
+	case LSENDER_FORGED:
+	default:
+		name = localusers_name(s->uid);
+		log_sanitize(cmd->addr, tmp, sizeof(tmp));
+		log_info("session %" PRIu64 ": sender <%s> refused: not owned by "
+		    "local user %s (uid %u)", s->id, tmp, name ? name : "?",
+		    (unsigned)s->uid);
+		/* As in RCPT: UTF-8 only after SMTPUTF8 (RFC 6531 §3.7.4). */
+		session_reply_error(s, "553 5.7.1 <%s>: sender address not owned "
+		    "by user %s", utf8 ? cmd->addr : tmp, name ? name : "?");
+		return false;
+	}
 }
 
 /* The parameters of MAIL, checked and decoded. */
@@ -176,6 +210,8 @@ cmd_mail(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 		    "needs SMTPUTF8");
 		return;
 	}
+	if (s->local && !local_sender_ok(s, cmd, mp.smtputf8))
+		return;
 	tx = xcalloc(1, sizeof(*tx));
 	env_init(&tx->env);
 	tx->fd = -1;
@@ -210,12 +246,14 @@ cmd_mail(struct session *s, const struct smtp_cmd *cmd, enum smtp_error e)
 }
 
 /* The relay rule: a domain with `accept` takes mail from anyone; anything else
- * only from `relay from` clients. */
+ * only from `relay from` clients and local users. */
 static bool
 relay_allowed(const struct session *s, const char *domain)
 {
 	const struct cfg_domain *d = config_domain(smtpd_config(), domain);
 
+	if (s->local)
+		return true;
 	if (d && d->accept)
 		return true;
 	return config_relay_allowed(smtpd_config(), (const struct sockaddr *)&s->ss);

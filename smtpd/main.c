@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* empath-smtpd: started by empath-master, which hands it the
- * configuration, the SMTP listening sockets and the channel to queued.
+ * configuration, the SMTP listening sockets, the local submission socket
+ * and the channel to queued.
  * Everything that needs the file system happens in configure(), before
  * the chroot into the empty directory. */
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "daemon.h"
 #include "hooks.h"
+#include "localusers.h"
 #include "log.h"
 #include "sandbox.h"
 #include "smtpd.h"
@@ -30,8 +32,14 @@ static void
 smtpd_configure(struct config *cfg)
 {
 	char err[2048];
+	size_t n;
 
 	session_init(cfg);
+	/* Local submission: uid to login name, which the password database
+	 * answers only outside the chroot. A user added later is unknown
+	 * (451 4.7.1) until smtpd starts again. */
+	n = localusers_load();
+	log_debug("%zu local users known", n);
 	/* Plugins are loaded and initialised here, as root and with the
 	 * file system, before the chroot and the seccomp filter. The
 	 * snapshot is the file's exact text: its line numbers hold. */
@@ -48,6 +56,10 @@ smtpd_configure(struct config *cfg)
 static void
 smtpd_listen(enum listen_kind kind, unsigned index, int fd)
 {
+	if (kind == LISTEN_SUBMIT) {
+		server_listen_local(fd);
+		return;
+	}
 	if (kind != LISTEN_SMTP) {
 		log_warnx("unexpected listening socket of kind %d", (int)kind);
 		close(fd);

@@ -3,11 +3,18 @@
  * non-blocking accept, the connection limits of each listener (in all
  * and per client address: 421 4.7.0), and the
  * graceful stop: no new connections, idle sessions told 421, open
- * transactions given STOP_GRACE_MS to finish. */
+ * transactions given STOP_GRACE_MS to finish.
+ *
+ * The local submission socket (AF_UNIX, doc/architecture.md "Local
+ * submission") is one more listener with settings of its own (see
+ * server_listen_local): the client is whoever the kernel says
+ * (SO_PEERCRED), and no per-address limit applies. */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +33,10 @@
 #define ACCEPT_BATCH      64
 /* Pause after running out of descriptors or memory. */
 #define ACCEPT_BACKOFF_MS 1000
+/* Sessions at once on the local submission socket, apart from the TCP
+ * listeners' max-connections: a local user cannot take those from
+ * network clients, nor they from local users. */
+#define LOCAL_MAX_CONNECTIONS 100
 
 struct listener {
 	int      fd;
@@ -33,12 +44,15 @@ struct listener {
 	struct ev_timer *backoff;
 	const struct cfg_listen *cfg;
 	unsigned nsessions;
+	bool     local;                /* the local submission socket */
 };
 
 static struct listener **listeners;   /* each allocated once: io args */
 static size_t nlisteners;
 static bool started, exiting;
 static struct ev_timer *stop_timer;
+/* The settings of local sessions (server_listen_local). */
+static struct cfg_listen local_cfg;
 
 static struct listener *
 listener_by_cfg(const struct cfg_listen *l)
@@ -49,11 +63,26 @@ listener_by_cfg(const struct cfg_listen *l)
 	return NULL;
 }
 
+static void
+add_listener(int fd, const struct cfg_listen *l, bool local)
+{
+	struct listener *ln;
+
+	fd_nonblock(fd);
+	fd_cloexec(fd, true);
+	listeners = xreallocarray(listeners, nlisteners + 1, sizeof(*listeners));
+	ln = listeners[nlisteners++] = xcalloc(1, sizeof(*ln));
+	ln->fd = fd;
+	ln->cfg = l;
+	ln->local = local;
+	if (started)
+		server_start();
+}
+
 void
 server_listen(unsigned index, int fd)
 {
 	const struct cfg_listen *l;
-	struct listener *ln;
 
 	TAILQ_FOREACH(l, &smtpd.cfg->listeners, entry)
 		if (l->index == index)
@@ -64,15 +93,66 @@ server_listen(unsigned index, int fd)
 		close(fd);
 		return;
 	}
-	fd_nonblock(fd);
-	fd_cloexec(fd, true);
-	listeners = xreallocarray(listeners, nlisteners + 1, sizeof(*listeners));
-	ln = listeners[nlisteners++] = xcalloc(1, sizeof(*ln));
-	ln->fd = fd;
-	ln->cfg = l;
 	log_debug("listener %u: %s port %u", index, l->addr, (unsigned)l->port);
-	if (started)
-		server_start();
+	add_listener(fd, l, false);
+}
+
+/* Local sessions get a listener's defaults, except: the largest
+ * max-message-size of the TCP listeners (a message one of them takes
+ * can be submitted locally too), their own connection limit, no limit
+ * per address, no TLS, and address literals (as from `relay from`). */
+static void
+local_settings(void)
+{
+	const struct cfg_listen *l;
+	struct cfg_listen *d = cfg_listen_new();
+	size_t max = 0;
+
+	local_cfg = *d;
+	free(d);
+	local_cfg.index = UINT_MAX;
+	local_cfg.port = 0;
+	local_cfg.max_connections = LOCAL_MAX_CONNECTIONS;
+	local_cfg.max_connections_per_ip = 0;
+	local_cfg.tls_cert = local_cfg.tls_key = NULL;
+	local_cfg.tls_mode = LTLS_STARTTLS;
+	local_cfg.address_literals = ADDRLIT_ACCEPT;
+	TAILQ_FOREACH(l, &smtpd.cfg->listeners, entry)
+		if (l->max_message_size > max)
+			max = l->max_message_size;
+	if (max > 0)
+		local_cfg.max_message_size = max;
+}
+
+void
+server_listen_local(int fd)
+{
+	for (size_t i = 0; i < nlisteners; i++)
+		if (listeners[i]->local) {
+			log_warnx("duplicate local submission socket");
+			close(fd);
+			return;
+		}
+	local_settings();
+	log_debug("local submission socket");
+	add_listener(fd, &local_cfg, true);
+}
+
+/* The uid of the local client, from the kernel. */
+static bool
+peer_uid(int fd, uid_t *uid)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1)
+		return false;
+	if (len != sizeof(uc)) {
+		errno = EPROTO;
+		return false;
+	}
+	*uid = uc.uid;
+	return true;
 }
 
 /* Refuse a connection over the limit with a best-effort 421. */
@@ -98,6 +178,29 @@ backoff_done(void *arg)
 		ev_io_set(ln->io, EV_READ);
 }
 
+/* A local client: who it is comes from the kernel, never from what it
+ * sends; without that there is no session. */
+static void
+accept_local(struct listener *ln, int cfd)
+{
+	uid_t uid;
+
+	if (!peer_uid(cfd, &uid)) {
+		log_warn("local submission: no credentials of the client, "
+		    "refused");
+		close(cfd);
+		return;
+	}
+	if (ln->nsessions >= ln->cfg->max_connections) {
+		log_info("local submission: connection limit %u reached "
+		    "(uid %u)", ln->cfg->max_connections, (unsigned)uid);
+		refuse(cfd, "too many connections");
+		return;
+	}
+	ln->nsessions++;
+	(void)session_new_local(cfd, uid, ln->cfg);
+}
+
 static void
 accept_cb(int fd, int events, void *arg)
 {
@@ -116,7 +219,10 @@ accept_cb(int fd, int events, void *arg)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
-			log_warn("accept on listener %u", ln->cfg->index);
+			if (ln->local)
+				log_warn("accept on the local submission socket");
+			else
+				log_warn("accept on listener %u", ln->cfg->index);
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
 				ev_io_set(ln->io, 0);
@@ -128,6 +234,10 @@ accept_cb(int fd, int events, void *arg)
 		}
 		if (smtpd.stopping) {
 			close(cfd);
+			continue;
+		}
+		if (ln->local) {
+			accept_local(ln, cfd);
 			continue;
 		}
 		if (ln->cfg->max_connections &&

@@ -12,6 +12,7 @@
 
 #include "event.h"
 #include "hooks.h"
+#include "localusers.h"
 #include "log.h"
 #include "session.h"
 #include "smtpd.h"
@@ -53,9 +54,8 @@ smtpd_config(void)
 
 static void session_io(int, int, void *);
 
-struct session *
-session_new(int fd, const struct sockaddr *sa, socklen_t salen,
-    const struct cfg_listen *l)
+static struct session *
+session_alloc(int fd, const struct cfg_listen *l)
 {
 	struct session *s = xcalloc(1, sizeof(*s));
 
@@ -63,6 +63,37 @@ session_new(int fd, const struct sockaddr *sa, socklen_t salen,
 	s->fd = fd;
 	lio_init(&s->lio, fd);
 	s->listen = l;
+	return s;
+}
+
+/* Registered, the plugins told, greeted (or the handshake begun). */
+static struct session *
+session_begin(struct session *s)
+{
+	const struct cfg_listen *l = s->listen;
+
+	s->started = s->last_read = ev_now();
+	s->io = ev_io_add(s->fd, EV_READ, session_io, s);
+	s->timer = ev_timer_new(session_timeout, s);
+	TAILQ_INSERT_TAIL(&smtpd.sessions, s, entry);
+	smtpd.nsessions++;
+	limits_ip_add(l, (struct sockaddr *)&s->ss);
+	hplug_open(s);
+	if (l->tls_mode == LTLS_IMPLICIT)
+		starttls_begin(s);    /* greeted when the handshake is done */
+	else
+		session_greet(s);
+	/* The greeting goes out with the first write event. */
+	session_update(s);
+	return s;
+}
+
+struct session *
+session_new(int fd, const struct sockaddr *sa, socklen_t salen,
+    const struct cfg_listen *l)
+{
+	struct session *s = session_alloc(fd, l);
+
 	if (salen > sizeof(s->ss))
 		salen = sizeof(s->ss);
 	memcpy(&s->ss, sa, salen);
@@ -80,22 +111,26 @@ session_new(int fd, const struct sockaddr *sa, socklen_t salen,
 		}
 	}
 	sa_ntop((struct sockaddr *)&s->ss, s->addr, sizeof(s->addr));
-	s->started = s->last_read = ev_now();
-	s->io = ev_io_add(fd, EV_READ, session_io, s);
-	s->timer = ev_timer_new(session_timeout, s);
-	TAILQ_INSERT_TAIL(&smtpd.sessions, s, entry);
-	smtpd.nsessions++;
-	limits_ip_add(l, (struct sockaddr *)&s->ss);
 	log_info("session %" PRIu64 ": connection from [%s] on listener %u",
 	    s->id, s->addr, l->index);
-	hplug_open(s);
-	if (l->tls_mode == LTLS_IMPLICIT)
-		starttls_begin(s);    /* greeted when the handshake is done */
-	else
-		session_greet(s);
-	/* The greeting goes out with the first write event. */
-	session_update(s);
-	return s;
+	return session_begin(s);
+}
+
+/* Its address is "local" in logs, the envelope and for the plugins;
+ * its family AF_UNIX keeps it out of every per-address table. */
+struct session *
+session_new_local(int fd, uid_t uid, const struct cfg_listen *l)
+{
+	struct session *s = session_alloc(fd, l);
+	const char *name = localusers_name(uid);
+
+	s->local = true;
+	s->uid = uid;
+	s->ss.ss_family = AF_UNIX;
+	strlcpy(s->addr, "local", sizeof(s->addr));
+	log_info("session %" PRIu64 ": local connection from uid %u (%s)",
+	    s->id, (unsigned)uid, name ? name : "unknown user");
+	return session_begin(s);
 }
 
 void

@@ -90,7 +90,9 @@ struct session {
 	struct ev_timer *timer;
 	const struct cfg_listen *listen;
 	struct sockaddr_storage ss;    /* the client (v4-mapped made v4) */
-	char     addr[INET6_ADDRSTRLEN];
+	char     addr[INET6_ADDRSTRLEN];  /* "local" on the submission socket */
+	bool     local;                /* the local submission socket */
+	uid_t    uid;                  /* its client's, from SO_PEERCRED */
 	char    *helo;                 /* NULL before HELO/EHLO */
 	enum sess_state state;         /* written by session_transition() only */
 	enum sess_wait wait;

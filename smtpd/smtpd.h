@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 struct config;
 struct cfg_listen;
@@ -55,6 +56,10 @@ extern struct smtpd smtpd;
 void session_init(const struct config *);
 struct session *session_new(int fd, const struct sockaddr *, socklen_t,
                             const struct cfg_listen *);
+/* A session on the local submission socket, of the local user uid (the
+ * kernel's word: SO_PEERCRED). */
+struct session *session_new_local(int fd, uid_t uid,
+                                  const struct cfg_listen *);
 /* Queue replies (top-level entry points, called by queue_client.c). */
 void session_created(struct session *, int fd, const char *msgid);
 void session_create_failed(struct session *, unsigned code, const char *text);
@@ -84,6 +89,7 @@ void limits_ip_del(const struct cfg_listen *, const struct sockaddr *);
 
 /* server.c */
 void server_listen(unsigned index, int fd);
+void server_listen_local(int fd);          /* the local submission socket */
 void server_start(void);
 void server_stop(void);
 void server_session_closed(const struct cfg_listen *);

@@ -273,6 +273,21 @@ connect_from(const char *ip, struct cfg_listen *l)
 	return s;
 }
 
+struct session *
+connect_local(uid_t uid, struct cfg_listen *l)
+{
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	fd_nonblock(sv[0]);
+	fd_nonblock(sv[1]);
+	cli = sv[1];
+	server_closed = false;
+	S = session_new_local(sv[0], uid, l);
+	expect_out("220 mx.test ESMTP Empath\r\n");
+	return S;
+}
+
 static void
 make_cert(void)
 {

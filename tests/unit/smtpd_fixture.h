@@ -58,6 +58,8 @@ const char *talk(const char *s);
 struct session *connect_from(const char *ip, struct cfg_listen *l);
 /* A session without reading the greeting (implicit TLS). */
 struct session *connect_raw(const char *ip, struct cfg_listen *l);
+/* A local submission session of uid, greeted. */
+struct session *connect_local(uid_t uid, struct cfg_listen *l);
 
 void q_create_ok(uint32_t id, int fd, const char *msgid);
 void q_fail(uint16_t type, uint32_t id, uint32_t code, const char *text);

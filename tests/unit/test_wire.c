@@ -254,8 +254,8 @@ START_TEST(master_round_trip_and_ranges)
 	ck_assert_uint_eq(l2.index, 3);
 	mb_free(&mb);
 	/* kind outside LISTEN_*: neither end takes it. */
-	for (k = 0; k < 6; k++) {
-		bool ok = k >= LISTEN_SMTP && k <= LISTEN_HEALTH;
+	for (k = 0; k < 7; k++) {
+		bool ok = k >= LISTEN_SMTP && k <= LISTEN_SUBMIT;
 
 		l.kind = k;
 		mb_init(&mb);

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: ISC */
+/* lib/localusers.c, the local submission policy: the uid to login name
+ * table, which envelope senders a local user may give, the Received:
+ * field of a local submission; and the defaults and errors of the
+ * local-submission block of empath.conf(5). */
+#include <check.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fixture.h"
+#include "localusers.h"
+
+#define HOST "mx.example.org"
+
+static const uid_t uids[] = { 0, 1000, 1001, 33, 1002, 1000, 1003, 1004 };
+static const char *const names[] = {
+	"root", "alice", "bob", "www-data", "al", "alice2", "-dash", "a b",
+};
+
+static struct config *
+conf(const char *extra)
+{
+	char text[1024];
+	struct config *c;
+
+	snprintf(text, sizeof(text), "hostname \"%s\"\n%s\n", HOST, extra);
+	c = fx_parse(text);
+	ck_assert_msg(c != NULL, "%s: %s", text, fx_nerrs ? fx_errs[0] : "?");
+	return c;
+}
+
+static void
+table(void)
+{
+	localusers_set(uids, names, sizeof(uids) / sizeof(uids[0]));
+}
+
+START_TEST(table_from_set)
+{
+	table();
+	ck_assert_str_eq(localusers_name(0), "root");
+	ck_assert_str_eq(localusers_name(1001), "bob");
+	ck_assert_str_eq(localusers_name(33), "www-data");
+	/* Two names for one uid: the first, as getpwuid(3) answers. */
+	ck_assert_str_eq(localusers_name(1000), "alice");
+	/* Names that are no login names are not in the table. */
+	ck_assert_ptr_null(localusers_name(1003));
+	ck_assert_ptr_null(localusers_name(1004));
+	ck_assert_ptr_null(localusers_name(4242));
+	ck_assert_ptr_null(localusers_name((uid_t)-1));
+	localusers_set(NULL, NULL, 0);
+	ck_assert_ptr_null(localusers_name(0));
+}
+END_TEST
+
+START_TEST(table_from_password_database)
+{
+	struct passwd *pw = getpwuid(getuid());
+	char name[64];
+
+	ck_assert_ptr_nonnull(pw);
+	strlcpy(name, pw->pw_name, sizeof(name));
+	ck_assert_uint_gt(localusers_load(), 0);
+	ck_assert_str_eq(localusers_name(getuid()), name);
+}
+END_TEST
+
+START_TEST(sender_of_an_ordinary_user)
+{
+	struct config *c = conf("");
+
+	table();
+	/* Their own address, the domain in any case. */
+	ck_assert_int_eq(localusers_sender(c, 1000, "alice@" HOST), LSENDER_OK);
+	ck_assert_int_eq(localusers_sender(c, 1000, "alice@MX.Example.ORG"),
+	    LSENDER_OK);
+	/* The login name exactly: no other case, no prefix or extension. */
+	ck_assert_int_eq(localusers_sender(c, 1000, "Alice@" HOST), LSENDER_FORGED);
+	ck_assert_int_eq(localusers_sender(c, 1000, "alicex@" HOST), LSENDER_FORGED);
+	ck_assert_int_eq(localusers_sender(c, 1000, "alic@" HOST), LSENDER_FORGED);
+	ck_assert_int_eq(localusers_sender(c, 1002, "alice@" HOST), LSENDER_FORGED);
+	ck_assert_int_eq(localusers_sender(c, 1000, "alice+tag@" HOST),
+	    LSENDER_FORGED);
+	/* Another domain, or ours as a prefix or suffix of another. */
+	ck_assert_int_eq(localusers_sender(c, 1000, "alice@host.evil"),
+	    LSENDER_FORGED);
+	ck_assert_int_eq(localusers_sender(c, 1000, "alice@" HOST ".evil"),
+	    LSENDER_FORGED);
+	ck_assert_int_eq(localusers_sender(c, 1000, "alice@evil." HOST),
+	    LSENDER_FORGED);
+	ck_assert_int_eq(localusers_sender(c, 1000, "alice@"), LSENDER_FORGED);
+	ck_assert_int_eq(localusers_sender(c, 1000, "alice"), LSENDER_FORGED);
+	/* The last '@' splits: the local part is all before it. */
+	ck_assert_int_eq(localusers_sender(c, 1000, "bob@alice@" HOST),
+	    LSENDER_FORGED);
+	ck_assert_int_eq(localusers_sender(c, 1000, "alice@bob@" HOST),
+	    LSENDER_FORGED);
+	/* Another user's own address. */
+	ck_assert_int_eq(localusers_sender(c, 1000, "bob@" HOST), LSENDER_FORGED);
+	ck_assert_int_eq(localusers_sender(c, 1001, "bob@" HOST), LSENDER_OK);
+	ck_assert_int_eq(localusers_sender(c, 1000, "root@" HOST), LSENDER_FORGED);
+	/* The null sender (RFC 5321 4.5.5) is everybody's. */
+	ck_assert_int_eq(localusers_sender(c, 1000, ""), LSENDER_OK);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(sender_of_trusted_and_unknown_users)
+{
+	struct config *c = conf("");
+
+	table();
+	/* root is trusted by default: any sender. */
+	ck_assert_int_eq(localusers_sender(c, 0, "alice@" HOST), LSENDER_OK);
+	ck_assert_int_eq(localusers_sender(c, 0, "anyone@else.where"), LSENDER_OK);
+	/* Not www-data. */
+	ck_assert_int_eq(localusers_sender(c, 33, "app@else.where"), LSENDER_FORGED);
+	ck_assert_int_eq(localusers_sender(c, 33, "www-data@" HOST), LSENDER_OK);
+	/* A uid the table does not know: later, not refused; the null
+	 * sender needs no name. */
+	ck_assert_int_eq(localusers_sender(c, 4242, "x@" HOST),
+	    LSENDER_UNKNOWN_USER);
+	ck_assert_int_eq(localusers_sender(c, 1003, "-dash@" HOST),
+	    LSENDER_UNKNOWN_USER);
+	ck_assert_int_eq(localusers_sender(c, 4242, ""), LSENDER_OK);
+	config_free(c);
+
+	/* trusted-users replaces the default: www-data is, root is not. */
+	c = conf("local-submission { trusted-users { \"www-data\", \"bob\" } }");
+	ck_assert_int_eq(localusers_sender(c, 33, "app@else.where"), LSENDER_OK);
+	ck_assert_int_eq(localusers_sender(c, 1001, "alice@" HOST), LSENDER_OK);
+	ck_assert_int_eq(localusers_sender(c, 0, "alice@" HOST), LSENDER_FORGED);
+	ck_assert_int_eq(localusers_sender(c, 0, "root@" HOST), LSENDER_OK);
+	config_free(c);
+
+	/* Nobody trusted at all. */
+	c = conf("local-submission { trusted-users { } }");
+	ck_assert_uint_eq(c->ntrusted_users, 0);
+	ck_assert_int_eq(localusers_sender(c, 0, "alice@" HOST), LSENDER_FORGED);
+	ck_assert_int_eq(localusers_sender(c, 0, ""), LSENDER_OK);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(default_sender)
+{
+	struct config *c = conf("");
+	char buf[64];
+
+	table();
+	ck_assert(localusers_default_sender(c, 1001, buf, sizeof(buf)));
+	ck_assert_str_eq(buf, "bob@" HOST);
+	ck_assert(!localusers_default_sender(c, 4242, buf, sizeof(buf)));
+	/* "bob@mx.example.org" is 18 bytes: 19 fit, 18 do not. */
+	ck_assert(localusers_default_sender(c, 1001, buf, 19));
+	ck_assert(!localusers_default_sender(c, 1001, buf, 18));
+	config_free(c);
+}
+END_TEST
+
+START_TEST(received_format)
+{
+	static const char want[] =
+	    "Received: by " HOST " (Empath, from userid 1000)\r\n"
+	    "\twith ESMTP id 01KBQ2Z3X4Y5W6V7T8S9R0Q1P2; "
+	    "Tue, 25 Nov 2025 12:00:00 +0000\r\n";
+	static const char noproto[] =
+	    "Received: by " HOST " (Empath, from userid 4294967294)\r\n"
+	    "\tid 01KBQ2Z3X4Y5W6V7T8S9R0Q1P2; Tue, 25 Nov 2025 12:00:00 +0000\r\n";
+	char buf[LOCAL_RECEIVED_MAX];
+	size_t n;
+
+	n = localusers_received(buf, sizeof(buf), HOST, 1000, "ESMTP",
+	    "01KBQ2Z3X4Y5W6V7T8S9R0Q1P2", 1764072000);
+	ck_assert_uint_eq(n, strlen(want));
+	ck_assert_str_eq(buf, want);
+	fx_check_mail_lines(buf, true);
+	n = localusers_received(buf, sizeof(buf), HOST, (uid_t)-2, NULL,
+	    "01KBQ2Z3X4Y5W6V7T8S9R0Q1P2", 1764072000);
+	ck_assert_str_eq(buf, noproto);
+	ck_assert_uint_eq(n, strlen(noproto));
+}
+END_TEST
+
+START_TEST(received_truncation)
+{
+	char buf[LOCAL_RECEIVED_MAX], full[LOCAL_RECEIVED_MAX];
+	size_t n;
+
+	n = localusers_received(full, sizeof(full), HOST, 0, "SMTP", "ID", 0);
+	ck_assert_uint_gt(n, 0);
+	/* Room for the field and its NUL: written. */
+	ck_assert_uint_eq(localusers_received(buf, n + 1, HOST, 0, "SMTP", "ID",
+	    0), n);
+	ck_assert_str_eq(buf, full);
+	/* One byte short: nothing usable, never half a field. */
+	memset(buf, 'x', sizeof(buf));
+	ck_assert_uint_eq(localusers_received(buf, n, HOST, 0, "SMTP", "ID", 0), 0);
+	ck_assert_str_eq(buf, "");
+	memset(buf, 'x', sizeof(buf));
+	ck_assert_uint_eq(localusers_received(buf, 1, HOST, 0, "SMTP", "ID", 0), 0);
+	ck_assert_str_eq(buf, "");
+	/* outlen 0: not even the NUL. */
+	buf[0] = 'x';
+	ck_assert_uint_eq(localusers_received(buf, 0, HOST, 0, "SMTP", "ID", 0), 0);
+	ck_assert_int_eq(buf[0], 'x');
+}
+END_TEST
+
+START_TEST(config_defaults)
+{
+	struct config *c = conf("");
+
+	/* Beside the control socket, in its default directory. */
+	ck_assert_str_eq(c->control_socket, "/run/empath/control.sock");
+	ck_assert_str_eq(c->submit_socket, "/run/empath/submit.sock");
+	ck_assert_uint_eq(c->ntrusted_users, 1);
+	ck_assert_str_eq(c->trusted_users[0], "root");
+	ck_assert_str_eq(c->drop_group, "_empathdrop");
+	config_free(c);
+
+	/* Beside a control socket elsewhere too. */
+	c = conf("control { socket \"/tmp/e2e.x/control.sock\" }");
+	ck_assert_str_eq(c->submit_socket, "/tmp/e2e.x/submit.sock");
+	config_free(c);
+	c = conf("control { socket \"/c.sock\" }");
+	ck_assert_str_eq(c->submit_socket, "/submit.sock");
+	config_free(c);
+	c = conf("control { socket \"c.sock\" }");
+	ck_assert_str_eq(c->submit_socket, "./submit.sock");
+	config_free(c);
+
+	/* Given: as given, whatever the control socket. */
+	c = conf("local-submission {\n\tsocket \"/var/run/s.sock\"\n"
+	    "\ttrusted-users { \"root\" \"www-data\", \"a.b_c-d\" }\n"
+	    "\tdrop-group \"maildrop\"\n}\n"
+	    "control { socket \"/x/control.sock\" }");
+	ck_assert_str_eq(c->submit_socket, "/var/run/s.sock");
+	ck_assert_uint_eq(c->ntrusted_users, 3);
+	ck_assert_str_eq(c->trusted_users[0], "root");
+	ck_assert_str_eq(c->trusted_users[1], "www-data");
+	ck_assert_str_eq(c->trusted_users[2], "a.b_c-d");
+	ck_assert_str_eq(c->drop_group, "maildrop");
+	config_free(c);
+}
+END_TEST
+
+/* One error, naming line 2 (the line after hostname). */
+static void
+fails(const char *block, const char *needle)
+{
+	char text[4096];
+	struct config *c;
+
+	snprintf(text, sizeof(text), "hostname \"%s\"\n%s\n", HOST, block);
+	c = fx_parse(text);
+	ck_assert_msg(c == NULL, "accepted: %s", block);
+	ck_assert_msg(fx_nerrs >= 1 && strstr(fx_errs[0], needle) != NULL &&
+	    strncmp(fx_errs[0], "t.conf:2: ", 10) == 0,
+	    "%s: got %s, want %s", block, fx_nerrs ? fx_errs[0] : "nothing",
+	    needle);
+	fx_reset_errs();
+}
+
+START_TEST(config_errors)
+{
+	char block[3000];
+	size_t i, n;
+
+	fails("local-submission { trusted-users { \"bad name\" } }",
+	    "invalid user name \"bad name\" in trusted-users");
+	fails("local-submission { trusted-users { \"-root\" } }",
+	    "invalid user name");
+	fails("local-submission { trusted-users { \"\" } }", "invalid user name");
+	fails("local-submission { trusted-users { \"root@host\" } }",
+	    "invalid user name");
+	fails("local-submission { trusted-users { \"r\xc3\xb6ot\" } }",
+	    "invalid user name");
+	/* 33 characters: longer than a login name may be. */
+	fails("local-submission { trusted-users { "
+	    "\"abcdefghijklmnopqrstuvwxyz0123456\" } }", "invalid user name");
+	fails("local-submission { socket \"\" }", "invalid socket");
+	fails("local-submission { drop-group \"bad group\" }",
+	    "invalid drop-group");
+	fails("local-submission { socket \"/a\" socket \"/b\" }",
+	    "socket given twice");
+	fails("local-submission { bogus }", "");
+	/* At most CFG_TRUSTED_MAX names. */
+	n = (size_t)snprintf(block, sizeof(block),
+	    "local-submission { trusted-users {");
+	for (i = 0; i <= CFG_TRUSTED_MAX; i++)
+		n += (size_t)snprintf(block + n, sizeof(block) - n, " \"u%zu\"", i);
+	snprintf(block + n, sizeof(block) - n, " } }");
+	fails(block, "more than 64 trusted-users");
+}
+END_TEST
+
+static Suite *
+localusers_suite(void)
+{
+	Suite *s = suite_create("localusers");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, table_from_set);
+	tcase_add_test(tc, table_from_password_database);
+	tcase_add_test(tc, sender_of_an_ordinary_user);
+	tcase_add_test(tc, sender_of_trusted_and_unknown_users);
+	tcase_add_test(tc, default_sender);
+	tcase_add_test(tc, received_format);
+	tcase_add_test(tc, received_truncation);
+	tcase_add_test(tc, config_defaults);
+	tcase_add_test(tc, config_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+TEST_SUITES(localusers_suite);

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: ISC */
+/* smtpd's local submission sessions (session_new_local): the uid the
+ * kernel gave decides the sender a client may use (553 5.7.1 for
+ * another's, 451 4.7.1 for a uid smtpd does not know), relaying is
+ * allowed where a network client outside `relay from` is refused, and
+ * the message starts with the Received: field of lib/localusers.c. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "localusers.h"
+#include "smtpd_fixture.h"
+
+static const uid_t uids[] = { 0, 1000, 1001 };
+static const char *const names[] = { "root", "alice", "bob" };
+
+static bool
+starts(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static void
+local_setup(void)
+{
+	fixture_setup();
+	localusers_set(uids, names, 3);
+}
+
+START_TEST(own_sender_relays_with_local_received)
+{
+	char path[64];
+	const char *file;
+
+	connect_local(1000, lst);
+	ck_assert(S->local);
+	ck_assert_str_eq(S->addr, "local");
+	talk("EHLO localhost\r\n");
+	expect("MAIL FROM:<alice@MX.test>\r\n", "250 2.1.0 Sender ok\r\n");
+	/* Not an accept domain, and the client is not in relay from. */
+	expect("RCPT TO:<friend@far.away>\r\n", "250 2.1.5 Recipient ok\r\n");
+	expect("DATA\r\n", "");
+	ck_assert_uint_eq(n_create, 1);
+	q_create_ok(create_id, incoming_file(path, sizeof(path)), MSGID);
+	expect_out("354 End data with <CR><LF>.<CR><LF>\r\n");
+	expect("Subject: hi\r\n\r\nbody\r\n.\r\n", "");
+	ck_assert_uint_eq(n_commit, 1);
+	file = slurp(path);
+	ck_assert_msg(starts(file, "Received: by mx.test (Empath, from userid "
+	    "1000)\r\n\twith ESMTP id 01JABCDEFGHJKMNPQRSTVWXYZ0; "), "%s", file);
+	file = strstr(file, "+0000\r\n");
+	ck_assert_ptr_nonnull(file);
+	ck_assert_str_eq(file + 7, "Subject: hi\r\n\r\nbody\r\n");
+	ck_assert_str_eq(committed.sender, "alice@MX.test");
+	ck_assert_str_eq(committed.client_addr, "local");
+	ck_assert_str_eq(committed.rcpt[0].addr, "friend@far.away");
+	q_commit_ok(commit_id, MSGID);
+	expect_out("250 2.0.0 Ok: queued as 01JABCDEFGHJKMNPQRSTVWXYZ0\r\n");
+
+	/* The same from the network, outside relay from: refused. */
+	connect_from("192.0.2.7", lst);
+	talk("EHLO client.example\r\n");
+	expect("MAIL FROM:<alice@mx.test>\r\n", "250 2.1.0 Sender ok\r\n");
+	expect("RCPT TO:<friend@far.away>\r\n",
+	    "554 5.7.1 <friend@far.away>: relaying denied\r\n");
+}
+END_TEST
+
+START_TEST(forged_sender_is_refused)
+{
+	connect_local(1000, lst);
+	talk("EHLO localhost\r\n");
+	expect("MAIL FROM:<bob@mx.test>\r\n",
+	    "553 5.7.1 <bob@mx.test>: sender address not owned by user alice\r\n");
+	expect("MAIL FROM:<alicex@mx.test>\r\n", "553 5.7.1 <alicex@mx.test>: "
+	    "sender address not owned by user alice\r\n");
+	expect("MAIL FROM:<alice@mx.test.evil>\r\n", "553 5.7.1 "
+	    "<alice@mx.test.evil>: sender address not owned by user alice\r\n");
+	/* Each counts as an error; no transaction was opened. */
+	ck_assert_uint_eq(S->errors, 3);
+	ck_assert_ptr_null(S->tx);
+	expect("RCPT TO:<x@far.away>\r\n", "503 5.5.1 Error: need MAIL command\r\n");
+	/* The null sender is everybody's; root may use any. */
+	expect("MAIL FROM:<>\r\n", "250 2.1.0 Sender ok\r\n");
+	connect_local(0, lst);
+	talk("EHLO localhost\r\n");
+	expect("MAIL FROM:<bob@mx.test>\r\n", "250 2.1.0 Sender ok\r\n");
+}
+END_TEST
+
+START_TEST(unknown_uid_is_told_to_retry)
+{
+	connect_local(4242, lst);
+	talk("HELO localhost\r\n");
+	expect("MAIL FROM:<someone@mx.test>\r\n",
+	    "451 4.7.1 unknown local user (uid 4242)\r\n");
+	ck_assert_ptr_null(S->tx);
+	ck_assert_uint_eq(S->errors, 0);
+	expect("MAIL FROM:<>\r\n", "250 2.1.0 Sender ok\r\n");
+}
+END_TEST
+
+START_TEST(helo_gives_smtp_in_received)
+{
+	char path[64];
+	const char *file;
+
+	connect_local(1001, lst);
+	talk("HELO localhost\r\n");
+	expect("MAIL FROM:<bob@mx.test>\r\n", "250 2.1.0 Sender ok\r\n");
+	expect("RCPT TO:<x@far.away>\r\n", "250 2.1.5 Recipient ok\r\n");
+	expect("DATA\r\n", "");
+	q_create_ok(create_id, incoming_file(path, sizeof(path)), MSGID);
+	expect_out("354 End data with <CR><LF>.<CR><LF>\r\n");
+	expect("\r\nx\r\n.\r\n", "");
+	file = slurp(path);
+	ck_assert_msg(starts(file, "Received: by mx.test (Empath, from userid "
+	    "1001)\r\n\twith SMTP id 01JABCDEFGHJKMNPQRSTVWXYZ0; "), "%s", file);
+}
+END_TEST
+
+static Suite *
+local_suite(void)
+{
+	Suite *s = suite_create("smtpd_local");
+	TCase *tc = tcase_create("session");
+
+	tcase_add_checked_fixture(tc, local_setup, fixture_teardown);
+	tcase_add_test(tc, own_sender_relays_with_local_received);
+	tcase_add_test(tc, forged_sender_is_refused);
+	tcase_add_test(tc, unknown_uid_is_told_to_retry);
+	tcase_add_test(tc, helo_gives_smtp_in_received);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+TEST_SUITES(local_suite);
