@@ -214,6 +214,8 @@ $(BUILD)/fuzz/fuzz_reply: $(FUZZ_OBJ)/deliverd/reply.o
 $(BUILD)/fuzz/fuzz_dns: $(FUZZ_OBJ)/deliverd/dns.o $(FUZZ_OBJ)/deliverd/dns_cache.o
 FUZZ_LINKED  += fuzz_mime7
 FUZZ_LINKED  += fuzz_wire
+FUZZ_LINKED  += fuzz_dropfile
+FUZZERS      += fuzz_dropfile
 # The driver is shared with the unit test (tests/unit/mime7_driver.c).
 $(BUILD)/fuzz/fuzz_mime7: $(FUZZ_OBJ)/deliverd/mime7.o $(FUZZ_OBJ)/deliverd/mime7_qp.o \
     $(FUZZ_OBJ)/deliverd/body.o $(FUZZ_OBJ)/tests/unit/mime7_driver.o
