@@ -157,6 +157,7 @@ $(BUILD)/tests/%: $(UNIT_OBJ)/%.o $(UNIT_OBJ)/check_main.o $(LIBA)
 $(foreach t,$(UNIT_BINS),$(foreach d,queued deliverd, \
     $(if $(filter test_$(d)_engine%,$(notdir $(t))),$(eval $(t): \
     $(UNIT_OBJ)/$(d)_engine.o $(UNIT_OBJ)/engine_fixture.o))))
+$(BUILD)/tests/test_queued_drop: $(UNIT_OBJ)/queued_engine.o $(UNIT_OBJ)/engine_fixture.o
 
 # Tests with "plugin" in their name load test plugins (tests/plugins/):
 # like a daemon, they export the em_context_* functions to them.
