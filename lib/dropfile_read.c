@@ -75,7 +75,7 @@ dropfile_parse(const char *buf, size_t len, struct drop_env *env,
     size_t *body, char *err, size_t errlen)
 {
 	const size_t mlen = sizeof(DROP_MAGIC) - 1;
-	const char *why = NULL;
+	const char *why = NULL, *what = NULL;
 	bool have_sender = false;
 	size_t off, cap = 0;
 
@@ -128,8 +128,10 @@ dropfile_parse(const char *buf, size_t len, struct drop_env *env,
 				why = "the sender after a recipient";
 				break;
 			}
-			if (!addr_ok(line + 2, n - 2, true, &why))
+			if (!addr_ok(line + 2, n - 2, true, &why)) {
+				what = "sender";
 				break;
+			}
 			env->sender = xcalloc(1, n - 1);
 			memcpy(env->sender, line + 2, n - 2);
 			have_sender = true;
@@ -143,8 +145,10 @@ dropfile_parse(const char *buf, size_t len, struct drop_env *env,
 			why = "too many recipients";
 			break;
 		}
-		if (!addr_ok(line + 2, n - 2, false, &why))
+		if (!addr_ok(line + 2, n - 2, false, &why)) {
+			what = "recipient";
 			break;
+		}
 		if (env->nrcpts == cap) {
 			cap = cap ? cap * 2 : 8;
 			env->rcpts = xreallocarray(env->rcpts, cap,
@@ -155,6 +159,10 @@ dropfile_parse(const char *buf, size_t len, struct drop_env *env,
 		env->nrcpts++;
 	}
 	drop_env_free(env);
+	if (what != NULL && errlen > 0) {
+		snprintf(err, errlen, "%s: %s", what, why);
+		return -1;
+	}
 	return fail(err, errlen, why);
 }
 

@@ -167,6 +167,9 @@ START_TEST(addresses_smtpd_would_refuse_are_refused)
 		refused(text, (size_t)n, NULL);
 	}
 	REFUSED(MAGIC "S a@b.test\nR \n\n", "empty");
+	/* The reason names the line. */
+	REFUSED(MAGIC "S a@b.test\nR <c@d.test>\n\n", "recipient: ");
+	REFUSED(MAGIC "S <a@b.test>\nR c@d.test\n\n", "sender: ");
 }
 END_TEST
 

@@ -201,6 +201,21 @@ START_TEST(good_file_is_queued_and_removed_once_durable)
 }
 END_TEST
 
+/* The insert's sync failed: the message stays queued (commit.c keeps
+ * it), and so does the drop file: a possible duplicate, never a loss. */
+START_TEST(failed_sync_keeps_the_drop_file)
+{
+	prepare();
+	drop_file(NAME1, GOOD);
+	qe_sync_fail(EIO);
+	start();
+	fx_until(files_in_queue() == 1 && qe_syncs() > 0, FX_WAIT_MS);
+	fx_run_for(300);
+	ck_assert(exists(DROP_SUBDIR, NAME1));
+	ck_assert(!exists(CORRUPT, "drop-" NAME1));
+}
+END_TEST
+
 /* 8-bit content is recorded as smtpd records BODY=8BITMIME; a UTF-8
  * address makes the message SMTPUTF8 (RFC 6531). */
 START_TEST(eightbit_and_utf8_are_recorded)
@@ -399,6 +414,7 @@ suite(void)
 	tcase_add_checked_fixture(tc, NULL, qe_teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, good_file_is_queued_and_removed_once_durable);
+	tcase_add_test(tc, failed_sync_keeps_the_drop_file);
 	tcase_add_test(tc, eightbit_and_utf8_are_recorded);
 	tcase_add_test(tc, forged_or_refused_files_go_to_corrupt);
 	tcase_add_test(tc, hops_up_to_max_hops_are_taken);
