@@ -22,9 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dropfile.h"
 #include "log.h"
 #include "master.h"
-#include "dropfile.h"
 #include "privdrop.h"
 #include "util.h"
 
@@ -125,7 +125,8 @@ spool_prepare(void)
 		fix_dir(fd, shown, 0700, uid, gid, root);
 		close(fd);
 	}
-	/* Unprivileged (tests): the running user's, mode 1730 all the same. */
+	/* drop/: queue-user's, group drop-group, 1730 (unprivileged: the
+	 * running user's, 1730 all the same). */
 	snprintf(shown, sizeof(shown), "%s/%s", cfg->spool, DROP_SUBDIR);
 	if ((fd = safedir_openat(spool, DROP_SUBDIR, true, 0700, shown, err,
 	    sizeof(err))) == -1)
