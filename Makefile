@@ -157,6 +157,7 @@ $(BUILD)/tests/%: $(UNIT_OBJ)/%.o $(UNIT_OBJ)/check_main.o $(LIBA)
 $(foreach t,$(UNIT_BINS),$(foreach d,queued deliverd, \
     $(if $(filter test_$(d)_engine%,$(notdir $(t))),$(eval $(t): \
     $(UNIT_OBJ)/$(d)_engine.o $(UNIT_OBJ)/engine_fixture.o))))
+$(BUILD)/tests/test_queued_drop: $(UNIT_OBJ)/queued_engine.o $(UNIT_OBJ)/engine_fixture.o
 
 # Tests with "plugin" in their name load test plugins (tests/plugins/):
 # like a daemon, they export the em_context_* functions to them.
@@ -214,6 +215,8 @@ $(BUILD)/fuzz/fuzz_reply: $(FUZZ_OBJ)/deliverd/reply.o
 $(BUILD)/fuzz/fuzz_dns: $(FUZZ_OBJ)/deliverd/dns.o $(FUZZ_OBJ)/deliverd/dns_cache.o
 FUZZ_LINKED  += fuzz_mime7
 FUZZ_LINKED  += fuzz_wire
+FUZZ_LINKED  += fuzz_dropfile
+FUZZERS      += fuzz_dropfile
 # The driver is shared with the unit test (tests/unit/mime7_driver.c).
 $(BUILD)/fuzz/fuzz_mime7: $(FUZZ_OBJ)/deliverd/mime7.o $(FUZZ_OBJ)/deliverd/mime7_qp.o \
     $(FUZZ_OBJ)/deliverd/body.o $(FUZZ_OBJ)/tests/unit/mime7_driver.o

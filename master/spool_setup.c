@@ -5,20 +5,30 @@
  * The spool belongs to queue-user, who may have planted anything in it:
  * every entry is opened with O_NOFOLLOW | O_DIRECTORY and changed through
  * its descriptor only, so a link never makes root chown or chmod something
- * outside the spool. The master touches no file in the spool. */
+ * outside the spool. The master touches no file in the spool.
+ *
+ * One directory is shared: drop/ (doc/architecture.md, "Offline drop
+ * directory"), where empath-sendmail, setgid drop-group, leaves messages
+ * while no daemon answers. Mode 1730: the group may create files and
+ * nothing more (not list, not read, not remove another's file); the
+ * spool itself is then 0710 with that group, to be crossed. */
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "dropfile.h"
 #include "log.h"
 #include "master.h"
 #include "privdrop.h"
 #include "util.h"
+
+#define DROP_MODE 01730
 
 /* Owners a spool directory may have before the master makes it
  * queue-user's: root, queue-user, `user` (an earlier set-up); anyone else's
@@ -60,9 +70,11 @@ spool_prepare(void)
 	const struct config *cfg = M.cfg;
 	bool root = geteuid() == 0;
 	struct passwd *pw = NULL;
+	struct group *gr;
 	char err[PATH_MAX + 256], shown[PATH_MAX];
 	uid_t uid = 0;
-	gid_t gid = 0;
+	gid_t gid = 0, drop_gid = 0, spool_gid = 0;
+	mode_t spool_mode = 0700;
 	int spool, fd;
 	size_t i;
 
@@ -88,12 +100,23 @@ spool_prepare(void)
 			    "uid %u: they must differ (see empath-master(8))",
 			    cfg->user, cfg->queue_user, (unsigned)uid);
 		user_uid = pw->pw_uid;
+		/* Without the group nobody else may drop: the queue's own. */
+		spool_gid = drop_gid = gid;
+		if ((gr = getgrnam(cfg->drop_group)) == NULL)
+			log_warnx("drop-group \"%s\" does not exist: only root and "
+			    "the queue-user can leave messages in %s/%s while "
+			    "empath is down", cfg->drop_group, cfg->spool,
+			    DROP_SUBDIR);
+		else {
+			spool_gid = drop_gid = gr->gr_gid;
+			spool_mode = 0710;
+		}
 	}
 	/* The spool's parents must exist: a typo does not make a tree. */
 	if ((spool = safedir_open(cfg->spool, SD_CREATE, 0700, err,
 	    sizeof(err))) == -1)
 		fatalx("spool: %s", err);
-	fix_dir(spool, cfg->spool, 0700, uid, gid, root);
+	fix_dir(spool, cfg->spool, spool_mode, uid, spool_gid, root);
 	for (i = 0; i < nitems(subdirs); i++) {
 		snprintf(shown, sizeof(shown), "%s/%s", cfg->spool, subdirs[i]);
 		if ((fd = safedir_openat(spool, subdirs[i], true, 0700, shown, err,
@@ -102,6 +125,14 @@ spool_prepare(void)
 		fix_dir(fd, shown, 0700, uid, gid, root);
 		close(fd);
 	}
+	/* drop/: queue-user's, group drop-group, 1730 (unprivileged: the
+	 * running user's, 1730 all the same). */
+	snprintf(shown, sizeof(shown), "%s/%s", cfg->spool, DROP_SUBDIR);
+	if ((fd = safedir_openat(spool, DROP_SUBDIR, true, 0700, shown, err,
+	    sizeof(err))) == -1)
+		fatalx("spool: %s", err);
+	fix_dir(fd, shown, DROP_MODE, uid, drop_gid, root);
+	close(fd);
 	close(spool);
 	/* The empty, root-owned directory smtpd, deliverd and ctld chroot
 	 * into: nobody but root may write it. */

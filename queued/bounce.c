@@ -298,6 +298,7 @@ make_notice(const char *msgid, bool delay)
 	strlcpy(nt->busy.id, msgid, sizeof(nt->busy.id));
 	nt->busy.next = busy;
 	busy = &nt->busy;
+	memset(&hook, 0, sizeof(hook));
 	hook.stored = notice_stored;
 	hook.finished = notice_finished;
 	hook.arg = nt;

@@ -661,6 +661,8 @@ stored_durable(void *arg, bool ok)
 {
 	struct inmsg *im = arg;
 
+	if (im->hook.durable != NULL)
+		im->hook.durable(im->hook.arg, ok);
 	if (!ok) {
 		/* In the index but maybe not on disk: refuse (the client
 		 * retries), keep it (it may be delivered twice). */

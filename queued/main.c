@@ -59,6 +59,7 @@ configure(struct config *cfg)
 
 	Q.cfg = cfg;
 	commit_configure(cfg);
+	drop_configure(cfg);
 	/* Before the chroot and the sandbox: the plugins' files, and what
 	 * their init opens, are reachable only now. The master parsed the
 	 * file; the snapshot is named "config" as in its other errors. */
@@ -233,6 +234,7 @@ open_queue(void)
 			pending_fd[i] = -1;
 		}
 	}
+	drop_start();
 	log_info("queue ready in %s", Q.cfg->spool);
 }
 
@@ -286,6 +288,7 @@ start(void)
 	if (spool_init() == -1)
 		fatal("spool %s: cannot prepare %s/, %s/ and %s/", Q.cfg->spool,
 		    SPOOL_INCOMING, SPOOL_QUEUE, SPOOL_CORRUPT);
+	drop_open();
 	sandbox_enter(PROC_QUEUED);
 	if (take_lock()) {
 		open_queue();
@@ -317,6 +320,7 @@ finish(void)
 	store_close(Q.store);
 	Q.store = NULL;
 	spool_close();
+	drop_close();
 	qevents_unload();
 	log_info("queue closed");
 	daemon_exit(0);
@@ -369,6 +373,7 @@ stop(void)
 	Q.stopping = true;
 	log_info("stopping: no new jobs nor receptions, finishing commits");
 	sched_stop();
+	drop_stop();
 	stop_deadline = mono_ms() + STOP_GRACE_MS;
 	stop_timer = ev_timer_new(stop_tick, NULL);
 	ev_timer_start(stop_timer, 0);

@@ -11,6 +11,7 @@
  *   scheduler.c  deliverd side: due recipients -> D_JOB, D_RESULT, retries
  *   bounce.c     who is owed a notice, and queueing it;  dsn.c  its text
  *   recover.c    start-up recovery of the spool and the index
+ *   drop.c       the offline drop directory: messages left by sendmail
  *   ops.c        ctld side: status and the queue operations
  *   events.c     the plugins and their message events
  *   store.c, store_query.c, store_schema.c  the sqlite3 index;
@@ -90,6 +91,9 @@ const char *removal_recycle(void);
 struct commit_hook {
 	bool (*stored)(void *arg);              /* in the insert's transaction */
 	void (*finished)(void *arg, bool kept); /* queued for good, or dropped */
+	/* Before finished(kept): whether the insert is known durable (false:
+	 * its sync failed, the message is kept all the same). NULL: none. */
+	void (*durable)(void *arg, bool ok);
 	void  *arg;
 };
 void commit_configure(const struct config *);
@@ -132,6 +136,14 @@ void bounce_tick(void);
 
 /* recover.c */
 void recover(struct store *);
+
+/* drop.c: the offline drop directory (SPOOL/drop) */
+void drop_configure(const struct config *);  /* before the chroot */
+void drop_open(void);                        /* in the spool, at start */
+void drop_start(void);                       /* after recovery: scans */
+void drop_stop(void);
+void drop_close(void);
+void drop_set_interval(unsigned ms);         /* for tests */
 
 /* events.c: the plugins' message events (empath-plugin(3)) */
 struct em_context;

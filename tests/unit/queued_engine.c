@@ -98,6 +98,7 @@ qe_sync_fail(int err)
 /* ---- set-up ---- */
 
 const char *qe_commit_meta, *qe_commit_headers;
+void (*qe_before_start)(void);
 
 void
 qe_setup_with(const char *extra)
@@ -125,6 +126,8 @@ qe_setup_in(const char *spool, const char *extra)
 	qe_smtpd = fx_peer_new(fx_engine_peer(PROC_SMTPD), "fake-smtpd");
 	qe_deliverd = fx_peer_new(fx_engine_peer(PROC_DELIVERD), "fake-deliverd");
 	qe_ctld = fx_peer_new(fx_engine_peer(PROC_CTLD), "fake-ctld");
+	if (qe_before_start != NULL)
+		qe_before_start();
 	fx_engine_start();
 	ck_assert_uint_eq(fx_sandbox_entered, 1);
 }

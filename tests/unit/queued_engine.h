@@ -36,6 +36,9 @@ void qe_setup_with(const char *extra);
  * survives a restart). */
 void qe_setup_in(const char *spool, const char *extra);
 void qe_setup(void);
+/* Called, when set, between the configuration and the start: a test
+ * sets up there what queued reads at start (its local users, say). */
+extern void (*qe_before_start)(void);
 /* Release held syncs, close the peers, stop queued (it must exit 0). */
 void qe_teardown(void);
 
