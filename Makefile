@@ -213,10 +213,10 @@ FUZZ_LINKED  := fuzz_envelope fuzz_channel fuzz_reply fuzz_dns fuzz_config \
 FUZZERS      += $(FUZZ_LINKED)
 $(BUILD)/fuzz/fuzz_reply: $(FUZZ_OBJ)/deliverd/reply.o
 $(BUILD)/fuzz/fuzz_dns: $(FUZZ_OBJ)/deliverd/dns.o $(FUZZ_OBJ)/deliverd/dns_cache.o
-FUZZ_LINKED  += fuzz_mime7
-FUZZ_LINKED  += fuzz_wire
-FUZZ_LINKED  += fuzz_dropfile
-FUZZERS      += fuzz_dropfile
+# FUZZERS took FUZZ_LINKED's value above (:= is expanded at once):
+# each later one is added to both.
+FUZZ_LINKED  += fuzz_mime7 fuzz_wire fuzz_dropfile
+FUZZERS      += fuzz_mime7 fuzz_wire fuzz_dropfile
 # The driver is shared with the unit test (tests/unit/mime7_driver.c).
 $(BUILD)/fuzz/fuzz_mime7: $(FUZZ_OBJ)/deliverd/mime7.o $(FUZZ_OBJ)/deliverd/mime7_qp.o \
     $(FUZZ_OBJ)/deliverd/body.o $(FUZZ_OBJ)/tests/unit/mime7_driver.o

@@ -54,6 +54,8 @@ finish(void)
 {
 	size_t i, j;
 
+	if (nusers == 0)
+		return;                /* qsort(NULL, 0, ...) is undefined */
 	qsort(users, nusers, sizeof(*users), by_uid);
 	for (i = j = 0; i < nusers; i++)
 		if (j == 0 || users[j - 1].uid != users[i].uid)
