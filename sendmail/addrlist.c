@@ -314,6 +314,7 @@ sm_addrlist_parse(const char *s, size_t len, struct sm_addrs *out,
 	struct lexer lx = { s, len, 0, NULL };
 	struct sm_msg sb = { NULL, 0, 0 };
 	struct tok t;
+	size_t first = out->n;
 	bool in_group;
 	int rc = -1;
 
@@ -371,9 +372,13 @@ sm_addrlist_parse(const char *s, size_t len, struct sm_addrs *out,
 	}
 	rc = 0;
 done:
-	if (rc == -1)
+	if (rc == -1) {
 		snprintf(err, errlen, "%s", lx.err != NULL ? lx.err :
 		    "malformed address list");
+		/* All or nothing: a list refused adds no address. */
+		while (out->n > first)
+			free(out->v[--out->n]);
+	}
 	sm_msg_free(&sb);
 	return rc;
 }

@@ -59,7 +59,8 @@ struct sm_addrs {
 /* Append every addr-spec of the address list s (RFC 5322 section 3.4:
  * mailboxes, groups, comments, quoted strings, the obsolete forms of
  * 4.4; a bare local part without '@' as sendmail takes it) to out, as
- * written minus comments and folding. 0, or -1 with err set. */
+ * written minus comments and folding. 0, or -1 with err set and
+ * nothing added. */
 int sm_addrlist_parse(const char *s, size_t len, struct sm_addrs *out,
     char *err, size_t errlen);
 void sm_addrs_add(struct sm_addrs *, const char *);
