@@ -115,6 +115,25 @@ read_reply(struct conn *c, char *text, size_t textlen)
 	return -1;
 }
 
+/* Whole buffers to the socket; a closed peer is an error, never a
+ * SIGPIPE. */
+static int
+send_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 static int
 send_line(struct conn *c, const char *fmt, ...)
 {
@@ -130,7 +149,7 @@ send_line(struct conn *c, const char *fmt, ...)
 	if (c->verbose)
 		print_clean(stderr, ">>> ", line, (size_t)n);
 	memcpy(line + n, "\r\n", 2);
-	return write_all(c->fd, line, (size_t)n + 2);
+	return send_all(c->fd, line, (size_t)n + 2);
 }
 
 /* Does the EHLO reply offer keyword (RFC 5321 4.1.1.1)? */
@@ -282,7 +301,7 @@ sm_submit_fd(int fd, const struct sm_submit *s, struct sm_result *r)
 	if (c.verbose)
 		fprintf(stderr, ">>> (%zu octets of message)\n>>> .\n",
 		    data.len);
-	if (write_all(fd, data.buf, data.len) == -1 ||
+	if (send_all(fd, data.buf, data.len) == -1 ||
 	    (code = read_reply(&c, text, sizeof(text))) == -1)
 		goto lost;
 	set_reply(r, code, text);
@@ -383,7 +402,7 @@ sm_relay(int in, int out, int sock)
 				shutdown(sock, SHUT_WR);
 				continue;
 			}
-			if (write_all(sock, buf, (size_t)n) == -1)
+			if (send_all(sock, buf, (size_t)n) == -1)
 				return -1;
 		}
 	}
