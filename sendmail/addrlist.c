@@ -101,9 +101,16 @@ next_tok(struct lexer *lx)
 		close = c == '"' ? '"' : ']';
 		lx->pos++;
 		while (lx->pos < lx->len && lx->s[lx->pos] != close) {
-			if (lx->s[lx->pos] == '\\')
+			unsigned char q = (unsigned char)lx->s[lx->pos];
+
+			/* No NUL or other control inside (folding aside). */
+			if (q < 0x20 && q != '\t' && q != '\r' && q != '\n') {
+				lx->err = "control character in address";
+				return t;
+			}
+			if (q == '\\')
 				lx->pos++;
-			else if (c == '[' && lx->s[lx->pos] == '[')
+			else if (c == '[' && q == '[')
 				break;
 			lx->pos++;
 		}
