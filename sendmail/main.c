@@ -276,9 +276,16 @@ deliver(const struct sm_opts *o, const struct config *cfg)
 			    "a drop file\n", prog, res.reply);
 		/* queued would refuse another user's sender: say it now. */
 		localusers_set(&uid, (const char *const *)&pw->pw_name, 1);
-		if (localusers_sender(cfg, uid, sender) != LSENDER_OK)
+		switch (localusers_sender(cfg, uid, sender)) {
+		case LSENDER_OK:
+			break;
+		case LSENDER_FORGED:
 			die(EX_NOPERM, "sender address <%s> not owned by user "
 			    "%s", sender, pw->pw_name);
+		case LSENDER_UNKNOWN_USER:
+			die(EX_NOPERM, "the login name of user ID %lu is not "
+			    "one Empath accepts", (unsigned long)uid);
+		}
 		env.sender = sender;
 		env.rcpts = xcalloc(all.n, sizeof(char *));
 		for (i = k = 0; i < all.n; i++)
