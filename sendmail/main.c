@@ -127,6 +127,9 @@ run_empathctl(const struct config *cfg, const char *verb)
 		}
 	}
 	fflush(stdout);
+	/* Ignored signals stay ignored across exec: give them back. */
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGXFSZ, SIG_DFL);
 	execv(path, argv);
 	die(EX_UNAVAILABLE, "cannot run %s: %s", path, strerror(errno));
 }
