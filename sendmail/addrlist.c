@@ -385,6 +385,10 @@ done:
 		/* All or nothing: a list refused adds no address. */
 		while (out->n > first)
 			free(out->v[--out->n]);
+		if (out->n == 0) {
+			free(out->v);
+			out->v = NULL;
+		}
 	}
 	sm_msg_free(&sb);
 	return rc;

@@ -327,6 +327,7 @@ main(int argc, char **argv)
 	struct config *cfg;
 	const char *path = SYSCONFDIR "/empath.conf", *env, *base;
 	char err[256];
+	int status;
 
 	std_fds();
 	priv_init();
@@ -376,5 +377,7 @@ main(int argc, char **argv)
 	default:
 		break;
 	}
-	return deliver(&o, cfg);
+	status = deliver(&o, cfg);
+	config_free(cfg);
+	return status;
 }

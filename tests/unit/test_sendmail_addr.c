@@ -167,7 +167,7 @@ END_TEST
 
 START_TEST(final_refusals)
 {
-	char longer[300];
+	char longer[300], *a;
 
 	ck_assert_ptr_null(sm_addr_final("-oi", "h.example", err, sizeof(err)));
 	ck_assert_ptr_null(sm_addr_final("", "h.example", err, sizeof(err)));
@@ -180,7 +180,9 @@ START_TEST(final_refusals)
 	memset(longer, 'a', sizeof(longer));
 	strcpy(longer + 250 - 2, "@h");
 	ck_assert_uint_eq(strlen(longer), 250);
-	ck_assert_ptr_nonnull(sm_addr_final(longer, "h", err, sizeof(err)));
+	a = sm_addr_final(longer, "h", err, sizeof(err));
+	ck_assert_ptr_nonnull(a);
+	free(a);
 	memcpy(longer + 250 - 2, "aaaaa@h", 8);   /* 255 octets */
 	ck_assert_ptr_null(sm_addr_final(longer, "h", err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "254"));

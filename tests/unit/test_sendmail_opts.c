@@ -14,12 +14,17 @@ static char err[256];
 
 /* Parse a NULL-terminated argument list; returns sm_opts_parse's. */
 static int
-parse_v(char **argv)
+parse_v(char **args)
 {
+	/* o.rcpts points into argv: it must outlive the statement. */
+	static char *argv[64];
 	int argc = 0;
 
-	while (argv[argc] != NULL)
+	while (args[argc] != NULL && argc < 63) {
+		argv[argc] = args[argc];
 		argc++;
+	}
+	argv[argc] = NULL;
 	err[0] = '\0';
 	return sm_opts_parse(argc, argv, &o, err, sizeof(err));
 }
