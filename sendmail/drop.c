@@ -35,6 +35,12 @@ priv_init(void)
 		priv_fail("setegid");
 }
 
+bool
+priv_held(void)
+{
+	return privileged;
+}
+
 void
 priv_raise(void)
 {

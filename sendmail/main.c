@@ -364,6 +364,10 @@ main(int argc, char **argv)
 	}
 	if (o.mode != SM_DELIVER)
 		priv_giveup();
+	/* Still setgid: deliver mode runs nothing and reads no variable
+	 * from here on, so nothing of the caller's environment stays. */
+	if (priv_held() && clearenv() != 0)
+		die(EX_OSERR, "cannot clear the environment");
 	if ((cfg = config_load(path, NULL, NULL, cfg_error)) == NULL)
 		die(EX_CONFIG, "cannot use the configuration %s", path);
 

@@ -159,6 +159,7 @@ void priv_init(void);
 void priv_raise(void);
 void priv_lower(void);
 void priv_giveup(void);
+bool priv_held(void);              /* the group is still ours to take */
 /* Write env and the message into SPOOL/drop; 0, or -1 with err set. */
 int sm_drop(const char *spool, const struct drop_env *env, const char *msg,
     size_t len, char *name, size_t namelen, char *err, size_t errlen);

@@ -12,8 +12,10 @@ import os
 import pwd
 import re
 import socket
+import shutil
 import socketserver
 import stat
+import struct
 import subprocess
 import threading
 
@@ -45,6 +47,18 @@ class FakeSubmit:
         class Handler(socketserver.StreamRequestHandler):
             def handle(self):
                 s = {"lines": [], "mail": None, "rcpts": [], "data": None}
+                # The client's group IDs (real, effective, saved, file
+                # system) while connected, from the kernel.
+                pid = struct.unpack("3i", self.request.getsockopt(
+                    socket.SOL_SOCKET, socket.SO_PEERCRED,
+                    struct.calcsize("3i")))[0]
+                try:
+                    with open(f"/proc/{pid}/status") as st:
+                        s["gids"] = next(
+                            [int(x) for x in l.split()[1:]]
+                            for l in st if l.startswith("Gid:"))
+                except OSError:
+                    s["gids"] = None
                 with owner.lock:
                     owner.sessions.append(s)
 
@@ -352,6 +366,48 @@ class StandInTest(SendmailCase):
                          b"250 2.1.0 Ok\r\n221 2.0.0 Bye\r\n")
         self.assertEqual(f.sessions[0]["lines"],
                          ["EHLO client", "MAIL FROM:<a@b>", "QUIT"])
+
+
+class SetgidTest(SendmailCase):
+    """Installed setgid to a drop group (as Debian does with
+    dpkg-statoverride), the program still gives the group up for good
+    with -C, before it connects or writes anything."""
+    DROP_GID = 54321     # a group the test's user is not in
+
+    def setgid_copy(self):
+        if os.geteuid() != 0 or self.identity.uid == 0:
+            self.skipTest("needs root, and a test user who is not")
+        prog = os.path.join(self.tmp, "sendmail-setgid")
+        shutil.copy2(self.prog, prog)
+        os.chown(prog, 0, self.DROP_GID)
+        os.chmod(prog, 0o2755)
+        if os.statvfs(prog).f_flag & os.ST_NOSUID:
+            self.skipTest(f"{self.tmp} is mounted nosuid")
+        self.assertEqual(os.stat(prog).st_mode & 0o7777, 0o2755)
+        return prog
+
+    def test_group_given_up_with_C(self):
+        prog = self.setgid_copy()
+        f = self.fake()
+        g = self.identity.gid
+        r = self.sendmail("a@sink.test", data=b"Subject: x\n\nx\n", prog=prog)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.sendmail("-bs", data=b"QUIT\r\n", prog=prog)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([s["gids"] for s in f.sessions], [[g, g, g, g]] * 2)
+
+    def test_drop_directory_of_the_group_refused_with_C(self):
+        prog = self.setgid_copy()
+        # The drop directory as the master makes it: only the group may
+        # create files. With -C the group is gone: nothing is written.
+        os.mkdir(self.drop)
+        os.chown(self.drop, 0, self.DROP_GID)
+        os.chmod(self.drop, 0o1730)
+        os.chmod(self.e.spool, 0o711)
+        r = self.sendmail("a@sink.test", data=b"Subject: x\n\nx\n", prog=prog)
+        self.assertEqual(r.returncode, EX_TEMPFAIL, r.stderr)
+        self.assertIn(b"Permission denied", r.stderr)
+        self.assertEqual(os.listdir(self.drop), [])
 
 
 class RealMasterTest(SendmailCase):
