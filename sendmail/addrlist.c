@@ -397,7 +397,10 @@ done:
 void
 sm_addrs_add(struct sm_addrs *a, const char *s)
 {
-	a->v = xreallocarray(a->v, a->n + 1, sizeof(*a->v));
+	/* Room doubles at each power of two: a long list costs no
+	 * quadratic copying. */
+	if (a->n == 0 || (a->n & (a->n - 1)) == 0)
+		a->v = xreallocarray(a->v, a->n ? a->n * 2 : 1, sizeof(*a->v));
 	a->v[a->n++] = xstrdup(s);
 }
 

@@ -172,6 +172,8 @@ add_rcpts(struct sm_addrs *all, const struct sm_addrs *in,
 			die(status, "recipient: %s", err);
 		add_rcpt(all, a);
 		free(a);
+		if (all->n > SM_RCPT_MAX)
+			die(EX_USAGE, "more than %d recipients", SM_RCPT_MAX);
 	}
 }
 
@@ -249,8 +251,6 @@ deliver(const struct sm_opts *o, const struct config *cfg)
 	if (all.n == 0)
 		die(EX_USAGE, "no recipient addresses found in the message "
 		    "header");
-	if (all.n > SM_RCPT_MAX)
-		die(EX_USAGE, "more than %d recipients", SM_RCPT_MAX);
 
 	memset(&sub, 0, sizeof(sub));
 	sub.sender = sender;

@@ -246,6 +246,14 @@ class DropTest(SendmailCase):
                 r = self.sendmail(*args, data=b"Subject: x\n\nx\n")
                 self.assertEqual(r.returncode, code, r.stderr)
                 self.assertTrue(r.stderr)
+        # At most 1000 recipients (the limit of a drop file too).
+        many = [f"r{i}@sink.test" for i in range(1001)]
+        r = self.sendmail(*many, data=b"Subject: x\n\nx\n")
+        self.assertEqual(r.returncode, EX_USAGE, r.stderr)
+        self.assertIn(b"more than 1000 recipients", r.stderr)
+        r = self.sendmail("-t", data=b"To: " + b", ".join(
+            m.encode() for m in many) + b"\n\nx\n")
+        self.assertEqual(r.returncode, EX_USAGE, r.stderr)
         r = self.sendmail("-t", data=b"To: <broken@sink.test\n\nx\n")
         self.assertEqual(r.returncode, EX_DATAERR, r.stderr)
         self.assertEqual(self.drop_files(), [])
