@@ -313,6 +313,29 @@ class StandInTest(SendmailCase):
         self.assertTrue(data.endswith(b"\r\n\r\n..leading dot\r\nbare LF\r\nCRLF\r\n"), data)
         self.assertEqual(s["lines"][-1], "QUIT")
 
+    def test_callers_command_lines(self):
+        """As cron, mutt and PHP's mail() call sendmail."""
+        f = self.fake()
+        msg = b"Subject: job\n\noutput\n.\nmore\n"
+        calls = [
+            (("-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"),
+             [f"RCPT TO:<root@{HOSTNAME}>"], b"From: CronDaemon <"),
+            (("-oem", "-oi", "--", "a@sink.test", "b@sink.test"),
+             ["RCPT TO:<a@sink.test>", "RCPT TO:<b@sink.test>"], b"From: "),
+            (("-t", "-i"), [], b"From: "),
+        ]
+        for i, (args, rcpts, frm) in enumerate(calls):
+            with self.subTest(args=args):
+                data = msg if args[0] != "-t" else b"To: php@sink.test\n" + msg
+                r = self.sendmail(*args, data=data)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                s = f.sessions[i]
+                self.assertEqual(s["rcpts"], rcpts or ["RCPT TO:<php@sink.test>"])
+                self.assertIn(b"\r\n" + frm, s["data"])
+                # -i: the lone dot is text, sent stuffed.
+                self.assertTrue(s["data"].endswith(b"output\r\n..\r\nmore\r\n"))
+        self.assertIn("BODY=8BITMIME", f.sessions[0]["mail"])
+
     def test_verbose_shows_the_dialogue(self):
         self.fake()
         r = self.sendmail("-v", "a@sink.test", data=b"Subject: v\n\nx\n")
