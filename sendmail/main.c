@@ -9,7 +9,6 @@
  * EMPATH_CONFIG, -bp, -bs, -q). */
 #include <sys/stat.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -66,36 +65,6 @@ std_fds(void)
 		if (fstat(fd, &st) == -1 && errno == EBADF &&
 		    open("/dev/null", O_RDWR) != fd)
 			_exit(EX_OSERR);
-}
-
-/* The full name of the GECOS field: up to the first ',', '&' as the
- * login name capitalized; NULL unless it is printable ASCII. */
-static const char *
-gecos_name(const struct passwd *pw)
-{
-	static char name[256];
-	const char *g = pw->pw_gecos;
-	size_t n = 0, i;
-
-	if (g == NULL)
-		return NULL;
-	for (; *g != '\0' && *g != ','; g++) {
-		if (*g == '&') {
-			for (i = 0; pw->pw_name[i] != '\0'; i++) {
-				if (n + 1 >= sizeof(name))
-					return NULL;
-				name[n++] = i == 0 ? (char)toupper(
-				    (unsigned char)pw->pw_name[0]) : pw->pw_name[i];
-			}
-			continue;
-		}
-		if ((unsigned char)*g < 0x20 || (unsigned char)*g > 0x7e ||
-		    n + 1 >= sizeof(name))
-			return NULL;
-		name[n++] = *g;
-	}
-	name[n] = '\0';
-	return n > 0 ? name : NULL;
 }
 
 /* -bp and -q: empathctl on the control socket, beside this program in a
@@ -189,6 +158,7 @@ deliver(const struct sm_opts *o, const struct config *cfg)
 	struct passwd *pw;
 	const char *fullname;
 	char err[512], login[CFG_LOGIN_MAX + 2 + 256], *sender, name[64];
+	char gecos[256];
 	size_t max = DEFAULT_MAX_SIZE, i, k;
 	uid_t uid = getuid();
 	bool dropped = false;
@@ -212,7 +182,8 @@ deliver(const struct sm_opts *o, const struct config *cfg)
 				    "full name");
 		fullname = o->fullname;
 	} else
-		fullname = gecos_name(pw);
+		fullname = sm_gecos_name(pw->pw_gecos, pw->pw_name, gecos,
+		    sizeof(gecos)) ? gecos : NULL;
 
 	for (i = 0; i < (size_t)o->nrcpts; i++) {
 		if (sm_addrlist_parse(o->rcpts[i], strlen(o->rcpts[i]), &got,

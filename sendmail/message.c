@@ -5,6 +5,7 @@
  * alone (RFC 5322 2.2: a name, optional white space of the obsolete
  * syntax, ':'); a line that is neither a field nor a continuation ends
  * the header (the body then gets the empty line it lacked). */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -356,4 +357,30 @@ sm_prepare(const struct sm_msg *in, const struct sm_prep *p,
 			sm_msg_append(out, eol, strlen(eol));
 	}
 	return 0;
+}
+
+bool
+sm_gecos_name(const char *gecos, const char *login, char *out, size_t outlen)
+{
+	size_t n = 0, i;
+
+	if (gecos == NULL || outlen == 0)
+		return false;
+	for (; *gecos != '\0' && *gecos != ','; gecos++) {
+		if (*gecos == '&') {
+			for (i = 0; login[i] != '\0'; i++) {
+				if (n + 1 >= outlen)
+					return false;
+				out[n++] = i == 0 ? (char)toupper(
+				    (unsigned char)login[0]) : login[i];
+			}
+			continue;
+		}
+		if ((unsigned char)*gecos < 0x20 ||
+		    (unsigned char)*gecos > 0x7e || n + 1 >= outlen)
+			return false;
+		out[n++] = *gecos;
+	}
+	out[n] = '\0';
+	return n > 0;
 }

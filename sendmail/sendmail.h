@@ -104,6 +104,11 @@ struct sm_prep {
  * appended to rcpts. 0, or EX_DATAERR with err set. */
 int sm_prepare(const struct sm_msg *in, const struct sm_prep *p,
     struct sm_msg *out, struct sm_addrs *rcpts, char *err, size_t errlen);
+/* The full name of a GECOS field (passwd(5)): up to its first ',', '&'
+ * standing for the login name capitalized. false when it is empty, too
+ * long for out or not printable ASCII (then no name is used). */
+bool sm_gecos_name(const char *gecos, const char *login, char *out,
+    size_t outlen);
 /* Does the message hold an octet above 127? */
 bool sm_has_8bit(const char *buf, size_t len);
 /* Write buf to dst as SMTP DATA (RFC 5321 4.5.2): every line end CRLF,

@@ -338,6 +338,26 @@ START_TEST(data_form)
 }
 END_TEST
 
+START_TEST(gecos_names)
+{
+	char out[64];
+
+	ck_assert(sm_gecos_name("Joe Bloggs,Room 1,555,,", "joe", out,
+	    sizeof(out)));
+	ck_assert_str_eq(out, "Joe Bloggs");
+	ck_assert(sm_gecos_name("& Smith", "ann", out, sizeof(out)));
+	ck_assert_str_eq(out, "Ann Smith");
+	ck_assert(!sm_gecos_name("", "joe", out, sizeof(out)));
+	ck_assert(!sm_gecos_name(",,,", "joe", out, sizeof(out)));
+	ck_assert(!sm_gecos_name(NULL, "joe", out, sizeof(out)));
+	/* Not printable ASCII: no name rather than a wrong one. */
+	ck_assert(!sm_gecos_name("J\xc3\xb6rg", "j", out, sizeof(out)));
+	ck_assert(!sm_gecos_name("a\nFrom: x", "j", out, sizeof(out)));
+	ck_assert(!sm_gecos_name("0123456789", "j", out, 10));
+	ck_assert(sm_gecos_name("012345678", "j", out, 10));
+}
+END_TEST
+
 static Suite *
 message_suite(void)
 {
@@ -355,6 +375,7 @@ message_suite(void)
 	tcase_add_test(tc, bcc_removed);
 	tcase_add_test(tc, extract_recipients);
 	tcase_add_test(tc, data_form);
+	tcase_add_test(tc, gecos_names);
 	suite_add_tcase(s, tc);
 	return s;
 }
