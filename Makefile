@@ -51,6 +51,7 @@ LIBA     := $(BUILD)/libempath.a
 
 DAEMONS  := smtpd queued deliverd ctld
 PROGS    := $(BUILD)/empath-master $(BUILD)/empathctl $(DAEMONS:%=$(BUILD)/empath-%)
+PROGS    += $(BUILD)/empath-sendmail
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -83,6 +84,9 @@ endef
 $(eval $(call prog_rule,empath-master,master))
 $(eval $(call prog_rule,empathctl,empathctl))
 $(foreach d,$(DAEMONS),$(eval $(call prog_rule,empath-$(d),$(d))))
+# empath-sendmail runs empathctl from SBINDIR (-bp, -q).
+$(eval $(call prog_rule,empath-sendmail,sendmail))
+$(OBJ)/sendmail/%.o: CFLAGS += -DSBINDIR='"$(SBINDIR)"'
 
 # Plugins (<empath/empath.h>) call em_context_* in the program that loads
 # them: those programs export these functions and nothing else
@@ -121,7 +125,7 @@ pc: $(BUILD)/empath.pc
 # the test needs. Two daemons may define one name: a test links only its
 # own daemon's archive.
 UNIT_OBJ     := $(OBJ)/tests/unit
-UNIT_DAEMONS := smtpd queued deliverd ctld master empathctl
+UNIT_DAEMONS := smtpd queued deliverd ctld master empathctl sendmail
 unit_lib      = $(BUILD)/lib$(1).a
 define unit_lib_rule
 $(call unit_lib,$(1)): $(patsubst %.c,$(OBJ)/%.o,$(filter-out $(1)/main.c,$(wildcard $(1)/*.c)))
@@ -139,11 +143,13 @@ unit_archive = $(strip \
     $(if $(filter test_store% test_queued_%,$(1)),$(call unit_lib,queued)) \
     $(if $(filter test_ctld_%,$(1)),$(call unit_lib,ctld)) \
     $(if $(filter test_empathctl_%,$(1)),$(call unit_lib,empathctl)) \
+    $(if $(filter test_sendmail_%,$(1)),$(call unit_lib,sendmail)) \
     $(if $(filter test_safedir test_master_%,$(1)),$(call unit_lib,master)))
 # The smtpd tests share a fake client and queue (smtpd_fixture.c); the
 # mime7 test its driver with the fuzzer (mime7_driver.c).
 
 $(UNIT_OBJ)/%.o: CFLAGS += $(CHECK_CFLAGS)
+$(UNIT_OBJ)/test_sendmail_%.o: CFLAGS += -Isendmail
 # (Named here, the objects are not intermediate files make would delete.)
 $(foreach t,$(UNIT_BINS),$(eval $(t): $(UNIT_OBJ)/$(notdir $(t)).o \
     $(UNIT_OBJ)/check_main.o $(call unit_archive,$(notdir $(t))) \
@@ -215,8 +221,10 @@ $(BUILD)/fuzz/fuzz_reply: $(FUZZ_OBJ)/deliverd/reply.o
 $(BUILD)/fuzz/fuzz_dns: $(FUZZ_OBJ)/deliverd/dns.o $(FUZZ_OBJ)/deliverd/dns_cache.o
 # FUZZERS took FUZZ_LINKED's value above (:= is expanded at once):
 # each later one is added to both.
-FUZZ_LINKED  += fuzz_mime7 fuzz_wire fuzz_dropfile
-FUZZERS      += fuzz_mime7 fuzz_wire fuzz_dropfile
+FUZZ_LINKED  += fuzz_mime7 fuzz_wire fuzz_dropfile fuzz_sendmail_addr
+FUZZERS      += fuzz_mime7 fuzz_wire fuzz_dropfile fuzz_sendmail_addr
+$(BUILD)/fuzz/fuzz_sendmail_addr: $(FUZZ_OBJ)/sendmail/addrlist.o $(FUZZ_OBJ)/sendmail/message.o
+$(FUZZ_OBJ)/fuzz/fuzz_sendmail_addr.o: FUZZ_XCFLAGS += -Isendmail
 # The driver is shared with the unit test (tests/unit/mime7_driver.c).
 $(BUILD)/fuzz/fuzz_mime7: $(FUZZ_OBJ)/deliverd/mime7.o $(FUZZ_OBJ)/deliverd/mime7_qp.o \
     $(FUZZ_OBJ)/deliverd/body.o $(FUZZ_OBJ)/tests/unit/mime7_driver.o
@@ -278,6 +286,7 @@ install: all $(BUILD)/empath.pc
 	    $(DESTDIR)$(INCLUDEDIR)/empath $(DESTDIR)$(PKGCONFIGDIR) \
 	    $(DESTDIR)$(PLUGINDIR)
 	install -m 755 $(BUILD)/empath-master $(BUILD)/empathctl $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(BUILD)/empath-sendmail $(DESTDIR)$(SBINDIR)/
 	install -m 755 $(DAEMONS:%=$(BUILD)/empath-%) $(DESTDIR)$(LIBEXECDIR)/
 	for m in man/*.3; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man3/; done
 	install -m 644 include/empath/empath.h $(DESTDIR)$(INCLUDEDIR)/empath/

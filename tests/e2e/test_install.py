@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: ISC
 """`make install DESTDIR=...` puts the build under test where the install
-layout of the README says: empath-master and empathctl in SBINDIR, the
-four daemons in LIBEXECDIR, every man/*.3, man/*.5, man/*.7 and man/*.8 page in its
-section, the plugin header <empath/empath.h> and empath.pc, the example plugins
+layout of the README says: empath-master, empathctl and empath-sendmail
+in SBINDIR, the four daemons in LIBEXECDIR, every man/*.3, man/*.5, man/*.7
+and man/*.8 page in its section, the plugin header <empath/empath.h> and empath.pc, the example plugins
 of plugins/ in the plugin directory, the example configuration beside (never over)
 empath.conf; binaries mode 755, the rest 644; nothing else; the
 installed pages pass `mandoc -Tlint` without a warning. A plugin builds
@@ -22,7 +22,7 @@ import unittest
 
 from harness import BUILD, REPO
 
-SBIN = ["empath-master", "empathctl"]
+SBIN = ["empath-master", "empathctl", "empath-sendmail"]
 LIBEXEC = ["empath-smtpd", "empath-queued", "empath-deliverd", "empath-ctld"]
 
 

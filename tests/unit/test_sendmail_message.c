@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: ISC */
+/* The message of empath-sendmail (sendmail/message.c): reading it with
+ * and without -i, the header fields added only when missing (RFC 6409
+ * section 8), Bcc: removed, the recipients of -t, and the DATA form
+ * (RFC 5321 4.5.2: CRLF, dot-stuffing). */
+#include <check.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "sendmail.h"
+
+static char err[256];
+
+/* Read text as standard input would give it. */
+static int
+read_text(const char *text, bool ignore_dots, size_t max, struct sm_msg *m)
+{
+	int fd = fx_memfile(text, strlen(text)), rc;
+
+	lseek(fd, 0, SEEK_SET);
+	rc = sm_read_message(fd, ignore_dots, max, m, err, sizeof(err));
+	close(fd);
+	return rc;
+}
+
+static char *
+read_str(const char *text, bool ignore_dots)
+{
+	struct sm_msg m = { NULL, 0, 0 };
+	char *s;
+
+	ck_assert_int_eq(read_text(text, ignore_dots, 1 << 20, &m), 0);
+	s = strndup(m.buf != NULL ? m.buf : "", m.len);
+	sm_msg_free(&m);
+	return s;
+}
+
+START_TEST(lone_dot_ends_input)
+{
+	char *s;
+
+	s = read_str("a\n.\nb\n", false);
+	ck_assert_str_eq(s, "a\n");
+	free(s);
+	s = read_str("a\r\n.\r\nb\r\n", false);
+	ck_assert_str_eq(s, "a\r\n");
+	free(s);
+	/* A dot at the very end without its line end ends it too. */
+	s = read_str("a\n.", false);
+	ck_assert_str_eq(s, "a\n");
+	free(s);
+	s = read_str(".\n", false);
+	ck_assert_str_eq(s, "");
+	free(s);
+	/* Only a dot alone: leading dots and ".." are text. */
+	s = read_str(".a\n..\n . \nb\n", false);
+	ck_assert_str_eq(s, ".a\n..\n . \nb\n");
+	free(s);
+}
+END_TEST
+
+START_TEST(ignore_dots)
+{
+	char *s;
+
+	s = read_str("a\n.\nb\n", true);
+	ck_assert_str_eq(s, "a\n.\nb\n");
+	free(s);
+	s = read_str("a\n.", true);
+	ck_assert_str_eq(s, "a\n.");
+	free(s);
+}
+END_TEST
+
+START_TEST(size_bound)
+{
+	struct sm_msg m = { NULL, 0, 0 };
+	char *big = malloc(200001);
+
+	memset(big, 'x', 200000);
+	big[200000] = '\0';
+	ck_assert_int_eq(read_text(big, true, 200000, &m), 0);
+	ck_assert_uint_eq(m.len, 200000);
+	ck_assert_int_eq(read_text(big, true, 199999, &m), EX_DATAERR);
+	ck_assert_ptr_nonnull(strstr(err, "too large"));
+	/* What follows the end dot does not count. */
+	memcpy(big + 10, "\n.\n", 3);
+	ck_assert_int_eq(read_text(big, false, 100, &m), 0);
+	ck_assert_uint_eq(m.len, 11);
+	sm_msg_free(&m);
+	free(big);
+}
+END_TEST
+
+/* sm_prepare of text; the result as a string, the -t recipients joined
+ * by '|' in rcpts. */
+static char rcpts_seen[1024];
+static char *
+prep(const char *text, bool extract, const char *fullname, int *rcp)
+{
+	struct sm_msg in = { (char *)text, strlen(text), 0 };
+	struct sm_msg out = { NULL, 0, 0 };
+	struct sm_addrs a = { NULL, 0 };
+	struct sm_prep p = {
+		.hostname = "host.example",
+		.from_addr = "joe@host.example",
+		.fullname = fullname,
+		.now = 86400,
+		.extract = extract,
+	};
+	size_t i;
+	char *s;
+	int rc = sm_prepare(&in, &p, &out, &a, err, sizeof(err));
+
+	if (rcp != NULL)
+		*rcp = rc;
+	else
+		ck_assert_msg(rc == 0, "sm_prepare: %s", err);
+	rcpts_seen[0] = '\0';
+	for (i = 0; i < a.n; i++) {
+		if (i > 0)
+			strlcat(rcpts_seen, "|", sizeof(rcpts_seen));
+		strlcat(rcpts_seen, a.v[i], sizeof(rcpts_seen));
+	}
+	sm_addrs_free(&a);
+	s = strndup(out.buf != NULL ? out.buf : "", out.len);
+	sm_msg_free(&out);
+	return s;
+}
+
+static int
+count(const char *s, const char *re)
+{
+	regex_t r;
+	regmatch_t m;
+	int n = 0;
+
+	ck_assert_int_eq(regcomp(&r, re, REG_EXTENDED | REG_ICASE | REG_NEWLINE), 0);
+	while (regexec(&r, s, 1, &m, 0) == 0) {
+		n++;
+		s += m.rm_eo > 0 ? m.rm_eo : 1;
+	}
+	regfree(&r);
+	return n;
+}
+
+START_TEST(fields_added_when_missing)
+{
+	char *s = prep("Subject: x\n\nbody\n", false, NULL, NULL);
+
+	/* At the end of the header, in the line ends of the message. */
+	fx_assert_matches(s, "^Subject: x\n"
+	    "From: joe@host\\.example\n"
+	    "Date: Fri, 02 Jan 1970 00:00:00 \\+0000\n"
+	    "Message-ID: <[0-9A-Z]{26}@host\\.example>\n"
+	    "\nbody\n$");
+	free(s);
+}
+END_TEST
+
+START_TEST(fields_kept_when_present)
+{
+	const char *text = "from: Me <me@x.org>\r\nDATE: Mon, 1 Jan 2024 "
+	    "00:00:00 +0000\r\nmessage-id: <a@b>\r\nSubject: s\r\n\r\nbody\r\n";
+	char *s = prep(text, false, "Someone Else", NULL);
+
+	/* Names matched without case: nothing added, nothing changed. */
+	ck_assert_str_eq(s, text);
+	free(s);
+}
+END_TEST
+
+START_TEST(added_field_forms)
+{
+	char *s;
+
+	s = prep("Subject: x\r\n\r\nbody\r\n", false, "Joe Bloggs", NULL);
+	ck_assert_int_eq(count(s, "^From: Joe Bloggs <joe@host\\.example>\r$"), 1);
+	fx_assert_matches(s, "\r\nMessage-ID: <[0-9A-HJKMNP-TV-Z]{26}"
+	    "@host\\.example>\r\n\r\nbody\r\n$");
+	fx_check_mail_lines(s, true);
+	free(s);
+	/* Specials: a quoted string; UTF-8: encoded words (RFC 2047). */
+	s = prep("\n", false, "Bloggs, \"Joe\"", NULL);
+	ck_assert_int_eq(count(s, "^From: \"Bloggs, \\\\\"Joe\\\\\"\" "
+	    "<joe@host\\.example>$"), 1);
+	free(s);
+	s = prep("\n", false, "J\xc3\xb6rg", NULL);
+	ck_assert_int_eq(count(s, "^From: =\\?UTF-8\\?B\\?SsO2cmc=\\?= "
+	    "<joe@host\\.example>$"), 1);
+	free(s);
+	/* A name with a control character is left out. */
+	s = prep("\n", false, "a\x01" "b", NULL);
+	ck_assert_int_eq(count(s, "^From: joe@host\\.example$"), 1);
+	free(s);
+}
+END_TEST
+
+START_TEST(long_utf8_name_split)
+{
+	char name[200] = "";
+	char *s, *from, *eol, *w;
+	int words = 0;
+
+	while (strlen(name) < 150)
+		strlcat(name, "\xc3\xa9t\xc3\xa9 ", sizeof(name));
+	s = prep("\n", false, name, NULL);
+	from = strstr(s, "From: ");
+	ck_assert_ptr_nonnull(from);
+	eol = strchr(from, '\n');
+	*eol = '\0';
+	for (w = strstr(from, "=?UTF-8?B?"); w != NULL;
+	    w = strstr(w + 1, "=?UTF-8?B?")) {
+		char *end = strstr(w, "?=");
+
+		ck_assert_ptr_nonnull(end);
+		ck_assert_int_le(end + 2 - w, 75);
+		words++;
+	}
+	ck_assert_int_ge(words, 3);
+	free(s);
+}
+END_TEST
+
+START_TEST(header_without_separator)
+{
+	char *s;
+
+	/* A line that is no field starts the body: it gets its empty line. */
+	s = prep("Subject: x\nthis is the body\n", false, NULL, NULL);
+	fx_assert_matches(s, "^Subject: x\nFrom: .*\nDate: .*\nMessage-ID: "
+	    "<.*>\n\nthis is the body\n$");
+	free(s);
+	/* No header at all. */
+	s = prep("hello\n", false, NULL, NULL);
+	fx_assert_matches(s, "^From: joe@host\\.example\nDate: [^\n]*\n"
+	    "Message-ID: <[^\n]*>\n\nhello\n$");
+	free(s);
+	/* No line end on the last line: one is added. */
+	s = prep("Subject: x\n\nno end", false, NULL, NULL);
+	fx_assert_matches(s, "\n\nno end\n$");
+	free(s);
+	s = prep("Subject: last", false, NULL, NULL);
+	fx_assert_matches(s, "^Subject: last\nFrom: ");
+	free(s);
+	/* An mbox "From " line is dropped. */
+	s = prep("From joe Mon Jan  1 00:00:00 2024\nSubject: x\n\nb\n", false,
+	    NULL, NULL);
+	fx_assert_matches(s, "^Subject: x\n");
+	free(s);
+	/* Empty input: the added fields alone. */
+	s = prep("", false, NULL, NULL);
+	fx_assert_matches(s, "^From: [^\n]*\nDate: [^\n]*\nMessage-ID: [^\n]*\n$");
+	free(s);
+}
+END_TEST
+
+START_TEST(bcc_removed)
+{
+	char *s;
+
+	s = prep("To: a@x.org\nBcc: secret@x.org,\n  other@x.org\nSubject: s\n"
+	    "resent-bcc: r@x.org\nCc: c@x.org\n\nBcc: in the body stays\n",
+	    false, NULL, NULL);
+	ck_assert_ptr_null(strstr(s, "secret"));
+	ck_assert_ptr_null(strstr(s, "other@"));
+	ck_assert_ptr_null(strstr(s, "r@x.org"));
+	fx_assert_matches(s, "^To: a@x\\.org\nSubject: s\nCc: c@x\\.org\nFrom: ");
+	fx_assert_matches(s, "\n\nBcc: in the body stays\n$");
+	/* Without -t, no recipients are taken from the header. */
+	ck_assert_str_eq(rcpts_seen, "");
+	free(s);
+}
+END_TEST
+
+START_TEST(extract_recipients)
+{
+	char *s;
+	int rc;
+
+	s = prep("TO: Joe <joe@x.org>,\r\n\tGroup: a@y.org, \"b c\"@y.org;\r\n"
+	    "Subject: To: not@this.org\r\ncc: ann (Ann)\r\nBCC: hidden@z.org\r\n"
+	    "X-To: no@x.org\r\nResent-To: no2@x.org\r\n\r\nTo: body@x.org\r\n",
+	    true, NULL, NULL);
+	ck_assert_str_eq(rcpts_seen,
+	    "joe@x.org|a@y.org|\"b c\"@y.org|ann|hidden@z.org");
+	ck_assert_ptr_null(strstr(s, "hidden"));
+	free(s);
+	/* Empty and group-only fields give nothing. */
+	s = prep("To: undisclosed-recipients:;\nCc:\n\nb\n", true, NULL, NULL);
+	ck_assert_str_eq(rcpts_seen, "");
+	free(s);
+	/* A malformed list is bad data. */
+	s = prep("To: <joe@x.org\n\nb\n", true, NULL, &rc);
+	ck_assert_int_eq(rc, EX_DATAERR);
+	ck_assert_ptr_nonnull(strstr(err, "To:"));
+	free(s);
+}
+END_TEST
+
+static char *
+stuffed(const char *text)
+{
+	struct sm_msg out = { NULL, 0, 0 };
+	char *s;
+
+	sm_dot_stuff(text, strlen(text), &out);
+	s = strndup(out.buf, out.len);
+	sm_msg_free(&out);
+	return s;
+}
+
+START_TEST(data_form)
+{
+	char *s;
+
+	s = stuffed("a\nb\r\n");
+	ck_assert_str_eq(s, "a\r\nb\r\n.\r\n");
+	free(s);
+	s = stuffed(".\n..x\n.y\r\nz.\n");
+	ck_assert_str_eq(s, "..\r\n...x\r\n..y\r\nz.\r\n.\r\n");
+	free(s);
+	s = stuffed("no end");
+	ck_assert_str_eq(s, "no end\r\n.\r\n");
+	free(s);
+	s = stuffed("");
+	ck_assert_str_eq(s, ".\r\n");
+	free(s);
+	/* A lone CR is no line end. */
+	s = stuffed("a\rb\n\n");
+	ck_assert_str_eq(s, "a\rb\r\n\r\n.\r\n");
+	free(s);
+	ck_assert(sm_has_8bit("a\x80", 2));
+	ck_assert(!sm_has_8bit("plain\n", 6));
+}
+END_TEST
+
+START_TEST(gecos_names)
+{
+	char out[64];
+
+	ck_assert(sm_gecos_name("Joe Bloggs,Room 1,555,,", "joe", out,
+	    sizeof(out)));
+	ck_assert_str_eq(out, "Joe Bloggs");
+	ck_assert(sm_gecos_name("& Smith", "ann", out, sizeof(out)));
+	ck_assert_str_eq(out, "Ann Smith");
+	ck_assert(!sm_gecos_name("", "joe", out, sizeof(out)));
+	ck_assert(!sm_gecos_name(",,,", "joe", out, sizeof(out)));
+	ck_assert(!sm_gecos_name(NULL, "joe", out, sizeof(out)));
+	/* Not printable ASCII: no name rather than a wrong one. */
+	ck_assert(!sm_gecos_name("J\xc3\xb6rg", "j", out, sizeof(out)));
+	ck_assert(!sm_gecos_name("a\nFrom: x", "j", out, sizeof(out)));
+	ck_assert(!sm_gecos_name("0123456789", "j", out, 10));
+	ck_assert(sm_gecos_name("012345678", "j", out, 10));
+}
+END_TEST
+
+static Suite *
+message_suite(void)
+{
+	Suite *s = suite_create("sendmail_message");
+	TCase *tc = tcase_create("message");
+
+	tcase_add_test(tc, lone_dot_ends_input);
+	tcase_add_test(tc, ignore_dots);
+	tcase_add_test(tc, size_bound);
+	tcase_add_test(tc, fields_added_when_missing);
+	tcase_add_test(tc, fields_kept_when_present);
+	tcase_add_test(tc, added_field_forms);
+	tcase_add_test(tc, long_utf8_name_split);
+	tcase_add_test(tc, header_without_separator);
+	tcase_add_test(tc, bcc_removed);
+	tcase_add_test(tc, extract_recipients);
+	tcase_add_test(tc, data_form);
+	tcase_add_test(tc, gecos_names);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+TEST_SUITES(message_suite);
