@@ -18,7 +18,9 @@
 # empath-master -n); run (empath-master -d on the default configuration
 # in a network namespace of its own: a DNS server on 127.0.0.1:53 and an
 # SMTP sink on a public test address, mail sent with sendmail -t as a
-# user and over SMTP, sendmail while the master is stopped); systemd
+# user and over SMTP, sendmail while the master is stopped); reinstall
+# (an administrator's statoverride kept, a missing drop directory made);
+# systemd
 # (systemd-analyze verify of the installed unit); remove and purge; lintian
 # on the .debs (this host's lintian, when installed).
 #
@@ -362,6 +364,33 @@ step_run() {
 }
 
 # ---------------------------------------------------------------------------
+# reinstall: postinst again, on a system already set up
+
+# An administrator's statoverride is kept; a spool without a drop
+# directory (an older version's) gets one; nothing else changes.
+step_reinstall() {
+	in_tree dpkg-statoverride --remove /usr/sbin/empath-sendmail
+	in_tree dpkg-statoverride --update --add root _empathdrop 2750 \
+	    /usr/sbin/empath-sendmail
+	rmdir "$tree/var/spool/empath/drop"
+	before=$(tree_stat /var/spool/empath)
+	in_tree apt-get install -y -q --reinstall "/root/debs/$deb" \
+	    >"$work/apt-reinstall.log" 2>&1 || {
+		tail -n 20 "$work/apt-reinstall.log"
+		return 1
+	}
+	expect_eq "the administrator's statoverride after a reinstall" \
+	    "root _empathdrop 2750 /usr/sbin/empath-sendmail" \
+	    "$(in_tree dpkg-statoverride --list /usr/sbin/empath-sendmail || true)"
+	expect_eq "/usr/sbin/empath-sendmail after a reinstall" \
+	    "root:_empathdrop 2750" "$(tree_stat /usr/sbin/empath-sendmail)"
+	expect_eq "/var/spool/empath/drop made again" "_empathq:_empathdrop 1730" \
+	    "$(tree_stat /var/spool/empath/drop)"
+	expect_eq "/var/spool/empath after a reinstall" "$before" \
+	    "$(tree_stat /var/spool/empath)"
+}
+
+# ---------------------------------------------------------------------------
 # systemd, remove, purge
 
 step_systemd_verify() {
@@ -434,6 +463,10 @@ inner() {
 	tp=$(now)
 	step run || true
 	phase_end run "$tp"
+
+	tp=$(now)
+	step reinstall || true
+	phase_end reinstall "$tp"
 
 	tp=$(now)
 	step install_systemd && step systemd_verify || true
