@@ -347,3 +347,10 @@ deb:
 	    rm -rf $(DEB_SRC); exit $$rc
 	@ls -l $(BUILD)/deb/*.deb
 .PHONY: deb
+
+# The Debian packages installed, run and purged on a fresh Debian 12 tree
+# (scripts/package-check.sh): needs root and debootstrap, else it says why
+# and exits 77. Not part of `make check`.
+package-check:
+	@sh scripts/package-check.sh $(BUILD)
+.PHONY: package-check

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "idn.h"
 #include "log.h"
+#include "mailname.h"
 #include "parse.h"
 #include "textesc.h"
 #include "util.h"
@@ -811,6 +812,7 @@ config_load(const char *path, char **textp, size_t *lenp,
 	text[len] = '\0';
 
 	cfg = config_parse(path, text, len, errfn);
+	cfg = mailname_apply(path, cfg, &text, &len, MAILNAME_PATH, errfn);
 	if (cfg != NULL && lenp != NULL)
 		*lenp = len;
 	if (cfg != NULL && textp != NULL)

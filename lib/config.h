@@ -155,6 +155,7 @@ struct config {
 	struct cfg_plugin_list plugins;   /* in the order of the file */
 	char    *plugin_dir;              /* PLUGINDIR of the build */
 	unsigned plugin_warn_ms;          /* plugin-hook-warn-ms 100, 0 off */
+	bool     hostname_given;          /* false: hostname is gethostname()'s */
 };
 
 /* Parse text (name is used in error messages). On error, prints
@@ -163,7 +164,9 @@ struct config {
  * errors too. */
 struct config *config_parse(const char *name, const char *text, size_t len,
                             void (*errfn)(const char *line));
-/* Read a file and parse it; *textp (if not NULL) receives the text. */
+/* Read a file and parse it; *textp (if not NULL) receives the text.
+ * Without a hostname in the file, the text gets one more line, hostname
+ * "NAME", with /etc/mailname's name or gethostname()'s (mailname.h). */
 struct config *config_load(const char *path, char **textp, size_t *lenp,
                            void (*errfn)(const char *line));
 void config_free(struct config *);

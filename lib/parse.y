@@ -892,6 +892,9 @@ config_finish(struct parser *p)
 	if (p->nerrors > 0)
 		return;
 
+	/* config_load() reads /etc/mailname when this is false; the text
+	 * alone decides here (the daemons parse in a chroot). */
+	c->hostname_given = c->hostname != NULL;
 	if (c->hostname == NULL) {
 		if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
 			strlcpy(host, "localhost", sizeof(host));

@@ -31,13 +31,11 @@
 # and exits with make check's status (2 when a setup step failed).
 set -eu
 
-SUITE=bookworm
-MIRROR=${FRESH_MIRROR:-http://deb.debian.org/debian}
-CACHE=${FRESH_CACHE:-/var/tmp/empath-fresh}
-MAX_AGE=${FRESH_MAX_AGE:-7}
+self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+# The base tree and the mounts, shared with scripts/package-check.sh.
+. "$(dirname "$self")/debian-tree.sh"
 # Where the project sits inside the tree; ../shared goes beside it.
 SRC=/build/empath
-PATH_IN=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 say() { printf 'fresh-check: %s\n' "$*"; }
 die() { printf 'fresh-check: %s\n' "$*" >&2; exit 2; }
@@ -54,27 +52,11 @@ phase_end() { # NAME START: print how long a phase took
 inner() {
 	tree=$1
 	shift
-	unmount_all() {
-		# Everything mounted at or under the tree, deepest first; the
-		# tests may have left a tmpfs of their own.
-		awk -v t="$tree" '$5 == t || index($5, t "/") == 1 { print $5 }' \
-		    /proc/self/mountinfo | sort -r | while read -r m; do
-			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-		done
-	}
+	unmount_all() { dt_unmount_all "$tree"; }
 	trap unmount_all EXIT
 	trap 'exit 130' INT TERM HUP
 	set -e
-	mount -t proc proc "$tree/proc"
-	mount -t sysfs sysfs "$tree/sys" 2>/dev/null ||
-	    mount --rbind /sys "$tree/sys"
-	# /dev from this host (device nodes), a new instance of /dev/pts and
-	# a /dev/shm of its own, so nothing in the tree writes to the host's.
-	mount --bind /dev "$tree/dev"
-	mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$tree/dev/pts" 2>/dev/null ||
-	    mount --bind /dev/pts "$tree/dev/pts"
-	mount -t tmpfs -o mode=1777,nosuid,nodev shm "$tree/dev/shm"
-	cp -L /etc/resolv.conf "$tree/etc/resolv.conf"
+	dt_mount "$tree"
 
 	out=$tree/root/check.log
 	rcf=$tree/root/check.rc
@@ -129,7 +111,6 @@ while getopts krj:s: opt; do
 done
 shift $((OPTIND - 1))
 
-self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 repo=${1:-$(git -C "$(dirname "$self")" rev-parse --show-toplevel)}
 ref=${2:-HEAD}
 # The README's test command. A new machine has no make yet: deps.sh first,
@@ -158,75 +139,25 @@ for c in debootstrap git unshare tar; do
 	    die "$c not found (apt-get install debootstrap git util-linux tar)"
 done
 
-mkdir -p "$CACHE"
-base=$CACHE/$SUITE-minbase.tar
 t0=$(now)
 
 # --- phase: base system ----------------------------------------------------
-# A fresh tree for this run, with / searchable by everyone: the tests run
-# the daemons as nobody, and mktemp makes a 0700 directory.
-tree=$(mktemp -d "$CACHE/run.XXXXXX")
-chmod 0755 "$tree"
-
+tree=""
 cleanup() {
 	rc=$?
 	trap - EXIT # the exit below must not run this again
-	# Only when nothing is mounted under the tree any more (the mounts
-	# were in the inner namespace, but check rather than trust): rm -rf
-	# through a bind mount of /dev would delete the host's device nodes.
-	if awk -v t="$tree" '$5 == t || index($5, t "/") == 1 { f = 1 } END { exit !f }' \
-	    /proc/self/mountinfo; then
-		say "still mounted under $tree; left in place" >&2
-	elif [ "$keep" -eq 1 ]; then
-		say "tree kept: $tree (chroot $tree; the project is in $SRC)"
-	else
-		rm -rf --one-file-system "$tree"
+	if [ -n "$tree" ]; then
+		if [ "$keep" -eq 1 ] && ! dt_mounted "$tree"; then
+			say "tree kept: $tree (chroot $tree; the project is in $SRC)"
+		else
+			dt_remove_tree "$tree" "$keep"
+		fi
 	fi
 	exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
-
-ts=$(now)
-fresh_base=0
-if [ "$refresh" -eq 0 ] && [ -s "$base" ] &&
-    [ -z "$(find "$base" -mtime +"$MAX_AGE" 2>/dev/null)" ]; then
-	say "base: unpacking the cached $SUITE tree ($base)"
-	tar -C "$tree" -xpf "$base"
-else
-	say "base: debootstrap --variant=minbase $SUITE from $MIRROR"
-	if ! debootstrap --variant=minbase "$SUITE" "$tree" "$MIRROR" \
-	    >"$CACHE/debootstrap.log" 2>&1; then
-		tail -n 20 "$CACHE/debootstrap.log" >&2
-		die "debootstrap failed (log: $CACHE/debootstrap.log)"
-	fi
-	fresh_base=1
-fi
-phase_end base "$ts"
-
-# What a new Debian 12 machine has and a bare debootstrap lacks: the
-# updates and security suites, and an /etc/hosts naming localhost.
-cat >"$tree/etc/apt/sources.list" <<EOF
-deb $MIRROR $SUITE main
-deb $MIRROR $SUITE-updates main
-deb ${MIRROR%/debian}/debian-security $SUITE-security main
-EOF
-if ! [ -s "$tree/etc/hosts" ]; then
-	printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' \
-	    >"$tree/etc/hosts"
-fi
-# A chroot, not a booted system: packages must not start services.
-printf '#!/bin/sh\nexit 101\n' >"$tree/usr/sbin/policy-rc.d"
-chmod 0755 "$tree/usr/sbin/policy-rc.d"
-
-if [ "$fresh_base" -eq 1 ]; then
-	# Cache the base tree (before the clone: nothing of this run is in
-	# it) for the next runs; written aside, then renamed, so a run never
-	# reads half a tarball.
-	ts=$(now)
-	tar -C "$tree" --one-file-system -cpf "$base.tmp" . && mv "$base.tmp" "$base"
-	phase_end cache "$ts"
-fi
+dt_make_tree "$refresh"
 
 # --- phase: clone -----------------------------------------------------------
 ts=$(now)
@@ -252,12 +183,9 @@ phase_end clone "$ts"
 ts=$(now)
 say "run: $makecmd in $SRC (chroot $tree)"
 set +e
-if unshare --mount --propagation private true 2>/dev/null; then
-	unshare --mount --propagation private sh "$self" --inner "$tree" "$makecmd"
-else
-	# No mount namespace here: mount in this one; the trap unmounts.
-	sh "$self" --inner "$tree" "$makecmd"
-fi
+# Without a mount namespace, the inner part mounts in this one; its trap
+# unmounts.
+dt_in_mount_ns sh "$self" --inner "$tree" "$makecmd"
 rc=$?
 set -e
 te=$(now)
