@@ -34,9 +34,8 @@ SYSTEM_PAGES = {
     "seccomp(2)", "unix(7)", "resolv.conf(5)", "ldns(3)", "dlopen(3)",
     "ps(1)", "chown(1)", "useradd(8)", "pkg-config(1)", "mmap(2)",
 }
-# Empath pages written on other branches that this tree may not hold yet:
-# named in SEE ALSO before they are merged.
-PENDING_PAGES = {"empath-sendmail(8)"}
+# Empath pages a SEE ALSO may name before they exist: none today.
+PENDING_PAGES = set()
 
 # mdoc macros that may follow an Ic on its line and end its arguments.
 MACRO = re.compile(r"^(%[A-Z]|[A-Z][a-z]{1,2}|Ux|Bx|Dx|Fx|Nx|Ox|At|St)$")
