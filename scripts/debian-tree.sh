@@ -6,6 +6,14 @@
 # $FRESH_MAX_AGE days, default 7), and the mounts a chroot needs.
 #
 # The caller defines say, die, now and phase_end (NAME START).
+#
+# The cache is root's and nobody else may write it: root unpacks its
+# tarball and chroots into the result. It is made 0700, and a run stops
+# (status 2) when it is anything else than a directory owned by root
+# without group or other write permission (in /var/tmp anyone could have
+# made it first, or left a symbolic link there). Files in it are made
+# with mktemp and renamed into place, never opened through a name that
+# could already exist.
 
 SUITE=bookworm
 MIRROR=${FRESH_MIRROR:-http://deb.debian.org/debian}
@@ -19,30 +27,97 @@ dt_mounted() {
 	    /proc/self/mountinfo
 }
 
+# Make $CACHE (mode 0700) or check the one there: a directory, not a
+# link to one, owned by root, not writable by group or others; else stop
+# with status 2 (die).
+dt_cache() {
+	parent=$(dirname "$CACHE")
+	[ -d "$parent" ] || mkdir -p "$parent"
+	mkdir -m 0700 "$CACHE" 2>/dev/null || true
+	# One lstat (stat without -L): what the name itself is, not where a
+	# link would lead.
+	set -- $(stat -c '%u %a %F' "$CACHE" 2>/dev/null || echo missing)
+	case $* in
+	"0 "*" directory") ;;
+	missing) die "cannot make the cache directory $CACHE" ;;
+	*) die "cache $CACHE must be a directory (not a link) owned by root," \
+	    "it is: $(stat -c '%U %A %F' "$CACHE"); check it, remove it, run again" ;;
+	esac
+	# Mode in octal: no write bit for the group (0020) or others (0002).
+	if [ $((0$2 & 022)) -ne 0 ]; then
+		die "cache $CACHE is writable by its group or by others (mode $2):" \
+		    "check it, remove it, run again"
+	fi
+}
+
+# Temporary files of dt_make_tree in $CACHE, removed by dt_cleanup_tmp.
+dt_tmp=""
+dt_cleanup_tmp() {
+	for f in $dt_tmp; do rm -f "$f"; done
+	dt_tmp=""
+}
+
+# The processes whose root directory is the tree $1 or under it (chroot).
+dt_procs() {
+	for p in /proc/[0-9]*; do
+		case $(readlink "$p/root" 2>/dev/null) in
+		"$1" | "$1"/*) echo "${p#/proc/}" ;;
+		esac
+	done
+}
+
+# Stop what still runs in the tree $1: SIGTERM, SIGKILL after 5 s. A
+# daemon left there would keep its mount namespace, and the tree's mounts
+# in it, alive.
+dt_kill_procs() {
+	i=0
+	while pids=$(dt_procs "$1") && [ -n "$pids" ]; do
+		case $i in
+		0)
+			say "stopping what still runs in $1:" $pids >&2
+			kill -TERM $pids 2>/dev/null || true
+			;;
+		50) kill -KILL $pids 2>/dev/null || true ;;
+		70)
+			say "still running in $1:" $pids >&2
+			return 1
+			;;
+		esac
+		i=$((i + 1))
+		sleep 0.1
+	done
+}
+
 # A new tree for one run in $CACHE, its path in $tree, with / searchable by
 # everyone (tests run daemons as nobody; mktemp makes a 0700 directory):
 # the cached base unpacked, or a new debootstrap (cached for the next run
 # unless $1 is 1: rebuild it anyway). Prints the phases base and cache.
 dt_make_tree() {
 	refresh=${1:-0}
-	mkdir -p "$CACHE"
+	dt_cache
 	base=$CACHE/$SUITE-minbase.tar
 	tree=$(mktemp -d "$CACHE/run.XXXXXX")
 	chmod 0755 "$tree"
 
 	ts=$(now)
 	fresh_base=0
-	if [ "$refresh" -eq 0 ] && [ -s "$base" ] &&
+	if [ "$refresh" -eq 0 ] && [ -f "$base" ] && ! [ -L "$base" ] &&
+	    [ -s "$base" ] &&
 	    [ -z "$(find "$base" -mtime +"$MAX_AGE" 2>/dev/null)" ]; then
 		say "base: unpacking the cached $SUITE tree ($base)"
 		tar -C "$tree" -xpf "$base"
 	else
 		say "base: debootstrap --variant=minbase $SUITE from $MIRROR"
+		log=$(mktemp "$CACHE/debootstrap.log.XXXXXX")
+		dt_tmp="$dt_tmp $log"
 		if ! debootstrap --variant=minbase "$SUITE" "$tree" "$MIRROR" \
-		    >"$CACHE/debootstrap.log" 2>&1; then
-			tail -n 20 "$CACHE/debootstrap.log" >&2
+		    >"$log" 2>&1; then
+			tail -n 20 "$log" >&2
+			mv -fT "$log" "$CACHE/debootstrap.log"
 			die "debootstrap failed (log: $CACHE/debootstrap.log)"
 		fi
+		# The last log is kept beside the tarball it made.
+		mv -fT "$log" "$CACHE/debootstrap.log"
 		fresh_base=1
 	fi
 	phase_end base "$ts"
@@ -66,16 +141,21 @@ EOS
 		# Cached before anything of this run is in the tree; written
 		# aside, then renamed, so a run never reads half a tarball.
 		ts=$(now)
-		tar -C "$tree" --one-file-system -cpf "$base.tmp" . &&
-		    mv "$base.tmp" "$base"
+		tmp=$(mktemp "$CACHE/base.tar.XXXXXX")
+		dt_tmp="$dt_tmp $tmp"
+		tar -C "$tree" --one-file-system -cpf "$tmp" . &&
+		    mv -fT "$tmp" "$base"
 		phase_end cache "$ts"
 	fi
 }
 
 # Remove the tree $1 unless $2 is 1 (keep) or something is still mounted
 # under it (then rm -rf through a bind mount of /dev would delete the
-# host's device nodes).
+# host's device nodes); first stop what still runs there and remove the
+# temporary files of dt_make_tree.
 dt_remove_tree() {
+	dt_cleanup_tmp
+	dt_kill_procs "$1" || true
 	if dt_mounted "$1"; then
 		say "still mounted under $1; left in place" >&2
 	elif [ "${2:-0}" -eq 1 ]; then
@@ -86,8 +166,9 @@ dt_remove_tree() {
 }
 
 # Unmount everything at or under the tree $1, deepest first (what ran in
-# it may have mounted a tmpfs of its own).
+# it may have mounted a tmpfs of its own), once nothing runs there.
 dt_unmount_all() {
+	dt_kill_procs "$1" || true
 	awk -v t="$1" '$5 == t || index($5, t "/") == 1 { print $5 }' \
 	    /proc/self/mountinfo | sort -r | while read -r m; do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true

@@ -147,6 +147,8 @@ cleanup() {
 	rc=$?
 	trap - EXIT # the exit below must not run this again
 	if [ -n "$tree" ]; then
+		dt_cleanup_tmp
+		dt_kill_procs "$tree" || true
 		if [ "$keep" -eq 1 ] && ! dt_mounted "$tree"; then
 			say "tree kept: $tree (chroot $tree; the project is in $SRC)"
 		else

@@ -19,10 +19,17 @@
 # in a network namespace of its own: a DNS server on 127.0.0.1:53 and an
 # SMTP sink on a public test address, mail sent with sendmail -t as a
 # user and over SMTP, sendmail while the master is stopped); reinstall
-# (an administrator's statoverride kept, a missing drop directory made);
-# systemd
-# (systemd-analyze verify of the installed unit); remove and purge; lintian
-# on the .debs (this host's lintian, when installed).
+# (an administrator's statoverride kept; an existing spool, here as an
+# older version left it, untouched by postinst; then empath-master, in a
+# network namespace again, makes its drop directory and sets its mode);
+# systemd (systemd-analyze verify of the installed unit); remove and
+# purge; lintian on the .debs (this host's lintian, when installed).
+#
+# Whatever fails, the trap of each part cleans up: the servers and the
+# master (SIGTERM, then SIGKILL), anything else still running in the tree,
+# the mounts (in a mount namespace of their own besides), the network
+# namespace (with its last process), the tree and the logs in /tmp
+# (unless -k).
 #
 # Every step is a function step_NAME; PACKAGE_CHECK_SKIP="NAME ..." skips
 # some (for developing this script; a skipped step is reported). Prints
@@ -244,13 +251,34 @@ master_start() {
 	fi
 }
 
+# Is the process $1 running (not gone, not a zombie)?
+running() {
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c 1)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# Stop the child $1: SIGTERM, SIGKILL after $2 seconds (default 10); its
+# exit status in $stop_status.
+stop_child() {
+	kill -TERM "$1" 2>/dev/null || true
+	n=$((${2:-10} * 10))
+	while running "$1"; do
+		n=$((n - 1))
+		if [ "$n" -eq 0 ]; then
+			say "pid $1 still runs after SIGTERM: SIGKILL" >&2
+			kill -KILL "$1" 2>/dev/null || true
+		fi
+		sleep 0.1
+	done
+	stop_status=0
+	wait "$1" 2>/dev/null || stop_status=$?
+}
+
 master_stop() {
 	[ -n "$master_pid" ] || return 0
-	kill -TERM "$master_pid" 2>/dev/null || true
-	st=0
-	wait "$master_pid" || st=$?
+	stop_child "$master_pid" 30
 	master_pid=""
-	expect_eq "empath-master exit status after SIGTERM" 0 "$st"
+	expect_eq "empath-master exit status after SIGTERM" 0 "$stop_status"
 }
 
 step_master_start() { master_start; }
@@ -335,12 +363,15 @@ step_master_stop() {
 	expect_eq "processes left running from the tree" "" "$left"
 }
 
+# The trap of the parts in a network namespace: the namespace goes with
+# its last process.
+cleanup_net() {
+	[ -z "$master_pid" ] || stop_child "$master_pid" 10
+	[ -z "$servers_pid" ] || stop_child "$servers_pid" 5
+	dt_kill_procs "$tree" || true
+}
+
 net_inner() {
-	cleanup_net() {
-		[ -z "$master_pid" ] || kill -TERM "$master_pid" 2>/dev/null || true
-		[ -z "$servers_pid" ] || kill -TERM "$servers_pid" 2>/dev/null || true
-		wait 2>/dev/null || true
-	}
 	trap cleanup_net EXIT
 	trap 'exit 130' INT TERM HUP
 	step net || return 1
@@ -366,13 +397,16 @@ step_run() {
 # ---------------------------------------------------------------------------
 # reinstall: postinst again, on a system already set up
 
-# An administrator's statoverride is kept; a spool without a drop
-# directory (an older version's) gets one; nothing else changes.
+# An administrator's statoverride is kept; an existing spool, here as an
+# older version left it (no drop directory, the queue's group, mode 0700),
+# is not touched: it is _empathq's, and postinst works by path names.
 step_reinstall() {
 	in_tree dpkg-statoverride --remove /usr/sbin/empath-sendmail
 	in_tree dpkg-statoverride --update --add root _empathdrop 2750 \
 	    /usr/sbin/empath-sendmail
-	rmdir "$tree/var/spool/empath/drop"
+	in_tree rmdir /var/spool/empath/drop
+	in_tree chgrp _empathq /var/spool/empath
+	in_tree chmod 0700 /var/spool/empath
 	before=$(tree_stat /var/spool/empath)
 	in_tree apt-get install -y -q --reinstall "/root/debs/$deb" \
 	    >"$work/apt-reinstall.log" 2>&1 || {
@@ -384,10 +418,33 @@ step_reinstall() {
 	    "$(in_tree dpkg-statoverride --list /usr/sbin/empath-sendmail || true)"
 	expect_eq "/usr/sbin/empath-sendmail after a reinstall" \
 	    "root:_empathdrop 2750" "$(tree_stat /usr/sbin/empath-sendmail)"
-	expect_eq "/var/spool/empath/drop made again" "_empathq:_empathdrop 1730" \
-	    "$(tree_stat /var/spool/empath/drop)"
-	expect_eq "/var/spool/empath after a reinstall" "$before" \
-	    "$(tree_stat /var/spool/empath)"
+	expect_eq "/var/spool/empath after a reinstall (left alone)" \
+	    "_empathq:_empathq 700" "$(tree_stat /var/spool/empath)"
+	expect_eq "/var/spool/empath/drop after a reinstall (left to empath-master)" \
+	    missing "$(tree_stat /var/spool/empath/drop)"
+	[ "$before" = "_empathq:_empathq 700" ] ||
+	    fail "the older spool was not set up: $before"
+}
+
+# After the upgrade, the master's start (systemd restarts it from postinst)
+# makes the drop directory and gives the spool its group and mode.
+step_upgrade_start() {
+	st=0
+	unshare --net sh "$self" --net-start "$tree" "$work" || st=$?
+	return "$st"
+}
+
+net_start_inner() {
+	trap cleanup_net EXIT
+	trap 'exit 130' INT TERM HUP
+	ip link set lo up || return 1
+	master_start || return 1
+	expect_eq "/var/spool/empath after the master's start" \
+	    "_empathq:_empathdrop 710" "$(tree_stat /var/spool/empath)"
+	expect_eq "/var/spool/empath/drop after the master's start" \
+	    "_empathq:_empathdrop 1730" "$(tree_stat /var/spool/empath/drop)"
+	master_stop
+	rm -rf "$tree/run/empath"
 }
 
 # ---------------------------------------------------------------------------
@@ -466,6 +523,7 @@ inner() {
 
 	tp=$(now)
 	step reinstall || true
+	step upgrade_start || true
 	phase_end reinstall "$tp"
 
 	tp=$(now)
@@ -487,6 +545,11 @@ case ${1:-} in
 --net)
 	tree=$2 work=$3
 	net_inner
+	exit $?
+	;;
+--net-start)
+	tree=$2 work=$3
+	net_start_inner
 	exit $?
 	;;
 esac
