@@ -635,7 +635,9 @@ set -e
 ts=$(now)
 if command -v lintian >/dev/null 2>&1; then
 	say "lintian --pedantic -I on $(cd "$debdir" && echo *.deb):"
-	out=$(lintian --pedantic -I "$debdir"/*.deb 2>&1 |
+	# Its temporary files in $work: lintian 2.116 leaves some behind.
+	mkdir -p "$work/lintian-tmp"
+	out=$(TMPDIR=$work/lintian-tmp lintian --pedantic -I "$debdir"/*.deb 2>&1 |
 	    grep -v '^running with root' || true)
 	printf '%s\n' "${out:-(nothing)}" | sed 's/^/  /'
 	if printf '%s\n' "$out" | grep -q '^[EW]: '; then
