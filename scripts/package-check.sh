@@ -355,11 +355,7 @@ step_offline() {
 step_master_stop() {
 	master_stop
 	# No daemon of the tree survives its master: none has a root in it.
-	left=$(for p in /proc/[0-9]*; do
-		case $(readlink "$p/root" 2>/dev/null) in
-		"$tree" | "$tree"/*) echo "${p#/proc/}" ;;
-		esac
-	done)
+	left=$(dt_procs "$tree" | tr '\n' ' ')
 	expect_eq "processes left running from the tree" "" "$left"
 }
 
