@@ -28,11 +28,19 @@ dt_mounted() {
 }
 
 # Make $CACHE (mode 0700) or check the one there: a directory, not a
-# link to one, owned by root, not writable by group or others; else stop
-# with status 2 (die).
+# link to one, owned by root, not writable by group or others, in a
+# directory that others may not write or that is sticky; else stop with
+# status 2 (die).
 dt_cache() {
 	parent=$(dirname "$CACHE")
 	[ -d "$parent" ] || mkdir -p "$parent"
+	# Others may write the parent only if it is sticky (/var/tmp): else
+	# they could rename the cache and put another in its place.
+	m=$(stat -L -c '%a' "$parent")
+	if [ $((0$m & 022)) -ne 0 ] && [ $((0$m & 01000)) -eq 0 ]; then
+		die "cache $CACHE: others may write $parent (mode $m) and it is" \
+		    "not sticky: choose another FRESH_CACHE"
+	fi
 	mkdir -m 0700 "$CACHE" 2>/dev/null || true
 	# One lstat (stat without -L): what the name itself is, not where a
 	# link would lead.
