@@ -23,10 +23,8 @@ put(struct msgdec *d, char c, char *out, size_t *n)
 {
 	if (c == '\0')
 		d->flags |= TX_NUL;
-	/* The first octet of the content (after a stuffing dot): SP or HT
-	 * would continue our Received: field (RFC 5322 §2.2.3). We refuse
-	 * rather than end the header before it, which would change the
-	 * message's structure behind the client's back. */
+	/* SP/HT first would fold into our Received: (RFC 5322 §2.2.3):
+	 * refused, not made body by a blank line before it (Postfix's way). */
 	if (d->size == 0 && (c == ' ' || c == '\t'))
 		d->flags |= TX_FOLDED;
 	if (d->linelen <= SMTP_TEXT_LINE_MAX)
