@@ -9,7 +9,9 @@
  *     not refused, dot-stuffed again, decodes back to itself;
  *   - BDAT: a message that is not refused is exactly the input (plus a
  *     final CRLF when it lacked one);
- *   - a refused message has a reason; the size counts past the limit.
+ *   - a refused message has a reason; the size counts past the limit;
+ *   - a message that is not refused has no NUL and does not begin with
+ *     SP or HT.
  * Build and run with `make fuzz`. */
 #include <assert.h>
 #include <stdint.h>
@@ -110,6 +112,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	assert(whole.size == whole.outlen);
 	assert(memchr(whole.out, '\0', whole.outlen) == NULL);
+	/* Nothing can fold into the Received: field written above it. */
+	assert(whole.outlen == 0 ||
+	    (whole.out[0] != ' ' && whole.out[0] != '\t'));
 	if (bdat) {
 		assert(whole.consumed == size && !whole.done);
 		assert(whole.outlen == size || whole.outlen == size + 2);

@@ -14,9 +14,10 @@
  * The first chunk of a transaction asks queued for the file (the
  * session waits, as for DATA); each chunk is answered when it has been
  * read: 250 with its size, or at LAST the queue's answer. A chunk that
- * makes the message fail (too big, bare CR/LF, NUL, long line) fails the
- * transaction at once; chunks already pipelined behind it are discarded
- * with 503 (RFC 3030 §2). DATA is refused inside a BDAT transaction. */
+ * makes the message fail (too big, bare CR/LF, NUL, long line, a first
+ * line beginning with SP or HT) fails the transaction at once; chunks
+ * already pipelined behind it are discarded with 503 (RFC 3030 §2).
+ * DATA is refused inside a BDAT transaction. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

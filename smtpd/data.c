@@ -4,10 +4,10 @@
  * the file queued created, in chunks of at
  * least DATA_FLUSH bytes; at the end of the content the hooks decide,
  * then queued commits. A message the decoder refuses (bare CR or LF,
- * a NUL, a line over 998 octets, over the size limit) is read to its
- * end and rolled back, so that no byte of it can be taken for a
- * command; so is one with more Received: fields than `max-hops`
- * (hops.c): a mail loop. */
+ * a NUL, a line over 998 octets, a first line that would fold into our
+ * Received:, over the size limit) is read to its end and rolled back,
+ * so that no byte of it can be taken for a command; so is one with
+ * more Received: fields than `max-hops` (hops.c): a mail loop. */
 #include <sys/mman.h>
 
 #include <errno.h>
@@ -190,6 +190,7 @@ refusal(unsigned flags)
 	    (flags & (TX_BARE_LF | TX_BARE_CR)) ? "bare CR or LF" :
 	    (flags & TX_NUL) ? "NUL octet" :
 	    (flags & TX_LONG_LINE) ? "line too long" :
+	    (flags & TX_FOLDED) ? "begins with a folded line" :
 	    (flags & TX_QUEUE_LOST) ? "queue restarted" : "write error";
 }
 
@@ -215,6 +216,9 @@ reply_refused(struct session *s, unsigned flags)
 	else if (flags & TX_LONG_LINE)
 		session_reply(s, "550 5.6.0 Error: line longer than %d "
 		    "characters", SMTP_TEXT_LINE_MAX);
+	else if (flags & TX_FOLDED)
+		session_reply(s, "550 5.6.0 Error: message begins with a "
+		    "folded line");
 	else if (flags & TX_QUEUE_LOST)
 		session_reply(s, "451 4.3.0 Error: queue unavailable, "
 		    "try again later");

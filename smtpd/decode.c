@@ -23,6 +23,10 @@ put(struct msgdec *d, char c, char *out, size_t *n)
 {
 	if (c == '\0')
 		d->flags |= TX_NUL;
+	/* SP/HT first would fold into our Received: (RFC 5322 §2.2.3):
+	 * refused, not made body by a blank line before it (Postfix's way). */
+	if (d->size == 0 && (c == ' ' || c == '\t'))
+		d->flags |= TX_FOLDED;
 	if (d->linelen <= SMTP_TEXT_LINE_MAX)
 		d->linelen++;
 	if (d->linelen > SMTP_TEXT_LINE_MAX)

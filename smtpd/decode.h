@@ -10,8 +10,10 @@
  * counts as one). A bare LF or bare CR anywhere, in DATA or BDAT, marks
  * the message refused, as does a NUL octet (never valid in 7BIT or
  * 8BITMIME content, RFC 5321 §2.3.8 and RFC 6152; we offer no
- * BINARYMIME), a line over 998 octets (RFC 5322) or content over the
- * size limit; the decoder reads on to the real end so
+ * BINARYMIME), a line over 998 octets (RFC 5322), content whose first
+ * line begins with SP or HT (it would fold into the Received: field we
+ * write above it, RFC 5322 §2.2.3) or content over the size limit; the
+ * decoder reads on to the real end so
  * that no byte of a refused message can be taken for a command ("SMTP
  * smuggling"). The output of a message that is not refused is exactly
  * the content: CRLF line ends, no stuffing dots. */
@@ -23,8 +25,8 @@
 #include <stdint.h>
 
 /* Reasons to refuse a message (kept reading to its end, then rolled
- * back). The decoder sets TX_TOOBIG to TX_LONG_LINE and TX_NUL; the
- * session adds the others. */
+ * back). The decoder sets TX_TOOBIG to TX_LONG_LINE, TX_NUL and
+ * TX_FOLDED; the session adds the others. */
 #define TX_TOOBIG     0x01
 #define TX_BARE_LF    0x02
 #define TX_BARE_CR    0x04
@@ -33,8 +35,10 @@
 #define TX_QUEUE_LOST 0x20         /* queued restarted: its file is gone */
 #define TX_HOPS       0x40         /* more Received: fields than max-hops */
 #define TX_NUL        0x80         /* a NUL octet in the content */
+#define TX_FOLDED     0x100        /* the first line begins with SP or HT */
 #define TX_REJECT     (TX_TOOBIG | TX_BARE_LF | TX_BARE_CR | TX_LONG_LINE | \
-                       TX_WRITE_ERR | TX_QUEUE_LOST | TX_HOPS | TX_NUL)
+                       TX_WRITE_ERR | TX_QUEUE_LOST | TX_HOPS | TX_NUL | \
+                       TX_FOLDED)
 
 struct msgdec {
 	uint64_t max;              /* size limit of the output, 0: none */

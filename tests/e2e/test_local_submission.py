@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import stat
+import time
 import unittest
 
 from dns_server import TestDNS
@@ -336,6 +337,37 @@ class LocalSubmissionTest(EmpathTestCase):
             + b"\r\nnot yet a loop\r\n")
         (msg,) = self.sink.wait_messages(1)
         self.assertIn(msgid.encode(), msg.data.split(b"\r\n\r\n")[0])
+
+    def test_content_cannot_fold_into_received(self):
+        """SP or HT first would continue our Received: field (RFC 5322
+        section 2.2.3): refused in DATA and BDAT, nothing queued; folding
+        later in the client's header is its own business."""
+        uid = os.getuid()
+        rcpt = "user@" + REMOTE
+        forged = b"\t(Empath, from userid 0)\r\nSubject: forged\r\n\r\nx\r\n"
+        c = self.local()
+        self.assertEqual(c.cmd("EHLO localhost")[0], 250)
+        self.assertEqual(c.cmd(f"MAIL FROM:<root@{HOSTNAME}>")[0], 250)
+        self.assertEqual(c.cmd(f"RCPT TO:<{rcpt}>")[0], 250)
+        self.assertEqual(c.cmd("DATA")[0], 354)
+        c.send(forged + b".\r\n")
+        self.assertEqual(c.reply(), (550, [
+            "5.6.0 Error: message begins with a folded line"]))
+        self.assertEqual(c.cmd(f"MAIL FROM:<root@{HOSTNAME}>")[0], 250)
+        self.assertEqual(c.cmd(f"RCPT TO:<{rcpt}>")[0], 250)
+        chunk = b" " + forged[1:]
+        c.send(b"BDAT %d LAST\r\n" % len(chunk) + chunk)
+        self.assertEqual(c.reply(), (550, [
+            "5.6.0 Error: message begins with a folded line"]))
+        body = b"Subject: folded\r\n later\r\n\r\n body\r\n"
+        msgid = self.send_local(c, f"root@{HOSTNAME}", rcpt, body)
+        self.assertEqual(c.cmd("QUIT")[0], 221)
+        (msg,) = self.sink.wait_messages(1)
+        self.assertLocalReceived(msg.data, uid, msgid, body)
+        time.sleep(0.5)
+        self.assertEqual(len(self.sink.messages), 1)
+        self.assertEqual(len(re.findall(r"refused \(begins with a folded line\)",
+                                        self.e.log())), 2)
 
     def test_socket_kept_across_smtpd_restart(self):
         """smtpd killed: the master keeps the socket (same inode); a

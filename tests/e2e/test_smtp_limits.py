@@ -81,6 +81,35 @@ class SmugglingTests(SmtpCase):
         time.sleep(0.5)
         self.assertEqual([m.mail_from for m in sink.messages], ["clean@sink.test"])
 
+    def test_folded_first_line_refused_in_data_and_bdat(self):
+        # SP or HT first would continue our Received: field (RFC 5322
+        # section 2.2.3): refused at the end of the data, nothing queued.
+        sink = self.start_sink()
+        e = self.empath(sink)
+        c = self.connect(e)
+        self.expect(c, "EHLO client.test", 250)
+        self.transaction(c, "fold@sink.test", ["fold@sink.test"])
+        self.expect(c, "DATA", 354)
+        c.send(b" from trusted.example\r\nSubject: fold\r\n\r\nx\r\n"
+               + INJECTED + b".\r\n")
+        self.assertEqual(c.reply(), (550, [
+            "5.6.0 Error: message begins with a folded line"]))
+        self.assertTrue(c.nothing_pending(0.3), "more than one reply to DATA")
+        self.transaction(c, "fold@sink.test", ["fold@sink.test"])
+        chunk = b"\tfrom trusted.example\r\n\r\nx\r\n"
+        c.send(b"BDAT %d\r\n" % len(chunk) + chunk + b"BDAT 6 LAST\r\nQUIT\r\n")
+        self.assertEqual(c.reply(), (550, [
+            "5.6.0 Error: message begins with a folded line"]))
+        self.assertEqual(c.reply()[0], 503)
+        self.expect(c, "QUIT", 221)
+        # Folding later in the client's header goes through.
+        e.send("clean@sink.test", ["clean@sink.test"],
+               b"Subject: clean\r\n\tfolded\r\n\r\nok\r\n")
+        sink.wait_messages(1)
+        time.sleep(0.5)
+        self.assertEqual([m.mail_from for m in sink.messages], ["clean@sink.test"])
+        self.assertIn(b"\r\nSubject: clean\r\n\tfolded\r\n", sink.messages[0].data)
+
 class TimeoutTests(SmtpCase):
 
     def test_every_timeout_ends_with_421(self):

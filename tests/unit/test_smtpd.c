@@ -436,6 +436,52 @@ START_TEST(nul_refused)
 }
 END_TEST
 
+/* SP or HT first would fold the client's line into our Received:
+ * field (RFC 5322 §2.2.3); what follows is read to the real end. */
+#define FOLDED_REPLY "550 5.6.0 Error: message begins with a folded line\r\n"
+
+START_TEST(folded_first_line_refused)
+{
+	refused_body(" (Empath, from userid 0)\r\nSubject: x\r\n\r\nQUIT\r\n.\r\n",
+	    FOLDED_REPLY);
+}
+END_TEST
+
+START_TEST(tab_first_line_refused)
+{
+	refused_body("\tby evil.example\r\nSubject: x\r\n\r\nb\r\n.\r\n",
+	    FOLDED_REPLY);
+}
+END_TEST
+
+START_TEST(later_folding_and_headerless_accepted)
+{
+	char path[64];
+
+	/* Folding inside the client's own header is its business. */
+	start_data(path, sizeof(path));
+	expect("Subject: a\r\n\tb\r\n c\r\n\r\n d\r\n.\r\n", "");
+	ck_assert_uint_eq(n_commit, 1);
+	ck_assert_str_eq(strstr(slurp(path), "+0000\r\n") + 7,
+	    "Subject: a\r\n\tb\r\n c\r\n\r\n d\r\n");
+	q_commit_ok(commit_id, MSGID);
+	expect_out("250 2.0.0 Ok: queued as 01JABCDEFGHJKMNPQRSTVWXYZ0\r\n");
+	unlink(path);
+	/* A blank first line ends the header: a white space line after it
+	 * is body. */
+	expect("MAIL FROM:<sender@client.example>\r\n", "250 2.1.0 Sender ok\r\n");
+	expect("RCPT TO:<u@accept.test>\r\n", "250 2.1.5 Recipient ok\r\n");
+	expect("DATA\r\n", "");
+	q_create_ok(create_id, incoming_file(path, sizeof(path)), MSGID);
+	expect_out("354 End data with <CR><LF>.<CR><LF>\r\n");
+	expect("\r\n\tbody\r\n.\r\n", "");
+	ck_assert_uint_eq(n_commit, 2);
+	ck_assert_str_eq(strstr(slurp(path), "+0000\r\n") + 7, "\r\n\tbody\r\n");
+	ck_assert_uint_eq(n_rollback, 0);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(long_text_line_refused)
 {
 	char body[1200];
@@ -759,6 +805,9 @@ smtpd_suite(void)
 	tcase_add_test(tc, only_crlf_dot_crlf_ends_data);
 	tcase_add_test(tc, bare_cr_refused);
 	tcase_add_test(tc, nul_refused);
+	tcase_add_test(tc, folded_first_line_refused);
+	tcase_add_test(tc, tab_first_line_refused);
+	tcase_add_test(tc, later_folding_and_headerless_accepted);
 	tcase_add_test(tc, long_text_line_refused);
 	tcase_add_test(tc, size_limit);
 	tcase_add_test(tc, write_error_tempfails);

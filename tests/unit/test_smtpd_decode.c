@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* The message content decoder (smtpd/decode.c): the end of DATA, dot
  * un-stuffing, every smuggling payload, the refusals (bare CR, bare LF,
- * NUL, long lines, size) and BDAT mode, each for every way of cutting the
+ * NUL, long lines, a folded first line, size) and BDAT mode, each for every way of cutting the
  * input into reads. */
 #include <check.h>
 #include <stdio.h>
@@ -256,6 +256,61 @@ START_TEST(nul_refused)
 }
 END_TEST
 
+START_TEST(folded_first_line_refused)
+{
+	/* SP or HT as the first octet of the content would continue the
+	 * Received: field written above it (RFC 5322 §2.2.3). */
+	static const char *const refused[] = {
+		" x\r\n.\r\nQUIT\r\n",
+		"\tx\r\n.\r\nQUIT\r\n",
+		". x\r\n.\r\nQUIT\r\n",      /* a stuffing dot, then SP */
+		" \r\n.\r\nQUIT\r\n",
+	};
+	/* Fine: folding later in the header, a body line after the blank
+	 * line that ends an empty header, a dot-stuffed ". x" (content
+	 * ". x"), an empty message. */
+	static const struct {
+		const char *in, *out;
+	} fine[] = {
+		{ "Subject: a\r\n b\r\n\tc\r\n\r\n d\r\n.\r\n",
+		  "Subject: a\r\n b\r\n\tc\r\n\r\n d\r\n" },
+		{ "\r\n x\r\n\ty\r\n.\r\n", "\r\n x\r\n\ty\r\n" },
+		{ ".. x\r\n.\r\n", ". x\r\n" },
+		{ ".\r\n", "" },
+	};
+	struct result r;
+	size_t i;
+
+	ck_assert(TX_FOLDED & TX_REJECT);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		r = decode(refused[i], strlen(refused[i]), false, 0, false);
+		ck_assert_msg(r.done, "refused %zu: not read to its end", i);
+		ck_assert_msg(r.flags == TX_FOLDED, "refused %zu: flags %x",
+		    i, r.flags);
+		ck_assert_uint_eq(r.outlen, 0);
+		ck_assert_uint_eq(r.consumed, strlen(refused[i]) - 6);
+	}
+	for (i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		r = decode(fine[i].in, strlen(fine[i].in), false, 0, false);
+		ck_assert(r.done);
+		ck_assert_msg(r.flags == 0, "fine %zu: flags %x", i, r.flags);
+		ck_assert_str_eq(r.out, fine[i].out);
+	}
+	/* BDAT: no stuffing, the same rule. */
+	r = decode(" x\r\n", 4, true, 0, true);
+	ck_assert_uint_eq(r.flags, TX_FOLDED);
+	ck_assert_uint_eq(r.outlen, 0);
+	r = decode("\t", 1, true, 0, true);
+	ck_assert_uint_eq(r.flags, TX_FOLDED);
+	r = decode("Subject: a\r\n\tb\r\n\r\n c\r\n", 22, true, 0, true);
+	ck_assert_uint_eq(r.flags, 0);
+	ck_assert_str_eq(r.out, "Subject: a\r\n\tb\r\n\r\n c\r\n");
+	r = decode("\r\n\tbody", 7, true, 0, true);
+	ck_assert_uint_eq(r.flags, 0);
+	ck_assert_str_eq(r.out, "\r\n\tbody\r\n");
+}
+END_TEST
+
 static Suite *
 decode_suite(void)
 {
@@ -271,6 +326,7 @@ decode_suite(void)
 	tcase_add_test(tc, bdat_mode);
 	tcase_add_test(tc, eight_bit_passes);
 	tcase_add_test(tc, nul_refused);
+	tcase_add_test(tc, folded_first_line_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

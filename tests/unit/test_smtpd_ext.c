@@ -196,6 +196,47 @@ START_TEST(bdat_nul_fails_early)
 }
 END_TEST
 
+START_TEST(bdat_folded_first_line_fails_early)
+{
+	char path[64];
+
+	/* An empty first chunk: the content still begins with the HT. */
+	bdat_begin("BDAT 0\r\n", path, sizeof(path));
+	expect_out("250 2.0.0 0 octets received\r\n");
+	expect("BDAT 7\r\n\tx: y\r\n", "550 5.6.0 Error: message begins with "
+	    "a folded line\r\n");
+	ck_assert_uint_eq(n_rollback, 1);
+	ck_assert_uint_eq(n_commit, 0);
+	expect("BDAT 3 LAST\r\nabc", "503 5.5.1 Error: need MAIL command\r\n");
+	unlink(path);
+}
+END_TEST
+
+START_TEST(bdat_later_folding_accepted)
+{
+	char path[64];
+
+	/* SP first in a later chunk, folding in the header, empty message. */
+	bdat_begin("BDAT 10\r\nSubject: a", path, sizeof(path));
+	expect_out("250 2.0.0 10 octets received\r\n");
+	expect("BDAT 10 LAST\r\n b\r\n\r\n c\r\n", "");
+	ck_assert_uint_eq(n_commit, 1);
+	ck_assert_str_eq(body_of(slurp(path)), "Subject: a b\r\n\r\n c\r\n");
+	q_commit_ok(commit_id, MSGID);
+	expect_out("250 2.0.0 Ok: queued as 01JABCDEFGHJKMNPQRSTVWXYZ0\r\n");
+	unlink(path);
+	expect("MAIL FROM:<>\r\n", "250 2.1.0 Sender ok\r\n");
+	expect("RCPT TO:<u@accept.test>\r\n", "250 2.1.5 Recipient ok\r\n");
+	expect("BDAT 0 LAST\r\n", "");
+	q_create_ok(create_id, incoming_file(path, sizeof(path)), MSGID);
+	expect_out("");
+	ck_assert_uint_eq(n_commit, 2);
+	ck_assert_str_eq(body_of(slurp(path)), "");
+	ck_assert_uint_eq(n_rollback, 0);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(bdat_bad_syntax_closes)
 {
 	talk("EHLO client.example\r\n");
@@ -671,6 +712,8 @@ ext_suite(void)
 	tcase_add_test(tc, bdat_too_big);
 	tcase_add_test(tc, bdat_bare_lf_fails_early);
 	tcase_add_test(tc, bdat_nul_fails_early);
+	tcase_add_test(tc, bdat_folded_first_line_fails_early);
+	tcase_add_test(tc, bdat_later_folding_accepted);
 	tcase_add_test(tc, bdat_bad_syntax_closes);
 	tcase_add_test(tc, bdat_refused_chunk_bounded_by_data_termination);
 	tcase_add_test(tc, bdat_out_of_sequence_bounded_by_data_termination);

@@ -3,7 +3,8 @@
  * kernel gave decides the sender a client may use (553 5.7.1 for
  * another's, 451 4.7.1 for a uid smtpd does not know), relaying is
  * allowed where a network client outside `relay from` is refused, and
- * the message starts with the Received: field of lib/localusers.c. */
+ * the message starts with the Received: field of lib/localusers.c,
+ * which the content cannot continue. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,27 @@ START_TEST(helo_gives_smtp_in_received)
 }
 END_TEST
 
+START_TEST(folded_first_line_cannot_extend_received)
+{
+	char path[64];
+
+	/* Our Received: field ends the file so far: SP or HT first would
+	 * append the client's text to it (RFC 5322 §2.2.3). */
+	connect_local(1000, lst);
+	talk("EHLO localhost\r\n");
+	expect("MAIL FROM:<alice@mx.test>\r\n", "250 2.1.0 Sender ok\r\n");
+	expect("RCPT TO:<x@far.away>\r\n", "250 2.1.5 Recipient ok\r\n");
+	expect("DATA\r\n", "");
+	q_create_ok(create_id, incoming_file(path, sizeof(path)), MSGID);
+	expect_out("354 End data with <CR><LF>.<CR><LF>\r\n");
+	expect("\t(Empath, from userid 0)\r\nSubject: x\r\n\r\nb\r\n.\r\n",
+	    "550 5.6.0 Error: message begins with a folded line\r\n");
+	ck_assert_uint_eq(n_commit, 0);
+	ck_assert_uint_eq(n_rollback, 1);
+	unlink(path);
+}
+END_TEST
+
 static Suite *
 local_suite(void)
 {
@@ -133,6 +155,7 @@ local_suite(void)
 	tcase_add_test(tc, forged_sender_is_refused);
 	tcase_add_test(tc, unknown_uid_is_told_to_retry);
 	tcase_add_test(tc, helo_gives_smtp_in_received);
+	tcase_add_test(tc, folded_first_line_cannot_extend_received);
 	suite_add_tcase(s, tc);
 	return s;
 }
