@@ -113,7 +113,9 @@ run_smtp(const struct config *cfg)
 	int fd = sm_connect(cfg->submit_socket, SM_CONNECT_TIMEOUT_MS);
 
 	if (fd == -1) {
-		fputs("421 4.3.2 Empath is not running\r\n", stdout);
+		fputs(sm_not_running(errno) ? "421 4.3.2 Empath is not "
+		    "running\r\n" : "421 4.3.2 Empath is busy, try again "
+		    "later\r\n", stdout);
 		fflush(stdout);
 		exit(EX_TEMPFAIL);
 	}
