@@ -605,6 +605,14 @@ class RealMasterTest(SendmailCase):
                          rb" \(Empath, from userid " + str(self.identity.uid).encode() + rb"\)")
         self.assertIn(b"\r\nSubject: real\r\n", msg.data)
         self.assertTrue(msg.data.endswith(b"\r\n\r\nthrough smtpd\r\n"))
+        # A first line starting with white space: body, never a
+        # continuation of the Received: field smtpd puts on top.
+        r = self.sendmail(f"user@{SINK_DOMAIN}", data=b"\tindented\nmore\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        msg = sink.wait_messages(2)[1]
+        self.assertRegex(msg.data, rb"^Received: [^\r]*\r\n(\t[^\r]*\r\n)*"
+                         rb"From: [^\r]*\r\nDate: [^\r]*\r\n"
+                         rb"Message-ID: [^\r]*\r\n\r\n\tindented\r\nmore\r\n$")
 
 
 if __name__ == "__main__":
