@@ -253,11 +253,6 @@ deliver(const struct sm_opts *o, const struct config *cfg)
 	if ((rc = sm_read_message(STDIN_FILENO, o->ignore_dots, max, &in, err,
 	    sizeof(err))) != 0)
 		die(rc, "%s", err);
-	/* What smtpd and queued would refuse, with the line numbers of
-	 * the input. */
-	if ((rc = sm_check_message(in.buf != NULL ? in.buf : "", in.len,
-	    SIZE_MAX, UINT_MAX, NULL, err, sizeof(err))) != 0)
-		die(rc, "message refused: %s", err);
 	{
 		struct sm_prep p = {
 			.hostname = cfg->hostname,
@@ -271,12 +266,22 @@ deliver(const struct sm_opts *o, const struct config *cfg)
 		    sizeof(err))) != 0)
 			die(rc, "%s", err);
 	}
-	sm_msg_free(&in);
-	/* The message as it goes: CRLF line ends, the added fields. */
+	/* What smtpd and queued would refuse in the message as it goes
+	 * (Bcc: removed, fields added, CRLF line ends). A line is named by
+	 * its number in the input when it is there; else it is a field
+	 * added here. */
 	if ((rc = sm_check_message(msg.buf != NULL ? msg.buf : "", msg.len,
-	    max, cfg->max_hops, NULL, err, sizeof(err))) != 0)
-		die(rc, "message refused: %s%s", err, strstr(err, "line") ==
-		    err ? " (with the added header fields)" : "");
+	    max, cfg->max_hops, NULL, err, sizeof(err))) != 0) {
+		if (strncmp(err, "line ", 5) != 0)
+			die(rc, "message refused: %s", err);
+		if (sm_check_message(in.buf != NULL ? in.buf : "", in.len,
+		    SIZE_MAX, UINT_MAX, NULL, err, sizeof(err)) != 0)
+			die(rc, "message refused: %s", err);
+		die(rc, "message refused: a header field added to it (From:, "
+		    "made with the -F name?) is longer than %d octets",
+		    SM_LINE_MAX);
+	}
+	sm_msg_free(&in);
 	add_rcpts(&all, &got, cfg->hostname, EX_DATAERR);
 	sm_addrs_free(&got);
 	if (all.n == 0)

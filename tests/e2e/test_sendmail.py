@@ -315,6 +315,17 @@ class DropTest(SendmailCase):
                 self.assertEqual(r.returncode, code, r.stderr)
                 self.assertIn(why, r.stderr)
                 self.assertEqual(self.drop_files(), [])
+        # A long -F name makes a From: line too long.
+        r = self.sendmail("-F", "N" * 1000, "a@sink.test", data=b"Subject: x\n\nx\n")
+        self.assertEqual(r.returncode, EX_DATAERR, r.stderr)
+        self.assertIn(b"-F", r.stderr)
+        self.assertEqual(self.drop_files(), [])
+        # A long Bcc: line is never sent: fine.
+        r = self.sendmail("-t", data=b"To: a@sink.test\nBcc: " + b", ".join(
+            f"b{i}@sink.test".encode() for i in range(100)) + b"\n\nx\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        (name,) = self.drop_files()
+        os.unlink(os.path.join(self.drop, name))
         # 998 octets, and a message just under the limit with CRLF: fine.
         r = self.sendmail("a@sink.test", data=b"Subject: x\n\n" + b"y" * 998 + b"\n")
         self.assertEqual(r.returncode, 0, r.stderr)
