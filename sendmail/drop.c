@@ -70,6 +70,69 @@ priv_giveup(void)
 	privileged = false;
 }
 
+/* Parse "EMPATH-DROP 1", S sender, R rcpt, "" as queued would read a
+ * drop file; and the parse must give back exactly the two addresses (a
+ * line end inside one would make more lines). 0, or -1 with why set. */
+static int
+parse_one(const char *sender, const char *rcpt, char *why, size_t whylen)
+{
+	struct drop_env env;
+	size_t len, body;
+	char *text;
+	int rc;
+
+	len = strlen(DROP_MAGIC) + strlen(sender) + strlen(rcpt) + 8;
+	text = malloc(len);
+	if (text == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	len = (size_t)snprintf(text, len, "%sS %s\nR %s\n\n", DROP_MAGIC,
+	    sender, rcpt);
+	rc = dropfile_parse(text, len, &env, &body, why, whylen);
+	free(text);
+	if (rc == -1)
+		return -1;
+	if (body != len || env.nrcpts != 1 || strcmp(env.sender, sender) != 0 ||
+	    strcmp(env.rcpts[0], rcpt) != 0) {
+		snprintf(why, whylen, "recipient: not one address");
+		rc = -1;
+	}
+	drop_env_free(&env);
+	return rc;
+}
+
+int
+sm_check_envelope(const char *sender, char *const *rcpts, size_t n,
+    long *bad, char *err, size_t errlen)
+{
+	char why[256];
+	size_t i;
+
+	*bad = -1;
+	if (n == 0 || n > DROP_RCPT_MAX) {
+		snprintf(err, errlen, "%zu recipients (1 to %d allowed)", n,
+		    DROP_RCPT_MAX);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (parse_one(sender, rcpts[i], why, sizeof(why)) == 0)
+			continue;
+		/* dropfile_parse() names the address "sender: " or
+		 * "recipient: " and why. */
+		if (strncmp(why, "sender: ", 8) == 0) {
+			snprintf(err, errlen, "sender <%.300s>: %s", sender,
+			    why + 8);
+			return -1;
+		}
+		*bad = (long)i;
+		snprintf(err, errlen, "recipient <%.300s>: %s", rcpts[i],
+		    strncmp(why, "recipient: ", 11) == 0 ? why + 11 : why);
+		return -1;
+	}
+	return 0;
+}
+
 int
 sm_drop(const char *spool, const struct drop_env *env, const char *msg,
     size_t len, char *name, size_t namelen, char *err, size_t errlen)

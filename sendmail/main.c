@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /* empath-sendmail: submit a message to Empath the way sendmail(8) does
  * (see empath-sendmail(8)). The message goes over the submission socket
- * as SMTP; when nothing answers there, or the answer is temporary, it is
- * written into SPOOL/drop for queued to take in when it starts. The
+ * as SMTP; only when Empath is not running (no socket, or nobody
+ * listening on it) is it written into SPOOL/drop for queued to take in
+ * when it starts: a drop file bypasses smtpd's plugins and limits, so a
+ * temporary refusal, a timeout or a lost connection is a temporary
+ * failure for the caller, never a way into the drop directory. Either
+ * way, what smtpd or queued would refuse is refused first, here. The
  * program may be installed setgid to the drop group: the group is given
  * up at once (drop.c), taken back only to create the drop file, and
  * given up for good before anything the caller chooses is used (-C,
@@ -106,10 +110,12 @@ run_empathctl(const struct config *cfg, const char *verb)
 static void __attribute__((noreturn))
 run_smtp(const struct config *cfg)
 {
-	int fd = sm_connect(cfg->submit_socket);
+	int fd = sm_connect(cfg->submit_socket, SM_CONNECT_TIMEOUT_MS);
 
 	if (fd == -1) {
-		fputs("421 4.3.2 Empath is not running\r\n", stdout);
+		fputs(sm_not_running(errno) ? "421 4.3.2 Empath is not "
+		    "running\r\n" : "421 4.3.2 Empath is busy, try again "
+		    "later\r\n", stdout);
 		fflush(stdout);
 		exit(EX_TEMPFAIL);
 	}
@@ -146,6 +152,54 @@ add_rcpts(struct sm_addrs *all, const struct sm_addrs *in,
 	}
 }
 
+/* The largest max-message-size of the listeners: the limit smtpd gives
+ * the submission socket and queued drop files. */
+static size_t
+max_size(const struct config *cfg)
+{
+	const struct cfg_listen *l;
+	size_t max = 0;
+
+	TAILQ_FOREACH(l, &cfg->listeners, entry)
+		if (l->max_message_size > max)
+			max = l->max_message_size;
+	return max > 0 ? max : DEFAULT_MAX_SIZE;
+}
+
+/* Empath is not running: the message goes into the drop directory. */
+static int
+drop(const struct sm_opts *o, const struct config *cfg, struct passwd *pw,
+    const char *sender, const struct sm_addrs *all, const struct sm_msg *msg)
+{
+	struct drop_env env;
+	char err[512], name[64];
+	uid_t uid = getuid();
+
+	/* queued would refuse another user's sender: say it now. */
+	localusers_set(&uid, (const char *const *)&pw->pw_name, 1);
+	switch (localusers_sender(cfg, uid, sender)) {
+	case LSENDER_OK:
+		break;
+	case LSENDER_FORGED:
+		die(EX_NOPERM, "sender address <%s> not owned by user %s",
+		    sender, pw->pw_name);
+	case LSENDER_UNKNOWN_USER:
+		die(EX_NOPERM, "the login name of user ID %lu is not one "
+		    "Empath accepts", (unsigned long)uid);
+	}
+	env.sender = (char *)sender;
+	env.rcpts = all->v;
+	env.nrcpts = all->n;
+	if (sm_drop(cfg->spool, &env, msg->buf != NULL ? msg->buf : "",
+	    msg->len, name, sizeof(name), err, sizeof(err)) == -1)
+		die(EX_TEMPFAIL, "Empath is not running and the message "
+		    "could not be left for it: %s", err);
+	if (o->verbose)
+		fprintf(stderr, "%s: left in %s/%s/%s for Empath\n", prog,
+		    cfg->spool, DROP_SUBDIR, name);
+	return EX_OK;
+}
+
 static int
 deliver(const struct sm_opts *o, const struct config *cfg)
 {
@@ -153,15 +207,13 @@ deliver(const struct sm_opts *o, const struct config *cfg)
 	struct sm_msg in = { NULL, 0, 0 }, msg = { NULL, 0, 0 };
 	struct sm_submit sub;
 	struct sm_result res;
-	struct drop_env env;
-	struct cfg_listen *l;
 	struct passwd *pw;
 	const char *fullname;
-	char err[512], login[CFG_LOGIN_MAX + 2 + 256], *sender, name[64];
+	char err[512], login[CFG_LOGIN_MAX + 2 + 256], *sender;
 	char gecos[256];
-	size_t max = DEFAULT_MAX_SIZE, i, k;
+	size_t max = max_size(cfg), i, ncmd;
 	uid_t uid = getuid();
-	bool dropped = false;
+	long bad;
 	int rc, fd, status;
 
 	pw = getpwuid(uid);
@@ -193,13 +245,11 @@ deliver(const struct sm_opts *o, const struct config *cfg)
 	}
 	add_rcpts(&all, &got, cfg->hostname, EX_USAGE);
 	sm_addrs_free(&got);
+	ncmd = all.n;
 	if (all.n == 0 && !o->extract)
 		die(EX_USAGE, "no recipients: give them on the command line "
 		    "or use -t");
 
-	if ((l = TAILQ_FIRST(&cfg->listeners)) != NULL &&
-	    l->max_message_size > 0)
-		max = l->max_message_size;
 	if ((rc = sm_read_message(STDIN_FILENO, o->ignore_dots, max, &in, err,
 	    sizeof(err))) != 0)
 		die(rc, "%s", err);
@@ -216,12 +266,33 @@ deliver(const struct sm_opts *o, const struct config *cfg)
 		    sizeof(err))) != 0)
 			die(rc, "%s", err);
 	}
+	/* What smtpd and queued would refuse in the message as it goes
+	 * (Bcc: removed, fields added, CRLF line ends). A line is named by
+	 * its number in the input when it is there; else it is a field
+	 * added here. */
+	if ((rc = sm_check_message(msg.buf != NULL ? msg.buf : "", msg.len,
+	    max, cfg->max_hops, NULL, err, sizeof(err))) != 0) {
+		if (strncmp(err, "line ", 5) != 0)
+			die(rc, "message refused: %s", err);
+		if (sm_check_message(in.buf != NULL ? in.buf : "", in.len,
+		    SIZE_MAX, UINT_MAX, NULL, err, sizeof(err)) != 0)
+			die(rc, "message refused: %s", err);
+		die(rc, "message refused: a header field added to it (From:, "
+		    "made with the -F name?) is longer than %d octets",
+		    SM_LINE_MAX);
+	}
 	sm_msg_free(&in);
 	add_rcpts(&all, &got, cfg->hostname, EX_DATAERR);
 	sm_addrs_free(&got);
 	if (all.n == 0)
 		die(EX_USAGE, "no recipient addresses found in the message "
 		    "header");
+	/* The envelope as queued reads a drop file (and smtpd would take
+	 * the same addresses): refused here, never quarantined there. */
+	if (sm_check_envelope(sender, all.v, all.n, &bad, err,
+	    sizeof(err)) == -1)
+		die(bad < 0 ? (o->sender != NULL ? EX_USAGE : EX_CONFIG) :
+		    (size_t)bad < ncmd ? EX_USAGE : EX_DATAERR, "%s", err);
 
 	memset(&sub, 0, sizeof(sub));
 	sub.sender = sender;
@@ -233,58 +304,36 @@ deliver(const struct sm_opts *o, const struct config *cfg)
 	sub.ret = o->ret;
 	sub.body = o->body;
 	sub.verbose = o->verbose;
-	if ((fd = sm_connect(cfg->submit_socket)) == -1) {
-		memset(&res, 0, sizeof(res));
-		res.outcome = SM_DEFERRED;
-		res.refused = xcalloc(all.n, sizeof(bool));
-		snprintf(res.reply, sizeof(res.reply), "%s: %s",
-		    cfg->submit_socket, strerror(errno));
-	} else {
-		sm_submit_fd(fd, &sub, &res);
-		close(fd);
-	}
-
-	if (res.outcome == SM_DEFERRED) {
+	if ((fd = sm_connect(cfg->submit_socket, SM_CONNECT_TIMEOUT_MS)) ==
+	    -1) {
+		if (!sm_not_running(errno))
+			die(EX_TEMPFAIL, "cannot submit the message now, try "
+			    "again later: %s: %s", cfg->submit_socket,
+			    errno == ETIMEDOUT ? "no connection accepted in "
+			    "time (Empath busy or restarting)" : strerror(errno));
 		if (o->verbose)
-			fprintf(stderr, "%s: not submitted now (%s): writing "
-			    "a drop file\n", prog, res.reply);
-		/* queued would refuse another user's sender: say it now. */
-		localusers_set(&uid, (const char *const *)&pw->pw_name, 1);
-		switch (localusers_sender(cfg, uid, sender)) {
-		case LSENDER_OK:
-			break;
-		case LSENDER_FORGED:
-			die(EX_NOPERM, "sender address <%s> not owned by user "
-			    "%s", sender, pw->pw_name);
-		case LSENDER_UNKNOWN_USER:
-			die(EX_NOPERM, "the login name of user ID %lu is not "
-			    "one Empath accepts", (unsigned long)uid);
-		}
-		env.sender = sender;
-		env.rcpts = xcalloc(all.n, sizeof(char *));
-		for (i = k = 0; i < all.n; i++)
-			if (!res.refused[i])
-				env.rcpts[k++] = all.v[i];
-		env.nrcpts = k;
-		if (k > 0 && sm_drop(cfg->spool, &env, msg.buf != NULL ?
-		    msg.buf : "", msg.len, name, sizeof(name), err,
-		    sizeof(err)) == -1)
-			die(EX_TEMPFAIL, "Empath is not running and the message "
-			    "could not be left for it: %s", err);
-		dropped = true;
-		if (o->verbose && k > 0)
-			fprintf(stderr, "%s: left in %s/%s/%s for Empath\n",
-			    prog, cfg->spool, DROP_SUBDIR, name);
-		free(env.rcpts);
-	} else if (res.outcome == SM_REFUSED_SENDER)
+			fprintf(stderr, "%s: Empath is not running (%s: %s): "
+			    "writing a drop file\n", prog, cfg->submit_socket,
+			    strerror(errno));
+		status = drop(o, cfg, pw, sender, &all, &msg);
+		goto done;
+	}
+	sm_submit_fd(fd, &sub, &res);
+	close(fd);
+
+	if (res.outcome == SM_DEFERRED)
+		fprintf(stderr, "%s: message not submitted, try again later: "
+		    "%s\n", prog, res.reply);
+	else if (res.outcome == SM_REFUSED_SENDER)
 		fprintf(stderr, "%s: sender <%s> refused: %s\n", prog,
 		    sender, res.reply);
 	else if (res.outcome == SM_REFUSED_RCPTS)
 		fprintf(stderr, "%s: every recipient was refused\n", prog);
 	else if (res.outcome != SM_SENT)
 		fprintf(stderr, "%s: message refused: %s\n", prog, res.reply);
-	status = sm_exit_code(&res, dropped);
+	status = sm_exit_code(&res);
 	free(res.refused);
+done:
 	sm_msg_free(&msg);
 	sm_addrs_free(&all);
 	free(sender);
@@ -300,6 +349,13 @@ main(int argc, char **argv)
 	char err[256];
 	int status;
 
+	/* An empty argument vector (execve() with argv[0] NULL): getopt
+	 * would read the environment as arguments. */
+	if (argc < 1 || argv == NULL || argv[0] == NULL) {
+		fputs("sendmail: no program name (empty argument vector)\n",
+		    stderr);
+		return EX_USAGE;
+	}
 	std_fds();
 	priv_init();
 	umask(022);
@@ -307,12 +363,10 @@ main(int argc, char **argv)
 	/* A file size limit makes write() fail instead of killing us
 	 * with a temporary file left behind. */
 	signal(SIGXFSZ, SIG_IGN);
-	if (argc > 0 && argv[0] != NULL) {
-		base = strrchr(argv[0], '/');
-		base = base != NULL ? base + 1 : argv[0];
-		if (base[0] != '\0')
-			strlcpy(prog, base, sizeof(prog));
-	}
+	base = strrchr(argv[0], '/');
+	base = base != NULL ? base + 1 : argv[0];
+	if (base[0] != '\0')
+		strlcpy(prog, base, sizeof(prog));
 
 	if (sm_opts_parse(argc, argv, &o, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);

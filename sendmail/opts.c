@@ -57,7 +57,13 @@ sm_opts_parse(int argc, char **argv, struct sm_opts *o, char *err,
 	int ch;
 
 	memset(o, 0, sizeof(*o));
-	o->mode = sm_mode_of(argc > 0 ? argv[0] : NULL);
+	/* Without argv[0], getopt would take what follows the vector's
+	 * NULL (the environment) for arguments. */
+	if (argc < 1 || argv == NULL || argv[0] == NULL) {
+		snprintf(err, errlen, "no program name (empty argument vector)");
+		return EX_USAGE;
+	}
+	o->mode = sm_mode_of(argv[0]);
 	opterr = 0;
 	optind = 0;                /* a full reset of GNU getopt (tests) */
 	while ((ch = getopt(argc, argv, "+:B:C:F:N:O:R:Ub:f:io:q::r:tv"))

@@ -109,6 +109,17 @@ int sm_prepare(const struct sm_msg *in, const struct sm_prep *p,
  * long for out or not printable ASCII (then no name is used). */
 bool sm_gecos_name(const char *gecos, const char *login, char *out,
     size_t outlen);
+/* What smtpd and queued refuse in a message (RFC 5322 section 2.1.1:
+ * NUL, lines over SM_LINE_MAX octets without their line end), checked
+ * before anything is submitted. Line ends are LF, with or without a CR
+ * before it. The size with every line end made CRLF (as smtpd and
+ * queued count it) must not exceed max_size (SIZE_MAX: no limit), nor
+ * the header's Received: fields max_hops (UINT_MAX: no limit). 0, or
+ * EX_DATAERR with err naming the line; *crlf_size (may be NULL) gets
+ * the size. */
+#define SM_LINE_MAX 998
+int sm_check_message(const char *buf, size_t len, size_t max_size,
+    unsigned max_hops, size_t *crlf_size, char *err, size_t errlen);
 /* Does the message hold an octet above 127? */
 bool sm_has_8bit(const char *buf, size_t len);
 /* Write buf to dst as SMTP DATA (RFC 5321 4.5.2): every line end CRLF,
@@ -119,9 +130,17 @@ void sm_msg_free(struct sm_msg *);
 
 /* ---- submission (submit.c) ------------------------------------------- */
 
+/* Client timeouts on the submission socket (RFC 5321 4.5.3.2 gives 5
+ * minutes per command and 10 for the end of data to a remote server;
+ * a local one answers at once or is stuck): connecting, each reply,
+ * the reply to the end of data. */
+#define SM_CONNECT_TIMEOUT_MS  (10 * 1000)
+#define SM_REPLY_TIMEOUT_MS    (60 * 1000)
+#define SM_DATA_TIMEOUT_MS     (10 * 60 * 1000)
+
 enum sm_outcome {
 	SM_SENT = 0,               /* 250 to the end of data */
-	SM_DEFERRED,               /* unreachable, 4xx, or lost before it */
+	SM_DEFERRED,               /* 4xx, a timeout, or lost before it */
 	SM_REFUSED_RCPTS,          /* 5xx to every recipient */
 	SM_REFUSED_SENDER,         /* 553 5.7.1 to MAIL: not the user's */
 	SM_REFUSED_DATA,           /* 5xx to the message or its size */
@@ -142,19 +161,24 @@ struct sm_submit {
 	const char *notify, *ret;  /* "" when unset */
 	enum sm_body body;
 	bool verbose;
-	unsigned timeout;          /* seconds per reply */
+	unsigned timeout_ms;       /* per reply; 0: SM_REPLY_TIMEOUT_MS */
+	unsigned data_timeout_ms;  /* the end of data; 0: SM_DATA_TIMEOUT_MS */
 };
 /* Speak SMTP on the connected socket fd: EHLO, MAIL, RCPT..., DATA,
  * QUIT. r->refused is allocated (nrcpts entries). */
 void sm_submit_fd(int fd, const struct sm_submit *s, struct sm_result *r);
-/* Connect to the Unix socket path: the socket, or -1 with errno. */
-int sm_connect(const char *path);
+/* Connect to the Unix socket path, without blocking: a full backlog
+ * (EAGAIN) is tried again until timeout_ms have passed. The socket
+ * (blocking), or -1 with errno (ETIMEDOUT: the backlog stayed full). */
+int sm_connect(const char *path, unsigned timeout_ms);
+/* Does connect()'s errno say that Empath is not running (no socket, or
+ * nobody listening on it)? Only then is a drop file written. */
+bool sm_not_running(int err);
 /* -bs: copy bytes between fd in/out and the socket until it closes.
  * 0, or -1 on an I/O error. */
 int sm_relay(int in, int out, int sock);
-/* The exit status of a submission (sysexits.h): dropped tells whether
- * a deferred message went into the drop directory. */
-int sm_exit_code(const struct sm_result *r, bool dropped);
+/* The exit status of a submission (sysexits.h). */
+int sm_exit_code(const struct sm_result *r);
 
 /* ---- the drop directory (drop.c) -------------------------------------- */
 
@@ -165,6 +189,12 @@ void priv_raise(void);
 void priv_lower(void);
 void priv_giveup(void);
 bool priv_held(void);              /* the group is still ours to take */
+/* Are sender and rcpts an envelope queued takes from a drop file? The
+ * envelope text is parsed with dropfile_parse(), one recipient at a
+ * time: 0, or -1 with err naming the address and *bad its index (-1:
+ * the sender). */
+int sm_check_envelope(const char *sender, char *const *rcpts, size_t n,
+    long *bad, char *err, size_t errlen);
 /* Write env and the message into SPOOL/drop; 0, or -1 with err set. */
 int sm_drop(const char *spool, const struct drop_env *env, const char *msg,
     size_t len, char *name, size_t namelen, char *err, size_t errlen);

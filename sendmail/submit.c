@@ -3,11 +3,15 @@
  * 8BITMIME, SMTPUTF8 and DSN extensions when the server offers them),
  * one command at a time: a local socket has no round trips worth
  * pipelining. What the server says decides the exit status; anything
- * temporary, or silence, leaves the message to the drop directory. */
+ * temporary, a timeout or a lost connection is a temporary failure for
+ * the caller to retry (only a socket nobody serves leads to the drop
+ * directory, main.c). */
 #include <sys/socket.h>
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sendmail.h"
@@ -26,9 +31,20 @@
 struct conn {
 	int fd;
 	bool verbose;
+	int64_t deadline;          /* of the reply being read (now_ms()) */
+	const char *fail;          /* why the last reply could not be read */
 	char in[4096];
 	size_t len, off;
 };
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Server text on our stderr: printable ASCII only. */
 static void
@@ -44,29 +60,51 @@ print_clean(FILE *f, const char *prefix, const char *s, size_t n)
 }
 
 /* One line without its line end into line; its length, or -1 when the
- * connection ends, times out or sends a line too long. */
+ * connection ends, the reply's deadline passes (however slowly the
+ * server trickles bytes) or the line is too long. */
 static ssize_t
 read_line(struct conn *c, char *line, size_t max)
 {
+	struct pollfd p;
+	int64_t left;
 	size_t n = 0;
 	ssize_t r;
 	char ch;
 
 	for (;;) {
 		if (c->off == c->len) {
-			r = read(c->fd, c->in, sizeof(c->in));
+			p.fd = c->fd;
+			p.events = POLLIN;
+			if ((left = c->deadline - now_ms()) <= 0) {
+				c->fail = "timed out waiting for the reply";
+				return -1;
+			}
+			r = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
 			if (r == -1 && errno == EINTR)
 				continue;
-			if (r <= 0)
+			if (r == 0)
+				continue;  /* the deadline, checked above */
+			if (r == -1) {
+				c->fail = "connection lost";
 				return -1;
+			}
+			r = read(c->fd, c->in, sizeof(c->in));
+			if (r == -1 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (r <= 0) {
+				c->fail = "connection lost";
+				return -1;
+			}
 			c->off = 0;
 			c->len = (size_t)r;
 		}
 		ch = c->in[c->off++];
 		if (ch == '\n')
 			break;
-		if (n + 1 >= max)
+		if (n + 1 >= max) {
+			c->fail = "malformed reply (a line too long)";
 			return -1;
+		}
 		line[n++] = ch;
 	}
 	if (n > 0 && line[n - 1] == '\r')
@@ -75,10 +113,11 @@ read_line(struct conn *c, char *line, size_t max)
 	return (ssize_t)n;
 }
 
-/* A whole reply: its code (200 to 599), its text lines joined by '\n'
- * in text. -1 when the connection is lost or the reply is malformed. */
+/* A whole reply, within timeout_ms: its code (200 to 599), its text
+ * lines joined by '\n' in text. -1 when the connection is lost, the
+ * time is up or the reply is malformed (c->fail says which). */
 static int
-read_reply(struct conn *c, char *text, size_t textlen)
+read_reply(struct conn *c, unsigned timeout_ms, char *text, size_t textlen)
 {
 	char line[LINE_MAX_LEN];
 	size_t tl = 0;
@@ -86,11 +125,14 @@ read_reply(struct conn *c, char *text, size_t textlen)
 	int code = -1, lines;
 
 	text[0] = '\0';
+	c->deadline = now_ms() + timeout_ms;
+	c->fail = "malformed reply";
 	for (lines = 0; lines < REPLY_LINES_MAX; lines++) {
 		if ((n = read_line(c, line, sizeof(line))) == -1)
 			return -1;
 		if (c->verbose)
 			print_clean(stderr, "<<< ", line, (size_t)n);
+		c->fail = "malformed reply";
 		if (n < 3 || line[0] < '2' || line[0] > '5' ||
 		    line[1] < '0' || line[1] > '9' || line[2] < '0' ||
 		    line[2] > '9' || (n > 3 && line[3] != ' ' && line[3] != '-'))
@@ -109,8 +151,10 @@ read_reply(struct conn *c, char *text, size_t textlen)
 			if (tl >= textlen)
 				tl = textlen - 1;
 		}
-		if (n == 3 || line[3] == ' ')
+		if (n == 3 || line[3] == ' ') {
+			c->fail = NULL;
 			return code;
+		}
 	}
 	return -1;
 }
@@ -174,8 +218,7 @@ static void
 set_reply(struct sm_result *r, int code, const char *text)
 {
 	if (code < 0)
-		snprintf(r->reply, sizeof(r->reply),
-		    "connection lost or malformed reply");
+		snprintf(r->reply, sizeof(r->reply), "%.500s", text);
 	else {
 		char *nl;
 
@@ -199,32 +242,38 @@ void
 sm_submit_fd(int fd, const struct sm_submit *s, struct sm_result *r)
 {
 	struct conn c = { .fd = fd, .verbose = s->verbose };
-	struct timeval tv = { .tv_sec = s->timeout ? s->timeout : 300 };
+	unsigned to = s->timeout_ms ? s->timeout_ms : SM_REPLY_TIMEOUT_MS;
+	unsigned data_to = s->data_timeout_ms ? s->data_timeout_ms :
+	    SM_DATA_TIMEOUT_MS;
+	/* A send that makes no progress for a reply's time fails. */
+	struct timeval tv = { .tv_sec = to / 1000,
+	    .tv_usec = (to % 1000) * 1000 };
 	struct sm_msg data = { NULL, 0, 0 };
 	char text[4096], params[256];
 	bool size = false, mime8 = false, utf8 = false, dsn = false;
 	bool temp = false, need_utf8;
-	size_t i, accepted = 0;
+	size_t i, accepted = 0, crlf_size = 0;
 	int code;
 
 	memset(r, 0, sizeof(*r));
 	r->outcome = SM_DEFERRED;
 	r->refused = xcalloc(s->nrcpts ? s->nrcpts : 1, sizeof(bool));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 
-	if ((code = read_reply(&c, text, sizeof(text))) != 220) {
+	if ((code = read_reply(&c, to, text, sizeof(text))) == -1)
+		goto lost;
+	if (code != 220) {
 		set_reply(r, code, text);
 		if (code >= 500)
 			r->outcome = SM_REFUSED_OTHER;
 		goto quit;
 	}
 	if (send_line(&c, "EHLO localhost") == -1 ||
-	    (code = read_reply(&c, text, sizeof(text))) == -1)
+	    (code = read_reply(&c, to, text, sizeof(text))) == -1)
 		goto lost;
 	if (code >= 500) {
 		if (send_line(&c, "HELO localhost") == -1 ||
-		    (code = read_reply(&c, text, sizeof(text))) == -1)
+		    (code = read_reply(&c, to, text, sizeof(text))) == -1)
 			goto lost;
 	} else if (code / 100 == 2) {
 		size = ehlo_has(text, "SIZE");
@@ -250,11 +299,16 @@ sm_submit_fd(int fd, const struct sm_submit *s, struct sm_result *r)
 	    " BODY=8BITMIME" : "",
 	    need_utf8 && utf8 ? " SMTPUTF8" : "",
 	    dsn && s->ret[0] ? " RET=" : "", dsn && s->ret[0] ? s->ret : "");
-	if (size)
+	/* SIZE= is the message as the server counts it: CRLF line ends,
+	 * without the dots of stuffing (RFC 1870 section 4). */
+	if (size) {
+		(void)sm_check_message(s->msg, s->len, SIZE_MAX, UINT_MAX,
+		    &crlf_size, text, sizeof(text));
 		snprintf(params + strlen(params), sizeof(params) - strlen(params),
-		    " SIZE=%zu", data.len);
+		    " SIZE=%zu", crlf_size);
+	}
 	if (send_line(&c, "MAIL FROM:<%s>%s", s->sender, params) == -1 ||
-	    (code = read_reply(&c, text, sizeof(text))) == -1)
+	    (code = read_reply(&c, to, text, sizeof(text))) == -1)
 		goto lost;
 	if (code / 100 != 2) {
 		set_reply(r, code, text);
@@ -268,7 +322,7 @@ sm_submit_fd(int fd, const struct sm_submit *s, struct sm_result *r)
 		if (send_line(&c, "RCPT TO:<%s>%s%s", s->rcpts[i],
 		    dsn && s->notify[0] ? " NOTIFY=" : "",
 		    dsn && s->notify[0] ? s->notify : "") == -1 ||
-		    (code = read_reply(&c, text, sizeof(text))) == -1)
+		    (code = read_reply(&c, to, text, sizeof(text))) == -1)
 			goto lost;
 		if (code / 100 == 2)
 			accepted++;
@@ -284,13 +338,13 @@ sm_submit_fd(int fd, const struct sm_submit *s, struct sm_result *r)
 		}
 	}
 	if (temp)
-		goto quit;         /* deferred: the drop file takes the rest */
+		goto quit;         /* deferred: the caller tries again */
 	if (accepted == 0) {
 		r->outcome = SM_REFUSED_RCPTS;
 		goto quit;
 	}
 	if (send_line(&c, "DATA") == -1 ||
-	    (code = read_reply(&c, text, sizeof(text))) == -1)
+	    (code = read_reply(&c, to, text, sizeof(text))) == -1)
 		goto lost;
 	if (code != 354) {
 		set_reply(r, code, text);
@@ -301,9 +355,15 @@ sm_submit_fd(int fd, const struct sm_submit *s, struct sm_result *r)
 	if (c.verbose)
 		fprintf(stderr, ">>> (%zu octets of message)\n>>> .\n",
 		    data.len);
-	if (send_all(fd, data.buf, data.len) == -1 ||
-	    (code = read_reply(&c, text, sizeof(text))) == -1)
+	if (send_all(fd, data.buf, data.len) == -1)
 		goto lost;
+	if ((code = read_reply(&c, data_to, text, sizeof(text))) == -1) {
+		/* The server may have queued it: a retry may duplicate. */
+		snprintf(text, sizeof(text), "%s after the end of the message "
+		    "(it may have been accepted)", c.fail);
+		set_reply(r, -1, text);
+		goto out;
+	}
 	set_reply(r, code, text);
 	if (code / 100 == 2)
 		r->outcome = SM_SENT;
@@ -311,24 +371,25 @@ sm_submit_fd(int fd, const struct sm_submit *s, struct sm_result *r)
 		r->outcome = SM_REFUSED_DATA;
 quit:
 	if (send_line(&c, "QUIT") == 0)
-		(void)read_reply(&c, text, sizeof(text));
+		(void)read_reply(&c, to, text, sizeof(text));
 	sm_msg_free(&data);
 	return;
 lost:
-	set_reply(r, -1, "");
+	/* A read says why; a send that failed left errno. */
+	set_reply(r, -1, c.fail != NULL ? c.fail : errno == EAGAIN ?
+	    "timed out sending" : "connection lost");
+out:
 	sm_msg_free(&data);
 }
 
 int
-sm_exit_code(const struct sm_result *r, bool dropped)
+sm_exit_code(const struct sm_result *r)
 {
 	switch (r->outcome) {
 	case SM_SENT:
 		return r->nrefused > 0 ? EX_NOUSER : EX_OK;
 	case SM_DEFERRED:
-		if (!dropped)
-			return EX_TEMPFAIL;
-		return r->nrefused > 0 ? EX_NOUSER : EX_OK;
+		return EX_TEMPFAIL;
 	case SM_REFUSED_RCPTS:
 		return EX_NOUSER;
 	case SM_REFUSED_SENDER:
@@ -341,11 +402,48 @@ sm_exit_code(const struct sm_result *r, bool dropped)
 	return EX_UNAVAILABLE;
 }
 
+bool
+sm_not_running(int err)
+{
+	return err == ENOENT || err == ECONNREFUSED;
+}
+
+/* A connect() in progress (not seen on Unix sockets, whose connect
+ * completes or fails at once, but allowed): its result by the deadline. */
+static int
+connect_wait(int fd, int64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	socklen_t len = sizeof(int);
+	int64_t left;
+	int soerr = 0, r;
+
+	for (;;) {
+		if ((left = deadline - now_ms()) <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		r = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (r == -1 && errno != EINTR)
+			return -1;
+		if (r > 0)
+			break;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+		return -1;
+	if (soerr != 0) {
+		errno = soerr;
+		return -1;
+	}
+	return 0;
+}
+
 int
-sm_connect(const char *path)
+sm_connect(const char *path, unsigned timeout_ms)
 {
 	struct sockaddr_un sun;
-	int fd, saved;
+	int64_t deadline = now_ms() + timeout_ms, left;
+	int fd, saved, flags;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -354,9 +452,34 @@ sm_connect(const char *path)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+	for (;;) {
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, 0)) == -1)
+			return -1;
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+			break;
+		saved = errno;
+		if (saved == EINPROGRESS) {
+			if (connect_wait(fd, deadline) == 0)
+				break;
+			saved = errno;
+		}
+		close(fd);
+		/* A full backlog (the server busy or restarting): again,
+		 * until the time is up. */
+		if (saved != EAGAIN && saved != EINTR) {
+			errno = saved;
+			return -1;
+		}
+		if ((left = deadline - now_ms()) <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		(void)poll(NULL, 0, left < 100 ? (int)left : 100);
+	}
+	/* Blocking again: replies are waited for with poll(). */
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1) {
 		saved = errno;
 		close(fd);
 		errno = saved;

@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: ISC
 """empath-sendmail end to end (empath-sendmail(8)), run as the test's
-unprivileged user with -C: with Empath down the message lands in the drop
-directory, byte for byte in the format of lib/dropfile.h; against a
-stand-in SMTP server on the submission socket (a Python server on a Unix
-socket) the SMTP it speaks, the exit statuses of refusals, a temporary
-refusal that falls back to a drop file, and -bs relaying; with the real
+unprivileged user with -C: with Empath down (no socket, or nobody
+listening) the message lands in the drop directory, byte for byte in the
+format of lib/dropfile.h, unless smtpd or queued would refuse it; against
+a stand-in SMTP server on the submission socket (a Python server on a Unix
+socket) the SMTP it speaks, the exit statuses of refusals, temporary
+refusals, lost connections and a full backlog that are temporary failures
+(never a drop file), and -bs relaying; with the real
 empath-master running, -bp, -q, mailq and newaliases, and a message
 submitted through the real smtpd when it serves the submission socket."""
 
@@ -12,6 +14,7 @@ import os
 import pwd
 import re
 import socket
+import time
 import shutil
 import socketserver
 import stat
@@ -34,6 +37,7 @@ class FakeSubmit:
 
     def __init__(self, path):
         self.path = path
+        self.greet = "220 fake.local ESMTP"
         self.ehlo = ["250-fake.local", "250-8BITMIME", "250-SIZE 10000000",
                      "250 DSN"]
         self.mail = "250 2.1.0 Ok"
@@ -66,7 +70,10 @@ class FakeSubmit:
                     self.wfile.write(text.encode() + b"\r\n")
                     self.wfile.flush()
 
-                say("220 fake.local ESMTP")
+                say(owner.greet)
+                if not owner.greet.startswith("220"):
+                    self.rfile.readline()       # QUIT
+                    return
                 while True:
                     line = self.rfile.readline()
                     if not line:
@@ -251,7 +258,7 @@ class DropTest(SendmailCase):
         r = self.sendmail(*many, data=b"Subject: x\n\nx\n")
         self.assertEqual(r.returncode, EX_USAGE, r.stderr)
         self.assertIn(b"more than 1000 recipients", r.stderr)
-        r = self.sendmail("-t", data=b"To: " + b", ".join(
+        r = self.sendmail("-t", data=b"To: " + b",\n\t".join(
             m.encode() for m in many) + b"\n\nx\n")
         self.assertEqual(r.returncode, EX_USAGE, r.stderr)
         r = self.sendmail("-t", data=b"To: <broken@sink.test\n\nx\n")
@@ -272,6 +279,71 @@ class DropTest(SendmailCase):
         self.assertEqual(self.drop_files(), [])
         r = self.sendmail("a@sink.test", data=b"Subject: x\n\n" + b"x" * 500)
         self.assertEqual(r.returncode, 0, r.stderr)
+
+    def set_max_size(self, size):
+        with open(self.e.conf) as f:
+            text = f.read()
+        text = text.replace("\ttimeout command",
+                            f"\tmax-message-size {size}\n\ttimeout command", 1)
+        with open(self.e.conf, "w") as f:
+            f.write(text)
+
+    def test_what_queued_would_quarantine_is_refused(self):
+        """Nothing goes into the drop directory that queued would move
+        to corrupt/ (then the mail would be lost with exit 0)."""
+        self.make_drop()
+        self.set_max_size("2K")
+        long_line = b"Subject: x\n\n" + b"y" * 999 + b"\n"
+        cases = [
+            # RFC 5322 2.1.1: at most 998 octets a line, its end apart.
+            ((), long_line, EX_DATAERR, b"line 3 is 999 octets"),
+            ((), long_line.replace(b"\n", b"\r\n"), EX_DATAERR, b"998"),
+            ((), b"Subject: x\n\na\0b\n", EX_DATAERR, b"NUL"),
+            # 1612 octets read, but more than 2K with CRLF line ends and
+            # the added header fields.
+            ((), b"Subject: x\n\n" + b"x\n" * 800, EX_DATAERR,
+             b"too large"),
+            # Addresses as queued reads them (dropfile_parse).
+            (("a..b@sink.test",), b"Subject: x\n\nx\n", EX_USAGE,
+             b"<a..b@sink.test>"),
+            (("-t",), b"To: ok@sink.test, a..b@sink.test\n\nx\n",
+             EX_DATAERR, b"<a..b@sink.test>"),
+        ]
+        for args, data, code, why in cases:
+            with self.subTest(args=args, data=data[:40]):
+                r = self.sendmail(*(args or ("a@sink.test",)), data=data)
+                self.assertEqual(r.returncode, code, r.stderr)
+                self.assertIn(why, r.stderr)
+                self.assertEqual(self.drop_files(), [])
+        # A long -F name makes a From: line too long.
+        r = self.sendmail("-F", "N" * 1000, "a@sink.test", data=b"Subject: x\n\nx\n")
+        self.assertEqual(r.returncode, EX_DATAERR, r.stderr)
+        self.assertIn(b"-F", r.stderr)
+        self.assertEqual(self.drop_files(), [])
+        # A long Bcc: line is never sent: fine.
+        r = self.sendmail("-t", data=b"To: a@sink.test\nBcc: " + b", ".join(
+            f"b{i}@sink.test".encode() for i in range(100)) + b"\n\nx\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        (name,) = self.drop_files()
+        os.unlink(os.path.join(self.drop, name))
+        # 998 octets, and a message just under the limit with CRLF: fine.
+        r = self.sendmail("a@sink.test", data=b"Subject: x\n\n" + b"y" * 998 + b"\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.sendmail("a@sink.test", data=b"Subject: x\n\n" + b"x\n" * 150)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(self.drop_files()), 2)
+
+    def test_socket_nobody_listens_on_drops(self):
+        """A socket left behind by a stopped Empath (ECONNREFUSED) is
+        Empath not running: the drop directory takes the message."""
+        self.make_drop()
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(s.close)
+        s.bind(self.sock)
+        os.chmod(self.sock, 0o666)
+        r = self.sendmail("a@sink.test", data=b"Subject: x\n\nx\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(self.drop_files()), 1)
 
     def test_newaliases_and_bs_when_down(self):
         link = os.path.join(self.tmp, "newaliases")
@@ -368,24 +440,74 @@ class StandInTest(SendmailCase):
         r = self.sendmail("a@sink.test", data=b"Subject: x\n\nx\n")
         self.assertEqual(r.returncode, EX_DATAERR, r.stderr)
 
-    def test_temporary_refusal_falls_back_to_drop(self):
-        f = self.fake()
+    def test_temporary_refusal_is_tempfail(self):
+        """A 4xx (every session taken, a user smtpd does not know yet)
+        is for the caller to retry: a drop file would reach queued
+        without smtpd's plugins and limits."""
         self.make_drop()
-        f.mail = "451 4.7.1 unknown local user uid 1234 (known after smtpd restarts)"
-        r = self.sendmail("a@sink.test", data=b"Subject: later\n\nx\n")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        (name,) = self.drop_files()
-        with open(os.path.join(self.drop, name), "rb") as fh:
-            self.assertTrue(fh.read().startswith(
-                b"EMPATH-DROP 1\nS " + self.me.encode() + b"\nR a@sink.test\n\n"))
+        reply = "451 4.7.1 unknown local user uid 1234 (known after smtpd restarts)"
+        for where in ("greet", "mail", "rcpt", "end"):
+            with self.subTest(where=where):
+                f = self.fake()
+                if where == "greet":
+                    f.greet = "421 4.3.2 too many local sessions"
+                elif where == "rcpt":
+                    f.rcpt = lambda a: reply
+                else:
+                    setattr(f, where, reply)
+                r = self.sendmail("a@sink.test", data=b"Subject: later\n\nx\n")
+                self.assertEqual(r.returncode, EX_TEMPFAIL, r.stderr)
+                self.assertIn(b"try again later: 4", r.stderr)
+                self.assertEqual(self.drop_files(), [])
+                f.close()
 
-    def test_connection_lost_after_data_falls_back_to_drop(self):
+    def test_connection_lost_is_tempfail(self):
         f = self.fake()
         self.make_drop()
         f.end = None
         r = self.sendmail("a@sink.test", data=b"Subject: lost\n\nx\n")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(len(self.drop_files()), 1)
+        self.assertEqual(r.returncode, EX_TEMPFAIL, r.stderr)
+        self.assertIn(b"connection lost after the end of the message", r.stderr)
+        self.assertEqual(self.drop_files(), [])
+
+    def test_refused_before_anything_is_sent(self):
+        f = self.fake()
+        r = self.sendmail("a@sink.test", data=b"Subject: x\n\n" + b"y" * 1000 + b"\n")
+        self.assertEqual(r.returncode, EX_DATAERR, r.stderr)
+        r = self.sendmail("ok@sink.test", "x..y@sink.test", data=b"Subject: x\n\nx\n")
+        self.assertEqual(r.returncode, EX_USAGE, r.stderr)
+        self.assertIn(b"<x..y@sink.test>", r.stderr)
+        self.assertEqual(f.sessions, [])
+
+    def test_full_backlog_is_tempfail(self):
+        """A listener that accepts nothing (smtpd restarting) with its
+        backlog full: empath-sendmail gives up after 10 seconds with
+        EX_TEMPFAIL, never blocks in connect() nor writes a drop file."""
+        self.make_drop()
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(srv.close)
+        srv.bind(self.sock)
+        os.chmod(self.sock, 0o666)
+        srv.listen(0)
+        clients = []
+        while len(clients) < 64:
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.setblocking(False)
+            try:
+                c.connect(self.sock)
+            except BlockingIOError:
+                c.close()
+                break
+            clients.append(c)
+            self.addCleanup(c.close)
+        t0 = time.monotonic()
+        r = self.sendmail("a@sink.test", data=b"Subject: x\n\nx\n")
+        took = time.monotonic() - t0
+        self.assertEqual(r.returncode, EX_TEMPFAIL, r.stderr)
+        self.assertIn(b"try again later", r.stderr)
+        self.assertGreaterEqual(took, 9.5)
+        self.assertLess(took, 20)
+        self.assertEqual(self.drop_files(), [])
 
     def test_bs_relays_both_ways(self):
         f = self.fake()
@@ -494,6 +616,14 @@ class RealMasterTest(SendmailCase):
                          rb" \(Empath, from userid " + str(self.identity.uid).encode() + rb"\)")
         self.assertIn(b"\r\nSubject: real\r\n", msg.data)
         self.assertTrue(msg.data.endswith(b"\r\n\r\nthrough smtpd\r\n"))
+        # A first line starting with white space: body, never a
+        # continuation of the Received: field smtpd puts on top.
+        r = self.sendmail(f"user@{SINK_DOMAIN}", data=b"\tindented\nmore\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        msg = sink.wait_messages(2)[1]
+        self.assertRegex(msg.data, rb"^Received: [^\r]*\r\n(\t[^\r]*\r\n)*"
+                         rb"From: [^\r]*\r\nDate: [^\r]*\r\n"
+                         rb"Message-ID: [^\r]*\r\n\r\n\tindented\r\nmore\r\n$")
 
 
 if __name__ == "__main__":

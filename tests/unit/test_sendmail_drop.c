@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* dropfile_write() (lib/dropfile_write.c, the format of lib/dropfile.h):
  * the file byte for byte, its mode and name, nothing left behind when it
- * fails. */
+ * fails; and sm_check_envelope() (sendmail/drop.c), which refuses before
+ * anything is written an envelope queued would quarantine. */
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -17,6 +18,7 @@
 
 #include "dropfile.h"
 #include "fixture.h"
+#include "sendmail.h"
 
 static char err[256];
 
@@ -266,6 +268,60 @@ START_TEST(unwritable_directory)
 }
 END_TEST
 
+/* What dropfile_parse() refuses, refused with the address named: every
+ * envelope sm_check_envelope() lets through, queued reads back. */
+START_TEST(envelope_checked_as_queued_reads_it)
+{
+	char *good[] = { "a@sink.test", "\"c d\"@sink.test",
+	    "j\xc3\xb6rg@sink.test" };
+	char *bad[] = { "a@sink.test", "a..b@sink.test", "c@sink.test" };
+	char *nodomain[] = { "postmaster" };
+	char *twolines[] = { "a@sink.test\nR b@sink.test" };
+	const char *dir = fx_tmpdir("drop");
+	struct drop_env env = { "s@host.test", good, 3 }, back;
+	char name[64], path[512], *text;
+	size_t len, body;
+	long idx = 99;
+
+	ck_assert_int_eq(sm_check_envelope("s@host.test", good, 3, &idx, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(sm_check_envelope("", good, 1, &idx, err,
+	    sizeof(err)), 0);
+	/* ...and the file written of it parses. */
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_eq(dropfile_write(dfd, &env, "m\n", 2, name,
+	    sizeof(name), err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	text = file_text(dir, name, &len);
+	ck_assert_int_eq(dropfile_parse(text, len, &back, &body, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(back.nrcpts, 3);
+	drop_env_free(&back);
+	free(text);
+	close(dfd);
+
+	ck_assert_int_eq(sm_check_envelope("s@host.test", bad, 3, &idx, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(idx, 1);
+	ck_assert_ptr_nonnull(strstr(err, "<a..b@sink.test>"));
+	/* The address is what dropfile_parse() names, not the format. */
+	ck_assert_ptr_null(strstr(err, "recipient: recipient"));
+	ck_assert_int_eq(sm_check_envelope("s@host.test", nodomain, 1, &idx,
+	    err, sizeof(err)), -1);
+	ck_assert_int_eq(idx, 0);
+	ck_assert_int_eq(sm_check_envelope("s@host.test", twolines, 1, &idx,
+	    err, sizeof(err)), -1);
+	ck_assert_int_eq(idx, 0);
+	/* The sender: index -1. */
+	ck_assert_int_eq(sm_check_envelope("x..y@host.test", good, 1, &idx,
+	    err, sizeof(err)), -1);
+	ck_assert_int_eq(idx, -1);
+	ck_assert_ptr_nonnull(strstr(err, "sender <x..y@host.test>"));
+	ck_assert_int_eq(sm_check_envelope("s@host.test", good, 0, &idx,
+	    err, sizeof(err)), -1);
+}
+END_TEST
+
 static Suite *
 drop_suite(void)
 {
@@ -280,6 +336,7 @@ drop_suite(void)
 	tcase_add_test(tc, refused_envelopes);
 	tcase_add_test(tc, no_temporary_left_on_failure);
 	tcase_add_test(tc, unwritable_directory);
+	tcase_add_test(tc, envelope_checked_as_queued_reads_it);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -4,7 +4,9 @@
  * section 8), Bcc: removed, the recipients of -t, and the DATA form
  * (RFC 5321 4.5.2: CRLF, dot-stuffing). */
 #include <check.h>
+#include <limits.h>
 #include <regex.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -258,6 +260,115 @@ START_TEST(header_without_separator)
 }
 END_TEST
 
+/* A first line that starts with white space continues no field: it is
+ * body, after the added fields and an empty line, so that it can never
+ * continue the Received: field smtpd or queued puts on top. */
+START_TEST(leading_white_space_is_body)
+{
+	static const char *const in[] = {
+		" indented\nSubject: not a field here\n",
+		"\tTab\r\n",
+		"From joe Mon Jan  1 00:00:00 2024\n continued?\n",
+	};
+	size_t i;
+	char *s;
+
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		s = prep(in[i], false, NULL, NULL);
+		fx_assert_matches(s, "^From: joe@host\\.example\r?\n"
+		    "Date: [^\n]*\nMessage-ID: <[^\n]*>\r?\n\r?\n[ \t]");
+		free(s);
+	}
+}
+END_TEST
+
+static int
+check(const char *text, size_t max, unsigned hops, size_t *size)
+{
+	return sm_check_message(text, strlen(text), max, hops, size, err,
+	    sizeof(err));
+}
+
+/* A line of n octets of 'x', then eol. */
+static char *
+line_of(size_t n, const char *eol)
+{
+	char *s = malloc(n + strlen(eol) + 1);
+
+	memset(s, 'x', n);
+	strcpy(s + n, eol);
+	return s;
+}
+
+/* What smtpd and queued refuse (RFC 5322 2.1.1), refused before the
+ * message is submitted or dropped. */
+START_TEST(check_lines_and_nul)
+{
+	const char nul[] = "Subject: x\n\nab\0c\n";
+	char *l;
+	size_t size;
+
+	ck_assert_int_eq(check("Subject: x\n\nbody\n", SIZE_MAX, UINT_MAX,
+	    &size), 0);
+	ck_assert_int_eq(sm_check_message(nul, sizeof(nul) - 1, SIZE_MAX,
+	    UINT_MAX, NULL, err, sizeof(err)), EX_DATAERR);
+	ck_assert_ptr_nonnull(strstr(err, "line 3"));
+	ck_assert_ptr_nonnull(strstr(err, "NUL"));
+	/* 998 octets are the most a line may have, its end apart. */
+	l = line_of(998, "\r\n");
+	ck_assert_int_eq(check(l, SIZE_MAX, UINT_MAX, NULL), 0);
+	free(l);
+	l = line_of(998, "");
+	ck_assert_int_eq(check(l, SIZE_MAX, UINT_MAX, NULL), 0);
+	free(l);
+	l = line_of(999, "\n");
+	ck_assert_int_eq(check(l, SIZE_MAX, UINT_MAX, NULL), EX_DATAERR);
+	ck_assert_ptr_nonnull(strstr(err, "line 1 is 999 octets"));
+	ck_assert_ptr_nonnull(strstr(err, "998"));
+	free(l);
+	l = line_of(999, "\r\n");
+	ck_assert_int_eq(check(l, SIZE_MAX, UINT_MAX, NULL), EX_DATAERR);
+	free(l);
+	/* A CR not before LF is no line end. */
+	l = line_of(998, "\r");
+	ck_assert_int_eq(check(l, SIZE_MAX, UINT_MAX, NULL), EX_DATAERR);
+	free(l);
+}
+END_TEST
+
+/* The size is counted as it will be: every line end CRLF. */
+START_TEST(check_size_after_crlf)
+{
+	char text[3001];
+	size_t size = 0, i;
+
+	for (i = 0; i < 1000; i++)
+		memcpy(text + 2 * i, "x\n", 2);
+	text[2000] = '\0';
+	ck_assert_int_eq(check(text, 3000, UINT_MAX, &size), 0);
+	ck_assert_uint_eq(size, 3000);
+	ck_assert_int_eq(check(text, 2999, UINT_MAX, NULL), EX_DATAERR);
+	ck_assert_ptr_nonnull(strstr(err, "too large"));
+	ck_assert_ptr_nonnull(strstr(err, "3000"));
+	/* CRLF already: no growth; a last line without its end gets one. */
+	ck_assert_int_eq(check("a\r\nb", 6, UINT_MAX, &size), 0);
+	ck_assert_uint_eq(size, 6);
+	ck_assert_int_eq(check("a\r\nb", 5, UINT_MAX, NULL), EX_DATAERR);
+}
+END_TEST
+
+/* More Received: fields than max-hops: smtpd and queued refuse a loop. */
+START_TEST(check_hops)
+{
+	const char *m = "Received: a\nreceived : b\n\tcontinued\n"
+	    "X-Received: no\nSubject: x\n\nReceived: in the body\n";
+
+	ck_assert_int_eq(check(m, SIZE_MAX, 2, NULL), 0);
+	ck_assert_int_eq(check(m, SIZE_MAX, 1, NULL), EX_DATAERR);
+	ck_assert_ptr_nonnull(strstr(err, "Received"));
+}
+END_TEST
+
 START_TEST(bcc_removed)
 {
 	char *s;
@@ -372,6 +483,10 @@ message_suite(void)
 	tcase_add_test(tc, added_field_forms);
 	tcase_add_test(tc, long_utf8_name_split);
 	tcase_add_test(tc, header_without_separator);
+	tcase_add_test(tc, leading_white_space_is_body);
+	tcase_add_test(tc, check_lines_and_nul);
+	tcase_add_test(tc, check_size_after_crlf);
+	tcase_add_test(tc, check_hops);
 	tcase_add_test(tc, bcc_removed);
 	tcase_add_test(tc, extract_recipients);
 	tcase_add_test(tc, data_form);

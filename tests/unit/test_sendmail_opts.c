@@ -185,34 +185,54 @@ START_TEST(usage_errors)
 END_TEST
 
 static int
-code(enum sm_outcome out, size_t nrefused, bool dropped)
+code(enum sm_outcome out, size_t nrefused)
 {
 	struct sm_result r;
 
 	memset(&r, 0, sizeof(r));
 	r.outcome = out;
 	r.nrefused = nrefused;
-	return sm_exit_code(&r, dropped);
+	return sm_exit_code(&r);
 }
 
 START_TEST(exit_codes)
 {
-	ck_assert_int_eq(code(SM_SENT, 0, false), EX_OK);
+	ck_assert_int_eq(code(SM_SENT, 0), EX_OK);
 	/* Some recipients refused: the others got it, the status says. */
-	ck_assert_int_eq(code(SM_SENT, 1, false), EX_NOUSER);
-	ck_assert_int_eq(code(SM_DEFERRED, 0, true), EX_OK);
-	ck_assert_int_eq(code(SM_DEFERRED, 2, true), EX_NOUSER);
-	ck_assert_int_eq(code(SM_DEFERRED, 0, false), EX_TEMPFAIL);
-	ck_assert_int_eq(code(SM_REFUSED_RCPTS, 3, false), EX_NOUSER);
-	ck_assert_int_eq(code(SM_REFUSED_SENDER, 0, false), EX_NOPERM);
-	ck_assert_int_eq(code(SM_REFUSED_DATA, 0, false), EX_DATAERR);
-	ck_assert_int_eq(code(SM_REFUSED_OTHER, 0, false), EX_UNAVAILABLE);
+	ck_assert_int_eq(code(SM_SENT, 1), EX_NOUSER);
+	/* Deferred is always for the caller to retry, refused ones or
+	 * not: nothing was queued. */
+	ck_assert_int_eq(code(SM_DEFERRED, 0), EX_TEMPFAIL);
+	ck_assert_int_eq(code(SM_DEFERRED, 2), EX_TEMPFAIL);
+	ck_assert_int_eq(code(SM_REFUSED_RCPTS, 3), EX_NOUSER);
+	ck_assert_int_eq(code(SM_REFUSED_SENDER, 0), EX_NOPERM);
+	ck_assert_int_eq(code(SM_REFUSED_DATA, 0), EX_DATAERR);
+	ck_assert_int_eq(code(SM_REFUSED_OTHER, 0), EX_UNAVAILABLE);
 	/* The values callers test for (sysexits.h). */
 	ck_assert_int_eq(EX_USAGE, 64);
 	ck_assert_int_eq(EX_DATAERR, 65);
 	ck_assert_int_eq(EX_NOUSER, 67);
 	ck_assert_int_eq(EX_TEMPFAIL, 75);
 	ck_assert_int_eq(EX_NOPERM, 77);
+}
+END_TEST
+
+/* execve() with an empty argument vector: argv[0] is NULL and what
+ * follows it is the environment, never to be read as arguments. */
+START_TEST(empty_argv)
+{
+	char *vec[] = { NULL, "-bs", "evil@x.example", NULL };
+	struct sm_opts o;
+	char err[256] = "";
+
+	ck_assert_int_eq(sm_opts_parse(0, vec, &o, err, sizeof(err)),
+	    EX_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "empty argument vector"));
+	ck_assert_int_eq(o.nrcpts, 0);
+	ck_assert_int_eq(o.mode, SM_DELIVER);
+	/* argc 1 with argv[0] NULL is no better. */
+	ck_assert_int_eq(sm_opts_parse(1, vec, &o, err, sizeof(err)),
+	    EX_USAGE);
 }
 END_TEST
 
@@ -231,6 +251,7 @@ opts_suite(void)
 	tcase_add_test(tc, end_of_options);
 	tcase_add_test(tc, usage_errors);
 	tcase_add_test(tc, exit_codes);
+	tcase_add_test(tc, empty_argv);
 	suite_add_tcase(s, tc);
 	return s;
 }

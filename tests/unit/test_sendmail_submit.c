@@ -3,12 +3,17 @@
  * scripted server on a socket pair: what it sends (extensions only when
  * offered, DATA in CRLF with dots doubled) and how each reply decides the
  * outcome: refused recipients, the sender refused (553 5.7.1), anything
- * temporary or a lost connection left to the drop directory. */
+ * temporary, a timeout or a lost connection a temporary failure (never a
+ * drop file); connecting without blocking, with a deadline. */
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +22,12 @@
 #include "fixture.h"
 #include "sendmail.h"
 
-/* What the server answers; NULL closes the connection instead. */
+/* What the server answers; NULL closes the connection instead. The
+ * greeting may come one octet every trickle_ms; the replies to RCPT and
+ * to the end of data after a pause. */
 struct script {
 	const char *greet, *ehlo, *helo, *mail, *rcpt[4], *data, *end;
+	unsigned trickle_ms, rcpt_pause_ms, end_pause_ms;
 };
 
 static const struct script all_ok = {
@@ -29,7 +37,7 @@ static const struct script all_ok = {
 	"250 local\r\n", "250 2.1.0 Ok\r\n",
 	{ "250 2.1.5 Ok\r\n", "250 2.1.5 Ok\r\n", "250 2.1.5 Ok\r\n",
 	  "250 2.1.5 Ok\r\n" },
-	"354 go ahead\r\n", "250 2.0.0 Ok: queued as X\r\n",
+	"354 go ahead\r\n", "250 2.0.0 Ok: queued as X\r\n", 0, 0, 0,
 };
 
 /* One line from fd (without CRLF) into buf; false at EOF. */
@@ -61,7 +69,14 @@ serve(int fd, const struct script *sc, int logfd)
 
 #define SAY(r) do { if ((r) == NULL) _exit(0); \
 	if (write(fd, (r), strlen(r)) < 0) _exit(1); } while (0)
-	SAY(sc->greet);
+	if (sc->trickle_ms > 0 && sc->greet != NULL) {
+		for (const char *p = sc->greet; *p != '\0'; p++) {
+			usleep(sc->trickle_ms * 1000);
+			if (write(fd, p, 1) < 0)
+				_exit(1);
+		}
+	} else
+		SAY(sc->greet);
 	while (srv_line(fd, line, sizeof(line))) {
 		dprintf(logfd, "%s\n", line);
 		if (strncmp(line, "EHLO", 4) == 0)
@@ -74,6 +89,7 @@ serve(int fd, const struct script *sc, int logfd)
 			const char *r = sc->rcpt[rcpt & 3];
 
 			rcpt++;
+			usleep(sc->rcpt_pause_ms * 1000);
 			SAY(r);
 		}
 		else if (strcmp(line, "DATA") == 0) {
@@ -85,6 +101,7 @@ serve(int fd, const struct script *sc, int logfd)
 				if (strcmp(line, ".") == 0)
 					break;
 			}
+			usleep(sc->end_pause_ms * 1000);
 			SAY(sc->end);
 		} else if (strcmp(line, "QUIT") == 0) {
 			SAY("221 bye\r\n");
@@ -97,6 +114,18 @@ serve(int fd, const struct script *sc, int logfd)
 }
 
 static char *transcript;
+/* The timeouts of the next run(). */
+static unsigned reply_ms = 10000, data_ms = 10000;
+
+static long
+elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
 
 /* Submit msg from sender to rcpts against sc; the server's transcript
  * is left in `transcript`. */
@@ -108,7 +137,8 @@ run(const struct script *sc, const char *sender, char **rcpts, size_t n,
 	struct sm_submit s = {
 		.sender = sender, .rcpts = rcpts, .nrcpts = n,
 		.msg = msg, .len = strlen(msg),
-		.notify = notify, .ret = ret, .timeout = 10,
+		.notify = notify, .ret = ret, .timeout_ms = reply_ms,
+		.data_timeout_ms = data_ms,
 	};
 	int sv[2], logfd = fx_memfile("", 0), status;
 	pid_t pid;
@@ -143,7 +173,7 @@ START_TEST(all_accepted)
 	    "Subject: \xc3\xa9\n\n.dot\n..two\nend", "SUCCESS,DELAY", "HDRS", &r);
 	ck_assert_int_eq(r.outcome, SM_SENT);
 	ck_assert_uint_eq(r.nrefused, 0);
-	ck_assert_int_eq(sm_exit_code(&r, false), EX_OK);
+	ck_assert_int_eq(sm_exit_code(&r), EX_OK);
 	fx_assert_matches(transcript, "^EHLO localhost\n"
 	    "MAIL FROM:<s@h\\.example> BODY=8BITMIME RET=HDRS SIZE=[0-9]+\n"
 	    "RCPT TO:<a@x\\.example> NOTIFY=SUCCESS,DELAY\n"
@@ -199,7 +229,7 @@ START_TEST(some_recipients_refused)
 	ck_assert_int_eq(r.outcome, SM_SENT);
 	ck_assert_uint_eq(r.nrefused, 1);
 	ck_assert(!r.refused[0] && r.refused[1] && !r.refused[2]);
-	ck_assert_int_eq(sm_exit_code(&r, false), EX_NOUSER);
+	ck_assert_int_eq(sm_exit_code(&r), EX_NOUSER);
 	fx_assert_matches(transcript, "\nDATA\n");
 	free(r.refused);
 }
@@ -215,7 +245,7 @@ START_TEST(every_recipient_refused)
 	run(&sc, "s@h", rcpts, 2, "x\n", "", "", &r);
 	ck_assert_int_eq(r.outcome, SM_REFUSED_RCPTS);
 	ck_assert_uint_eq(r.nrefused, 2);
-	ck_assert_int_eq(sm_exit_code(&r, false), EX_NOUSER);
+	ck_assert_int_eq(sm_exit_code(&r), EX_NOUSER);
 	ck_assert_ptr_null(strstr(transcript, "DATA"));
 	free(r.refused);
 }
@@ -230,7 +260,7 @@ START_TEST(sender_refused)
 	sc.mail = "553 5.7.1 <root@h>: sender address not owned by user joe\r\n";
 	run(&sc, "root@h", rcpts, 1, "x\n", "", "", &r);
 	ck_assert_int_eq(r.outcome, SM_REFUSED_SENDER);
-	ck_assert_int_eq(sm_exit_code(&r, false), EX_NOPERM);
+	ck_assert_int_eq(sm_exit_code(&r), EX_NOPERM);
 	ck_assert_ptr_nonnull(strstr(r.reply, "not owned"));
 	ck_assert_ptr_null(strstr(transcript, "RCPT"));
 	free(r.refused);
@@ -238,7 +268,7 @@ START_TEST(sender_refused)
 	sc.mail = "553 5.1.7 bad address\r\n";
 	run(&sc, "x@h", rcpts, 1, "x\n", "", "", &r);
 	ck_assert_int_eq(r.outcome, SM_REFUSED_OTHER);
-	ck_assert_int_eq(sm_exit_code(&r, false), EX_UNAVAILABLE);
+	ck_assert_int_eq(sm_exit_code(&r), EX_UNAVAILABLE);
 	free(r.refused);
 	sc.mail = "552 5.3.4 too big\r\n";
 	run(&sc, "x@h", rcpts, 1, "x\n", "", "", &r);
@@ -256,7 +286,7 @@ START_TEST(message_refused)
 	sc.end = "554 5.7.1 content refused\r\n";
 	run(&sc, "s@h", rcpts, 1, "x\n", "", "", &r);
 	ck_assert_int_eq(r.outcome, SM_REFUSED_DATA);
-	ck_assert_int_eq(sm_exit_code(&r, false), EX_DATAERR);
+	ck_assert_int_eq(sm_exit_code(&r), EX_DATAERR);
 	free(r.refused);
 }
 END_TEST
@@ -281,18 +311,24 @@ START_TEST(temporary_means_deferred)
 		run(&sc, "s@h", rcpts, 2, "x\n", "", "", &r);
 		ck_assert_msg(r.outcome == SM_DEFERRED, "case %d: outcome %d",
 		    i, r.outcome);
-		ck_assert_int_eq(sm_exit_code(&r, true), EX_OK);
-		ck_assert_int_eq(sm_exit_code(&r, false), EX_TEMPFAIL);
+		/* The caller tries again (mail(1) keeps dead.letter, cron
+		 * reports it): a temporary refusal is no way around smtpd
+		 * into the drop directory. */
+		ck_assert_int_eq(sm_exit_code(&r), EX_TEMPFAIL);
+		ck_assert_msg(r.reply[0] == '4', "case %d: reply %s", i,
+		    r.reply);
 		free(r.refused);
 	}
-	/* A 4xx after a 5xx recipient: deferred, that one still refused. */
+	/* A 4xx after a 5xx recipient: deferred, that one still refused,
+	 * and no data sent to the other. */
 	sc = all_ok;
 	sc.rcpt[0] = "550 5.1.1 no\r\n";
 	sc.rcpt[1] = "451 4.3.0 later\r\n";
 	run(&sc, "s@h", rcpts, 2, "x\n", "", "", &r);
 	ck_assert_int_eq(r.outcome, SM_DEFERRED);
 	ck_assert(r.refused[0] && !r.refused[1]);
-	ck_assert_int_eq(sm_exit_code(&r, true), EX_NOUSER);
+	ck_assert_int_eq(sm_exit_code(&r), EX_TEMPFAIL);
+	ck_assert_ptr_null(strstr(transcript, "DATA"));
 	free(r.refused);
 }
 END_TEST
@@ -318,8 +354,75 @@ START_TEST(lost_connection_means_deferred)
 		run(&sc, "s@h", rcpts, 1, "x\n", "", "", &r);
 		ck_assert_msg(r.outcome == SM_DEFERRED, "case %d: outcome %d",
 		    i, r.outcome);
+		ck_assert_int_eq(sm_exit_code(&r), EX_TEMPFAIL);
+		ck_assert_msg(strstr(r.reply, i == 5 ? "malformed" :
+		    "connection lost") != NULL, "case %d: reply %s", i,
+		    r.reply);
+		/* Lost after the data: it may have been queued. */
+		ck_assert(i != 4 || strstr(r.reply, "may have been") != NULL);
 		free(r.refused);
 	}
+}
+END_TEST
+
+/* The time for a reply runs from the command, however slowly the
+ * server trickles it: one octet every 300 ms never resets it. */
+START_TEST(reply_deadline)
+{
+	struct script sc = all_ok;
+	char *rcpts[] = { "a@x" };
+	struct timespec t0;
+	struct sm_result r;
+	long ms;
+
+	sc.trickle_ms = 300;       /* "220 local ESMTP\r\n": 5 s */
+	reply_ms = 1000;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	run(&sc, "s@h", rcpts, 1, "x\n", "", "", &r);
+	ms = elapsed_ms(&t0);
+	reply_ms = 10000;
+	ck_assert_int_eq(r.outcome, SM_DEFERRED);
+	ck_assert_int_eq(sm_exit_code(&r), EX_TEMPFAIL);
+	ck_assert_ptr_nonnull(strstr(r.reply, "timed out"));
+	ck_assert_ptr_null(strstr(transcript, "EHLO"));
+	/* The server's child exits when the client closes: the run
+	 * ends a little after the deadline, well before the greeting. */
+	ck_assert_msg(ms >= 900 && ms < 3500, "took %ld ms", ms);
+	free(r.refused);
+}
+END_TEST
+
+/* The end of data has its own, longer time (RFC 5321 4.5.3.2 gives it
+ * 10 minutes); every other reply the shorter one. */
+START_TEST(data_timeout_longer)
+{
+	struct script sc = all_ok;
+	char *rcpts[] = { "a@x" };
+	struct sm_result r;
+
+	reply_ms = 700;
+	data_ms = 4000;
+	sc.end_pause_ms = 1500;
+	run(&sc, "s@h", rcpts, 1, "x\n", "", "", &r);
+	ck_assert_int_eq(r.outcome, SM_SENT);
+	free(r.refused);
+	sc = all_ok;
+	sc.rcpt_pause_ms = 1500;
+	run(&sc, "s@h", rcpts, 1, "x\n", "", "", &r);
+	ck_assert_int_eq(r.outcome, SM_DEFERRED);
+	ck_assert_ptr_nonnull(strstr(r.reply, "timed out"));
+	ck_assert_ptr_null(strstr(transcript, "DATA"));
+	free(r.refused);
+	/* The end of data past its time: it may have been queued. */
+	data_ms = 700;
+	sc = all_ok;
+	sc.end_pause_ms = 1500;
+	run(&sc, "s@h", rcpts, 1, "x\n", "", "", &r);
+	ck_assert_int_eq(r.outcome, SM_DEFERRED);
+	ck_assert_ptr_nonnull(strstr(r.reply, "timed out"));
+	ck_assert_ptr_nonnull(strstr(r.reply, "may have been accepted"));
+	reply_ms = data_ms = 10000;
+	free(r.refused);
 }
 END_TEST
 
@@ -343,16 +446,136 @@ START_TEST(multiline_replies)
 }
 END_TEST
 
+/* A Unix socket at path: bound, and listening with backlog unless
+ * backlog < 0. */
+static int
+unix_server(const char *path, int backlog)
+{
+	struct sockaddr_un sun;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	if (backlog >= 0)
+		ck_assert_int_eq(listen(fd, backlog), 0);
+	return fd;
+}
+
+/* Connect without blocking until the backlog of path is full; the
+ * number of connections made (closed with close_fill). */
+static int fill_fds[64];
+static int
+fill_backlog(const char *path)
+{
+	struct sockaddr_un sun;
+	int n;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	for (n = 0; n < 64; n++) {
+		fill_fds[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (connect(fill_fds[n], (struct sockaddr *)&sun,
+		    sizeof(sun)) == -1) {
+			ck_assert_int_eq(errno, EAGAIN);
+			close(fill_fds[n]);
+			return n;
+		}
+	}
+	ck_abort_msg("the backlog never filled");
+	return n;
+}
+
 START_TEST(connect_errors)
 {
 	const char *dir = fx_tmpdir("sock");
 	char path[512], longer[200];
+	int srv;
 
+	/* Not running: no socket, or nobody listening on it. Only these
+	 * lead to a drop file. */
 	snprintf(path, sizeof(path), "%s/none.sock", dir);
-	ck_assert_int_eq(sm_connect(path), -1);
+	ck_assert_int_eq(sm_connect(path, 1000), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert(sm_not_running(errno));
+	snprintf(path, sizeof(path), "%s/closed.sock", dir);
+	srv = unix_server(path, -1);
+	ck_assert_int_eq(sm_connect(path, 1000), -1);
+	ck_assert_int_eq(errno, ECONNREFUSED);
+	ck_assert(sm_not_running(errno));
+	close(srv);
 	memset(longer, 'a', sizeof(longer) - 1);
 	longer[sizeof(longer) - 1] = '\0';
-	ck_assert_int_eq(sm_connect(longer), -1);
+	ck_assert_int_eq(sm_connect(longer, 1000), -1);
+	ck_assert(!sm_not_running(errno));
+	ck_assert(!sm_not_running(EACCES));
+	ck_assert(!sm_not_running(ETIMEDOUT));
+	ck_assert(!sm_not_running(EAGAIN));
+}
+END_TEST
+
+/* A full backlog (smtpd restarting, or every session held): connect()
+ * never blocks; it is tried again until the time is up. */
+START_TEST(connect_full_backlog_times_out)
+{
+	const char *dir = fx_tmpdir("sock");
+	struct timespec t0;
+	char path[512];
+	int srv, n, fd;
+	long ms;
+
+	snprintf(path, sizeof(path), "%s/full.sock", dir);
+	srv = unix_server(path, 0);
+	n = fill_backlog(path);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fd = sm_connect(path, 800);
+	ms = elapsed_ms(&t0);
+	ck_assert_int_eq(fd, -1);
+	ck_assert_int_eq(errno, ETIMEDOUT);
+	ck_assert(!sm_not_running(errno));
+	ck_assert_msg(ms >= 750 && ms < 2500, "took %ld ms", ms);
+	while (n-- > 0)
+		close(fill_fds[n]);
+	close(srv);
+}
+END_TEST
+
+START_TEST(connect_waits_for_room)
+{
+	const char *dir = fx_tmpdir("sock");
+	char path[512], b;
+	int srv, n, fd, c;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/busy.sock", dir);
+	srv = unix_server(path, 0);
+	n = fill_backlog(path);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* Room after 300 ms: everything waiting is taken. */
+		usleep(300 * 1000);
+		for (;;) {
+			if ((c = accept(srv, NULL, NULL)) == -1)
+				_exit(1);
+			if (write(c, "x", 1) != 1)
+				_exit(1);
+		}
+	}
+	fd = sm_connect(path, 5000);
+	ck_assert_int_ge(fd, 0);
+	/* Connected, and blocking again. */
+	ck_assert_int_eq(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+	ck_assert_int_eq(read(fd, &b, 1), 1);
+	close(fd);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	while (n-- > 0)
+		close(fill_fds[n]);
+	close(srv);
 }
 END_TEST
 
@@ -372,7 +595,12 @@ submit_suite(void)
 	tcase_add_test(tc, temporary_means_deferred);
 	tcase_add_test(tc, lost_connection_means_deferred);
 	tcase_add_test(tc, multiline_replies);
+	tcase_add_test(tc, reply_deadline);
+	tcase_add_test(tc, data_timeout_longer);
 	tcase_add_test(tc, connect_errors);
+	tcase_add_test(tc, connect_full_backlog_times_out);
+	tcase_add_test(tc, connect_waits_for_room);
+	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
 }
