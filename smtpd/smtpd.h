@@ -36,6 +36,7 @@
 struct config;
 struct cfg_listen;
 struct session;
+struct chan_msg;
 
 /* How long queued may take to answer a request. */
 #define QUEUE_TIMEOUT_MS    60000
@@ -73,6 +74,24 @@ void session_abort_all(void);
 void session_update_all(void);
 /* The queued that created the files being written is gone. */
 void session_queue_lost(void);
+
+/* The master answered who a local uid is (M_USER_NAME; name "" for no
+ * such user): the session with that id greets, or is closed when the
+ * uid is not its own. A top-level entry point. */
+void session_user_known(uint64_t id, uint32_t uid, const char *name);
+
+/* localuser.c: local sessions' login names (asked of the master, see
+ * doc/architecture.md "Local submission") and the per-uid limit. */
+#define LOCAL_MAX_PER_UID   10     /* local sessions of one uid at once */
+#define LOOKUP_TIMEOUT_MS   10000  /* for the master's answer */
+extern uint64_t lu_timeout_ms;     /* LOOKUP_TIMEOUT_MS; tests lower it */
+/* Count a session of uid; false (nothing counted) at the limit. */
+bool lu_admit(uid_t);
+void lu_release(uid_t);
+/* M_USER_LOOKUP for session id; -1 when it could not be sent. */
+int  lu_ask(uint64_t id, uid_t);
+/* A message from the master (M_USER_NAME; others are logged). */
+void lu_master_msg(struct chan_msg *);
 
 /* queue_client.c (a session's requests are in session.h) */
 void     qc_set_channel(int fd);
