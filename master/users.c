@@ -125,8 +125,10 @@ run_turn(void *arg)
 			u->dropped = 0;
 		}
 	}
+	/* 1 ms, not 0: a timer armed for now from a timer runs again in
+	 * the same pass, before any I/O. */
 	if (left)
-		ev_timer_start(turn, 0);
+		ev_timer_start(turn, 1);
 }
 
 void

@@ -652,7 +652,8 @@ session_timeout(void *arg)
 		    "uid %u in %" PRIu64 " ms", s->id, (unsigned)s->uid,
 		    lu_timeout_ms);
 		s->lookup = false;
-		session_reply(s, "421 4.3.0 local user lookup timed out");
+		session_reply(s, "421 4.3.0 %s Error: local user lookup timed out",
+		    smtpd.hostname);
 		session_close(s);
 		session_after(s);
 		return;

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "fixture.h"
 #include "localusers.h"
+#include "util.h"
 
 #define HOST "mx.example.org"
 
