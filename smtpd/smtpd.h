@@ -14,6 +14,8 @@
  *   hooks.c         the hook dispatcher (hooks.h)
  *   hook_plugins.c  the plugins of <empath/empath.h> behind it, events
  *   limits.c        connections per client address (IPv6: per /64)
+ *   localuser.c     local clients' login names (asked of the master) and
+ *                   the local sessions per uid
  *   received.c      the Received: header (received.h)
  *   hops.c          the hop count (Received: fields) of the content
  *   literal.c       address literals from clients outside relay from
