@@ -87,8 +87,9 @@ void plugsup_relay_all(void);
 #define USERS_PER_TURN  16          /* answered per daemon and turn */
 void users_request(struct proc *, const struct chan_msg *);
 void users_forget(struct proc *);           /* it (re)starts */
-/* The plain login name of uid into name ("" if none); for tests. */
-void users_name(uint32_t uid, char *name, size_t len);
+/* The plain login name of uid into name ("" if none); -1 when the
+ * lookup failed (then nothing is answered). For tests. */
+int  users_name(uint32_t uid, char *name, size_t len);
 struct passwd;
 extern int (*users_getpwuid_r)(uid_t, struct passwd *, char *, size_t,
     struct passwd **);

@@ -12,7 +12,9 @@
  * per daemon and turn of the event loop, the rest at the next turn (an
  * NSS lookup may be slow; the master's other work goes on between). A
  * name that is not a plain login name (localusers_login_ok()) is
- * answered as "", like a uid without entry. */
+ * answered as "", like a uid without entry; a lookup that fails (NSS
+ * unreachable) is not answered at all, so that the asker's timeout makes
+ * it a temporary failure rather than "no such user". */
 #include <errno.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -47,7 +49,7 @@ int (*users_getpwuid_r)(uid_t, struct passwd *, char *, size_t,
  * enormous GECOS) count as no entry. */
 #define PW_BUF_MAX (1024 * 1024)
 
-void
+int
 users_name(uint32_t uid, char *name, size_t len)
 {
 	struct passwd pw, *res = NULL;
@@ -65,10 +67,15 @@ users_name(uint32_t uid, char *name, size_t len)
 		free(buf);
 		size *= 2;
 	}
-	if (rv != 0)
-		log_warnx("local user lookup of uid %u failed: %s", (unsigned)uid,
-		    strerror(rv));
-	else if (res != NULL && res->pw_name != NULL) {
+	if (rv == ERANGE)
+		log_warnx("uid %u has a password entry over %u octets: no local "
+		    "user for mail", (unsigned)uid, PW_BUF_MAX);
+	else if (rv != 0) {
+		log_warnx("local user lookup of uid %u failed: %s; not answered "
+		    "(the asker tries again later)", (unsigned)uid, strerror(rv));
+		free(buf);
+		return -1;
+	} else if (res != NULL && res->pw_name != NULL) {
 		if (localusers_login_ok(res->pw_name) &&
 		    strlen(res->pw_name) < len)
 			strlcpy(name, res->pw_name, len);
@@ -78,6 +85,7 @@ users_name(uint32_t uid, char *name, size_t len)
 			    "mail", (unsigned)uid);
 	}
 	free(buf);
+	return 0;
 }
 
 static void
@@ -89,7 +97,10 @@ answer(struct proc *p, const struct pending *q)
 	memset(&w, 0, sizeof(w));
 	w.cookie = q->cookie;
 	w.uid = q->uid;
-	users_name(q->uid, w.name, sizeof(w.name));
+	/* A failed lookup (NSS down) is not "no such user": no answer, and
+	 * the asker's timeout makes it a temporary failure. */
+	if (users_name(q->uid, w.name, sizeof(w.name)) == -1)
+		return;
 	mb_init(&mb);
 	if (wire_user_name_encode(&mb, &w) == 0 && p->chan != NULL)
 		chan_send_mb(p->chan, M_USER_NAME, 0, -1, &mb);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* The master's answer to M_USER_LOOKUP (master/users.c): the login name
- * getpwuid_r(3) gives now, "" for a uid without entry, for a name that is
- * no plain login name and for a failed lookup; and the request treated
+ * getpwuid_r(3) gives now, "" for a uid without entry and for a name
+ * that is no plain login name, no answer for a failed lookup (a
+ * temporary failure for the asker); and the request treated
  * as hostile: only smtpd and queued may ask, payloads decoded strictly,
  * at most USERS_QUEUE_MAX waiting and USERS_PER_TURN answered per turn
  * of the loop, nothing for an instance of the daemon that is gone. */
@@ -55,7 +56,8 @@ name_of(uint32_t uid)
 	static char name[WIRE_LOGIN_MAX + 1];
 
 	memset(name, 'x', sizeof(name));
-	users_name(uid, name, sizeof(name));
+	if (users_name(uid, name, sizeof(name)) == -1)
+		return "(failed)";
 	return name;
 }
 
@@ -96,7 +98,7 @@ START_TEST(names_that_are_no_login_names)
 	ck_assert_str_eq(name_of(1000), "");
 	fake_name = "alice";
 	fake_err = EIO;
-	ck_assert_str_eq(name_of(1000), "");
+	ck_assert_str_eq(name_of(1000), "(failed)");
 	fake_err = 0;
 	/* A big entry: the buffer grows, up to a bound. */
 	fake_need = 100000;
@@ -215,6 +217,11 @@ START_TEST(answers_echo_cookie_and_uid)
 	ck_assert(answers[1].cookie == UINT64_MAX);
 	ck_assert_uint_eq(answers[1].uid, 4242);
 	ck_assert_str_eq(answers[1].name, "");
+	/* A failed lookup: no answer at all. */
+	fake_err = EIO;
+	request(p, 8, 1000);
+	settle();
+	ck_assert_uint_eq(nanswers, 2);
 }
 END_TEST
 
