@@ -40,6 +40,9 @@ struct uqueue {
 };
 
 static struct uqueue queues[PROC_COUNT];
+/* A bad request is logged once per instance of its daemon: a flood of
+ * them must not flood the log. */
+static pid_t refused_said[PROC_COUNT], malformed_said[PROC_COUNT];
 static struct ev_timer *turn;
 
 int (*users_getpwuid_r)(uid_t, struct passwd *, char *, size_t,
@@ -156,13 +159,17 @@ users_request(struct proc *p, const struct chan_msg *m)
 	struct uqueue *u = &queues[p->id];
 
 	if (p->id != PROC_SMTPD && p->id != PROC_QUEUED) {
-		log_warnx("M_USER_LOOKUP from %s refused: only smtpd and queued "
-		    "may ask", proc_name(p->id));
+		if (refused_said[p->id] != p->pid)
+			log_warnx("M_USER_LOOKUP from %s refused: only smtpd and "
+			    "queued may ask", proc_name(p->id));
+		refused_said[p->id] = p->pid;
 		return;
 	}
 	if (wire_user_lookup_decode(m, &w) == -1) {
-		log_warnx("malformed M_USER_LOOKUP from %s ignored",
-		    proc_name(p->id));
+		if (malformed_said[p->id] != p->pid)
+			log_warnx("malformed M_USER_LOOKUP from %s ignored (and any "
+			    "more from this process)", proc_name(p->id));
+		malformed_said[p->id] = p->pid;
 		return;
 	}
 	if (u->pid != p->pid) {
