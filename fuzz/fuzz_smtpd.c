@@ -2,7 +2,8 @@
 /* libFuzzer harness for smtpd's channel handlers: the replies of queued
  * (Q_CREATE_OK with its file, Q_CREATE_FAIL, Q_COMMIT_OK, Q_COMMIT_FAIL,
  * anything else) read by smtpd/queue_client.c, and what lib/daemon.c
- * reads from the master after M_CONFIG. See fuzz_daemon.h for the input
+ * reads from the master after M_CONFIG (M_USER_NAME: smtpd/localuser.c,
+ * about sessions that do not exist). See fuzz_daemon.h for the input
  * layout; peer 0 is queued, 1 registers a Q_CREATE request (as a session
  * starting DATA), 2 a Q_COMMIT request, 3 the master. The requests
  * belong to sessions already gone (no SMTP client): every reply goes
@@ -45,7 +46,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const uint16_t queued_types[] = {
 		Q_CREATE_OK, Q_CREATE_FAIL, Q_COMMIT_OK, Q_COMMIT_FAIL, MSG_HELLO,
 	};
-	static const uint16_t master_types[] = { M_LISTEN, M_PEER, M_PROCS };
+	static const uint16_t master_types[] = { M_LISTEN, M_PEER, M_PROCS,
+		M_USER_NAME };
 	struct fuzz_in in = { data, size };
 	struct envelope env;
 	struct fuzz_msg fm;
@@ -61,7 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (in.len > 0) {
 		peer = in.p[0] & 3;
 		if (!fuzz_next_msg(&in, peer == 3 ? master_types : queued_types,
-		    peer == 3 ? 3 : 5, &fm, FUZZ_MESSAGE_FILE))
+		    peer == 3 ? 4 : 5, &fm, FUZZ_MESSAGE_FILE))
 			break;
 		switch (peer) {
 		case 0:

@@ -41,6 +41,14 @@ daemon_config(void)
 	return cfg;
 }
 
+int
+daemon_master_send(uint16_t type, uint32_t peerid, const struct msgbuf *mb)
+{
+	if (master == NULL)
+		return -1;
+	return chan_send_mb(master, type, peerid, -1, mb);
+}
+
 const char *
 daemon_empty_dir(const struct config *c)
 {

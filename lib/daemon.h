@@ -39,6 +39,9 @@ int  daemon_main(int argc, char **argv, const struct daemon_ops *);
 const struct config *daemon_config(void);
 /* Flush the master channel and exit with status. */
 void daemon_exit(int status) __attribute__((noreturn));
+/* Send a message to the master (M_USER_LOOKUP); -1 without a channel. */
+struct msgbuf;
+int  daemon_master_send(uint16_t type, uint32_t peerid, const struct msgbuf *);
 /* The empty directory that smtpd, deliverd and ctld chroot into. */
 const char *daemon_empty_dir(const struct config *);
 

@@ -19,6 +19,11 @@ MSG(M_PEER, 12, "M_PEER")  /* fd: channel to a peer; u32 proc_id of the peer */
 MSG(M_START, 13, "M_START")  /* setup complete: drop privileges and run */
 MSG(M_PROCS, 14, "M_PROCS")  /* to ctld: u64 master start (wall s); u32 n; n * (u32 proc, u32 pid, u64 started, u32 restarts) */
 MSG(M_READY, 19, "M_READY")  /* daemon -> master: privileges dropped, start() done */
+/* smtpd, queued <-> master: who a local uid is now (doc/architecture.md,
+ * "Local submission"); the master asks getpwuid_r(3) each time, so a
+ * renamed, deleted or reused uid is seen at once. */
+MSG(M_USER_LOOKUP, 20, "M_USER_LOOKUP")  /* daemon: u64 cookie, u32 uid */
+MSG(M_USER_NAME, 21, "M_USER_NAME")  /* master: u64 cookie, u32 uid, str login name (0..CFG_LOGIN_MAX octets, "": none) */
 
 /* smtpd <-> queued */
 MSG(Q_CREATE, 30, "Q_CREATE")  /* smtpd: no payload */

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
+#include "localusers.h"
 #include "ulid.h"
 #include "util.h"
 #include "wire.h"
@@ -14,6 +16,8 @@
 #define RESULT_RCPT_MIN (8 + 4 + 5 + 5)
 /* And in M_PROCS. */
 #define PROC_WIRE (4 + 4 + 8 + 4)
+
+_Static_assert(WIRE_LOGIN_MAX == CFG_LOGIN_MAX, "login name length");
 
 static int
 done(struct msgbuf *mb)
@@ -276,4 +280,58 @@ wire_status_decode(const struct chan_msg *m, struct wire_status *w)
 	w->jobs = mr_u32(&r);
 	w->conns = mr_u32(&r);
 	return mr_done(&r) ? 0 : -1;
+}
+
+int
+wire_user_lookup_encode(struct msgbuf *mb, const struct wire_user_lookup *w)
+{
+	mb_u64(mb, w->cookie);
+	mb_u32(mb, w->uid);
+	return done(mb);
+}
+
+int
+wire_user_lookup_decode(const struct chan_msg *m, struct wire_user_lookup *w)
+{
+	struct msgreader r;
+
+	mr_init(&r, m);
+	w->cookie = mr_u64(&r);
+	w->uid = mr_u32(&r);
+	return mr_done(&r) ? 0 : -1;
+}
+
+static bool
+user_name_valid(const char *name)
+{
+	return name[0] == '\0' || localusers_login_ok(name);
+}
+
+int
+wire_user_name_encode(struct msgbuf *mb, const struct wire_user_name *w)
+{
+	if (memchr(w->name, '\0', sizeof(w->name)) == NULL ||
+	    !user_name_valid(w->name))
+		return -1;
+	mb_u64(mb, w->cookie);
+	mb_u32(mb, w->uid);
+	mb_str(mb, w->name);
+	return done(mb);
+}
+
+int
+wire_user_name_decode(const struct chan_msg *m, struct wire_user_name *w)
+{
+	struct msgreader r;
+	const char *name;
+
+	mr_init(&r, m);
+	w->cookie = mr_u64(&r);
+	w->uid = mr_u32(&r);
+	name = mr_str(&r);
+	w->name[0] = '\0';
+	if (!mr_done(&r) || !user_name_valid(name))
+		return -1;
+	strlcpy(w->name, name, sizeof(w->name));
+	return 0;
 }

@@ -100,4 +100,24 @@ struct wire_status {
 int wire_status_encode(struct msgbuf *, const struct wire_status *);
 int wire_status_decode(const struct chan_msg *, struct wire_status *);
 
+/* M_USER_LOOKUP: u64 cookie (the asker's: echoed), u32 uid. */
+struct wire_user_lookup {
+	uint64_t cookie;
+	uint32_t uid;
+};
+int wire_user_lookup_encode(struct msgbuf *, const struct wire_user_lookup *);
+int wire_user_lookup_decode(const struct chan_msg *,
+    struct wire_user_lookup *);
+
+/* M_USER_NAME: u64 cookie, u32 uid, str name: "" (no such user, or one
+ * whose name is no plain login) or a name localusers_login_ok() takes. */
+#define WIRE_LOGIN_MAX 32               /* CFG_LOGIN_MAX */
+struct wire_user_name {
+	uint64_t cookie;
+	uint32_t uid;
+	char     name[WIRE_LOGIN_MAX + 1];
+};
+int wire_user_name_encode(struct msgbuf *, const struct wire_user_name *);
+int wire_user_name_decode(const struct chan_msg *, struct wire_user_name *);
+
 #endif

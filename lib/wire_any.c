@@ -132,6 +132,10 @@ wire_recode(uint16_t type, const struct chan_msg *m, struct msgbuf *out)
 	}
 	case D_STATUS:
 		RECODE(struct wire_status, wire_status, );
+	case M_USER_LOOKUP:
+		RECODE(struct wire_user_lookup, wire_user_lookup, );
+	case M_USER_NAME:
+		RECODE(struct wire_user_name, wire_user_name, );
 	case Q_STATUS:
 		RECODE(struct wire_qstatus, wire_qstatus, );
 	case Q_OP_FAIL:

@@ -81,5 +81,17 @@ void plugsup_send(struct proc *);           /* before M_CONFIG */
 bool plugsup_crashed(struct proc *, int sig);
 void plugsup_report(struct proc *, const struct chan_msg *);
 void plugsup_relay_all(void);
+/* users.c: M_USER_LOOKUP from smtpd and queued, answered with
+ * M_USER_NAME at the next turns of the loop (see the file) */
+#define USERS_QUEUE_MAX 256         /* requests waiting per daemon */
+#define USERS_PER_TURN  16          /* answered per daemon and turn */
+void users_request(struct proc *, const struct chan_msg *);
+void users_forget(struct proc *);           /* it (re)starts */
+/* The plain login name of uid into name ("" if none); -1 when the
+ * lookup failed (then nothing is answered). For tests. */
+int  users_name(uint32_t uid, char *name, size_t len);
+struct passwd;
+extern int (*users_getpwuid_r)(uid_t, struct passwd *, char *, size_t,
+    struct passwd **);
 
 #endif

@@ -204,6 +204,10 @@ child_msg(struct channel *c, struct chan_msg *m, void *arg)
 		plugsup_report(p, m);
 		return;
 	}
+	if (m->type == M_USER_LOOKUP) {
+		users_request(p, m);
+		return;
+	}
 	if (m->type != M_READY) {
 		log_debug("unexpected %s from %s", msg_name(m->type),
 		    proc_name(p->id));
@@ -303,6 +307,7 @@ proc_start(struct proc *p)
 		_exit(127);
 	}
 	close(sv[1]);
+	users_forget(p);
 	p->pid = pid;
 	p->ready = false;
 	p->started = wall_s();

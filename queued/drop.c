@@ -9,10 +9,18 @@
  * what is checked here. Only a final name (dropfile_name_ok) is taken,
  * opened without following a link, and only a regular file with one
  * link: a hard link to another user's file would lie about its owner.
- * Its sender must be one that user may give (localusers_sender). What
- * fails a check is moved to corrupt/ as "drop-NAME", never delivered; a
- * file of a uid the password table did not know at start is left for
- * the next start.
+ * Its sender must be one that user may give (localusers_login_sender)
+ * under the login name the master gives the uid now (M_USER_LOOKUP,
+ * answered by getpwuid_r(3)): names are asked once per round of scans
+ * and forgotten at the next round, so a renamed or reused uid counts
+ * from the next round on. A file whose uid is not answered yet is not
+ * read; the pass runs again once every answer of the round is in. What
+ * fails a check is moved to corrupt/ as "drop-NAME", never delivered,
+ * and so is the file of a uid that no user has (deleted).
+ *
+ * A file left in place (it could not be read or queued, its sync
+ * failed) is remembered for the round by (dev, ino, mtime, size) and
+ * not read again before the next round: nothing makes a pass loop.
  *
  * A file taken becomes a message like one queued writes itself (its
  * notices, bounce.c): written into incoming/ with the Received: field
@@ -33,6 +41,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "dropfile.h"
 #include "event.h"
 #include "localusers.h"
@@ -41,6 +50,7 @@
 #include "smtp.h"
 #include "spool.h"
 #include "util.h"
+#include "wire.h"
 
 #define DROP_SCAN_MS     (60 * 1000)
 /* Messages of the directory in the pipeline at once; the rest waits. */
@@ -55,6 +65,12 @@
 /* A writer's temporary ".NAME" older than this was abandoned. */
 #define DROP_STALE_S     (24 * 3600)
 #define WBUF_SIZE        (64 * 1024)
+/* Lookups of login names waiting for the master at once, and uids
+ * known in one round: past them files wait for the next pass or round. */
+#define DROP_LOOKUPS_MAX 64
+#define DROP_UIDS_MAX    1024
+/* Files left in place remembered in one round. */
+#define DROP_LEFT_MAX    4096
 
 /* A file being taken in: in the pipeline until finished. */
 struct take {
@@ -64,7 +80,24 @@ struct take {
 	uid_t        uid;
 	dev_t        dev;
 	ino_t        ino;
+	struct timespec mtime;
+	off_t        size;
 	size_t       nrcpt;
+};
+
+/* A uid's login name in this round: asked, or answered ("" none). */
+struct uname {
+	uid_t uid;
+	bool  pending;
+	char  name[WIRE_LOGIN_MAX + 1];
+};
+
+/* A file left in place in this round. */
+struct leftfile {
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+	off_t size;
 };
 
 static int dir_fd = -1;
@@ -74,6 +107,16 @@ static uint64_t max_message;
 static struct take *busy;
 static size_t nbusy;
 static bool more;                  /* a pass stopped at DROP_INFLIGHT */
+/* The round: from the scan timer to the next; passes in between (more
+ * files, answers in) keep its names and files left. */
+static bool same_round;            /* the next pass continues the round */
+static uint64_t round_id;          /* the cookie of its lookups */
+static uint64_t round_started;     /* mono_ms() */
+static struct uname *unames;
+static size_t nunames, npending;
+static bool uids_full_said;
+static struct leftfile *lefts;
+static size_t nlefts;
 
 void
 drop_set_interval(unsigned ms)
@@ -85,7 +128,6 @@ void
 drop_configure(const struct config *cfg)
 {
 	const struct cfg_listen *l;
-	size_t n;
 
 	max_message = 0;
 	TAILQ_FOREACH(l, &cfg->listeners, entry)
@@ -93,9 +135,6 @@ drop_configure(const struct config *cfg)
 			max_message = l->max_message_size;
 	if (max_message == 0)
 		max_message = DROP_DEFAULT_MAX;
-	/* Before the chroot: the password database is out of reach after. */
-	n = localusers_load();
-	log_debug("drop: %zu local users known", n);
 }
 
 void
@@ -131,6 +170,111 @@ busy_remove(struct take *t)
 			nbusy--;
 			return;
 		}
+}
+
+/* ---- the round: login names and files left ---- */
+
+static void
+new_round(void)
+{
+	round_id++;
+	round_started = mono_ms();
+	nunames = npending = 0;
+	nlefts = 0;
+	uids_full_said = false;
+}
+
+static struct uname *
+uname_find(uid_t uid)
+{
+	for (size_t i = 0; i < nunames; i++)
+		if (unames[i].uid == uid)
+			return &unames[i];
+	return NULL;
+}
+
+/* Ask the master who uid is; false when too much is asked already. */
+static bool
+uname_ask(uid_t uid)
+{
+	struct wire_user_lookup w = { .cookie = round_id, .uid = (uint32_t)uid };
+	struct msgbuf mb;
+
+	if (npending >= DROP_LOOKUPS_MAX)
+		return false;
+	if (nunames >= DROP_UIDS_MAX) {
+		if (!uids_full_said)
+			log_warnx("drop: files of more than %u users: the others "
+			    "wait for the next scan", DROP_UIDS_MAX);
+		uids_full_said = true;
+		return false;
+	}
+	if (unames == NULL)
+		unames = xcalloc(DROP_UIDS_MAX, sizeof(*unames));
+	mb_init(&mb);
+	if (wire_user_lookup_encode(&mb, &w) == -1 ||
+	    daemon_master_send(M_USER_LOOKUP, 0, &mb) == -1)
+		log_warnx("drop: cannot ask the master who uid %u is",
+		    (unsigned)uid);
+	mb_free(&mb);
+	/* Pending even when not sent: the next round asks again. */
+	unames[nunames].uid = uid;
+	unames[nunames].pending = true;
+	unames[nunames].name[0] = '\0';
+	nunames++;
+	npending++;
+	return true;
+}
+
+void
+drop_user_name(const struct chan_msg *m)
+{
+	struct wire_user_name w;
+	struct uname *u;
+
+	if (wire_user_name_decode(m, &w) == -1) {
+		log_warnx("drop: malformed M_USER_NAME from the master ignored");
+		return;
+	}
+	/* An answer of an earlier round, or to nothing asked: ignored. */
+	if (w.cookie != round_id || (u = uname_find((uid_t)w.uid)) == NULL ||
+	    !u->pending)
+		return;
+	strlcpy(u->name, w.name, sizeof(u->name));
+	u->pending = false;
+	npending--;
+	if (npending == 0 && timer != NULL && !Q.stopping) {
+		same_round = true;
+		ev_timer_start(timer, 0);
+	}
+}
+
+static bool
+same_file(const struct leftfile *l, dev_t dev, ino_t ino,
+    struct timespec mtime, off_t size)
+{
+	return l->dev == dev && l->ino == ino && l->size == size &&
+	    l->mtime.tv_sec == mtime.tv_sec && l->mtime.tv_nsec == mtime.tv_nsec;
+}
+
+static void
+left_add(dev_t dev, ino_t ino, struct timespec mtime, off_t size)
+{
+	if (nlefts >= DROP_LEFT_MAX)
+		return;                /* read again in this round: no loop */
+	if (lefts == NULL)
+		lefts = xcalloc(DROP_LEFT_MAX, sizeof(*lefts));
+	lefts[nlefts++] = (struct leftfile){ dev, ino, mtime, size };
+}
+
+static bool
+left_has(const struct stat *st)
+{
+	for (size_t i = 0; i < nlefts; i++)
+		if (same_file(&lefts[i], st->st_dev, st->st_ino, st->st_mtim,
+		    st->st_size))
+			return true;
+	return false;
 }
 
 /* Never delivered: kept in corrupt/ for the operator. */
@@ -193,6 +337,12 @@ measure(const char *m, size_t len, struct msginfo *mi)
 	bool header = true;
 
 	memset(mi, 0, sizeof(*mi));
+	/* It would continue our Received: field: a header field starts with
+	 * its name (RFC 5322 2.2). */
+	if (len > 0 && (m[0] == ' ' || m[0] == '\t')) {
+		mi->problem = "the first line starts with white space";
+		return;
+	}
 	while (i < len) {
 		size_t n, eol = 0;
 
@@ -296,7 +446,9 @@ take_durable(void *arg, bool ok)
 
 	if (!ok) {
 		log_warnx("drop: %s: queued as %s, but its sync failed: the drop "
-		    "file is kept (it may be queued again)", t->name, t->id);
+		    "file is kept (it may be queued again at the next scan)",
+		    t->name, t->id);
+		left_add(t->dev, t->ino, t->mtime, t->size);
 		return;
 	}
 	/* The name still the file that was read (only root and the queue's
@@ -320,10 +472,14 @@ take_finished(void *arg, bool kept)
 	if (!kept)
 		log_warnx("drop: %s could not be queued; it is tried again in the "
 		    "next scan", t->name);
+	if (!kept)
+		left_add(t->dev, t->ino, t->mtime, t->size);
 	busy_remove(t);
 	free(t);
-	if (nbusy == 0 && more && timer != NULL && !Q.stopping)
+	if (nbusy == 0 && more && timer != NULL && !Q.stopping) {
+		same_round = true;
 		ev_timer_start(timer, 0);
+	}
 	queued_check_stop();
 }
 
@@ -383,6 +539,8 @@ enqueue(const char *name, const struct stat *st, struct drop_env *de,
 	t->uid = st->st_uid;
 	t->dev = st->st_dev;
 	t->ino = st->st_ino;
+	t->mtime = st->st_mtim;
+	t->size = st->st_size;
 	t->nrcpt = de->nrcpts;
 	t->next = busy;
 	busy = t;
@@ -419,15 +577,18 @@ read_file(int fd, size_t size, size_t *got)
 	return buf;
 }
 
-enum take_result { TAKEN, LEFT, UNKNOWN_UID };
+enum take_result { TAKEN, LEFT, WAITING };
 
-/* One final-named entry; *bytes grows by what was read. */
+/* One final-named entry; *bytes grows by what was read. The owner is
+ * known before anything is read: a file whose owner's name is not
+ * answered yet is not read (WAITING). */
 static enum take_result
-take(const char *name, uint64_t *bytes, uid_t *uid_out)
+take(const char *name, uint64_t *bytes)
 {
 	struct drop_env de;
 	struct msginfo mi;
 	struct stat st;
+	const struct uname *u;
 	char err[256], why[512], who[300], *buf = NULL;
 	size_t len, body;
 	enum take_result rv = LEFT;
@@ -460,8 +621,26 @@ take(const char *name, uint64_t *bytes, uid_t *uid_out)
 		quarantine(name, st.st_uid, true, "bigger than max-message-size");
 		goto out;
 	}
+	if (left_has(&st))
+		goto out;              /* left in this round already */
+	if ((u = uname_find(st.st_uid)) == NULL) {
+		(void)uname_ask(st.st_uid);
+		rv = WAITING;
+		goto out;
+	}
+	if (u->pending) {
+		rv = WAITING;
+		goto out;
+	}
+	if (u->name[0] == '\0') {
+		snprintf(why, sizeof(why), "no user has uid %u now (deleted?)",
+		    (unsigned)st.st_uid);
+		quarantine(name, st.st_uid, true, why);
+		goto out;
+	}
 	if ((buf = read_file(fd, (size_t)st.st_size, &len)) == NULL) {
 		log_warn("drop: cannot read %s", name);
+		left_add(st.st_dev, st.st_ino, st.st_mtim, st.st_size);
 		goto out;
 	}
 	*bytes += len;
@@ -469,19 +648,10 @@ take(const char *name, uint64_t *bytes, uid_t *uid_out)
 		quarantine(name, st.st_uid, true, err);
 		goto out;
 	}
-	switch (localusers_sender(Q.cfg, st.st_uid, de.sender)) {
-	case LSENDER_OK:
-		break;
-	case LSENDER_FORGED:
+	if (localusers_login_sender(Q.cfg, u->name, de.sender) != LSENDER_OK) {
 		snprintf(why, sizeof(why), "sender <%s> not owned by user %s",
-		    log_sanitize(de.sender, who, sizeof(who)),
-		    localusers_name(st.st_uid));
+		    log_sanitize(de.sender, who, sizeof(who)), u->name);
 		quarantine(name, st.st_uid, true, why);
-		drop_env_free(&de);
-		goto out;
-	case LSENDER_UNKNOWN_USER:
-		*uid_out = st.st_uid;
-		rv = UNKNOWN_UID;
 		drop_env_free(&de);
 		goto out;
 	}
@@ -490,6 +660,8 @@ take(const char *name, uint64_t *bytes, uid_t *uid_out)
 		quarantine(name, st.st_uid, true, mi.problem);
 	else if (enqueue(name, &st, &de, buf + body, len - body, &mi))
 		rv = TAKEN;
+	else
+		left_add(st.st_dev, st.st_ino, st.st_mtim, st.st_size);
 	drop_env_free(&de);
 out:
 	free(buf);
@@ -514,14 +686,17 @@ stale_temp(const char *name, int64_t now)
 		    "since %lld", name, (unsigned)st.st_uid, (long long)st.st_mtime);
 }
 
+/* A pass over the directory. The scan timer begins a round (names asked
+ * again, files left tried again); a pass for more files, for answers
+ * come in, or after DROP_PASS_BYTES continues it (for at most one
+ * interval). */
 static void
 scan(void *arg)
 {
 	struct dirent *de;
 	DIR *d;
 	uint64_t bytes = 0;
-	size_t unknown = 0;
-	uid_t unknown_uid = 0;
+	size_t waiting = 0;
 	int64_t now = wall_s();
 	bool again = false;
 	int fd;
@@ -529,6 +704,9 @@ scan(void *arg)
 	(void)arg;
 	if (dir_fd == -1 || Q.stopping || Q.store == NULL)
 		return;
+	if (!same_round || mono_ms() - round_started >= scan_ms)
+		new_round();
+	same_round = false;
 	more = false;
 	if ((fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    (d = fdopendir(fd)) == NULL) {
@@ -553,16 +731,20 @@ scan(void *arg)
 			again = true;
 			break;
 		}
-		if (take(de->d_name, &bytes, &unknown_uid) == UNKNOWN_UID)
-			unknown++;
+		if (take(de->d_name, &bytes) == WAITING)
+			waiting++;
 	}
 	closedir(d);
-	if (unknown > 0)
-		log_warnx("drop: %zu file%s left in %s/ (uid %u%s): unknown "
-		    "local user, known after queued restarts", unknown,
-		    unknown == 1 ? "" : "s", DROP_SUBDIR, (unsigned)unknown_uid,
-		    unknown > 1 ? " among them" : "");
-	ev_timer_start(timer, again ? 0 : scan_ms);
+	if (waiting > 0)
+		log_debug("drop: %zu file%s wait for the login name of their "
+		    "owner", waiting, waiting == 1 ? "" : "s");
+	/* Answers still to come start the next pass (drop_user_name); an
+	 * answer lost is asked again in the next round. */
+	if (again && npending == 0) {
+		same_round = true;
+		ev_timer_start(timer, 0);
+	} else
+		ev_timer_start(timer, scan_ms);
 }
 
 void

@@ -382,6 +382,10 @@ stop(void)
 static void
 master_msg(struct chan_msg *m)
 {
+	if (m->type == M_USER_NAME) {
+		drop_user_name(m);
+		return;
+	}
 	log_debug("unexpected %s from master", msg_name(m->type));
 }
 

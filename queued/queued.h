@@ -144,6 +144,8 @@ void drop_start(void);                       /* after recovery: scans */
 void drop_stop(void);
 void drop_close(void);
 void drop_set_interval(unsigned ms);         /* for tests */
+struct chan_msg;
+void drop_user_name(const struct chan_msg *);  /* M_USER_NAME from master */
 
 /* events.c: the plugins' message events (empath-plugin(3)) */
 struct em_context;

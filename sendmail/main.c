@@ -176,8 +176,7 @@ drop(const struct sm_opts *o, const struct config *cfg, struct passwd *pw,
 	uid_t uid = getuid();
 
 	/* queued would refuse another user's sender: say it now. */
-	localusers_set(&uid, (const char *const *)&pw->pw_name, 1);
-	switch (localusers_sender(cfg, uid, sender)) {
+	switch (localusers_login_sender(cfg, pw->pw_name, sender)) {
 	case LSENDER_OK:
 		break;
 	case LSENDER_FORGED:

@@ -60,7 +60,8 @@ local_sender_ok(struct session *s, const struct smtp_cmd *cmd, bool utf8)
 	char tmp[SMTP_PATH_MAX + 1];
 	const char *name;
 
-	switch (localusers_sender(smtpd_config(), s->uid, cmd->addr)) {
+	switch (localusers_login_sender(smtpd_config(),
+	    s->login[0] != '\0' ? s->login : NULL, cmd->addr)) {
 	case LSENDER_OK:
 		return true;
 	case LSENDER_UNKNOWN_USER:
@@ -71,7 +72,7 @@ local_sender_ok(struct session *s, const struct smtp_cmd *cmd, bool utf8)
 		return false;
 	case LSENDER_FORGED:
 	default:
-		name = localusers_name(s->uid);
+		name = s->login[0] != '\0' ? s->login : NULL;
 		log_sanitize(cmd->addr, tmp, sizeof(tmp));
 		log_info("session %" PRIu64 ": sender <%s> refused: not owned by "
 		    "local user %s (uid %u)", s->id, tmp, name ? name : "?",

@@ -9,7 +9,6 @@
 
 #include "daemon.h"
 #include "hooks.h"
-#include "localusers.h"
 #include "log.h"
 #include "sandbox.h"
 #include "smtpd.h"
@@ -32,14 +31,8 @@ static void
 smtpd_configure(struct config *cfg)
 {
 	char err[2048];
-	size_t n;
 
 	session_init(cfg);
-	/* Local submission: uid to login name, which the password database
-	 * answers only outside the chroot. A user added later is unknown
-	 * (451 4.7.1) until smtpd starts again. */
-	n = localusers_load();
-	log_debug("%zu local users known", n);
 	/* Plugins are loaded and initialised here, as root and with the
 	 * file system, before the chroot and the seccomp filter. The
 	 * snapshot is the file's exact text: its line numbers hold. */
@@ -93,6 +86,13 @@ smtpd_stop(void)
 	server_stop();
 }
 
+/* Local submission: the master tells who a uid is (localuser.c). */
+static void
+smtpd_master_msg(struct chan_msg *m)
+{
+	lu_master_msg(m);
+}
+
 static const struct daemon_ops smtpd_ops = {
 	.self = PROC_SMTPD,
 	.chroot_dir = smtpd_chroot_dir,
@@ -101,6 +101,7 @@ static const struct daemon_ops smtpd_ops = {
 	.listen = smtpd_listen,
 	.peer = smtpd_peer,
 	.start = smtpd_start,
+	.master_msg = smtpd_master_msg,
 	.stop = smtpd_stop,
 };
 

@@ -8,7 +8,8 @@
  * The local submission socket (AF_UNIX, doc/architecture.md "Local
  * submission") is one more listener with settings of its own (see
  * server_listen_local): the client is whoever the kernel says
- * (SO_PEERCRED), and no per-address limit applies. */
+ * (SO_PEERCRED), and no per-address limit applies (the per-uid one is
+ * session.c's, see localuser.c). */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>

@@ -12,7 +12,6 @@
 
 #include "event.h"
 #include "hooks.h"
-#include "localusers.h"
 #include "log.h"
 #include "session.h"
 #include "smtpd.h"
@@ -79,7 +78,20 @@ session_begin(struct session *s)
 	smtpd.nsessions++;
 	limits_ip_add(l, (struct sockaddr *)&s->ss);
 	hplug_open(s);
-	if (l->tls_mode == LTLS_IMPLICIT)
+	if (s->local && !s->uid_counted) {
+		log_info("session %" PRIu64 ": uid %u has %u local sessions "
+		    "already: refused", s->id, (unsigned)s->uid,
+		    LOCAL_MAX_PER_UID);
+		session_reply(s, "421 4.7.0 %s Error: too many connections "
+		    "from uid %u", smtpd.hostname, (unsigned)s->uid);
+		session_close(s);
+	} else if (s->local) {
+		/* Greeted once the master says who the uid is. */
+		s->lookup = true;
+		if (lu_ask(s->id, s->uid) == -1)
+			log_warnx("session %" PRIu64 ": cannot ask the master "
+			    "who uid %u is", s->id, (unsigned)s->uid);
+	} else if (l->tls_mode == LTLS_IMPLICIT)
 		starttls_begin(s);    /* greeted when the handshake is done */
 	else
 		session_greet(s);
@@ -122,14 +134,14 @@ struct session *
 session_new_local(int fd, uid_t uid, const struct cfg_listen *l)
 {
 	struct session *s = session_alloc(fd, l);
-	const char *name = localusers_name(uid);
 
 	s->local = true;
 	s->uid = uid;
+	s->uid_counted = lu_admit(uid);
 	s->ss.ss_family = AF_UNIX;
 	strlcpy(s->addr, "local", sizeof(s->addr));
-	log_info("session %" PRIu64 ": local connection from uid %u (%s)",
-	    s->id, (unsigned)uid, name ? name : "unknown user");
+	log_info("session %" PRIu64 ": local connection from uid %u", s->id,
+	    (unsigned)uid);
 	return session_begin(s);
 }
 
@@ -165,6 +177,8 @@ session_free(struct session *s)
 	TAILQ_REMOVE(&smtpd.sessions, s, entry);
 	smtpd.nsessions--;
 	limits_ip_del(l, (struct sockaddr *)&s->ss);
+	if (s->uid_counted)
+		lu_release(s->uid);
 	qc_forget(s);
 	tx_free(s);
 	hplug_close(s);
@@ -439,6 +453,8 @@ session_arm_timer(struct session *s)
 	}
 	if (s->state == SS_CLOSING)
 		deadline = now + SESSION_LINGER_MS;
+	else if (s->lookup)
+		deadline = s->started + lu_timeout_ms;
 	else {
 		if (s->state == SS_BDAT && s->bdat_reply != NULL) {
 			/* Discarding a refused chunk (with or without a
@@ -485,6 +501,7 @@ session_wants_input(const struct session *s)
 {
 	return s->state != SS_CLOSING && !s->dead && s->wait == SW_NONE &&
 	    !s->eof && !smtpd.congested && !s->starttls && !s->handshake &&
+	    !s->lookup &&
 	    lio_out_pending(&s->lio) <= SESSION_OUT_MAX;
 }
 
@@ -630,6 +647,17 @@ session_timeout(void *arg)
 	}
 	if (s->wait != SW_NONE)
 		return;
+	if (s->lookup) {
+		log_warnx("session %" PRIu64 ": no answer from the master about "
+		    "uid %u in %" PRIu64 " ms", s->id, (unsigned)s->uid,
+		    lu_timeout_ms);
+		s->lookup = false;
+		session_reply(s, "421 4.3.0 %s Error: local user lookup timed out",
+		    smtpd.hostname);
+		session_close(s);
+		session_after(s);
+		return;
+	}
 	if (s->handshake) {
 		log_info("session %" PRIu64 ": TLS handshake timeout from [%s]",
 		    s->id, s->addr);
@@ -642,6 +670,38 @@ session_timeout(void *arg)
 	    "command state");
 	session_reply(s, "421 4.4.2 %s Error: timeout exceeded", smtpd.hostname);
 	session_close(s);
+	session_after(s);
+}
+
+void
+session_user_known(uint64_t id, uint32_t uid, const char *name)
+{
+	struct session *s;
+
+	TAILQ_FOREACH(s, &smtpd.sessions, entry)
+		if (s->id == id)
+			break;
+	if (s == NULL || !s->local || !s->lookup) {
+		/* Closed meanwhile (or timed out): nobody waits for it. */
+		log_debug("answer about uid %u for session %" PRIu64 " ignored",
+		    (unsigned)uid, id);
+		return;
+	}
+	s->lookup = false;
+	if (uid != (uint32_t)s->uid) {
+		log_warnx("session %" PRIu64 ": the master answered about uid %u, "
+		    "the client is uid %u: closing", s->id, (unsigned)uid,
+		    (unsigned)s->uid);
+		session_reply(s, "421 4.3.0 %s Error: internal error, closing",
+		    smtpd.hostname);
+		session_close(s);
+		session_after(s);
+		return;
+	}
+	strlcpy(s->login, name, sizeof(s->login));
+	log_info("session %" PRIu64 ": uid %u is %s", s->id, (unsigned)uid,
+	    name[0] != '\0' ? name : "no local user now");
+	session_greet(s);
 	session_after(s);
 }
 

@@ -93,6 +93,10 @@ struct session {
 	char     addr[INET6_ADDRSTRLEN];  /* "local" on the submission socket */
 	bool     local;                /* the local submission socket */
 	uid_t    uid;                  /* its client's, from SO_PEERCRED */
+	bool     lookup;               /* local: waiting for the master's
+	                                  M_USER_NAME before the greeting */
+	bool     uid_counted;          /* local: counted against the per-uid limit */
+	char     login[CFG_LOGIN_MAX + 1];  /* local: uid's login name, "" none */
 	char    *helo;                 /* NULL before HELO/EHLO */
 	enum sess_state state;         /* written by session_transition() only */
 	enum sess_wait wait;

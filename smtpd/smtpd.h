@@ -14,6 +14,8 @@
  *   hooks.c         the hook dispatcher (hooks.h)
  *   hook_plugins.c  the plugins of <empath/empath.h> behind it, events
  *   limits.c        connections per client address (IPv6: per /64)
+ *   localuser.c     local clients' login names (asked of the master) and
+ *                   the local sessions per uid
  *   received.c      the Received: header (received.h)
  *   hops.c          the hop count (Received: fields) of the content
  *   literal.c       address literals from clients outside relay from
@@ -36,6 +38,7 @@
 struct config;
 struct cfg_listen;
 struct session;
+struct chan_msg;
 
 /* How long queued may take to answer a request. */
 #define QUEUE_TIMEOUT_MS    60000
@@ -73,6 +76,24 @@ void session_abort_all(void);
 void session_update_all(void);
 /* The queued that created the files being written is gone. */
 void session_queue_lost(void);
+
+/* The master answered who a local uid is (M_USER_NAME; name "" for no
+ * such user): the session with that id greets, or is closed when the
+ * uid is not its own. A top-level entry point. */
+void session_user_known(uint64_t id, uint32_t uid, const char *name);
+
+/* localuser.c: local sessions' login names (asked of the master, see
+ * doc/architecture.md "Local submission") and the per-uid limit. */
+#define LOCAL_MAX_PER_UID   10     /* local sessions of one uid at once */
+#define LOOKUP_TIMEOUT_MS   10000  /* for the master's answer */
+extern uint64_t lu_timeout_ms;     /* LOOKUP_TIMEOUT_MS; tests lower it */
+/* Count a session of uid; false (nothing counted) at the limit. */
+bool lu_admit(uid_t);
+void lu_release(uid_t);
+/* M_USER_LOOKUP for session id; -1 when it could not be sent. */
+int  lu_ask(uint64_t id, uid_t);
+/* A message from the master (M_USER_NAME; others are logged). */
+void lu_master_msg(struct chan_msg *);
 
 /* queue_client.c (a session's requests are in session.h) */
 void     qc_set_channel(int fd);

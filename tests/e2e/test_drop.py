@@ -6,13 +6,15 @@ delivered once it starts, with the Received: field that records the uid
 of its owner on top and CRLF line ends, and the drop file goes. As root:
 the drop-group may create files there and not list them; a file of
 `nobody` with another user's sender goes to corrupt/, one with
-nobody@HOSTNAME is delivered."""
+nobody@HOSTNAME is delivered, and one of a user deleted meanwhile goes
+to corrupt/ (queued asks the master who owns a file at each scan)."""
 
 import grp
 import os
 import pwd
 import re
 import secrets
+import shutil
 import stat
 import subprocess
 import time
@@ -180,6 +182,31 @@ class PrivilegedDropTest(DropCase):
         # Nothing else goes out.
         time.sleep(1)
         self.assertEqual(len(sink.wait_messages(1)), 1)
+
+    @unittest.skipUnless(shutil.which("useradd") and shutil.which("userdel"),
+                         "needs useradd and userdel")
+    def test_file_of_a_deleted_user_goes_to_corrupt(self):
+        sink, conf = self.routed()
+        name = "empd" + secrets.token_hex(4)
+        subprocess.run(["useradd", "-M", "-N", "-s", "/usr/sbin/nologin", name],
+                       check=True, capture_output=True, timeout=30)
+        self.addCleanup(subprocess.run, ["userdel", name], capture_output=True,
+                        timeout=30)
+        uid = pwd.getpwnam(name).pw_uid
+        e = self.empath(sink, user="nobody", queue_user="daemon", extra=conf)
+        self.assertEqual(e.stop(), 0)
+        gone = self.write_drop(e, drop_text(f"{name}@{HOSTNAME}", [f"d@{DOMAIN}"]),
+                               owner=uid)
+        subprocess.run(["userdel", name], check=True, capture_output=True,
+                       timeout=30)
+        e.start()
+        corrupt = os.path.join(e.spool, "corrupt", "drop-" + gone)
+        wait_until(lambda: os.path.exists(corrupt), what="the file in corrupt/")
+        self.assertFalse(os.path.exists(os.path.join(self.drop_dir(e), gone)))
+        self.assertRegex(e.log(), rf"warn: drop: {gone} from uid {uid}: no user "
+                         rf"has uid {uid} now")
+        time.sleep(0.5)
+        self.assertEqual(sink.messages, [])
 
 
 if __name__ == "__main__":

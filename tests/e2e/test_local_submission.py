@@ -6,16 +6,21 @@ uid comes from the kernel (SO_PEERCRED), relaying is allowed where the
 TCP listener refuses it, a user may only give their own sender
 (trusted users any), and the message starts with a Received: field that
 names the uid. Run as root, a child that becomes `nobody` plays the
-ordinary local user."""
+ordinary local user, and a user made with useradd(8) shows that the
+login name is the one the password database gives now (the master asks
+getpwuid_r(3) for each session): renamed, the old address is refused at
+once, without a restart."""
 
 import json
 import os
 import pwd
 import re
+import secrets
 import shutil
 import signal
 import socket
 import stat
+import subprocess
 import time
 import unittest
 
@@ -210,7 +215,9 @@ class LocalSubmissionTest(EmpathTestCase):
         self.assertLocalReceived(msg.data, uid, msgid, body)
         log = self.e.log()
         self.assertRegex(log, rf"smtpd\[\d+\]: info: session \d+: local "
-                         rf"connection from uid {uid} \(")
+                         rf"connection from uid {uid}\n")
+        self.assertRegex(log, rf"smtpd\[\d+\]: info: session \d+: uid {uid} is "
+                         + re.escape(pwd.getpwuid(uid).pw_name) + "\n")
         self.assertRegex(log, rf"message {msgid} queued from=<{re.escape(sender)}>")
 
         # The TCP listener, from outside relay from, still refuses.
@@ -279,6 +286,48 @@ class LocalSubmissionTest(EmpathTestCase):
             "EHLO localhost", f"MAIL FROM:<x@{HOSTNAME}>", "MAIL FROM:<>", "QUIT"])
         self.assertEqual(replies[2], (451, [f"4.7.1 unknown local user (uid {STRANGER})"]))
         self.assertEqual([replies[3][0], replies[4][0]], [250, 221])
+
+    @unittest.skipUnless(os.getuid() == 0 and shutil.which("useradd") and
+                         shutil.which("usermod") and shutil.which("userdel"),
+                         "needs root and useradd, usermod, userdel")
+    def test_renamed_user_counts_at_once(self):
+        """useradd, a message; usermod -l: the old name's address is
+        refused at once and the new one taken, nothing restarted."""
+        old = "empt" + secrets.token_hex(4)
+        new = old + "r"
+        subprocess.run(["useradd", "-M", "-N", "-s", "/usr/sbin/nologin", old],
+                       check=True, capture_output=True, timeout=30)
+        for name in (new, old):
+            self.addCleanup(subprocess.run, ["userdel", name],
+                            capture_output=True, timeout=30)
+        uid = pwd.getpwnam(old).pw_uid
+        pids = self.e.daemon_pids()
+        rcpt = "someone@" + REMOTE
+        body = message("as a new user")
+        replies = as_user(uid, self.sock, [
+            "EHLO localhost", f"MAIL FROM:<{old}@{HOSTNAME}>", f"RCPT TO:<{rcpt}>",
+            "DATA", "RAW:" + body.decode(), ".", "QUIT"])
+        self.assertEqual([c for c, _ in replies], [220, 250, 250, 250, 354, 250, 221],
+                         replies)
+        (msg,) = self.sink.wait_messages(1)
+        self.assertEqual(msg.mail_from, f"{old}@{HOSTNAME}")
+        self.assertIn(f"from userid {uid})".encode(), msg.data.split(b"\r\n")[0])
+
+        subprocess.run(["usermod", "-l", new, old], check=True,
+                       capture_output=True, timeout=30)
+        replies = as_user(uid, self.sock, [
+            "EHLO localhost", f"MAIL FROM:<{old}@{HOSTNAME}>",
+            f"MAIL FROM:<{new}@{HOSTNAME}>", "QUIT"])
+        self.assertEqual(replies[2], (553, [
+            f"5.7.1 <{old}@{HOSTNAME}>: sender address not owned by user {new}"]))
+        self.assertEqual([replies[3][0], replies[4][0]], [250, 221], replies)
+        # Deleted: nobody's uid now; told to come back, not refused.
+        subprocess.run(["userdel", new], check=True, capture_output=True,
+                       timeout=30)
+        replies = as_user(uid, self.sock, [
+            "EHLO localhost", f"MAIL FROM:<{new}@{HOSTNAME}>", "QUIT"])
+        self.assertEqual(replies[2], (451, [f"4.7.1 unknown local user (uid {uid})"]))
+        self.assertEqual(self.e.daemon_pids(), pids)
 
     def test_hostile_client_as_on_tcp(self):
         """Garbage, an overlong line, a 1 MB line, too many errors: the

@@ -27,6 +27,8 @@ static jmp_buf exit_jb;
 static bool exit_armed;
 static int exit_status;
 unsigned fx_sandbox_entered;
+struct fx_peer *fx_master;
+static struct channel *master_end;     /* the daemon's end */
 
 /* ---- lib/daemon.c's part ---- */
 
@@ -64,6 +66,31 @@ daemon_exit(int status)
 	abort();
 }
 
+int
+daemon_master_send(uint16_t type, uint32_t peerid, const struct msgbuf *mb)
+{
+	if (master_end == NULL)
+		return -1;
+	return chan_send_mb(master_end, type, peerid, -1, mb);
+}
+
+static void
+master_msg(struct channel *c, struct chan_msg *m, void *arg)
+{
+	(void)c;
+	(void)arg;
+	if (ops != NULL && ops->master_msg != NULL)
+		ops->master_msg(m);
+}
+
+static void
+master_closed(struct channel *c, void *arg)
+{
+	(void)c;
+	(void)arg;
+	master_end = NULL;
+}
+
 static void
 config_err(const char *line)
 {
@@ -92,7 +119,7 @@ fx_engine_boot(int (*daemon_main_fn)(int, char **), const char *name,
 {
 	char arg0[64];
 	char *argv[] = { arg0, NULL };
-	int level;
+	int level, sv[2];
 
 	/* A daemon's state lives in its statics: one engine per process. */
 	ck_assert_msg(getenv("CK_FORK") == NULL ||
@@ -116,6 +143,10 @@ fx_engine_boot(int (*daemon_main_fn)(int, char **), const char *name,
 	    level >= 0 ? level : cfg->log_level);
 	if (ops->configure != NULL)
 		ops->configure(cfg);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    sv), 0);
+	master_end = chan_new(sv[0], "master", master_msg, master_closed, NULL);
+	fx_master = fx_peer_new(sv[1], "fake-master");
 }
 
 const struct daemon_ops *
@@ -214,6 +245,10 @@ peer_msg(struct channel *ch, struct chan_msg *m, void *arg)
 	(void)ch;
 	if (m->type == MSG_HELLO)
 		return;
+	if (p->filter != NULL && p->filter(p, m)) {
+		fx_wake();
+		return;
+	}
 	fm = xcalloc(1, sizeof(*fm));
 	fm->type = m->type;
 	fm->peerid = m->peerid;

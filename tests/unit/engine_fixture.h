@@ -65,6 +65,11 @@ void fx_engine_start(void);
 int  fx_engine_stop(unsigned timeout_ms);
 /* How many times the daemon entered its sandbox (the no-op stand-in). */
 extern unsigned fx_sandbox_entered;
+/* The master, played by the test (a fake peer made by fx_engine_boot()):
+ * what the daemon sends with daemon_master_send() arrives there, and
+ * what the test sends on it reaches ops->master_msg(), both through a
+ * real channel. */
+extern struct fx_peer *fx_master;
 
 /* ---- the loop ---- */
 
@@ -109,6 +114,9 @@ struct fx_peer {
 	size_t              nmsgs;
 	bool                closed;
 	char                name[32];
+	/* When set, sees each message first: true when it took it (it is
+	 * then not kept). Answers a request as the real peer would. */
+	bool (*filter)(struct fx_peer *, const struct chan_msg *);
 };
 struct fx_peer *fx_peer_new(int fd, const char *name);
 /* Close the channel (the daemon sees EOF) and free the peer. */

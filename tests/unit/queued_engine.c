@@ -95,6 +95,93 @@ qe_sync_fail(int err)
 	pthread_mutex_unlock(&sync_mu);
 }
 
+/* ---- the master ---- */
+
+struct qe_user {
+	uid_t uid;
+	char  name[WIRE_LOGIN_MAX + 1];
+};
+static struct qe_user users[16];
+static size_t nusers;
+static unsigned nlookups;
+bool qe_hold_lookups;
+
+void
+qe_user_set(uid_t uid, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nusers; i++)
+		if (users[i].uid == uid)
+			break;
+	if (name == NULL) {
+		if (i < nusers)
+			users[i] = users[--nusers];
+		return;
+	}
+	if (i == nusers) {
+		ck_assert_uint_lt(nusers, nitems(users));
+		nusers++;
+	}
+	users[i].uid = uid;
+	strlcpy(users[i].name, name, sizeof(users[i].name));
+}
+
+unsigned
+qe_lookups(void)
+{
+	return nlookups;
+}
+
+static void
+answer(const struct chan_msg *m)
+{
+	struct wire_user_lookup l;
+	struct wire_user_name w;
+	struct msgbuf mb;
+	size_t i;
+
+	ck_assert_int_eq(wire_user_lookup_decode(m, &l), 0);
+	memset(&w, 0, sizeof(w));
+	w.cookie = l.cookie;
+	w.uid = l.uid;
+	for (i = 0; i < nusers; i++)
+		if (users[i].uid == (uid_t)l.uid)
+			strlcpy(w.name, users[i].name, sizeof(w.name));
+	mb_init(&mb);
+	ck_assert_int_eq(wire_user_name_encode(&mb, &w), 0);
+	ck_assert_int_eq(chan_send_mb(fx_master->ch, M_USER_NAME, 0, -1, &mb), 0);
+	mb_free(&mb);
+}
+
+static bool
+master_filter(struct fx_peer *p, const struct chan_msg *m)
+{
+	(void)p;
+	ck_assert_msg(m->type == M_USER_LOOKUP, "the master got %s",
+	    msg_name(m->type));
+	nlookups++;
+	if (qe_hold_lookups)
+		return false;
+	answer(m);
+	return true;
+}
+
+void
+qe_answer_held(void)
+{
+	struct fx_msg *m;
+
+	while ((m = TAILQ_FIRST(&fx_master->msgs)) != NULL) {
+		struct chan_msg v = fx_msg_view(m);
+
+		TAILQ_REMOVE(&fx_master->msgs, m, entry);
+		fx_master->nmsgs--;
+		answer(&v);
+		fx_msg_free(m);
+	}
+}
+
 /* ---- set-up ---- */
 
 const char *qe_commit_meta, *qe_commit_headers;
@@ -122,6 +209,7 @@ qe_setup_in(const char *spool, const char *extra)
 	    "%s\n", qe_spool, extra != NULL ? extra : "");
 	ck_assert(n > 0 && (size_t)n < sizeof(text));
 	fx_engine_boot(qe_queued_main, "queued", text);
+	fx_master->filter = master_filter;
 	/* The master offers the peers before M_START: they wait. */
 	qe_smtpd = fx_peer_new(fx_engine_peer(PROC_SMTPD), "fake-smtpd");
 	qe_deliverd = fx_peer_new(fx_engine_peer(PROC_DELIVERD), "fake-deliverd");

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "engine_fixture.h"
 #include "envelope.h"
@@ -41,6 +42,16 @@ void qe_setup(void);
 extern void (*qe_before_start)(void);
 /* Release held syncs, close the peers, stop queued (it must exit 0). */
 void qe_teardown(void);
+
+/* ---- the master ----
+ * fx_master answers M_USER_LOOKUP (a drop file's owner) as
+ * empath-master does: M_USER_NAME with the cookie and uid asked, and
+ * the name the test gave that uid, or "" when it gave none. */
+void qe_user_set(uid_t uid, const char *name);   /* NULL: no such user */
+/* While set, lookups are kept on fx_master, unanswered. */
+extern bool qe_hold_lookups;
+unsigned qe_lookups(void);           /* lookups seen */
+void qe_answer_held(void);           /* answer the kept ones now */
 
 /* ---- syncfs() ---- */
 unsigned qe_syncs(void);             /* calls so far */

@@ -21,6 +21,8 @@
 #include "proto.h"
 #include "smtp.h"
 #include "util.h"
+#include "wire.h"
+#include "daemon.h"
 #include "fixture.h"
 #include "smtpd_fixture.h"
 #include "../../smtpd/hooks.h"
@@ -273,8 +275,63 @@ connect_from(const char *ip, struct cfg_listen *l)
 	return s;
 }
 
+/* ---- the fake master ---- */
+
+unsigned n_lookup;
+uint64_t lookup_cookie;
+uint32_t lookup_uid;
+static struct { uid_t uid; char name[40]; } users[8];
+static size_t nusers;
+
+void
+local_user(uid_t uid, const char *name)
+{
+	ck_assert_uint_lt(nusers, nitems(users));
+	users[nusers].uid = uid;
+	strlcpy(users[nusers].name, name, sizeof(users[0].name));
+	nusers++;
+}
+
+/* lib/daemon.c's, which is not linked: the lookups are kept here. */
+int
+daemon_master_send(uint16_t type, uint32_t peerid, const struct msgbuf *mb)
+{
+	struct chan_msg m = { .type = type, .peerid = peerid, .fd = -1,
+	    .data = mb->data, .len = mb->len };
+	struct wire_user_lookup w;
+
+	ck_assert_uint_eq(type, M_USER_LOOKUP);
+	ck_assert_int_eq(wire_user_lookup_decode(&m, &w), 0);
+	lookup_cookie = w.cookie;
+	lookup_uid = w.uid;
+	n_lookup++;
+	return 0;
+}
+
+void
+master_answer(uint64_t cookie, uint32_t uid, const char *name)
+{
+	struct wire_user_name w;
+	struct msgbuf mb;
+	struct chan_msg m;
+
+	memset(&w, 0, sizeof(w));
+	w.cookie = cookie;
+	w.uid = uid;
+	strlcpy(w.name, name, sizeof(w.name));
+	mb_init(&mb);
+	ck_assert_int_eq(wire_user_name_encode(&mb, &w), 0);
+	memset(&m, 0, sizeof(m));
+	m.type = M_USER_NAME;
+	m.fd = -1;
+	m.data = mb.data;
+	m.len = mb.len;
+	lu_master_msg(&m);
+	mb_free(&mb);
+}
+
 struct session *
-connect_local(uid_t uid, struct cfg_listen *l)
+connect_local_raw(uid_t uid, struct cfg_listen *l)
 {
 	int sv[2];
 
@@ -284,8 +341,27 @@ connect_local(uid_t uid, struct cfg_listen *l)
 	cli = sv[1];
 	server_closed = false;
 	S = session_new_local(sv[0], uid, l);
-	expect_out("220 mx.test ESMTP Empath\r\n");
 	return S;
+}
+
+struct session *
+connect_local(uid_t uid, struct cfg_listen *l)
+{
+	unsigned before = n_lookup;
+	const char *name = "";
+	struct session *s;
+	size_t i;
+
+	s = connect_local_raw(uid, l);
+	ck_assert_uint_eq(n_lookup, before + 1);
+	ck_assert_uint_eq(lookup_uid, uid);
+	ck_assert(lookup_cookie == s->id);
+	for (i = 0; i < nusers; i++)
+		if (users[i].uid == uid)
+			name = users[i].name;
+	master_answer(lookup_cookie, (uint32_t)uid, name);
+	expect_out("220 mx.test ESMTP Empath\r\n");
+	return s;
 }
 
 static void

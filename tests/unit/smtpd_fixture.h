@@ -58,8 +58,19 @@ const char *talk(const char *s);
 struct session *connect_from(const char *ip, struct cfg_listen *l);
 /* A session without reading the greeting (implicit TLS). */
 struct session *connect_raw(const char *ip, struct cfg_listen *l);
-/* A local submission session of uid, greeted. */
+/* A local submission session of uid, greeted: its M_USER_LOOKUP was
+ * answered as the master would, from the users of local_user(). */
 struct session *connect_local(uid_t uid, struct cfg_listen *l);
+/* The same, the lookup not answered (nothing read). */
+struct session *connect_local_raw(uid_t uid, struct cfg_listen *l);
+
+/* The fake master: M_USER_LOOKUP the sessions sent (daemon_master_send),
+ * and M_USER_NAME handed to smtpd as its master channel would. */
+void local_user(uid_t uid, const char *name);   /* the master's users */
+extern unsigned n_lookup;
+extern uint64_t lookup_cookie;
+extern uint32_t lookup_uid;
+void master_answer(uint64_t cookie, uint32_t uid, const char *name);
 
 void q_create_ok(uint32_t id, int fd, const char *msgid);
 void q_fail(uint16_t type, uint32_t id, uint32_t code, const char *text);

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: ISC */
-/* lib/localusers.c, the local submission policy: the uid to login name
- * table, which envelope senders a local user may give, the Received:
+/* lib/localusers.c, the local submission policy: what a login name is,
+ * which envelope senders a local user may give, the Received:
  * field of a local submission; and the defaults and errors of the
  * local-submission block of empath.conf(5). */
 #include <check.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +12,9 @@
 #include "config.h"
 #include "fixture.h"
 #include "localusers.h"
+#include "util.h"
 
 #define HOST "mx.example.org"
-
-static const uid_t uids[] = { 0, 1000, 1001, 33, 1002, 1000, 1003, 1004 };
-static const char *const names[] = {
-	"root", "alice", "bob", "www-data", "al", "alice2", "-dash", "a b",
-};
 
 static struct config *
 conf(const char *extra)
@@ -33,39 +28,20 @@ conf(const char *extra)
 	return c;
 }
 
-static void
-table(void)
+START_TEST(login_names)
 {
-	localusers_set(uids, names, sizeof(uids) / sizeof(uids[0]));
-}
+	static const char *const good[] = { "root", "www-data", "a.b_c-d",
+	    "A9", "abcdefghijklmnopqrstuvwxyz012345" };
+	static const char *const bad[] = { "", "-dash", "a b", "a@b", "r\xc3\xb6ot",
+	    "tab\t", "new\nline", "abcdefghijklmnopqrstuvwxyz0123456",
+	    "sl/ash", "co:lon" };
+	size_t i;
 
-START_TEST(table_from_set)
-{
-	table();
-	ck_assert_str_eq(localusers_name(0), "root");
-	ck_assert_str_eq(localusers_name(1001), "bob");
-	ck_assert_str_eq(localusers_name(33), "www-data");
-	/* Two names for one uid: the first, as getpwuid(3) answers. */
-	ck_assert_str_eq(localusers_name(1000), "alice");
-	/* Names that are no login names are not in the table. */
-	ck_assert_ptr_null(localusers_name(1003));
-	ck_assert_ptr_null(localusers_name(1004));
-	ck_assert_ptr_null(localusers_name(4242));
-	ck_assert_ptr_null(localusers_name((uid_t)-1));
-	localusers_set(NULL, NULL, 0);
-	ck_assert_ptr_null(localusers_name(0));
-}
-END_TEST
-
-START_TEST(table_from_password_database)
-{
-	struct passwd *pw = getpwuid(getuid());
-	char name[64];
-
-	ck_assert_ptr_nonnull(pw);
-	strlcpy(name, pw->pw_name, sizeof(name));
-	ck_assert_uint_gt(localusers_load(), 0);
-	ck_assert_str_eq(localusers_name(getuid()), name);
+	for (i = 0; i < nitems(good); i++)
+		ck_assert_msg(localusers_login_ok(good[i]), "%s", good[i]);
+	for (i = 0; i < nitems(bad); i++)
+		ck_assert_msg(!localusers_login_ok(bad[i]), "%s", bad[i]);
+	ck_assert(!localusers_login_ok(NULL));
 }
 END_TEST
 
@@ -73,38 +49,37 @@ START_TEST(sender_of_an_ordinary_user)
 {
 	struct config *c = conf("");
 
-	table();
 	/* Their own address, the domain in any case. */
-	ck_assert_int_eq(localusers_sender(c, 1000, "alice@" HOST), LSENDER_OK);
-	ck_assert_int_eq(localusers_sender(c, 1000, "alice@MX.Example.ORG"),
+	ck_assert_int_eq(localusers_login_sender(c, "alice", "alice@" HOST), LSENDER_OK);
+	ck_assert_int_eq(localusers_login_sender(c, "alice", "alice@MX.Example.ORG"),
 	    LSENDER_OK);
 	/* The login name exactly: no other case, no prefix or extension. */
-	ck_assert_int_eq(localusers_sender(c, 1000, "Alice@" HOST), LSENDER_FORGED);
-	ck_assert_int_eq(localusers_sender(c, 1000, "alicex@" HOST), LSENDER_FORGED);
-	ck_assert_int_eq(localusers_sender(c, 1000, "alic@" HOST), LSENDER_FORGED);
-	ck_assert_int_eq(localusers_sender(c, 1002, "alice@" HOST), LSENDER_FORGED);
-	ck_assert_int_eq(localusers_sender(c, 1000, "alice+tag@" HOST),
+	ck_assert_int_eq(localusers_login_sender(c, "alice", "Alice@" HOST), LSENDER_FORGED);
+	ck_assert_int_eq(localusers_login_sender(c, "alice", "alicex@" HOST), LSENDER_FORGED);
+	ck_assert_int_eq(localusers_login_sender(c, "alice", "alic@" HOST), LSENDER_FORGED);
+	ck_assert_int_eq(localusers_login_sender(c, "al", "alice@" HOST), LSENDER_FORGED);
+	ck_assert_int_eq(localusers_login_sender(c, "alice", "alice+tag@" HOST),
 	    LSENDER_FORGED);
 	/* Another domain, or ours as a prefix or suffix of another. */
-	ck_assert_int_eq(localusers_sender(c, 1000, "alice@host.evil"),
+	ck_assert_int_eq(localusers_login_sender(c, "alice", "alice@host.evil"),
 	    LSENDER_FORGED);
-	ck_assert_int_eq(localusers_sender(c, 1000, "alice@" HOST ".evil"),
+	ck_assert_int_eq(localusers_login_sender(c, "alice", "alice@" HOST ".evil"),
 	    LSENDER_FORGED);
-	ck_assert_int_eq(localusers_sender(c, 1000, "alice@evil." HOST),
+	ck_assert_int_eq(localusers_login_sender(c, "alice", "alice@evil." HOST),
 	    LSENDER_FORGED);
-	ck_assert_int_eq(localusers_sender(c, 1000, "alice@"), LSENDER_FORGED);
-	ck_assert_int_eq(localusers_sender(c, 1000, "alice"), LSENDER_FORGED);
+	ck_assert_int_eq(localusers_login_sender(c, "alice", "alice@"), LSENDER_FORGED);
+	ck_assert_int_eq(localusers_login_sender(c, "alice", "alice"), LSENDER_FORGED);
 	/* The last '@' splits: the local part is all before it. */
-	ck_assert_int_eq(localusers_sender(c, 1000, "bob@alice@" HOST),
+	ck_assert_int_eq(localusers_login_sender(c, "alice", "bob@alice@" HOST),
 	    LSENDER_FORGED);
-	ck_assert_int_eq(localusers_sender(c, 1000, "alice@bob@" HOST),
+	ck_assert_int_eq(localusers_login_sender(c, "alice", "alice@bob@" HOST),
 	    LSENDER_FORGED);
 	/* Another user's own address. */
-	ck_assert_int_eq(localusers_sender(c, 1000, "bob@" HOST), LSENDER_FORGED);
-	ck_assert_int_eq(localusers_sender(c, 1001, "bob@" HOST), LSENDER_OK);
-	ck_assert_int_eq(localusers_sender(c, 1000, "root@" HOST), LSENDER_FORGED);
+	ck_assert_int_eq(localusers_login_sender(c, "alice", "bob@" HOST), LSENDER_FORGED);
+	ck_assert_int_eq(localusers_login_sender(c, "bob", "bob@" HOST), LSENDER_OK);
+	ck_assert_int_eq(localusers_login_sender(c, "alice", "root@" HOST), LSENDER_FORGED);
 	/* The null sender (RFC 5321 4.5.5) is everybody's. */
-	ck_assert_int_eq(localusers_sender(c, 1000, ""), LSENDER_OK);
+	ck_assert_int_eq(localusers_login_sender(c, "alice", ""), LSENDER_OK);
 	config_free(c);
 }
 END_TEST
@@ -113,35 +88,34 @@ START_TEST(sender_of_trusted_and_unknown_users)
 {
 	struct config *c = conf("");
 
-	table();
 	/* root is trusted by default: any sender. */
-	ck_assert_int_eq(localusers_sender(c, 0, "alice@" HOST), LSENDER_OK);
-	ck_assert_int_eq(localusers_sender(c, 0, "anyone@else.where"), LSENDER_OK);
+	ck_assert_int_eq(localusers_login_sender(c, "root", "alice@" HOST), LSENDER_OK);
+	ck_assert_int_eq(localusers_login_sender(c, "root", "anyone@else.where"), LSENDER_OK);
 	/* Not www-data. */
-	ck_assert_int_eq(localusers_sender(c, 33, "app@else.where"), LSENDER_FORGED);
-	ck_assert_int_eq(localusers_sender(c, 33, "www-data@" HOST), LSENDER_OK);
-	/* A uid the table does not know: later, not refused; the null
+	ck_assert_int_eq(localusers_login_sender(c, "www-data", "app@else.where"), LSENDER_FORGED);
+	ck_assert_int_eq(localusers_login_sender(c, "www-data", "www-data@" HOST), LSENDER_OK);
+	/* No login name for the uid (or one that is no plain login): later, not refused; the null
 	 * sender needs no name. */
-	ck_assert_int_eq(localusers_sender(c, 4242, "x@" HOST),
+	ck_assert_int_eq(localusers_login_sender(c, NULL, "x@" HOST),
 	    LSENDER_UNKNOWN_USER);
-	ck_assert_int_eq(localusers_sender(c, 1003, "-dash@" HOST),
+	ck_assert_int_eq(localusers_login_sender(c, "-dash", "-dash@" HOST),
 	    LSENDER_UNKNOWN_USER);
-	ck_assert_int_eq(localusers_sender(c, 4242, ""), LSENDER_OK);
+	ck_assert_int_eq(localusers_login_sender(c, NULL, ""), LSENDER_OK);
 	config_free(c);
 
 	/* trusted-users replaces the default: www-data is, root is not. */
 	c = conf("local-submission { trusted-users { \"www-data\", \"bob\" } }");
-	ck_assert_int_eq(localusers_sender(c, 33, "app@else.where"), LSENDER_OK);
-	ck_assert_int_eq(localusers_sender(c, 1001, "alice@" HOST), LSENDER_OK);
-	ck_assert_int_eq(localusers_sender(c, 0, "alice@" HOST), LSENDER_FORGED);
-	ck_assert_int_eq(localusers_sender(c, 0, "root@" HOST), LSENDER_OK);
+	ck_assert_int_eq(localusers_login_sender(c, "www-data", "app@else.where"), LSENDER_OK);
+	ck_assert_int_eq(localusers_login_sender(c, "bob", "alice@" HOST), LSENDER_OK);
+	ck_assert_int_eq(localusers_login_sender(c, "root", "alice@" HOST), LSENDER_FORGED);
+	ck_assert_int_eq(localusers_login_sender(c, "root", "root@" HOST), LSENDER_OK);
 	config_free(c);
 
 	/* Nobody trusted at all. */
 	c = conf("local-submission { trusted-users { } }");
 	ck_assert_uint_eq(c->ntrusted_users, 0);
-	ck_assert_int_eq(localusers_sender(c, 0, "alice@" HOST), LSENDER_FORGED);
-	ck_assert_int_eq(localusers_sender(c, 0, ""), LSENDER_OK);
+	ck_assert_int_eq(localusers_login_sender(c, "root", "alice@" HOST), LSENDER_FORGED);
+	ck_assert_int_eq(localusers_login_sender(c, "root", ""), LSENDER_OK);
 	config_free(c);
 }
 END_TEST
@@ -151,13 +125,12 @@ START_TEST(default_sender)
 	struct config *c = conf("");
 	char buf[64];
 
-	table();
-	ck_assert(localusers_default_sender(c, 1001, buf, sizeof(buf)));
+	ck_assert(localusers_default_sender(c, "bob", buf, sizeof(buf)));
 	ck_assert_str_eq(buf, "bob@" HOST);
-	ck_assert(!localusers_default_sender(c, 4242, buf, sizeof(buf)));
+	ck_assert(!localusers_default_sender(c, NULL, buf, sizeof(buf)));
 	/* "bob@mx.example.org" is 18 bytes: 19 fit, 18 do not. */
-	ck_assert(localusers_default_sender(c, 1001, buf, 19));
-	ck_assert(!localusers_default_sender(c, 1001, buf, 18));
+	ck_assert(localusers_default_sender(c, "bob", buf, 19));
+	ck_assert(!localusers_default_sender(c, "bob", buf, 18));
 	config_free(c);
 }
 END_TEST
@@ -305,8 +278,7 @@ localusers_suite(void)
 	Suite *s = suite_create("localusers");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_test(tc, table_from_set);
-	tcase_add_test(tc, table_from_password_database);
+	tcase_add_test(tc, login_names);
 	tcase_add_test(tc, sender_of_an_ordinary_user);
 	tcase_add_test(tc, sender_of_trusted_and_unknown_users);
 	tcase_add_test(tc, default_sender);

@@ -4,10 +4,13 @@
  * its envelope, the Received: field that records the uid on top and CRLF
  * line ends (RFC 5322 2.1), and its drop file goes only once the insert
  * is durable; a forged sender, a malformed file, a message smtpd would
- * refuse in DATA go to corrupt/; a hard link and a symbolic link are
- * never read through; a writer's temporary file is left alone until it
- * is a day old; a file of an unknown uid waits; a later scan finds a
- * file written after the start. */
+ * refuse in DATA, a file of a uid no user has go to corrupt/; a hard
+ * link and a symbolic link are never read through; a writer's temporary
+ * file is left alone until it is a day old; the owner's login name is
+ * asked of the master (fx_master plays it) once per round of scans, a
+ * file waiting for it is not taken, and a rename counts from the next
+ * round; a file left in place is not taken again and again; a later
+ * scan finds a file written after the start. */
 #include <sys/stat.h>
 
 #include <check.h>
@@ -23,7 +26,6 @@
 
 #include "dropfile.h"
 #include "fixture.h"
-#include "localusers.h"
 #include "../../queued/queued.h"
 #include "queued_engine.h"
 
@@ -65,15 +67,11 @@ static bool known_user = true;
 static void
 before_start(void)
 {
-	uid_t uid = geteuid();
-	const char *name = "alice";
-
 	/* The owner of the test's files is the local user "alice", not
 	 * trusted: she may send as alice@queue.test only. Unknown: the
-	 * table knows another uid only. */
-	if (!known_user)
-		uid++;
-	localusers_set(&uid, &name, 1);
+	 * master knows another uid only. */
+	qe_user_set(geteuid(), known_user ? "alice" : NULL);
+	qe_user_set(geteuid() + 1, "someone");
 	drop_set_interval(interval_ms);
 }
 
@@ -277,6 +275,9 @@ START_TEST(forged_or_refused_files_go_to_corrupt)
 	strcpy(p, "\nloop\n");
 	drop_file(NAME5, many);
 	start();
+	/* Once the master said who the owner is. */
+	fx_until(exists(CORRUPT, "drop-" NAME1) && exists(CORRUPT, "drop-"
+	    NAME5), FX_WAIT_MS);
 	assert_quarantined(NAME1);
 	assert_quarantined(NAME2);
 	assert_quarantined(NAME3);
@@ -376,19 +377,115 @@ START_TEST(temporary_files_are_left_until_stale)
 }
 END_TEST
 
-/* A uid the password table did not know at start: left for a restart,
- * scan after scan. */
-START_TEST(unknown_uid_is_left)
+/* A uid that no user has now (deleted): never delivered. */
+START_TEST(file_of_a_deleted_user_goes_to_corrupt)
 {
 	prepare();
 	known_user = false;
-	interval_ms = 100;
 	drop_file(NAME1, GOOD);
 	start();
-	no_job(500);
-	ck_assert(exists(DROP_SUBDIR, NAME1));
-	ck_assert(!exists(CORRUPT, "drop-" NAME1));
+	fx_until(exists(CORRUPT, "drop-" NAME1), FX_WAIT_MS);
+	assert_quarantined(NAME1);
+	no_job(300);
 	ck_assert_uint_eq(files_in_queue(), 0);
+}
+END_TEST
+
+/* Until the master answers, nothing is taken; one lookup serves every
+ * file of the uid in the round. */
+START_TEST(files_wait_for_the_login_name)
+{
+	struct qe_job j;
+
+	prepare();
+	qe_hold_lookups = true;
+	drop_file(NAME1, GOOD);
+	drop_file(NAME2, GOOD);
+	start();
+	fx_until(fx_master->nmsgs == 1, FX_WAIT_MS);
+	fx_run_for(300);
+	ck_assert_uint_eq(qe_lookups(), 1);
+	ck_assert_uint_eq(files_in_queue(), 0);
+	ck_assert(exists(DROP_SUBDIR, NAME1));
+	ck_assert(exists(DROP_SUBDIR, NAME2));
+	qe_answer_held();
+	qe_job_next(&j, FX_WAIT_MS);
+	qe_job_free(&j);
+	qe_job_next(&j, FX_WAIT_MS);
+	qe_job_free(&j);
+	fx_until(!exists(DROP_SUBDIR, NAME1) && !exists(DROP_SUBDIR, NAME2),
+	    FX_WAIT_MS);
+	ck_assert_uint_eq(qe_lookups(), 1);
+}
+END_TEST
+
+/* The uid's name is asked again in the next round: after a rename
+ * (usermod -l), the old name's address is another user's. */
+START_TEST(renamed_user_counts_from_the_next_round)
+{
+	struct qe_job j;
+
+	prepare();
+	interval_ms = 200;
+	drop_file(NAME1, GOOD);
+	start();
+	qe_job_next(&j, FX_WAIT_MS);
+	qe_job_free(&j);
+	fx_until(!exists(DROP_SUBDIR, NAME1), FX_WAIT_MS);
+	qe_user_set(geteuid(), "alicia");
+	drop_file(NAME2, GOOD);
+	fx_until(exists(CORRUPT, "drop-" NAME2), FX_WAIT_MS);
+	assert_quarantined(NAME2);
+	ck_assert_uint_ge(qe_lookups(), 2);
+	drop_file(NAME3, "EMPATH-DROP 1\nS alicia@queue.test\nR b@dest.test\n"
+	    "\nSubject: x\n\nx\n");
+	qe_job_next(&j, FX_WAIT_MS);
+	ck_assert_str_eq(j.env.sender, "alicia@queue.test");
+	qe_job_free(&j);
+}
+END_TEST
+
+/* A file whose sync failed stays, and is not taken again in the round,
+ * however often a pass goes on: here more files than are taken at once
+ * (64), so that a pass goes on once the first ones have failed. */
+#define NLEFT 70
+START_TEST(file_left_in_place_is_not_taken_again)
+{
+	char name[DROP_NAME_LEN + 1];
+	int i;
+
+	prepare();
+	for (i = 0; i < NLEFT; i++) {
+		snprintf(name, sizeof(name), "%032d", i + 100);
+		drop_file(name, GOOD);
+	}
+	qe_sync_fail(EIO);
+	start();
+	fx_until(files_in_queue() >= NLEFT, FX_WAIT_MS);
+	fx_run_for(500);
+	ck_assert_uint_eq(files_in_queue(), NLEFT);
+	for (i = 0; i < NLEFT; i++) {
+		snprintf(name, sizeof(name), "%032d", i + 100);
+		ck_assert(exists(DROP_SUBDIR, name));
+	}
+}
+END_TEST
+
+/* A first line that starts with white space would continue the
+ * Received: field queued puts on top (RFC 5322 2.2). */
+START_TEST(leading_white_space_goes_to_corrupt)
+{
+	prepare();
+	drop_file(NAME1, "EMPATH-DROP 1\nS alice@queue.test\nR b@dest.test\n\n"
+	    " folded: into Received\nSubject: x\n\nx\n");
+	drop_file(NAME2, "EMPATH-DROP 1\nS alice@queue.test\nR b@dest.test\n\n"
+	    "\tx\n\nx\n");
+	start();
+	fx_until(exists(CORRUPT, "drop-" NAME1) && exists(CORRUPT,
+	    "drop-" NAME2), FX_WAIT_MS);
+	assert_quarantined(NAME1);
+	assert_quarantined(NAME2);
+	no_job(300);
 }
 END_TEST
 
@@ -424,7 +521,11 @@ suite(void)
 	tcase_add_test(tc, hard_link_is_not_taken);
 	tcase_add_test(tc, symbolic_link_is_not_followed);
 	tcase_add_test(tc, temporary_files_are_left_until_stale);
-	tcase_add_test(tc, unknown_uid_is_left);
+	tcase_add_test(tc, file_of_a_deleted_user_goes_to_corrupt);
+	tcase_add_test(tc, files_wait_for_the_login_name);
+	tcase_add_test(tc, renamed_user_counts_from_the_next_round);
+	tcase_add_test(tc, file_left_in_place_is_not_taken_again);
+	tcase_add_test(tc, leading_white_space_goes_to_corrupt);
 	tcase_add_test(tc, later_scan_takes_a_new_file);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: ISC */
-/* smtpd's local submission sessions (session_new_local): the uid the
- * kernel gave decides the sender a client may use (553 5.7.1 for
- * another's, 451 4.7.1 for a uid smtpd does not know), relaying is
- * allowed where a network client outside `relay from` is refused, and
- * the message starts with the Received: field of lib/localusers.c,
- * which the content cannot continue. */
+/* smtpd's local submission sessions (session_new_local): the login
+ * name the master gives the kernel's uid (M_USER_LOOKUP, asked at
+ * accept; the greeting waits for the answer, 421 after 10 s, an answer
+ * about another uid closes the session) decides the sender a client may
+ * use (553 5.7.1 for another's, 451 4.7.1 for a uid no user has),
+ * relaying is allowed where a network client outside `relay from` is
+ * refused, the message starts with the Received: field of
+ * lib/localusers.c, and one uid holds at most 10 local sessions; the content cannot
+ * continue the Received: field. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +15,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
-#include "localusers.h"
 #include "smtpd_fixture.h"
-
-static const uid_t uids[] = { 0, 1000, 1001 };
-static const char *const names[] = { "root", "alice", "bob" };
 
 static bool
 starts(const char *s, const char *prefix)
@@ -28,7 +27,9 @@ static void
 local_setup(void)
 {
 	fixture_setup();
-	localusers_set(uids, names, 3);
+	local_user(0, "root");
+	local_user(1000, "alice");
+	local_user(1001, "bob");
 }
 
 START_TEST(own_sender_relays_with_local_received)
@@ -144,6 +145,102 @@ START_TEST(folded_first_line_cannot_extend_received)
 }
 END_TEST
 
+/* Nothing is said before the master has answered; then 220. */
+START_TEST(greeting_waits_for_the_answer)
+{
+	struct session *s = connect_local_raw(1000, lst);
+	uint64_t id = s->id;
+
+	ck_assert_uint_eq(lookup_uid, 1000);
+	ck_assert(lookup_cookie == id);
+	/* An early command is not read before the greeting. */
+	send_str("EHLO localhost\r\n");
+	ck_assert_str_eq(collect(0), "");
+	/* Answers for other sessions change nothing. */
+	master_answer(id + 1000, 1000, "alice");
+	master_answer(1, 1000, "alice");       /* the network session */
+	ck_assert_str_eq(collect(0), "");
+	master_answer(id, 1000, "alice");
+	ck_assert(starts(collect(40), "220 mx.test ESMTP Empath\r\n"
+	    "250-mx.test\r\n"));
+	ck_assert_str_eq(S->login, "alice");
+	/* A second answer is ignored too. */
+	master_answer(id, 1000, "bob");
+	ck_assert_str_eq(S->login, "alice");
+}
+END_TEST
+
+/* The answer is about another uid: a confused or lying master, or a
+ * stale answer; the session cannot go on. */
+START_TEST(answer_about_another_uid_closes)
+{
+	struct session *s = connect_local_raw(1000, lst);
+
+	master_answer(s->id, 1001, "bob");
+	expect_out("421 4.3.0 mx.test Error: internal error, closing\r\n");
+	collect(0);
+	ck_assert(server_closed);
+}
+END_TEST
+
+START_TEST(no_answer_times_out)
+{
+	lu_timeout_ms = 300;
+	connect_local_raw(1000, lst);
+	run_ms(100);
+	ck_assert_str_eq(collect(0), "");
+	run_ms(300);
+	expect_out("421 4.3.0 mx.test Error: local user lookup timed out\r\n");
+	collect(0);
+	ck_assert(server_closed);
+}
+END_TEST
+
+/* A session that went before the answer: the answer finds nobody. */
+START_TEST(answer_after_the_close_is_ignored)
+{
+	struct session *s = connect_local_raw(1000, lst);
+	uint64_t id = s->id;
+	unsigned closed = n_closed;
+
+	close(cli);
+	cli = -1;
+	run_ms(50);
+	ck_assert_uint_eq(n_closed, closed + 1);
+	master_answer(id, 1000, "alice");
+	run_ms(20);
+}
+END_TEST
+
+/* 10 local sessions per uid; others uids are not held back, and a slot
+ * is free again once a session ends. */
+START_TEST(sessions_per_uid_are_limited)
+{
+	int fds[LOCAL_MAX_PER_UID];
+	unsigned i, closed;
+
+	for (i = 0; i < LOCAL_MAX_PER_UID; i++) {
+		connect_local(1000, lst);
+		fds[i] = cli;
+	}
+	connect_local_raw(1000, lst);
+	expect_out("421 4.7.0 mx.test Error: too many connections from uid "
+	    "1000\r\n");
+	collect(0);
+	ck_assert(server_closed);
+	close(cli);
+	connect_local(1001, lst);
+	close(cli);
+	closed = n_closed;
+	close(fds[0]);
+	run_ms(50);
+	ck_assert_uint_ge(n_closed, closed + 1);
+	connect_local(1000, lst);
+	for (i = 1; i < LOCAL_MAX_PER_UID; i++)
+		close(fds[i]);
+}
+END_TEST
+
 static Suite *
 local_suite(void)
 {
@@ -156,6 +253,11 @@ local_suite(void)
 	tcase_add_test(tc, unknown_uid_is_told_to_retry);
 	tcase_add_test(tc, helo_gives_smtp_in_received);
 	tcase_add_test(tc, folded_first_line_cannot_extend_received);
+	tcase_add_test(tc, greeting_waits_for_the_answer);
+	tcase_add_test(tc, answer_about_another_uid_closes);
+	tcase_add_test(tc, no_answer_times_out);
+	tcase_add_test(tc, answer_after_the_close_is_ignored);
+	tcase_add_test(tc, sessions_per_uid_are_limited);
 	suite_add_tcase(s, tc);
 	return s;
 }

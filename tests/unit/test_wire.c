@@ -492,6 +492,62 @@ START_TEST(deliver_round_trip_and_ranges)
 }
 END_TEST
 
+/* M_USER_LOOKUP and M_USER_NAME: the name is "" or a plain login name
+ * (lib/localusers.c's rule), whichever end is hostile. */
+START_TEST(user_lookup_round_trip_and_names)
+{
+	struct wire_user_lookup l = { UINT64_MAX - 1, UINT32_MAX }, l2;
+	struct wire_user_name n = { 77, 1000, "alice" }, n2;
+	static const char *const bad[] = { "a b", "-x", "a@b", "r\xc3\xb6ot",
+	    "x\n", "abcdefghijklmnopqrstuvwxyz0123456" };
+	struct msgbuf mb;
+	struct chan_msg m;
+	size_t i;
+
+	mb_init(&mb);
+	ck_assert_int_eq(wire_user_lookup_encode(&mb, &l), 0);
+	m = msg_of(&mb, mb.len);
+	ck_assert_int_eq(wire_user_lookup_decode(&m, &l2), 0);
+	ck_assert(l2.cookie == UINT64_MAX - 1);
+	ck_assert_uint_eq(l2.uid, UINT32_MAX);
+	mb_free(&mb);
+
+	mb_init(&mb);
+	ck_assert_int_eq(wire_user_name_encode(&mb, &n), 0);
+	m = msg_of(&mb, mb.len);
+	ck_assert_int_eq(wire_user_name_decode(&m, &n2), 0);
+	ck_assert(n2.cookie == 77);
+	ck_assert_uint_eq(n2.uid, 1000);
+	ck_assert_str_eq(n2.name, "alice");
+	mb_free(&mb);
+	/* No such user. */
+	n.name[0] = '\0';
+	mb_init(&mb);
+	ck_assert_int_eq(wire_user_name_encode(&mb, &n), 0);
+	m = msg_of(&mb, mb.len);
+	ck_assert_int_eq(wire_user_name_decode(&m, &n2), 0);
+	ck_assert_str_eq(n2.name, "");
+	mb_free(&mb);
+	for (i = 0; i < nitems(bad); i++) {
+		mb_init(&mb);
+		mb_u64(&mb, 1);
+		mb_u32(&mb, 2);
+		mb_str(&mb, bad[i]);
+		m = msg_of(&mb, mb.len);
+		ck_assert_msg(wire_user_name_decode(&m, &n2) == -1, "%s", bad[i]);
+		ck_assert_str_eq(n2.name, "");
+		mb_free(&mb);
+		if (strlen(bad[i]) <= WIRE_LOGIN_MAX) {
+			strlcpy(n.name, bad[i], sizeof(n.name));
+			mb_init(&mb);
+			ck_assert_msg(wire_user_name_encode(&mb, &n) == -1, "%s",
+			    bad[i]);
+			mb_free(&mb);
+		}
+	}
+}
+END_TEST
+
 static Suite *
 wire_suite(void)
 {
@@ -503,6 +559,7 @@ wire_suite(void)
 	tcase_add_test(tc, master_round_trip_and_ranges);
 	tcase_add_test(tc, queue_round_trip_and_ranges);
 	tcase_add_test(tc, deliver_round_trip_and_ranges);
+	tcase_add_test(tc, user_lookup_round_trip_and_names);
 	suite_add_tcase(s, tc);
 	return s;
 }

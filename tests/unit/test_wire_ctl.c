@@ -82,6 +82,8 @@ sample(uint16_t type, struct msgbuf *mb)
 	struct wire_fail f = { 451, "4.3.0 try later" };
 	struct wire_result r = { ID1, 2, res_rcpts };
 	struct wire_status ds = { 3, 4 };
+	struct wire_user_lookup ul = { (uint64_t)1 << 40 | 7, 1000 };
+	struct wire_user_name un = { 42, 1001, "www-data" };
 	struct wire_qstatus q = { 7, 9, 2, { { RCPT_QUEUED, 5 },
 	    { RCPT_DEFERRED, 4 } } };
 	struct wire_opfail of = { Q_ERR_NOTFOUND, "no such message" };
@@ -156,6 +158,8 @@ sample(uint16_t type, struct msgbuf *mb)
 		break;
 	case D_RESULT: rv = wire_result_encode(mb, &r, SIZE_MAX, SIZE_MAX); break;
 	case D_STATUS: rv = wire_status_encode(mb, &ds); break;
+	case M_USER_LOOKUP: rv = wire_user_lookup_encode(mb, &ul); break;
+	case M_USER_NAME: rv = wire_user_name_encode(mb, &un); break;
 	case Q_STATUS: rv = wire_qstatus_encode(mb, &q); break;
 	case Q_OP_FAIL: rv = wire_opfail_encode(mb, &of); break;
 	case D_DNS_FAIL: case CTL_PONG: case CTL_ERROR:
