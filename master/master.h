@@ -87,6 +87,9 @@ void plugsup_relay_all(void);
 #define USERS_PER_TURN  16          /* answered per daemon and turn */
 void users_request(struct proc *, const struct chan_msg *);
 void users_forget(struct proc *);           /* it (re)starts */
+/* Turns of answering run so far: each answers at most USERS_PER_TURN
+ * requests of a daemon (the unit test checks that bound with it). */
+unsigned long users_turns(void);
 /* The plain login name of uid into name ("" if none); -1 when the
  * lookup failed (then nothing is answered). For tests. */
 int  users_name(uint32_t uid, char *name, size_t len);

@@ -44,6 +44,7 @@ static struct uqueue queues[PROC_COUNT];
  * them must not flood the log. */
 static pid_t refused_said[PROC_COUNT], malformed_said[PROC_COUNT];
 static struct ev_timer *turn;
+static unsigned long turns_run;
 
 int (*users_getpwuid_r)(uid_t, struct passwd *, char *, size_t,
     struct passwd **) = getpwuid_r;
@@ -117,6 +118,7 @@ run_turn(void *arg)
 	size_t i, k;
 
 	(void)arg;
+	turns_run++;
 	for (i = 0; i < PROC_COUNT; i++) {
 		struct uqueue *u = &queues[i];
 		struct proc *p = &M.procs[i];
@@ -143,6 +145,12 @@ run_turn(void *arg)
 	 * the same pass, before any I/O. */
 	if (left)
 		ev_timer_start(turn, 1);
+}
+
+unsigned long
+users_turns(void)
+{
+	return turns_run;
 }
 
 void
