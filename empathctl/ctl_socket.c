@@ -63,13 +63,8 @@ connect_to(const char *path)
 	struct timeval tv = { .tv_sec = CTL_TIMEOUT_MS / 1000 };
 	int fd, saved;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
+	if (sun_fill(&sun, path) == -1)
 		return -1;
-	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
 	/* connect() on a Unix socket blocks while ctld's backlog is full;
