@@ -61,7 +61,7 @@ connect_to(const char *path)
 {
 	struct sockaddr_un sun;
 	struct timeval tv = { .tv_sec = CTL_TIMEOUT_MS / 1000 };
-	int fd, saved;
+	int fd;
 
 	if (sun_fill(&sun, path) == -1)
 		return -1;
@@ -70,12 +70,8 @@ connect_to(const char *path)
 	/* connect() on a Unix socket blocks while ctld's backlog is full;
 	 * the send timeout bounds that wait too. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		return close_failed(fd);
 	return fd;
 }
 

@@ -297,3 +297,13 @@ sun_fill(struct sockaddr_un *sun, const char *path)
 	}
 	return 0;
 }
+
+int
+close_failed(int fd)
+{
+	int saved = errno;
+
+	close(fd);
+	errno = saved;
+	return -1;
+}

@@ -56,6 +56,9 @@ const char *addr_domain(const char *addr);
 struct sockaddr_un;
 int   sun_fill(struct sockaddr_un *sun, const char *path);
 
+/* Close fd on a failure, errno kept as the failure left it; -1. */
+int   close_failed(int fd);
+
 /* Write the whole buffer to a (blocking) fd, retrying on EINTR. */
 int   write_all(int fd, const void *buf, size_t len);
 

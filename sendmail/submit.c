@@ -478,12 +478,8 @@ sm_connect(const char *path, unsigned timeout_ms)
 	}
 	/* Blocking again: replies are waited for with poll(). */
 	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+	    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1)
+		return close_failed(fd);
 	return fd;
 }
 
