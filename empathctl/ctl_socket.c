@@ -61,26 +61,17 @@ connect_to(const char *path)
 {
 	struct sockaddr_un sun;
 	struct timeval tv = { .tv_sec = CTL_TIMEOUT_MS / 1000 };
-	int fd, saved;
+	int fd;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
+	if (sun_fill(&sun, path) == -1)
 		return -1;
-	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
 	/* connect() on a Unix socket blocks while ctld's backlog is full;
 	 * the send timeout bounds that wait too. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		return close_failed(fd);
 	return fd;
 }
 

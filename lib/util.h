@@ -51,6 +51,14 @@ bool  sa_client_key(const struct sockaddr *sa, uint8_t key[16]);
  * case-folded), or "" when there is no '@'. */
 const char *addr_domain(const char *addr);
 
+/* sun zeroed, then an AF_UNIX address for path; -1 with errno
+ * ENAMETOOLONG when path does not fit sun_path. */
+struct sockaddr_un;
+int   sun_fill(struct sockaddr_un *sun, const char *path);
+
+/* Close fd on a failure, errno kept as the failure left it; -1. */
+int   close_failed(int fd);
+
 /* Write the whole buffer to a (blocking) fd, retrying on EINTR. */
 int   write_all(int fd, const void *buf, size_t len);
 

@@ -46,6 +46,7 @@
 #include "event.h"
 #include "localusers.h"
 #include "log.h"
+#include "msgcheck.h"
 #include "queued.h"
 #include "smtp.h"
 #include "spool.h"
@@ -306,74 +307,26 @@ quarantine(const char *name, uid_t uid, bool uid_known, const char *why)
 
 /* ---- the message ---- */
 
-struct msginfo {
-	uint64_t size;                 /* converted: CRLF line ends */
-	unsigned hops;                 /* Received: fields of the header */
-	bool     eightbit;
-	const char *problem;           /* why it cannot be queued */
-};
-
-/* Is line (n octets, its end excluded) a Received: field's first line
- * (RFC 5322 3.6.7; white space before the colon, 4.5.3)? */
-static bool
-is_received(const char *line, size_t n)
+/* What smtpd would refuse in DATA, the first found in the message: a
+ * first line that would continue our Received: field, NUL, a line over
+ * 998 octets; then too many hops, too big. Line ends are LF, CRLF or a
+ * bare CR (write_message() makes each CRLF). NULL: none. */
+static const char *
+refusal(const char *m, size_t len, struct msgcheck *mc)
 {
-	size_t i = 8;
-
-	if (n < 9 || strncasecmp(line, "received", 8) != 0)
-		return false;
-	while (i < n && (line[i] == ' ' || line[i] == '\t'))
-		i++;
-	return i < n && line[i] == ':';
-}
-
-/* Measure the message as it will be written, and find what smtpd would
- * refuse in DATA: NUL, a line over SMTP_TEXT_LINE_MAX octets, too many
- * hops, too big. Line ends are LF, CRLF or a bare CR. */
-static void
-measure(const char *m, size_t len, struct msginfo *mi)
-{
-	size_t i = 0, start;
-	bool header = true;
-
-	memset(mi, 0, sizeof(*mi));
-	/* It would continue our Received: field: a header field starts with
-	 * its name (RFC 5322 2.2). */
-	if (len > 0 && (m[0] == ' ' || m[0] == '\t')) {
-		mi->problem = "the first line starts with white space";
-		return;
-	}
-	while (i < len) {
-		size_t n, eol = 0;
-
-		for (start = i; i < len && m[i] != '\n' && m[i] != '\r'; i++) {
-			if (m[i] == '\0') {
-				mi->problem = "NUL octet in the message";
-				return;
-			}
-			if ((unsigned char)m[i] >= 0x80)
-				mi->eightbit = true;
-		}
-		n = i - start;
-		if (i < len)
-			eol = m[i] == '\r' && i + 1 < len && m[i + 1] == '\n' ? 2 : 1;
-		i += eol;
-		if (n > SMTP_TEXT_LINE_MAX) {
-			mi->problem = "line longer than 998 octets";
-			return;
-		}
-		if (header) {
-			if (n == 0)
-				header = false;
-			else if (is_received(m + start, n))
-				mi->hops++;
-		}
-		mi->size += n + 2;     /* a last line without its end gets one */
-	}
-	if (mi->hops > Q.cfg->max_hops)
-		mi->problem = "too many hops (Received: fields): mail loop?";
-	else if (mi->size > max_message)
-		mi->problem = "message bigger than max-message-size";
+	msgcheck_measure(m, len, MSGCHECK_BARE_CR, mc);
+	if (mc->lead_wsp)
+		return "the first line starts with white space";
+	if (mc->nul_line != 0 && (mc->long_line == 0 ||
+	    mc->nul_line <= mc->long_line))
+		return "NUL octet in the message";
+	if (mc->long_line != 0)
+		return "line longer than 998 octets";
+	if (mc->hops > Q.cfg->max_hops)
+		return "too many hops (Received: fields): mail loop?";
+	if (mc->size > max_message)
+		return "message bigger than max-message-size";
+	return NULL;
 }
 
 struct wbuf {
@@ -402,7 +355,7 @@ wb_put(struct wbuf *w, const char *s, size_t n)
 	}
 }
 
-/* The message with every line end made CRLF; measure() accepted it. */
+/* The message with every line end made CRLF; refusal() accepted it. */
 static int
 write_message(int fd, const char *top, size_t toplen, const char *m,
     size_t len)
@@ -487,7 +440,7 @@ take_finished(void *arg, bool kept)
  * written (the file stays for the next scan). */
 static bool
 enqueue(const char *name, const struct stat *st, struct drop_env *de,
-    const char *msg, size_t len, const struct msginfo *mi)
+    const char *msg, size_t len, const struct msgcheck *mc)
 {
 	char id[ULID_LEN + 1], top[LOCAL_RECEIVED_MAX];
 	struct commit_hook hook;
@@ -522,7 +475,7 @@ enqueue(const char *name, const struct stat *st, struct drop_env *de,
 	env.client_addr = xstrdup("local");
 	/* As smtpd records BODY=8BITMIME: deliverd converts the message when
 	 * the next hop lacks 8BITMIME. */
-	env.body = xstrdup(mi->eightbit ? "8BITMIME" : "7BIT");
+	env.body = xstrdup(mc->eightbit ? "8BITMIME" : "7BIT");
 	utf8 = has_8bit(de->sender);
 	for (i = 0; i < de->nrcpts; i++) {
 		env_add_rcpt(&env, de->rcpts[i]);
@@ -586,7 +539,8 @@ static enum take_result
 take(const char *name, uint64_t *bytes)
 {
 	struct drop_env de;
-	struct msginfo mi;
+	struct msgcheck mc;
+	const char *refused;
 	struct stat st;
 	const struct uname *u;
 	char err[256], why[512], who[300], *buf = NULL;
@@ -655,10 +609,9 @@ take(const char *name, uint64_t *bytes)
 		drop_env_free(&de);
 		goto out;
 	}
-	measure(buf + body, len - body, &mi);
-	if (mi.problem != NULL)
-		quarantine(name, st.st_uid, true, mi.problem);
-	else if (enqueue(name, &st, &de, buf + body, len - body, &mi))
+	if ((refused = refusal(buf + body, len - body, &mc)) != NULL)
+		quarantine(name, st.st_uid, true, refused);
+	else if (enqueue(name, &st, &de, buf + body, len - body, &mc))
 		rv = TAKEN;
 	else
 		left_add(st.st_dev, st.st_ino, st.st_mtim, st.st_size);

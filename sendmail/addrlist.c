@@ -314,6 +314,19 @@ parse_mailbox(struct lexer *lx, struct sm_msg *sb, struct sm_addrs *out)
 	return 0;
 }
 
+/* The next token after any empty elements, commas alone, that a list
+ * and a group may have (RFC 5322 4.4: obs-addr-list, obs-group-list);
+ * lx->err set on an error. */
+static struct tok
+peek_element(struct lexer *lx)
+{
+	struct tok t;
+
+	while (t = peek_tok(lx), lx->err == NULL && is_special(&t, ','))
+		next_tok(lx);
+	return t;
+}
+
 int
 sm_addrlist_parse(const char *s, size_t len, struct sm_addrs *out,
     char *err, size_t errlen)
@@ -326,14 +339,9 @@ sm_addrlist_parse(const char *s, size_t len, struct sm_addrs *out,
 	int rc = -1;
 
 	for (;;) {
-		/* Empty elements are allowed (obs-addr-list). */
-		t = peek_tok(&lx);
+		t = peek_element(&lx);
 		if (lx.err != NULL)
 			goto done;
-		if (is_special(&t, ',')) {
-			next_tok(&lx);
-			continue;
-		}
 		if (t.type == TK_END)
 			break;
 		in_group = group_ahead(&lx);
@@ -342,13 +350,9 @@ sm_addrlist_parse(const char *s, size_t len, struct sm_addrs *out,
 				t = next_tok(&lx);
 			} while (!is_special(&t, ':') && t.type != TK_END);
 			for (;;) {
-				t = peek_tok(&lx);
+				t = peek_element(&lx);
 				if (lx.err != NULL)
 					goto done;
-				if (is_special(&t, ',')) {
-					next_tok(&lx);
-					continue;
-				}
 				if (is_special(&t, ';')) {
 					next_tok(&lx);
 					break;

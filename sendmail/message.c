@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "maildate.h"
+#include "msgcheck.h"
 #include "sendmail.h"
 #include "ulid.h"
 #include "utf8.h"
@@ -103,68 +104,39 @@ too_large:
 	return EX_DATAERR;
 }
 
-/* Is line (n octets) a Received: field's first line (RFC 5322 3.6.7,
- * white space before the colon as 4.5.3 allows)? */
-static bool
-is_received(const char *line, size_t n)
-{
-	size_t i = 8;
+_Static_assert(SM_LINE_MAX == MSGCHECK_LINE_MAX, "one line limit");
 
-	if (n < 9 || strncasecmp(line, "received", 8) != 0)
-		return false;
-	while (i < n && (line[i] == ' ' || line[i] == '\t'))
-		i++;
-	return i < n && line[i] == ':';
-}
-
+/* Line ends LF or CRLF: a bare CR is sent on as it is (sm_dot_stuff()),
+ * so here it is no line end either. */
 int
 sm_check_message(const char *buf, size_t len, size_t max_size,
     unsigned max_hops, size_t *crlf_size, char *err, size_t errlen)
 {
-	size_t pos = 0, n, lineno = 0, size = 0;
-	const char *nl, *nul;
-	unsigned hops = 0;
-	bool header = true;
+	struct msgcheck mc;
 
-	if ((nul = memchr(buf, '\0', len)) != NULL) {
-		for (pos = 0; pos < (size_t)(nul - buf); pos++)
-			lineno += buf[pos] == '\n';
+	msgcheck_measure(buf, len, 0, &mc);
+	if (mc.nul_line != 0) {
 		snprintf(err, errlen, "line %zu holds a NUL octet, which mail "
-		    "may not carry (RFC 5322 section 2.1)", lineno + 1);
+		    "may not carry (RFC 5322 section 2.1)", mc.nul_line);
 		return EX_DATAERR;
 	}
-	while (pos < len) {
-		lineno++;
-		nl = memchr(buf + pos, '\n', len - pos);
-		n = (nl != NULL ? (size_t)(nl - buf) : len) - pos;
-		if (nl != NULL && n > 0 && buf[pos + n - 1] == '\r')
-			n--;
-		if (n > SM_LINE_MAX) {
-			snprintf(err, errlen, "line %zu is %zu octets long; "
-			    "lines may have at most %d (RFC 5322 section "
-			    "2.1.1)", lineno, n, SM_LINE_MAX);
-			return EX_DATAERR;
-		}
-		if (header) {
-			if (n == 0)
-				header = false;
-			else if (is_received(buf + pos, n))
-				hops++;
-		}
-		size += n + 2;         /* a last line without its end gets one */
-		pos = nl != NULL ? (size_t)(nl - buf) + 1 : len;
+	if (mc.long_line != 0) {
+		snprintf(err, errlen, "line %zu is %zu octets long; "
+		    "lines may have at most %d (RFC 5322 section "
+		    "2.1.1)", mc.long_line, mc.long_len, SM_LINE_MAX);
+		return EX_DATAERR;
 	}
 	if (crlf_size != NULL)
-		*crlf_size = size;
-	if (hops > max_hops) {
+		*crlf_size = mc.size;
+	if (mc.hops > max_hops) {
 		snprintf(err, errlen, "the header has %u Received: fields, more "
-		    "than max-hops (%u): a mail loop?", hops, max_hops);
+		    "than max-hops (%u): a mail loop?", mc.hops, max_hops);
 		return EX_DATAERR;
 	}
-	if (size > max_size) {
+	if (mc.size > max_size) {
 		snprintf(err, errlen, "message too large: %zu octets with CRLF "
 		    "line ends and the added header fields (the limit is %zu "
-		    "octets)", size, max_size);
+		    "octets)", mc.size, max_size);
 		return EX_DATAERR;
 	}
 	return 0;

@@ -229,6 +229,16 @@ set_reply(struct sm_result *r, int code, const char *text)
 	}
 }
 
+/* A reply that ends the session: reported, and a refusal when it is
+ * permanent (else the outcome stays deferred). */
+static void
+refused(struct sm_result *r, int code, const char *text)
+{
+	set_reply(r, code, text);
+	if (code >= 500)
+		r->outcome = SM_REFUSED_OTHER;
+}
+
 static bool
 has_utf8(const char *s)
 {
@@ -263,9 +273,7 @@ sm_submit_fd(int fd, const struct sm_submit *s, struct sm_result *r)
 	if ((code = read_reply(&c, to, text, sizeof(text))) == -1)
 		goto lost;
 	if (code != 220) {
-		set_reply(r, code, text);
-		if (code >= 500)
-			r->outcome = SM_REFUSED_OTHER;
+		refused(r, code, text);
 		goto quit;
 	}
 	if (send_line(&c, "EHLO localhost") == -1 ||
@@ -282,9 +290,7 @@ sm_submit_fd(int fd, const struct sm_submit *s, struct sm_result *r)
 		dsn = ehlo_has(text, "DSN");
 	}
 	if (code / 100 != 2) {
-		set_reply(r, code, text);
-		if (code >= 500)
-			r->outcome = SM_REFUSED_OTHER;
+		refused(r, code, text);
 		goto quit;
 	}
 
@@ -347,9 +353,7 @@ sm_submit_fd(int fd, const struct sm_submit *s, struct sm_result *r)
 	    (code = read_reply(&c, to, text, sizeof(text))) == -1)
 		goto lost;
 	if (code != 354) {
-		set_reply(r, code, text);
-		if (code >= 500)
-			r->outcome = SM_REFUSED_OTHER;
+		refused(r, code, text);
 		goto quit;
 	}
 	if (c.verbose)
@@ -445,13 +449,8 @@ sm_connect(const char *path, unsigned timeout_ms)
 	int64_t deadline = now_ms() + timeout_ms, left;
 	int fd, saved, flags;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
+	if (sun_fill(&sun, path) == -1)
 		return -1;
-	}
 	for (;;) {
 		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
 		    SOCK_NONBLOCK, 0)) == -1)
@@ -479,12 +478,8 @@ sm_connect(const char *path, unsigned timeout_ms)
 	}
 	/* Blocking again: replies are waited for with poll(). */
 	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+	    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1)
+		return close_failed(fd);
 	return fd;
 }
 
