@@ -19,7 +19,6 @@ list(const char *s)
 {
 	static char out[2048];
 	struct sm_addrs a = { NULL, 0 };
-	size_t i;
 
 	err[0] = '\0';
 	if (sm_addrlist_parse(s, strlen(s), &a, err, sizeof(err)) == -1) {
@@ -27,12 +26,7 @@ list(const char *s)
 		ck_assert_uint_eq(a.n, 0);
 		return "ERR";
 	}
-	out[0] = '\0';
-	for (i = 0; i < a.n; i++) {
-		if (i > 0)
-			strlcat(out, "|", sizeof(out));
-		strlcat(out, a.v[i], sizeof(out));
-	}
+	fx_join(out, sizeof(out), a.v, a.n);
 	sm_addrs_free(&a);
 	return out;
 }

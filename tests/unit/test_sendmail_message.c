@@ -125,7 +125,6 @@ prep(const char *text, bool extract, const char *fullname, int *rcp)
 		.now = 86400,
 		.extract = extract,
 	};
-	size_t i;
 	char *s;
 	int rc = sm_prepare(&in, &p, &out, &a, err, sizeof(err));
 
@@ -133,12 +132,7 @@ prep(const char *text, bool extract, const char *fullname, int *rcp)
 		*rcp = rc;
 	else
 		ck_assert_msg(rc == 0, "sm_prepare: %s", err);
-	rcpts_seen[0] = '\0';
-	for (i = 0; i < a.n; i++) {
-		if (i > 0)
-			strlcat(rcpts_seen, "|", sizeof(rcpts_seen));
-		strlcat(rcpts_seen, a.v[i], sizeof(rcpts_seen));
-	}
+	fx_join(rcpts_seen, sizeof(rcpts_seen), a.v, a.n);
 	sm_addrs_free(&a);
 	s = strndup(out.buf != NULL ? out.buf : "", out.len);
 	sm_msg_free(&out);
