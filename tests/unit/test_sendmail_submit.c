@@ -21,6 +21,7 @@
 
 #include "fixture.h"
 #include "sendmail.h"
+#include "util.h"
 
 /* What the server answers; NULL closes the connection instead. The
  * greeting may come one octet every trickle_ms; the replies to RCPT and
@@ -39,6 +40,27 @@ static const struct script all_ok = {
 	  "250 2.1.5 Ok\r\n" },
 	"354 go ahead\r\n", "250 2.0.0 Ok: queued as X\r\n", 0, 0, 0,
 };
+
+/* The reply of a script, for all_ok_but(). */
+enum step { GREET, EHLO, MAIL, RCPT0, RCPT1, DATA, END };
+
+/* all_ok but for the reply at step (NULL: the connection closed). */
+static struct script
+all_ok_but(enum step at, const char *reply)
+{
+	struct script sc = all_ok;
+
+	switch (at) {
+	case GREET: sc.greet = reply; break;
+	case EHLO: sc.ehlo = reply; break;
+	case MAIL: sc.mail = reply; break;
+	case RCPT0: sc.rcpt[0] = reply; break;
+	case RCPT1: sc.rcpt[1] = reply; break;
+	case DATA: sc.data = reply; break;
+	case END: sc.end = reply; break;
+	}
+	return sc;
+}
 
 /* One line from fd (without CRLF) into buf; false at EOF. */
 static bool
@@ -296,26 +318,26 @@ END_TEST
 
 START_TEST(temporary_means_deferred)
 {
+	static const struct { enum step at; const char *reply; } t[] = {
+		{ GREET, "421 4.3.2 shutting down\r\n" },
+		{ MAIL, "451 4.7.1 unknown local user uid 1000\r\n" },
+		{ RCPT1, "450 4.2.1 try later\r\n" },
+		{ DATA, "451 4.3.0 later\r\n" },
+		{ END, "452 4.3.1 full\r\n" },
+		{ EHLO, "421 4.3.2 bye\r\n" },
+	};
 	struct script sc;
 	char what[16];
-	int i;
+	size_t i;
 
-	for (i = 0; i < 6; i++) {
-		sc = all_ok;
-		switch (i) {
-		case 0: sc.greet = "421 4.3.2 shutting down\r\n"; break;
-		case 1: sc.mail = "451 4.7.1 unknown local user uid 1000\r\n"; break;
-		case 2: sc.rcpt[1] = "450 4.2.1 try later\r\n"; break;
-		case 3: sc.data = "451 4.3.0 later\r\n"; break;
-		case 4: sc.end = "452 4.3.1 full\r\n"; break;
-		case 5: sc.ehlo = "421 4.3.2 bye\r\n"; break;
-		}
-		snprintf(what, sizeof(what), "case %d", i);
+	for (i = 0; i < nitems(t); i++) {
+		sc = all_ok_but(t[i].at, t[i].reply);
+		snprintf(what, sizeof(what), "case %zu", i);
 		/* The caller tries again (mail(1) keeps dead.letter, cron
 		 * reports it): a temporary refusal is no way around smtpd
 		 * into the drop directory. */
 		submit_x(&sc, "s@h", 2, SM_DEFERRED, EX_TEMPFAIL, what);
-		ck_assert_msg(res.reply[0] == '4', "case %d: reply %s", i,
+		ck_assert_msg(res.reply[0] == '4', "%s: reply %s", what,
 		    res.reply);
 	}
 	/* A 4xx after a 5xx recipient: deferred, that one still refused,
@@ -331,26 +353,31 @@ END_TEST
 
 START_TEST(lost_connection_means_deferred)
 {
+	/* The reply then says says, and also also unless that is NULL. */
+	static const struct {
+		enum step at;
+		const char *reply, *says, *also;
+	} t[] = {
+		{ GREET, NULL, "connection lost", NULL },
+		{ EHLO, NULL, "connection lost", NULL },
+		{ MAIL, NULL, "connection lost", NULL },
+		{ RCPT0, NULL, "connection lost", NULL },
+		/* After the data: a duplicate at worst, never a loss; it
+		 * may have been queued. */
+		{ END, NULL, "connection lost", "may have been" },
+		{ MAIL, "25O garbage\r\n", "malformed", NULL },
+	};
 	struct script sc;
 	char what[16];
-	int i;
+	size_t i;
 
-	for (i = 0; i < 6; i++) {
-		sc = all_ok;
-		switch (i) {
-		case 0: sc.greet = NULL; break;
-		case 1: sc.ehlo = NULL; break;
-		case 2: sc.mail = NULL; break;
-		case 3: sc.rcpt[0] = NULL; break;
-		case 4: sc.end = NULL; break;   /* after the data: a duplicate
-						 * at worst, never a loss */
-		case 5: sc.mail = "25O garbage\r\n"; break;
-		}
-		snprintf(what, sizeof(what), "case %d", i);
+	for (i = 0; i < nitems(t); i++) {
+		sc = all_ok_but(t[i].at, t[i].reply);
+		snprintf(what, sizeof(what), "case %zu", i);
 		submit_x(&sc, "s@h", 1, SM_DEFERRED, EX_TEMPFAIL, what);
-		reply_has(i == 5 ? "malformed" : "connection lost", what);
-		/* Lost after the data: it may have been queued. */
-		ck_assert(i != 4 || strstr(res.reply, "may have been") != NULL);
+		reply_has(t[i].says, what);
+		if (t[i].also != NULL)
+			reply_has(t[i].also, what);
 	}
 }
 END_TEST
