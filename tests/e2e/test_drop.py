@@ -98,6 +98,14 @@ class DropCase(EmpathTestCase):
         self.assertRegex(e.log(), rf"drop: {name} from uid {uid} queued as {ULID} "
                          r"\(1 recipient\)")
 
+    def assertQuarantined(self, e, name, what, log_re):
+        """The drop file name goes to corrupt/, out of drop/, and the log
+        says log_re."""
+        corrupt = os.path.join(e.spool, "corrupt", "drop-" + name)
+        wait_until(lambda: os.path.exists(corrupt), what=what)
+        self.assertFalse(os.path.exists(os.path.join(self.drop_dir(e), name)))
+        self.assertRegex(e.log(), log_re)
+
 
 class DropTest(DropCase):
     """As whoever runs the tests (the unprivileged mode of the harness)."""
@@ -127,6 +135,18 @@ class PrivilegedDropTest(DropCase):
 
     privileged = True
 
+    def assertOwned(self, path, uid, gid, mode):
+        st = os.stat(path)
+        self.assertEqual((st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)),
+                         (uid, gid, mode))
+
+    def as_nobody(self, nobody, code, args, text, groups):
+        """python3 -c code args as nobody, in the extra groups, text on its
+        standard input."""
+        return subprocess.run(["python3", "-c", code] + args, input=text,
+                              capture_output=True, timeout=20, user=nobody.pw_uid,
+                              group=nobody.pw_gid, extra_groups=groups)
+
     def test_group_drops_and_owner_decides_the_sender(self):
         sink, conf = self.routed()
         nobody = pwd.getpwnam("nobody")
@@ -134,13 +154,9 @@ class PrivilegedDropTest(DropCase):
         group = drop_group(nobody)
         e = self.empath(sink, user="nobody", queue_user="daemon",
                         extra=conf + f'local-submission {{ drop-group "{group.gr_name}" }}\n')
-        st = os.stat(self.drop_dir(e))
-        self.assertEqual((st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)),
-                         (queue.pw_uid, group.gr_gid, 0o1730))
+        self.assertOwned(self.drop_dir(e), queue.pw_uid, group.gr_gid, 0o1730)
         # The spool may be crossed by the group, nothing more.
-        st = os.stat(e.spool)
-        self.assertEqual((st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)),
-                         (queue.pw_uid, group.gr_gid, 0o710))
+        self.assertOwned(e.spool, queue.pw_uid, group.gr_gid, 0o710)
         self.assertEqual(e.stop(), 0)
 
         # A member of the group creates a file, as empath-sendmail does,
@@ -156,16 +172,13 @@ class PrivilegedDropTest(DropCase):
                 "for p in (d, os.path.join(os.path.dirname(d), 'queue')):\n"
                 "    try:\n        os.listdir(p); print('listed', p)\n"
                 "    except PermissionError:\n        pass\n")
-        r = subprocess.run(["python3", "-c", code, self.drop_dir(e), good],
-                           input=drop_text(sender, [rcpt]), capture_output=True,
-                           timeout=20, user=nobody.pw_uid, group=nobody.pw_gid,
-                           extra_groups=[group.gr_gid])
+        r = self.as_nobody(nobody, code, [self.drop_dir(e), good],
+                           drop_text(sender, [rcpt]), [group.gr_gid])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout, b"")
         # Without the group, not even that.
-        r = subprocess.run(["python3", "-c", code, self.drop_dir(e), secrets.token_hex(16)],
-                           input=b"x", capture_output=True, timeout=20,
-                           user=nobody.pw_uid, group=nobody.pw_gid, extra_groups=[])
+        r = self.as_nobody(nobody, code, [self.drop_dir(e), secrets.token_hex(16)],
+                           b"x", [])
         self.assertNotEqual(r.returncode, 0)
         self.assertIn(b"PermissionError", r.stderr)
 
@@ -174,11 +187,9 @@ class PrivilegedDropTest(DropCase):
         e.start()
         (msg,) = sink.wait_messages(1)
         self.assertDropDelivered(e, msg, good, nobody.pw_uid, sender, rcpt)
-        corrupt = os.path.join(e.spool, "corrupt", "drop-" + forged)
-        wait_until(lambda: os.path.exists(corrupt), what="the forged file in corrupt/")
-        self.assertFalse(os.path.exists(os.path.join(self.drop_dir(e), forged)))
-        self.assertRegex(e.log(), rf"warn: drop: {forged} from uid {nobody.pw_uid}: "
-                         r"sender <root@[^>]*> not owned by user nobody")
+        self.assertQuarantined(e, forged, "the forged file in corrupt/",
+                               rf"warn: drop: {forged} from uid {nobody.pw_uid}: "
+                               r"sender <root@[^>]*> not owned by user nobody")
         # Nothing else goes out.
         time.sleep(1)
         self.assertEqual(len(sink.wait_messages(1)), 1)
@@ -200,11 +211,9 @@ class PrivilegedDropTest(DropCase):
         subprocess.run(["userdel", name], check=True, capture_output=True,
                        timeout=30)
         e.start()
-        corrupt = os.path.join(e.spool, "corrupt", "drop-" + gone)
-        wait_until(lambda: os.path.exists(corrupt), what="the file in corrupt/")
-        self.assertFalse(os.path.exists(os.path.join(self.drop_dir(e), gone)))
-        self.assertRegex(e.log(), rf"warn: drop: {gone} from uid {uid}: no user "
-                         rf"has uid {uid} now")
+        self.assertQuarantined(e, gone, "the file in corrupt/",
+                               rf"warn: drop: {gone} from uid {uid}: no user "
+                               rf"has uid {uid} now")
         time.sleep(0.5)
         self.assertEqual(sink.messages, [])
 

@@ -129,6 +129,23 @@ def cmd_or_closed(c, line):
         return "closed"
 
 
+def until_closed(c, lines):
+    """The reply code to each line, or "closed", until the session ends
+    (closed, or a 421)."""
+    out = []
+    for line in lines:
+        out.append(cmd_or_closed(c, line))
+        if out[-1] in ("closed", 421):
+            break
+    return out
+
+
+def transaction(sender, rcpt, body):
+    """The items of as_user() for EHLO and one whole message, then QUIT."""
+    return ["EHLO localhost", f"MAIL FROM:<{sender}>", f"RCPT TO:<{rcpt}>",
+            "DATA", "RAW:" + body.decode(), ".", "QUIT"]
+
+
 def message(subject):
     return (f"Subject: {subject}\r\nFrom: someone\r\n\r\nbody of {subject}\r\n"
             ).encode()
@@ -163,15 +180,37 @@ class LocalSubmissionTest(EmpathTestCase):
         self.addCleanup(c.close)
         return c
 
-    def send_local(self, c, sender, rcpt, body):
-        """A whole transaction on c; returns the queue id."""
+    def start_data(self, c, sender, rcpt, ehlo=False):
+        """[EHLO,] MAIL, RCPT and DATA on c, each accepted."""
+        if ehlo:
+            self.assertEqual(c.cmd("EHLO localhost")[0], 250)
         self.assertEqual(c.cmd(f"MAIL FROM:<{sender}>")[0], 250)
         self.assertEqual(c.cmd(f"RCPT TO:<{rcpt}>")[0], 250)
         self.assertEqual(c.cmd("DATA")[0], 354)
+
+    def send_local(self, c, sender, rcpt, body):
+        """A whole transaction on c; returns the queue id."""
+        self.start_data(c, sender, rcpt)
         c.send(body + b".\r\n")
         code, text = c.reply()
         self.assertEqual(code, 250, text)
         return re.search(ULID, text[0]).group(0)
+
+    def assertCodes(self, replies, codes):
+        self.assertEqual([c for c, _ in replies], codes, replies)
+
+    def assertLikeTcp(self, lines, greeting):
+        """The reply codes to lines (after the greeting's, with greeting)
+        until the session ends are the same on the local socket as on
+        the TCP listener; the local ones."""
+        def codes(c):
+            return ([c.greeting[0]] if greeting else []) + until_closed(c, lines)
+        t = RawSMTP(self.e.port)
+        self.addCleanup(t.close)
+        tcp = codes(t)
+        loc = codes(self.local())
+        self.assertEqual(loc, tcp)
+        return loc
 
     def assertLocalReceived(self, data, uid, msgid, body):
         """data is exactly the local Received: field of uid, then body."""
@@ -255,8 +294,7 @@ class LocalSubmissionTest(EmpathTestCase):
                 self.assertEqual((code, text), (553, [
                     f"5.7.1 <{f}>: sender address not owned by user nobody"]))
         rest = replies[2 + len(forged):]
-        self.assertEqual([c for c, _ in rest], [250, 250, 354, 250, 250, 250, 221],
-                         rest)
+        self.assertCodes(rest, [250, 250, 354, 250, 250, 250, 221])
         msgid = re.search(ULID, rest[3][1][0]).group(0)
         (msg,) = self.sink.wait_messages(1)
         self.assertEqual((msg.mail_from, msg.rcpts), (own, [rcpt]))
@@ -272,11 +310,8 @@ class LocalSubmissionTest(EmpathTestCase):
             pwd.getpwuid(STRANGER)
         body = message("bounce-like")
         rcpt = "postmaster@" + REMOTE
-        replies = as_user(NOBODY, self.sock, [
-            "EHLO localhost", "MAIL FROM:<>", f"RCPT TO:<{rcpt}>", "DATA",
-            "RAW:" + body.decode(), ".", "QUIT"])
-        self.assertEqual([c for c, _ in replies], [220, 250, 250, 250, 354, 250, 221],
-                         replies)
+        replies = as_user(NOBODY, self.sock, transaction("", rcpt, body))
+        self.assertCodes(replies, [220, 250, 250, 250, 354, 250, 221])
         (msg,) = self.sink.wait_messages(1)
         self.assertEqual(msg.mail_from, "")
         self.assertIn(f"from userid {NOBODY})".encode(), msg.data.split(b"\r\n")[0])
@@ -304,11 +339,8 @@ class LocalSubmissionTest(EmpathTestCase):
         pids = self.e.daemon_pids()
         rcpt = "someone@" + REMOTE
         body = message("as a new user")
-        replies = as_user(uid, self.sock, [
-            "EHLO localhost", f"MAIL FROM:<{old}@{HOSTNAME}>", f"RCPT TO:<{rcpt}>",
-            "DATA", "RAW:" + body.decode(), ".", "QUIT"])
-        self.assertEqual([c for c, _ in replies], [220, 250, 250, 250, 354, 250, 221],
-                         replies)
+        replies = as_user(uid, self.sock, transaction(f"{old}@{HOSTNAME}", rcpt, body))
+        self.assertCodes(replies, [220, 250, 250, 250, 354, 250, 221])
         (msg,) = self.sink.wait_messages(1)
         self.assertEqual(msg.mail_from, f"{old}@{HOSTNAME}")
         self.assertIn(f"from userid {uid})".encode(), msg.data.split(b"\r\n")[0])
@@ -336,44 +368,16 @@ class LocalSubmissionTest(EmpathTestCase):
         script = ["EHLO localhost", "\x01\x02garbage", "MAIL FROM:<a@b",
                   "RCPT TO:<x@y>", "DATA", "X" * 2000, "X" * (1 << 20),
                   "HELP", "NOOP", "RSET", "VRFY root", "BDAT x"]
-
-        def run(c):
-            out = [c.greeting[0]]
-            for line in script:
-                out.append(cmd_or_closed(c, line))
-                if out[-1] in ("closed", 421):
-                    break
-            return out
-        t = RawSMTP(self.e.port)
-        self.addCleanup(t.close)
-        tcp = run(t)
-        loc = run(self.local())
-        self.assertEqual(loc, tcp)
-        self.assertIn(500, loc)
+        self.assertIn(500, self.assertLikeTcp(script, greeting=True))
         # Errors are counted alike: the tenth ends the session with 421.
-        def flood(c):
-            out = []
-            for _ in range(12):
-                out.append(cmd_or_closed(c, "BOGUS"))
-                if out[-1] in ("closed", 421):
-                    break
-            return out
-        t2 = RawSMTP(self.e.port)
-        self.addCleanup(t2.close)
-        tcp = flood(t2)
-        loc = flood(self.local())
-        self.assertEqual(loc, tcp)
-        self.assertIn(421, loc)
+        self.assertIn(421, self.assertLikeTcp(["BOGUS"] * 12, greeting=False))
 
     def test_max_hops_applies(self):
         """A local message with more Received: fields than max-hops (the
         default 100) is a loop like any other (our own field not counted,
         as on TCP)."""
         c = self.local()
-        self.assertEqual(c.cmd("EHLO localhost")[0], 250)
-        self.assertEqual(c.cmd(f"MAIL FROM:<root@{HOSTNAME}>")[0], 250)
-        self.assertEqual(c.cmd("RCPT TO:<user@" + REMOTE + ">")[0], 250)
-        self.assertEqual(c.cmd("DATA")[0], 354)
+        self.start_data(c, f"root@{HOSTNAME}", "user@" + REMOTE, ehlo=True)
         c.send(b"Received: by hop.test; Thu, 1 Jan 2026 00:00:00 +0000\r\n" * 101
                + b"\r\nloop\r\n.\r\n")
         code, text = c.reply()
@@ -395,10 +399,7 @@ class LocalSubmissionTest(EmpathTestCase):
         rcpt = "user@" + REMOTE
         forged = b"\t(Empath, from userid 0)\r\nSubject: forged\r\n\r\nx\r\n"
         c = self.local()
-        self.assertEqual(c.cmd("EHLO localhost")[0], 250)
-        self.assertEqual(c.cmd(f"MAIL FROM:<root@{HOSTNAME}>")[0], 250)
-        self.assertEqual(c.cmd(f"RCPT TO:<{rcpt}>")[0], 250)
-        self.assertEqual(c.cmd("DATA")[0], 354)
+        self.start_data(c, f"root@{HOSTNAME}", rcpt, ehlo=True)
         c.send(forged + b".\r\n")
         self.assertEqual(c.reply(), (550, [
             "5.6.0 Error: message begins with a folded line"]))

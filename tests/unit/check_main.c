@@ -348,3 +348,17 @@ fx_assert_matches(const char *s, const char *re)
 	ck_assert_msg(regexec(&rx, s, 0, NULL, 0) == 0, "'%s' !~ /%s/", s, re);
 	regfree(&rx);
 }
+
+const char *
+fx_join(char *out, size_t len, char *const *v, size_t n)
+{
+	size_t i;
+
+	out[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			strlcat(out, "|", len);
+		strlcat(out, v[i], len);
+	}
+	return out;
+}

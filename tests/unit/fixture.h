@@ -68,5 +68,8 @@ void fx_stderr_capture(void);
 const char *fx_stderr_captured(void);
 /* s matches the extended regular expression re. */
 void fx_assert_matches(const char *s, const char *re);
+/* The n strings of v joined by '|' into out (of len octets), to compare
+ * a list as one string; out. */
+const char *fx_join(char *out, size_t len, char *const *v, size_t n);
 
 #endif

@@ -51,6 +51,17 @@ refused(const char *text, size_t len, const char *why)
 
 #define REFUSED(lit, why) refused(lit, sizeof(lit) - 1, why)
 
+/* text is read into env (to free with drop_env_free), its message at
+ * *body. */
+static void
+accepted(const char *text, size_t len, struct drop_env *env, size_t *body)
+{
+	char err[128] = "";
+
+	ck_assert_msg(parse(text, len, env, body, err, sizeof(err)) == 0,
+	    "refused (%s): %.*s", err, (int)len, text);
+}
+
 START_TEST(well_formed_file_is_read_exactly)
 {
 	static const char text[] = MAGIC
@@ -62,10 +73,8 @@ START_TEST(well_formed_file_is_read_exactly)
 	    "Subject: hi\n\nbody\n";
 	struct drop_env env;
 	size_t body;
-	char err[128];
 
-	ck_assert_int_eq(parse(text, sizeof(text) - 1, &env, &body, err,
-	    sizeof(err)), 0);
+	accepted(text, sizeof(text) - 1, &env, &body);
 	ck_assert_str_eq(env.sender, "alice@host.test");
 	ck_assert_uint_eq(env.nrcpts, 3);
 	ck_assert_str_eq(env.rcpts[0], "bob@dest.test");
@@ -84,10 +93,8 @@ START_TEST(null_sender_utf8_and_empty_message)
 	    "R j\xc3\xb6rg@b\xc3\xbc" "cher.test\n\n";
 	struct drop_env env;
 	size_t body;
-	char err[128];
 
-	ck_assert_int_eq(parse(text, sizeof(text) - 1, &env, &body, err,
-	    sizeof(err)), 0);
+	accepted(text, sizeof(text) - 1, &env, &body);
 	ck_assert_str_eq(env.sender, "");
 	ck_assert_uint_eq(env.nrcpts, 1);
 	ck_assert_str_eq(env.rcpts[0], "j\xc3\xb6rg@b\xc3\xbc" "cher.test");
@@ -136,10 +143,8 @@ START_TEST(nul_anywhere_in_the_envelope_is_refused)
 		static const char withnul[] = MAGIC "S a@b.test\nR c@d.test\n\nx\0y";
 		struct drop_env env;
 		size_t body;
-		char err[64];
 
-		ck_assert_int_eq(parse(withnul, sizeof(withnul) - 1, &env, &body,
-		    err, sizeof(err)), 0);
+		accepted(withnul, sizeof(withnul) - 1, &env, &body);
 		ck_assert_uint_eq(body, sizeof(withnul) - 4);
 		drop_env_free(&env);
 	}
@@ -190,12 +195,12 @@ file_with_rcpt(size_t local_len, const char *domain, size_t *len)
 START_TEST(lengths_are_bounded)
 {
 	struct drop_env env;
-	char err[128], dom[200], *t;
+	char dom[200], *t;
 	size_t len, body;
 
 	/* A local part of 64 octets passes, 65 does not (RFC 5321 4.5.3.1.1). */
 	t = file_with_rcpt(64, "d.test", &len);
-	ck_assert_int_eq(parse(t, len, &env, &body, err, sizeof(err)), 0);
+	accepted(t, len, &env, &body);
 	drop_env_free(&env);
 	free(t);
 	t = file_with_rcpt(65, "d.test", &len);
@@ -211,13 +216,13 @@ START_TEST(lengths_are_bounded)
 	memcpy(dom + 182, ".dtest", 7);
 	ck_assert_uint_eq(strlen(dom), 188);
 	t = file_with_rcpt(64, dom, &len);
-	ck_assert_int_eq(parse(t, len, &env, &body, err, sizeof(err)), 0);
+	accepted(t, len, &env, &body);
 	ck_assert_uint_eq(strlen(env.rcpts[0]), 253);
 	drop_env_free(&env);
 	free(t);
 	strlcat(dom, "e", sizeof(dom));
 	t = file_with_rcpt(64, dom, &len);
-	ck_assert_int_eq(parse(t, len, &env, &body, err, sizeof(err)), 0);
+	accepted(t, len, &env, &body);
 	ck_assert_uint_eq(strlen(env.rcpts[0]), DROP_ADDR_MAX);
 	drop_env_free(&env);
 	free(t);
@@ -238,14 +243,14 @@ END_TEST
 START_TEST(recipient_count_is_bounded)
 {
 	size_t cap = (DROP_RCPT_MAX + 2) * 24 + 64, len, body, i;
-	char *t = xmalloc(cap), err[128];
+	char *t = xmalloc(cap);
 	struct drop_env env;
 
 	len = (size_t)snprintf(t, cap, MAGIC "S a@b.test\n");
 	for (i = 0; i < DROP_RCPT_MAX; i++)
 		len += (size_t)snprintf(t + len, cap - len, "R r%zu@d.test\n", i);
 	memcpy(t + len, "\nbody\n", 6);
-	ck_assert_int_eq(parse(t, len + 6, &env, &body, err, sizeof(err)), 0);
+	accepted(t, len + 6, &env, &body);
 	ck_assert_uint_eq(env.nrcpts, DROP_RCPT_MAX);
 	ck_assert_str_eq(env.rcpts[DROP_RCPT_MAX - 1], "r999@d.test");
 	ck_assert_uint_eq(body, len + 1);
@@ -268,16 +273,20 @@ END_TEST
 
 START_TEST(names)
 {
+	static const char *const bad[] = {
+		"0123456789abcdef0123456789abcde",
+		"0123456789abcdef0123456789abcdef0",
+		"0123456789ABCDEF0123456789abcdef",
+		".0123456789abcdef0123456789abcdef",
+		"0123456789abcdef0123456789abcdeg",
+		"0123456789abcdef/123456789abcdef",
+		"", ".", "..",
+	};
+	size_t i;
+
 	ck_assert(dropfile_name_ok("0123456789abcdef0123456789abcdef"));
-	ck_assert(!dropfile_name_ok("0123456789abcdef0123456789abcde"));
-	ck_assert(!dropfile_name_ok("0123456789abcdef0123456789abcdef0"));
-	ck_assert(!dropfile_name_ok("0123456789ABCDEF0123456789abcdef"));
-	ck_assert(!dropfile_name_ok(".0123456789abcdef0123456789abcdef"));
-	ck_assert(!dropfile_name_ok("0123456789abcdef0123456789abcdeg"));
-	ck_assert(!dropfile_name_ok("0123456789abcdef/123456789abcdef"));
-	ck_assert(!dropfile_name_ok(""));
-	ck_assert(!dropfile_name_ok("."));
-	ck_assert(!dropfile_name_ok(".."));
+	for (i = 0; i < nitems(bad); i++)
+		ck_assert_msg(!dropfile_name_ok(bad[i]), "taken: \"%s\"", bad[i]);
 }
 END_TEST
 

@@ -45,77 +45,99 @@ START_TEST(login_names)
 }
 END_TEST
 
+/* What localusers_login_sender() says of a login name and a sender. */
+struct sender_case {
+	const char *login, *sender;
+	enum local_sender want;
+};
+
+static void
+senders_are(const struct config *c, const struct sender_case *t, size_t n)
+{
+	size_t i;
+	enum local_sender got;
+
+	for (i = 0; i < n; i++) {
+		got = localusers_login_sender(c, t[i].login, t[i].sender);
+		ck_assert_msg(got == t[i].want, "%s as <%s>: %d, not %d",
+		    t[i].login ? t[i].login : "(none)", t[i].sender, got,
+		    t[i].want);
+	}
+}
+
 START_TEST(sender_of_an_ordinary_user)
 {
+	static const struct sender_case t[] = {
+		/* Their own address, the domain in any case. */
+		{ "alice", "alice@" HOST, LSENDER_OK },
+		{ "alice", "alice@MX.Example.ORG", LSENDER_OK },
+		/* The login name exactly: no other case, no prefix or
+		 * extension. */
+		{ "alice", "Alice@" HOST, LSENDER_FORGED },
+		{ "alice", "alicex@" HOST, LSENDER_FORGED },
+		{ "alice", "alic@" HOST, LSENDER_FORGED },
+		{ "al", "alice@" HOST, LSENDER_FORGED },
+		{ "alice", "alice+tag@" HOST, LSENDER_FORGED },
+		/* Another domain, or ours as a prefix or suffix of another. */
+		{ "alice", "alice@host.evil", LSENDER_FORGED },
+		{ "alice", "alice@" HOST ".evil", LSENDER_FORGED },
+		{ "alice", "alice@evil." HOST, LSENDER_FORGED },
+		{ "alice", "alice@", LSENDER_FORGED },
+		{ "alice", "alice", LSENDER_FORGED },
+		/* The last '@' splits: the local part is all before it. */
+		{ "alice", "bob@alice@" HOST, LSENDER_FORGED },
+		{ "alice", "alice@bob@" HOST, LSENDER_FORGED },
+		/* Another user's own address. */
+		{ "alice", "bob@" HOST, LSENDER_FORGED },
+		{ "bob", "bob@" HOST, LSENDER_OK },
+		{ "alice", "root@" HOST, LSENDER_FORGED },
+		/* The null sender (RFC 5321 4.5.5) is everybody's. */
+		{ "alice", "", LSENDER_OK },
+	};
 	struct config *c = conf("");
 
-	/* Their own address, the domain in any case. */
-	ck_assert_int_eq(localusers_login_sender(c, "alice", "alice@" HOST), LSENDER_OK);
-	ck_assert_int_eq(localusers_login_sender(c, "alice", "alice@MX.Example.ORG"),
-	    LSENDER_OK);
-	/* The login name exactly: no other case, no prefix or extension. */
-	ck_assert_int_eq(localusers_login_sender(c, "alice", "Alice@" HOST), LSENDER_FORGED);
-	ck_assert_int_eq(localusers_login_sender(c, "alice", "alicex@" HOST), LSENDER_FORGED);
-	ck_assert_int_eq(localusers_login_sender(c, "alice", "alic@" HOST), LSENDER_FORGED);
-	ck_assert_int_eq(localusers_login_sender(c, "al", "alice@" HOST), LSENDER_FORGED);
-	ck_assert_int_eq(localusers_login_sender(c, "alice", "alice+tag@" HOST),
-	    LSENDER_FORGED);
-	/* Another domain, or ours as a prefix or suffix of another. */
-	ck_assert_int_eq(localusers_login_sender(c, "alice", "alice@host.evil"),
-	    LSENDER_FORGED);
-	ck_assert_int_eq(localusers_login_sender(c, "alice", "alice@" HOST ".evil"),
-	    LSENDER_FORGED);
-	ck_assert_int_eq(localusers_login_sender(c, "alice", "alice@evil." HOST),
-	    LSENDER_FORGED);
-	ck_assert_int_eq(localusers_login_sender(c, "alice", "alice@"), LSENDER_FORGED);
-	ck_assert_int_eq(localusers_login_sender(c, "alice", "alice"), LSENDER_FORGED);
-	/* The last '@' splits: the local part is all before it. */
-	ck_assert_int_eq(localusers_login_sender(c, "alice", "bob@alice@" HOST),
-	    LSENDER_FORGED);
-	ck_assert_int_eq(localusers_login_sender(c, "alice", "alice@bob@" HOST),
-	    LSENDER_FORGED);
-	/* Another user's own address. */
-	ck_assert_int_eq(localusers_login_sender(c, "alice", "bob@" HOST), LSENDER_FORGED);
-	ck_assert_int_eq(localusers_login_sender(c, "bob", "bob@" HOST), LSENDER_OK);
-	ck_assert_int_eq(localusers_login_sender(c, "alice", "root@" HOST), LSENDER_FORGED);
-	/* The null sender (RFC 5321 4.5.5) is everybody's. */
-	ck_assert_int_eq(localusers_login_sender(c, "alice", ""), LSENDER_OK);
+	senders_are(c, t, nitems(t));
 	config_free(c);
 }
 END_TEST
 
 START_TEST(sender_of_trusted_and_unknown_users)
 {
+	static const struct sender_case by_default[] = {
+		/* root is trusted by default: any sender. */
+		{ "root", "alice@" HOST, LSENDER_OK },
+		{ "root", "anyone@else.where", LSENDER_OK },
+		/* Not www-data. */
+		{ "www-data", "app@else.where", LSENDER_FORGED },
+		{ "www-data", "www-data@" HOST, LSENDER_OK },
+		/* No login name for the uid (or one that is no plain login):
+		 * later, not refused; the null sender needs no name. */
+		{ NULL, "x@" HOST, LSENDER_UNKNOWN_USER },
+		{ "-dash", "-dash@" HOST, LSENDER_UNKNOWN_USER },
+		{ NULL, "", LSENDER_OK },
+	}, given[] = {
+		{ "www-data", "app@else.where", LSENDER_OK },
+		{ "bob", "alice@" HOST, LSENDER_OK },
+		{ "root", "alice@" HOST, LSENDER_FORGED },
+		{ "root", "root@" HOST, LSENDER_OK },
+	}, nobody[] = {
+		{ "root", "alice@" HOST, LSENDER_FORGED },
+		{ "root", "", LSENDER_OK },
+	};
 	struct config *c = conf("");
 
-	/* root is trusted by default: any sender. */
-	ck_assert_int_eq(localusers_login_sender(c, "root", "alice@" HOST), LSENDER_OK);
-	ck_assert_int_eq(localusers_login_sender(c, "root", "anyone@else.where"), LSENDER_OK);
-	/* Not www-data. */
-	ck_assert_int_eq(localusers_login_sender(c, "www-data", "app@else.where"), LSENDER_FORGED);
-	ck_assert_int_eq(localusers_login_sender(c, "www-data", "www-data@" HOST), LSENDER_OK);
-	/* No login name for the uid (or one that is no plain login): later, not refused; the null
-	 * sender needs no name. */
-	ck_assert_int_eq(localusers_login_sender(c, NULL, "x@" HOST),
-	    LSENDER_UNKNOWN_USER);
-	ck_assert_int_eq(localusers_login_sender(c, "-dash", "-dash@" HOST),
-	    LSENDER_UNKNOWN_USER);
-	ck_assert_int_eq(localusers_login_sender(c, NULL, ""), LSENDER_OK);
+	senders_are(c, by_default, nitems(by_default));
 	config_free(c);
 
 	/* trusted-users replaces the default: www-data is, root is not. */
 	c = conf("local-submission { trusted-users { \"www-data\", \"bob\" } }");
-	ck_assert_int_eq(localusers_login_sender(c, "www-data", "app@else.where"), LSENDER_OK);
-	ck_assert_int_eq(localusers_login_sender(c, "bob", "alice@" HOST), LSENDER_OK);
-	ck_assert_int_eq(localusers_login_sender(c, "root", "alice@" HOST), LSENDER_FORGED);
-	ck_assert_int_eq(localusers_login_sender(c, "root", "root@" HOST), LSENDER_OK);
+	senders_are(c, given, nitems(given));
 	config_free(c);
 
 	/* Nobody trusted at all. */
 	c = conf("local-submission { trusted-users { } }");
 	ck_assert_uint_eq(c->ntrusted_users, 0);
-	ck_assert_int_eq(localusers_login_sender(c, "root", "alice@" HOST), LSENDER_FORGED);
-	ck_assert_int_eq(localusers_login_sender(c, "root", ""), LSENDER_OK);
+	senders_are(c, nobody, nitems(nobody));
 	config_free(c);
 }
 END_TEST
@@ -159,6 +181,19 @@ START_TEST(received_format)
 }
 END_TEST
 
+/* localusers_received() into outlen octets, too few for the field:
+ * nothing written but the NUL. */
+static void
+received_short(size_t outlen)
+{
+	char buf[LOCAL_RECEIVED_MAX];
+
+	memset(buf, 'x', sizeof(buf));
+	ck_assert_uint_eq(localusers_received(buf, outlen, HOST, 0, "SMTP",
+	    "ID", 0), 0);
+	ck_assert_str_eq(buf, "");
+}
+
 START_TEST(received_truncation)
 {
 	char buf[LOCAL_RECEIVED_MAX], full[LOCAL_RECEIVED_MAX];
@@ -171,18 +206,27 @@ START_TEST(received_truncation)
 	    0), n);
 	ck_assert_str_eq(buf, full);
 	/* One byte short: nothing usable, never half a field. */
-	memset(buf, 'x', sizeof(buf));
-	ck_assert_uint_eq(localusers_received(buf, n, HOST, 0, "SMTP", "ID", 0), 0);
-	ck_assert_str_eq(buf, "");
-	memset(buf, 'x', sizeof(buf));
-	ck_assert_uint_eq(localusers_received(buf, 1, HOST, 0, "SMTP", "ID", 0), 0);
-	ck_assert_str_eq(buf, "");
+	received_short(n);
+	received_short(1);
 	/* outlen 0: not even the NUL. */
 	buf[0] = 'x';
 	ck_assert_uint_eq(localusers_received(buf, 0, HOST, 0, "SMTP", "ID", 0), 0);
 	ck_assert_int_eq(buf[0], 'x');
 }
 END_TEST
+
+/* The submit socket where the control socket is control. */
+static void
+submit_beside(const char *control, const char *want)
+{
+	char block[512];
+	struct config *c;
+
+	snprintf(block, sizeof(block), "control { socket \"%s\" }", control);
+	c = conf(block);
+	ck_assert_str_eq(c->submit_socket, want);
+	config_free(c);
+}
 
 START_TEST(config_defaults)
 {
@@ -197,15 +241,9 @@ START_TEST(config_defaults)
 	config_free(c);
 
 	/* Beside a control socket elsewhere too. */
-	c = conf("control { socket \"/tmp/e2e.x/control.sock\" }");
-	ck_assert_str_eq(c->submit_socket, "/tmp/e2e.x/submit.sock");
-	config_free(c);
-	c = conf("control { socket \"/c.sock\" }");
-	ck_assert_str_eq(c->submit_socket, "/submit.sock");
-	config_free(c);
-	c = conf("control { socket \"c.sock\" }");
-	ck_assert_str_eq(c->submit_socket, "./submit.sock");
-	config_free(c);
+	submit_beside("/tmp/e2e.x/control.sock", "/tmp/e2e.x/submit.sock");
+	submit_beside("/c.sock", "/submit.sock");
+	submit_beside("c.sock", "./submit.sock");
 
 	/* Given: as given, whatever the control socket. */
 	c = conf("local-submission {\n\tsocket \"/var/run/s.sock\"\n"

@@ -50,6 +50,8 @@
 	"a bare CR\r" \
 	"a CRLF\r\n" \
 	"last, no end"
+/* The envelope of alice's files to bob, before the message. */
+#define TO_BOB "EMPATH-DROP 1\nS alice@queue.test\nR bob@dest.test\n\n"
 /* Its message as queued must hold it, below the Received: field. */
 #define GOOD_QUEUED \
 	"Subject: dropped\r\n" \
@@ -161,6 +163,41 @@ no_job(unsigned ms)
 	}
 }
 
+/* Nothing reaches deliverd, and nothing is in the queue. */
+static void
+nothing_queued(void)
+{
+	no_job(300);
+	ck_assert_uint_eq(files_in_queue(), 0);
+}
+
+/* A job reaches deliverd (in time); its sender is sender unless that is
+ * NULL. */
+static void
+job_from(const char *sender)
+{
+	struct qe_job j;
+
+	qe_job_next(&j, FX_WAIT_MS);
+	if (sender != NULL)
+		ck_assert_str_eq(j.env.sender, sender);
+	qe_job_free(&j);
+}
+
+/* TO_BOB, then n Received: fields and the body into buf. */
+static void
+hops_file(char *buf, size_t len, int n, const char *body)
+{
+	size_t at = (size_t)snprintf(buf, len, TO_BOB);
+	int i;
+
+	for (i = 0; i < n; i++)
+		at += (size_t)snprintf(buf + at, len - at, "Received: by h%d\n",
+		    i);
+	ck_assert_uint_lt(at + strlen(body), len);
+	strcpy(buf + at, body);
+}
+
 START_TEST(good_file_is_queued_and_removed_once_durable)
 {
 	char prefix[128], *text, *eol;
@@ -248,10 +285,8 @@ assert_quarantined(const char *name)
 
 START_TEST(forged_or_refused_files_go_to_corrupt)
 {
-	static const char nul[] = "EMPATH-DROP 1\nS alice@queue.test\n"
-	    "R bob@dest.test\n\nSubject: nul\n\nx\0y\n";
+	static const char nul[] = TO_BOB "Subject: nul\n\nx\0y\n";
 	char many[200 * 16 + 200], *p;
-	int i;
 
 	prepare();
 	/* Another user's address. */
@@ -263,16 +298,11 @@ START_TEST(forged_or_refused_files_go_to_corrupt)
 	/* What smtpd refuses in DATA: a NUL, a line over 998 octets, more
 	 * Received: fields than max-hops (100). */
 	write_file(DROP_SUBDIR, NAME3, nul, sizeof(nul) - 1);
-	p = many + sprintf(many, "EMPATH-DROP 1\nS alice@queue.test\n"
-	    "R bob@dest.test\n\nSubject: long\n\n");
+	p = many + sprintf(many, TO_BOB "Subject: long\n\n");
 	memset(p, 'x', 999);
 	strcpy(p + 999, "\n");
 	drop_file(NAME4, many);
-	p = many + sprintf(many, "EMPATH-DROP 1\nS alice@queue.test\n"
-	    "R bob@dest.test\n\n");
-	for (i = 0; i < 101; i++)
-		p += sprintf(p, "Received: by h%d\n", i);
-	strcpy(p, "\nloop\n");
+	hops_file(many, sizeof(many), 101, "\nloop\n");
 	drop_file(NAME5, many);
 	start();
 	/* Once the master said who the owner is. */
@@ -283,28 +313,20 @@ START_TEST(forged_or_refused_files_go_to_corrupt)
 	assert_quarantined(NAME3);
 	assert_quarantined(NAME4);
 	assert_quarantined(NAME5);
-	no_job(300);
-	ck_assert_uint_eq(files_in_queue(), 0);
+	nothing_queued();
 }
 END_TEST
 
 /* 100 Received: fields are allowed, like smtpd's max-hops. */
 START_TEST(hops_up_to_max_hops_are_taken)
 {
-	char many[100 * 20 + 200], *p;
-	struct qe_job j;
-	int i;
+	char many[100 * 20 + 200];
 
 	prepare();
-	p = many + sprintf(many, "EMPATH-DROP 1\nS alice@queue.test\n"
-	    "R bob@dest.test\n\n");
-	for (i = 0; i < 100; i++)
-		p += sprintf(p, "Received: by h%d\n", i);
-	strcpy(p, "\nfine\n");
+	hops_file(many, sizeof(many), 100, "\nfine\n");
 	drop_file(NAME1, many);
 	start();
-	qe_job_next(&j, FX_WAIT_MS);
-	qe_job_free(&j);
+	job_from(NULL);
 }
 END_TEST
 
@@ -322,10 +344,9 @@ START_TEST(hard_link_is_not_taken)
 	ck_assert_int_eq(link(outside, in), 0);
 	start();
 	assert_quarantined(NAME1);
-	no_job(300);
+	nothing_queued();
 	ck_assert_int_eq(stat(outside, &st), 0);
 	ck_assert_int_eq(st.st_size, (off_t)strlen(GOOD));
-	ck_assert_uint_eq(files_in_queue(), 0);
 }
 END_TEST
 
@@ -340,8 +361,7 @@ START_TEST(symbolic_link_is_not_followed)
 	path_of(in, sizeof(in), DROP_SUBDIR, NAME1);
 	ck_assert_int_eq(symlink(target, in), 0);
 	start();
-	no_job(300);
-	ck_assert_uint_eq(files_in_queue(), 0);
+	nothing_queued();
 	/* Moved as a link, its target untouched. */
 	path_of(back, sizeof(back), CORRUPT, "drop-" NAME1);
 	ck_assert_int_eq(lstat(back, &st), 0);
@@ -356,7 +376,6 @@ START_TEST(temporary_files_are_left_until_stale)
 {
 	struct timespec old[2];
 	char p[PATH_MAX];
-	struct qe_job j;
 
 	prepare();
 	drop_file("." NAME1, GOOD);
@@ -367,8 +386,7 @@ START_TEST(temporary_files_are_left_until_stale)
 	ck_assert_int_eq(utimensat(AT_FDCWD, p, old, 0), 0);
 	drop_file(NAME3, GOOD);
 	start();
-	qe_job_next(&j, FX_WAIT_MS);
-	qe_job_free(&j);
+	job_from(NULL);
 	no_job(300);
 	ck_assert(exists(DROP_SUBDIR, "." NAME1));
 	ck_assert(!exists(DROP_SUBDIR, "." NAME2));
@@ -386,8 +404,7 @@ START_TEST(file_of_a_deleted_user_goes_to_corrupt)
 	start();
 	fx_until(exists(CORRUPT, "drop-" NAME1), FX_WAIT_MS);
 	assert_quarantined(NAME1);
-	no_job(300);
-	ck_assert_uint_eq(files_in_queue(), 0);
+	nothing_queued();
 }
 END_TEST
 
@@ -395,8 +412,6 @@ END_TEST
  * file of the uid in the round. */
 START_TEST(files_wait_for_the_login_name)
 {
-	struct qe_job j;
-
 	prepare();
 	qe_hold_lookups = true;
 	drop_file(NAME1, GOOD);
@@ -409,10 +424,8 @@ START_TEST(files_wait_for_the_login_name)
 	ck_assert(exists(DROP_SUBDIR, NAME1));
 	ck_assert(exists(DROP_SUBDIR, NAME2));
 	qe_answer_held();
-	qe_job_next(&j, FX_WAIT_MS);
-	qe_job_free(&j);
-	qe_job_next(&j, FX_WAIT_MS);
-	qe_job_free(&j);
+	job_from(NULL);
+	job_from(NULL);
 	fx_until(!exists(DROP_SUBDIR, NAME1) && !exists(DROP_SUBDIR, NAME2),
 	    FX_WAIT_MS);
 	ck_assert_uint_eq(qe_lookups(), 1);
@@ -423,14 +436,11 @@ END_TEST
  * (usermod -l), the old name's address is another user's. */
 START_TEST(renamed_user_counts_from_the_next_round)
 {
-	struct qe_job j;
-
 	prepare();
 	interval_ms = 200;
 	drop_file(NAME1, GOOD);
 	start();
-	qe_job_next(&j, FX_WAIT_MS);
-	qe_job_free(&j);
+	job_from(NULL);
 	fx_until(!exists(DROP_SUBDIR, NAME1), FX_WAIT_MS);
 	qe_user_set(geteuid(), "alicia");
 	drop_file(NAME2, GOOD);
@@ -439,9 +449,7 @@ START_TEST(renamed_user_counts_from_the_next_round)
 	ck_assert_uint_ge(qe_lookups(), 2);
 	drop_file(NAME3, "EMPATH-DROP 1\nS alicia@queue.test\nR b@dest.test\n"
 	    "\nSubject: x\n\nx\n");
-	qe_job_next(&j, FX_WAIT_MS);
-	ck_assert_str_eq(j.env.sender, "alicia@queue.test");
-	qe_job_free(&j);
+	job_from("alicia@queue.test");
 }
 END_TEST
 
@@ -449,25 +457,30 @@ END_TEST
  * however often a pass goes on: here more files than are taken at once
  * (64), so that a pass goes on once the first ones have failed. */
 #define NLEFT 70
+static const char *
+left_name(int i)
+{
+	static char name[DROP_NAME_LEN + 1];
+
+	snprintf(name, sizeof(name), "%032d", i + 100);
+	return name;
+}
+
 START_TEST(file_left_in_place_is_not_taken_again)
 {
-	char name[DROP_NAME_LEN + 1];
 	int i;
 
 	prepare();
-	for (i = 0; i < NLEFT; i++) {
-		snprintf(name, sizeof(name), "%032d", i + 100);
-		drop_file(name, GOOD);
-	}
+	for (i = 0; i < NLEFT; i++)
+		drop_file(left_name(i), GOOD);
 	qe_sync_fail(EIO);
 	start();
 	fx_until(files_in_queue() >= NLEFT, FX_WAIT_MS);
 	fx_run_for(500);
 	ck_assert_uint_eq(files_in_queue(), NLEFT);
-	for (i = 0; i < NLEFT; i++) {
-		snprintf(name, sizeof(name), "%032d", i + 100);
-		ck_assert(exists(DROP_SUBDIR, name));
-	}
+	for (i = 0; i < NLEFT; i++)
+		ck_assert_msg(exists(DROP_SUBDIR, left_name(i)), "%s gone",
+		    left_name(i));
 }
 END_TEST
 
@@ -491,16 +504,12 @@ END_TEST
 
 START_TEST(later_scan_takes_a_new_file)
 {
-	struct qe_job j;
-
 	prepare();
 	interval_ms = 200;
 	start();
 	fx_run_for(100);
 	drop_file(NAME2, GOOD);
-	qe_job_next(&j, FX_WAIT_MS);
-	ck_assert_str_eq(j.env.sender, "alice@queue.test");
-	qe_job_free(&j);
+	job_from("alice@queue.test");
 	fx_until(!exists(DROP_SUBDIR, NAME2), FX_WAIT_MS);
 }
 END_TEST

@@ -9,6 +9,7 @@
 
 #include "fixture.h"
 #include "sendmail.h"
+#include "util.h"
 
 static char err[256];
 
@@ -18,7 +19,6 @@ list(const char *s)
 {
 	static char out[2048];
 	struct sm_addrs a = { NULL, 0 };
-	size_t i;
 
 	err[0] = '\0';
 	if (sm_addrlist_parse(s, strlen(s), &a, err, sizeof(err)) == -1) {
@@ -26,104 +26,133 @@ list(const char *s)
 		ck_assert_uint_eq(a.n, 0);
 		return "ERR";
 	}
-	out[0] = '\0';
-	for (i = 0; i < a.n; i++) {
-		if (i > 0)
-			strlcat(out, "|", sizeof(out));
-		strlcat(out, a.v[i], sizeof(out));
-	}
+	fx_join(out, sizeof(out), a.v, a.n);
 	sm_addrs_free(&a);
 	return out;
 }
 
+/* An address list and its addresses as list() gives them. */
+struct list_case {
+	const char *in, *want;
+};
+
+static void
+lists_are(const struct list_case *t, size_t n)
+{
+	const char *got;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		got = list(t[i].in);
+		ck_assert_msg(strcmp(got, t[i].want) == 0,
+		    "%s: \"%s\", not \"%s\"", t[i].in, got, t[i].want);
+	}
+}
+
 START_TEST(plain_forms)
 {
-	ck_assert_str_eq(list("joe@example.org"), "joe@example.org");
-	ck_assert_str_eq(list(" joe@example.org , ann@example.net "),
-	    "joe@example.org|ann@example.net");
-	ck_assert_str_eq(list("Joe Bloggs <joe@example.org>"), "joe@example.org");
-	ck_assert_str_eq(list("<joe@example.org>"), "joe@example.org");
-	ck_assert_str_eq(list("first.last+tag@sub.example.org"),
-	    "first.last+tag@sub.example.org");
-	/* A local name alone, as sendmail takes it (qualified later). */
-	ck_assert_str_eq(list("root"), "root");
-	ck_assert_str_eq(list("root, Admin <admin>"), "root|admin");
-	ck_assert_str_eq(list("joe@[192.0.2.1]"), "joe@[192.0.2.1]");
-	ck_assert_str_eq(list(""), "");
-	ck_assert_str_eq(list("   "), "");
+	static const struct list_case t[] = {
+		{ "joe@example.org", "joe@example.org" },
+		{ " joe@example.org , ann@example.net ",
+		  "joe@example.org|ann@example.net" },
+		{ "Joe Bloggs <joe@example.org>", "joe@example.org" },
+		{ "<joe@example.org>", "joe@example.org" },
+		{ "first.last+tag@sub.example.org",
+		  "first.last+tag@sub.example.org" },
+		/* A local name alone, as sendmail takes it (qualified
+		 * later). */
+		{ "root", "root" },
+		{ "root, Admin <admin>", "root|admin" },
+		{ "joe@[192.0.2.1]", "joe@[192.0.2.1]" },
+		{ "", "" },
+		{ "   ", "" },
+	};
+
+	lists_are(t, nitems(t));
 }
 END_TEST
 
 START_TEST(quoted_display_names)
 {
-	ck_assert_str_eq(list("\"Bloggs, Joe\" <joe@example.org>, ann@x.org"),
-	    "joe@example.org|ann@x.org");
-	ck_assert_str_eq(list("\"a \\\"quoted\\\" <name>\" <q@x.org>"),
-	    "q@x.org");
-	/* A quoted local part stays quoted: it is the address. */
-	ck_assert_str_eq(list("\"john doe\"@example.org"),
-	    "\"john doe\"@example.org");
-	ck_assert_str_eq(list("Joe Q. Public <jqp@example.org>"),
-	    "jqp@example.org");  /* obs-phrase: a '.' in the name */
-	/* UTF-8 (RFC 6532) and encoded words in the display name. */
-	ck_assert_str_eq(list("J\xc3\xb6rg <j@example.org>"), "j@example.org");
-	ck_assert_str_eq(list("=?UTF-8?Q?J=C3=B6rg?= <j@example.org>"),
-	    "j@example.org");
-	/* Broken software writes the address as the name, unquoted. */
-	ck_assert_str_eq(list("joe@example.org <joe@example.org>"),
-	    "joe@example.org");
+	static const struct list_case t[] = {
+		{ "\"Bloggs, Joe\" <joe@example.org>, ann@x.org",
+		  "joe@example.org|ann@x.org" },
+		{ "\"a \\\"quoted\\\" <name>\" <q@x.org>", "q@x.org" },
+		/* A quoted local part stays quoted: it is the address. */
+		{ "\"john doe\"@example.org", "\"john doe\"@example.org" },
+		/* obs-phrase: a '.' in the name */
+		{ "Joe Q. Public <jqp@example.org>", "jqp@example.org" },
+		/* UTF-8 (RFC 6532) and encoded words in the display name. */
+		{ "J\xc3\xb6rg <j@example.org>", "j@example.org" },
+		{ "=?UTF-8?Q?J=C3=B6rg?= <j@example.org>", "j@example.org" },
+		/* Broken software writes the address as the name, unquoted. */
+		{ "joe@example.org <joe@example.org>", "joe@example.org" },
+	};
+
+	lists_are(t, nitems(t));
 }
 END_TEST
 
 START_TEST(comments)
 {
-	ck_assert_str_eq(list("joe@example.org (Joe Bloggs)"),
-	    "joe@example.org");
-	ck_assert_str_eq(list("(lead) joe (in) @ (the) example.org (end)"),
-	    "joe@example.org");
-	ck_assert_str_eq(list("joe@example.org (nested (comment, with) commas)"
-	    ", ann@x.org"), "joe@example.org|ann@x.org");
-	ck_assert_str_eq(list("joe@example.org (escaped \\) paren)"),
-	    "joe@example.org");
-	ck_assert_str_eq(list("joe@example.org (never closed"), "ERR");
-	ck_assert_str_eq(list("joe@example.org )"), "ERR");
+	static const struct list_case t[] = {
+		{ "joe@example.org (Joe Bloggs)", "joe@example.org" },
+		{ "(lead) joe (in) @ (the) example.org (end)",
+		  "joe@example.org" },
+		{ "joe@example.org (nested (comment, with) commas), ann@x.org",
+		  "joe@example.org|ann@x.org" },
+		{ "joe@example.org (escaped \\) paren)", "joe@example.org" },
+		{ "joe@example.org (never closed", "ERR" },
+		{ "joe@example.org )", "ERR" },
+	};
+
+	lists_are(t, nitems(t));
 }
 END_TEST
 
 START_TEST(groups)
 {
-	ck_assert_str_eq(list("undisclosed-recipients:;"), "");
-	ck_assert_str_eq(list("Team: a@x.org, B <b@x.org>;, c@y.org"),
-	    "a@x.org|b@x.org|c@y.org");
-	ck_assert_str_eq(list("\"The Team\": a@x.org;"), "a@x.org");
-	ck_assert_str_eq(list("One: a@x.org;, Two: b@x.org, c@x.org;"),
-	    "a@x.org|b@x.org|c@x.org");
-	/* A group never closed ends with the field. */
-	ck_assert_str_eq(list("Team: a@x.org, b@x.org"), "a@x.org|b@x.org");
-	/* Empty members (obs-group-list). */
-	ck_assert_str_eq(list("Team: , a@x.org, ,;"), "a@x.org");
+	static const struct list_case t[] = {
+		{ "undisclosed-recipients:;", "" },
+		{ "Team: a@x.org, B <b@x.org>;, c@y.org",
+		  "a@x.org|b@x.org|c@y.org" },
+		{ "\"The Team\": a@x.org;", "a@x.org" },
+		{ "One: a@x.org;, Two: b@x.org, c@x.org;",
+		  "a@x.org|b@x.org|c@x.org" },
+		/* A group never closed ends with the field. */
+		{ "Team: a@x.org, b@x.org", "a@x.org|b@x.org" },
+		/* Empty members (obs-group-list). */
+		{ "Team: , a@x.org, ,;", "a@x.org" },
+	};
+
+	lists_are(t, nitems(t));
 }
 END_TEST
 
 START_TEST(obsolete_forms)
 {
-	/* obs-addr-list: empty elements. */
-	ck_assert_str_eq(list(", , a@x.org,, b@x.org,"), "a@x.org|b@x.org");
-	/* obs-angle-addr with a route, dropped. */
-	ck_assert_str_eq(list("Joe <@relay1.org,@relay2.org:joe@x.org>"),
-	    "joe@x.org");
-	/* obs-local-part / obs-domain: CFWS around the dots. */
-	ck_assert_str_eq(list("joe . bloggs @ example . org"),
-	    "joe.bloggs@example.org");
-	ck_assert_str_eq(list("\"joe\".bloggs@x.org"), "\"joe\".bloggs@x.org");
+	static const struct list_case t[] = {
+		/* obs-addr-list: empty elements. */
+		{ ", , a@x.org,, b@x.org,", "a@x.org|b@x.org" },
+		/* obs-angle-addr with a route, dropped. */
+		{ "Joe <@relay1.org,@relay2.org:joe@x.org>", "joe@x.org" },
+		/* obs-local-part / obs-domain: CFWS around the dots. */
+		{ "joe . bloggs @ example . org", "joe.bloggs@example.org" },
+		{ "\"joe\".bloggs@x.org", "\"joe\".bloggs@x.org" },
+	};
+
+	lists_are(t, nitems(t));
 }
 END_TEST
 
 START_TEST(folded)
 {
-	ck_assert_str_eq(list("Joe\r\n <joe@x.org>,\r\n\tann@y.org"),
-	    "joe@x.org|ann@y.org");
-	ck_assert_str_eq(list("a@x.org,\n b@x.org"), "a@x.org|b@x.org");
+	static const struct list_case t[] = {
+		{ "Joe\r\n <joe@x.org>,\r\n\tann@y.org", "joe@x.org|ann@y.org" },
+		{ "a@x.org,\n b@x.org", "a@x.org|b@x.org" },
+	};
+
+	lists_are(t, nitems(t));
 }
 END_TEST
 
@@ -138,27 +167,36 @@ START_TEST(malformed)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	for (i = 0; i < nitems(bad); i++)
 		ck_assert_msg(strcmp(list(bad[i]), "ERR") == 0,
 		    "accepted %s as %s", bad[i], list(bad[i]));
 }
 END_TEST
 
+/* f(addr, host) is want (to free), or NULL when want is. */
+static void
+final_is(char *(*f)(const char *, const char *, char *, size_t),
+    const char *addr, const char *host, const char *want)
+{
+	char *a = f(addr, host, err, sizeof(err));
+
+	if (want == NULL)
+		ck_assert_msg(a == NULL, "%s: %s", addr, a);
+	else
+		ck_assert_msg(a != NULL && strcmp(a, want) == 0,
+		    "%s: %s, not %s (%s)", addr, a ? a : "refused", want, err);
+	free(a);
+}
+
 START_TEST(final_addresses)
 {
 	char *a;
 
-	a = sm_addr_final("joe", "host.example", err, sizeof(err));
-	ck_assert_str_eq(a, "joe@host.example");
-	free(a);
-	a = sm_addr_final("joe@other.example", "host.example", err,
-	    sizeof(err));
-	ck_assert_str_eq(a, "joe@other.example");
-	free(a);
+	final_is(sm_addr_final, "joe", "host.example", "joe@host.example");
+	final_is(sm_addr_final, "joe@other.example", "host.example",
+	    "joe@other.example");
 	/* An '@' inside the quotes is no domain. */
-	a = sm_addr_final("\"a@b\"", "h.example", err, sizeof(err));
-	ck_assert_str_eq(a, "\"a@b\"@h.example");
-	free(a);
+	final_is(sm_addr_final, "\"a@b\"", "h.example", "\"a@b\"@h.example");
 	a = sm_addr_final("j\xc3\xb6rg@example.org", "h", err, sizeof(err));
 	ck_assert_ptr_nonnull(a);
 	free(a);
@@ -167,15 +205,16 @@ END_TEST
 
 START_TEST(final_refusals)
 {
+	static const char *const bad[] = {
+		"a\rb@x", "a\nb@x", "a\x7f@x", "j\xc3@x.org", "j\xff@x.org",
+	};
 	char longer[300], *a;
+	size_t i;
 
-	ck_assert_ptr_null(sm_addr_final("-oi", "h.example", err, sizeof(err)));
-	ck_assert_ptr_null(sm_addr_final("", "h.example", err, sizeof(err)));
-	ck_assert_ptr_null(sm_addr_final("a\rb@x", "h", err, sizeof(err)));
-	ck_assert_ptr_null(sm_addr_final("a\nb@x", "h", err, sizeof(err)));
-	ck_assert_ptr_null(sm_addr_final("a\x7f@x", "h", err, sizeof(err)));
-	ck_assert_ptr_null(sm_addr_final("j\xc3@x.org", "h", err, sizeof(err)));
-	ck_assert_ptr_null(sm_addr_final("j\xff@x.org", "h", err, sizeof(err)));
+	final_is(sm_addr_final, "-oi", "h.example", NULL);
+	final_is(sm_addr_final, "", "h.example", NULL);
+	for (i = 0; i < nitems(bad); i++)
+		final_is(sm_addr_final, bad[i], "h", NULL);
 	/* 254 octets is the limit (RFC 5321 4.5.3.1.3 with the brackets). */
 	memset(longer, 'a', sizeof(longer));
 	strcpy(longer + 250 - 2, "@h");
@@ -184,39 +223,31 @@ START_TEST(final_refusals)
 	ck_assert_ptr_nonnull(a);
 	free(a);
 	memcpy(longer + 250 - 2, "aaaaa@h", 8);   /* 255 octets */
-	ck_assert_ptr_null(sm_addr_final(longer, "h", err, sizeof(err)));
+	final_is(sm_addr_final, longer, "h", NULL);
 	ck_assert_ptr_nonnull(strstr(err, "254"));
 	/* Qualification counts too. */
 	memset(longer, 'b', 250);
 	longer[250] = '\0';
-	ck_assert_ptr_null(sm_addr_final(longer, "host.example", err,
-	    sizeof(err)));
+	final_is(sm_addr_final, longer, "host.example", NULL);
 }
 END_TEST
 
 START_TEST(senders)
 {
-	char *s;
+	static const struct { const char *in, *host, *want; } t[] = {
+		{ "", "h.example", "" },
+		{ "<>", "h.example", "" },
+		{ "<bounce@x.org>", "h.example", "bounce@x.org" },
+		{ "daemon", "h.example", "daemon@h.example" },
+		{ "Web Server <www@x.org>", "h", "www@x.org" },
+		{ "a@x.org, b@x.org", "h", NULL },
+		{ "a@", "h", NULL },
+		{ "-x", "h", NULL },
+	};
+	size_t i;
 
-	s = sm_sender_final("", "h.example", err, sizeof(err));
-	ck_assert_str_eq(s, "");
-	free(s);
-	s = sm_sender_final("<>", "h.example", err, sizeof(err));
-	ck_assert_str_eq(s, "");
-	free(s);
-	s = sm_sender_final("<bounce@x.org>", "h.example", err, sizeof(err));
-	ck_assert_str_eq(s, "bounce@x.org");
-	free(s);
-	s = sm_sender_final("daemon", "h.example", err, sizeof(err));
-	ck_assert_str_eq(s, "daemon@h.example");
-	free(s);
-	s = sm_sender_final("Web Server <www@x.org>", "h", err, sizeof(err));
-	ck_assert_str_eq(s, "www@x.org");
-	free(s);
-	ck_assert_ptr_null(sm_sender_final("a@x.org, b@x.org", "h", err,
-	    sizeof(err)));
-	ck_assert_ptr_null(sm_sender_final("a@", "h", err, sizeof(err)));
-	ck_assert_ptr_null(sm_sender_final("-x", "h", err, sizeof(err)));
+	for (i = 0; i < nitems(t); i++)
+		final_is(sm_sender_final, t[i].in, t[i].host, t[i].want);
 }
 END_TEST
 

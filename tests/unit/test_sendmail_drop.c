@@ -71,6 +71,44 @@ name_form(const char *n)
 	return true;
 }
 
+/* One recipient, the envelope most tests write. */
+static char *one_rcpt[] = { "r@x.example" };
+static struct drop_env one_env = { "s@x.example", one_rcpt, 1 };
+
+/* dir opened with flags | O_DIRECTORY. */
+static int
+open_dir(const char *dir, int flags)
+{
+	int dfd = open(dir, flags | O_DIRECTORY);
+
+	ck_assert_int_ge(dfd, 0);
+	return dfd;
+}
+
+/* dropfile_write() of msg into dfd returns want. */
+static void
+write_is(int want, int dfd, const struct drop_env *env, const char *msg,
+    size_t len, char *name, size_t namelen)
+{
+	err[0] = '\0';
+	ck_assert_msg(dropfile_write(dfd, env, msg, len, name, namelen, err,
+	    sizeof(err)) == want, "dropfile_write() is not %d: %s", want, err);
+}
+
+/* sm_check_envelope() of sender and rcpts returns want, with the index
+ * bad unless that is ANY_IDX. */
+#define ANY_IDX 99
+static void
+envelope_is(int want, long bad, const char *sender, char **rcpts, size_t n)
+{
+	long idx = 99;
+
+	ck_assert_int_eq(sm_check_envelope(sender, rcpts, n, &idx, err,
+	    sizeof(err)), want);
+	if (bad != ANY_IDX)
+		ck_assert_int_eq(idx, bad);
+}
+
 START_TEST(content_byte_for_byte)
 {
 	const char *dir = fx_tmpdir("drop");
@@ -81,10 +119,9 @@ START_TEST(content_byte_for_byte)
 	    "R \"e f\"@g.example\n\nSubject: x\r\n\r\nbody\nwith\0nul\n";
 	char name[DROP_NAME_LEN + 1], *text;
 	size_t len;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	int dfd = open_dir(dir, O_RDONLY);
 
-	ck_assert_int_eq(dropfile_write(dfd, &env, msg, sizeof(msg) - 1, name,
-	    sizeof(name), err, sizeof(err)), 0);
+	write_is(0, dfd, &env, msg, sizeof(msg) - 1, name, sizeof(name));
 	ck_assert_msg(name_form(name), "name %s", name);
 	/* Only the final name: no temporary dot file left. */
 	ck_assert_str_eq(names(dir), name);
@@ -102,10 +139,9 @@ START_TEST(null_sender)
 	char *rcpts[] = { "postmaster@x.example" };
 	struct drop_env env = { "", rcpts, 1 };
 	char name[64], *text;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	int dfd = open_dir(dir, O_RDONLY);
 
-	ck_assert_int_eq(dropfile_write(dfd, &env, "b\n", 2, name, sizeof(name),
-	    err, sizeof(err)), 0);
+	write_is(0, dfd, &env, "b\n", 2, name, sizeof(name));
 	text = file_text(dir, name, NULL);
 	ck_assert_str_eq(text, "EMPATH-DROP 1\nS \nR postmaster@x.example\n\nb\n");
 	free(text);
@@ -116,15 +152,12 @@ END_TEST
 START_TEST(mode_whatever_the_umask)
 {
 	const char *dir = fx_tmpdir("drop");
-	char *rcpts[] = { "r@x.example" };
-	struct drop_env env = { "s@x.example", rcpts, 1 };
 	char name[64], path[512];
 	struct stat st;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	int dfd = open_dir(dir, O_RDONLY);
 
 	umask(077);
-	ck_assert_int_eq(dropfile_write(dfd, &env, "m\n", 2, name, sizeof(name),
-	    err, sizeof(err)), 0);
+	write_is(0, dfd, &one_env, "m\n", 2, name, sizeof(name));
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	ck_assert_int_eq(lstat(path, &st), 0);
 	ck_assert(S_ISREG(st.st_mode));
@@ -137,15 +170,11 @@ END_TEST
 START_TEST(names_differ)
 {
 	const char *dir = fx_tmpdir("drop");
-	char *rcpts[] = { "r@x.example" };
-	struct drop_env env = { "s@x.example", rcpts, 1 };
 	char a[64], b[64];
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	int dfd = open_dir(dir, O_RDONLY);
 
-	ck_assert_int_eq(dropfile_write(dfd, &env, "1", 1, a, sizeof(a), err,
-	    sizeof(err)), 0);
-	ck_assert_int_eq(dropfile_write(dfd, &env, "2", 1, b, sizeof(b), err,
-	    sizeof(err)), 0);
+	write_is(0, dfd, &one_env, "1", 1, a, sizeof(a));
+	write_is(0, dfd, &one_env, "2", 1, b, sizeof(b));
 	ck_assert_str_ne(a, b);
 	ck_assert(name_form(a) && name_form(b));
 	close(dfd);
@@ -157,13 +186,10 @@ END_TEST
 START_TEST(path_descriptor)
 {
 	const char *dir = fx_tmpdir("drop");
-	char *rcpts[] = { "r@x.example" };
-	struct drop_env env = { "s@x.example", rcpts, 1 };
 	char name[64];
-	int dfd = open(dir, O_PATH | O_DIRECTORY);
+	int dfd = open_dir(dir, O_PATH);
 
-	ck_assert_int_eq(dropfile_write(dfd, &env, "m\n", 2, name, sizeof(name),
-	    err, sizeof(err)), 0);
+	write_is(0, dfd, &one_env, "m\n", 2, name, sizeof(name));
 	ck_assert_str_eq(names(dir), name);
 	close(dfd);
 }
@@ -182,7 +208,7 @@ START_TEST(refused_envelopes)
 	struct drop_env env;
 	char name[64];
 	size_t i;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	int dfd = open_dir(dir, O_RDONLY);
 
 	memset(longer, 'a', sizeof(longer) - 1);
 	longer[sizeof(longer) - 1] = '\0';
@@ -198,23 +224,19 @@ START_TEST(refused_envelopes)
 		env.sender = (char *)cases[i].sender;
 		env.rcpts = cases[i].r;
 		env.nrcpts = cases[i].n;
-		err[0] = '\0';
-		ck_assert_msg(dropfile_write(dfd, &env, "m", 1, name,
-		    sizeof(name), err, sizeof(err)) == -1, "case %zu written", i);
-		ck_assert(err[0] != '\0');
+		write_is(-1, dfd, &env, "m", 1, name, sizeof(name));
+		ck_assert_msg(err[0] != '\0', "case %zu: no error", i);
 	}
 	/* A name buffer too small for the name. */
 	env.sender = "s@x";
 	env.rcpts = good;
 	env.nrcpts = 1;
-	ck_assert_int_eq(dropfile_write(dfd, &env, "m", 1, name,
-	    DROP_NAME_LEN, err, sizeof(err)), -1);
+	write_is(-1, dfd, &env, "m", 1, name, DROP_NAME_LEN);
 	ck_assert_str_eq(names(dir), "");
 	/* DROP_RCPT_MAX itself is fine. */
 	env.rcpts = many;
 	env.nrcpts = DROP_RCPT_MAX;
-	ck_assert_int_eq(dropfile_write(dfd, &env, "m", 1, name, sizeof(name),
-	    err, sizeof(err)), 0);
+	write_is(0, dfd, &env, "m", 1, name, sizeof(name));
 	free(many);
 	close(dfd);
 }
@@ -224,8 +246,6 @@ END_TEST
 START_TEST(no_temporary_left_on_failure)
 {
 	const char *dir = fx_tmpdir("drop");
-	char *rcpts[] = { "r@x.example" };
-	struct drop_env env = { "s@x.example", rcpts, 1 };
 	char *big = calloc(1, 1 << 20);
 	pid_t pid;
 	int status;
@@ -241,7 +261,7 @@ START_TEST(no_temporary_left_on_failure)
 		signal(SIGXFSZ, SIG_IGN);
 		if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
 			_exit(2);
-		if (dropfile_write(dfd, &env, big, (1 << 20) - 1, name,
+		if (dropfile_write(dfd, &one_env, big, (1 << 20) - 1, name,
 		    sizeof(name), err, sizeof(err)) != -1)
 			_exit(3);
 		_exit(strstr(err, "write") != NULL && name[0] == '\0' ? 0 : 4);
@@ -256,13 +276,10 @@ END_TEST
 
 START_TEST(unwritable_directory)
 {
-	char *rcpts[] = { "r@x.example" };
-	struct drop_env env = { "s@x.example", rcpts, 1 };
 	char name[64];
-	int dfd = open("/proc/self", O_RDONLY | O_DIRECTORY);
+	int dfd = open_dir("/proc/self", O_RDONLY);
 
-	ck_assert_int_eq(dropfile_write(dfd, &env, "m", 1, name, sizeof(name),
-	    err, sizeof(err)), -1);
+	write_is(-1, dfd, &one_env, "m", 1, name, sizeof(name));
 	ck_assert_ptr_nonnull(strstr(err, "create"));
 	close(dfd);
 }
@@ -281,16 +298,13 @@ START_TEST(envelope_checked_as_queued_reads_it)
 	struct drop_env env = { "s@host.test", good, 3 }, back;
 	char name[64], path[512], *text;
 	size_t len, body;
-	long idx = 99;
+	int dfd;
 
-	ck_assert_int_eq(sm_check_envelope("s@host.test", good, 3, &idx, err,
-	    sizeof(err)), 0);
-	ck_assert_int_eq(sm_check_envelope("", good, 1, &idx, err,
-	    sizeof(err)), 0);
+	envelope_is(0, ANY_IDX, "s@host.test", good, 3);
+	envelope_is(0, ANY_IDX, "", good, 1);
 	/* ...and the file written of it parses. */
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-	ck_assert_int_eq(dropfile_write(dfd, &env, "m\n", 2, name,
-	    sizeof(name), err, sizeof(err)), 0);
+	dfd = open_dir(dir, O_RDONLY);
+	write_is(0, dfd, &env, "m\n", 2, name, sizeof(name));
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	text = file_text(dir, name, &len);
 	ck_assert_int_eq(dropfile_parse(text, len, &back, &body, err,
@@ -300,25 +314,16 @@ START_TEST(envelope_checked_as_queued_reads_it)
 	free(text);
 	close(dfd);
 
-	ck_assert_int_eq(sm_check_envelope("s@host.test", bad, 3, &idx, err,
-	    sizeof(err)), -1);
-	ck_assert_int_eq(idx, 1);
+	envelope_is(-1, 1, "s@host.test", bad, 3);
 	ck_assert_ptr_nonnull(strstr(err, "<a..b@sink.test>"));
 	/* The address is what dropfile_parse() names, not the format. */
 	ck_assert_ptr_null(strstr(err, "recipient: recipient"));
-	ck_assert_int_eq(sm_check_envelope("s@host.test", nodomain, 1, &idx,
-	    err, sizeof(err)), -1);
-	ck_assert_int_eq(idx, 0);
-	ck_assert_int_eq(sm_check_envelope("s@host.test", twolines, 1, &idx,
-	    err, sizeof(err)), -1);
-	ck_assert_int_eq(idx, 0);
+	envelope_is(-1, 0, "s@host.test", nodomain, 1);
+	envelope_is(-1, 0, "s@host.test", twolines, 1);
 	/* The sender: index -1. */
-	ck_assert_int_eq(sm_check_envelope("x..y@host.test", good, 1, &idx,
-	    err, sizeof(err)), -1);
-	ck_assert_int_eq(idx, -1);
+	envelope_is(-1, -1, "x..y@host.test", good, 1);
 	ck_assert_ptr_nonnull(strstr(err, "sender <x..y@host.test>"));
-	ck_assert_int_eq(sm_check_envelope("s@host.test", good, 0, &idx,
-	    err, sizeof(err)), -1);
+	envelope_is(-1, ANY_IDX, "s@host.test", good, 0);
 }
 END_TEST
 

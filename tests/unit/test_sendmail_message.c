@@ -13,6 +13,7 @@
 
 #include "fixture.h"
 #include "sendmail.h"
+#include "util.h"
 
 static char err[256];
 
@@ -40,40 +41,51 @@ read_str(const char *text, bool ignore_dots)
 	return s;
 }
 
-START_TEST(lone_dot_ends_input)
+/* What is read of input, with or without -i. */
+struct read_case {
+	const char *in;
+	bool ignore_dots;
+	const char *want;
+};
+
+static void
+reads_as(const struct read_case *t, size_t n)
 {
+	size_t i;
 	char *s;
 
-	s = read_str("a\n.\nb\n", false);
-	ck_assert_str_eq(s, "a\n");
-	free(s);
-	s = read_str("a\r\n.\r\nb\r\n", false);
-	ck_assert_str_eq(s, "a\r\n");
-	free(s);
-	/* A dot at the very end without its line end ends it too. */
-	s = read_str("a\n.", false);
-	ck_assert_str_eq(s, "a\n");
-	free(s);
-	s = read_str(".\n", false);
-	ck_assert_str_eq(s, "");
-	free(s);
-	/* Only a dot alone: leading dots and ".." are text. */
-	s = read_str(".a\n..\n . \nb\n", false);
-	ck_assert_str_eq(s, ".a\n..\n . \nb\n");
-	free(s);
+	for (i = 0; i < n; i++) {
+		s = read_str(t[i].in, t[i].ignore_dots);
+		ck_assert_msg(strcmp(s, t[i].want) == 0, "case %zu: \"%s\"",
+		    i, s);
+		free(s);
+	}
+}
+
+START_TEST(lone_dot_ends_input)
+{
+	static const struct read_case t[] = {
+		{ "a\n.\nb\n", false, "a\n" },
+		{ "a\r\n.\r\nb\r\n", false, "a\r\n" },
+		/* A dot at the very end without its line end ends it too. */
+		{ "a\n.", false, "a\n" },
+		{ ".\n", false, "" },
+		/* Only a dot alone: leading dots and ".." are text. */
+		{ ".a\n..\n . \nb\n", false, ".a\n..\n . \nb\n" },
+	};
+
+	reads_as(t, nitems(t));
 }
 END_TEST
 
 START_TEST(ignore_dots)
 {
-	char *s;
+	static const struct read_case t[] = {
+		{ "a\n.\nb\n", true, "a\n.\nb\n" },
+		{ "a\n.", true, "a\n." },
+	};
 
-	s = read_str("a\n.\nb\n", true);
-	ck_assert_str_eq(s, "a\n.\nb\n");
-	free(s);
-	s = read_str("a\n.", true);
-	ck_assert_str_eq(s, "a\n.");
-	free(s);
+	reads_as(t, nitems(t));
 }
 END_TEST
 
@@ -113,7 +125,6 @@ prep(const char *text, bool extract, const char *fullname, int *rcp)
 		.now = 86400,
 		.extract = extract,
 	};
-	size_t i;
 	char *s;
 	int rc = sm_prepare(&in, &p, &out, &a, err, sizeof(err));
 
@@ -121,12 +132,7 @@ prep(const char *text, bool extract, const char *fullname, int *rcp)
 		*rcp = rc;
 	else
 		ck_assert_msg(rc == 0, "sm_prepare: %s", err);
-	rcpts_seen[0] = '\0';
-	for (i = 0; i < a.n; i++) {
-		if (i > 0)
-			strlcat(rcpts_seen, "|", sizeof(rcpts_seen));
-		strlcat(rcpts_seen, a.v[i], sizeof(rcpts_seen));
-	}
+	fx_join(rcpts_seen, sizeof(rcpts_seen), a.v, a.n);
 	sm_addrs_free(&a);
 	s = strndup(out.buf != NULL ? out.buf : "", out.len);
 	sm_msg_free(&out);
@@ -147,6 +153,27 @@ count(const char *s, const char *re)
 	}
 	regfree(&r);
 	return n;
+}
+
+/* prep() of text, without -t, matches the extended regular expression
+ * re. */
+static void
+prep_matches(const char *text, const char *fullname, const char *re)
+{
+	char *s = prep(text, false, fullname, NULL);
+
+	fx_assert_matches(s, re);
+	free(s);
+}
+
+/* The From: field added for the full name is the line re. */
+static void
+from_is(const char *fullname, const char *re)
+{
+	char *s = prep("\n", false, fullname, NULL);
+
+	ck_assert_msg(count(s, re) == 1, "for %s: %s", fullname, s);
+	free(s);
 }
 
 START_TEST(fields_added_when_missing)
@@ -186,18 +213,12 @@ START_TEST(added_field_forms)
 	fx_check_mail_lines(s, true);
 	free(s);
 	/* Specials: a quoted string; UTF-8: encoded words (RFC 2047). */
-	s = prep("\n", false, "Bloggs, \"Joe\"", NULL);
-	ck_assert_int_eq(count(s, "^From: \"Bloggs, \\\\\"Joe\\\\\"\" "
-	    "<joe@host\\.example>$"), 1);
-	free(s);
-	s = prep("\n", false, "J\xc3\xb6rg", NULL);
-	ck_assert_int_eq(count(s, "^From: =\\?UTF-8\\?B\\?SsO2cmc=\\?= "
-	    "<joe@host\\.example>$"), 1);
-	free(s);
+	from_is("Bloggs, \"Joe\"", "^From: \"Bloggs, \\\\\"Joe\\\\\"\" "
+	    "<joe@host\\.example>$");
+	from_is("J\xc3\xb6rg", "^From: =\\?UTF-8\\?B\\?SsO2cmc=\\?= "
+	    "<joe@host\\.example>$");
 	/* A name with a control character is left out. */
-	s = prep("\n", false, "a\x01" "b", NULL);
-	ck_assert_int_eq(count(s, "^From: joe@host\\.example$"), 1);
-	free(s);
+	from_is("a\x01" "b", "^From: joe@host\\.example$");
 }
 END_TEST
 
@@ -229,34 +250,22 @@ END_TEST
 
 START_TEST(header_without_separator)
 {
-	char *s;
-
 	/* A line that is no field starts the body: it gets its empty line. */
-	s = prep("Subject: x\nthis is the body\n", false, NULL, NULL);
-	fx_assert_matches(s, "^Subject: x\nFrom: .*\nDate: .*\nMessage-ID: "
+	prep_matches("Subject: x\nthis is the body\n", NULL,
+	    "^Subject: x\nFrom: .*\nDate: .*\nMessage-ID: "
 	    "<.*>\n\nthis is the body\n$");
-	free(s);
 	/* No header at all. */
-	s = prep("hello\n", false, NULL, NULL);
-	fx_assert_matches(s, "^From: joe@host\\.example\nDate: [^\n]*\n"
+	prep_matches("hello\n", NULL, "^From: joe@host\\.example\nDate: [^\n]*\n"
 	    "Message-ID: <[^\n]*>\n\nhello\n$");
-	free(s);
 	/* No line end on the last line: one is added. */
-	s = prep("Subject: x\n\nno end", false, NULL, NULL);
-	fx_assert_matches(s, "\n\nno end\n$");
-	free(s);
-	s = prep("Subject: last", false, NULL, NULL);
-	fx_assert_matches(s, "^Subject: last\nFrom: ");
-	free(s);
+	prep_matches("Subject: x\n\nno end", NULL, "\n\nno end\n$");
+	prep_matches("Subject: last", NULL, "^Subject: last\nFrom: ");
 	/* An mbox "From " line is dropped. */
-	s = prep("From joe Mon Jan  1 00:00:00 2024\nSubject: x\n\nb\n", false,
-	    NULL, NULL);
-	fx_assert_matches(s, "^Subject: x\n");
-	free(s);
+	prep_matches("From joe Mon Jan  1 00:00:00 2024\nSubject: x\n\nb\n",
+	    NULL, "^Subject: x\n");
 	/* Empty input: the added fields alone. */
-	s = prep("", false, NULL, NULL);
-	fx_assert_matches(s, "^From: [^\n]*\nDate: [^\n]*\nMessage-ID: [^\n]*\n$");
-	free(s);
+	prep_matches("", NULL,
+	    "^From: [^\n]*\nDate: [^\n]*\nMessage-ID: [^\n]*\n$");
 }
 END_TEST
 
@@ -271,14 +280,10 @@ START_TEST(leading_white_space_is_body)
 		"From joe Mon Jan  1 00:00:00 2024\n continued?\n",
 	};
 	size_t i;
-	char *s;
 
-	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
-		s = prep(in[i], false, NULL, NULL);
-		fx_assert_matches(s, "^From: joe@host\\.example\r?\n"
+	for (i = 0; i < nitems(in); i++)
+		prep_matches(in[i], NULL, "^From: joe@host\\.example\r?\n"
 		    "Date: [^\n]*\nMessage-ID: <[^\n]*>\r?\n\r?\n[ \t]");
-		free(s);
-	}
 }
 END_TEST
 
@@ -300,12 +305,23 @@ line_of(size_t n, const char *eol)
 	return s;
 }
 
+/* sm_check_message() of a line of n octets, then eol: want; err is
+ * left for the caller. */
+static void
+line_checks(size_t n, const char *eol, int want)
+{
+	char *l = line_of(n, eol);
+
+	ck_assert_msg(check(l, SIZE_MAX, UINT_MAX, NULL) == want,
+	    "%zu octets: not %d (%s)", n, want, err);
+	free(l);
+}
+
 /* What smtpd and queued refuse (RFC 5322 2.1.1), refused before the
  * message is submitted or dropped. */
 START_TEST(check_lines_and_nul)
 {
 	const char nul[] = "Subject: x\n\nab\0c\n";
-	char *l;
 	size_t size;
 
 	ck_assert_int_eq(check("Subject: x\n\nbody\n", SIZE_MAX, UINT_MAX,
@@ -315,24 +331,14 @@ START_TEST(check_lines_and_nul)
 	ck_assert_ptr_nonnull(strstr(err, "line 3"));
 	ck_assert_ptr_nonnull(strstr(err, "NUL"));
 	/* 998 octets are the most a line may have, its end apart. */
-	l = line_of(998, "\r\n");
-	ck_assert_int_eq(check(l, SIZE_MAX, UINT_MAX, NULL), 0);
-	free(l);
-	l = line_of(998, "");
-	ck_assert_int_eq(check(l, SIZE_MAX, UINT_MAX, NULL), 0);
-	free(l);
-	l = line_of(999, "\n");
-	ck_assert_int_eq(check(l, SIZE_MAX, UINT_MAX, NULL), EX_DATAERR);
+	line_checks(998, "\r\n", 0);
+	line_checks(998, "", 0);
+	line_checks(999, "\n", EX_DATAERR);
 	ck_assert_ptr_nonnull(strstr(err, "line 1 is 999 octets"));
 	ck_assert_ptr_nonnull(strstr(err, "998"));
-	free(l);
-	l = line_of(999, "\r\n");
-	ck_assert_int_eq(check(l, SIZE_MAX, UINT_MAX, NULL), EX_DATAERR);
-	free(l);
+	line_checks(999, "\r\n", EX_DATAERR);
 	/* A CR not before LF is no line end. */
-	l = line_of(998, "\r");
-	ck_assert_int_eq(check(l, SIZE_MAX, UINT_MAX, NULL), EX_DATAERR);
-	free(l);
+	line_checks(998, "\r", EX_DATAERR);
 }
 END_TEST
 
@@ -426,24 +432,23 @@ stuffed(const char *text)
 
 START_TEST(data_form)
 {
+	static const struct { const char *in, *want; } t[] = {
+		{ "a\nb\r\n", "a\r\nb\r\n.\r\n" },
+		{ ".\n..x\n.y\r\nz.\n", "..\r\n...x\r\n..y\r\nz.\r\n.\r\n" },
+		{ "no end", "no end\r\n.\r\n" },
+		{ "", ".\r\n" },
+		/* A lone CR is no line end. */
+		{ "a\rb\n\n", "a\rb\r\n\r\n.\r\n" },
+	};
+	size_t i;
 	char *s;
 
-	s = stuffed("a\nb\r\n");
-	ck_assert_str_eq(s, "a\r\nb\r\n.\r\n");
-	free(s);
-	s = stuffed(".\n..x\n.y\r\nz.\n");
-	ck_assert_str_eq(s, "..\r\n...x\r\n..y\r\nz.\r\n.\r\n");
-	free(s);
-	s = stuffed("no end");
-	ck_assert_str_eq(s, "no end\r\n.\r\n");
-	free(s);
-	s = stuffed("");
-	ck_assert_str_eq(s, ".\r\n");
-	free(s);
-	/* A lone CR is no line end. */
-	s = stuffed("a\rb\n\n");
-	ck_assert_str_eq(s, "a\rb\r\n\r\n.\r\n");
-	free(s);
+	for (i = 0; i < nitems(t); i++) {
+		s = stuffed(t[i].in);
+		ck_assert_msg(strcmp(s, t[i].want) == 0, "case %zu: \"%s\"",
+		    i, s);
+		free(s);
+	}
 	ck_assert(sm_has_8bit("a\x80", 2));
 	ck_assert(!sm_has_8bit("plain\n", 6));
 }
@@ -451,20 +456,27 @@ END_TEST
 
 START_TEST(gecos_names)
 {
+	/* No name: none given, or (not printable ASCII, too long) rather
+	 * than a wrong one. */
+	static const struct {
+		const char *gecos, *login;
+		size_t outlen;
+	} none[] = {
+		{ "", "joe", 64 }, { ",,,", "joe", 64 }, { NULL, "joe", 64 },
+		{ "J\xc3\xb6rg", "j", 64 }, { "a\nFrom: x", "j", 64 },
+		{ "0123456789", "j", 10 },
+	};
 	char out[64];
+	size_t i;
 
 	ck_assert(sm_gecos_name("Joe Bloggs,Room 1,555,,", "joe", out,
 	    sizeof(out)));
 	ck_assert_str_eq(out, "Joe Bloggs");
 	ck_assert(sm_gecos_name("& Smith", "ann", out, sizeof(out)));
 	ck_assert_str_eq(out, "Ann Smith");
-	ck_assert(!sm_gecos_name("", "joe", out, sizeof(out)));
-	ck_assert(!sm_gecos_name(",,,", "joe", out, sizeof(out)));
-	ck_assert(!sm_gecos_name(NULL, "joe", out, sizeof(out)));
-	/* Not printable ASCII: no name rather than a wrong one. */
-	ck_assert(!sm_gecos_name("J\xc3\xb6rg", "j", out, sizeof(out)));
-	ck_assert(!sm_gecos_name("a\nFrom: x", "j", out, sizeof(out)));
-	ck_assert(!sm_gecos_name("0123456789", "j", out, 10));
+	for (i = 0; i < nitems(none); i++)
+		ck_assert_msg(!sm_gecos_name(none[i].gecos, none[i].login, out,
+		    none[i].outlen), "case %zu: %s", i, out);
 	ck_assert(sm_gecos_name("012345678", "j", out, 10));
 }
 END_TEST

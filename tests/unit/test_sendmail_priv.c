@@ -76,6 +76,15 @@ as_setgid_user(int (*fn)(void))
 	return WEXITSTATUS(status);
 }
 
+/* The real, effective and saved gids are r, e and s. */
+static bool
+gids_are(gid_t r, gid_t e, gid_t s)
+{
+	gid_t gr, ge, gs;
+
+	return getresgid(&gr, &ge, &gs) == 0 && gr == r && ge == e && gs == s;
+}
+
 static int
 write_one(char *name, size_t namelen, char *err, size_t errlen)
 {
@@ -91,11 +100,9 @@ raise_for_the_file_only(void)
 {
 	char name[64], err[256], path[700];
 	struct stat st;
-	gid_t r, e, s;
 
 	priv_init();
-	if (getresgid(&r, &e, &s) == -1 || r != USER_ID || e != USER_ID ||
-	    s != DROP_GID)
+	if (!gids_are(USER_ID, USER_ID, DROP_GID))
 		return 1;
 	/* Without the group, the directory refuses us. */
 	snprintf(path, sizeof(path), "%s/drop/x", spool);
@@ -117,12 +124,10 @@ static int
 giveup_for_good(void)
 {
 	char name[64], err[256];
-	gid_t r, e, s;
 
 	priv_init();
 	priv_giveup();
-	if (getresgid(&r, &e, &s) == -1 || r != USER_ID || e != USER_ID ||
-	    s != USER_ID)
+	if (!gids_are(USER_ID, USER_ID, USER_ID))
 		return 1;
 	if (setegid(DROP_GID) != -1)
 		return 2;
@@ -135,8 +140,6 @@ giveup_for_good(void)
 static int
 not_setgid(void)
 {
-	gid_t r, e, s;
-
 	/* A program that is not setgid: nothing changes, nothing fails. */
 	if (setresgid(USER_ID, USER_ID, USER_ID) == -1)
 		return 9;
@@ -144,16 +147,26 @@ not_setgid(void)
 	priv_raise();
 	priv_lower();
 	priv_giveup();
-	return getresgid(&r, &e, &s) == 0 && r == USER_ID && e == USER_ID &&
-	    s == USER_ID ? 0 : 1;
+	return gids_are(USER_ID, USER_ID, USER_ID) ? 0 : 1;
+}
+
+/* Set the scene up and run fn as the setgid program of an ordinary
+ * user: it must exit 0. False, nothing done, unless we are root (who
+ * alone can set the scene up). */
+static bool
+in_scene(int (*fn)(void))
+{
+	if (geteuid() != 0)
+		return false;
+	scene();
+	ck_assert_int_eq(as_setgid_user(fn), 0);
+	return true;
 }
 
 START_TEST(group_only_for_the_drop_file)
 {
-	if (geteuid() != 0)
-		return;            /* needs root to set the scene up */
-	scene();
-	ck_assert_int_eq(as_setgid_user(raise_for_the_file_only), 0);
+	if (!in_scene(raise_for_the_file_only))
+		return;
 	/* One file, the user's, created with the drop group. */
 	{
 		char drop[600], path[1024];
@@ -183,19 +196,13 @@ END_TEST
 
 START_TEST(given_up_for_good)
 {
-	if (geteuid() != 0)
-		return;
-	scene();
-	ck_assert_int_eq(as_setgid_user(giveup_for_good), 0);
+	in_scene(giveup_for_good);
 }
 END_TEST
 
 START_TEST(plain_install)
 {
-	if (geteuid() != 0)
-		return;
-	scene();
-	ck_assert_int_eq(as_setgid_user(not_setgid), 0);
+	in_scene(not_setgid);
 }
 END_TEST
 

@@ -21,6 +21,7 @@
 
 #include "fixture.h"
 #include "sendmail.h"
+#include "util.h"
 
 /* What the server answers; NULL closes the connection instead. The
  * greeting may come one octet every trickle_ms; the replies to RCPT and
@@ -39,6 +40,27 @@ static const struct script all_ok = {
 	  "250 2.1.5 Ok\r\n" },
 	"354 go ahead\r\n", "250 2.0.0 Ok: queued as X\r\n", 0, 0, 0,
 };
+
+/* The reply of a script, for all_ok_but(). */
+enum step { GREET, EHLO, MAIL, RCPT0, RCPT1, DATA, END };
+
+/* all_ok but for the reply at step (NULL: the connection closed). */
+static struct script
+all_ok_but(enum step at, const char *reply)
+{
+	struct script sc = all_ok;
+
+	switch (at) {
+	case GREET: sc.greet = reply; break;
+	case EHLO: sc.ehlo = reply; break;
+	case MAIL: sc.mail = reply; break;
+	case RCPT0: sc.rcpt[0] = reply; break;
+	case RCPT1: sc.rcpt[1] = reply; break;
+	case DATA: sc.data = reply; break;
+	case END: sc.end = reply; break;
+	}
+	return sc;
+}
 
 /* One line from fd (without CRLF) into buf; false at EOF. */
 static bool
@@ -164,6 +186,36 @@ run(const struct script *sc, const char *sender, char **rcpts, size_t n,
 	close(logfd);
 }
 
+/* The result of the last submit_x(); its refused array is freed by the
+ * next one. */
+static struct sm_result res;
+static char *xrcpts[] = { "a@x", "b@x", "c@x" };
+
+/* Submit "x\n" from sender to the first n of xrcpts against sc, with no
+ * NOTIFY or RET; the outcome must be want (what: the case, for the
+ * message), and sm_exit_code() exit unless exit < 0. */
+static void
+submit_x(const struct script *sc, const char *sender, size_t n,
+    enum sm_outcome want, int exit, const char *what)
+{
+	free(res.refused);
+	res.refused = NULL;
+	run(sc, sender, xrcpts, n, "x\n", "", "", &res);
+	ck_assert_msg(res.outcome == want, "%s: outcome %d, not %d", what,
+	    res.outcome, want);
+	if (exit >= 0)
+		ck_assert_msg(sm_exit_code(&res) == exit, "%s: exit %d, not %d",
+		    what, sm_exit_code(&res), exit);
+}
+
+/* r.reply holds s (what: the case, for the message). */
+static void
+reply_has(const char *s, const char *what)
+{
+	ck_assert_msg(strstr(res.reply, s) != NULL, "%s: reply %s", what,
+	    res.reply);
+}
+
 START_TEST(all_accepted)
 {
 	char *rcpts[] = { "a@x.example", "b@y.example" };
@@ -198,11 +250,9 @@ START_TEST(no_extensions_no_parameters)
 	free(r.refused);
 	/* EHLO refused: HELO, and no extension either. */
 	sc.ehlo = "502 no\r\n";
-	run(&sc, "s@h", rcpts, 1, "x\n", "", "", &r);
-	ck_assert_int_eq(r.outcome, SM_SENT);
+	submit_x(&sc, "s@h", 1, SM_SENT, -1, "EHLO refused");
 	fx_assert_matches(transcript, "^EHLO localhost\nHELO localhost\n"
 	    "MAIL FROM:<s@h>\n");
-	free(r.refused);
 }
 END_TEST
 
@@ -221,147 +271,123 @@ END_TEST
 START_TEST(some_recipients_refused)
 {
 	struct script sc = all_ok;
-	char *rcpts[] = { "a@x", "b@x", "c@x" };
-	struct sm_result r;
 
 	sc.rcpt[1] = "550 5.1.1 <b@x>: no such user\r\n";
-	run(&sc, "s@h", rcpts, 3, "x\n", "", "", &r);
-	ck_assert_int_eq(r.outcome, SM_SENT);
-	ck_assert_uint_eq(r.nrefused, 1);
-	ck_assert(!r.refused[0] && r.refused[1] && !r.refused[2]);
-	ck_assert_int_eq(sm_exit_code(&r), EX_NOUSER);
+	submit_x(&sc, "s@h", 3, SM_SENT, EX_NOUSER, "one of three");
+	ck_assert_uint_eq(res.nrefused, 1);
+	ck_assert(!res.refused[0] && res.refused[1] && !res.refused[2]);
 	fx_assert_matches(transcript, "\nDATA\n");
-	free(r.refused);
 }
 END_TEST
 
 START_TEST(every_recipient_refused)
 {
 	struct script sc = all_ok;
-	char *rcpts[] = { "a@x", "b@x" };
-	struct sm_result r;
 
 	sc.rcpt[0] = sc.rcpt[1] = "550 5.1.1 no\r\n";
-	run(&sc, "s@h", rcpts, 2, "x\n", "", "", &r);
-	ck_assert_int_eq(r.outcome, SM_REFUSED_RCPTS);
-	ck_assert_uint_eq(r.nrefused, 2);
-	ck_assert_int_eq(sm_exit_code(&r), EX_NOUSER);
+	submit_x(&sc, "s@h", 2, SM_REFUSED_RCPTS, EX_NOUSER, "both");
+	ck_assert_uint_eq(res.nrefused, 2);
 	ck_assert_ptr_null(strstr(transcript, "DATA"));
-	free(r.refused);
 }
 END_TEST
 
 START_TEST(sender_refused)
 {
 	struct script sc = all_ok;
-	char *rcpts[] = { "a@x" };
-	struct sm_result r;
 
 	sc.mail = "553 5.7.1 <root@h>: sender address not owned by user joe\r\n";
-	run(&sc, "root@h", rcpts, 1, "x\n", "", "", &r);
-	ck_assert_int_eq(r.outcome, SM_REFUSED_SENDER);
-	ck_assert_int_eq(sm_exit_code(&r), EX_NOPERM);
-	ck_assert_ptr_nonnull(strstr(r.reply, "not owned"));
+	submit_x(&sc, "root@h", 1, SM_REFUSED_SENDER, EX_NOPERM, "not owned");
+	reply_has("not owned", "not owned");
 	ck_assert_ptr_null(strstr(transcript, "RCPT"));
-	free(r.refused);
 	/* Another 553 is not about ownership. */
 	sc.mail = "553 5.1.7 bad address\r\n";
-	run(&sc, "x@h", rcpts, 1, "x\n", "", "", &r);
-	ck_assert_int_eq(r.outcome, SM_REFUSED_OTHER);
-	ck_assert_int_eq(sm_exit_code(&r), EX_UNAVAILABLE);
-	free(r.refused);
+	submit_x(&sc, "x@h", 1, SM_REFUSED_OTHER, EX_UNAVAILABLE, "553 5.1.7");
 	sc.mail = "552 5.3.4 too big\r\n";
-	run(&sc, "x@h", rcpts, 1, "x\n", "", "", &r);
-	ck_assert_int_eq(r.outcome, SM_REFUSED_DATA);
-	free(r.refused);
+	submit_x(&sc, "x@h", 1, SM_REFUSED_DATA, -1, "552");
 }
 END_TEST
 
 START_TEST(message_refused)
 {
 	struct script sc = all_ok;
-	char *rcpts[] = { "a@x" };
-	struct sm_result r;
 
 	sc.end = "554 5.7.1 content refused\r\n";
-	run(&sc, "s@h", rcpts, 1, "x\n", "", "", &r);
-	ck_assert_int_eq(r.outcome, SM_REFUSED_DATA);
-	ck_assert_int_eq(sm_exit_code(&r), EX_DATAERR);
-	free(r.refused);
+	submit_x(&sc, "s@h", 1, SM_REFUSED_DATA, EX_DATAERR, "554");
 }
 END_TEST
 
-START_TEST(temporary_means_deferred)
+/* A script all_ok but for the reply at one step, to which the client
+ * must give up for now (SM_DEFERRED, EX_TEMPFAIL): the reply it gives
+ * then starts with first unless that is 0, and holds says and also
+ * unless they are NULL. */
+struct deferred_case {
+	enum step at;
+	const char *reply;
+	char first;
+	const char *says, *also;
+};
+
+static void
+deferred(const struct deferred_case *t, size_t n, size_t nrcpts)
 {
 	struct script sc;
-	char *rcpts[] = { "a@x", "b@x" };
-	struct sm_result r;
-	int i;
+	char what[16];
+	size_t i;
 
-	for (i = 0; i < 6; i++) {
-		sc = all_ok;
-		switch (i) {
-		case 0: sc.greet = "421 4.3.2 shutting down\r\n"; break;
-		case 1: sc.mail = "451 4.7.1 unknown local user uid 1000\r\n"; break;
-		case 2: sc.rcpt[1] = "450 4.2.1 try later\r\n"; break;
-		case 3: sc.data = "451 4.3.0 later\r\n"; break;
-		case 4: sc.end = "452 4.3.1 full\r\n"; break;
-		case 5: sc.ehlo = "421 4.3.2 bye\r\n"; break;
-		}
-		run(&sc, "s@h", rcpts, 2, "x\n", "", "", &r);
-		ck_assert_msg(r.outcome == SM_DEFERRED, "case %d: outcome %d",
-		    i, r.outcome);
-		/* The caller tries again (mail(1) keeps dead.letter, cron
-		 * reports it): a temporary refusal is no way around smtpd
-		 * into the drop directory. */
-		ck_assert_int_eq(sm_exit_code(&r), EX_TEMPFAIL);
-		ck_assert_msg(r.reply[0] == '4', "case %d: reply %s", i,
-		    r.reply);
-		free(r.refused);
+	for (i = 0; i < n; i++) {
+		sc = all_ok_but(t[i].at, t[i].reply);
+		snprintf(what, sizeof(what), "case %zu", i);
+		submit_x(&sc, "s@h", nrcpts, SM_DEFERRED, EX_TEMPFAIL, what);
+		if (t[i].first != 0)
+			ck_assert_msg(res.reply[0] == t[i].first,
+			    "%s: reply %s", what, res.reply);
+		if (t[i].says != NULL)
+			reply_has(t[i].says, what);
+		if (t[i].also != NULL)
+			reply_has(t[i].also, what);
 	}
+}
+
+/* The caller tries again (mail(1) keeps dead.letter, cron reports it):
+ * a temporary refusal is no way around smtpd into the drop directory. */
+START_TEST(temporary_means_deferred)
+{
+	static const struct deferred_case t[] = {
+		{ GREET, "421 4.3.2 shutting down\r\n", '4', NULL, NULL },
+		{ MAIL, "451 4.7.1 unknown local user uid 1000\r\n", '4', NULL,
+		  NULL },
+		{ RCPT1, "450 4.2.1 try later\r\n", '4', NULL, NULL },
+		{ DATA, "451 4.3.0 later\r\n", '4', NULL, NULL },
+		{ END, "452 4.3.1 full\r\n", '4', NULL, NULL },
+		{ EHLO, "421 4.3.2 bye\r\n", '4', NULL, NULL },
+	};
+	struct script sc = all_ok;
+
+	deferred(t, nitems(t), 2);
 	/* A 4xx after a 5xx recipient: deferred, that one still refused,
 	 * and no data sent to the other. */
-	sc = all_ok;
 	sc.rcpt[0] = "550 5.1.1 no\r\n";
 	sc.rcpt[1] = "451 4.3.0 later\r\n";
-	run(&sc, "s@h", rcpts, 2, "x\n", "", "", &r);
-	ck_assert_int_eq(r.outcome, SM_DEFERRED);
-	ck_assert(r.refused[0] && !r.refused[1]);
-	ck_assert_int_eq(sm_exit_code(&r), EX_TEMPFAIL);
+	submit_x(&sc, "s@h", 2, SM_DEFERRED, EX_TEMPFAIL, "5xx then 4xx");
+	ck_assert(res.refused[0] && !res.refused[1]);
 	ck_assert_ptr_null(strstr(transcript, "DATA"));
-	free(r.refused);
 }
 END_TEST
 
 START_TEST(lost_connection_means_deferred)
 {
-	struct script sc;
-	char *rcpts[] = { "a@x" };
-	struct sm_result r;
-	int i;
+	static const struct deferred_case t[] = {
+		{ GREET, NULL, 0, "connection lost", NULL },
+		{ EHLO, NULL, 0, "connection lost", NULL },
+		{ MAIL, NULL, 0, "connection lost", NULL },
+		{ RCPT0, NULL, 0, "connection lost", NULL },
+		/* After the data: a duplicate at worst, never a loss; it
+		 * may have been queued. */
+		{ END, NULL, 0, "connection lost", "may have been" },
+		{ MAIL, "25O garbage\r\n", 0, "malformed", NULL },
+	};
 
-	for (i = 0; i < 6; i++) {
-		sc = all_ok;
-		switch (i) {
-		case 0: sc.greet = NULL; break;
-		case 1: sc.ehlo = NULL; break;
-		case 2: sc.mail = NULL; break;
-		case 3: sc.rcpt[0] = NULL; break;
-		case 4: sc.end = NULL; break;   /* after the data: a duplicate
-						 * at worst, never a loss */
-		case 5: sc.mail = "25O garbage\r\n"; break;
-		}
-		run(&sc, "s@h", rcpts, 1, "x\n", "", "", &r);
-		ck_assert_msg(r.outcome == SM_DEFERRED, "case %d: outcome %d",
-		    i, r.outcome);
-		ck_assert_int_eq(sm_exit_code(&r), EX_TEMPFAIL);
-		ck_assert_msg(strstr(r.reply, i == 5 ? "malformed" :
-		    "connection lost") != NULL, "case %d: reply %s", i,
-		    r.reply);
-		/* Lost after the data: it may have been queued. */
-		ck_assert(i != 4 || strstr(r.reply, "may have been") != NULL);
-		free(r.refused);
-	}
+	deferred(t, nitems(t), 1);
 }
 END_TEST
 
@@ -370,25 +396,20 @@ END_TEST
 START_TEST(reply_deadline)
 {
 	struct script sc = all_ok;
-	char *rcpts[] = { "a@x" };
 	struct timespec t0;
-	struct sm_result r;
 	long ms;
 
 	sc.trickle_ms = 300;       /* "220 local ESMTP\r\n": 5 s */
 	reply_ms = 1000;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	run(&sc, "s@h", rcpts, 1, "x\n", "", "", &r);
+	submit_x(&sc, "s@h", 1, SM_DEFERRED, EX_TEMPFAIL, "trickle");
 	ms = elapsed_ms(&t0);
 	reply_ms = 10000;
-	ck_assert_int_eq(r.outcome, SM_DEFERRED);
-	ck_assert_int_eq(sm_exit_code(&r), EX_TEMPFAIL);
-	ck_assert_ptr_nonnull(strstr(r.reply, "timed out"));
+	reply_has("timed out", "trickle");
 	ck_assert_ptr_null(strstr(transcript, "EHLO"));
 	/* The server's child exits when the client closes: the run
 	 * ends a little after the deadline, well before the greeting. */
 	ck_assert_msg(ms >= 900 && ms < 3500, "took %ld ms", ms);
-	free(r.refused);
 }
 END_TEST
 
@@ -397,52 +418,38 @@ END_TEST
 START_TEST(data_timeout_longer)
 {
 	struct script sc = all_ok;
-	char *rcpts[] = { "a@x" };
-	struct sm_result r;
 
 	reply_ms = 700;
 	data_ms = 4000;
 	sc.end_pause_ms = 1500;
-	run(&sc, "s@h", rcpts, 1, "x\n", "", "", &r);
-	ck_assert_int_eq(r.outcome, SM_SENT);
-	free(r.refused);
+	submit_x(&sc, "s@h", 1, SM_SENT, -1, "slow end of data");
 	sc = all_ok;
 	sc.rcpt_pause_ms = 1500;
-	run(&sc, "s@h", rcpts, 1, "x\n", "", "", &r);
-	ck_assert_int_eq(r.outcome, SM_DEFERRED);
-	ck_assert_ptr_nonnull(strstr(r.reply, "timed out"));
+	submit_x(&sc, "s@h", 1, SM_DEFERRED, -1, "slow RCPT");
+	reply_has("timed out", "slow RCPT");
 	ck_assert_ptr_null(strstr(transcript, "DATA"));
-	free(r.refused);
 	/* The end of data past its time: it may have been queued. */
 	data_ms = 700;
 	sc = all_ok;
 	sc.end_pause_ms = 1500;
-	run(&sc, "s@h", rcpts, 1, "x\n", "", "", &r);
-	ck_assert_int_eq(r.outcome, SM_DEFERRED);
-	ck_assert_ptr_nonnull(strstr(r.reply, "timed out"));
-	ck_assert_ptr_nonnull(strstr(r.reply, "may have been accepted"));
+	submit_x(&sc, "s@h", 1, SM_DEFERRED, -1, "end of data too late");
+	reply_has("timed out", "end of data too late");
+	reply_has("may have been accepted", "end of data too late");
 	reply_ms = data_ms = 10000;
-	free(r.refused);
 }
 END_TEST
 
 START_TEST(multiline_replies)
 {
 	struct script sc = all_ok;
-	char *rcpts[] = { "a@x" };
-	struct sm_result r;
 
 	sc.mail = "553-5.7.1 first line\r\n553 5.7.1 second\r\n";
-	run(&sc, "s@h", rcpts, 1, "x\n", "", "", &r);
-	ck_assert_int_eq(r.outcome, SM_REFUSED_SENDER);
-	ck_assert_ptr_nonnull(strstr(r.reply, "second"));
-	ck_assert_ptr_null(strchr(r.reply, '\n'));
-	free(r.refused);
+	submit_x(&sc, "s@h", 1, SM_REFUSED_SENDER, -1, "two lines");
+	reply_has("second", "two lines");
+	ck_assert_ptr_null(strchr(res.reply, '\n'));
 	/* Codes that differ between lines: malformed. */
 	sc.mail = "250-ok\r\n550 no\r\n";
-	run(&sc, "s@h", rcpts, 1, "x\n", "", "", &r);
-	ck_assert_int_eq(r.outcome, SM_DEFERRED);
-	free(r.refused);
+	submit_x(&sc, "s@h", 1, SM_DEFERRED, -1, "codes differ");
 }
 END_TEST
 
