@@ -331,7 +331,7 @@ static void
 deferred(const struct deferred_case *t, size_t n, size_t nrcpts)
 {
 	struct script sc;
-	char what[16];
+	char what[32];              /* "case " and any size_t */
 	size_t i;
 
 	for (i = 0; i < n; i++) {
