@@ -98,7 +98,7 @@ START_TEST(long_lines)
 	/* The first long line is named, on the line it is on. */
 	l = line_of(1000, "\nshort\n");
 	{
-		char *m = malloc(strlen(l) + 16);
+		char *m = malloc(2 * strlen(l) + 16);   /* "a\nb\n", l twice */
 
 		strcpy(m, "a\nb\n");
 		strcat(m, l);
